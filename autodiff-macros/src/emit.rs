@@ -1,0 +1,284 @@
+//! The generated items: `NAME_grad`, `NAME_vjp` and the hidden `NAME_pullback`.
+//!
+//! ```text
+//! fn NAME_pullback(params.., seed: R) -> (R, (E0, E1, ..))   // one entry per parameter
+//!     { forward sweep; adjoint; (value, (d_p0 or 0, Constant, ..)) }
+//! fn NAME_vjp(params.., seed: R) -> (R, G)     // G: the active entries only (API.md)
+//!     { let (value, (g0, _, ..)) = NAME_pullback(params.., seed); (value, (g0, ..)) }
+//! fn NAME_grad(params..) -> (R, G)             // only for a float result
+//!     { NAME_vjp(params.., 1.0) }
+//! ```
+//! On error, [`stubs`] emits the same signatures with bodies that never run, so code that
+//! calls them does not add errors of its own to the real one.
+
+use crate::naming;
+use crate::reverse::PullbackBody;
+use crate::signature::{Output, Signature};
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+
+struct Parts<'a> {
+    func: &'a syn::ItemFn,
+    sig: &'a Signature,
+    runtime: &'a TokenStream,
+}
+
+impl Parts<'_> {
+    fn name(&self) -> &syn::Ident {
+        &self.func.sig.ident
+    }
+
+    /// `&self,` for methods.
+    fn receiver(&self) -> TokenStream {
+        if self.sig.has_self {
+            quote!(&self,)
+        } else {
+            TokenStream::new()
+        }
+    }
+
+    fn params(&self) -> Vec<TokenStream> {
+        self.sig
+            .params
+            .iter()
+            .map(|p| {
+                let (ident, ty) = (&p.ident, &p.ty);
+                quote!(#ident: #ty)
+            })
+            .collect()
+    }
+
+    fn args(&self) -> Vec<&syn::Ident> {
+        self.sig.params.iter().map(|p| &p.ident).collect()
+    }
+
+    /// How a generated function calls a sibling: `f(..)` or `self.f(..)`.
+    fn call(&self, ident: &syn::Ident) -> TokenStream {
+        if self.sig.has_self {
+            quote!(self.#ident)
+        } else {
+            quote!(#ident)
+        }
+    }
+
+    /// `G`: the gradient, one entry per active parameter; the entry itself when only one.
+    fn gradient_type(&self) -> TokenStream {
+        let types: Vec<&syn::Type> = self.sig.active_params().map(|p| &p.ty).collect();
+        match types.as_slice() {
+            [one] => one.to_token_stream(),
+            many => quote!((#(#many,)*)),
+        }
+    }
+
+    /// Entry types of the pullback: the gradient for an active parameter, `Constant` else.
+    fn entry_types(&self) -> Vec<TokenStream> {
+        let rt = self.runtime;
+        self.sig
+            .params
+            .iter()
+            .map(|p| {
+                if p.active {
+                    p.ty.to_token_stream()
+                } else {
+                    quote!(#rt::Constant)
+                }
+            })
+            .collect()
+    }
+
+    /// Attributes the generated items share with the original: `cfg`s, so they exist exactly
+    /// when it does.
+    fn shared_attrs(&self) -> Vec<&syn::Attribute> {
+        self.func
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("cfg"))
+            .collect()
+    }
+
+    fn doc_link(&self) -> String {
+        if self.sig.has_self {
+            format!("[`Self::{}`]", self.name())
+        } else {
+            format!("[`{}`]", self.name())
+        }
+    }
+
+    fn doc_value(&self) -> String {
+        let args: Vec<String> = self
+            .sig
+            .params
+            .iter()
+            .map(|p| p.ident.to_string())
+            .collect();
+        format!("{}({})", self.name(), args.join(", "))
+    }
+
+    fn doc_partials(&self, weighted: bool) -> String {
+        let name = self.name();
+        let partials: Vec<String> = self
+            .sig
+            .active_params()
+            .map(|p| {
+                if weighted {
+                    format!("seed·∂{name}/∂{}", p.ident)
+                } else {
+                    format!("∂{name}/∂{}", p.ident)
+                }
+            })
+            .collect();
+        match partials.as_slice() {
+            [one] => one.clone(),
+            many => format!("({})", many.join(", ")),
+        }
+    }
+
+    /// The three items; `pullback` is the body of the pullback (or a stub's).
+    fn items(&self, pullback: TokenStream) -> TokenStream {
+        let rt = self.runtime;
+        let vis = &self.func.vis;
+        let generics = &self.func.sig.generics;
+        let where_clause = &generics.where_clause;
+        let attrs = self.shared_attrs();
+        let receiver = self.receiver();
+        let params = self.params();
+        let args = self.args();
+        let ret = &self.sig.return_type;
+        let name = self.name();
+        let grad_ident = naming::grad_fn(name);
+        let vjp_ident = naming::vjp_fn(name);
+        let pullback_ident = naming::pullback_fn(name, name.span());
+        let seed = naming::seed();
+        let public_seed = naming::public_seed(
+            &self
+                .sig
+                .params
+                .iter()
+                .map(|p| p.ident.clone())
+                .collect::<Vec<_>>(),
+        );
+        let entry_types = self.entry_types();
+        let gradient = self.gradient_type();
+        let value = naming::result_value();
+
+        let entry_pats: Vec<TokenStream> = self
+            .sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if p.active {
+                    naming::grad_entry(i).into_token_stream()
+                } else {
+                    quote!(_)
+                }
+            })
+            .collect();
+        let active_entries: Vec<syn::Ident> = self
+            .sig
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.active)
+            .map(|(i, _)| naming::grad_entry(i))
+            .collect();
+        let gradient_value = match active_entries.as_slice() {
+            [one] => one.to_token_stream(),
+            many => quote!((#(#many,)*)),
+        };
+        let call_pullback = self.call(&pullback_ident);
+        let call_vjp = self.call(&vjp_ident);
+
+        let link = self.doc_link();
+        let value_doc = self.doc_value();
+        let vjp_doc = format!(
+            " Value of {link} and its vector-Jacobian product: returns `({value_doc}, {})`.\n\n \
+             For a tuple or array result, `seed` weights each output: `(1, 0, ..)` picks the \
+             gradient of the first. Generated by `#[differentiate]`.",
+            self.doc_partials(true)
+        );
+        let grad_doc = format!(
+            " Value and gradient of {link}: returns `({value_doc}, {})`.\n\n Generated by `#[differentiate]`.",
+            self.doc_partials(false)
+        );
+        let grad = match self.sig.output {
+            Some(Output::Scalar(_)) | None => quote! {
+                #(#attrs)*
+                #[doc = #grad_doc]
+                #[inline]
+                #[allow(clippy::all)]
+                #vis fn #grad_ident #generics (#receiver #(#params),*) -> (#ret, #gradient) #where_clause {
+                    #call_vjp(#(#args,)* 1.0)
+                }
+            },
+            _ => TokenStream::new(),
+        };
+        let _ = rt;
+        quote! {
+            #grad
+
+            #(#attrs)*
+            #[doc = #vjp_doc]
+            #[inline]
+            #[allow(clippy::all)]
+            #vis fn #vjp_ident #generics (#receiver #(#params,)* #public_seed: #ret) -> (#ret, #gradient) #where_clause {
+                let (#value, (#(#entry_pats,)*)) = #call_pullback(#(#args,)* #public_seed);
+                (#value, #gradient_value)
+            }
+
+            #(#attrs)*
+            #[doc(hidden)]
+            #[allow(unused, unreachable_code, non_snake_case, non_camel_case_types, clippy::all, clippy::pedantic)]
+            #vis fn #pullback_ident #generics (#receiver #(#params,)* #seed: #ret) -> (#ret, (#(#entry_types,)*)) #where_clause {
+                #pullback
+            }
+        }
+    }
+}
+
+/// The generated items around a transformed body.
+pub fn generated(
+    func: &syn::ItemFn,
+    sig: &Signature,
+    body: PullbackBody,
+    items: &[syn::Item],
+    runtime: &TokenStream,
+) -> TokenStream {
+    let parts = Parts { func, sig, runtime };
+    let enums = body.arm_enums.iter().map(|&n| {
+        let ident = naming::arms_enum(n);
+        let params: Vec<syn::Ident> = (0..n).map(|i| quote::format_ident!("A{}", i)).collect();
+        let variants = (0..n).map(|i| {
+            let variant = naming::arm_variant(i);
+            let param = &params[i];
+            quote!(#variant(#param))
+        });
+        quote!(enum #ident<#(#params),*> { #(#variants),* })
+    });
+    let rt = runtime;
+    let entries = sig
+        .params
+        .iter()
+        .zip(&body.param_adjoints)
+        .map(|(p, adjoint)| match (p.active, adjoint) {
+            (true, Some(d)) => d.clone(),
+            (true, None) => quote!(0.0),
+            (false, _) => quote!(#rt::Constant),
+        });
+    let statements = &body.body;
+    let value = &body.value;
+    parts.items(quote! {
+        #(#enums)*
+        #(#items)*
+        #statements
+        (#value, (#(#entries,)*))
+    })
+}
+
+/// Signatures of the generated items with bodies that never run, emitted beside errors.
+pub fn stubs(func: &syn::ItemFn, sig: &Signature, runtime: &TokenStream) -> TokenStream {
+    let parts = Parts { func, sig, runtime };
+    parts.items(quote!(::core::unreachable!(
+        "`#[differentiate]` reported a compile error"
+    )))
+}

@@ -1,0 +1,1323 @@
+//! Lowering: the user's function body (`syn`) into the intermediate form ([`crate::ir`]).
+//!
+//! Entry point: [`lower`]. Each nested expression becomes one binding per primitive; each
+//! assignment to a user variable makes a new version of it, tracked by a scope stack that
+//! follows Rust's shadowing; arms of `if` and `match` are lowered from the same starting
+//! scopes and joined by phis. Early `return` becomes an assignment of hidden result
+//! variables plus a `done` flag, and the statements after a statement that may return run
+//! under `if !done`, so every construct keeps one entry and one exit.
+//!
+//! Nothing here decides what is active: constructs are lowered the same whether their
+//! operands turn out active or constant, and the activity pass reports the ones that need a
+//! derivative they do not have.
+
+use crate::errors::Errors;
+use crate::ir::*;
+use crate::primitives;
+use crate::signature::{is_float_type, Signature};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::visit_mut::VisitMut;
+use syn::{Expr, Pat};
+
+/// The hidden user-level variables of early return. `#` keeps them apart from any identifier.
+const DONE: &str = "#done";
+
+fn ret_name(k: usize) -> String {
+    format!("#ret{k}")
+}
+
+#[derive(Clone, PartialEq)]
+enum Binding {
+    Var(VarId),
+    /// Declared with `let x;` and not assigned on this path yet.
+    Uninit,
+}
+
+#[derive(Clone)]
+struct Local {
+    name: String,
+    binding: Binding,
+    /// The declared type, given to every version of the variable.
+    ty: Option<syn::Type>,
+}
+
+type Scopes = Vec<Vec<Local>>;
+
+/// Where one arm of a branch comes from.
+enum ArmSource<'s> {
+    Block(&'s syn::Block),
+    Expr(&'s Expr),
+    /// The statements after one that may return, run only if it did not.
+    Rest(&'s [syn::Stmt], bool),
+    /// A `match` arm, with the bindings of its pattern.
+    MatchArm(ArmBody<'s>, Vec<Local>),
+    Empty,
+}
+
+struct Lowerer<'e> {
+    ir: FnIr,
+    errors: &'e mut Errors,
+    scopes: Scopes,
+    /// Whether the body has an early `return` (then results go through `#ret*`).
+    returns: bool,
+    components: usize,
+}
+
+/// Lowers the body of a function whose signature has been analysed.
+pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
+    let mut lowerer = Lowerer {
+        ir: FnIr {
+            vars: Vec::new(),
+            params: Vec::new(),
+            items: Vec::new(),
+            body: Block::default(),
+            result: Vec::new(),
+        },
+        errors,
+        scopes: vec![Vec::new()],
+        returns: ReturnFinder::find_in_block(&func.block),
+        components: sig.output.as_ref().map_or(1, |o| o.components()),
+    };
+    for param in &sig.params {
+        let var = lowerer.ir.new_var(
+            &param.ident.to_string(),
+            Some(param.ty.clone()),
+            param.ident.span(),
+        );
+        lowerer.ir.params.push(var);
+        lowerer.declare(
+            &param.ident.to_string(),
+            Binding::Var(var),
+            Some(param.ty.clone()),
+        );
+    }
+    let mut body = Block::default();
+    if lowerer.returns {
+        let done = lowerer.constant_var("done", syn::parse_quote!(false), &mut body);
+        lowerer.declare(DONE, Binding::Var(done), None);
+        for k in 0..lowerer.components {
+            let ty = sig.output.as_ref().map(|o| o.component_type(k).clone());
+            lowerer.declare(&ret_name(k), Binding::Uninit, ty);
+        }
+        lowerer.lower_stmts(&func.block.stmts, &mut body, 0, true);
+        lowerer.ir.result = (0..lowerer.components)
+            .map(|k| match lowerer.lookup(&ret_name(k)) {
+                Some(Binding::Var(v)) => Operand::Var(v),
+                _ => dummy(),
+            })
+            .collect();
+    } else {
+        let want = lowerer.components;
+        let value = lowerer.lower_stmts(&func.block.stmts, &mut body, want, false);
+        lowerer.ir.result = value.unwrap_or_else(|| vec![dummy(); want]);
+        if lowerer.ir.result.len() != want {
+            lowerer.ir.result.resize(want, dummy());
+        }
+    }
+    lowerer.ir.body = body;
+    lowerer.ir
+}
+
+/// A placeholder for a value on a path that never uses it (after `return`, or before a
+/// deferred `let x;` is assigned). It carries no derivative.
+fn dummy() -> Operand {
+    Operand::Const(syn::parse_quote!(::core::default::Default::default()))
+}
+
+impl Lowerer<'_> {
+    // ----------------------------------------------------------------------------------
+    // Scopes
+    // ----------------------------------------------------------------------------------
+
+    fn declare(&mut self, name: &str, binding: Binding, ty: Option<syn::Type>) {
+        let scope = self
+            .scopes
+            .last_mut()
+            .expect("the function scope is never popped");
+        scope.push(Local {
+            name: name.to_string(),
+            binding,
+            ty,
+        });
+    }
+
+    fn find(&self, name: &str) -> Option<(usize, usize)> {
+        for (si, scope) in self.scopes.iter().enumerate().rev() {
+            if let Some(li) = scope.iter().rposition(|l| l.name == name) {
+                return Some((si, li));
+            }
+        }
+        None
+    }
+
+    fn lookup(&self, name: &str) -> Option<Binding> {
+        self.find(name)
+            .map(|(si, li)| self.scopes[si][li].binding.clone())
+    }
+
+    /// Binds the user variable `name` to a new version computed by `rhs`.
+    fn assign(&mut self, name: &str, op: Operand, span: Span, out: &mut Block) {
+        let Some((si, li)) = self.find(name) else {
+            return;
+        };
+        let ty = self.scopes[si][li].ty.clone();
+        let hint = name.trim_start_matches('#');
+        let var = self.ir.new_var(hint, ty, span);
+        out.stmts.push(Stmt::Let {
+            var,
+            rhs: Rhs::Use(op),
+            span,
+        });
+        self.scopes[si][li].binding = Binding::Var(var);
+    }
+
+    fn local_ident(expr: &Expr) -> Option<&syn::Ident> {
+        match expr {
+            Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => p.path.get_ident(),
+            Expr::Paren(p) => Self::local_ident(&p.expr),
+            _ => None,
+        }
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Bindings
+    // ----------------------------------------------------------------------------------
+
+    fn bind(&mut self, hint: &str, rhs: Rhs, span: Span, out: &mut Block) -> Operand {
+        let var = self.ir.new_var(hint, None, span);
+        out.stmts.push(Stmt::Let { var, rhs, span });
+        Operand::Var(var)
+    }
+
+    fn constant_var(&mut self, hint: &str, expr: Expr, out: &mut Block) -> VarId {
+        let span = expr.span();
+        let var = self.ir.new_var(hint, None, span);
+        out.stmts.push(Stmt::Let {
+            var,
+            rhs: Rhs::Use(Operand::Const(expr)),
+            span,
+        });
+        var
+    }
+
+    /// A value computed as written (locals renamed), with no derivative.
+    fn passive(&mut self, expr: &Expr, kind: PassiveKind, out: &mut Block) -> Operand {
+        let (expr, uses) = self.rename(expr);
+        if uses.is_empty() && matches!(kind, PassiveKind::Discrete) {
+            return Operand::Const(expr);
+        }
+        let span = expr.span();
+        self.bind("p", Rhs::Passive(Passive { expr, uses, kind }), span, out)
+    }
+
+    fn opaque(
+        &mut self,
+        expr: &Expr,
+        what: impl Into<String>,
+        fix: impl Into<String>,
+        out: &mut Block,
+    ) -> Operand {
+        self.passive(
+            expr,
+            PassiveKind::Opaque {
+                what: what.into(),
+                fix: fix.into(),
+            },
+            out,
+        )
+    }
+
+    fn unsupported(&mut self, node: impl ToTokens, what: &str, fix: &str) -> Operand {
+        self.errors.spanned(
+            node,
+            format!(
+                "{what} {} not supported in a `#[differentiate]` function; {fix}",
+                if what.ends_with('s') { "are" } else { "is" }
+            ),
+        );
+        dummy()
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Statements and blocks
+    // ----------------------------------------------------------------------------------
+
+    /// Lowers a statement list in a new scope. With `want > 0` the tail expression gives
+    /// that many components; with `tail_returns` the tail is the function's result. Returns
+    /// `None` when the list ends in `return` (its value is never used).
+    fn lower_stmts(
+        &mut self,
+        stmts: &[syn::Stmt],
+        out: &mut Block,
+        want: usize,
+        tail_returns: bool,
+    ) -> Option<Vec<Operand>> {
+        self.scopes.push(Vec::new());
+        let value = self.lower_stmts_in_scope(stmts, out, want, tail_returns);
+        self.scopes.pop();
+        value
+    }
+
+    fn lower_stmts_in_scope(
+        &mut self,
+        stmts: &[syn::Stmt],
+        out: &mut Block,
+        want: usize,
+        tail_returns: bool,
+    ) -> Option<Vec<Operand>> {
+        // Items are visible in the whole block: emit them once, ahead of everything.
+        for stmt in stmts {
+            if let syn::Stmt::Item(item) = stmt {
+                self.ir.items.push(item.clone());
+            }
+        }
+        let is_code = |s: &syn::Stmt| !matches!(s, syn::Stmt::Item(_));
+        for (i, stmt) in stmts.iter().enumerate() {
+            if !is_code(stmt) {
+                continue;
+            }
+            let rest = &stmts[i + 1..];
+            let is_last = !rest.iter().any(is_code);
+            if is_last {
+                if let syn::Stmt::Expr(expr, None) = stmt {
+                    if tail_returns {
+                        self.lower_return(expr, out);
+                        return None;
+                    }
+                    if want > 0 {
+                        return Some(self.lower_expr_n(expr, want, out));
+                    }
+                    self.lower_effect(expr, out);
+                    return Some(Vec::new());
+                }
+            }
+            if let syn::Stmt::Expr(Expr::Return(ret), _) = stmt {
+                match &ret.expr {
+                    Some(value) => self.lower_return(value, out),
+                    None => {
+                        self.errors
+                            .spanned(ret, "`return` needs a value in a differentiated function");
+                    }
+                }
+                return None;
+            }
+            self.lower_stmt(stmt, out);
+            if self.returns && !is_last && ReturnFinder::find_in_stmt(stmt) {
+                return self.lower_rest_unless_done(rest, out, want, tail_returns, stmt.span());
+            }
+        }
+        if tail_returns {
+            self.errors.at(
+                Span::call_site(),
+                "the function body must end with the returned value",
+            );
+            return None;
+        }
+        Some(vec![dummy(); want])
+    }
+
+    /// The statements after one that may have returned: `if !done { rest }`.
+    fn lower_rest_unless_done(
+        &mut self,
+        rest: &[syn::Stmt],
+        out: &mut Block,
+        want: usize,
+        tail_returns: bool,
+        span: Span,
+    ) -> Option<Vec<Operand>> {
+        let Some(Binding::Var(done)) = self.lookup(DONE) else {
+            return Some(vec![dummy(); want]);
+        };
+        let done_marker = var_marker(done);
+        let not_done: Expr = syn::parse_quote!(!#done_marker);
+        let passive = Passive {
+            expr: not_done,
+            uses: vec![done],
+            kind: PassiveKind::Discrete,
+        };
+        let cond = self.bind("not_done", Rhs::Passive(passive), span, out);
+        let value = self.lower_branch(
+            Selector::If(cond),
+            vec![ArmSource::Rest(rest, tail_returns), ArmSource::Empty],
+            want,
+            span,
+            out,
+        );
+        Some(value)
+    }
+
+    fn lower_stmt(&mut self, stmt: &syn::Stmt, out: &mut Block) {
+        match stmt {
+            syn::Stmt::Local(local) => self.lower_local(local, out),
+            syn::Stmt::Item(_) => {}
+            syn::Stmt::Expr(expr, _) => self.lower_effect(expr, out),
+            syn::Stmt::Macro(mac) => self.lower_macro_stmt(stmt, &mac.mac, out),
+        }
+    }
+
+    fn lower_local(&mut self, local: &syn::Local, out: &mut Block) {
+        if let Some(init) = &local.init {
+            if let Some((_, diverge)) = &init.diverge {
+                self.errors.spanned(
+                    diverge,
+                    "`let .. else` is not supported in a `#[differentiate]` function; use `match`",
+                );
+            }
+        }
+        let (pat, ty) = match &local.pat {
+            Pat::Type(typed) => (&*typed.pat, Some((*typed.ty).clone())),
+            other => (other, None),
+        };
+        match pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                let name = p.ident.to_string();
+                match &local.init {
+                    None => self.declare(&name, Binding::Uninit, ty),
+                    Some(init) => {
+                        let op = self.lower_expr(&init.expr, out);
+                        let var = self.name_value(op, &name, ty.clone(), p.ident.span(), out);
+                        self.declare(&name, Binding::Var(var), ty);
+                    }
+                }
+            }
+            Pat::Wild(_) => {
+                if let Some(init) = &local.init {
+                    self.lower_effect(&init.expr, out);
+                }
+            }
+            other => {
+                self.unsupported(
+                    other,
+                    "destructuring patterns in `let`",
+                    "bind each value with its own `let`",
+                );
+            }
+        }
+    }
+
+    /// Gives the user's name to the value of `let name = ..`: renames a temporary made just
+    /// for it, or copies anything else into a new version.
+    fn name_value(
+        &mut self,
+        op: Operand,
+        name: &str,
+        ty: Option<syn::Type>,
+        span: Span,
+        out: &mut Block,
+    ) -> VarId {
+        if let Operand::Var(v) = op {
+            let fresh = v + 1 == self.ir.vars.len()
+                && matches!(out.stmts.last(), Some(Stmt::Let { var, .. }) if *var == v)
+                && matches!(self.ir.vars[v].hint.as_str(), "t" | "p");
+            if fresh {
+                self.ir.vars[v].hint = name.to_string();
+                self.ir.vars[v].ty = ty;
+                return v;
+            }
+        }
+        let var = self.ir.new_var(name, ty, span);
+        out.stmts.push(Stmt::Let {
+            var,
+            rhs: Rhs::Use(op),
+            span,
+        });
+        var
+    }
+
+    /// An expression evaluated for its effect (a statement): assignments, branches, calls.
+    fn lower_effect(&mut self, expr: &Expr, out: &mut Block) {
+        match expr {
+            Expr::If(_) | Expr::Match(_) | Expr::Block(_) => {
+                self.lower_structured(expr, 0, out);
+            }
+            Expr::Return(ret) => match &ret.expr {
+                Some(value) => self.lower_return(value, out),
+                None => {
+                    self.errors
+                        .spanned(ret, "`return` needs a value in a differentiated function");
+                }
+            },
+            Expr::Macro(mac) => {
+                let stmt = syn::Stmt::Expr(expr.clone(), Some(Default::default()));
+                self.lower_macro_stmt(&stmt, &mac.mac, out)
+            }
+            _ => {
+                self.lower_expr(expr, out);
+            }
+        }
+    }
+
+    /// A statement macro (`println!`, `assert!`) is kept as written, with the variables it
+    /// mentions rebound under their own names just before it.
+    fn lower_macro_stmt(&mut self, stmt: &syn::Stmt, mac: &syn::Macro, out: &mut Block) {
+        let mut names = Vec::new();
+        collect_macro_names(mac.tokens.clone(), &mut names);
+        let mut rebind = Vec::new();
+        for name in names {
+            if rebind.iter().any(|(i, _): &(syn::Ident, VarId)| *i == name) {
+                continue;
+            }
+            if let Some(Binding::Var(v)) = self.lookup(&name) {
+                rebind.push((syn::Ident::new(&name, mac.path.span()), v));
+            }
+        }
+        out.stmts.push(Stmt::Effect {
+            rebind,
+            stmt: stmt.clone(),
+        });
+    }
+
+    fn lower_return(&mut self, value: &Expr, out: &mut Block) {
+        let components = self.lower_expr_n(value, self.components, out);
+        if self.returns {
+            for (k, op) in components.into_iter().enumerate() {
+                self.assign(&ret_name(k), op, value.span(), out);
+            }
+            self.assign(
+                DONE,
+                Operand::Const(syn::parse_quote!(true)),
+                value.span(),
+                out,
+            );
+        } else {
+            self.errors
+                .spanned(value, "internal: `return` found late; please report this");
+        }
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Expressions
+    // ----------------------------------------------------------------------------------
+
+    /// Lowers an expression whose value has `want` float components (a tuple or array
+    /// result, or one scalar).
+    fn lower_expr_n(&mut self, expr: &Expr, want: usize, out: &mut Block) -> Vec<Operand> {
+        match expr {
+            Expr::Paren(p) => self.lower_expr_n(&p.expr, want, out),
+            Expr::Group(g) => self.lower_expr_n(&g.expr, want, out),
+            Expr::If(_) | Expr::Match(_) | Expr::Block(_) => self.lower_structured(expr, want, out),
+            Expr::Return(ret) => {
+                match &ret.expr {
+                    Some(value) => self.lower_return(value, out),
+                    None => {
+                        self.errors
+                            .spanned(ret, "`return` needs a value in a differentiated function");
+                    }
+                }
+                vec![dummy(); want]
+            }
+            Expr::Tuple(t) if t.elems.len() == want && (want > 1 || t.elems.trailing_punct()) => {
+                t.elems.iter().map(|e| self.lower_expr(e, out)).collect()
+            }
+            Expr::Array(a) if a.elems.len() == want => {
+                a.elems.iter().map(|e| self.lower_expr(e, out)).collect()
+            }
+            Expr::Repeat(r) => {
+                let op = self.lower_expr(&r.expr, out);
+                vec![op; want]
+            }
+            _ if want == 1 => vec![self.lower_expr(expr, out)],
+            other => {
+                self.errors.spanned(
+                    other,
+                    format!("write the {want} returned values out here, as a tuple `(a, b, ..)` or an array `[a, b, ..]`; returning a tuple or array held in a variable or returned by a call is not supported yet"),
+                );
+                vec![dummy(); want]
+            }
+        }
+    }
+
+    fn lower_expr(&mut self, expr: &Expr, out: &mut Block) -> Operand {
+        let span = expr.span();
+        match expr {
+            Expr::Lit(_) => Operand::Const(expr.clone()),
+            Expr::Path(p) => match Self::local_ident(expr) {
+                Some(ident) => match self.lookup(&ident.to_string()) {
+                    Some(Binding::Var(v)) => Operand::Var(v),
+                    Some(Binding::Uninit) => {
+                        self.errors
+                            .spanned(ident, format!("`{ident}` is used before it is assigned"));
+                        dummy()
+                    }
+                    None => Operand::Const(expr.clone()),
+                },
+                None if p.path.segments.first().is_some_and(|s| s.ident == "self") => {
+                    self.passive(expr, PassiveKind::Discrete, out)
+                }
+                None => Operand::Const(expr.clone()),
+            },
+            Expr::Paren(p) => self.lower_expr(&p.expr, out),
+            Expr::Group(g) => self.lower_expr(&g.expr, out),
+            Expr::Unary(u) => match u.op {
+                syn::UnOp::Neg(_) => {
+                    let op = self.lower_expr(&u.expr, out);
+                    self.bind("t", Rhs::Neg(op), span, out)
+                }
+                syn::UnOp::Not(_) => self.passive(expr, PassiveKind::Discrete, out),
+                _ => self.opaque(expr, "dereference `*`", "dereference a constant only", out),
+            },
+            Expr::Binary(b) => self.lower_binary(b, out),
+            Expr::Assign(a) => {
+                let op = self.lower_expr(&a.right, out);
+                self.assign_to(&a.left, op, out);
+                Operand::Const(syn::parse_quote!(()))
+            }
+            Expr::MethodCall(m) => self.lower_method_call(m, out),
+            Expr::Call(c) => self.lower_call(c, out),
+            Expr::Cast(c) => {
+                if is_float_type(&c.ty) {
+                    let arg = self.lower_expr(&c.expr, out);
+                    self.bind(
+                        "t",
+                        Rhs::Cast {
+                            arg,
+                            ty: (*c.ty).clone(),
+                        },
+                        span,
+                        out,
+                    )
+                } else {
+                    self.passive(expr, PassiveKind::Discrete, out)
+                }
+            }
+            Expr::If(_) | Expr::Match(_) | Expr::Block(_) => {
+                let mut value = self.lower_structured(expr, 1, out);
+                value.pop().unwrap_or_else(dummy)
+            }
+            Expr::Return(_) => {
+                self.lower_expr_n(expr, self.components, out);
+                dummy()
+            }
+            Expr::Range(_) => self.passive(expr, PassiveKind::Discrete, out),
+            Expr::Field(f) => self.opaque(
+                expr,
+                format!("field access `.{}`", f.member.to_token_stream()),
+                "only fields of constants can be read",
+                out,
+            ),
+            Expr::Tuple(_) => self.opaque(
+                expr,
+                "a tuple",
+                "tuples of active values can only be returned",
+                out,
+            ),
+            Expr::Array(_) | Expr::Repeat(_) => self.opaque(
+                expr,
+                "an array",
+                "arrays of active values can only be returned",
+                out,
+            ),
+            Expr::Index(_) => self.opaque(expr, "indexing", "index constants only", out),
+            Expr::Reference(_) => self.opaque(
+                expr,
+                "a reference `&`",
+                "take references to constants only",
+                out,
+            ),
+            Expr::Struct(_) => self.opaque(
+                expr,
+                "a struct literal",
+                "build structs from constants only",
+                out,
+            ),
+            Expr::Closure(_) => self.opaque(
+                expr,
+                "a closure",
+                "closures may not capture active values",
+                out,
+            ),
+            Expr::Macro(m) => {
+                let what = format!("the macro `{}!`", m.mac.path.to_token_stream());
+                self.opaque(expr, what, "macros can only use constants", out)
+            }
+            Expr::Const(_) => Operand::Const(expr.clone()),
+            Expr::Unsafe(u) => self.unsupported(
+                u.unsafe_token,
+                "`unsafe` blocks",
+                "move the unsafe code into a function with its own derivative",
+            ),
+            Expr::ForLoop(f) => self.unsupported(
+                f.for_token,
+                "`for` loops",
+                "this release differentiates straight-line code, branches and calls",
+            ),
+            Expr::While(w) => self.unsupported(
+                w.while_token,
+                "`while` loops",
+                "this release differentiates straight-line code, branches and calls",
+            ),
+            Expr::Loop(l) => self.unsupported(
+                l.loop_token,
+                "`loop`",
+                "this release differentiates straight-line code, branches and calls",
+            ),
+            Expr::Break(b) => self.unsupported(b, "`break`", "use `if`/`else`"),
+            Expr::Continue(c) => self.unsupported(c, "`continue`", "use `if`/`else`"),
+            Expr::Async(a) => self.unsupported(
+                a.async_token,
+                "`async` blocks",
+                "differentiate synchronous code",
+            ),
+            Expr::Await(a) => self.unsupported(a, "`.await`", "differentiate synchronous code"),
+            Expr::Try(t) => self.unsupported(
+                t.question_token,
+                "the `?` operator",
+                "return a float; handle errors outside the differentiated function",
+            ),
+            Expr::TryBlock(t) => self.unsupported(
+                t.try_token,
+                "`try` blocks",
+                "handle errors outside the differentiated function",
+            ),
+            Expr::Yield(y) => self.unsupported(
+                y.yield_token,
+                "`yield`",
+                "differentiate an ordinary function",
+            ),
+            Expr::Let(l) => self.unsupported(
+                l.let_token,
+                "`let` expressions outside `if let`",
+                "use `match`",
+            ),
+            other => self.unsupported(
+                other,
+                "this expression",
+                "rewrite it with supported syntax (see the README's table)",
+            ),
+        }
+    }
+
+    fn lower_binary(&mut self, b: &syn::ExprBinary, out: &mut Block) -> Operand {
+        use syn::BinOp::*;
+        let span = b.span();
+        let arith = |op: &syn::BinOp| match op {
+            Add(_) | AddAssign(_) => Some(ArithOp::Add),
+            Sub(_) | SubAssign(_) => Some(ArithOp::Sub),
+            Mul(_) | MulAssign(_) => Some(ArithOp::Mul),
+            Div(_) | DivAssign(_) => Some(ArithOp::Div),
+            _ => None,
+        };
+        match b.op {
+            Add(_) | Sub(_) | Mul(_) | Div(_) => {
+                let lhs = self.lower_expr(&b.left, out);
+                let rhs = self.lower_expr(&b.right, out);
+                let op = arith(&b.op).expect("arithmetic operator");
+                self.bind("t", Rhs::Arith(op, lhs, rhs), span, out)
+            }
+            AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) => {
+                let current = self.lower_expr(&b.left, out);
+                let rhs = self.lower_expr(&b.right, out);
+                let op = arith(&b.op).expect("compound assignment");
+                let value = self.bind("t", Rhs::Arith(op, current, rhs), span, out);
+                self.assign_to(&b.left, value, out);
+                Operand::Const(syn::parse_quote!(()))
+            }
+            Rem(_) => self.opaque(
+                &Expr::Binary(b.clone()),
+                "the remainder operator `%`",
+                "`%` is only supported on constants",
+                out,
+            ),
+            RemAssign(_) | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_)
+            | ShrAssign(_) => {
+                self.errors.spanned(
+                    b.op,
+                    "this compound assignment is not supported in a `#[differentiate]` function; write it out (`x = x % y`) on constants",
+                );
+                Operand::Const(syn::parse_quote!(()))
+            }
+            _ => self.passive(&Expr::Binary(b.clone()), PassiveKind::Discrete, out),
+        }
+    }
+
+    fn assign_to(&mut self, place: &Expr, value: Operand, out: &mut Block) {
+        match Self::local_ident(place) {
+            Some(ident) if self.find(&ident.to_string()).is_some() => {
+                self.assign(&ident.to_string(), value, place.span(), out);
+            }
+            Some(ident) => {
+                self.errors.spanned(ident, format!("cannot assign to `{ident}`: only local variables can be assigned in a `#[differentiate]` function"));
+            }
+            None => {
+                let what = match place {
+                    Expr::Field(_) => "assignment to a field",
+                    Expr::Index(_) => "assignment to an indexed element",
+                    Expr::Unary(_) => "assignment through a reference",
+                    _ => "this assignment target",
+                };
+                self.unsupported(place, what, "assign to a local variable");
+            }
+        }
+    }
+
+    fn lower_method_call(&mut self, m: &syn::ExprMethodCall, out: &mut Block) -> Operand {
+        let name = m.method.to_string();
+        let span = m.span();
+        if let Some(prim) = primitives::lookup(&name) {
+            if m.args.len() + 1 == prim.arity {
+                let mut args = vec![self.lower_expr(&m.receiver, out)];
+                args.extend(m.args.iter().map(|a| self.lower_expr(a, out)));
+                let form = CallForm::Method(m.method.clone());
+                return self.bind("t", Rhs::Prim { prim, form, args }, span, out);
+            }
+        }
+        if primitives::is_piecewise_constant(&name) {
+            return self.passive(&Expr::MethodCall(m.clone()), PassiveKind::Discrete, out);
+        }
+        if is_self(&m.receiver) {
+            let args = m.args.iter().map(|a| self.lower_expr(a, out)).collect();
+            let callee = Callee::SelfMethod(m.method.clone());
+            return self.bind("t", Rhs::Call { callee, args }, span, out);
+        }
+        self.opaque(
+            &Expr::MethodCall(m.clone()),
+            format!("method `{name}`"),
+            format!("`{name}` has no derivative rule; compute the value with supported float functions, or move it into a function marked `#[differentiate]`"),
+            out,
+        )
+    }
+
+    fn lower_call(&mut self, c: &syn::ExprCall, out: &mut Block) -> Operand {
+        let span = c.span();
+        let Expr::Path(path) = &*c.func else {
+            return self.opaque(
+                &Expr::Call(c.clone()),
+                "a call through an expression",
+                "call a named function",
+                out,
+            );
+        };
+        if let Some(ident) = Self::local_ident(&c.func) {
+            if self.find(&ident.to_string()).is_some() {
+                return self.opaque(
+                    &Expr::Call(c.clone()),
+                    format!("a call of the local closure `{ident}`"),
+                    "write the computation inline, or as a function marked `#[differentiate]`",
+                    out,
+                );
+            }
+        }
+        let segments: Vec<String> = path
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        if path.qself.is_none()
+            && segments.len() == 2
+            && primitives::is_float_type_name(&segments[0])
+        {
+            let name = segments[1].as_str();
+            if let Some(prim) = primitives::lookup(name) {
+                if c.args.len() == prim.arity {
+                    let args = c.args.iter().map(|a| self.lower_expr(a, out)).collect();
+                    let form = CallForm::Path(path.clone());
+                    return self.bind("t", Rhs::Prim { prim, form, args }, span, out);
+                }
+            }
+            if primitives::is_piecewise_constant(name) {
+                return self.passive(&Expr::Call(c.clone()), PassiveKind::Discrete, out);
+            }
+            if name == "from" && c.args.len() == 1 {
+                let arg = self.lower_expr(&c.args[0], out);
+                let ty: syn::Type = syn::parse_str(&segments[0]).expect("f32 or f64");
+                return self.bind("t", Rhs::Cast { arg, ty }, span, out);
+            }
+        }
+        let args = c.args.iter().map(|a| self.lower_expr(a, out)).collect();
+        self.bind(
+            "t",
+            Rhs::Call {
+                callee: Callee::Function(path.clone()),
+                args,
+            },
+            span,
+            out,
+        )
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Branches
+    // ----------------------------------------------------------------------------------
+
+    /// `if`, `match` and blocks, with `want` value components.
+    fn lower_structured(&mut self, expr: &Expr, want: usize, out: &mut Block) -> Vec<Operand> {
+        match expr {
+            Expr::Block(b) => {
+                if let Some(label) = &b.label {
+                    self.errors.spanned(
+                        label,
+                        "labelled blocks are not supported in a `#[differentiate]` function",
+                    );
+                }
+                self.lower_stmts(&b.block.stmts, out, want, false)
+                    .unwrap_or_else(|| vec![dummy(); want])
+            }
+            Expr::If(i) => {
+                if let Expr::Let(l) = &*i.cond {
+                    let wildcard: Pat = syn::parse_quote!(_);
+                    let arms = vec![
+                        (&*l.pat, None, ArmBody::Block(&i.then_branch)),
+                        (&wildcard, None, else_body(i)),
+                    ];
+                    return self.lower_match(&l.expr, arms, want, expr.span(), out);
+                }
+                let cond = self.lower_expr(&i.cond, out);
+                let else_arm = match &i.else_branch {
+                    Some((_, e)) => ArmSource::Expr(e),
+                    None => ArmSource::Empty,
+                };
+                self.lower_branch(
+                    Selector::If(cond),
+                    vec![ArmSource::Block(&i.then_branch), else_arm],
+                    want,
+                    expr.span(),
+                    out,
+                )
+            }
+            Expr::Match(m) => {
+                let arms = m
+                    .arms
+                    .iter()
+                    .map(|arm| {
+                        (
+                            &arm.pat,
+                            arm.guard.as_ref().map(|(_, g)| &**g),
+                            ArmBody::Expr(&arm.body),
+                        )
+                    })
+                    .collect();
+                self.lower_match(&m.expr, arms, want, expr.span(), out)
+            }
+            _ => vec![self.lower_expr(expr, out); want.max(1)],
+        }
+    }
+
+    fn lower_match(
+        &mut self,
+        scrutinee: &Expr,
+        arms: Vec<(&Pat, Option<&Expr>, ArmBody<'_>)>,
+        want: usize,
+        span: Span,
+        out: &mut Block,
+    ) -> Vec<Operand> {
+        let scrutinee = self.lower_expr(scrutinee, out);
+        let mut pats = Vec::new();
+        let mut guards = Vec::new();
+        let mut sources = Vec::new();
+        for (pat, guard, body) in arms {
+            let mut renamer = PatternBinder {
+                lowerer: self,
+                bound: Vec::new(),
+            };
+            let mut pat = pat.clone();
+            renamer.visit_pat_mut(&mut pat);
+            let bound = renamer.bound;
+            // The guard sees the pattern's bindings.
+            self.scopes.push(bound.clone());
+            let guard = guard.map(|g| self.rename(g).0);
+            self.scopes.pop();
+            pats.push(pat);
+            guards.push(guard);
+            sources.push(ArmSource::MatchArm(body, bound));
+        }
+        self.lower_branch(
+            Selector::Match {
+                scrutinee,
+                pats,
+                guards,
+            },
+            sources,
+            want,
+            span,
+            out,
+        )
+    }
+
+    /// Lowers each arm from the same scopes, then joins the user variables any arm changed
+    /// (and the arms' values) with phis.
+    fn lower_branch(
+        &mut self,
+        selector: Selector,
+        sources: Vec<ArmSource<'_>>,
+        want: usize,
+        span: Span,
+        out: &mut Block,
+    ) -> Vec<Operand> {
+        let before = self.scopes.clone();
+        let mut arms = Vec::new();
+        let mut ends: Vec<Scopes> = Vec::new();
+        let mut values: Vec<Option<Vec<Operand>>> = Vec::new();
+        for source in sources {
+            self.scopes = before.clone();
+            let mut block = Block::default();
+            let value = match source {
+                ArmSource::Block(b) => self.lower_stmts(&b.stmts, &mut block, want, false),
+                ArmSource::Expr(e) => Some(self.lower_structured_or_expr(e, want, &mut block)),
+                ArmSource::Rest(stmts, tail_returns) => {
+                    self.lower_stmts(stmts, &mut block, want, tail_returns)
+                }
+                ArmSource::MatchArm(body, bound) => {
+                    block.bound = bound
+                        .iter()
+                        .filter_map(|l| match l.binding {
+                            Binding::Var(v) => Some(v),
+                            Binding::Uninit => None,
+                        })
+                        .collect();
+                    self.scopes.push(bound);
+                    let value = match body {
+                        ArmBody::Expr(e) => {
+                            Some(self.lower_structured_or_expr(e, want, &mut block))
+                        }
+                        ArmBody::Block(b) => self.lower_stmts(&b.stmts, &mut block, want, false),
+                        ArmBody::Empty => Some(vec![dummy(); want]),
+                    };
+                    self.scopes.pop();
+                    value
+                }
+                ArmSource::Empty => Some(vec![dummy(); want]),
+            };
+            arms.push(block);
+            ends.push(self.scopes.clone());
+            values.push(value);
+        }
+
+        let mut merged = before.clone();
+        let mut phis = Vec::new();
+        for (si, scope) in before.iter().enumerate() {
+            for (li, local) in scope.iter().enumerate() {
+                let bindings: Vec<&Binding> = ends.iter().map(|end| &end[si][li].binding).collect();
+                if bindings.iter().all(|b| *b == bindings[0]) {
+                    merged[si][li].binding = bindings[0].clone();
+                    continue;
+                }
+                let srcs: Vec<Operand> = bindings
+                    .iter()
+                    .map(|b| match b {
+                        Binding::Var(v) => Operand::Var(*v),
+                        Binding::Uninit => dummy(),
+                    })
+                    .collect();
+                let var =
+                    self.ir
+                        .new_var(local.name.trim_start_matches('#'), local.ty.clone(), span);
+                phis.push(Phi { var, srcs });
+                merged[si][li].binding = Binding::Var(var);
+            }
+        }
+        let mut result = Vec::new();
+        for k in 0..want {
+            let srcs: Vec<Operand> = values
+                .iter()
+                .map(|v| {
+                    v.as_ref()
+                        .and_then(|v| v.get(k).cloned())
+                        .unwrap_or_else(dummy)
+                })
+                .collect();
+            let var = self.ir.new_var("t", None, span);
+            phis.push(Phi { var, srcs });
+            result.push(Operand::Var(var));
+        }
+        self.scopes = merged;
+        out.stmts.push(Stmt::Branch {
+            selector,
+            arms,
+            phis,
+            span,
+        });
+        result
+    }
+
+    fn lower_structured_or_expr(
+        &mut self,
+        expr: &Expr,
+        want: usize,
+        out: &mut Block,
+    ) -> Vec<Operand> {
+        if want == 0 {
+            self.lower_effect(expr, out);
+            Vec::new()
+        } else {
+            self.lower_expr_n(expr, want, out)
+        }
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Renaming inside passive expressions
+    // ----------------------------------------------------------------------------------
+
+    /// Renames every local variable an expression mentions to its current version.
+    fn rename(&mut self, expr: &Expr) -> (Expr, Vec<VarId>) {
+        let mut renamer = Renamer {
+            lowerer: self,
+            shadowed: Vec::new(),
+            uses: Vec::new(),
+        };
+        let mut expr = expr.clone();
+        renamer.visit_expr_mut(&mut expr);
+        let uses = renamer.uses;
+        (expr, uses)
+    }
+}
+
+enum ArmBody<'s> {
+    Expr(&'s Expr),
+    Block(&'s syn::Block),
+    Empty,
+}
+
+fn else_body(i: &syn::ExprIf) -> ArmBody<'_> {
+    match &i.else_branch {
+        Some((_, e)) => ArmBody::Expr(e),
+        None => ArmBody::Empty,
+    }
+}
+
+fn is_self(expr: &Expr) -> bool {
+    matches!(expr, Expr::Path(p) if p.path.is_ident("self"))
+}
+
+/// A local variable reference inside a kept expression. The emitter replaces it with the
+/// generated name of version `v` (names are decided by `naming`, after lowering).
+pub fn var_marker(v: VarId) -> TokenStream {
+    let ident = syn::Ident::new(&format!("__differentiate_var_{v}"), Span::mixed_site());
+    quote::quote!(#ident)
+}
+
+/// Reads the version back out of a [`var_marker`].
+pub fn parse_var_marker(ident: &syn::Ident) -> Option<VarId> {
+    ident
+        .to_string()
+        .strip_prefix("__differentiate_var_")?
+        .parse()
+        .ok()
+}
+
+struct Renamer<'l, 'e> {
+    lowerer: &'l mut Lowerer<'e>,
+    /// Names bound inside the expression (closure parameters, inner `let`s).
+    shadowed: Vec<String>,
+    uses: Vec<VarId>,
+}
+
+impl Renamer<'_, '_> {
+    fn replace(&mut self, ident: &syn::Ident) -> Option<TokenStream> {
+        let name = ident.to_string();
+        if self.shadowed.contains(&name) {
+            return None;
+        }
+        match self.lowerer.lookup(&name) {
+            Some(Binding::Var(v)) => {
+                if !self.uses.contains(&v) {
+                    self.uses.push(v);
+                }
+                let marker = var_marker(v);
+                let marker: syn::Ident = syn::parse2(marker).expect("an identifier");
+                let located =
+                    syn::Ident::new(&marker.to_string(), marker.span().located_at(ident.span()));
+                Some(quote::quote!(#located))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl VisitMut for Renamer<'_, '_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        match e {
+            Expr::Path(p) if p.qself.is_none() => {
+                if let Some(ident) = p.path.get_ident() {
+                    if let Some(tokens) = self.replace(ident) {
+                        *e = Expr::Verbatim(tokens);
+                    }
+                }
+            }
+            Expr::Closure(c) => {
+                let before = self.shadowed.len();
+                for input in &c.inputs {
+                    collect_pat_names(input, &mut self.shadowed);
+                }
+                self.visit_expr_mut(&mut c.body);
+                self.shadowed.truncate(before);
+            }
+            Expr::Macro(m) => {
+                m.mac.tokens = self.rename_tokens(m.mac.tokens.clone());
+            }
+            _ => syn::visit_mut::visit_expr_mut(self, e),
+        }
+    }
+
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        let before = self.shadowed.len();
+        for stmt in &mut b.stmts {
+            self.visit_stmt_mut(stmt);
+            if let syn::Stmt::Local(local) = stmt {
+                collect_pat_names(&local.pat, &mut self.shadowed);
+            }
+        }
+        self.shadowed.truncate(before);
+    }
+
+    fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
+        let before = self.shadowed.len();
+        collect_pat_names(&arm.pat, &mut self.shadowed);
+        if let Some((_, guard)) = &mut arm.guard {
+            self.visit_expr_mut(guard);
+        }
+        self.visit_expr_mut(&mut arm.body);
+        self.shadowed.truncate(before);
+    }
+
+    fn visit_field_value_mut(&mut self, field: &mut syn::FieldValue) {
+        // `S { x }` must become `S { x: x_3 }`.
+        if field.colon_token.is_none() {
+            field.colon_token = Some(Default::default());
+        }
+        self.visit_expr_mut(&mut field.expr);
+    }
+}
+
+impl Renamer<'_, '_> {
+    /// Best effort inside macro arguments: an identifier that is not a field, path segment
+    /// or macro name is a variable.
+    fn rename_tokens(&mut self, tokens: TokenStream) -> TokenStream {
+        let mut result = Vec::new();
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, tree) in trees.iter().enumerate() {
+            match tree {
+                TokenTree::Ident(ident) => {
+                    let after_dot =
+                        i > 0 && matches!(&trees[i - 1], TokenTree::Punct(p) if p.as_char() == '.');
+                    let before_path = matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':' || p.as_char() == '!');
+                    match (after_dot || before_path)
+                        .then_some(())
+                        .map_or_else(|| self.replace(ident), |_| None)
+                    {
+                        Some(tokens) => result.extend(tokens),
+                        None => result.push(tree.clone()),
+                    }
+                }
+                TokenTree::Group(g) => {
+                    let mut group =
+                        proc_macro2::Group::new(g.delimiter(), self.rename_tokens(g.stream()));
+                    group.set_span(g.span());
+                    result.push(TokenTree::Group(group));
+                }
+                other => result.push(other.clone()),
+            }
+        }
+        result.into_iter().collect()
+    }
+}
+
+fn collect_pat_names(pat: &Pat, out: &mut Vec<String>) {
+    struct Names<'a>(&'a mut Vec<String>);
+    impl<'ast> Visit<'ast> for Names<'_> {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.0.push(p.ident.to_string());
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    Names(out).visit_pat(pat);
+}
+
+/// Gives each binding of a `match` arm's pattern a new version. An identifier that starts
+/// with an uppercase letter is a constant or unit variant (`None`, `MAX`), as Rust's naming
+/// conventions make it; anything else binds.
+struct PatternBinder<'l, 'e> {
+    lowerer: &'l mut Lowerer<'e>,
+    bound: Vec<Local>,
+}
+
+impl VisitMut for PatternBinder<'_, '_> {
+    fn visit_pat_ident_mut(&mut self, p: &mut syn::PatIdent) {
+        if let Some((_, sub)) = &mut p.subpat {
+            self.visit_pat_mut(sub);
+        }
+        let name = p.ident.to_string();
+        if name.starts_with(|c: char| c.is_uppercase()) {
+            return;
+        }
+        let var = match self.bound.iter().find(|l| l.name == name) {
+            Some(Local {
+                binding: Binding::Var(v),
+                ..
+            }) => *v,
+            _ => {
+                let v = self.lowerer.ir.new_var(&name, None, p.ident.span());
+                self.bound.push(Local {
+                    name: name.clone(),
+                    binding: Binding::Var(v),
+                    ty: None,
+                });
+                v
+            }
+        };
+        let marker: syn::Ident = syn::parse2(var_marker(var)).expect("an identifier");
+        p.ident = syn::Ident::new(
+            &marker.to_string(),
+            marker.span().located_at(p.ident.span()),
+        );
+    }
+
+    fn visit_expr_mut(&mut self, _: &mut Expr) {
+        // Expressions in patterns (range bounds, constants) mention no bindings.
+    }
+}
+
+/// Finds `return` outside closures and nested items.
+struct ReturnFinder(bool);
+
+impl ReturnFinder {
+    fn find_in_block(block: &syn::Block) -> bool {
+        let mut finder = ReturnFinder(false);
+        finder.visit_block(block);
+        finder.0
+    }
+
+    fn find_in_stmt(stmt: &syn::Stmt) -> bool {
+        let mut finder = ReturnFinder(false);
+        finder.visit_stmt(stmt);
+        finder.0
+    }
+}
+
+impl<'ast> Visit<'ast> for ReturnFinder {
+    fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+        self.0 = true;
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// The identifiers a macro's arguments mention, including `{name}` captures in format strings.
+fn collect_macro_names(tokens: TokenStream, out: &mut Vec<String>) {
+    for tree in tokens {
+        match tree {
+            TokenTree::Ident(ident) => out.push(ident.to_string()),
+            TokenTree::Group(g) => collect_macro_names(g.stream(), out),
+            TokenTree::Literal(lit) => {
+                let text = lit.to_string();
+                if text.starts_with('"') {
+                    let mut rest = text.as_str();
+                    while let Some(open) = rest.find('{') {
+                        rest = &rest[open + 1..];
+                        let name: String = rest
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        if !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) {
+                            out.push(name);
+                        }
+                    }
+                }
+            }
+            TokenTree::Punct(_) => {}
+        }
+    }
+}

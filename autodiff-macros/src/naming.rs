@@ -1,0 +1,90 @@
+//! Every identifier the macro generates is made here.
+//!
+//! Local variables of generated bodies use `Span::mixed_site()` hygiene: they can neither see
+//! nor shadow the user's locals, whatever the user calls them (`seed`, `d_x_1`, ...). Items
+//! (the generated functions, the arm-record enums) are visible at the call site, so their
+//! names derive from the user's function name.
+
+use crate::ir::{FnIr, VarId};
+use proc_macro2::Span;
+use syn::Ident;
+
+fn hygienic(name: &str, at: Span) -> Ident {
+    Ident::new(name, Span::mixed_site().located_at(at))
+}
+
+fn stem(hint: &str) -> &str {
+    hint.strip_prefix("r#").unwrap_or(hint)
+}
+
+/// The generated `NAME_grad`.
+pub fn grad_fn(name: &Ident) -> Ident {
+    Ident::new(&format!("{}_grad", stem(&name.to_string())), name.span())
+}
+
+/// The generated `NAME_vjp`.
+pub fn vjp_fn(name: &Ident) -> Ident {
+    Ident::new(&format!("{}_vjp", stem(&name.to_string())), name.span())
+}
+
+/// The hidden `NAME_pullback` that differentiated callers use: one gradient entry per
+/// parameter. `at` is where a missing pullback should be reported (the call site).
+pub fn pullback_fn(name: &Ident, at: Span) -> Ident {
+    Ident::new(&format!("{}_pullback", stem(&name.to_string())), at)
+}
+
+/// The variable holding version `v` of a value in the forward sweep.
+pub fn primal(ir: &FnIr, v: VarId) -> Ident {
+    let var = &ir.vars[v];
+    hygienic(&format!("{}_{v}", stem(&var.hint)), var.span)
+}
+
+/// The adjoint (`∂output/∂v`, accumulated) of version `v`.
+pub fn adjoint(ir: &FnIr, v: VarId) -> Ident {
+    let var = &ir.vars[v];
+    hygienic(&format!("d_{}_{v}", stem(&var.hint)), var.span)
+}
+
+/// The seed parameter of the pullback.
+pub fn seed() -> Ident {
+    hygienic("seed", Span::call_site())
+}
+
+/// The seed parameter of the public `NAME_vjp`: `seed`, unless a parameter is called that.
+pub fn public_seed(params: &[Ident]) -> Ident {
+    let mut name = String::from("seed");
+    while params.iter().any(|p| *p == name) {
+        name.push('_');
+    }
+    Ident::new(&name, Span::call_site())
+}
+
+/// Component `k` of the returned value, before it is assembled.
+pub fn result_value() -> Ident {
+    hygienic("value", Span::call_site())
+}
+
+/// The gradient entry of parameter `i` as returned by a pullback.
+pub fn grad_entry(i: usize) -> Ident {
+    hygienic(&format!("grad_{i}"), Span::call_site())
+}
+
+/// The gradient entry for argument `i` of the call computing `v`.
+pub fn call_entry(v: VarId, i: usize) -> Ident {
+    hygienic(&format!("grad_{v}_{i}"), Span::call_site())
+}
+
+/// The record of which arm of branch `n` ran, and what its adjoint needs.
+pub fn arm_record(n: usize, at: Span) -> Ident {
+    hygienic(&format!("arm_{n}"), at)
+}
+
+/// The local enum whose variant says which of `arms` arms ran.
+pub fn arms_enum(arms: usize) -> Ident {
+    Ident::new(&format!("__DifferentiateArms{arms}"), Span::call_site())
+}
+
+/// Variant `i` of an arms enum.
+pub fn arm_variant(i: usize) -> Ident {
+    Ident::new(&format!("Arm{i}"), Span::call_site())
+}

@@ -1,0 +1,90 @@
+//! The attribute's options: `#[differentiate]` or `#[differentiate(wrt(a, b))]`.
+
+use crate::errors::Errors;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Ident, Token};
+
+#[derive(Default)]
+pub struct Options {
+    /// `wrt(a, b)`: exactly these parameters are active. `None`: every differentiable one.
+    pub wrt: Option<Wrt>,
+}
+
+pub struct Wrt {
+    pub keyword: Ident,
+    pub names: Vec<Ident>,
+}
+
+/// Parses the attribute arguments, reporting every malformed option.
+pub fn parse(args: proc_macro2::TokenStream, errors: &mut Errors) -> Options {
+    match syn::parse2::<RawOptions>(args) {
+        Ok(raw) => {
+            let mut options = Options::default();
+            for option in raw.0 {
+                match option {
+                    RawOption::Wrt(wrt) => {
+                        if options.wrt.is_some() {
+                            errors.spanned(&wrt.keyword, "`wrt` is given twice; list every active parameter in one `wrt(..)`");
+                        } else {
+                            options.wrt = Some(wrt);
+                        }
+                    }
+                    RawOption::Unknown(ident) => errors.spanned(
+                        &ident,
+                        format!("unknown option `{ident}`; the only option is `wrt(a, b, ..)`, which names the active parameters"),
+                    ),
+                }
+            }
+            options
+        }
+        Err(error) => {
+            errors.push(error);
+            Options::default()
+        }
+    }
+}
+
+struct RawOptions(Vec<RawOption>);
+
+enum RawOption {
+    Wrt(Wrt),
+    Unknown(Ident),
+}
+
+impl Parse for RawOptions {
+    /// `option, option, ..` where an option is `wrt(ident, ..)` or any other word (reported).
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut options = Vec::new();
+        while !input.is_empty() {
+            let keyword: Ident = input
+                .parse()
+                .map_err(|e| syn::Error::new(e.span(), "expected an option such as `wrt(x, y)`"))?;
+            if keyword == "wrt" {
+                let content;
+                syn::parenthesized!(content in input);
+                let names: Punctuated<Ident, Token![,]> =
+                    content.parse_terminated(Ident::parse, Token![,])?;
+                options.push(RawOption::Wrt(Wrt {
+                    keyword,
+                    names: names.into_iter().collect(),
+                }));
+            } else {
+                // Skip whatever follows the unknown word so that only the word is reported.
+                if input.peek(syn::token::Paren) {
+                    let _content;
+                    syn::parenthesized!(_content in input);
+                } else if input.peek(Token![=]) {
+                    input.parse::<Token![=]>()?;
+                    input.parse::<syn::Expr>()?;
+                }
+                options.push(RawOption::Unknown(keyword));
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        Ok(RawOptions(options))
+    }
+}

@@ -1,0 +1,205 @@
+//! The float-library methods the transform knows, mapped by name to their derivative rules.
+//!
+//! The calculus lives in the runtime (`autodiff_runtime::rules`, one function per operand);
+//! this table only says which rule function differentiates which operand and which values that
+//! function reads, so the transform can pass them and record nothing more.
+
+/// A float-library function, written `x.name(args)` or `f64::name(x, args)`.
+pub struct Primitive {
+    pub name: &'static str,
+    /// Number of operands, the receiver included.
+    pub arity: usize,
+    /// One rule per operand that can carry a derivative. An operand with no rule (`powi`'s
+    /// integer exponent, `copysign`'s sign source) gets none.
+    pub rules: &'static [Rule],
+}
+
+/// The vector-Jacobian product of one operand: `runtime::rules::<func>(dy, reads..)`.
+pub struct Rule {
+    pub operand: usize,
+    pub func: &'static str,
+    pub reads: &'static [Read],
+}
+
+/// A value a rule reads besides the output adjoint.
+#[derive(Clone, Copy)]
+pub enum Read {
+    Operand(usize),
+    Output,
+}
+
+use Read::{Operand as Op, Output as Out};
+
+macro_rules! unary {
+    ($name:literal, $func:literal, $read:expr) => {
+        Primitive {
+            name: $name,
+            arity: 1,
+            rules: &[Rule {
+                operand: 0,
+                func: $func,
+                reads: &[$read],
+            }],
+        }
+    };
+    ($name:literal, $func:literal) => {
+        Primitive {
+            name: $name,
+            arity: 1,
+            rules: &[Rule {
+                operand: 0,
+                func: $func,
+                reads: &[],
+            }],
+        }
+    };
+}
+
+const fn rule(operand: usize, func: &'static str, reads: &'static [Read]) -> Rule {
+    Rule {
+        operand,
+        func,
+        reads,
+    }
+}
+
+/// Every differentiable float-library method.
+pub static PRIMITIVES: &[Primitive] = &[
+    unary!("abs", "abs_x", Op(0)),
+    unary!("sqrt", "sqrt_x", Out),
+    unary!("cbrt", "cbrt_x", Out),
+    unary!("exp", "exp_x", Out),
+    unary!("exp2", "exp2_x", Out),
+    unary!("exp_m1", "exp_m1_x", Out),
+    unary!("ln", "ln_x", Op(0)),
+    unary!("log2", "log2_x", Op(0)),
+    unary!("log10", "log10_x", Op(0)),
+    unary!("ln_1p", "ln_1p_x", Op(0)),
+    unary!("sin", "sin_x", Op(0)),
+    unary!("cos", "cos_x", Op(0)),
+    unary!("tan", "tan_x", Out),
+    unary!("asin", "asin_x", Op(0)),
+    unary!("acos", "acos_x", Op(0)),
+    unary!("atan", "atan_x", Op(0)),
+    unary!("sinh", "sinh_x", Op(0)),
+    unary!("cosh", "cosh_x", Op(0)),
+    unary!("tanh", "tanh_x", Out),
+    unary!("asinh", "asinh_x", Op(0)),
+    unary!("acosh", "acosh_x", Op(0)),
+    unary!("atanh", "atanh_x", Op(0)),
+    unary!("recip", "recip_x", Out),
+    unary!("to_degrees", "to_degrees_x"),
+    unary!("to_radians", "to_radians_x"),
+    unary!("fract", "fract_x"),
+    Primitive {
+        name: "powi",
+        arity: 2,
+        rules: &[rule(0, "powi_x", &[Op(0), Op(1)])],
+    },
+    Primitive {
+        name: "powf",
+        arity: 2,
+        rules: &[
+            rule(0, "powf_x", &[Op(0), Op(1)]),
+            rule(1, "powf_p", &[Op(0), Out]),
+        ],
+    },
+    Primitive {
+        name: "log",
+        arity: 2,
+        rules: &[
+            rule(0, "log_x", &[Op(0), Op(1)]),
+            rule(1, "log_b", &[Op(1), Out]),
+        ],
+    },
+    Primitive {
+        name: "atan2",
+        arity: 2,
+        rules: &[
+            rule(0, "atan2_a", &[Op(0), Op(1)]),
+            rule(1, "atan2_b", &[Op(0), Op(1)]),
+        ],
+    },
+    Primitive {
+        name: "hypot",
+        arity: 2,
+        rules: &[
+            rule(0, "hypot_a", &[Op(0), Out]),
+            rule(1, "hypot_b", &[Op(1), Out]),
+        ],
+    },
+    Primitive {
+        name: "min",
+        arity: 2,
+        rules: &[
+            rule(0, "min_a", &[Op(0), Op(1)]),
+            rule(1, "min_b", &[Op(0), Op(1)]),
+        ],
+    },
+    Primitive {
+        name: "max",
+        arity: 2,
+        rules: &[
+            rule(0, "max_a", &[Op(0), Op(1)]),
+            rule(1, "max_b", &[Op(0), Op(1)]),
+        ],
+    },
+    Primitive {
+        name: "copysign",
+        arity: 2,
+        rules: &[rule(0, "copysign_x", &[Op(0), Op(1)])],
+    },
+    Primitive {
+        name: "clamp",
+        arity: 3,
+        rules: &[
+            rule(0, "clamp_x", &[Op(0), Op(1), Op(2)]),
+            rule(1, "clamp_lo", &[Op(0), Op(1)]),
+            rule(2, "clamp_hi", &[Op(0), Op(2)]),
+        ],
+    },
+    Primitive {
+        name: "mul_add",
+        arity: 3,
+        rules: &[
+            rule(0, "mul_add_a", &[Op(1)]),
+            rule(1, "mul_add_b", &[Op(0)]),
+            rule(2, "mul_add_c", &[]),
+        ],
+    },
+];
+
+/// Float methods whose result is piecewise constant or not a float at all: their outputs carry
+/// no derivative (`floor` has derivative zero wherever it has one).
+pub static PIECEWISE_CONSTANT: &[&str] = &[
+    "floor",
+    "ceil",
+    "round",
+    "round_ties_even",
+    "trunc",
+    "signum",
+    "is_nan",
+    "is_finite",
+    "is_infinite",
+    "is_normal",
+    "is_subnormal",
+    "is_sign_positive",
+    "is_sign_negative",
+    "classify",
+    "to_bits",
+    "total_cmp",
+    "partial_cmp",
+];
+
+pub fn lookup(name: &str) -> Option<&'static Primitive> {
+    PRIMITIVES.iter().find(|p| p.name == name)
+}
+
+pub fn is_piecewise_constant(name: &str) -> bool {
+    PIECEWISE_CONSTANT.contains(&name)
+}
+
+/// The float types a primitive may be called through as a path (`f64::sin(x)`).
+pub fn is_float_type_name(name: &str) -> bool {
+    name == "f64" || name == "f32"
+}

@@ -1,0 +1,668 @@
+//! Reverse mode: the body of `NAME_pullback`, a forward sweep followed by its adjoint.
+//!
+//! Entry point: [`pullback_body`]. The forward sweep is the lowered function, one `let` per
+//! binding. The adjoint walks the same statements backwards: each active binding `v = prim(a,
+//! b)` adds `rule(d_v, ..)` to the adjoints of its active operands (the runtime's rules), so a
+//! value used several times receives the sum of its contributions.
+//!
+//! Adjoints are declared at their first contribution (`let mut d_x = ..`), later ones add
+//! (`d_x += ..`); an adjoint first reached inside an arm is declared as zero before the
+//! branch. A branch's adjoint is a `match` on a record the forward branch returns: which arm
+//! ran, and the values computed in that arm that its adjoint reads (no more, which is
+//! Tapenade's "to be recorded" rule). The record's type is a local enum whose payload types
+//! Rust infers, so nothing is boxed or allocated. Straight-line code therefore turns into
+//! straight-line arithmetic the optimiser sees whole.
+//!
+//! For loops (the next stage), the record of one iteration is pushed on a tape and the
+//! adjoint pops it, with the same `reads` bookkeeping deciding what is recorded.
+
+use crate::activity::Activity;
+use crate::ir::*;
+use crate::lower::parse_var_marker;
+use crate::naming;
+use crate::primitives::Read;
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How the seed and the result are shaped.
+pub enum Shape {
+    Scalar,
+    Tuple,
+    Array,
+}
+
+/// The forward sweep, the adjoint, and what the pullback returns.
+pub struct PullbackBody {
+    /// Statements computing the value and then the adjoints.
+    pub body: TokenStream,
+    /// The value, assembled.
+    pub value: TokenStream,
+    /// The adjoint of each parameter, or `None` where none was accumulated (a zero gradient).
+    pub param_adjoints: Vec<Option<TokenStream>>,
+    /// Arities of the arm enums the body uses; each needs its local definition.
+    pub arm_enums: BTreeSet<usize>,
+}
+
+pub fn pullback_body(
+    ir: &FnIr,
+    activity: &Activity,
+    shape: &Shape,
+    runtime: &TokenStream,
+) -> PullbackBody {
+    let mut emitter = Emitter {
+        ir,
+        activity,
+        rt: runtime.clone(),
+        arm_enums: BTreeSet::new(),
+        records: 0,
+    };
+    let mut ctx = Ctx::new(all_vars(ir));
+
+    // Parameters enter under their generated names.
+    let mut forward = TokenStream::new();
+    for &p in &ir.params {
+        let user = syn::Ident::new(&ir.vars[p].hint, ir.vars[p].span);
+        let user = if ir.vars[p].hint.starts_with("r#") {
+            syn::Ident::new_raw(ir.vars[p].hint.trim_start_matches("r#"), ir.vars[p].span)
+        } else {
+            user
+        };
+        let name = naming::primal(ir, p);
+        forward.extend(quote!(let #name = #user;));
+    }
+
+    // The seed flows into the result components: the adjoint of the last statement.
+    let seed = naming::seed();
+    let mut seed_flow = TokenStream::new();
+    for (k, op) in ir.result.iter().enumerate() {
+        let component = match shape {
+            Shape::Scalar => quote!(#seed),
+            Shape::Tuple => {
+                let index = syn::Index::from(k);
+                quote!(#seed.#index)
+            }
+            Shape::Array => quote!(#seed[#k]),
+        };
+        seed_flow.extend(emitter.accumulate(&mut ctx, op, component, false));
+    }
+    let (body_forward, mut body_reverse) = emitter.block(&ir.body, &mut ctx);
+    forward.extend(body_forward);
+    for &p in &ir.params {
+        body_reverse.extend(emitter.finalize(&mut ctx, p));
+    }
+
+    let components: Vec<TokenStream> = ir.result.iter().map(|op| emitter.operand(op)).collect();
+    let value = match shape {
+        Shape::Scalar => components.into_iter().next().unwrap_or_default(),
+        Shape::Tuple => quote!((#(#components,)*)),
+        Shape::Array => quote!([#(#components),*]),
+    };
+    let value_ident = naming::result_value();
+    let body = quote! {
+        #forward
+        let #value_ident = #value;
+        #seed_flow
+        #body_reverse
+    };
+    let param_adjoints = ir
+        .params
+        .iter()
+        .map(|&p| {
+            ctx.available(p)
+                .then(|| naming::adjoint(ir, p).into_token_stream())
+        })
+        .collect();
+    PullbackBody {
+        body,
+        value: value_ident.into_token_stream(),
+        param_adjoints,
+        arm_enums: emitter.arm_enums,
+    }
+}
+
+fn all_vars(ir: &FnIr) -> BTreeSet<VarId> {
+    (0..ir.vars.len()).collect()
+}
+
+/// The adjoint state of one block being reversed.
+struct Ctx {
+    /// Variables defined in this block: their adjoints may be declared here.
+    local: BTreeSet<VarId>,
+    /// Contributions to adjoints not declared yet, in the order the reverse sweep made them.
+    /// The adjoint is declared where its variable is defined, as their sum in forward order,
+    /// so that `3x² + 2x - 6` adds up as written.
+    pending: BTreeMap<VarId, Vec<TokenStream>>,
+    /// Adjoints declared as `let d_v = ..` (final) or `let mut d_v = ..` (accumulating,
+    /// because an arm of a branch adds to them).
+    declared: BTreeSet<VarId>,
+    mutable: BTreeSet<VarId>,
+    /// Adjoints of variables from enclosing blocks this block adds to.
+    touched_outer: BTreeSet<VarId>,
+    /// Primal values the adjoint code reads.
+    reads: BTreeSet<VarId>,
+    /// Records of branches directly in this block; the adjoint reads each of them.
+    records: Vec<syn::Ident>,
+}
+
+impl Ctx {
+    fn new(local: BTreeSet<VarId>) -> Self {
+        Ctx {
+            local,
+            pending: BTreeMap::new(),
+            declared: BTreeSet::new(),
+            mutable: BTreeSet::new(),
+            touched_outer: BTreeSet::new(),
+            reads: BTreeSet::new(),
+            records: Vec::new(),
+        }
+    }
+
+    /// Whether `v` has an adjoint variable at this point of the reverse sweep.
+    fn available(&self, v: VarId) -> bool {
+        self.declared.contains(&v)
+    }
+}
+
+struct Emitter<'a> {
+    ir: &'a FnIr,
+    activity: &'a Activity,
+    rt: TokenStream,
+    arm_enums: BTreeSet<usize>,
+    records: usize,
+}
+
+impl Emitter<'_> {
+    fn primal(&self, v: VarId) -> syn::Ident {
+        naming::primal(self.ir, v)
+    }
+
+    fn adjoint(&self, v: VarId) -> syn::Ident {
+        naming::adjoint(self.ir, v)
+    }
+
+    /// An operand in the forward sweep.
+    fn operand(&self, op: &Operand) -> TokenStream {
+        match op {
+            Operand::Var(v) => self.primal(*v).into_token_stream(),
+            Operand::Const(expr) => match expr {
+                syn::Expr::Lit(_) | syn::Expr::Path(_) => expr.to_token_stream(),
+                _ => quote!((#expr)),
+            },
+        }
+    }
+
+    /// An operand read by the adjoint: records the read.
+    fn read(&self, ctx: &mut Ctx, op: &Operand) -> TokenStream {
+        if let Operand::Var(v) = op {
+            ctx.reads.insert(*v);
+        }
+        self.operand(op)
+    }
+
+    /// Adds `contribution` (negated with `negate`) to the adjoint of `target`: kept pending
+    /// until the target's definition when the adjoint is this block's, added at once to an
+    /// accumulating adjoint otherwise.
+    fn accumulate(
+        &mut self,
+        ctx: &mut Ctx,
+        target: &Operand,
+        contribution: TokenStream,
+        negate: bool,
+    ) -> TokenStream {
+        let Operand::Var(v) = target else {
+            return TokenStream::new();
+        };
+        if !self.activity.active[*v] {
+            return TokenStream::new();
+        }
+        if ctx.local.contains(v) && !ctx.mutable.contains(v) {
+            let term = if negate {
+                quote!(-(#contribution))
+            } else {
+                contribution
+            };
+            ctx.pending.entry(*v).or_default().push(term);
+            return TokenStream::new();
+        }
+        if !ctx.local.contains(v) {
+            ctx.touched_outer.insert(*v);
+        }
+        let d = self.adjoint(*v);
+        if negate {
+            quote!(#d -= #contribution;)
+        } else {
+            quote!(#d += #contribution;)
+        }
+    }
+
+    /// Declares the adjoint of `v` at its definition: the sum of its pending contributions in
+    /// forward order. Nothing when there are none (its adjoint is zero, and unused).
+    fn finalize(&mut self, ctx: &mut Ctx, v: VarId) -> TokenStream {
+        let Some(mut terms) = ctx.pending.remove(&v) else {
+            return TokenStream::new();
+        };
+        terms.reverse();
+        ctx.declared.insert(v);
+        let d = self.adjoint(v);
+        quote!(let #d = #(#terms)+*;)
+    }
+
+    /// Declares the adjoint of `v` as an accumulator that arms of a branch add to.
+    fn declare_mutable(&mut self, ctx: &mut Ctx, v: VarId) -> TokenStream {
+        let d = self.adjoint(v);
+        let init = match ctx.pending.remove(&v) {
+            Some(mut terms) => {
+                terms.reverse();
+                quote!(#(#terms)+*)
+            }
+            None => quote!(0.0),
+        };
+        ctx.declared.insert(v);
+        ctx.mutable.insert(v);
+        match &self.ir.vars[v].ty {
+            Some(ty) => quote!(let mut #d: #ty = #init;),
+            None => quote!(let mut #d = #init;),
+        }
+    }
+
+    /// Forward and reverse code of a block. The reverse is in reverse statement order.
+    fn block(&mut self, block: &Block, ctx: &mut Ctx) -> (TokenStream, TokenStream) {
+        let mut forward = vec![TokenStream::new(); block.stmts.len()];
+        let mut reverse = TokenStream::new();
+        for (i, stmt) in block.stmts.iter().enumerate().rev() {
+            let (f, r) = self.stmt(stmt, ctx);
+            forward[i] = f;
+            reverse.extend(r);
+        }
+        (forward.into_iter().collect(), reverse)
+    }
+
+    fn stmt(&mut self, stmt: &Stmt, ctx: &mut Ctx) -> (TokenStream, TokenStream) {
+        match stmt {
+            Stmt::Let { var, rhs, span } => {
+                let forward = self.forward_let(*var, rhs, *span);
+                let mut reverse = self.finalize(ctx, *var);
+                if self.activity.active[*var] && ctx.available(*var) {
+                    reverse.extend(self.reverse_let(*var, rhs, *span, ctx));
+                }
+                (forward, reverse)
+            }
+            Stmt::Effect { rebind, stmt } => {
+                let binds = rebind.iter().map(|(user, v)| {
+                    let name = self.primal(*v);
+                    quote!(let #user = ::core::clone::Clone::clone(&#name);)
+                });
+                let stmt = resolve(self.ir, stmt.to_token_stream());
+                (quote!({ #(#binds)* #stmt }), TokenStream::new())
+            }
+            Stmt::Branch {
+                selector,
+                arms,
+                phis,
+                span,
+            } => self.branch(selector, arms, phis, *span, ctx),
+        }
+    }
+
+    fn forward_let(&self, var: VarId, rhs: &Rhs, span: Span) -> TokenStream {
+        let name = self.primal(var);
+        let value = match rhs {
+            Rhs::Use(a) => self.operand(a),
+            Rhs::Neg(a) => {
+                let a = self.operand(a);
+                quote!(-#a)
+            }
+            Rhs::Arith(op, a, b) => {
+                let (a, b) = (self.operand(a), self.operand(b));
+                match op {
+                    ArithOp::Add => quote!(#a + #b),
+                    ArithOp::Sub => quote!(#a - #b),
+                    ArithOp::Mul => quote!(#a * #b),
+                    ArithOp::Div => quote!(#a / #b),
+                }
+            }
+            Rhs::Prim { form, args, .. } => {
+                let args: Vec<TokenStream> = args.iter().map(|a| self.operand(a)).collect();
+                match form {
+                    CallForm::Method(method) => {
+                        let (receiver, rest) = args.split_first().expect("a method has a receiver");
+                        quote!(#receiver.#method(#(#rest),*))
+                    }
+                    CallForm::Path(path) => quote!(#path(#(#args),*)),
+                }
+            }
+            Rhs::Cast { arg, ty } => {
+                let arg = self.operand(arg);
+                quote!(#arg as #ty)
+            }
+            Rhs::Call { callee, args } => {
+                let args = args.iter().map(|a| self.operand(a));
+                match callee {
+                    Callee::Function(path) => quote_spanned!(span=> #path(#(#args),*)),
+                    Callee::SelfMethod(method) => quote_spanned!(span=> self.#method(#(#args),*)),
+                }
+            }
+            Rhs::Passive(p) => resolve(self.ir, p.expr.to_token_stream()),
+        };
+        match &self.ir.vars[var].ty {
+            Some(ty) => quote!(let #name: #ty = #value;),
+            None => quote!(let #name = #value;),
+        }
+    }
+
+    fn reverse_let(&mut self, var: VarId, rhs: &Rhs, span: Span, ctx: &mut Ctx) -> TokenStream {
+        let d = self.adjoint(var).into_token_stream();
+        let rt = self.rt.clone();
+        let mut code = TokenStream::new();
+        match rhs {
+            Rhs::Use(a) => code.extend(self.accumulate(ctx, a, d, false)),
+            Rhs::Neg(a) => code.extend(self.accumulate(ctx, a, d, true)),
+            Rhs::Arith(op, a, b) => match op {
+                ArithOp::Add | ArithOp::Sub => {
+                    code.extend(self.accumulate(ctx, a, d.clone(), false));
+                    code.extend(self.accumulate(ctx, b, d, *op == ArithOp::Sub));
+                }
+                ArithOp::Mul => {
+                    if self.activity.is_active(a) {
+                        let rb = self.read(ctx, b);
+                        code.extend(self.accumulate(
+                            ctx,
+                            a,
+                            quote!(#rt::rules::mul_a(#d, #rb)),
+                            false,
+                        ));
+                    }
+                    if self.activity.is_active(b) {
+                        let ra = self.read(ctx, a);
+                        code.extend(self.accumulate(
+                            ctx,
+                            b,
+                            quote!(#rt::rules::mul_b(#d, #ra)),
+                            false,
+                        ));
+                    }
+                }
+                ArithOp::Div => {
+                    if self.activity.is_active(a) {
+                        let rb = self.read(ctx, b);
+                        code.extend(self.accumulate(
+                            ctx,
+                            a,
+                            quote!(#rt::rules::div_a(#d, #rb)),
+                            false,
+                        ));
+                    }
+                    if self.activity.is_active(b) {
+                        let rb = self.read(ctx, b);
+                        let y = self.read(ctx, &Operand::Var(var));
+                        code.extend(self.accumulate(
+                            ctx,
+                            b,
+                            quote!(#rt::rules::div_b(#d, #rb, #y)),
+                            false,
+                        ));
+                    }
+                }
+            },
+            Rhs::Prim { prim, args, .. } => {
+                for rule in prim.rules {
+                    let Some(target) = args.get(rule.operand) else {
+                        continue;
+                    };
+                    if !self.activity.is_active(target) {
+                        continue;
+                    }
+                    let reads: Vec<TokenStream> = rule
+                        .reads
+                        .iter()
+                        .map(|r| match r {
+                            Read::Operand(i) => self.read(ctx, &args[*i]),
+                            Read::Output => self.read(ctx, &Operand::Var(var)),
+                        })
+                        .collect();
+                    let func = format_ident!("{}", rule.func);
+                    code.extend(self.accumulate(
+                        ctx,
+                        target,
+                        quote!(#rt::rules::#func(#d #(, #reads)*)),
+                        false,
+                    ));
+                }
+            }
+            Rhs::Cast { arg, .. } => {
+                let witness = self.read(ctx, arg);
+                code.extend(self.accumulate(
+                    ctx,
+                    arg,
+                    quote!(#rt::rules::cast_x(#d, #witness)),
+                    false,
+                ));
+            }
+            Rhs::Call { callee, args } => {
+                let reads: Vec<TokenStream> = args.iter().map(|a| self.read(ctx, a)).collect();
+                let entries: Vec<TokenStream> = args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| {
+                        if self.activity.is_active(a) {
+                            naming::call_entry(var, i).into_token_stream()
+                        } else {
+                            quote!(_)
+                        }
+                    })
+                    .collect();
+                let call = match callee {
+                    Callee::Function(path) => {
+                        let mut path = path.clone();
+                        if let Some(last) = path.path.segments.last_mut() {
+                            last.ident = naming::pullback_fn(&last.ident, last.ident.span());
+                        }
+                        quote_spanned!(span=> #path(#(#reads,)* #d))
+                    }
+                    Callee::SelfMethod(method) => {
+                        let pullback = naming::pullback_fn(method, method.span());
+                        quote_spanned!(span=> self.#pullback(#(#reads,)* #d))
+                    }
+                };
+                code.extend(quote!(let (_, (#(#entries,)*)) = #call;));
+                for (i, a) in args.iter().enumerate() {
+                    if self.activity.is_active(a) {
+                        let entry = naming::call_entry(var, i);
+                        code.extend(self.accumulate(
+                            ctx,
+                            a,
+                            quote_spanned!(span=> #rt::grad_entry(#entry)),
+                            false,
+                        ));
+                    }
+                }
+            }
+            Rhs::Passive(_) => {}
+        }
+        code
+    }
+
+    fn branch(
+        &mut self,
+        selector: &Selector,
+        arms: &[Block],
+        phis: &[Phi],
+        span: Span,
+        ctx: &mut Ctx,
+    ) -> (TokenStream, TokenStream) {
+        // The phis are defined where the arms join: their adjoints are complete here.
+        let mut declare = TokenStream::new();
+        for phi in phis {
+            declare.extend(self.finalize(ctx, phi.var));
+        }
+        // Reverse each arm first: its reads decide what the forward arm records.
+        let mut arm_forward = Vec::new();
+        let mut arm_reverse = Vec::new();
+        let mut records = Vec::new();
+        let mut nested_records = Vec::new();
+        let mut touched = BTreeSet::new();
+        for (i, arm) in arms.iter().enumerate() {
+            let mut defs = BTreeSet::new();
+            arm.defs(&mut defs);
+            let mut arm_ctx = Ctx::new(defs.clone());
+            // The arm's adjoint starts where its forward ended: at the phis.
+            let mut reverse = TokenStream::new();
+            for phi in phis {
+                if self.activity.active[phi.var] && ctx.available(phi.var) {
+                    let d = self.adjoint(phi.var).into_token_stream();
+                    reverse.extend(self.accumulate(&mut arm_ctx, &phi.srcs[i], d, false));
+                }
+            }
+            let (forward, body_reverse) = self.block(arm, &mut arm_ctx);
+            reverse.extend(body_reverse);
+            for &v in &arm.bound {
+                reverse.extend(self.finalize(&mut arm_ctx, v));
+            }
+            let record: Vec<VarId> = arm_ctx
+                .reads
+                .iter()
+                .copied()
+                .filter(|v| defs.contains(v))
+                .collect();
+            ctx.reads
+                .extend(arm_ctx.reads.iter().copied().filter(|v| !defs.contains(v)));
+            touched.extend(arm_ctx.touched_outer.iter().copied());
+            arm_forward.push(forward);
+            arm_reverse.push(reverse);
+            records.push(record);
+            nested_records.push(arm_ctx.records);
+        }
+
+        // Adjoints the arms add to become accumulators before the branch.
+        for v in touched {
+            if ctx.local.contains(&v) {
+                if !ctx.mutable.contains(&v) {
+                    declare.extend(self.declare_mutable(ctx, v));
+                }
+            } else {
+                ctx.touched_outer.insert(v);
+            }
+        }
+
+        let needs_record = arm_reverse.iter().any(|r| !r.is_empty());
+        let n = arms.len();
+        let record_ident = naming::arm_record(self.records, span);
+        self.records += 1;
+        if needs_record {
+            self.arm_enums.insert(n);
+            ctx.records.push(record_ident.clone());
+        }
+        let enum_ident = naming::arms_enum(n);
+
+        // Forward: every arm yields the phi sources (and the record).
+        let phi_names: Vec<syn::Ident> = phis.iter().map(|p| self.primal(p.var)).collect();
+        let phi_types: Vec<TokenStream> = phis
+            .iter()
+            .map(|p| match &self.ir.vars[p.var].ty {
+                Some(ty) => ty.to_token_stream(),
+                None => quote!(_),
+            })
+            .collect();
+        let mut arm_bodies = Vec::new();
+        for (i, forward) in arm_forward.iter().enumerate() {
+            let srcs = phis.iter().map(|p| self.operand(&p.srcs[i]));
+            let record = if needs_record {
+                let variant = naming::arm_variant(i);
+                let values = records[i].iter().map(|v| self.primal(*v));
+                let nested = &nested_records[i];
+                quote!(#enum_ident::#variant((#(#values,)* #(#nested,)*)),)
+            } else {
+                TokenStream::new()
+            };
+            arm_bodies.push(quote!({ #forward (#(#srcs,)* #record) }));
+        }
+        let dispatch = self.dispatch(selector, &arm_bodies);
+        let record_pat = if needs_record {
+            quote!(#record_ident)
+        } else {
+            TokenStream::new()
+        };
+        let record_ty = if needs_record {
+            quote!(_)
+        } else {
+            TokenStream::new()
+        };
+        let forward = quote! {
+            let (#(#phi_names,)* #record_pat): (#(#phi_types,)* #record_ty) = #dispatch;
+        };
+
+        // Reverse: the arm that ran replays its adjoint with what it recorded.
+        let reverse = if needs_record {
+            let cases = arm_reverse.iter().enumerate().map(|(i, reverse)| {
+                let variant = naming::arm_variant(i);
+                let values = records[i].iter().map(|v| self.primal(*v));
+                let nested = &nested_records[i];
+                quote!(#enum_ident::#variant((#(#values,)* #(#nested,)*)) => { #reverse })
+            });
+            quote! {
+                #declare
+                match #record_ident { #(#cases)* }
+            }
+        } else {
+            declare
+        };
+        (forward, reverse)
+    }
+
+    /// `if`/`match` choosing among `bodies` as the user's code did.
+    fn dispatch(&self, selector: &Selector, bodies: &[TokenStream]) -> TokenStream {
+        match selector {
+            Selector::If(cond) => {
+                let cond = self.operand(cond);
+                let (then, otherwise) = (&bodies[0], &bodies[1]);
+                quote!(if #cond #then else #otherwise)
+            }
+            Selector::Match {
+                scrutinee,
+                pats,
+                guards,
+            } => {
+                let scrutinee = self.operand(scrutinee);
+                let arms = pats
+                    .iter()
+                    .zip(guards)
+                    .zip(bodies)
+                    .map(|((pat, guard), body)| {
+                        let pat = resolve(self.ir, pat.to_token_stream());
+                        let guard = guard.as_ref().map(|g| {
+                            let g = resolve(self.ir, g.to_token_stream());
+                            quote!(if #g)
+                        });
+                        quote!(#pat #guard => #body)
+                    });
+                quote!(match #scrutinee { #(#arms)* })
+            }
+        }
+    }
+}
+
+/// Replaces the variable markers of kept user expressions with generated names.
+fn resolve(ir: &FnIr, tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Ident(ident) => match parse_var_marker(&ident) {
+                Some(v) if v < ir.vars.len() => {
+                    let name = naming::primal(ir, v);
+                    TokenTree::Ident(syn::Ident::new(
+                        &name.to_string(),
+                        name.span().located_at(ident.span()),
+                    ))
+                }
+                _ => TokenTree::Ident(ident),
+            },
+            TokenTree::Group(g) => {
+                let mut group = proc_macro2::Group::new(g.delimiter(), resolve(ir, g.stream()));
+                group.set_span(g.span());
+                TokenTree::Group(group)
+            }
+            other => other,
+        })
+        .collect()
+}

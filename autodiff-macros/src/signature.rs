@@ -1,0 +1,244 @@
+//! Reads the function's signature: which parameters are active, what shape the result has.
+//! Every rule about what may be differentiated is checked here, one `check_*` per rule.
+
+use crate::errors::Errors;
+use crate::options::Options;
+use quote::ToTokens;
+use syn::{FnArg, Pat, ReturnType, Type};
+
+/// How a parameter enters the derivative.
+pub struct Param {
+    pub ident: syn::Ident,
+    pub ty: Type,
+    /// Whether its type could carry a gradient (`f64`, `f32`).
+    pub differentiable: bool,
+    pub active: bool,
+}
+
+/// The shape of the returned value, which is also the seed's.
+pub enum Output {
+    /// `f64` or `f32`: `NAME_grad` exists.
+    Scalar(Type),
+    /// `(f64, f32, ..)`
+    Tuple(Vec<Type>),
+    /// `[T; N]` with a literal `N`.
+    Array(Type, usize),
+}
+
+impl Output {
+    pub fn components(&self) -> usize {
+        match self {
+            Output::Scalar(_) => 1,
+            Output::Tuple(types) => types.len(),
+            Output::Array(_, n) => *n,
+        }
+    }
+
+    pub fn component_type(&self, k: usize) -> &Type {
+        match self {
+            Output::Scalar(ty) => ty,
+            Output::Tuple(types) => &types[k],
+            Output::Array(ty, _) => ty,
+        }
+    }
+}
+
+pub struct Signature {
+    /// `&self`, the only receiver a differentiated method may take.
+    pub has_self: bool,
+    pub params: Vec<Param>,
+    /// `None` when the return type cannot be differentiated (already reported).
+    pub output: Option<Output>,
+    pub return_type: Type,
+}
+
+impl Signature {
+    pub fn active_params(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|p| p.active)
+    }
+}
+
+/// Whether `ty` is `f64` or `f32`.
+pub fn is_float_type(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.is_ident("f64") || p.path.is_ident("f32"),
+        Type::Paren(p) => is_float_type(&p.elem),
+        Type::Group(g) => is_float_type(&g.elem),
+        _ => false,
+    }
+}
+
+pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Errors) -> Signature {
+    check_qualifiers(sig, errors);
+    let mut has_self = false;
+    let mut params = Vec::new();
+    for (i, input) in sig.inputs.iter().enumerate() {
+        match input {
+            FnArg::Receiver(receiver) => {
+                has_self = true;
+                check_receiver(receiver, errors);
+            }
+            FnArg::Typed(typed) => {
+                let ident = match &*typed.pat {
+                    Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => p.ident.clone(),
+                    Pat::Wild(w) => {
+                        syn::Ident::new(&format!("__unnamed_{i}"), w.underscore_token.span)
+                    }
+                    other => {
+                        errors.spanned(other, "patterns in parameters are not supported by `#[differentiate]`; bind the parameter to a name and destructure it in the body");
+                        syn::Ident::new(&format!("__unnamed_{i}"), proc_macro2::Span::call_site())
+                    }
+                };
+                check_param_type(&typed.ty, errors);
+                let differentiable = is_float_type(&typed.ty);
+                params.push(Param {
+                    ident,
+                    ty: (*typed.ty).clone(),
+                    differentiable,
+                    active: false,
+                });
+            }
+        }
+    }
+    choose_active(&mut params, sig, options, errors);
+    let (output, return_type) = output_shape(&sig.output, errors);
+    Signature {
+        has_self,
+        params,
+        output,
+        return_type,
+    }
+}
+
+fn check_qualifiers(sig: &syn::Signature, errors: &mut Errors) {
+    if let Some(token) = &sig.asyncness {
+        errors.spanned(token, "`async fn` cannot be differentiated; differentiate a synchronous function and call it from async code");
+    }
+    if let Some(token) = &sig.unsafety {
+        errors.spanned(token, "`unsafe fn` cannot be differentiated; move the unsafe operation into a helper with its own derivative, and differentiate a safe function");
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.spanned(variadic, "variadic functions cannot be differentiated");
+    }
+}
+
+fn check_receiver(receiver: &syn::Receiver, errors: &mut Errors) {
+    if receiver.reference.is_none() {
+        errors.spanned(
+            receiver,
+            "a differentiated method takes `&self`; taking `self` by value is not supported",
+        );
+    } else if receiver.mutability.is_some() {
+        errors.spanned(receiver, "a differentiated method takes `&self`: its fields are constants of the derivative, and `&mut self` would let the adjoint observe mutation");
+    }
+}
+
+fn check_param_type(ty: &Type, errors: &mut Errors) {
+    match ty {
+        Type::Reference(r) if r.mutability.is_some() => errors.spanned(
+            r,
+            "`&mut` parameters cannot be differentiated: the derivative needs the value before the mutation; take the value (or `&`) and return the result",
+        ),
+        Type::Ptr(p) => errors.spanned(p, "raw pointer parameters cannot be differentiated; pass the value or a reference"),
+        _ => {}
+    }
+}
+
+fn choose_active(
+    params: &mut [Param],
+    sig: &syn::Signature,
+    options: &Options,
+    errors: &mut Errors,
+) {
+    match &options.wrt {
+        Some(wrt) => {
+            let mut seen: Vec<String> = Vec::new();
+            for name in &wrt.names {
+                let key = name.to_string();
+                if seen.contains(&key) {
+                    errors.spanned(name, format!("`{name}` is listed twice in `wrt(..)`"));
+                    continue;
+                }
+                seen.push(key);
+                match params.iter_mut().find(|p| p.ident == *name) {
+                    None => errors.spanned(name, format!("`wrt` names `{name}`, but `{}` has no parameter `{name}`", sig.ident)),
+                    Some(p) if !p.differentiable => errors.spanned(
+                        name,
+                        format!(
+                            "parameter `{name}` has type `{}`, which cannot be active; active parameters are `f64` or `f32`",
+                            p.ty.to_token_stream()
+                        ),
+                    ),
+                    Some(p) => p.active = true,
+                }
+            }
+            if wrt.names.is_empty() {
+                errors.spanned(&wrt.keyword, "`wrt()` is empty; name at least one parameter to differentiate with respect to");
+            }
+        }
+        None => {
+            for p in params.iter_mut() {
+                p.active = p.differentiable;
+            }
+            if !params.iter().any(|p| p.active) {
+                errors.spanned(
+                    &sig.ident,
+                    format!(
+                        "`{}` has no parameter to differentiate with respect to; add an `f64` or `f32` parameter",
+                        sig.ident
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn output_shape(output: &ReturnType, errors: &mut Errors) -> (Option<Output>, Type) {
+    let ty = match output {
+        ReturnType::Default => {
+            errors.spanned(
+                output,
+                "a function returning `()` has nothing to differentiate; return the value (`-> f64`)",
+            );
+            return (None, syn::parse_quote!(()));
+        }
+        ReturnType::Type(_, ty) => (**ty).clone(),
+    };
+    let shape = match &ty {
+        t if is_float_type(t) => Some(Output::Scalar(t.clone())),
+        Type::Tuple(tuple) if !tuple.elems.is_empty() && tuple.elems.iter().all(is_float_type) => {
+            Some(Output::Tuple(tuple.elems.iter().cloned().collect()))
+        }
+        Type::Array(array) if is_float_type(&array.elem) => match array_len(&array.len) {
+            Some(n) if n > 0 => Some(Output::Array((*array.elem).clone(), n)),
+            _ => {
+                errors.spanned(
+                    &array.len,
+                    "the length of a returned array must be a positive integer literal",
+                );
+                None
+            }
+        },
+        other => {
+            errors.spanned(
+                other,
+                format!(
+                    "`{}` cannot be differentiated; return `f64`, `f32`, a tuple of them or an array `[f64; N]`",
+                    other.to_token_stream()
+                ),
+            );
+            None
+        }
+    };
+    (shape, ty)
+}
+
+fn array_len(len: &syn::Expr) -> Option<usize> {
+    match len {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(int),
+            ..
+        }) => int.base10_parse().ok(),
+        _ => None,
+    }
+}

@@ -1,0 +1,47 @@
+//! The calling convention between differentiated functions.
+//!
+//! For every `#[differentiate] fn g`, the macro also emits a hidden `g_pullback` with the
+//! same parameters plus the seed, returning the value and one gradient entry *per
+//! parameter*: the gradient for an active parameter, [`Constant`] for a constant one. A
+//! differentiated caller of `g` knows its arguments by position but not which of `g`'s
+//! parameters are active, so it takes each entry it needs through [`grad_entry`], which
+//! refuses `Constant` at compile time with a message saying how to fix the callee.
+
+/// The gradient entry of a parameter that is not differentiated (not active).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Constant;
+
+/// A gradient entry that can flow back into an active argument of the caller.
+#[diagnostic::on_unimplemented(
+    message = "an active argument is passed to a parameter that is not differentiated",
+    label = "the callee treats this parameter as a constant",
+    note = "add the parameter to the callee's `#[differentiate(wrt(..))]` list, or pass a constant here"
+)]
+pub trait GradEntry {
+    /// The adjoint type the caller accumulates.
+    type Adjoint;
+    /// Converts the entry into the caller's adjoint.
+    fn into_adjoint(self) -> Self::Adjoint;
+}
+
+impl GradEntry for f64 {
+    type Adjoint = f64;
+    #[inline(always)]
+    fn into_adjoint(self) -> f64 {
+        self
+    }
+}
+
+impl GradEntry for f32 {
+    type Adjoint = f32;
+    #[inline(always)]
+    fn into_adjoint(self) -> f32 {
+        self
+    }
+}
+
+/// Takes the gradient entry a callee's pullback returned for an active argument.
+#[inline(always)]
+pub fn grad_entry<G: GradEntry>(entry: G) -> G::Adjoint {
+    entry.into_adjoint()
+}

@@ -1,0 +1,10 @@
+//! Runtime support for `differentiate`: the derivative rules the generated code calls,
+//! the calling convention between differentiated functions, and gradient-check helpers.
+//!
+//! Users reach everything here through the facade crate (`differentiate::runtime`).
+
+pub mod check;
+pub mod compose;
+pub mod rules;
+
+pub use compose::{grad_entry, Constant, GradEntry};

@@ -1,0 +1,370 @@
+//! Derivative rules of the scalar primitives, one function per (primitive, operand).
+//!
+//! Each rule is the vector-Jacobian product of one operand: given the adjoint `dy` of the
+//! primitive's output, it returns the contribution to that operand's adjoint. For a scalar
+//! primitive this is `dy * ∂y/∂operand`, so the same function also serves as the
+//! tangent (JVP) rule of forward mode.
+//!
+//! A rule takes exactly the values it reads, after `dy`: the primitive's inputs by their
+//! role name, and `y`, the primitive's output, where reusing it is cheaper than
+//! recomputing (`exp`, `sqrt`, `tanh`). The macro's primitive table
+//! (`autodiff-macros/src/primitives.rs`) mirrors these signatures, so that a loop records
+//! only what its adjoint reads.
+//!
+//! Conventions at points where the derivative does not exist follow the minimum-norm
+//! subgradient (as PyTorch does): `abs` at 0 gives 0, `min`/`max` split a tie evenly,
+//! `hypot` and `atan2` give 0 at the origin, `powf` gives 0 for `∂/∂p` at base 0.
+//! `floor`, `ceil`, `round`, `trunc` and `signum` are piecewise constant: the macro treats
+//! their outputs as constants and needs no rule here.
+
+use num_traits::{Float, FloatConst};
+
+#[inline(always)]
+fn two<T: Float>() -> T {
+    T::one() + T::one()
+}
+
+#[inline(always)]
+fn half<T: Float>() -> T {
+    two::<T>().recip()
+}
+
+// ---------------------------------------------------------------------------------------
+// Arithmetic. `+`, `-` and unary `-` are linear and need no rule: the adjoint passes
+// through (negated for the subtrahend).
+// ---------------------------------------------------------------------------------------
+
+/// `y = a * b`, adjoint of `a`.
+#[inline(always)]
+pub fn mul_a<T: Float>(dy: T, b: T) -> T {
+    dy * b
+}
+/// `y = a * b`, adjoint of `b`.
+#[inline(always)]
+pub fn mul_b<T: Float>(dy: T, a: T) -> T {
+    a * dy
+}
+/// `y = a / b`, adjoint of `a`.
+#[inline(always)]
+pub fn div_a<T: Float>(dy: T, b: T) -> T {
+    dy / b
+}
+/// `y = a / b`, adjoint of `b`: `-dy · a / b² = -dy · y / b`.
+#[inline(always)]
+pub fn div_b<T: Float>(dy: T, b: T, y: T) -> T {
+    -(dy * y / b)
+}
+
+// ---------------------------------------------------------------------------------------
+// Unary functions of the float library: `y = x.f()`.
+// ---------------------------------------------------------------------------------------
+
+/// `abs`: sign of `x`, and 0 at `x = 0` (minimum-norm subgradient).
+#[inline(always)]
+pub fn abs_x<T: Float>(dy: T, x: T) -> T {
+    if x > T::zero() {
+        dy
+    } else if x < T::zero() {
+        -dy
+    } else {
+        T::zero() * dy
+    }
+}
+/// `sqrt`: `1 / (2√x)`.
+#[inline(always)]
+pub fn sqrt_x<T: Float>(dy: T, y: T) -> T {
+    dy * half::<T>() / y
+}
+/// `cbrt`: `1 / (3 ∛x²)`.
+#[inline(always)]
+pub fn cbrt_x<T: Float>(dy: T, y: T) -> T {
+    dy / ((two::<T>() + T::one()) * y * y)
+}
+/// `exp`: `eˣ`, which is the output.
+#[inline(always)]
+pub fn exp_x<T: Float>(dy: T, y: T) -> T {
+    dy * y
+}
+/// `exp2`: `2ˣ · ln 2`.
+#[inline(always)]
+pub fn exp2_x<T: Float + FloatConst>(dy: T, y: T) -> T {
+    dy * y * T::LN_2()
+}
+/// `exp_m1`: `eˣ = y + 1`.
+#[inline(always)]
+pub fn exp_m1_x<T: Float>(dy: T, y: T) -> T {
+    dy * (y + T::one())
+}
+/// `ln`: `1 / x`.
+#[inline(always)]
+pub fn ln_x<T: Float>(dy: T, x: T) -> T {
+    dy / x
+}
+/// `log2`: `1 / (x ln 2)`.
+#[inline(always)]
+pub fn log2_x<T: Float + FloatConst>(dy: T, x: T) -> T {
+    dy / (x * T::LN_2())
+}
+/// `log10`: `1 / (x ln 10)`.
+#[inline(always)]
+pub fn log10_x<T: Float + FloatConst>(dy: T, x: T) -> T {
+    dy / (x * T::LN_10())
+}
+/// `ln_1p`: `1 / (1 + x)`.
+#[inline(always)]
+pub fn ln_1p_x<T: Float>(dy: T, x: T) -> T {
+    dy / (T::one() + x)
+}
+/// `sin`: `cos x`.
+#[inline(always)]
+pub fn sin_x<T: Float>(dy: T, x: T) -> T {
+    dy * x.cos()
+}
+/// `cos`: `-sin x`.
+#[inline(always)]
+pub fn cos_x<T: Float>(dy: T, x: T) -> T {
+    -(dy * x.sin())
+}
+/// `tan`: `1 + tan² x`.
+#[inline(always)]
+pub fn tan_x<T: Float>(dy: T, y: T) -> T {
+    dy * (T::one() + y * y)
+}
+/// `asin`: `1 / √(1 - x²)`.
+#[inline(always)]
+pub fn asin_x<T: Float>(dy: T, x: T) -> T {
+    dy / (T::one() - x * x).sqrt()
+}
+/// `acos`: `-1 / √(1 - x²)`.
+#[inline(always)]
+pub fn acos_x<T: Float>(dy: T, x: T) -> T {
+    -(dy / (T::one() - x * x).sqrt())
+}
+/// `atan`: `1 / (1 + x²)`.
+#[inline(always)]
+pub fn atan_x<T: Float>(dy: T, x: T) -> T {
+    dy / (T::one() + x * x)
+}
+/// `sinh`: `cosh x`.
+#[inline(always)]
+pub fn sinh_x<T: Float>(dy: T, x: T) -> T {
+    dy * x.cosh()
+}
+/// `cosh`: `sinh x`.
+#[inline(always)]
+pub fn cosh_x<T: Float>(dy: T, x: T) -> T {
+    dy * x.sinh()
+}
+/// `tanh`: `1 - tanh² x`.
+#[inline(always)]
+pub fn tanh_x<T: Float>(dy: T, y: T) -> T {
+    dy * (T::one() - y * y)
+}
+/// `asinh`: `1 / √(x² + 1)`, as `hypot` so that large `x` does not overflow.
+#[inline(always)]
+pub fn asinh_x<T: Float>(dy: T, x: T) -> T {
+    dy / x.hypot(T::one())
+}
+/// `acosh`: `1 / √(x² - 1)`.
+#[inline(always)]
+pub fn acosh_x<T: Float>(dy: T, x: T) -> T {
+    dy / ((x - T::one()) * (x + T::one())).sqrt()
+}
+/// `atanh`: `1 / (1 - x²)`.
+#[inline(always)]
+pub fn atanh_x<T: Float>(dy: T, x: T) -> T {
+    dy / ((T::one() - x) * (T::one() + x))
+}
+/// `recip`: `-1 / x² = -y²`.
+#[inline(always)]
+pub fn recip_x<T: Float>(dy: T, y: T) -> T {
+    -(dy * y * y)
+}
+/// `to_degrees`: `180 / π`.
+#[inline(always)]
+pub fn to_degrees_x<T: Float>(dy: T) -> T {
+    dy.to_degrees()
+}
+/// `to_radians`: `π / 180`.
+#[inline(always)]
+pub fn to_radians_x<T: Float>(dy: T) -> T {
+    dy.to_radians()
+}
+/// `fract`: `x - trunc(x)` has slope 1 between integers.
+#[inline(always)]
+pub fn fract_x<T: Float>(dy: T) -> T {
+    dy
+}
+/// `powi(x, n)`: `n xⁿ⁻¹`, and 0 for `n = 0` (the constant 1) even at `x = 0`.
+#[inline(always)]
+pub fn powi_x<T: Float>(dy: T, x: T, n: i32) -> T {
+    if n == 0 {
+        T::zero()
+    } else {
+        dy * T::from(n).unwrap_or_else(T::nan) * x.powi(n - 1)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Binary and ternary functions: `y = a.f(b)`, `y = a.f(b, c)`.
+// ---------------------------------------------------------------------------------------
+
+/// `powf(x, p)`, adjoint of the base: `p xᵖ⁻¹`, and 0 for `p = 0`.
+#[inline(always)]
+pub fn powf_x<T: Float>(dy: T, x: T, p: T) -> T {
+    if p == T::zero() {
+        T::zero()
+    } else {
+        dy * p * x.powf(p - T::one())
+    }
+}
+/// `powf(x, p)`, adjoint of the exponent: `xᵖ ln x`, and 0 where `xᵖ = 0` (base 0).
+#[inline(always)]
+pub fn powf_p<T: Float>(dy: T, x: T, y: T) -> T {
+    if y == T::zero() {
+        T::zero()
+    } else {
+        dy * y * x.ln()
+    }
+}
+/// `log(x, b) = ln x / ln b`, adjoint of `x`: `1 / (x ln b)`.
+#[inline(always)]
+pub fn log_x<T: Float>(dy: T, x: T, b: T) -> T {
+    dy / (x * b.ln())
+}
+/// `log(x, b)`, adjoint of the base `b`: `-ln x / (b ln² b) = -y / (b ln b)`.
+#[inline(always)]
+pub fn log_b<T: Float>(dy: T, b: T, y: T) -> T {
+    -(dy * y / (b * b.ln()))
+}
+/// `a.atan2(b)` (angle of the point `(b, a)`), adjoint of `a`: `b / (a² + b²)`; 0 at the origin.
+#[inline(always)]
+pub fn atan2_a<T: Float>(dy: T, a: T, b: T) -> T {
+    let r2 = a * a + b * b;
+    if r2 == T::zero() {
+        T::zero()
+    } else {
+        dy * b / r2
+    }
+}
+/// `a.atan2(b)`, adjoint of `b`: `-a / (a² + b²)`; 0 at the origin.
+#[inline(always)]
+pub fn atan2_b<T: Float>(dy: T, a: T, b: T) -> T {
+    let r2 = a * a + b * b;
+    if r2 == T::zero() {
+        T::zero()
+    } else {
+        -(dy * a / r2)
+    }
+}
+/// `a.hypot(b)`, adjoint of `a`: `a / y`; 0 at the origin.
+#[inline(always)]
+pub fn hypot_a<T: Float>(dy: T, a: T, y: T) -> T {
+    if y == T::zero() {
+        T::zero()
+    } else {
+        dy * a / y
+    }
+}
+/// `a.hypot(b)`, adjoint of `b`: `b / y`; 0 at the origin.
+#[inline(always)]
+pub fn hypot_b<T: Float>(dy: T, b: T, y: T) -> T {
+    if y == T::zero() {
+        T::zero()
+    } else {
+        dy * b / y
+    }
+}
+/// `a.min(b)`, adjoint of `a`: all of it when `a` is chosen, half at a tie. `min` ignores a NaN
+/// operand, so the other operand takes the whole adjoint.
+#[inline(always)]
+pub fn min_a<T: Float>(dy: T, a: T, b: T) -> T {
+    choose(dy, a < b || b.is_nan(), a == b)
+}
+/// `a.min(b)`, adjoint of `b`.
+#[inline(always)]
+pub fn min_b<T: Float>(dy: T, a: T, b: T) -> T {
+    choose(dy, b < a || a.is_nan(), a == b)
+}
+/// `a.max(b)`, adjoint of `a`: all of it when `a` is chosen, half at a tie.
+#[inline(always)]
+pub fn max_a<T: Float>(dy: T, a: T, b: T) -> T {
+    choose(dy, a > b || b.is_nan(), a == b)
+}
+/// `a.max(b)`, adjoint of `b`.
+#[inline(always)]
+pub fn max_b<T: Float>(dy: T, a: T, b: T) -> T {
+    choose(dy, b > a || a.is_nan(), a == b)
+}
+
+#[inline(always)]
+fn choose<T: Float>(dy: T, chosen: bool, tie: bool) -> T {
+    if chosen {
+        dy
+    } else if tie {
+        dy * half::<T>()
+    } else {
+        T::zero()
+    }
+}
+
+/// `x.clamp(lo, hi)`, adjoint of `x`: 1 inside `[lo, hi]`, bounds included (as PyTorch does).
+#[inline(always)]
+pub fn clamp_x<T: Float>(dy: T, x: T, lo: T, hi: T) -> T {
+    if lo <= x && x <= hi {
+        dy
+    } else {
+        T::zero()
+    }
+}
+/// `x.clamp(lo, hi)`, adjoint of `lo`: 1 where `x < lo`.
+#[inline(always)]
+pub fn clamp_lo<T: Float>(dy: T, x: T, lo: T) -> T {
+    if x < lo {
+        dy
+    } else {
+        T::zero()
+    }
+}
+/// `x.clamp(lo, hi)`, adjoint of `hi`: 1 where `x > hi`.
+#[inline(always)]
+pub fn clamp_hi<T: Float>(dy: T, x: T, hi: T) -> T {
+    if x > hi {
+        dy
+    } else {
+        T::zero()
+    }
+}
+/// `x.copysign(s)`, adjoint of `x`: +1 where the signs agree, -1 where they differ. The sign
+/// source `s` gets no derivative (its magnitude does not matter).
+#[inline(always)]
+pub fn copysign_x<T: Float>(dy: T, x: T, s: T) -> T {
+    if x.is_sign_negative() == s.is_sign_negative() {
+        dy
+    } else {
+        -dy
+    }
+}
+/// `a.mul_add(b, c) = a·b + c`, adjoint of `a`.
+#[inline(always)]
+pub fn mul_add_a<T: Float>(dy: T, b: T) -> T {
+    dy * b
+}
+/// `a.mul_add(b, c)`, adjoint of `b`.
+#[inline(always)]
+pub fn mul_add_b<T: Float>(dy: T, a: T) -> T {
+    a * dy
+}
+/// `a.mul_add(b, c)`, adjoint of `c`.
+#[inline(always)]
+pub fn mul_add_c<T: Float>(dy: T) -> T {
+    dy
+}
+
+/// `x as f64` (or `as f32`) of an active float: the adjoint converts back to `x`'s type,
+/// which `x` itself only names.
+#[inline(always)]
+pub fn cast_x<T: num_traits::ToPrimitive, S: Float>(dy: T, x: S) -> S {
+    let _ = x;
+    S::from(dy).unwrap_or_else(S::nan)
+}
