@@ -187,6 +187,18 @@ impl Parts<'_> {
             many => quote!((#(#many,)*)),
         };
         let call_pullback = self.call(&pullback_ident);
+        // The derivative counts as a use of the original, so a user who only calls
+        // `NAME_grad` gets no dead-code warning for `NAME`.
+        let mention_original = if generics.params.is_empty() {
+            let original = if self.sig.has_self {
+                quote!(Self::#name)
+            } else {
+                quote!(#name)
+            };
+            quote!(let _ = #original;)
+        } else {
+            TokenStream::new()
+        };
         let call_vjp = self.call(&vjp_ident);
 
         let link = self.doc_link();
@@ -222,6 +234,7 @@ impl Parts<'_> {
             #[inline]
             #[allow(clippy::all)]
             #vis fn #vjp_ident #generics (#receiver #(#params,)* #public_seed: #ret) -> (#ret, #gradient) #where_clause {
+                #mention_original
                 let (#value, (#(#entry_pats,)*)) = #call_pullback(#(#args,)* #public_seed);
                 (#value, #gradient_value)
             }

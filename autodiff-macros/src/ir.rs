@@ -106,10 +106,11 @@ pub enum Rhs {
         arg: Operand,
         ty: syn::Type,
     },
-    /// A call to another differentiated function.
+    /// A call to another differentiated function; `spans` are the arguments'.
     Call {
         callee: Callee,
         args: Vec<Operand>,
+        spans: Vec<Span>,
     },
     Passive(Passive),
 }

@@ -769,8 +769,18 @@ impl Lowerer<'_> {
         }
         if is_self(&m.receiver) {
             let args = m.args.iter().map(|a| self.lower_expr(a, out)).collect();
+            let spans = m.args.iter().map(|a| a.span()).collect();
             let callee = Callee::SelfMethod(m.method.clone());
-            return self.bind("t", Rhs::Call { callee, args }, span, out);
+            return self.bind(
+                "t",
+                Rhs::Call {
+                    callee,
+                    args,
+                    spans,
+                },
+                span,
+                out,
+            );
         }
         self.opaque(
             &Expr::MethodCall(m.clone()),
@@ -828,11 +838,14 @@ impl Lowerer<'_> {
             }
         }
         let args = c.args.iter().map(|a| self.lower_expr(a, out)).collect();
+        let spans = c.args.iter().map(|a| a.span()).collect();
+        let callee = Callee::Function(path.clone());
         self.bind(
             "t",
             Rhs::Call {
-                callee: Callee::Function(path.clone()),
+                callee,
                 args,
+                spans,
             },
             span,
             out,

@@ -336,7 +336,7 @@ impl Emitter<'_> {
                 let arg = self.operand(arg);
                 quote!(#arg as #ty)
             }
-            Rhs::Call { callee, args } => {
+            Rhs::Call { callee, args, .. } => {
                 let args = args.iter().map(|a| self.operand(a));
                 match callee {
                     Callee::Function(path) => quote_spanned!(span=> #path(#(#args),*)),
@@ -439,7 +439,11 @@ impl Emitter<'_> {
                     false,
                 ));
             }
-            Rhs::Call { callee, args } => {
+            Rhs::Call {
+                callee,
+                args,
+                spans,
+            } => {
                 let reads: Vec<TokenStream> = args.iter().map(|a| self.read(ctx, a)).collect();
                 let entries: Vec<TokenStream> = args
                     .iter()
@@ -466,15 +470,13 @@ impl Emitter<'_> {
                     }
                 };
                 code.extend(quote!(let (_, (#(#entries,)*)) = #call;));
-                for (i, a) in args.iter().enumerate() {
+                for (i, (a, arg_span)) in args.iter().zip(spans).enumerate() {
                     if self.activity.is_active(a) {
+                        // Spanned on the argument: a callee that treats this parameter as a
+                        // constant is reported there.
                         let entry = naming::call_entry(var, i);
-                        code.extend(self.accumulate(
-                            ctx,
-                            a,
-                            quote_spanned!(span=> #rt::grad_entry(#entry)),
-                            false,
-                        ));
+                        let take = quote_spanned!(*arg_span=> ::differentiate::runtime::grad_entry(#entry));
+                        code.extend(self.accumulate(ctx, a, take, false));
                     }
                 }
             }
