@@ -119,6 +119,9 @@ fn table() -> Vec<Entry> {
         // `fract` jumps at integers: points at least 0.25 away from them.
         entry!(|dy, v, y| fract_x(dy), primal |v| v[0].fract(), wrt 0,
             at [[0.3], [2.75], [-1.4], [10.5]]),
+        // `x as f64` with x already f64 (identity), `x as f32` likewise in the f32 column.
+        entry!(|dy, v, y| cast_x(dy, v[0]), primal |v| v[0], wrt 0,
+            at [[1.5], [-2.0], [0.3], [7.0]]),
         // `powi` for several exponents, including 0 (the constant 1) and negatives.
         entry!(|dy, v, y| powi_x(dy, v[0], 3), primal |v| v[0].powi(3), wrt 0,
             at [[-1.5], [-0.3], [0.0], [0.7], [2.0]]),
