@@ -2,6 +2,9 @@
 //! worked out by hand (in the test, from the formula) and with central finite differences of
 //! the original function.
 
+// The functions below spell constructs out on purpose (a late `let`, `x = x * y`).
+#![allow(clippy::needless_late_init, clippy::assign_op_pattern)]
+
 use approx::assert_relative_eq;
 use differentiate::check::{central_difference, central_gradient};
 use differentiate::differentiate;

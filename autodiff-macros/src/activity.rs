@@ -168,20 +168,22 @@ fn report_missing_derivatives(
             } => {
                 if let PassiveKind::Opaque { what, fix } = &p.kind {
                     if useful[*var] && p.uses.iter().any(|v| varied[*v]) {
-                        errors.at(*span, format!("{what} has no derivative, but it is applied to a value that depends on an active parameter; {fix}"));
+                        errors.at(*span, format!("{what} has no derivative, and here it is applied to a value that depends on an active parameter; {fix}"));
                     }
                 }
             }
             Stmt::Let { .. } | Stmt::Effect { .. } => {}
             Stmt::Branch { selector, arms, .. } => {
                 if let Selector::Match {
-                    scrutinee, pats, ..
+                    scrutinee,
+                    pat_spans,
+                    ..
                 } = selector
                 {
                     let scrutinee_varied = scrutinee.var().is_some_and(|v| varied[v]);
-                    for (pat, arm) in pats.iter().zip(arms) {
+                    for (span, arm) in pat_spans.iter().zip(arms) {
                         if scrutinee_varied && arm.bound.iter().any(|v| useful[*v]) {
-                            errors.spanned(pat, "this pattern binds a value that depends on an active parameter, which would lose its derivative; match on a constant, or bind the value with `let` before the `match`");
+                            errors.at(*span, "this pattern binds a value that depends on an active parameter, which would lose its derivative; match on a constant, or bind the value with `let` before the `match`");
                         }
                     }
                 }

@@ -23,6 +23,12 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     let runtime = runtime_path();
     let sig = signature::analyse(&func.sig, &options, &mut errors);
+    if sig.output.is_none() {
+        // Without a result shape the body's errors would only be knock-on errors.
+        let errors = errors.to_compile_errors();
+        let stubs = emit::stubs(&func, &sig, &runtime);
+        return quote!(#func #errors #stubs);
+    }
     let ir = lower::lower(&func, &sig, &mut errors);
     let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
     let activity = activity::analyse(&ir, &active_params, &mut errors);
@@ -32,7 +38,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         Some(Output::Array(..)) => Shape::Array,
         None => Shape::Scalar,
     };
-    if !errors.is_empty() || sig.output.is_none() {
+    if !errors.is_empty() {
         let errors = errors.to_compile_errors();
         let stubs = emit::stubs(&func, &sig, &runtime);
         return quote!(#func #errors #stubs);

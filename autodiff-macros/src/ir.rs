@@ -123,6 +123,8 @@ pub enum Selector {
     Match {
         scrutinee: Operand,
         pats: Vec<syn::Pat>,
+        /// Where each pattern is in the user's code, for errors.
+        pat_spans: Vec<Span>,
         guards: Vec<Option<syn::Expr>>,
     },
 }

@@ -205,11 +205,22 @@ impl Lowerer<'_> {
 
     /// A value computed as written (locals renamed), with no derivative.
     fn passive(&mut self, expr: &Expr, kind: PassiveKind, out: &mut Block) -> Operand {
+        let span = expr.span();
+        self.passive_at(expr, kind, span, out)
+    }
+
+    /// [`Self::passive`], reported at `span` (the user's tokens, before renaming).
+    fn passive_at(
+        &mut self,
+        expr: &Expr,
+        kind: PassiveKind,
+        span: Span,
+        out: &mut Block,
+    ) -> Operand {
         let (expr, uses) = self.rename(expr);
         if uses.is_empty() && matches!(kind, PassiveKind::Discrete) {
             return Operand::Const(expr);
         }
-        let span = expr.span();
         self.bind("p", Rhs::Passive(Passive { expr, uses, kind }), span, out)
     }
 
@@ -220,14 +231,23 @@ impl Lowerer<'_> {
         fix: impl Into<String>,
         out: &mut Block,
     ) -> Operand {
-        self.passive(
-            expr,
-            PassiveKind::Opaque {
-                what: what.into(),
-                fix: fix.into(),
-            },
-            out,
-        )
+        let span = expr.span();
+        self.opaque_at(expr, span, what, fix, out)
+    }
+
+    fn opaque_at(
+        &mut self,
+        expr: &Expr,
+        span: Span,
+        what: impl Into<String>,
+        fix: impl Into<String>,
+        out: &mut Block,
+    ) -> Operand {
+        let kind = PassiveKind::Opaque {
+            what: what.into(),
+            fix: fix.into(),
+        };
+        self.passive_at(expr, kind, span, out)
     }
 
     fn unsupported(&mut self, node: impl ToTokens, what: &str, fix: &str) -> Operand {
@@ -715,10 +735,11 @@ impl Lowerer<'_> {
                 self.assign_to(&b.left, value, out);
                 Operand::Const(syn::parse_quote!(()))
             }
-            Rem(_) => self.opaque(
+            Rem(_) => self.opaque_at(
                 &Expr::Binary(b.clone()),
+                b.op.span(),
                 "the remainder operator `%`",
-                "`%` is only supported on constants",
+                "use `%` on constants only, or write the value with `floor`/`trunc` (`x - y * (x / y).trunc()`)",
                 out,
             ),
             RemAssign(_) | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_)
@@ -782,10 +803,11 @@ impl Lowerer<'_> {
                 out,
             );
         }
-        self.opaque(
+        self.opaque_at(
             &Expr::MethodCall(m.clone()),
-            format!("method `{name}`"),
-            format!("`{name}` has no derivative rule; compute the value with supported float functions, or move it into a function marked `#[differentiate]`"),
+            m.method.span(),
+            format!("the method `{name}`"),
+            "compute the value with the float functions the README lists, or in a function marked `#[differentiate]`",
             out,
         )
     }
@@ -919,6 +941,7 @@ impl Lowerer<'_> {
     ) -> Vec<Operand> {
         let scrutinee = self.lower_expr(scrutinee, out);
         let mut pats = Vec::new();
+        let mut pat_spans = Vec::new();
         let mut guards = Vec::new();
         let mut sources = Vec::new();
         for (pat, guard, body) in arms {
@@ -927,6 +950,7 @@ impl Lowerer<'_> {
                 bound: Vec::new(),
             };
             let mut pat = pat.clone();
+            pat_spans.push(pat.span());
             renamer.visit_pat_mut(&mut pat);
             let bound = renamer.bound;
             // The guard sees the pattern's bindings.
@@ -941,6 +965,7 @@ impl Lowerer<'_> {
             Selector::Match {
                 scrutinee,
                 pats,
+                pat_spans,
                 guards,
             },
             sources,

@@ -70,8 +70,8 @@ pub fn grad_entry(i: usize) -> Ident {
 }
 
 /// The gradient entry for argument `i` of the call computing `v`.
-pub fn call_entry(v: VarId, i: usize) -> Ident {
-    hygienic(&format!("grad_{v}_{i}"), Span::call_site())
+pub fn call_entry(v: VarId, i: usize, at: Span) -> Ident {
+    hygienic(&format!("grad_{v}_{i}"), at)
 }
 
 /// The record of which arm of branch `n` ran, and what its adjoint needs.

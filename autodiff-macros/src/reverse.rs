@@ -450,7 +450,7 @@ impl Emitter<'_> {
                     .enumerate()
                     .map(|(i, a)| {
                         if self.activity.is_active(a) {
-                            naming::call_entry(var, i).into_token_stream()
+                            naming::call_entry(var, i, spans[i]).into_token_stream()
                         } else {
                             quote!(_)
                         }
@@ -474,7 +474,7 @@ impl Emitter<'_> {
                     if self.activity.is_active(a) {
                         // Spanned on the argument: a callee that treats this parameter as a
                         // constant is reported there.
-                        let entry = naming::call_entry(var, i);
+                        let entry = naming::call_entry(var, i, *arg_span);
                         let take = quote_spanned!(*arg_span=> ::differentiate::runtime::grad_entry(#entry));
                         code.extend(self.accumulate(ctx, a, take, false));
                     }
@@ -624,6 +624,7 @@ impl Emitter<'_> {
                 scrutinee,
                 pats,
                 guards,
+                ..
             } => {
                 let scrutinee = self.operand(scrutinee);
                 let arms = pats

@@ -100,8 +100,9 @@ pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Errors) -> 
             }
         }
     }
-    choose_active(&mut params, sig, options, errors);
-    let (output, return_type) = output_shape(&sig.output, errors);
+    let rejected = sig.inputs.iter().any(rejected_type);
+    choose_active(&mut params, sig, options, rejected, errors);
+    let (output, return_type) = output_shape(sig, errors);
     Signature {
         has_self,
         params,
@@ -133,6 +134,19 @@ fn check_receiver(receiver: &syn::Receiver, errors: &mut Errors) {
     }
 }
 
+/// Whether [`check_param_type`] rejects this parameter (then "no active parameter" would
+/// only repeat that error).
+fn rejected_type(input: &FnArg) -> bool {
+    let FnArg::Typed(typed) = input else {
+        return false;
+    };
+    match &*typed.ty {
+        Type::Ptr(_) => true,
+        Type::Reference(r) => r.mutability.is_some(),
+        _ => false,
+    }
+}
+
 fn check_param_type(ty: &Type, errors: &mut Errors) {
     match ty {
         Type::Reference(r) if r.mutability.is_some() => errors.spanned(
@@ -148,6 +162,7 @@ fn choose_active(
     params: &mut [Param],
     sig: &syn::Signature,
     options: &Options,
+    rejected: bool,
     errors: &mut Errors,
 ) {
     match &options.wrt {
@@ -180,7 +195,7 @@ fn choose_active(
             for p in params.iter_mut() {
                 p.active = p.differentiable;
             }
-            if !params.iter().any(|p| p.active) {
+            if !params.iter().any(|p| p.active) && !rejected {
                 errors.spanned(
                     &sig.ident,
                     format!(
@@ -193,11 +208,11 @@ fn choose_active(
     }
 }
 
-fn output_shape(output: &ReturnType, errors: &mut Errors) -> (Option<Output>, Type) {
-    let ty = match output {
+fn output_shape(sig: &syn::Signature, errors: &mut Errors) -> (Option<Output>, Type) {
+    let ty = match &sig.output {
         ReturnType::Default => {
-            errors.spanned(
-                output,
+            errors.at(
+                sig.paren_token.span.close(),
                 "a function returning `()` has nothing to differentiate; return the value (`-> f64`)",
             );
             return (None, syn::parse_quote!(()));

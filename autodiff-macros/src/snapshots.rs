@@ -84,3 +84,16 @@ fn expansions_match_snapshots() {
         mismatches.join("\n")
     );
 }
+
+/// The README shows the expansion of `j`: it must be the current one.
+#[test]
+fn readme_shows_the_current_expansion_of_j() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md readable");
+    let snapshot = std::fs::read_to_string(root.join("autodiff-macros/tests/expand/j.expanded.rs"))
+        .expect("snapshot readable");
+    assert!(
+        readme.contains(&snapshot),
+        "README.md's \"What the macro generates\" block differs from autodiff-macros/tests/expand/j.expanded.rs; copy the snapshot into it"
+    );
+}

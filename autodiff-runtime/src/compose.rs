@@ -17,23 +17,23 @@ pub struct Constant;
     label = "the callee treats this parameter as a constant",
     note = "add the parameter to the callee's `#[differentiate(wrt(..))]` list, or pass a constant here"
 )]
-pub trait GradEntry {
-    /// The adjoint type the caller accumulates.
-    type Adjoint;
+///
+/// `A` is the caller's adjoint type. It is a parameter rather than an associated type so that
+/// a refused entry does not also leave the caller's adjoint without a type (one error, not a
+/// cascade).
+pub trait GradEntry<A> {
     /// Converts the entry into the caller's adjoint.
-    fn into_adjoint(self) -> Self::Adjoint;
+    fn into_adjoint(self) -> A;
 }
 
-impl GradEntry for f64 {
-    type Adjoint = f64;
+impl GradEntry<f64> for f64 {
     #[inline(always)]
     fn into_adjoint(self) -> f64 {
         self
     }
 }
 
-impl GradEntry for f32 {
-    type Adjoint = f32;
+impl GradEntry<f32> for f32 {
     #[inline(always)]
     fn into_adjoint(self) -> f32 {
         self
@@ -42,6 +42,6 @@ impl GradEntry for f32 {
 
 /// Takes the gradient entry a callee's pullback returned for an active argument.
 #[inline(always)]
-pub fn grad_entry<G: GradEntry>(entry: G) -> G::Adjoint {
+pub fn grad_entry<A, G: GradEntry<A>>(entry: G) -> A {
     entry.into_adjoint()
 }

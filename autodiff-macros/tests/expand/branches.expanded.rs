@@ -25,6 +25,7 @@ fn piecewise_grad(x: f64, k: f64, n: usize) -> (f64, f64) {
 #[inline]
 #[allow(clippy::all)]
 fn piecewise_vjp(x: f64, k: f64, n: usize, seed: f64) -> (f64, f64) {
+    let _ = piecewise;
     let (value, (grad_0, _, _)) = piecewise_pullback(x, k, n, seed);
     (value, grad_0)
 }
@@ -101,22 +102,22 @@ fn piecewise_pullback(
         (done_15, ret0_16, __DifferentiateArms2::Arm1(()))
     };
     let value = ret0_28;
-    let mut d_ret0_28 = seed;
+    let d_ret0_28 = seed;
     let mut d_ret0_16: f64 = 0.0;
     let mut d_y_17 = 0.0;
     match arm_1 {
         __DifferentiateArms2::Arm0((arm_0,)) => {
-            let mut d_ret0_25 = d_ret0_28;
-            let mut d_t_24 = d_ret0_25;
-            let mut d_z_23 = d_t_24;
+            let d_ret0_25 = d_ret0_28;
+            let d_t_24 = d_ret0_25;
             d_y_17 += d_t_24;
-            let mut d_t_22 = d_z_23;
+            let d_z_23 = d_t_24;
+            let d_t_22 = d_z_23;
             match arm_0 {
                 __DifferentiateArms2::Arm0(()) => {
                     d_y_17 += d_t_22;
                 }
                 __DifferentiateArms2::Arm1((t_20,)) => {
-                    let mut d_t_21 = d_t_22;
+                    let d_t_21 = d_t_22;
                     d_y_17 += ::differentiate::runtime::rules::mul_a(d_t_21, t_20);
                 }
             }
@@ -129,19 +130,19 @@ fn piecewise_pullback(
     let mut d_y_4 = 0.0;
     match arm_3 {
         __DifferentiateArms2::Arm0((t_6,)) => {
-            let mut d_y_8 = d_y_17;
-            let mut d_t_7 = d_y_8;
-            let mut d_t_6 = ::differentiate::runtime::rules::mul_a(d_t_7, x_0);
+            let d_y_8 = d_y_17;
+            let d_t_7 = d_y_8;
             d_x_0 += ::differentiate::runtime::rules::mul_b(d_t_7, t_6);
+            let d_t_6 = ::differentiate::runtime::rules::mul_a(d_t_7, x_0);
             d_y_4 += ::differentiate::runtime::rules::sin_x(d_t_6, y_4);
         }
         __DifferentiateArms2::Arm1((arm_2,)) => {
-            let mut d_ret0_14 = d_ret0_16;
             d_y_4 += d_y_17;
+            let d_ret0_14 = d_ret0_16;
             match arm_2 {
                 __DifferentiateArms2::Arm0((t_10,)) => {
-                    let mut d_ret0_11 = d_ret0_14;
-                    let mut d_t_10 = d_ret0_11;
+                    let d_ret0_11 = d_ret0_14;
+                    let d_t_10 = d_ret0_11;
                     d_y_4 += ::differentiate::runtime::rules::exp_x(d_t_10, t_10);
                 }
                 __DifferentiateArms2::Arm1(()) => {}

@@ -15,6 +15,7 @@ fn j_grad(x: f64) -> (f64, f64) {
 #[inline]
 #[allow(clippy::all)]
 fn j_vjp(x: f64, seed: f64) -> (f64, f64) {
+    let _ = j;
     let (value, (grad_0,)) = j_pullback(x, seed);
     (value, grad_0)
 }
@@ -36,14 +37,14 @@ fn j_pullback(x: f64, seed: f64) -> (f64, (f64,)) {
     let t_5 = t_3 - t_4;
     let t_6 = t_5 + 1.0;
     let value = t_6;
-    let mut d_t_6 = seed;
-    let mut d_t_5 = d_t_6;
-    let mut d_t_3 = d_t_5;
-    let mut d_t_4 = -(d_t_5);
-    let mut d_x_0 = ::differentiate::runtime::rules::mul_b(d_t_4, 6.0);
-    let mut d_t_1 = d_t_3;
-    let mut d_t_2 = d_t_3;
-    d_x_0 += ::differentiate::runtime::rules::powi_x(d_t_2, x_0, 2);
-    d_x_0 += ::differentiate::runtime::rules::powi_x(d_t_1, x_0, 3);
+    let d_t_6 = seed;
+    let d_t_5 = d_t_6;
+    let d_t_4 = -(d_t_5);
+    let d_t_3 = d_t_5;
+    let d_t_2 = d_t_3;
+    let d_t_1 = d_t_3;
+    let d_x_0 = ::differentiate::runtime::rules::powi_x(d_t_1, x_0, 3)
+        + ::differentiate::runtime::rules::powi_x(d_t_2, x_0, 2)
+        + ::differentiate::runtime::rules::mul_b(d_t_4, 6.0);
     (value, (d_x_0,))
 }
