@@ -1,12 +1,13 @@
-//! Activity analysis: which variables carry a derivative.
+//! Activity analysis: which variables and arrays carry a derivative.
 //!
-//! A variable is *varied* when it depends on an active parameter through differentiable
+//! A value is *varied* when it depends on an active parameter through differentiable
 //! operations, and *useful* when the result depends on it; it is *active* when both hold
-//! (Tapenade's definition). Only active variables get adjoints, so constant parameters and
+//! (Tapenade's definition). Only active values get adjoints, so constant parameters and
 //! computations that do not reach the result cost nothing in the reverse sweep.
 //!
-//! Both analyses iterate to a fixed point, so a loop-carried variable that becomes varied in
-//! a later iteration (the next stage adds loops) is found without changing this module.
+//! An array is varied when an active parameter is it or a varied value is stored in it, and
+//! useful when a useful value is loaded from it. Both analyses iterate to a fixed point, so a
+//! loop-carried variable that becomes varied in a later iteration is found.
 //!
 //! This is also where constructs that need a derivative they do not have are reported: an
 //! unknown method or macro applied to a varied value whose result is useful.
@@ -16,149 +17,258 @@ use crate::ir::*;
 
 pub struct Activity {
     pub active: Vec<bool>,
+    pub active_arrays: Vec<bool>,
 }
 
 impl Activity {
     pub fn is_active(&self, op: &Operand) -> bool {
         op.var().is_some_and(|v| self.active[v])
     }
+
+    pub fn is_active_arg(&self, arg: &CallArg) -> bool {
+        match arg {
+            CallArg::Value(op) => self.is_active(op),
+            CallArg::Array { array, .. } => self.active_arrays[*array],
+        }
+    }
+}
+
+/// Per-variable and per-array flags, for either analysis.
+struct Flags {
+    vars: Vec<bool>,
+    arrays: Vec<bool>,
+    changed: bool,
+}
+
+impl Flags {
+    fn new(ir: &FnIr) -> Self {
+        Flags {
+            vars: vec![false; ir.vars.len()],
+            arrays: vec![false; ir.arrays.len()],
+            changed: false,
+        }
+    }
+
+    fn var(&self, op: &Operand) -> bool {
+        op.var().is_some_and(|v| self.vars[v])
+    }
+
+    fn set_var(&mut self, v: VarId) {
+        if !self.vars[v] {
+            self.vars[v] = true;
+            self.changed = true;
+        }
+    }
+
+    fn set_op(&mut self, op: &Operand) {
+        if let Some(v) = op.var() {
+            self.set_var(v);
+        }
+    }
+
+    fn set_array(&mut self, a: ArrayId) {
+        if !self.arrays[a] {
+            self.arrays[a] = true;
+            self.changed = true;
+        }
+    }
+
+    fn arg(&self, arg: &CallArg) -> bool {
+        match arg {
+            CallArg::Value(op) => self.var(op),
+            CallArg::Array { array, .. } => self.arrays[*array],
+        }
+    }
 }
 
 pub fn analyse(ir: &FnIr, active_params: &[bool], errors: &mut Errors) -> Activity {
-    let n = ir.vars.len();
-    let mut varied = vec![false; n];
-    for (var, active) in ir.params.iter().zip(active_params) {
-        varied[*var] = *active;
-    }
-    while forward(&ir.body, &mut varied) {}
-
-    let mut useful = vec![false; n];
-    for op in &ir.result {
-        if let Some(v) = op.var() {
-            useful[v] = true;
+    let mut varied = Flags::new(ir);
+    for (slot, active) in ir.params.iter().zip(active_params) {
+        if *active {
+            match slot {
+                ParamSlot::Var(v) => varied.vars[*v] = true,
+                ParamSlot::Array(a) => varied.arrays[*a] = true,
+            }
         }
     }
-    while backward(&ir.body, &mut useful) {}
+    loop {
+        varied.changed = false;
+        forward(&ir.body, &mut varied);
+        if !varied.changed {
+            break;
+        }
+    }
+
+    let mut useful = Flags::new(ir);
+    for op in &ir.result {
+        useful.set_op(op);
+    }
+    loop {
+        useful.changed = false;
+        backward(&ir.body, &mut useful);
+        if !useful.changed {
+            break;
+        }
+    }
 
     report_missing_derivatives(&ir.body, &varied, &useful, errors);
-    let active = varied.iter().zip(&useful).map(|(v, u)| *v && *u).collect();
-    Activity { active }
+    let both = |a: &[bool], b: &[bool]| a.iter().zip(b).map(|(x, y)| *x && *y).collect();
+    Activity {
+        active: both(&varied.vars, &useful.vars),
+        active_arrays: both(&varied.arrays, &useful.arrays),
+    }
 }
 
-fn any_varied(ops: &[Operand], varied: &[bool]) -> bool {
-    ops.iter().any(|op| op.var().is_some_and(|v| varied[v]))
-}
-
-/// The operands a derivative flows into, for usefulness. Opaque passives are included so
-/// that a missing derivative on a useful value can be reported.
-fn derivative_operands(rhs: &Rhs) -> Vec<&Operand> {
+/// Whether a binding's value is varied, given its operands'.
+fn rhs_varied(rhs: &Rhs, varied: &Flags) -> bool {
     match rhs {
-        Rhs::Use(a) | Rhs::Neg(a) => vec![a],
-        Rhs::Cast { arg, .. } => vec![arg],
-        Rhs::Arith(_, a, b) => vec![a, b],
+        Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => varied.var(a),
+        Rhs::Arith(_, a, b) => varied.var(a) || varied.var(b),
         Rhs::Prim { prim, args, .. } => prim
             .rules
             .iter()
-            .filter_map(|r| args.get(r.operand))
-            .collect(),
-        Rhs::Call { args, .. } => args.iter().collect(),
-        Rhs::Passive(_) => Vec::new(),
+            .any(|r| args.get(r.operand).is_some_and(|a| varied.var(a))),
+        Rhs::Call { args, .. } => args.iter().any(|a| varied.arg(a)),
+        Rhs::Load { array, .. } => varied.arrays[*array],
+        Rhs::Len(_) | Rhs::Passive(_) => false,
     }
 }
 
-fn is_varied(rhs: &Rhs, varied: &[bool]) -> bool {
-    match rhs {
-        Rhs::Passive(_) => false,
-        other => derivative_operands(other)
-            .iter()
-            .any(|op| op.var().is_some_and(|v| varied[v])),
-    }
-}
-
-/// One forward pass; returns whether anything changed.
-fn forward(block: &Block, varied: &mut [bool]) -> bool {
-    let mut changed = false;
+fn forward(block: &Block, varied: &mut Flags) {
     for stmt in &block.stmts {
         match stmt {
             Stmt::Let { var, rhs, .. } => {
-                if !varied[*var] && is_varied(rhs, varied) {
-                    varied[*var] = true;
-                    changed = true;
+                if rhs_varied(rhs, varied) {
+                    varied.set_var(*var);
                 }
             }
             Stmt::Branch { arms, phis, .. } => {
                 for arm in arms {
-                    changed |= forward(arm, varied);
+                    forward(arm, varied);
                 }
                 for phi in phis {
-                    if !varied[phi.var] && any_varied(&phi.srcs, varied) {
-                        varied[phi.var] = true;
-                        changed = true;
+                    if phi.srcs.iter().any(|s| varied.var(s)) {
+                        varied.set_var(phi.var);
                     }
                 }
+            }
+            Stmt::DeclareArray { array, init, .. } => {
+                let any = match init {
+                    ArrayInit::Repeat { value, .. } => varied.var(value),
+                    ArrayInit::Elements(elements) => elements.iter().any(|e| varied.var(e)),
+                };
+                if any {
+                    varied.set_array(*array);
+                }
+            }
+            Stmt::Store { array, value, .. } => {
+                if varied.var(value) {
+                    varied.set_array(*array);
+                }
+            }
+            Stmt::Loop(l) => {
+                for c in &l.carried {
+                    if varied.var(&c.init) || varied.var(&c.next) {
+                        varied.set_var(c.header);
+                        varied.set_var(c.exit);
+                    }
+                }
+                forward(&l.head, varied);
+                forward(&l.body, varied);
             }
             Stmt::Effect { .. } => {}
         }
     }
-    changed
 }
 
-fn mark(op: &Operand, useful: &mut [bool], changed: &mut bool) {
-    if let Some(v) = op.var() {
-        if !useful[v] {
-            useful[v] = true;
-            *changed = true;
-        }
-    }
-}
-
-/// One backward pass; returns whether anything changed.
-fn backward(block: &Block, useful: &mut [bool]) -> bool {
-    let mut changed = false;
+fn backward(block: &Block, useful: &mut Flags) {
     for stmt in block.stmts.iter().rev() {
         match stmt {
             Stmt::Let { var, rhs, .. } => {
-                if !useful[*var] {
+                if !useful.vars[*var] {
                     continue;
                 }
-                for op in derivative_operands(rhs) {
-                    mark(op, useful, &mut changed);
-                }
-                if let Rhs::Passive(Passive {
-                    uses,
-                    kind: PassiveKind::Opaque { .. },
-                    ..
-                }) = rhs
-                {
-                    for v in uses {
-                        mark(&Operand::Var(*v), useful, &mut changed);
+                match rhs {
+                    Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => useful.set_op(a),
+                    Rhs::Arith(_, a, b) => {
+                        useful.set_op(a);
+                        useful.set_op(b);
                     }
+                    Rhs::Prim { prim, args, .. } => {
+                        for rule in prim.rules {
+                            if let Some(a) = args.get(rule.operand) {
+                                useful.set_op(a);
+                            }
+                        }
+                    }
+                    Rhs::Call { args, .. } => {
+                        for arg in args {
+                            match arg {
+                                CallArg::Value(op) => useful.set_op(op),
+                                CallArg::Array { array, .. } => useful.set_array(*array),
+                            }
+                        }
+                    }
+                    Rhs::Load { array, .. } => useful.set_array(*array),
+                    // Through an opaque value only to report it (see `report_missing_derivatives`).
+                    Rhs::Passive(Passive {
+                        uses,
+                        kind: PassiveKind::Opaque { .. },
+                        ..
+                    }) => {
+                        for v in uses {
+                            useful.set_var(*v);
+                        }
+                    }
+                    Rhs::Passive(_) | Rhs::Len(_) => {}
                 }
             }
             Stmt::Branch { arms, phis, .. } => {
                 for phi in phis {
-                    if useful[phi.var] {
+                    if useful.vars[phi.var] {
                         for src in &phi.srcs {
-                            mark(src, useful, &mut changed);
+                            useful.set_op(src);
                         }
                     }
                 }
                 for arm in arms.iter().rev() {
-                    changed |= backward(arm, useful);
+                    backward(arm, useful);
                 }
+            }
+            Stmt::DeclareArray { array, init, .. } => {
+                if useful.arrays[*array] {
+                    match init {
+                        ArrayInit::Repeat { value, .. } => useful.set_op(value),
+                        ArrayInit::Elements(elements) => {
+                            elements.iter().for_each(|e| useful.set_op(e))
+                        }
+                    }
+                }
+            }
+            Stmt::Store { array, value, .. } => {
+                if useful.arrays[*array] {
+                    useful.set_op(value);
+                }
+            }
+            Stmt::Loop(l) => {
+                for c in &l.carried {
+                    if useful.vars[c.exit] {
+                        useful.set_var(c.header);
+                    }
+                    if useful.vars[c.header] {
+                        useful.set_op(&c.init);
+                        useful.set_op(&c.next);
+                    }
+                }
+                backward(&l.body, useful);
+                backward(&l.head, useful);
             }
             Stmt::Effect { .. } => {}
         }
     }
-    changed
 }
 
-fn report_missing_derivatives(
-    block: &Block,
-    varied: &[bool],
-    useful: &[bool],
-    errors: &mut Errors,
-) {
+fn report_missing_derivatives(block: &Block, varied: &Flags, useful: &Flags, errors: &mut Errors) {
     for stmt in &block.stmts {
         match stmt {
             Stmt::Let {
@@ -167,12 +277,11 @@ fn report_missing_derivatives(
                 span,
             } => {
                 if let PassiveKind::Opaque { what, fix } = &p.kind {
-                    if useful[*var] && p.uses.iter().any(|v| varied[*v]) {
+                    if useful.vars[*var] && p.uses.iter().any(|v| varied.vars[*v]) {
                         errors.at(*span, format!("{what} has no derivative, and here it is applied to a value that depends on an active parameter; {fix}"));
                     }
                 }
             }
-            Stmt::Let { .. } | Stmt::Effect { .. } => {}
             Stmt::Branch { selector, arms, .. } => {
                 if let Selector::Match {
                     scrutinee,
@@ -180,9 +289,9 @@ fn report_missing_derivatives(
                     ..
                 } = selector
                 {
-                    let scrutinee_varied = scrutinee.var().is_some_and(|v| varied[v]);
+                    let scrutinee_varied = varied.var(scrutinee);
                     for (span, arm) in pat_spans.iter().zip(arms) {
-                        if scrutinee_varied && arm.bound.iter().any(|v| useful[*v]) {
+                        if scrutinee_varied && arm.bound.iter().any(|v| useful.vars[*v]) {
                             errors.at(*span, "this pattern binds a value that depends on an active parameter, which would lose its derivative; match on a constant, or bind the value with `let` before the `match`");
                         }
                     }
@@ -191,6 +300,11 @@ fn report_missing_derivatives(
                     report_missing_derivatives(arm, varied, useful, errors);
                 }
             }
+            Stmt::Loop(l) => {
+                report_missing_derivatives(&l.head, varied, useful, errors);
+                report_missing_derivatives(&l.body, varied, useful, errors);
+            }
+            _ => {}
         }
     }
 }

@@ -63,7 +63,11 @@ impl Parts<'_> {
 
     /// `G`: the gradient, one entry per active parameter; the entry itself when only one.
     fn gradient_type(&self) -> TokenStream {
-        let types: Vec<&syn::Type> = self.sig.active_params().map(|p| &p.ty).collect();
+        let types: Vec<TokenStream> = self
+            .sig
+            .active_params()
+            .map(|p| p.gradient_type())
+            .collect();
         match types.as_slice() {
             [one] => one.to_token_stream(),
             many => quote!((#(#many,)*)),
@@ -78,7 +82,7 @@ impl Parts<'_> {
             .iter()
             .map(|p| {
                 if p.active {
-                    p.ty.to_token_stream()
+                    p.gradient_type()
                 } else {
                     quote!(#rt::Constant)
                 }
@@ -284,21 +288,18 @@ pub fn generated(
         quote!(enum #ident<#(#params),*> { #(#variants),* })
     });
     let rt = runtime;
-    let entries = sig
-        .params
+    let entries = &body.param_entries;
+    let tapes = body
+        .tapes
         .iter()
-        .zip(&body.param_adjoints)
-        .map(|(p, adjoint)| match (p.active, adjoint) {
-            (true, Some(d)) => d.clone(),
-            (true, None) => quote!(0.0),
-            (false, _) => quote!(#rt::Constant),
-        });
+        .map(|t| quote!(let mut #t = #rt::Tape::new();));
     let statements = &body.body;
     let value = &body.value;
     parts.items(
         quote! {
         #(#enums)*
         #(#items)*
+        #(#tapes)*
         #statements
         (#value, (#(#entries,)*))
         },

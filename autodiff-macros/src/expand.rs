@@ -43,7 +43,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         let stubs = emit::stubs(&func, &sig, &runtime);
         return quote!(#func #errors #stubs);
     }
-    let body = reverse::pullback_body(&ir, &activity, &shape, &runtime);
+    let body = reverse::pullback_body(&ir, &activity, &active_params, &shape, &runtime);
     let generated = emit::generated(&func, &sig, body, &ir.items, &runtime);
     quote!(#func #generated)
 }

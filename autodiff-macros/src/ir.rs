@@ -9,15 +9,55 @@
 //! Control flow stays structured ([`Stmt::Branch`]) instead of a control-flow graph, so the
 //! adjoint of a branch is a branch over the same decision, and each arm's adjoint can see
 //! exactly the values its forward arm computed. The reverse transform packs the values an
-//! arm's adjoint reads into a record the forward arm returns; a loop (the next stage of the
-//! project) pushes the same per-iteration record on a tape instead, so no construct needs a
-//! different mechanism.
+//! arm's adjoint reads into a record the forward arm returns; a loop pushes the same
+//! per-iteration record on a tape instead, so no construct needs a different mechanism.
 
 use crate::primitives::Primitive;
 use proc_macro2::Span;
 
 /// Index of a variable in [`FnIr::vars`].
 pub type VarId = usize;
+
+/// Index of an array in [`FnIr::arrays`].
+pub type ArrayId = usize;
+
+/// An array of floats: a slice or array parameter, or a local buffer. Unlike variables,
+/// arrays are locations written in place (`buf[i] = v`); the adjoint keeps an adjoint array
+/// beside each active one.
+pub struct Array {
+    pub hint: String,
+    pub span: Span,
+    /// The element type, when known (`f64` of `&[f64]`).
+    pub elem: Option<syn::Type>,
+    /// The length of a fixed-size array (`N` of `[f64; N]`), `None` for a slice or `Vec`.
+    pub fixed_len: Option<syn::Expr>,
+}
+
+/// How a local buffer starts.
+pub enum ArrayInit {
+    /// `vec![value; len]` or `[value; len]`.
+    Repeat { value: Operand, len: Operand },
+    /// `vec![a, b, ..]` or `[a, b, ..]`.
+    Elements(Vec<Operand>),
+}
+
+/// What a parameter is bound to in the body.
+#[derive(Clone, Copy)]
+pub enum ParamSlot {
+    Var(VarId),
+    Array(ArrayId),
+}
+
+/// An argument of a call to a differentiated function.
+#[derive(Clone)]
+pub enum CallArg {
+    Value(Operand),
+    /// An array, passed as `&x` (`by_ref`) or `x`.
+    Array {
+        array: ArrayId,
+        by_ref: bool,
+    },
+}
 
 /// A variable of the intermediate form.
 pub struct Var {
@@ -109,9 +149,16 @@ pub enum Rhs {
     /// A call to another differentiated function; `spans` are the arguments'.
     Call {
         callee: Callee,
-        args: Vec<Operand>,
+        args: Vec<CallArg>,
         spans: Vec<Span>,
     },
+    /// `array[index]`.
+    Load {
+        array: ArrayId,
+        index: Operand,
+    },
+    /// `array.len()`.
+    Len(ArrayId),
     Passive(Passive),
 }
 
@@ -147,6 +194,20 @@ pub enum Stmt {
         phis: Vec<Phi>,
         span: Span,
     },
+    /// `let buf = vec![..]` / `[..; N]`: a local buffer starts.
+    DeclareArray {
+        array: ArrayId,
+        init: ArrayInit,
+        /// `vec![..]` rather than an array literal.
+        vec: bool,
+    },
+    /// `array[index] = value`.
+    Store {
+        array: ArrayId,
+        index: Operand,
+        value: Operand,
+    },
+    Loop(Box<Loop>),
     /// A statement kept for its effect only (`println!`, `assert!`), with the user variables it
     /// mentions rebound under their own names just before it.
     Effect {
@@ -162,11 +223,49 @@ pub struct Block {
     pub stmts: Vec<Stmt>,
 }
 
+/// A loop in single-exit form: `break`, `continue` and `return` inside it set flags that
+/// skip the rest of the iteration, and `stop` ends the loop after the iteration.
+pub struct Loop {
+    pub kind: LoopKind,
+    /// Variables the body assigns that live across iterations.
+    pub carried: Vec<Carried>,
+    /// `while` only: statements computing the condition at the head of each iteration,
+    /// and the condition (the loop continues while it is true).
+    pub head: Block,
+    pub cond: Option<Operand>,
+    pub body: Block,
+    /// True after an iteration that ran `break` or `return`: the loop ends there.
+    pub stop: Option<Operand>,
+}
+
+pub enum LoopKind {
+    /// `for index in iter` over a range of integers: `iter` is evaluated once, before the
+    /// loop, and its reverse (`.rev()`) replays the indices backwards.
+    Range {
+        index: VarId,
+        iter: syn::Expr,
+        uses: Vec<VarId>,
+    },
+    /// `while` and `loop`.
+    Conditional,
+}
+
+/// `header` holds the variable's value at the start of each iteration: `init` on the first,
+/// `next` (its value at the end of the previous iteration) after that. `exit` is its value
+/// after the loop.
+pub struct Carried {
+    pub header: VarId,
+    pub init: Operand,
+    pub next: Operand,
+    pub exit: VarId,
+}
+
 /// A lowered function.
 pub struct FnIr {
     pub vars: Vec<Var>,
-    /// The variable each parameter is bound to, in parameter order.
-    pub params: Vec<VarId>,
+    pub arrays: Vec<Array>,
+    /// What each parameter is bound to, in parameter order.
+    pub params: Vec<ParamSlot>,
     /// Items declared inside the body (`const`, `fn`, `use`), emitted once, unchanged.
     pub items: Vec<syn::Item>,
     pub body: Block,
@@ -175,6 +274,22 @@ pub struct FnIr {
 }
 
 impl FnIr {
+    pub fn new_array(
+        &mut self,
+        hint: &str,
+        elem: Option<syn::Type>,
+        fixed_len: Option<syn::Expr>,
+        span: Span,
+    ) -> ArrayId {
+        self.arrays.push(Array {
+            hint: hint.to_string(),
+            span,
+            elem,
+            fixed_len,
+        });
+        self.arrays.len() - 1
+    }
+
     pub fn new_var(&mut self, hint: &str, ty: Option<syn::Type>, span: Span) -> VarId {
         self.vars.push(Var {
             hint: hint.to_string(),
@@ -200,7 +315,32 @@ impl Block {
                     }
                     out.extend(phis.iter().map(|p| p.var));
                 }
-                Stmt::Effect { .. } => {}
+                Stmt::Loop(l) => {
+                    out.extend(l.carried.iter().flat_map(|c| [c.header, c.exit]));
+                    if let LoopKind::Range { index, .. } = l.kind {
+                        out.insert(index);
+                    }
+                    l.head.defs(out);
+                    l.body.defs(out);
+                }
+                Stmt::Effect { .. } | Stmt::DeclareArray { .. } | Stmt::Store { .. } => {}
+            }
+        }
+    }
+
+    /// Every array stored to in this block, nested blocks included.
+    pub fn stored_arrays(&self, out: &mut std::collections::BTreeSet<ArrayId>) {
+        for stmt in &self.stmts {
+            match stmt {
+                Stmt::Store { array, .. } => {
+                    out.insert(*array);
+                }
+                Stmt::Branch { arms, .. } => arms.iter().for_each(|a| a.stored_arrays(out)),
+                Stmt::Loop(l) => {
+                    l.head.stored_arrays(out);
+                    l.body.stored_arrays(out);
+                }
+                _ => {}
             }
         }
     }

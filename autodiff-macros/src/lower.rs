@@ -7,6 +7,11 @@
 //! variables plus a `done` flag, and the statements after a statement that may return run
 //! under `if !done`, so every construct keeps one entry and one exit.
 //!
+//! Loops (in [`loops`]) take the same single-exit form: `break` and `continue` set flags
+//! that skip the rest of the iteration, and the variables the body assigns are carried from
+//! one iteration to the next. Arrays are locations rather than values: loads and stores name
+//! them, and iterator forms (`x.iter().map(..).sum()`, `for v in x.iter()`) become index loops.
+//!
 //! Nothing here decides what is active: constructs are lowered the same whether their
 //! operands turn out active or constant, and the activity pass reports the ones that need a
 //! derivative they do not have.
@@ -14,7 +19,12 @@
 use crate::errors::Errors;
 use crate::ir::*;
 use crate::primitives;
-use crate::signature::{is_float_type, Signature};
+use crate::signature::{is_float_type, ParamKind, Signature};
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+mod loops;
+pub use loops::parse_array_marker;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::spanned::Spanned;
@@ -29,11 +39,34 @@ fn ret_name(k: usize) -> String {
     format!("#ret{k}")
 }
 
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 enum Binding {
     Var(VarId),
     /// Declared with `let x;` and not assigned on this path yet.
     Uninit,
+    /// A slice, array or local buffer of floats.
+    Array(ArrayId),
+    /// `let f = |t| ..;`: inlined where it is called.
+    Closure(Rc<syn::ExprClosure>),
+}
+
+impl PartialEq for Binding {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Binding::Var(a), Binding::Var(b)) => a == b,
+            (Binding::Uninit, Binding::Uninit) => true,
+            (Binding::Array(a), Binding::Array(b)) => a == b,
+            (Binding::Closure(a), Binding::Closure(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// The `break` and `continue` flags of the loop being lowered (hidden user-level variables,
+/// present when its body uses them).
+struct LoopFrame {
+    brk: Option<String>,
+    cont: Option<String>,
 }
 
 #[derive(Clone)]
@@ -64,6 +97,13 @@ struct Lowerer<'e> {
     /// Whether the body has an early `return` (then results go through `#ret*`).
     returns: bool,
     components: usize,
+    /// Loops around the code being lowered, innermost last.
+    loops: Vec<LoopFrame>,
+    /// How many branch arms or loop bodies enclose the code being lowered.
+    nesting: usize,
+    /// Variables standing for a reference to an element (`v` in `for v in x.iter()`): `*v`
+    /// is the variable itself.
+    element_refs: BTreeSet<VarId>,
 }
 
 /// Lowers the body of a function whose signature has been analysed.
@@ -71,6 +111,7 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
     let mut lowerer = Lowerer {
         ir: FnIr {
             vars: Vec::new(),
+            arrays: Vec::new(),
             params: Vec::new(),
             items: Vec::new(),
             body: Block::default(),
@@ -78,21 +119,33 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
         },
         errors,
         scopes: vec![Vec::new()],
-        returns: ReturnFinder::find_in_block(&func.block),
+        returns: loops::ExitFinder::in_block(&func.block).returns,
         components: sig.output.as_ref().map_or(1, |o| o.components()),
+        loops: Vec::new(),
+        nesting: 0,
+        element_refs: BTreeSet::new(),
     };
     for param in &sig.params {
-        let var = lowerer.ir.new_var(
-            &param.ident.to_string(),
-            Some(param.ty.clone()),
-            param.ident.span(),
-        );
-        lowerer.ir.params.push(var);
-        lowerer.declare(
-            &param.ident.to_string(),
-            Binding::Var(var),
-            Some(param.ty.clone()),
-        );
+        let name = param.ident.to_string();
+        let span = param.ident.span();
+        match &param.kind {
+            ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => {
+                let fixed_len = match &param.kind {
+                    ParamKind::Array { len, .. } => Some(len.clone()),
+                    _ => None,
+                };
+                let array = lowerer
+                    .ir
+                    .new_array(&name, Some(elem.clone()), fixed_len, span);
+                lowerer.ir.params.push(ParamSlot::Array(array));
+                lowerer.declare(&name, Binding::Array(array), None);
+            }
+            ParamKind::Scalar | ParamKind::Constant => {
+                let var = lowerer.ir.new_var(&name, Some(param.ty.clone()), span);
+                lowerer.ir.params.push(ParamSlot::Var(var));
+                lowerer.declare(&name, Binding::Var(var), Some(param.ty.clone()));
+            }
+        }
     }
     let mut body = Block::default();
     if lowerer.returns {
@@ -119,6 +172,53 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
     }
     lowerer.ir.body = body;
     lowerer.ir
+}
+
+/// `T` of `Vec<T>`, `[T; N]` or `&[T]` when `T` is a float.
+fn element_type(ty: &syn::Type) -> Option<syn::Type> {
+    match ty {
+        syn::Type::Array(a) if is_float_type(&a.elem) => Some((*a.elem).clone()),
+        syn::Type::Slice(s) if is_float_type(&s.elem) => Some((*s.elem).clone()),
+        syn::Type::Reference(r) => element_type(&r.elem),
+        syn::Type::Path(p) => {
+            let last = p.path.segments.last()?;
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            match args.args.first()? {
+                syn::GenericArgument::Type(t) if last.ident == "Vec" && is_float_type(t) => {
+                    Some(t.clone())
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Whether an element of an array literal is evidently a float: a float literal (possibly
+/// negated), a float-typed expression or a local variable (the literal's other elements
+/// being floats is what makes a float buffer).
+fn looks_float(expr: &Expr, lowerer: &Lowerer<'_>) -> bool {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Float(_),
+            ..
+        }) => true,
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => matches!(i.suffix(), "f32" | "f64"),
+        Expr::Unary(u) => looks_float(&u.expr, lowerer),
+        Expr::Paren(p) => looks_float(&p.expr, lowerer),
+        Expr::Cast(c) => is_float_type(&c.ty),
+        Expr::Path(p) => p
+            .path
+            .get_ident()
+            .is_some_and(|i| matches!(lowerer.lookup(&i.to_string()), Some(Binding::Var(_)))),
+        Expr::Binary(_) | Expr::MethodCall(_) | Expr::Call(_) | Expr::Index(_) => true,
+        _ => false,
+    }
 }
 
 /// A placeholder for a value on a path that never uses it (after `return`, or before a
@@ -314,19 +414,17 @@ impl Lowerer<'_> {
                     return Some(Vec::new());
                 }
             }
-            if let syn::Stmt::Expr(Expr::Return(ret), _) = stmt {
-                match &ret.expr {
-                    Some(value) => self.lower_return(value, out),
-                    None => {
-                        self.errors
-                            .spanned(ret, "`return` needs a value in a differentiated function");
-                    }
-                }
+            if let syn::Stmt::Expr(
+                exit @ (Expr::Return(_) | Expr::Break(_) | Expr::Continue(_)),
+                _,
+            ) = stmt
+            {
+                self.lower_exit(exit, out);
                 return None;
             }
             self.lower_stmt(stmt, out);
-            if self.returns && !is_last && ReturnFinder::find_in_stmt(stmt) {
-                return self.lower_rest_unless_done(rest, out, want, tail_returns, stmt.span());
+            if !is_last && self.may_exit(stmt) {
+                return self.lower_rest_unless_exited(rest, out, want, tail_returns, stmt.span());
             }
         }
         if tail_returns {
@@ -339,8 +437,59 @@ impl Lowerer<'_> {
         Some(vec![dummy(); want])
     }
 
-    /// The statements after one that may have returned: `if !done { rest }`.
-    fn lower_rest_unless_done(
+    /// Whether `stmt` may leave the current block early: `return`, or `break`/`continue`
+    /// of the innermost loop.
+    fn may_exit(&self, stmt: &syn::Stmt) -> bool {
+        let exits = loops::ExitFinder::in_stmt(stmt);
+        (self.returns && exits.returns)
+            || (!self.loops.is_empty() && (exits.breaks || exits.continues))
+    }
+
+    /// The flags that say the rest of the current block must not run: `done`, and the
+    /// innermost loop's `break` and `continue` flags.
+    fn exit_flags(&self) -> Vec<VarId> {
+        let mut names = Vec::new();
+        if self.returns {
+            names.push(DONE.to_string());
+        }
+        if let Some(frame) = self.loops.last() {
+            names.extend(frame.brk.iter().cloned());
+            names.extend(frame.cont.iter().cloned());
+        }
+        names
+            .iter()
+            .filter_map(|n| match self.lookup(n) {
+                Some(Binding::Var(v)) => Some(v),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A constant boolean: whether any of `flags` is set.
+    fn any_flag(
+        &mut self,
+        flags: &[VarId],
+        hint: &str,
+        negate: bool,
+        span: Span,
+        out: &mut Block,
+    ) -> Operand {
+        let markers: Vec<TokenStream> = flags.iter().map(|&v| var_marker(v)).collect();
+        let expr: Expr = if negate {
+            syn::parse_quote!(!(false #(|| #markers)*))
+        } else {
+            syn::parse_quote!(false #(|| #markers)*)
+        };
+        let passive = Passive {
+            expr,
+            uses: flags.to_vec(),
+            kind: PassiveKind::Discrete,
+        };
+        self.bind(hint, Rhs::Passive(passive), span, out)
+    }
+
+    /// The statements after one that may have left the block: `if !(done || ..) { rest }`.
+    fn lower_rest_unless_exited(
         &mut self,
         rest: &[syn::Stmt],
         out: &mut Block,
@@ -348,17 +497,11 @@ impl Lowerer<'_> {
         tail_returns: bool,
         span: Span,
     ) -> Option<Vec<Operand>> {
-        let Some(Binding::Var(done)) = self.lookup(DONE) else {
+        let flags = self.exit_flags();
+        if flags.is_empty() {
             return Some(vec![dummy(); want]);
-        };
-        let done_marker = var_marker(done);
-        let not_done: Expr = syn::parse_quote!(!#done_marker);
-        let passive = Passive {
-            expr: not_done,
-            uses: vec![done],
-            kind: PassiveKind::Discrete,
-        };
-        let cond = self.bind("not_done", Rhs::Passive(passive), span, out);
+        }
+        let cond = self.any_flag(&flags, "go_on", true, span, out);
         let value = self.lower_branch(
             Selector::If(cond),
             vec![ArmSource::Rest(rest, tail_returns), ArmSource::Empty],
@@ -396,6 +539,14 @@ impl Lowerer<'_> {
                 let name = p.ident.to_string();
                 match &local.init {
                     None => self.declare(&name, Binding::Uninit, ty),
+                    Some(init)
+                        if self.lower_special_local(
+                            &name,
+                            &p.ident,
+                            ty.as_ref(),
+                            &init.expr,
+                            out,
+                        ) => {}
                     Some(init) => {
                         let op = self.lower_expr(&init.expr, out);
                         let var = self.name_value(op, &name, ty.clone(), p.ident.span(), out);
@@ -415,6 +566,95 @@ impl Lowerer<'_> {
                     "bind each value with its own `let`",
                 );
             }
+        }
+    }
+
+    /// `let` of an array (a local buffer, or another name for one) or of a closure. Returns
+    /// whether it was one.
+    fn lower_special_local(
+        &mut self,
+        name: &str,
+        ident: &syn::Ident,
+        ty: Option<&syn::Type>,
+        init: &Expr,
+        out: &mut Block,
+    ) -> bool {
+        let init = match init {
+            Expr::Paren(p) => &*p.expr,
+            other => other,
+        };
+        if let Expr::Closure(closure) = init {
+            if loops::ExitFinder::in_expr(&closure.body).returns {
+                self.errors.spanned(closure, "a closure containing `return` cannot be inlined; use a function marked `#[differentiate]`");
+            }
+            self.declare(name, Binding::Closure(Rc::new(closure.clone())), None);
+            return true;
+        }
+        if let Some(array) = self.array_of(init) {
+            self.declare(name, Binding::Array(array), None);
+            return true;
+        }
+        let Some((init, vec)) = self.array_init(init, ty, out) else {
+            return false;
+        };
+        if self.nesting > 0 {
+            self.errors.spanned(
+                ident,
+                "local buffers must be declared in the function's outermost block, outside loops and branches; declare it before the loop and overwrite its elements",
+            );
+        }
+        let elem = ty.and_then(element_type);
+        let fixed_len = match (&init, vec) {
+            (_, true) => None,
+            (
+                ArrayInit::Repeat {
+                    len: Operand::Const(len),
+                    ..
+                },
+                false,
+            ) => Some(len.clone()),
+            (ArrayInit::Elements(elements), false) => {
+                let n = elements.len();
+                Some(syn::parse_quote!(#n))
+            }
+            _ => None,
+        };
+        let array = self.ir.new_array(name, elem, fixed_len, ident.span());
+        out.stmts.push(Stmt::DeclareArray { array, init, vec });
+        self.declare(name, Binding::Array(array), None);
+        true
+    }
+
+    /// `vec![v; n]`, `vec![a, b]`, `[v; N]`, `[a, b]` of floats: the buffer's start.
+    fn array_init(
+        &mut self,
+        init: &Expr,
+        ty: Option<&syn::Type>,
+        out: &mut Block,
+    ) -> Option<(ArrayInit, bool)> {
+        let (content, vec): (Expr, bool) = match init {
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+                let tokens = &m.mac.tokens;
+                (syn::parse2(quote::quote!([#tokens])).ok()?, true)
+            }
+            Expr::Array(_) | Expr::Repeat(_) => (init.clone(), false),
+            _ => return None,
+        };
+        let floats = ty.and_then(element_type).is_some();
+        match &content {
+            Expr::Repeat(r) if floats || looks_float(&r.expr, self) => {
+                let value = self.lower_expr(&r.expr, out);
+                let len = self.lower_expr(&r.len, out);
+                Some((ArrayInit::Repeat { value, len }, vec))
+            }
+            Expr::Array(a)
+                if !a.elems.is_empty()
+                    && (floats || a.elems.iter().all(|e| looks_float(e, self))) =>
+            {
+                let elements = a.elems.iter().map(|e| self.lower_expr(e, out)).collect();
+                Some((ArrayInit::Elements(elements), vec))
+            }
+            _ => None,
         }
     }
 
@@ -453,13 +693,8 @@ impl Lowerer<'_> {
             Expr::If(_) | Expr::Match(_) | Expr::Block(_) => {
                 self.lower_structured(expr, 0, out);
             }
-            Expr::Return(ret) => match &ret.expr {
-                Some(value) => self.lower_return(value, out),
-                None => {
-                    self.errors
-                        .spanned(ret, "`return` needs a value in a differentiated function");
-                }
-            },
+            Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => self.lower_exit(expr, out),
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => self.lower_loop(expr, out),
             Expr::Macro(mac) => {
                 let stmt = syn::Stmt::Expr(expr.clone(), Some(Default::default()));
                 self.lower_macro_stmt(&stmt, &mac.mac, out)
@@ -488,6 +723,49 @@ impl Lowerer<'_> {
             rebind,
             stmt: stmt.clone(),
         });
+    }
+
+    /// The array a path names, if it names one.
+    fn array_of(&self, expr: &Expr) -> Option<ArrayId> {
+        let expr = match expr {
+            Expr::Reference(r) => &*r.expr,
+            other => other,
+        };
+        match self.lookup(&Self::local_ident(expr)?.to_string())? {
+            Binding::Array(array) => Some(array),
+            _ => None,
+        }
+    }
+
+    /// `return`, `break` or `continue`: set the flags, skip the rest (the caller stops).
+    fn lower_exit(&mut self, exit: &Expr, out: &mut Block) {
+        let truth = || Operand::Const(syn::parse_quote!(true));
+        match exit {
+            Expr::Return(ret) => match &ret.expr {
+                Some(value) => self.lower_return(value, out),
+                None => {
+                    self.errors
+                        .spanned(ret, "`return` needs a value in a differentiated function");
+                }
+            },
+            Expr::Break(b) => {
+                if let Some(label) = &b.label {
+                    self.errors.spanned(label, "labelled `break` is not supported in a `#[differentiate]` function; set a flag and `break` out of each loop");
+                } else if let Some(value) = &b.expr {
+                    self.errors.spanned(value, "`break` with a value is not supported in a `#[differentiate]` function; assign the value to a variable before `break`");
+                } else if let Some(flag) = self.loops.last().and_then(|f| f.brk.clone()) {
+                    self.assign(&flag, truth(), b.span(), out);
+                }
+            }
+            Expr::Continue(c) => {
+                if let Some(label) = &c.label {
+                    self.errors.spanned(label, "labelled `continue` is not supported in a `#[differentiate]` function; set a flag and `continue` each loop");
+                } else if let Some(flag) = self.loops.last().and_then(|f| f.cont.clone()) {
+                    self.assign(&flag, truth(), c.span(), out);
+                }
+            }
+            _ => {}
+        }
     }
 
     fn lower_return(&mut self, value: &Expr, out: &mut Block) {
@@ -539,6 +817,16 @@ impl Lowerer<'_> {
                 let op = self.lower_expr(&r.expr, out);
                 vec![op; want]
             }
+            Expr::Path(_) if want > 1 && self.array_of(expr).is_some() => {
+                // A local `[f64; N]` returned whole: its elements as they are now.
+                let array = self.array_of(expr).expect("checked");
+                (0..want)
+                    .map(|k| {
+                        let index = Operand::Const(syn::parse_quote!(#k));
+                        self.bind("t", Rhs::Load { array, index }, expr.span(), out)
+                    })
+                    .collect()
+            }
             _ if want == 1 => vec![self.lower_expr(expr, out)],
             other => {
                 self.errors.spanned(
@@ -562,6 +850,16 @@ impl Lowerer<'_> {
                             .spanned(ident, format!("`{ident}` is used before it is assigned"));
                         dummy()
                     }
+                    Some(Binding::Array(_)) => self.unsupported(
+                        ident,
+                        "using an array as a value",
+                        "index it (`x[i]`), iterate over it, take `.len()`, or pass it to a function marked `#[differentiate]`",
+                    ),
+                    Some(Binding::Closure(_)) => self.unsupported(
+                        ident,
+                        "using a closure as a value",
+                        "call it (`f(x)`): calls of local closures are inlined",
+                    ),
                     None => Operand::Const(expr.clone()),
                 },
                 None if p.path.segments.first().is_some_and(|s| s.ident == "self") => {
@@ -577,7 +875,11 @@ impl Lowerer<'_> {
                     self.bind("t", Rhs::Neg(op), span, out)
                 }
                 syn::UnOp::Not(_) => self.passive(expr, PassiveKind::Discrete, out),
-                _ => self.opaque(expr, "dereference `*`", "dereference a constant only", out),
+                _ => match Self::local_ident(&u.expr).and_then(|i| self.lookup(&i.to_string())) {
+                    // `*v` of an element reference is the element.
+                    Some(Binding::Var(v)) if self.element_refs.contains(&v) => Operand::Var(v),
+                    _ => self.opaque(expr, "dereference `*`", "dereference a constant only", out),
+                },
             },
             Expr::Binary(b) => self.lower_binary(b, out),
             Expr::Assign(a) => {
@@ -607,9 +909,13 @@ impl Lowerer<'_> {
                 let mut value = self.lower_structured(expr, 1, out);
                 value.pop().unwrap_or_else(dummy)
             }
-            Expr::Return(_) => {
-                self.lower_expr_n(expr, self.components, out);
+            Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => {
+                self.lower_exit(expr, out);
                 dummy()
+            }
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                self.lower_loop(expr, out);
+                Operand::Const(syn::parse_quote!(()))
             }
             Expr::Range(_) => self.passive(expr, PassiveKind::Discrete, out),
             Expr::Field(f) => self.opaque(
@@ -630,7 +936,20 @@ impl Lowerer<'_> {
                 "arrays of active values can only be returned",
                 out,
             ),
-            Expr::Index(_) => self.opaque(expr, "indexing", "index constants only", out),
+            Expr::Index(index) => match self.array_of(&index.expr) {
+                Some(array) => {
+                    if matches!(&*index.index, Expr::Range(_)) {
+                        return self.unsupported(
+                            &index.index,
+                            "slicing an array",
+                            "index single elements, or pass the whole array",
+                        );
+                    }
+                    let index = self.lower_expr(&index.index, out);
+                    self.bind("t", Rhs::Load { array, index }, span, out)
+                }
+                None => self.opaque(expr, "indexing", "index slices, arrays and local buffers of floats", out),
+            },
             Expr::Reference(_) => self.opaque(
                 expr,
                 "a reference `&`",
@@ -659,23 +978,6 @@ impl Lowerer<'_> {
                 "`unsafe` blocks",
                 "move the unsafe code into a function with its own derivative",
             ),
-            Expr::ForLoop(f) => self.unsupported(
-                f.for_token,
-                "`for` loops",
-                "this release differentiates straight-line code, branches and calls",
-            ),
-            Expr::While(w) => self.unsupported(
-                w.while_token,
-                "`while` loops",
-                "this release differentiates straight-line code, branches and calls",
-            ),
-            Expr::Loop(l) => self.unsupported(
-                l.loop_token,
-                "`loop`",
-                "this release differentiates straight-line code, branches and calls",
-            ),
-            Expr::Break(b) => self.unsupported(b, "`break`", "use `if`/`else`"),
-            Expr::Continue(c) => self.unsupported(c, "`continue`", "use `if`/`else`"),
             Expr::Async(a) => self.unsupported(
                 a.async_token,
                 "`async` blocks",
@@ -755,6 +1057,40 @@ impl Lowerer<'_> {
     }
 
     fn assign_to(&mut self, place: &Expr, value: Operand, out: &mut Block) {
+        if let Expr::Index(target) = place {
+            if let Some(array) = self.array_of(&target.expr) {
+                if self
+                    .ir
+                    .params
+                    .iter()
+                    .any(|p| matches!(p, ParamSlot::Array(a) if *a == array))
+                {
+                    self.unsupported(
+                        &target.expr,
+                        "writing into a parameter",
+                        "copy it into a local buffer first (`let mut y = vec![0.0; x.len()]`) and write that",
+                    );
+                    return;
+                }
+                let index = self.lower_expr(&target.index, out);
+                out.stmts.push(Stmt::Store {
+                    array,
+                    index,
+                    value,
+                });
+                return;
+            }
+        }
+        if let Some(ident) = Self::local_ident(place) {
+            if let Some(Binding::Array(_)) = self.lookup(&ident.to_string()) {
+                self.unsupported(
+                    ident,
+                    "assigning a whole array",
+                    "assign its elements (`x[i] = ..`)",
+                );
+                return;
+            }
+        }
         match Self::local_ident(place) {
             Some(ident) if self.find(&ident.to_string()).is_some() => {
                 self.assign(&ident.to_string(), value, place.span(), out);
@@ -788,8 +1124,32 @@ impl Lowerer<'_> {
         if primitives::is_piecewise_constant(&name) {
             return self.passive(&Expr::MethodCall(m.clone()), PassiveKind::Discrete, out);
         }
+        if let Some(array) = self.array_of(&m.receiver) {
+            if name == "len" && m.args.is_empty() {
+                return self.bind("len", Rhs::Len(array), span, out);
+            }
+        }
+        if let Some(loop_expr) = loops::desugar_reduction(m, self) {
+            return match loop_expr {
+                Ok(block) => self.lower_expr(&block, out),
+                Err(error) => {
+                    self.errors.push(error);
+                    dummy()
+                }
+            };
+        }
+        if let Some(array) = self.array_of(&m.receiver) {
+            let what = format!("the method `{name}` on an array");
+            let fix = "index it, iterate over it (`for v in x.iter()`, `.map(..).sum()`, `.fold(..)`), or take `.len()`";
+            let _ = array;
+            return self.unsupported(&m.method, &what, fix);
+        }
         if is_self(&m.receiver) {
-            let args = m.args.iter().map(|a| self.lower_expr(a, out)).collect();
+            let args = m
+                .args
+                .iter()
+                .map(|a| CallArg::Value(self.lower_expr(a, out)))
+                .collect();
             let spans = m.args.iter().map(|a| a.span()).collect();
             let callee = Callee::SelfMethod(m.method.clone());
             return self.bind(
@@ -823,13 +1183,17 @@ impl Lowerer<'_> {
             );
         };
         if let Some(ident) = Self::local_ident(&c.func) {
-            if self.find(&ident.to_string()).is_some() {
-                return self.opaque(
-                    &Expr::Call(c.clone()),
-                    format!("a call of the local closure `{ident}`"),
-                    "write the computation inline, or as a function marked `#[differentiate]`",
-                    out,
-                );
+            match self.lookup(&ident.to_string()) {
+                Some(Binding::Closure(closure)) => return self.inline_closure(&closure, c, out),
+                Some(_) => {
+                    return self.opaque(
+                        &Expr::Call(c.clone()),
+                        format!("a call of the local value `{ident}`"),
+                        "call functions marked `#[differentiate]` or closures bound with `let`",
+                        out,
+                    )
+                }
+                None => {}
             }
         }
         let segments: Vec<String> = path
@@ -859,7 +1223,7 @@ impl Lowerer<'_> {
                 return self.bind("t", Rhs::Cast { arg, ty }, span, out);
             }
         }
-        let args = c.args.iter().map(|a| self.lower_expr(a, out)).collect();
+        let args = c.args.iter().map(|a| self.lower_call_arg(a, out)).collect();
         let spans = c.args.iter().map(|a| a.span()).collect();
         let callee = Callee::Function(path.clone());
         self.bind(
@@ -872,6 +1236,78 @@ impl Lowerer<'_> {
             span,
             out,
         )
+    }
+
+    /// An argument of a call: an array (`x`, `&x`, `&x[..]`) or a value.
+    fn lower_call_arg(&mut self, arg: &Expr, out: &mut Block) -> CallArg {
+        let (inner, by_ref) = match arg {
+            Expr::Reference(r) => match &*r.expr {
+                Expr::Index(i) if matches!(&*i.index, Expr::Range(range) if range.start.is_none() && range.end.is_none()) => {
+                    (&*i.expr, true)
+                }
+                other => (other, true),
+            },
+            other => (other, false),
+        };
+        match self.array_of(inner) {
+            Some(array) => CallArg::Array { array, by_ref },
+            None => CallArg::Value(self.lower_expr(arg, out)),
+        }
+    }
+
+    /// `f(a, b)` of a local closure `let f = |x, y| body;`: `{ let x = a; let y = b; body }`.
+    fn inline_closure(
+        &mut self,
+        closure: &syn::ExprClosure,
+        call: &syn::ExprCall,
+        out: &mut Block,
+    ) -> Operand {
+        if closure.inputs.len() != call.args.len() {
+            self.errors.spanned(
+                call,
+                format!("this closure takes {} arguments", closure.inputs.len()),
+            );
+            return dummy();
+        }
+        let args: Vec<Operand> = call.args.iter().map(|a| self.lower_expr(a, out)).collect();
+        self.scopes.push(Vec::new());
+        for (pat, arg) in closure.inputs.iter().zip(args) {
+            self.bind_pattern(pat, arg, out);
+        }
+        let value = self.lower_expr(&closure.body, out);
+        self.scopes.pop();
+        value
+    }
+
+    /// Binds a simple pattern (`x`, `x: f64`, `&x`, `_`) to a value.
+    fn bind_pattern(&mut self, pat: &Pat, value: Operand, out: &mut Block) {
+        match pat {
+            Pat::Ident(p) if p.subpat.is_none() => {
+                let name = p.ident.to_string();
+                let var = self.name_value(value, &name, None, p.ident.span(), out);
+                self.declare(&name, Binding::Var(var), None);
+            }
+            Pat::Type(t) => {
+                if let Pat::Ident(p) = &*t.pat {
+                    let name = p.ident.to_string();
+                    let var =
+                        self.name_value(value, &name, Some((*t.ty).clone()), p.ident.span(), out);
+                    self.declare(&name, Binding::Var(var), Some((*t.ty).clone()));
+                } else {
+                    self.bind_pattern(&t.pat, value, out);
+                }
+            }
+            Pat::Reference(r) => self.bind_pattern(&r.pat, value, out),
+            Pat::Paren(p) => self.bind_pattern(&p.pat, value, out),
+            Pat::Wild(_) => {}
+            other => {
+                self.unsupported(
+                    other,
+                    "this pattern",
+                    "bind a single name (`x`, `&x`, `x: f64`)",
+                );
+            }
+        }
     }
 
     // ----------------------------------------------------------------------------------
@@ -986,6 +1422,7 @@ impl Lowerer<'_> {
         out: &mut Block,
     ) -> Vec<Operand> {
         let before = self.scopes.clone();
+        self.nesting += 1;
         let mut arms = Vec::new();
         let mut ends: Vec<Scopes> = Vec::new();
         let mut values: Vec<Option<Vec<Operand>>> = Vec::new();
@@ -1003,7 +1440,7 @@ impl Lowerer<'_> {
                         .iter()
                         .filter_map(|l| match l.binding {
                             Binding::Var(v) => Some(v),
-                            Binding::Uninit => None,
+                            _ => None,
                         })
                         .collect();
                     self.scopes.push(bound);
@@ -1024,6 +1461,7 @@ impl Lowerer<'_> {
             values.push(value);
         }
 
+        self.nesting -= 1;
         let mut merged = before.clone();
         let mut phis = Vec::new();
         for (si, scope) in before.iter().enumerate() {
@@ -1037,7 +1475,7 @@ impl Lowerer<'_> {
                     .iter()
                     .map(|b| match b {
                         Binding::Var(v) => Operand::Var(*v),
-                        Binding::Uninit => dummy(),
+                        _ => dummy(),
                     })
                     .collect();
                 let var =
@@ -1306,31 +1744,6 @@ impl VisitMut for PatternBinder<'_, '_> {
     fn visit_expr_mut(&mut self, _: &mut Expr) {
         // Expressions in patterns (range bounds, constants) mention no bindings.
     }
-}
-
-/// Finds `return` outside closures and nested items.
-struct ReturnFinder(bool);
-
-impl ReturnFinder {
-    fn find_in_block(block: &syn::Block) -> bool {
-        let mut finder = ReturnFinder(false);
-        finder.visit_block(block);
-        finder.0
-    }
-
-    fn find_in_stmt(stmt: &syn::Stmt) -> bool {
-        let mut finder = ReturnFinder(false);
-        finder.visit_stmt(stmt);
-        finder.0
-    }
-}
-
-impl<'ast> Visit<'ast> for ReturnFinder {
-    fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
-        self.0 = true;
-    }
-    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-    fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
 /// The identifiers a macro's arguments mention, including `{name}` captures in format strings.

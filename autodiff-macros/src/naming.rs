@@ -5,7 +5,7 @@
 //! (the generated functions, the arm-record enums) are visible at the call site, so their
 //! names derive from the user's function name.
 
-use crate::ir::{FnIr, VarId};
+use crate::ir::{ArrayId, FnIr, VarId};
 use proc_macro2::Span;
 use syn::Ident;
 
@@ -14,7 +14,9 @@ fn hygienic(name: &str, at: Span) -> Ident {
 }
 
 fn stem(hint: &str) -> &str {
-    hint.strip_prefix("r#").unwrap_or(hint)
+    let hint = hint.strip_prefix("r#").unwrap_or(hint);
+    // Names the lowering itself introduces (`__differentiate_acc`) read better short.
+    hint.strip_prefix("__differentiate_").unwrap_or(hint)
 }
 
 /// The generated `NAME_grad`.
@@ -87,4 +89,31 @@ pub fn arms_enum(arms: usize) -> Ident {
 /// Variant `i` of an arms enum.
 pub fn arm_variant(i: usize) -> Ident {
     Ident::new(&format!("Arm{i}"), Span::call_site())
+}
+
+/// Array `a` in the forward sweep.
+pub fn array(ir: &FnIr, a: ArrayId) -> Ident {
+    let array = &ir.arrays[a];
+    hygienic(&format!("{}_a{a}", stem(&array.hint)), array.span)
+}
+
+/// The adjoint array of array `a`.
+pub fn array_adjoint(ir: &FnIr, a: ArrayId) -> Ident {
+    let array = &ir.arrays[a];
+    hygienic(&format!("d_{}_a{a}", stem(&array.hint)), array.span)
+}
+
+/// The tape of loop `n`.
+pub fn tape(n: usize) -> Ident {
+    hygienic(&format!("tape_{n}"), Span::call_site())
+}
+
+/// The trip count of loop `n`, for loops whose count is known only after they ran.
+pub fn trip_count(n: usize) -> Ident {
+    hygienic(&format!("trips_{n}"), Span::call_site())
+}
+
+/// A value the adjoint takes and then clears or updates (`n` makes it unique).
+pub fn taken(n: usize) -> Ident {
+    hygienic(&format!("taken_{n}"), Span::call_site())
 }

@@ -13,17 +13,21 @@
 //! Rust infers, so nothing is boxed or allocated. Straight-line code therefore turns into
 //! straight-line arithmetic the optimiser sees whole.
 //!
-//! For loops (the next stage), the record of one iteration is pushed on a tape and the
-//! adjoint pops it, with the same `reads` bookkeeping deciding what is recorded.
+//! Arrays are locations: a load `t = x[i]` adds `d_t` into the adjoint array `d_x[i]`, a
+//! store `x[i] = v` takes `d_x[i]` for `v` and clears it. Loops are reversed in
+//! [`loops`]: each iteration pushes its record on a tape, with the same `reads` bookkeeping
+//! deciding what is recorded, and the adjoint pops it.
 
 use crate::activity::Activity;
 use crate::ir::*;
-use crate::lower::parse_var_marker;
+use crate::lower::{parse_array_marker, parse_var_marker};
 use crate::naming;
 use crate::primitives::Read;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use std::collections::{BTreeMap, BTreeSet};
+
+mod loops;
 
 /// How the seed and the result are shaped.
 pub enum Shape {
@@ -38,8 +42,11 @@ pub struct PullbackBody {
     pub body: TokenStream,
     /// The value, assembled.
     pub value: TokenStream,
-    /// The adjoint of each parameter, or `None` where none was accumulated (a zero gradient).
-    pub param_adjoints: Vec<Option<TokenStream>>,
+    /// The gradient entry of each parameter: its adjoint (zero where none was accumulated)
+    /// for an active one, `Constant` for the others.
+    pub param_entries: Vec<TokenStream>,
+    /// The tapes the loops record on, declared before the forward sweep.
+    pub tapes: Vec<syn::Ident>,
     /// Arities of the arm enums the body uses; each needs its local definition.
     pub arm_enums: BTreeSet<usize>,
 }
@@ -47,28 +54,36 @@ pub struct PullbackBody {
 pub fn pullback_body(
     ir: &FnIr,
     activity: &Activity,
+    active_params: &[bool],
     shape: &Shape,
     runtime: &TokenStream,
 ) -> PullbackBody {
+    let mut stored = BTreeSet::new();
+    ir.body.stored_arrays(&mut stored);
     let mut emitter = Emitter {
         ir,
         activity,
         rt: runtime.clone(),
         arm_enums: BTreeSet::new(),
         records: 0,
+        tapes: Vec::new(),
+        loops: 0,
+        taken: 0,
+        stored,
     };
     let mut ctx = Ctx::new(all_vars(ir));
 
     // Parameters enter under their generated names.
     let mut forward = TokenStream::new();
-    for &p in &ir.params {
-        let user = syn::Ident::new(&ir.vars[p].hint, ir.vars[p].span);
-        let user = if ir.vars[p].hint.starts_with("r#") {
-            syn::Ident::new_raw(ir.vars[p].hint.trim_start_matches("r#"), ir.vars[p].span)
-        } else {
-            user
+    for &slot in &ir.params {
+        let (hint, span, name) = match slot {
+            ParamSlot::Var(p) => (&ir.vars[p].hint, ir.vars[p].span, naming::primal(ir, p)),
+            ParamSlot::Array(a) => (&ir.arrays[a].hint, ir.arrays[a].span, naming::array(ir, a)),
         };
-        let name = naming::primal(ir, p);
+        let user = match hint.strip_prefix("r#") {
+            Some(raw) => syn::Ident::new_raw(raw, span),
+            None => syn::Ident::new(hint, span),
+        };
         forward.extend(quote!(let #name = #user;));
     }
 
@@ -88,9 +103,20 @@ pub fn pullback_body(
     }
     let (body_forward, mut body_reverse) = emitter.block(&ir.body, &mut ctx);
     forward.extend(body_forward);
-    for &p in &ir.params {
-        body_reverse.extend(emitter.finalize(&mut ctx, p));
+    for &slot in &ir.params {
+        if let ParamSlot::Var(p) = slot {
+            body_reverse.extend(emitter.finalize(&mut ctx, p));
+        }
     }
+    // Adjoint arrays start at zero, before the adjoint of anything that loads from them.
+    let adjoint_arrays: TokenStream = (0..ir.arrays.len())
+        .filter(|&a| activity.active_arrays[a])
+        .map(|a| {
+            let d = naming::array_adjoint(ir, a);
+            let zeros = emitter.zero_array(a);
+            quote!(let mut #d = #zeros;)
+        })
+        .collect();
 
     let components: Vec<TokenStream> = ir.result.iter().map(|op| emitter.operand(op)).collect();
     let value = match shape {
@@ -102,21 +128,32 @@ pub fn pullback_body(
     let body = quote! {
         #forward
         let #value_ident = #value;
+        #adjoint_arrays
         #seed_flow
         #body_reverse
     };
-    let param_adjoints = ir
+    let rt = runtime;
+    let param_entries = ir
         .params
         .iter()
-        .map(|&p| {
-            ctx.available(p)
-                .then(|| naming::adjoint(ir, p).into_token_stream())
+        .zip(active_params)
+        .map(|(&slot, &active)| match (slot, active) {
+            (_, false) => quote!(#rt::Constant),
+            (ParamSlot::Var(p), true) if ctx.available(p) => {
+                naming::adjoint(ir, p).into_token_stream()
+            }
+            (ParamSlot::Var(_), true) => quote!(0.0),
+            (ParamSlot::Array(a), true) if activity.active_arrays[a] => {
+                naming::array_adjoint(ir, a).into_token_stream()
+            }
+            (ParamSlot::Array(a), true) => emitter.zero_array(a),
         })
         .collect();
     PullbackBody {
         body,
         value: value_ident.into_token_stream(),
-        param_adjoints,
+        param_entries,
+        tapes: emitter.tapes,
         arm_enums: emitter.arm_enums,
     }
 }
@@ -141,7 +178,8 @@ struct Ctx {
     touched_outer: BTreeSet<VarId>,
     /// Primal values the adjoint code reads.
     reads: BTreeSet<VarId>,
-    /// Records of branches directly in this block; the adjoint reads each of them.
+    /// Records of branches, trip counts of loops and snapshots made directly in this block;
+    /// the adjoint reads each of them.
     records: Vec<syn::Ident>,
 }
 
@@ -169,10 +207,41 @@ struct Emitter<'a> {
     activity: &'a Activity,
     rt: TokenStream,
     arm_enums: BTreeSet<usize>,
+    /// Branches emitted so far (names their records).
     records: usize,
+    /// The tapes of the loops emitted so far.
+    tapes: Vec<syn::Ident>,
+    /// Loops emitted so far (names their tapes and trip counts).
+    loops: usize,
+    /// Values the adjoint has taken so far (names them).
+    taken: usize,
+    /// Arrays the function stores to; the others are read-only.
+    stored: BTreeSet<ArrayId>,
 }
 
 impl Emitter<'_> {
+    fn array(&self, a: ArrayId) -> syn::Ident {
+        naming::array(self.ir, a)
+    }
+
+    /// A fresh name for a value the adjoint takes before changing where it came from.
+    fn fresh_taken(&mut self) -> syn::Ident {
+        self.taken += 1;
+        naming::taken(self.taken)
+    }
+
+    /// An array of zeros shaped like array `a`.
+    fn zero_array(&self, a: ArrayId) -> TokenStream {
+        let array = &self.ir.arrays[a];
+        let primal = self.array(a);
+        match (&array.fixed_len, &array.elem) {
+            (Some(len), Some(elem)) => quote!([0.0 as #elem; #len]),
+            (Some(len), None) => quote!([0.0; #len]),
+            (None, Some(elem)) => quote!(::std::vec![0.0 as #elem; #primal.len()]),
+            (None, None) => quote!(::std::vec![0.0; #primal.len()]),
+        }
+    }
+
     fn primal(&self, v: VarId) -> syn::Ident {
         naming::primal(self.ir, v)
     }
@@ -281,10 +350,11 @@ impl Emitter<'_> {
     fn stmt(&mut self, stmt: &Stmt, ctx: &mut Ctx) -> (TokenStream, TokenStream) {
         match stmt {
             Stmt::Let { var, rhs, span } => {
-                let forward = self.forward_let(*var, rhs, *span);
+                let (mut forward, snapshots) = self.call_snapshots(*var, rhs, ctx);
+                forward.extend(self.forward_let(*var, rhs, *span));
                 let mut reverse = self.finalize(ctx, *var);
                 if self.activity.active[*var] && ctx.available(*var) {
-                    reverse.extend(self.reverse_let(*var, rhs, *span, ctx));
+                    reverse.extend(self.reverse_let(*var, rhs, *span, &snapshots, ctx));
                 }
                 (forward, reverse)
             }
@@ -302,7 +372,88 @@ impl Emitter<'_> {
                 phis,
                 span,
             } => self.branch(selector, arms, phis, *span, ctx),
+            Stmt::DeclareArray {
+                array, init, vec, ..
+            } => self.declare_array(*array, init, *vec, ctx),
+            Stmt::Store {
+                array,
+                index,
+                value,
+                ..
+            } => self.store(*array, index, value, ctx),
+            Stmt::Loop(l) => self.loop_stmt(l, ctx),
         }
+    }
+
+    /// `let mut buf = vec![v; n]`: the adjoint of `v` is the sum of the buffer's adjoint.
+    fn declare_array(
+        &mut self,
+        array: ArrayId,
+        init: &ArrayInit,
+        vec: bool,
+        ctx: &mut Ctx,
+    ) -> (TokenStream, TokenStream) {
+        let name = self.array(array);
+        let content = match init {
+            ArrayInit::Repeat { value, len } => {
+                let (value, len) = (self.operand(value), self.operand(len));
+                quote!(#value; #len)
+            }
+            ArrayInit::Elements(elements) => {
+                let elements = elements.iter().map(|e| self.operand(e));
+                quote!(#(#elements),*)
+            }
+        };
+        let forward = if vec {
+            quote!(let mut #name = ::std::vec![#content];)
+        } else {
+            quote!(let mut #name = [#content];)
+        };
+        let mut reverse = TokenStream::new();
+        if self.activity.active_arrays[array] {
+            let d = naming::array_adjoint(self.ir, array);
+            match init {
+                ArrayInit::Repeat { value, .. } => {
+                    let total = self.fresh_taken();
+                    reverse.extend(quote!(let #total = #d.iter().fold(0.0, |sum, d| sum + *d);));
+                    reverse.extend(self.accumulate(ctx, value, total.into_token_stream(), false));
+                }
+                ArrayInit::Elements(elements) => {
+                    for (k, e) in elements.iter().enumerate() {
+                        let taken = self.fresh_taken();
+                        reverse.extend(quote!(let #taken = #d[#k];));
+                        reverse.extend(self.accumulate(ctx, e, taken.into_token_stream(), false));
+                    }
+                }
+            }
+        }
+        (forward, reverse)
+    }
+
+    /// `x[i] = v`: `v` takes the adjoint of the element it wrote, which the earlier value of
+    /// the element never saw, so it is cleared.
+    fn store(
+        &mut self,
+        array: ArrayId,
+        index: &Operand,
+        value: &Operand,
+        ctx: &mut Ctx,
+    ) -> (TokenStream, TokenStream) {
+        let name = self.array(array);
+        let (i, v) = (self.operand(index), self.operand(value));
+        let forward = quote!(#name[#i] = #v;);
+        if !self.activity.active_arrays[array] {
+            return (forward, TokenStream::new());
+        }
+        let d = naming::array_adjoint(self.ir, array);
+        let i = self.read(ctx, index);
+        let taken = self.fresh_taken();
+        let mut reverse = quote! {
+            let #taken = #d[#i];
+            #d[#i] = 0.0;
+        };
+        reverse.extend(self.accumulate(ctx, value, taken.into_token_stream(), false));
+        (forward, reverse)
     }
 
     fn forward_let(&self, var: VarId, rhs: &Rhs, span: Span) -> TokenStream {
@@ -337,13 +488,21 @@ impl Emitter<'_> {
                 quote!(#arg as #ty)
             }
             Rhs::Call { callee, args, .. } => {
-                let args = args.iter().map(|a| self.operand(a));
+                let args = args.iter().map(|a| self.call_arg(a, None));
                 match callee {
                     Callee::Function(path) => quote_spanned!(span=> #path(#(#args),*)),
                     Callee::SelfMethod(method) => quote_spanned!(span=> self.#method(#(#args),*)),
                 }
             }
             Rhs::Passive(p) => resolve(self.ir, p.expr.to_token_stream()),
+            Rhs::Load { array, index } => {
+                let (array, index) = (self.array(*array), self.operand(index));
+                quote!(#array[#index])
+            }
+            Rhs::Len(array) => {
+                let array = self.array(*array);
+                quote!(#array.len())
+            }
         };
         match &self.ir.vars[var].ty {
             Some(ty) => quote!(let #name: #ty = #value;),
@@ -351,7 +510,63 @@ impl Emitter<'_> {
         }
     }
 
-    fn reverse_let(&mut self, var: VarId, rhs: &Rhs, span: Span, ctx: &mut Ctx) -> TokenStream {
+    /// An argument of a call in the forward sweep, or (with the snapshot the forward sweep
+    /// took of a buffer it goes on writing) in the adjoint.
+    fn call_arg(&self, arg: &CallArg, snapshot: Option<&syn::Ident>) -> TokenStream {
+        match arg {
+            CallArg::Value(op) => self.operand(op),
+            CallArg::Array { array, by_ref } => {
+                let name = match snapshot {
+                    Some(s) => s.clone(),
+                    None => self.array(*array),
+                };
+                if *by_ref {
+                    quote!(&#name)
+                } else {
+                    quote!(#name)
+                }
+            }
+        }
+    }
+
+    /// Copies of the buffers an active call reads that the function also writes: the
+    /// callee's adjoint must see them as they were at the call.
+    fn call_snapshots(
+        &mut self,
+        var: VarId,
+        rhs: &Rhs,
+        ctx: &mut Ctx,
+    ) -> (TokenStream, Vec<Option<syn::Ident>>) {
+        let Rhs::Call { args, .. } = rhs else {
+            return (TokenStream::new(), Vec::new());
+        };
+        let mut forward = TokenStream::new();
+        let mut snapshots = Vec::new();
+        for arg in args {
+            match arg {
+                CallArg::Array { array, .. }
+                    if self.activity.active[var] && self.stored.contains(array) =>
+                {
+                    let snapshot = self.fresh_taken();
+                    let name = self.array(*array);
+                    forward.extend(quote!(let #snapshot = ::core::clone::Clone::clone(&#name);));
+                    ctx.records.push(snapshot.clone());
+                    snapshots.push(Some(snapshot));
+                }
+                _ => snapshots.push(None),
+            }
+        }
+        (forward, snapshots)
+    }
+
+    fn reverse_let(
+        &mut self,
+        var: VarId,
+        rhs: &Rhs,
+        span: Span,
+        snapshots: &[Option<syn::Ident>],
+        ctx: &mut Ctx,
+    ) -> TokenStream {
         let d = self.adjoint(var).into_token_stream();
         let rt = self.rt.clone();
         let mut code = TokenStream::new();
@@ -444,12 +659,19 @@ impl Emitter<'_> {
                 args,
                 spans,
             } => {
-                let reads: Vec<TokenStream> = args.iter().map(|a| self.read(ctx, a)).collect();
+                let reads: Vec<TokenStream> = args
+                    .iter()
+                    .zip(snapshots)
+                    .map(|(a, snapshot)| match a {
+                        CallArg::Value(op) => self.read(ctx, op),
+                        CallArg::Array { .. } => self.call_arg(a, snapshot.as_ref()),
+                    })
+                    .collect();
                 let entries: Vec<TokenStream> = args
                     .iter()
                     .enumerate()
                     .map(|(i, a)| {
-                        if self.activity.is_active(a) {
+                        if self.activity.is_active_arg(a) {
                             naming::call_entry(var, i, spans[i]).into_token_stream()
                         } else {
                             quote!(_)
@@ -471,16 +693,32 @@ impl Emitter<'_> {
                 };
                 code.extend(quote!(let (_, (#(#entries,)*)) = #call;));
                 for (i, (a, arg_span)) in args.iter().zip(spans).enumerate() {
-                    if self.activity.is_active(a) {
-                        // Spanned on the argument: a callee that treats this parameter as a
-                        // constant is reported there.
-                        let entry = naming::call_entry(var, i, *arg_span);
-                        let take = quote_spanned!(*arg_span=> ::differentiate::runtime::grad_entry(#entry));
-                        code.extend(self.accumulate(ctx, a, take, false));
+                    if !self.activity.is_active_arg(a) {
+                        continue;
+                    }
+                    // Spanned on the argument: a callee that treats this parameter as a
+                    // constant is reported there.
+                    let entry = naming::call_entry(var, i, *arg_span);
+                    match a {
+                        CallArg::Value(op) => {
+                            let take = quote_spanned!(*arg_span=> ::differentiate::runtime::grad_entry(#entry));
+                            code.extend(self.accumulate(ctx, op, take, false));
+                        }
+                        CallArg::Array { array, .. } => {
+                            let d = naming::array_adjoint(self.ir, *array);
+                            code.extend(quote_spanned!(*arg_span=> ::differentiate::runtime::add_array_entry(&mut #d[..], #entry);));
+                        }
                     }
                 }
             }
-            Rhs::Passive(_) => {}
+            Rhs::Load { array, index } => {
+                if self.activity.active_arrays[*array] {
+                    let d_array = naming::array_adjoint(self.ir, *array);
+                    let i = self.read(ctx, index);
+                    code.extend(quote!(#d_array[#i] += #d;));
+                }
+            }
+            Rhs::Passive(_) | Rhs::Len(_) => {}
         }
         code
     }
@@ -650,16 +888,17 @@ fn resolve(ir: &FnIr, tokens: TokenStream) -> TokenStream {
     tokens
         .into_iter()
         .map(|tree| match tree {
-            TokenTree::Ident(ident) => match parse_var_marker(&ident) {
-                Some(v) if v < ir.vars.len() => {
-                    let name = naming::primal(ir, v);
-                    TokenTree::Ident(syn::Ident::new(
-                        &name.to_string(),
-                        name.span().located_at(ident.span()),
-                    ))
-                }
-                _ => TokenTree::Ident(ident),
-            },
+            TokenTree::Ident(ident) => {
+                let name = match (parse_var_marker(&ident), parse_array_marker(&ident)) {
+                    (Some(v), _) if v < ir.vars.len() => naming::primal(ir, v),
+                    (_, Some(a)) if a < ir.arrays.len() => naming::array(ir, a),
+                    _ => return TokenTree::Ident(ident),
+                };
+                TokenTree::Ident(syn::Ident::new(
+                    &name.to_string(),
+                    name.span().located_at(ident.span()),
+                ))
+            }
             TokenTree::Group(g) => {
                 let mut group = proc_macro2::Group::new(g.delimiter(), resolve(ir, g.stream()));
                 group.set_span(g.span());

@@ -3,16 +3,88 @@
 
 use crate::errors::Errors;
 use crate::options::Options;
-use quote::ToTokens;
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
 use syn::{FnArg, Pat, ReturnType, Type};
 
 /// How a parameter enters the derivative.
 pub struct Param {
     pub ident: syn::Ident,
     pub ty: Type,
-    /// Whether its type could carry a gradient (`f64`, `f32`).
-    pub differentiable: bool,
+    pub kind: ParamKind,
     pub active: bool,
+}
+
+/// What a parameter's type allows.
+#[derive(Clone)]
+pub enum ParamKind {
+    /// `f64` or `f32`.
+    Scalar,
+    /// `&[T]` or `&Vec<T>` of floats: gradient `Vec<T>`.
+    Slice { elem: Type },
+    /// `[T; N]` or `&[T; N]` of floats: gradient `[T; N]`.
+    Array { elem: Type, len: syn::Expr },
+    /// Anything else: always a constant.
+    Constant,
+}
+
+impl Param {
+    /// Whether its type could carry a gradient.
+    pub fn differentiable(&self) -> bool {
+        !matches!(self.kind, ParamKind::Constant)
+    }
+
+    /// The type of its gradient entry.
+    pub fn gradient_type(&self) -> TokenStream {
+        match &self.kind {
+            ParamKind::Slice { elem } => quote!(::std::vec::Vec<#elem>),
+            ParamKind::Array { elem, len } => quote!([#elem; #len]),
+            ParamKind::Scalar | ParamKind::Constant => self.ty.to_token_stream(),
+        }
+    }
+}
+
+/// Classifies a parameter type.
+pub fn param_kind(ty: &Type) -> ParamKind {
+    match ty {
+        t if is_float_type(t) => ParamKind::Scalar,
+        Type::Paren(p) => param_kind(&p.elem),
+        Type::Group(g) => param_kind(&g.elem),
+        Type::Array(a) if is_float_type(&a.elem) => ParamKind::Array {
+            elem: (*a.elem).clone(),
+            len: a.len.clone(),
+        },
+        Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
+            Type::Slice(s) if is_float_type(&s.elem) => ParamKind::Slice {
+                elem: (*s.elem).clone(),
+            },
+            Type::Array(a) if is_float_type(&a.elem) => ParamKind::Array {
+                elem: (*a.elem).clone(),
+                len: a.len.clone(),
+            },
+            Type::Path(p) => match vec_element(p) {
+                Some(elem) => ParamKind::Slice { elem },
+                None => ParamKind::Constant,
+            },
+            _ => ParamKind::Constant,
+        },
+        _ => ParamKind::Constant,
+    }
+}
+
+/// `T` of `Vec<T>` when `T` is a float.
+fn vec_element(path: &syn::TypePath) -> Option<Type> {
+    let last = path.path.segments.last()?;
+    if last.ident != "Vec" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(t) if is_float_type(t) => Some(t.clone()),
+        _ => None,
+    }
 }
 
 /// The shape of the returned value, which is also the seed's.
@@ -90,11 +162,11 @@ pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Errors) -> 
                     }
                 };
                 check_param_type(&typed.ty, errors);
-                let differentiable = is_float_type(&typed.ty);
+                let kind = param_kind(&typed.ty);
                 params.push(Param {
                     ident,
                     ty: (*typed.ty).clone(),
-                    differentiable,
+                    kind,
                     active: false,
                 });
             }
@@ -177,10 +249,10 @@ fn choose_active(
                 seen.push(key);
                 match params.iter_mut().find(|p| p.ident == *name) {
                     None => errors.spanned(name, format!("`wrt` names `{name}`, but `{}` has no parameter `{name}`", sig.ident)),
-                    Some(p) if !p.differentiable => errors.spanned(
+                    Some(p) if !p.differentiable() => errors.spanned(
                         name,
                         format!(
-                            "parameter `{name}` has type `{}`, which cannot be active; active parameters are `f64` or `f32`",
+                            "parameter `{name}` has type `{}`, which cannot be active; active parameters are `f64`, `f32`, slices `&[f64]`, `&Vec<f64>` and arrays `[f64; N]`",
                             p.ty.to_token_stream()
                         ),
                     ),
@@ -193,13 +265,13 @@ fn choose_active(
         }
         None => {
             for p in params.iter_mut() {
-                p.active = p.differentiable;
+                p.active = p.differentiable();
             }
             if !params.iter().any(|p| p.active) && !rejected {
                 errors.spanned(
                     &sig.ident,
                     format!(
-                        "`{}` has no parameter to differentiate with respect to; add an `f64` or `f32` parameter",
+                        "`{}` has no parameter to differentiate with respect to; add an `f64`, `f32`, `&[f64]` or `[f64; N]` parameter",
                         sig.ident
                     ),
                 );

@@ -45,3 +45,39 @@ impl GradEntry<f32> for f32 {
 pub fn grad_entry<A, G: GradEntry<A>>(entry: G) -> A {
     entry.into_adjoint()
 }
+
+/// A gradient entry for an array argument (`Vec<T>` for a slice, `[T; N]` for an array) that
+/// adds into the caller's adjoint array.
+#[diagnostic::on_unimplemented(
+    message = "an active array is passed to a parameter that is not differentiated",
+    label = "the callee treats this parameter as a constant",
+    note = "add the parameter to the callee's `#[differentiate(wrt(..))]` list, or pass a constant array here"
+)]
+pub trait ArrayGradEntry<T> {
+    /// Adds the entry, element by element, into `adjoint`.
+    fn add_to(self, adjoint: &mut [T]);
+}
+
+impl<T: Copy + core::ops::AddAssign> ArrayGradEntry<T> for Vec<T> {
+    #[inline]
+    fn add_to(self, adjoint: &mut [T]) {
+        for (a, g) in adjoint.iter_mut().zip(self) {
+            *a += g;
+        }
+    }
+}
+
+impl<T: Copy + core::ops::AddAssign, const N: usize> ArrayGradEntry<T> for [T; N] {
+    #[inline]
+    fn add_to(self, adjoint: &mut [T]) {
+        for (a, g) in adjoint.iter_mut().zip(self) {
+            *a += g;
+        }
+    }
+}
+
+/// Adds the gradient entry a callee returned for an active array argument into its adjoint.
+#[inline]
+pub fn add_array_entry<T, G: ArrayGradEntry<T>>(adjoint: &mut [T], entry: G) {
+    entry.add_to(adjoint);
+}

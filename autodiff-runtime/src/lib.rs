@@ -6,5 +6,7 @@
 pub mod check;
 pub mod compose;
 pub mod rules;
+pub mod tape;
 
-pub use compose::{grad_entry, Constant, GradEntry};
+pub use compose::{add_array_entry, grad_entry, ArrayGradEntry, Constant, GradEntry};
+pub use tape::Tape;

@@ -83,8 +83,8 @@ fn piecewise_pullback(
         };
         (done_13, ret0_14, y_4, __DifferentiateArms2::Arm1((arm_2,)))
     };
-    let not_done_18 = !done_15;
-    let (done_27, ret0_28, arm_1): (_, f64, _) = if not_done_18 {
+    let go_on_18 = !(false || done_15);
+    let (done_27, ret0_28, arm_1): (_, f64, _) = if go_on_18 {
         let (t_22, arm_0): (_, _) = match n_2 {
             0 => (y_17, __DifferentiateArms2::Arm0(())),
             m_19 => {

@@ -1,0 +1,661 @@
+//! Lowering of loops: `for` over ranges and slices, `while`, `loop`, and the iterator
+//! reductions (`.map(..).sum()`, `.fold(..)`) that are loops in disguise.
+//!
+//! Every loop becomes a [`Loop`] in single-exit form. The user variables the body assigns
+//! are *carried*: a header variable holds the value at the start of each iteration, and an
+//! exit variable the value after the loop. `break` and `continue` set flags declared at the
+//! top of each iteration; the rest of the iteration runs under `if !flag`, and the loop
+//! stops after an iteration that set `break` (or `return`'s `done`).
+
+use super::*;
+
+/// What a statement or expression may leave early through: `return`, or `break` and
+/// `continue` of the loop it is directly in (not of loops nested inside it).
+#[derive(Default)]
+pub(super) struct ExitFinder {
+    pub returns: bool,
+    pub breaks: bool,
+    pub continues: bool,
+    depth: usize,
+}
+
+impl ExitFinder {
+    pub fn in_stmt(stmt: &syn::Stmt) -> Self {
+        let mut finder = ExitFinder::default();
+        finder.visit_stmt(stmt);
+        finder
+    }
+
+    pub fn in_expr(expr: &Expr) -> Self {
+        let mut finder = ExitFinder::default();
+        finder.visit_expr(expr);
+        finder
+    }
+
+    pub fn in_block(block: &syn::Block) -> Self {
+        let mut finder = ExitFinder::default();
+        finder.visit_block(block);
+        finder
+    }
+}
+
+impl<'ast> Visit<'ast> for ExitFinder {
+    fn visit_expr_return(&mut self, ret: &'ast syn::ExprReturn) {
+        self.returns = true;
+        syn::visit::visit_expr_return(self, ret);
+    }
+    fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
+        if self.depth == 0 || b.label.is_some() {
+            self.breaks = true;
+        }
+        syn::visit::visit_expr_break(self, b);
+    }
+    fn visit_expr_continue(&mut self, c: &'ast syn::ExprContinue) {
+        if self.depth == 0 || c.label.is_some() {
+            self.continues = true;
+        }
+    }
+    fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        self.visit_expr(&f.expr);
+        self.depth += 1;
+        self.visit_block(&f.body);
+        self.depth -= 1;
+    }
+    fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+        self.depth += 1;
+        self.visit_expr(&w.cond);
+        self.visit_block(&w.body);
+        self.depth -= 1;
+    }
+    fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+        self.depth += 1;
+        self.visit_block(&l.body);
+        self.depth -= 1;
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// The local variables a loop body assigns (`x = ..`, `x += ..`): candidates to carry.
+#[derive(Default)]
+struct AssignFinder(Vec<String>);
+
+impl<'ast> Visit<'ast> for AssignFinder {
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        if let Some(ident) = Lowerer::local_ident(&a.left) {
+            self.0.push(ident.to_string());
+        }
+        syn::visit::visit_expr_assign(self, a);
+    }
+    fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+        use syn::BinOp::*;
+        if matches!(
+            b.op,
+            AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_)
+        ) {
+            if let Some(ident) = Lowerer::local_ident(&b.left) {
+                self.0.push(ident.to_string());
+            }
+        }
+        syn::visit::visit_expr_binary(self, b);
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// How each iteration starts.
+enum Header<'s> {
+    /// `for pat in a..b` (and `.rev()`, `.step_by(..)` of a range).
+    Range {
+        iter: &'s Expr,
+        pat: &'s Pat,
+    },
+    /// `for pat in x.iter()` and friends: an index loop over `0..len` loading each element.
+    Elements {
+        arrays: Vec<ArrayId>,
+        enumerate: bool,
+        pat: &'s Pat,
+    },
+    While(&'s Expr),
+    Loop,
+}
+
+impl Lowerer<'_> {
+    pub(super) fn lower_loop(&mut self, expr: &Expr, out: &mut Block) {
+        let (label, header, body, span) = match expr {
+            Expr::ForLoop(f) => match self.for_header(f) {
+                Some(header) => (&f.label, header, &f.body, f.for_token.span),
+                None => return,
+            },
+            Expr::While(w) => {
+                if let Expr::Let(l) = &*w.cond {
+                    self.unsupported(
+                        l.let_token,
+                        "`while let`",
+                        "use `while` with a condition, or `loop` with `match` and `break`",
+                    );
+                    return;
+                }
+                (
+                    &w.label,
+                    Header::While(&w.cond),
+                    &w.body,
+                    w.while_token.span,
+                )
+            }
+            Expr::Loop(l) => (&l.label, Header::Loop, &l.body, l.loop_token.span),
+            _ => return,
+        };
+        if let Some(label) = label {
+            self.errors.spanned(
+                label,
+                "labelled loops are not supported in a `#[differentiate]` function; break out of nested loops with a flag",
+            );
+            return;
+        }
+        self.lower_loop_with(header, body, span, out);
+    }
+
+    /// Recognises what a `for` iterates over.
+    fn for_header<'s>(&mut self, f: &'s syn::ExprForLoop) -> Option<Header<'s>> {
+        let iter = strip_parens(&f.expr);
+        if is_range(iter) {
+            return Some(Header::Range {
+                iter: &f.expr,
+                pat: &f.pat,
+            });
+        }
+        // x, &x, x.iter(), x.iter().copied(), .enumerate(), .zip(y..)
+        let mut enumerate = false;
+        let mut zipped = None;
+        let mut source = iter;
+        if let Expr::MethodCall(m) = source {
+            if m.method == "enumerate" && m.args.is_empty() {
+                enumerate = true;
+                source = strip_parens(&m.receiver);
+            } else if m.method == "zip" && m.args.len() == 1 {
+                zipped = Some(&m.args[0]);
+                source = strip_parens(&m.receiver);
+            }
+        }
+        let first = self.element_source(source);
+        let second = zipped.map(|z| self.element_source(strip_parens(z)));
+        match (first, second) {
+            (Some(a), None) => Some(Header::Elements {
+                arrays: vec![a],
+                enumerate,
+                pat: &f.pat,
+            }),
+            (Some(a), Some(Some(b))) => Some(Header::Elements {
+                arrays: vec![a, b],
+                enumerate,
+                pat: &f.pat,
+            }),
+            _ => {
+                self.unsupported(
+                    &f.expr,
+                    "this `for` iterator",
+                    "iterate over a range (`0..n`, `(a..b).rev()`, `.step_by(k)`) or a slice of floats (`x`, `x.iter()`, `.enumerate()`, `.zip(y.iter())`)",
+                );
+                None
+            }
+        }
+    }
+
+    /// The array behind `x`, `&x`, `x.iter()`, `x.iter().copied()`, `x.iter().cloned()`.
+    fn element_source(&self, expr: &Expr) -> Option<ArrayId> {
+        match strip_parens(expr) {
+            Expr::MethodCall(m)
+                if m.args.is_empty() && (m.method == "copied" || m.method == "cloned") =>
+            {
+                self.element_source(&m.receiver)
+            }
+            Expr::MethodCall(m) if m.args.is_empty() && m.method == "iter" => {
+                self.array_of(&m.receiver)
+            }
+            other => self.array_of(other),
+        }
+    }
+
+    fn lower_loop_with(
+        &mut self,
+        header: Header<'_>,
+        body: &syn::Block,
+        span: Span,
+        out: &mut Block,
+    ) {
+        // The range is evaluated once, before the loop, with the variables as they are here.
+        let kind_iter = match &header {
+            Header::Range { iter, .. } => Some(self.rename(iter)),
+            Header::Elements { arrays, .. } => {
+                let lens: Vec<TokenStream> = arrays
+                    .iter()
+                    .map(|&a| {
+                        let marker = array_marker(a);
+                        quote::quote!(#marker.len())
+                    })
+                    .collect();
+                let len = match lens.as_slice() {
+                    [one] => one.clone(),
+                    [a, b] => quote::quote!(#a.min(#b)),
+                    _ => quote::quote!(0),
+                };
+                Some((syn::parse_quote!(0..#len), Vec::new()))
+            }
+            Header::While(_) | Header::Loop => None,
+        };
+
+        // Variables the loop assigns are carried across iterations.
+        let mut finder = AssignFinder::default();
+        finder.visit_block(body);
+        if let Header::While(cond) = &header {
+            finder.visit_expr(cond);
+        }
+        let mut names = finder.0;
+        let exits = ExitFinder::in_block(body);
+        if self.returns && exits.returns {
+            names.push(DONE.to_string());
+            names.extend((0..self.components).map(ret_name));
+        }
+        let mut carried_names: Vec<String> = Vec::new();
+        for name in names {
+            let bound = matches!(self.lookup(&name), Some(Binding::Var(_) | Binding::Uninit));
+            if bound && !carried_names.contains(&name) {
+                carried_names.push(name);
+            }
+        }
+        let mut carried = Vec::new();
+        for name in &carried_names {
+            let (si, li) = self.find(name).expect("carried variables are in scope");
+            let local = &self.scopes[si][li];
+            let init = match local.binding {
+                Binding::Var(v) => Operand::Var(v),
+                _ => dummy(),
+            };
+            let ty = local.ty.clone();
+            let header_var = self.ir.new_var(name.trim_start_matches('#'), ty, span);
+            self.scopes[si][li].binding = Binding::Var(header_var);
+            carried.push((name.clone(), header_var, init));
+        }
+
+        // `while`: the condition, computed at the head of each iteration.
+        let mut head = Block::default();
+        let cond = match &header {
+            Header::While(cond) => {
+                self.scopes.push(Vec::new());
+                let op = self.lower_expr(cond, &mut head);
+                self.scopes.pop();
+                Some(op)
+            }
+            _ => None,
+        };
+
+        // The body, with its flags and the index and elements it binds.
+        self.nesting += 1;
+        let frame = LoopFrame {
+            brk: exits.breaks.then(|| format!("#brk{}", self.loops.len())),
+            cont: exits
+                .continues
+                .then(|| format!("#cont{}", self.loops.len())),
+        };
+        let mut block = Block::default();
+        self.scopes.push(Vec::new());
+        for flag in frame.brk.iter().chain(&frame.cont) {
+            let var = self.constant_var(
+                flag.trim_start_matches('#'),
+                syn::parse_quote!(false),
+                &mut block,
+            );
+            self.declare(flag, Binding::Var(var), None);
+        }
+        let brk = frame.brk.clone();
+        self.loops.push(frame);
+        let kind = match (header, kind_iter) {
+            (Header::Range { pat, .. }, Some((iter, uses))) => {
+                let index = self.loop_index(pat);
+                LoopKind::Range { index, iter, uses }
+            }
+            (
+                Header::Elements {
+                    arrays,
+                    enumerate,
+                    pat,
+                },
+                Some((iter, uses)),
+            ) => {
+                let index = self.ir.new_var("i", None, span);
+                self.bind_elements(&arrays, enumerate, pat, index, &mut block);
+                LoopKind::Range { index, iter, uses }
+            }
+            _ => LoopKind::Conditional,
+        };
+        self.lower_stmts(&body.stmts, &mut block, 0, false);
+        let mut stop_flags: Vec<VarId> = Vec::new();
+        if let Some(Binding::Var(v)) = brk.as_ref().and_then(|b| self.lookup(b)) {
+            stop_flags.push(v);
+        }
+        if self.returns && exits.returns {
+            if let Some(Binding::Var(v)) = self.lookup(DONE) {
+                stop_flags.push(v);
+            }
+        }
+        let stop = (!stop_flags.is_empty())
+            .then(|| self.any_flag(&stop_flags, "stop", false, span, &mut block));
+        self.loops.pop();
+        self.scopes.pop();
+        self.nesting -= 1;
+
+        // What each carried variable is at the end of an iteration, and after the loop.
+        let mut carried_ir = Vec::new();
+        for (name, header_var, init) in carried {
+            let (si, li) = self.find(&name).expect("carried variables are in scope");
+            let next = match self.scopes[si][li].binding {
+                Binding::Var(v) => Operand::Var(v),
+                _ => dummy(),
+            };
+            let exit = self.ir.new_var(
+                name.trim_start_matches('#'),
+                self.scopes[si][li].ty.clone(),
+                span,
+            );
+            self.scopes[si][li].binding = Binding::Var(exit);
+            carried_ir.push(Carried {
+                header: header_var,
+                init,
+                next,
+                exit,
+            });
+        }
+        out.stmts.push(Stmt::Loop(Box::new(Loop {
+            kind,
+            carried: carried_ir,
+            head,
+            cond,
+            body: block,
+            stop,
+        })));
+    }
+
+    /// The index variable of `for pat in range`: `pat` is a name or `_`.
+    fn loop_index(&mut self, pat: &Pat) -> VarId {
+        match pat {
+            Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
+                let var = self.ir.new_var(&p.ident.to_string(), None, p.ident.span());
+                self.declare(&p.ident.to_string(), Binding::Var(var), None);
+                var
+            }
+            Pat::Wild(w) => self.ir.new_var("i", None, w.underscore_token.span),
+            other => {
+                self.unsupported(
+                    other,
+                    "this loop pattern",
+                    "bind the index to a name or `_`",
+                );
+                self.ir.new_var("i", None, other.span())
+            }
+        }
+    }
+
+    /// Binds the pattern of `for pat in x.iter()` (`v`, `&v`), `.enumerate()` (`(i, v)`) or
+    /// `.zip(..)` (`(a, b)`) to the index and the loaded elements.
+    fn bind_elements(
+        &mut self,
+        arrays: &[ArrayId],
+        enumerate: bool,
+        pat: &Pat,
+        index: VarId,
+        out: &mut Block,
+    ) {
+        let parts: Vec<&Pat> = match (pat, enumerate || arrays.len() > 1) {
+            (Pat::Tuple(t), true) => t.elems.iter().collect(),
+            (other, false) => vec![other],
+            (other, true) => {
+                self.unsupported(
+                    other,
+                    "this loop pattern",
+                    "destructure the pair: `(i, v)` or `(a, b)`",
+                );
+                return;
+            }
+        };
+        let mut parts = parts.into_iter();
+        if enumerate {
+            if let Some(p) = parts.next() {
+                self.bind_pattern(p, Operand::Var(index), out);
+            }
+        }
+        for (&array, part) in arrays.iter().zip(parts) {
+            let elem = self.ir.arrays[array].elem.clone();
+            let var = self.ir.new_var("v", elem, part.span());
+            out.stmts.push(Stmt::Let {
+                var,
+                rhs: Rhs::Load {
+                    array,
+                    index: Operand::Var(index),
+                },
+                span: part.span(),
+            });
+            // `v` in `for v in x.iter()` is a reference in the user's code: `*v` is `v`.
+            if !matches!(part, Pat::Reference(_)) {
+                self.element_refs.insert(var);
+            }
+            self.bind_pattern(part, Operand::Var(var), out);
+            if let Some(Binding::Var(bound)) = pat_name(part).and_then(|n| self.lookup(&n)) {
+                if !matches!(part, Pat::Reference(_)) {
+                    self.element_refs.insert(bound);
+                }
+            }
+        }
+    }
+}
+
+fn pat_name(pat: &Pat) -> Option<String> {
+    match pat {
+        Pat::Ident(p) => Some(p.ident.to_string()),
+        Pat::Type(t) => pat_name(&t.pat),
+        _ => None,
+    }
+}
+
+fn strip_parens(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Paren(p) => strip_parens(&p.expr),
+        Expr::Group(g) => strip_parens(&g.expr),
+        other => other,
+    }
+}
+
+/// `a..b`, `a..=b`, and `.rev()`, `.step_by(k)`, `.skip(k)`, `.take(k)` of one.
+fn is_range(expr: &Expr) -> bool {
+    match strip_parens(expr) {
+        Expr::Range(r) => r.start.is_some() && r.end.is_some(),
+        Expr::MethodCall(m) => {
+            matches!(
+                m.method.to_string().as_str(),
+                "rev" | "step_by" | "skip" | "take"
+            ) && is_range(&m.receiver)
+        }
+        _ => false,
+    }
+}
+
+/// A reference to array `a` inside a kept expression; see [`var_marker`].
+pub fn array_marker(a: ArrayId) -> TokenStream {
+    let ident = syn::Ident::new(&format!("__differentiate_arr_{a}"), Span::mixed_site());
+    quote::quote!(#ident)
+}
+
+/// Reads the array back out of an [`array_marker`].
+pub fn parse_array_marker(ident: &syn::Ident) -> Option<ArrayId> {
+    ident
+        .to_string()
+        .strip_prefix("__differentiate_arr_")?
+        .parse()
+        .ok()
+}
+
+/// `x.iter()[.map(f)..].sum()`, `.product()` or `.fold(init, g)` over an array, as the loop
+/// it stands for:
+///
+/// ```text
+/// { let mut acc = 0.0; for PAT in x.iter() { acc = acc + BODY; } acc }
+/// ```
+///
+/// `None` when the receiver is not an iterator over an array (the call is something else).
+pub(super) fn desugar_reduction(
+    m: &syn::ExprMethodCall,
+    lowerer: &Lowerer<'_>,
+) -> Option<Result<Expr, syn::Error>> {
+    let reduce = m.method.to_string();
+    if !matches!(reduce.as_str(), "sum" | "product" | "fold") {
+        return None;
+    }
+    // Peel `.map(..)` stages off the receiver, down to the element source.
+    let mut maps: Vec<&syn::ExprClosure> = Vec::new();
+    let mut source = strip_parens(&m.receiver);
+    while let Expr::MethodCall(inner) = source {
+        if inner.method != "map" || inner.args.len() != 1 {
+            break;
+        }
+        match strip_parens(&inner.args[0]) {
+            Expr::Closure(c) if c.inputs.len() == 1 => maps.push(c),
+            other => {
+                return Some(Err(syn::Error::new_spanned(
+                    other,
+                    "`.map(..)` over an array takes a closure of one argument here",
+                )));
+            }
+        }
+        source = strip_parens(&inner.receiver);
+    }
+    maps.reverse();
+    let is_source = |e: &Expr| {
+        let e = strip_parens(e);
+        let base = match e {
+            Expr::MethodCall(s) if s.method == "enumerate" || s.method == "zip" => &*s.receiver,
+            other => other,
+        };
+        matches!(strip_parens(base), Expr::MethodCall(it) if (it.method == "iter" || it.method == "copied" || it.method == "cloned") && lowerer.element_source(strip_parens(base)).is_some())
+    };
+    if !is_source(source) {
+        return None;
+    }
+    let reduction = match reduce.as_str() {
+        "sum" => Reduction::Sum,
+        "product" => Reduction::Product,
+        _ => {
+            if m.args.len() != 2 {
+                return Some(Err(syn::Error::new_spanned(
+                    m,
+                    "`fold` takes an initial value and a function",
+                )));
+            }
+            match strip_parens(&m.args[1]) {
+                Expr::Closure(c) if c.inputs.len() == 2 => Reduction::FoldClosure {
+                    acc: strip_pat_type(&c.inputs[0]).clone(),
+                    elem: c.inputs[1].clone(),
+                    body: (*c.body).clone(),
+                },
+                Expr::Path(f) => Reduction::FoldPath(f.clone()),
+                other => {
+                    return Some(Err(syn::Error::new_spanned(
+                        other,
+                        "`fold` over an array takes a closure `|acc, v| ..` or a function path",
+                    )));
+                }
+            }
+        }
+    };
+    let item = syn::Ident::new("__differentiate_item", m.method.span());
+    // The loop's pattern binds the first stage's argument; each later stage binds the
+    // previous stage's value with `let`. `value` is `None` when the loop binds `fold`'s
+    // element argument directly.
+    let mut lets: Vec<syn::Stmt> = Vec::new();
+    let (loop_pat, mut value): (Pat, Option<Expr>) = match maps.split_first() {
+        None => match &reduction {
+            Reduction::FoldClosure { elem, .. } => (strip_pat_type(elem).clone(), None),
+            _ => (syn::parse_quote!(#item), Some(syn::parse_quote!(*#item))),
+        },
+        Some((first, rest)) => {
+            let mut value: Expr = (*first.body).clone();
+            for stage in rest {
+                let pat = &stage.inputs[0];
+                lets.push(syn::parse_quote!(let #pat = #value;));
+                value = (*stage.body).clone();
+            }
+            (strip_pat_type(&first.inputs[0]).clone(), Some(value))
+        }
+    };
+    if let Reduction::FoldClosure { elem, .. } = &reduction {
+        if let Some(last) = value.take() {
+            lets.push(syn::parse_quote!(let #elem = #last;));
+        }
+    }
+    let acc: Expr = match &reduction {
+        Reduction::FoldClosure { acc, .. } => match pat_name(acc) {
+            Some(name) => {
+                let ident = syn::Ident::new(&name, acc.span());
+                syn::parse_quote!(#ident)
+            }
+            None => {
+                return Some(Err(syn::Error::new_spanned(
+                    acc,
+                    "name the accumulator of `fold`",
+                )))
+            }
+        },
+        _ => {
+            let ident = syn::Ident::new("__differentiate_acc", m.method.span());
+            syn::parse_quote!(#ident)
+        }
+    };
+    let (init, update): (Expr, Expr) = match &reduction {
+        Reduction::Sum => (syn::parse_quote!(0.0), syn::parse_quote!(#acc + (#value))),
+        Reduction::Product => (syn::parse_quote!(1.0), syn::parse_quote!(#acc * (#value))),
+        Reduction::FoldClosure { body, .. } => (m.args[0].clone(), body.clone()),
+        Reduction::FoldPath(f) => (m.args[0].clone(), syn::parse_quote!(#f(#acc, #value))),
+    };
+    // The accumulator's type: `sum::<T>()`'s, else the elements'. A sum of floats needs it
+    // for methods called on the result (`.sqrt()`).
+    let turbofish = m.turbofish.as_ref().and_then(|t| match t.args.first() {
+        Some(syn::GenericArgument::Type(ty)) => Some(ty.clone()),
+        _ => None,
+    });
+    let elem = first_array(source, lowerer).and_then(|a| lowerer.ir.arrays[a].elem.clone());
+    let acc_type = match (&reduction, turbofish.or(elem)) {
+        (Reduction::Sum | Reduction::Product, Some(ty)) => quote::quote!(: #ty),
+        _ => TokenStream::new(),
+    };
+    let source = source.clone();
+    Some(Ok(syn::parse_quote!({
+        let mut #acc #acc_type = #init;
+        for #loop_pat in #source {
+            #(#lets)*
+            #acc = #update;
+        }
+        #acc
+    })))
+}
+
+/// The first array an element source reads.
+fn first_array(source: &Expr, lowerer: &Lowerer<'_>) -> Option<ArrayId> {
+    match strip_parens(source) {
+        Expr::MethodCall(m) if m.method == "enumerate" || m.method == "zip" => {
+            lowerer.element_source(&m.receiver)
+        }
+        other => lowerer.element_source(other),
+    }
+}
+
+enum Reduction {
+    Sum,
+    Product,
+    FoldClosure { acc: Pat, elem: Pat, body: Expr },
+    FoldPath(syn::ExprPath),
+}
+
+fn strip_pat_type(pat: &Pat) -> &Pat {
+    match pat {
+        Pat::Type(t) => &t.pat,
+        other => other,
+    }
+}

@@ -1,0 +1,287 @@
+//! The adjoint of a loop.
+//!
+//! ```text
+//! forward                                   adjoint
+//! let mut h = init;                         let mut d_h = d_exit;
+//! [let mut trips = 0;]                      for i in (ITER).rev() {     // or: for _ in 0..trips
+//! for i in ITER {                               let (record..) = tape.pop();
+//!     body                                      let d_next = d_h; d_h = 0.0;
+//!     tape.push((record..));                    (adjoint of body, adding into d_h)
+//!     [trips += 1;]                         }
+//!     h = next;                             d_init += d_h;
+//!     [if stop { break; }]
+//! }
+//! let exit = h;
+//! ```
+//!
+//! What one iteration records is what its adjoint reads among the values that change from one
+//! iteration to the next (the body's variables and the carried headers), except values the
+//! adjoint can recompute exactly from what does not change: arithmetic on loop-invariant
+//! values, the index of a range loop, and loads from arrays nothing writes. A range loop
+//! without `break` replays its indices with `.rev()` and records no trip count; a loop whose
+//! adjoint reads nothing per iteration has no tape at all. Tapes live at the top of the
+//! pullback, one per loop, so the iterations of a nested loop stack up on one tape in the
+//! order its adjoint pops them.
+
+use super::*;
+
+impl Emitter<'_> {
+    pub(super) fn loop_stmt(&mut self, l: &Loop, ctx: &mut Ctx) -> (TokenStream, TokenStream) {
+        let n = self.loops;
+        self.loops += 1;
+        let range = match &l.kind {
+            LoopKind::Range { index, iter, uses } => {
+                Some((*index, resolve(self.ir, iter.to_token_stream()), uses))
+            }
+            LoopKind::Conditional => None,
+        };
+        // Replaying the range backwards needs every iteration to have run.
+        let replay_range = range.is_some() && l.stop.is_none();
+
+        // The body's adjoint, with the carried adjoints as accumulators outside it.
+        let mut defs = BTreeSet::new();
+        l.body.defs(&mut defs);
+        let headers: BTreeSet<VarId> = l.carried.iter().map(|c| c.header).collect();
+        let mut body_ctx = Ctx::new(defs.clone());
+        let mut iteration_reverse = TokenStream::new();
+        for c in &l.carried {
+            if self.activity.active[c.header] {
+                let d_header = self.adjoint(c.header);
+                let taken = self.fresh_taken();
+                iteration_reverse.extend(quote!(let #taken = #d_header; #d_header = 0.0;));
+                iteration_reverse.extend(self.accumulate(
+                    &mut body_ctx,
+                    &c.next,
+                    taken.into_token_stream(),
+                    false,
+                ));
+            }
+        }
+        let (body_forward, body_reverse) = self.block(&l.body, &mut body_ctx);
+
+        // What changes per iteration, and which of it the adjoint can recompute.
+        let mut per_iteration = defs.clone();
+        per_iteration.extend(headers.iter().copied());
+        if let Some((index, ..)) = &range {
+            if !replay_range {
+                per_iteration.insert(*index);
+            }
+        }
+        let recomputed = self.recomputable(
+            &l.body,
+            &per_iteration,
+            range.as_ref().map(|r| r.0).filter(|_| replay_range),
+        );
+        let needed = close_over_operands(&l.body, &recomputed, &body_ctx.reads);
+        let mut recompute = TokenStream::new();
+        let mut outer_reads = BTreeSet::new();
+        for stmt in &l.body.stmts {
+            if let Stmt::Let { var, rhs, span } = stmt {
+                if needed.contains(var) {
+                    recompute.extend(self.forward_let(*var, rhs, *span));
+                    outer_reads.extend(rhs_operands(rhs).into_iter().filter(|v| {
+                        !per_iteration.contains(v) || Some(*v) == range.as_ref().map(|r| r.0)
+                    }));
+                }
+            }
+        }
+        let record: Vec<VarId> = body_ctx
+            .reads
+            .iter()
+            .copied()
+            .filter(|v| per_iteration.contains(v) && !needed.contains(v))
+            .collect();
+        // The rest is read from outside the loop; the replayed index is the loop's own.
+        let own_index = range.as_ref().map(|r| r.0);
+        let outside = |v: &VarId| !per_iteration.contains(v) && Some(*v) != own_index;
+        ctx.reads
+            .extend(body_ctx.reads.iter().copied().filter(outside));
+        ctx.reads.extend(outer_reads.into_iter().filter(outside));
+        if let Some((_, _, uses)) = &range {
+            ctx.reads.extend(uses.iter().copied());
+        }
+        let record_values: Vec<TokenStream> = record
+            .iter()
+            .map(|v| self.primal(*v).into_token_stream())
+            .chain(body_ctx.records.iter().map(|r| r.into_token_stream()))
+            .collect();
+        let taped = !record_values.is_empty();
+        let tape = naming::tape(n);
+        if taped {
+            self.tapes.push(tape.clone());
+        }
+        let trips = naming::trip_count(n);
+
+        // Forward.
+        let mut forward = TokenStream::new();
+        for c in &l.carried {
+            let header = self.primal(c.header);
+            let init = self.operand(&c.init);
+            forward.extend(match &self.ir.vars[c.header].ty {
+                Some(ty) => quote!(let mut #header: #ty = #init;),
+                None => quote!(let mut #header = #init;),
+            });
+        }
+        if !replay_range {
+            forward.extend(quote!(let mut #trips = 0usize;));
+            ctx.records.push(trips.clone());
+        }
+        let mut iteration_end = TokenStream::new();
+        if taped {
+            iteration_end.extend(quote!(#tape.push((#(#record_values,)*));));
+        }
+        if !replay_range {
+            iteration_end.extend(quote!(#trips += 1;));
+        }
+        for c in &l.carried {
+            if c.next.var() != Some(c.header) {
+                let header = self.primal(c.header);
+                let next = self.operand(&c.next);
+                iteration_end.extend(quote!(#header = #next;));
+            }
+        }
+        if let Some(stop) = &l.stop {
+            let stop = self.operand(stop);
+            iteration_end.extend(quote!(if #stop { break; }));
+        }
+        let (head_forward, _) = self.block(&l.head, &mut Ctx::new(BTreeSet::new()));
+        let check = match &l.cond {
+            Some(cond) => {
+                let cond = self.operand(cond);
+                quote!(if !#cond { break; })
+            }
+            None => TokenStream::new(),
+        };
+        forward.extend(match &range {
+            Some((index, iter, _)) => {
+                let index = self.primal(*index);
+                quote!(for #index in #iter { #body_forward #iteration_end })
+            }
+            None => quote!(loop { #head_forward #check #body_forward #iteration_end }),
+        });
+        for c in &l.carried {
+            let (exit, header) = (self.primal(c.exit), self.primal(c.header));
+            forward.extend(quote!(let #exit = #header;));
+        }
+
+        // Reverse.
+        let mut reverse = TokenStream::new();
+        for c in &l.carried {
+            reverse.extend(self.finalize(ctx, c.exit));
+            if self.activity.active[c.header] {
+                let d_header = self.adjoint(c.header);
+                let start = if ctx.available(c.exit) {
+                    self.adjoint(c.exit).into_token_stream()
+                } else {
+                    quote!(0.0)
+                };
+                reverse.extend(match &self.ir.vars[c.header].ty {
+                    Some(ty) => quote!(let mut #d_header: #ty = #start;),
+                    None => quote!(let mut #d_header = #start;),
+                });
+                ctx.declared.insert(c.header);
+                ctx.mutable.insert(c.header);
+            }
+        }
+        for v in &body_ctx.touched_outer {
+            if headers.contains(v) {
+                continue;
+            }
+            if ctx.local.contains(v) {
+                if !ctx.mutable.contains(v) {
+                    reverse.extend(self.declare_mutable(ctx, *v));
+                }
+            } else {
+                ctx.touched_outer.insert(*v);
+            }
+        }
+        let pop = if taped {
+            let pattern = record_values.iter();
+            quote!(let (#(#pattern,)*) = #tape.pop();)
+        } else {
+            TokenStream::new()
+        };
+        let iteration = quote!({ #pop #recompute #iteration_reverse #body_reverse });
+        reverse.extend(match &range {
+            Some((index, iter, _)) if replay_range => {
+                let index = self.primal(*index);
+                quote!(for #index in (#iter).rev() #iteration)
+            }
+            _ => quote!(for _ in 0..#trips #iteration),
+        });
+        for c in &l.carried {
+            if self.activity.active[c.header] {
+                let d_header = self.adjoint(c.header);
+                let taken = self.fresh_taken();
+                reverse.extend(quote!(let #taken = #d_header;));
+                reverse.extend(self.accumulate(ctx, &c.init, taken.into_token_stream(), false));
+            }
+        }
+        (forward, reverse)
+    }
+
+    /// The body's top-level bindings the adjoint can recompute instead of recording: pure
+    /// arithmetic and loads from read-only arrays, of loop-invariant values, the replayed
+    /// index, and other recomputable bindings.
+    fn recomputable(
+        &self,
+        body: &Block,
+        per_iteration: &BTreeSet<VarId>,
+        index: Option<VarId>,
+    ) -> BTreeSet<VarId> {
+        let mut recomputable = BTreeSet::new();
+        for stmt in &body.stmts {
+            let Stmt::Let { var, rhs, .. } = stmt else {
+                continue;
+            };
+            let available = |op: &Operand, set: &BTreeSet<VarId>| match op.var() {
+                None => true,
+                Some(v) => !per_iteration.contains(&v) || set.contains(&v) || Some(v) == index,
+            };
+            let ok = match rhs {
+                Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => available(a, &recomputable),
+                Rhs::Arith(_, a, b) => available(a, &recomputable) && available(b, &recomputable),
+                Rhs::Load { array, index } => {
+                    !self.stored.contains(array) && available(index, &recomputable)
+                }
+                Rhs::Len(_) => true,
+                _ => false,
+            };
+            if ok {
+                recomputable.insert(*var);
+            }
+        }
+        recomputable
+    }
+}
+
+/// The recomputable bindings the adjoint reads, and the recomputable bindings they need.
+fn close_over_operands(
+    body: &Block,
+    recomputable: &BTreeSet<VarId>,
+    reads: &BTreeSet<VarId>,
+) -> BTreeSet<VarId> {
+    let mut needed: BTreeSet<VarId> = reads.intersection(recomputable).copied().collect();
+    for stmt in body.stmts.iter().rev() {
+        if let Stmt::Let { var, rhs, .. } = stmt {
+            if needed.contains(var) {
+                needed.extend(
+                    rhs_operands(rhs)
+                        .into_iter()
+                        .filter(|v| recomputable.contains(v)),
+                );
+            }
+        }
+    }
+    needed
+}
+
+/// The variables a recomputable binding reads.
+fn rhs_operands(rhs: &Rhs) -> Vec<VarId> {
+    match rhs {
+        Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => a.var().into_iter().collect(),
+        Rhs::Arith(_, a, b) => a.var().into_iter().chain(b.var()).collect(),
+        Rhs::Load { index, .. } => index.var().into_iter().collect(),
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,97 @@
+//! The tape: what a loop's forward sweep records for its adjoint.
+//!
+//! A loop whose trip count is known only at run time pushes one record per iteration (the
+//! values its adjoint reads that the iteration computed or overwrote) and the adjoint pops
+//! them in reverse. Records are tuples whose types Rust infers, so a tape is a plain `Vec`:
+//! no boxing, no type erasure. A record with nothing in it is zero-sized, and a tape of them
+//! is only a counter.
+//!
+//! [`bytes_recorded`] tells how much the tapes of this thread have recorded, so tests and
+//! examples can check that a loop records only what its adjoint needs.
+
+use std::cell::Cell;
+
+thread_local! {
+    static RECORDED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Total bytes pushed on tapes by this thread since the last [`reset_bytes_recorded`].
+///
+/// ```
+/// use autodiff_runtime::tape::{bytes_recorded, reset_bytes_recorded, Tape};
+/// reset_bytes_recorded();
+/// let mut tape = Tape::new();
+/// tape.push((1.0_f64, 2.0_f64));
+/// let _ = tape.pop();
+/// drop(tape);
+/// assert_eq!(bytes_recorded(), 16);
+/// ```
+pub fn bytes_recorded() -> usize {
+    RECORDED.with(Cell::get)
+}
+
+/// Sets [`bytes_recorded`] back to zero.
+pub fn reset_bytes_recorded() {
+    RECORDED.with(|c| c.set(0));
+}
+
+/// A stack of per-iteration records.
+pub struct Tape<T> {
+    records: Vec<T>,
+    pushed: usize,
+}
+
+impl<T> Tape<T> {
+    #[inline]
+    pub fn new() -> Self {
+        Tape {
+            records: Vec::new(),
+            pushed: 0,
+        }
+    }
+
+    /// Makes room for `additional` more records (a range loop knows its trip count).
+    #[inline]
+    pub fn reserve(&mut self, additional: usize) {
+        self.records.reserve(additional);
+    }
+
+    #[inline]
+    pub fn push(&mut self, record: T) {
+        self.pushed += 1;
+        self.records.push(record);
+    }
+
+    /// The most recent record. The adjoint pops exactly what the forward sweep pushed, so an
+    /// empty tape here is a bug in the generated code, not in the user's.
+    #[inline]
+    pub fn pop(&mut self) -> T {
+        match self.records.pop() {
+            Some(record) => record,
+            None => panic!("differentiate: the adjoint popped more records than its loop pushed (a bug in differentiate)"),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+impl<T> Default for Tape<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Drop for Tape<T> {
+    fn drop(&mut self) {
+        let bytes = self.pushed * std::mem::size_of::<T>();
+        if bytes > 0 {
+            RECORDED.with(|c| c.set(c.get() + bytes));
+        }
+    }
+}

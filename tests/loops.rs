@@ -1,0 +1,420 @@
+//! Loops, slices, local buffers and iterator forms: every derivative compared with one
+//! worked out by hand and with central finite differences of the original function.
+
+#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
+
+use differentiate::check::{central_difference, central_gradient};
+use differentiate::differentiate;
+use differentiate::runtime::tape::{bytes_recorded, reset_bytes_recorded};
+
+const H: f64 = 1e-6;
+
+fn assert_close(name: &str, got: &[f64], expected: &[f64], tol: f64) {
+    assert_eq!(got.len(), expected.len(), "{name}: lengths");
+    for (i, (g, e)) in got.iter().zip(expected).enumerate() {
+        assert!(
+            (g - e).abs() <= tol * (1.0 + e.abs()),
+            "{name}[{i}]: got {g}, expected {e}"
+        );
+    }
+}
+
+// ---- ranges over slices ------------------------------------------------------------------
+
+#[differentiate]
+fn sum_of_squares(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i];
+    }
+    s
+}
+
+#[test]
+fn range_loop_over_a_slice_records_nothing() {
+    let x = [1.0, -2.0, 3.5];
+    reset_bytes_recorded();
+    let (value, grad) = sum_of_squares_grad(&x);
+    assert_eq!(
+        bytes_recorded(),
+        0,
+        "reads only x and i, which the adjoint can recompute"
+    );
+    assert_eq!(value, 1.0 + 4.0 + 12.25);
+    assert_eq!(grad, vec![2.0, -4.0, 7.0]);
+    let fd = central_gradient(sum_of_squares, &x, H);
+    assert_close("fd", &grad, &fd, 1e-7);
+}
+
+#[differentiate]
+fn weighted_reverse(x: &[f64], w: &Vec<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in (0..x.len()).rev() {
+        s = s * 0.5 + w[i] * x[i].sin();
+    }
+    for i in (0..x.len()).step_by(2) {
+        s += x[i].powi(2);
+    }
+    s
+}
+
+#[test]
+fn rev_and_step_by() {
+    let x = vec![0.3, 1.2, -0.7, 2.0, 0.1];
+    let w = vec![1.0, 2.0, 3.0, 4.0, 5.0];
+    let (value, (dx, dw)) = weighted_reverse_grad(&x, &w);
+    assert_eq!(value, weighted_reverse(&x, &w));
+    // By hand: s = Σ_i w_i sin(x_i) 0.5^i (i = 0 last, so it is scaled least) + Σ_even x_i².
+    let by_hand_dx: Vec<f64> = (0..5)
+        .map(|i| {
+            w[i] * x[i].cos() * 0.5f64.powi(i as i32) + if i % 2 == 0 { 2.0 * x[i] } else { 0.0 }
+        })
+        .collect();
+    let by_hand_dw: Vec<f64> = (0..5).map(|i| x[i].sin() * 0.5f64.powi(i as i32)).collect();
+    assert_close("dx", &dx, &by_hand_dx, 1e-12);
+    assert_close("dw", &dw, &by_hand_dw, 1e-12);
+    let fd = central_gradient(|x| weighted_reverse(x, &w), &x, H);
+    assert_close("dx fd", &dx, &fd, 1e-7);
+}
+
+// ---- element iteration ---------------------------------------------------------------------
+
+#[differentiate]
+fn element_forms(x: &[f64], y: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for &v in x {
+        total += v * v;
+    }
+    for v in x.iter() {
+        total += *v * 2.0 + v.sin();
+    }
+    for (i, v) in x.iter().enumerate() {
+        total += v * i as f64;
+    }
+    for (a, b) in x.iter().zip(y.iter()) {
+        total += a * b;
+    }
+    total
+}
+
+#[test]
+fn for_over_elements_enumerate_and_zip() {
+    let x = [0.5, -1.5, 2.0];
+    let y = [3.0, 4.0];
+    let (value, (dx, dy)) = element_forms_grad(&x, &y);
+    assert_eq!(value, element_forms(&x, &y));
+    let by_hand_dx: Vec<f64> = (0..3)
+        .map(|i| 2.0 * x[i] + 2.0 + x[i].cos() + i as f64 + if i < 2 { y[i] } else { 0.0 })
+        .collect();
+    assert_close("dx", &dx, &by_hand_dx, 1e-12);
+    assert_close("dy", &dy, &[x[0], x[1]], 1e-12);
+    assert_close(
+        "dx fd",
+        &dx,
+        &central_gradient(|x| element_forms(x, &y), &x, H),
+        1e-7,
+    );
+}
+
+// ---- while, loop, break, continue, return --------------------------------------------------
+
+#[differentiate]
+fn doubling(x: &[f64; 3], w: [f64; 3]) -> f64 {
+    let mut y = [2.0 * x[0], 2.0 * x[1], 2.0 * x[2]];
+    let mut norm = (y[0] * y[0] + y[1] * y[1] + y[2] * y[2]).sqrt();
+    while norm < 1000.0 {
+        y[0] = 2.0 * y[0];
+        y[1] = 2.0 * y[1];
+        y[2] = 2.0 * y[2];
+        norm = (y[0] * y[0] + y[1] * y[1] + y[2] * y[2]).sqrt();
+    }
+    w[0] * y[0] + w[1] * y[1] + w[2] * y[2]
+}
+
+#[test]
+fn while_loop_with_runtime_trip_count() {
+    let x = [0.0245, -1.945, 0.3681];
+    let w = [0.1, 1.0, 0.0001];
+    let (_, (dx, dw)) = doubling_grad(&x, w);
+    assert_eq!(dx, [51.2, 512.0, 0.0512]);
+    // ‖2x‖ ≈ 3.96, so the loop doubles 8 times: y = 2·2⁸·x = 512x
+    assert_eq!(dw, [512.0 * x[0], 512.0 * x[1], 512.0 * x[2]]);
+}
+
+#[differentiate]
+fn with_break_and_continue(x: f64, n: usize) -> f64 {
+    let mut acc = 0.0;
+    let mut k = 0;
+    loop {
+        k += 1;
+        if k % 3 == 0 {
+            continue;
+        }
+        acc += x.powi(k as i32) / k as f64;
+        if k >= n {
+            break;
+        }
+    }
+    acc
+}
+
+#[test]
+fn loop_with_break_and_continue() {
+    let x = 0.8;
+    let n = 7;
+    let (value, dx) = with_break_and_continue_grad(x, n);
+    assert_eq!(value, with_break_and_continue(x, n));
+    // acc = Σ_{k ≤ 7, 3 ∤ k} x^k / k, so d/dx = Σ x^(k-1)
+    let by_hand: f64 = (1..=7).filter(|k| k % 3 != 0).map(|k| x.powi(k - 1)).sum();
+    assert!((dx - by_hand).abs() < 1e-12, "{dx} vs {by_hand}");
+    assert!((dx - central_difference(|x| with_break_and_continue(x, n), x, H)).abs() < 1e-7);
+}
+
+#[differentiate]
+fn first_above(x: &[f64], threshold: f64) -> f64 {
+    for i in 0..x.len() {
+        let v = x[i] * x[i];
+        if v > threshold {
+            return v * threshold;
+        }
+    }
+    threshold.sqrt()
+}
+
+#[test]
+fn return_inside_a_loop() {
+    let x = [0.5, 1.0, 3.0, 5.0];
+    let (value, (dx, dt)) = first_above_grad(&x, 4.0);
+    assert_eq!(value, 36.0);
+    assert_eq!(dx, vec![0.0, 0.0, 2.0 * 3.0 * 4.0, 0.0]);
+    assert_eq!(dt, 9.0);
+    let (value, (dx, dt)) = first_above_grad(&x, 100.0);
+    assert_eq!(value, 10.0);
+    assert_eq!(dx, vec![0.0; 4]);
+    assert_eq!(dt, 0.5 / 10.0);
+}
+
+// ---- nested loops, branches in loops -------------------------------------------------------
+
+#[differentiate]
+fn matrix_quadratic(a: &[f64], x: &[f64], n: usize) -> f64 {
+    // xᵀ A x with A row-major n×n
+    let mut total = 0.0;
+    for i in 0..n {
+        let mut row = 0.0;
+        for j in 0..n {
+            row += a[i * n + j] * x[j];
+        }
+        total += x[i] * row;
+    }
+    total
+}
+
+#[test]
+fn nested_loops() {
+    let a = [1.0, 2.0, 0.5, -1.0];
+    let x = [0.3, -0.8];
+    let (value, (da, dx)) = matrix_quadratic_grad(&a, &x, 2);
+    assert_eq!(value, matrix_quadratic(&a, &x, 2));
+    // d/dA_ij = x_i x_j; d/dx = (A + Aᵀ) x
+    assert_close("da", &da, &[0.09, -0.24, -0.24, 0.64], 1e-12);
+    let dx_hand = [
+        2.0 * 1.0 * 0.3 + (2.0 + 0.5) * -0.8,
+        (2.0 + 0.5) * 0.3 + 2.0 * -1.0 * -0.8,
+    ];
+    assert_close("dx", &dx, &dx_hand, 1e-12);
+}
+
+#[differentiate]
+fn relu_sum(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for &v in x {
+        let r = if v > 0.0 { v.exp() } else { 0.1 * v };
+        s += r;
+    }
+    s
+}
+
+#[test]
+fn branch_decisions_inside_a_loop() {
+    let x = [1.0, -2.0, 0.5, -0.1];
+    let (_, dx) = relu_sum_grad(&x);
+    assert_close("dx", &dx, &[1f64.exp(), 0.1, 0.5f64.exp(), 0.1], 1e-15);
+    assert_close("fd", &dx, &central_gradient(relu_sum, &x, H), 1e-7);
+}
+
+// ---- local buffers -------------------------------------------------------------------------
+
+#[differentiate]
+fn cumulative(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut c = vec![0.0; n];
+    c[0] = x[0];
+    for i in 1..n {
+        c[i] = c[i - 1] + x[i];
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += c[i] * c[i];
+    }
+    s
+}
+
+#[test]
+fn buffer_with_loop_carried_dependence() {
+    let x = [1.0, 2.0, -0.5, 0.25];
+    let (value, dx) = cumulative_grad(&x);
+    assert_eq!(value, cumulative(&x));
+    // c_k = Σ_{i ≤ k} x_i, s = Σ c_k², so ∂s/∂x_i = 2 Σ_{k ≥ i} c_k
+    let c = [1.0, 3.0, 2.5, 2.75];
+    let by_hand: Vec<f64> = (0..4).map(|i| 2.0 * c[i..].iter().sum::<f64>()).collect();
+    assert_close("dx", &dx, &by_hand, 1e-12);
+}
+
+#[differentiate]
+fn polynomial_buffer(x: f64) -> [f64; 3] {
+    let mut p = [1.0, 0.0, 0.0];
+    p[1] = x;
+    p[2] = p[1] * x;
+    p[2] += p[1];
+    p
+}
+
+#[test]
+fn fixed_size_buffer_returned() {
+    let (value, dx) = polynomial_buffer_vjp(2.0, [1.0, 1.0, 1.0]);
+    assert_eq!(value, [1.0, 2.0, 6.0]);
+    assert_eq!(dx, 1.0 + 2.0 * 2.0 + 1.0);
+}
+
+// ---- iterator forms and closures -----------------------------------------------------------
+
+#[differentiate]
+fn iterator_forms(x: &[f64], y: &[f64]) -> f64 {
+    let squares: f64 = x.iter().map(|v| v * v).sum();
+    let dot = x.iter().zip(y.iter()).map(|(a, b)| a * b).sum::<f64>();
+    let folded = y.iter().fold(1.0, |acc, &v| acc * (1.0 + v));
+    let largest = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    squares + dot + folded + largest
+}
+
+#[test]
+fn map_sum_zip_fold() {
+    let x = [0.5, 2.0, -1.0];
+    let y = [1.5, -0.5, 0.25];
+    let (value, (dx, dy)) = iterator_forms_grad(&x, &y);
+    assert_eq!(value, iterator_forms(&x, &y));
+    let dx_hand = [2.0 * 0.5 + 1.5, 2.0 * 2.0 - 0.5 + 1.0, 2.0 * -1.0 + 0.25];
+    let prod: f64 = y.iter().map(|v| 1.0 + v).product();
+    let dy_hand: Vec<f64> = (0..3).map(|i| x[i] + prod / (1.0 + y[i])).collect();
+    assert_close("dx", &dx, &dx_hand, 1e-12);
+    assert_close("dy", &dy, &dy_hand, 1e-12);
+}
+
+#[differentiate]
+fn local_closure(x: f64) -> f64 {
+    let f = |t: f64| t.sin() * t;
+    f(x) + f(2.0 * x)
+}
+
+#[test]
+fn local_closure_as_helper() {
+    let x = 0.7_f64;
+    let (_, dx) = local_closure_grad(x);
+    let df = |t: f64| t.cos() * t + t.sin();
+    assert!((dx - (df(x) + 2.0 * df(2.0 * x))).abs() < 1e-12);
+}
+
+// ---- calls taking slices ---------------------------------------------------------------------
+
+#[differentiate]
+fn norm2(v: &[f64]) -> f64 {
+    v.iter().map(|a| a * a).sum::<f64>().sqrt()
+}
+
+#[differentiate]
+fn normalised_dot(x: &[f64], y: &[f64]) -> f64 {
+    let mut dot = 0.0;
+    for i in 0..x.len() {
+        dot += x[i] * y[i];
+    }
+    dot / (norm2(x) * norm2(&y))
+}
+
+#[test]
+fn calls_with_slices() {
+    let x = [1.0, 2.0, 2.0];
+    let y = [0.5, -1.0, 3.0];
+    let (value, (dx, dy)) = normalised_dot_grad(&x, &y);
+    assert_eq!(value, normalised_dot(&x, &y));
+    assert_close(
+        "dx",
+        &dx,
+        &central_gradient(|x| normalised_dot(x, &y), &x, H),
+        1e-7,
+    );
+    assert_close(
+        "dy",
+        &dy,
+        &central_gradient(|y| normalised_dot(&x, y), &y, H),
+        1e-7,
+    );
+}
+
+#[differentiate]
+fn buffer_through_call(x: &[f64]) -> f64 {
+    let mut b = vec![0.0; 3];
+    for i in 0..3 {
+        b[i] = x[i] * (i as f64 + 1.0);
+    }
+    let before = norm2(&b);
+    b[0] = 10.0 * x[0];
+    before + b[0]
+}
+
+#[test]
+fn a_buffer_written_after_a_call_is_seen_as_it_was() {
+    let x = [1.0, 2.0, 3.0];
+    let (_, dx) = buffer_through_call_grad(&x);
+    assert_close(
+        "dx",
+        &dx,
+        &central_gradient(buffer_through_call, &x, H),
+        1e-7,
+    );
+}
+
+// ---- the tape --------------------------------------------------------------------------------
+
+#[differentiate(wrt(k, c))]
+fn oscillator(k: f64, c: f64, x0: f64, v0: f64, dt: f64, steps: usize) -> f64 {
+    let mut x = x0;
+    let mut v = v0;
+    for _ in 0..steps {
+        let a = -k * x - c * v;
+        x += dt * v;
+        v += dt * a;
+    }
+    x
+}
+
+#[test]
+fn euler_oscillator_records_at_most_16_bytes_per_step() {
+    let (k, c) = (4.0, 0.3);
+    reset_bytes_recorded();
+    let (value, (dk, dc)) = oscillator_grad(k, c, 1.0, 0.0, 0.01, 500);
+    let bytes = bytes_recorded();
+    assert!(bytes <= 16 * 500, "recorded {bytes} bytes for 500 steps");
+    assert!(bytes > 0);
+    assert_eq!(value, oscillator(k, c, 1.0, 0.0, 0.01, 500));
+    let fd_k = central_difference(|k| oscillator(k, c, 1.0, 0.0, 0.01, 500), k, 1e-6);
+    let fd_c = central_difference(|c| oscillator(k, c, 1.0, 0.0, 0.01, 500), c, 1e-6);
+    assert!((dk - fd_k).abs() < 1e-7, "{dk} vs {fd_k}");
+    assert!((dc - fd_c).abs() < 1e-7, "{dc} vs {fd_c}");
+}
+
+#[test]
+#[should_panic(expected = "index out of bounds")]
+fn out_of_bounds_panics_like_the_original() {
+    let _ = matrix_quadratic_grad(&[1.0, 2.0, 3.0], &[1.0, 2.0], 2);
+}
