@@ -1,7 +1,14 @@
 //! Loops, slices, local buffers and iterator forms: every derivative compared with one
 //! worked out by hand and with central finite differences of the original function.
 
-#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
+// The functions spell out the forms users write (`&Vec<f64>`, `&y` on a slice, index loops).
+#![allow(
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    clippy::ptr_arg,
+    clippy::needless_borrow,
+    clippy::neg_multiply
+)]
 
 use differentiate::check::{central_difference, central_gradient};
 use differentiate::differentiate;

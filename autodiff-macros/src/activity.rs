@@ -213,11 +213,15 @@ fn backward(block: &Block, useful: &mut Flags) {
                     // Through an opaque value only to report it (see `report_missing_derivatives`).
                     Rhs::Passive(Passive {
                         uses,
+                        arrays,
                         kind: PassiveKind::Opaque { .. },
                         ..
                     }) => {
                         for v in uses {
                             useful.set_var(*v);
+                        }
+                        for a in arrays {
+                            useful.set_array(*a);
                         }
                     }
                     Rhs::Passive(_) | Rhs::Len(_) => {}
@@ -277,7 +281,9 @@ fn report_missing_derivatives(block: &Block, varied: &Flags, useful: &Flags, err
                 span,
             } => {
                 if let PassiveKind::Opaque { what, fix } = &p.kind {
-                    if useful.vars[*var] && p.uses.iter().any(|v| varied.vars[*v]) {
+                    let varied_input = p.uses.iter().any(|v| varied.vars[*v])
+                        || p.arrays.iter().any(|a| varied.arrays[*a]);
+                    if useful.vars[*var] && varied_input {
                         errors.at(*span, format!("{what} has no derivative, and here it is applied to a value that depends on an active parameter; {fix}"));
                     }
                 }

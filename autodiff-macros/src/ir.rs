@@ -117,6 +117,8 @@ pub struct Passive {
     pub expr: syn::Expr,
     /// The variables it reads.
     pub uses: Vec<VarId>,
+    /// The arrays it mentions.
+    pub arrays: Vec<ArrayId>,
     /// Whether a derivative through it is meaningless or merely missing.
     pub kind: PassiveKind,
 }

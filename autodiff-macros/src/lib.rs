@@ -15,6 +15,10 @@
 //! [`expand`] runs them in order; [`naming`] decides every generated identifier and
 //! [`primitives`] maps float-library methods to their derivative rules in the runtime.
 
+// IR nodes are built a few at a time, once per expansion: boxing large variants would only
+// add noise.
+#![allow(clippy::large_enum_variant)]
+
 use proc_macro::TokenStream;
 
 mod activity;

@@ -317,11 +317,17 @@ impl Lowerer<'_> {
         span: Span,
         out: &mut Block,
     ) -> Operand {
-        let (expr, uses) = self.rename(expr);
-        if uses.is_empty() && matches!(kind, PassiveKind::Discrete) {
+        let (expr, uses, arrays) = self.rename_all(expr);
+        if uses.is_empty() && arrays.is_empty() && matches!(kind, PassiveKind::Discrete) {
             return Operand::Const(expr);
         }
-        self.bind("p", Rhs::Passive(Passive { expr, uses, kind }), span, out)
+        let passive = Passive {
+            expr,
+            uses,
+            arrays,
+            kind,
+        };
+        self.bind("p", Rhs::Passive(passive), span, out)
     }
 
     fn opaque(
@@ -483,6 +489,7 @@ impl Lowerer<'_> {
         let passive = Passive {
             expr,
             uses: flags.to_vec(),
+            arrays: Vec::new(),
             kind: PassiveKind::Discrete,
         };
         self.bind(hint, Rhs::Passive(passive), span, out)
@@ -950,6 +957,10 @@ impl Lowerer<'_> {
                 }
                 None => self.opaque(expr, "indexing", "index slices, arrays and local buffers of floats", out),
             },
+            Expr::Reference(r) if matches!(&*r.expr, Expr::Index(i) if self.array_of(&i.expr).is_some()) => {
+                // `&x[a..b]` (or `&x[i]`): indexing lowers it, and rejects the slice.
+                self.lower_expr(&r.expr, out)
+            }
             Expr::Reference(_) => self.opaque(
                 expr,
                 "a reference `&`",
@@ -1529,15 +1540,22 @@ impl Lowerer<'_> {
 
     /// Renames every local variable an expression mentions to its current version.
     fn rename(&mut self, expr: &Expr) -> (Expr, Vec<VarId>) {
+        let (expr, uses, _) = self.rename_all(expr);
+        (expr, uses)
+    }
+
+    /// [`Self::rename`], also telling which arrays the expression mentions.
+    fn rename_all(&mut self, expr: &Expr) -> (Expr, Vec<VarId>, Vec<ArrayId>) {
         let mut renamer = Renamer {
             lowerer: self,
             shadowed: Vec::new(),
             uses: Vec::new(),
+            arrays: Vec::new(),
         };
         let mut expr = expr.clone();
         renamer.visit_expr_mut(&mut expr);
-        let uses = renamer.uses;
-        (expr, uses)
+        let (uses, arrays) = (renamer.uses, renamer.arrays);
+        (expr, uses, arrays)
     }
 }
 
@@ -1579,6 +1597,7 @@ struct Renamer<'l, 'e> {
     /// Names bound inside the expression (closure parameters, inner `let`s).
     shadowed: Vec<String>,
     uses: Vec<VarId>,
+    arrays: Vec<ArrayId>,
 }
 
 impl Renamer<'_, '_> {
@@ -1592,15 +1611,31 @@ impl Renamer<'_, '_> {
                 if !self.uses.contains(&v) {
                     self.uses.push(v);
                 }
-                let marker = var_marker(v);
-                let marker: syn::Ident = syn::parse2(marker).expect("an identifier");
-                let located =
-                    syn::Ident::new(&marker.to_string(), marker.span().located_at(ident.span()));
-                Some(quote::quote!(#located))
+                Some(located_marker(var_marker(v), ident))
+            }
+            Some(Binding::Array(a)) => {
+                if !self.arrays.contains(&a) {
+                    self.arrays.push(a);
+                }
+                Some(located_marker(loops::array_marker(a), ident))
+            }
+            Some(Binding::Closure(_)) => {
+                self.lowerer.errors.spanned(
+                    ident,
+                    "using a closure as a value is not supported in a `#[differentiate]` function; call it (`f(x)`): calls of local closures are inlined",
+                );
+                None
             }
             _ => None,
         }
     }
+}
+
+/// A marker, located where the user wrote `ident`.
+fn located_marker(marker: TokenStream, ident: &syn::Ident) -> TokenStream {
+    let marker: syn::Ident = syn::parse2(marker).expect("an identifier");
+    let located = syn::Ident::new(&marker.to_string(), marker.span().located_at(ident.span()));
+    quote::quote!(#located)
 }
 
 impl VisitMut for Renamer<'_, '_> {

@@ -4,7 +4,7 @@ use differentiate::differentiate;
 fn f(x: f64) -> f64 {
     let mut y = x;
     for _ in 0..3 {
-        y = y * x;
+        y = y % x;
     }
     y
 }

@@ -1,9 +1,13 @@
 use differentiate::differentiate;
 
+fn apply(g: &dyn Fn(f64) -> f64, t: f64) -> f64 {
+    g(t)
+}
+
 #[differentiate]
 fn f(x: f64) -> f64 {
     let g = |t: f64| t * x;
-    g(2.0)
+    apply(&g, 2.0)
 }
 
 fn main() {}
