@@ -39,11 +39,23 @@ fn main() {
     println!("damped oscillator, k = {k}, c = {c}, {steps} Euler steps of {dt}");
     println!("final position x(T) = {x_end:.12}");
     println!("                reverse mode        central difference (h = {h:e})   difference");
-    println!("∂x(T)/∂k   {dk:>20.12} {fd_k:>20.12} {:>26.2e}", (dk - fd_k).abs());
-    println!("∂x(T)/∂c   {dc:>20.12} {fd_c:>20.12} {:>26.2e}", (dc - fd_c).abs());
-    println!("tape: {bytes} bytes for {steps} steps ({} bytes per step)", bytes / steps);
+    println!(
+        "∂x(T)/∂k   {dk:>20.12} {fd_k:>20.12} {:>26.2e}",
+        (dk - fd_k).abs()
+    );
+    println!(
+        "∂x(T)/∂c   {dc:>20.12} {fd_c:>20.12} {:>26.2e}",
+        (dc - fd_c).abs()
+    );
+    println!(
+        "tape: {bytes} bytes for {steps} steps ({} bytes per step)",
+        bytes / steps
+    );
 
     // A central difference with this step is accurate to about 1e-9 here.
-    assert!((dk - fd_k).abs() < 1e-7 && (dc - fd_c).abs() < 1e-7, "reverse mode disagrees with finite differences");
+    assert!(
+        (dk - fd_k).abs() < 1e-7 && (dc - fd_c).abs() < 1e-7,
+        "reverse mode disagrees with finite differences"
+    );
     assert!(bytes <= 16 * steps, "the tape should hold x and v only");
 }

@@ -23,3 +23,4 @@ pub mod runtime {
 }
 
 pub use autodiff_runtime::check;
+pub use autodiff_runtime::Tensor;

@@ -27,7 +27,7 @@ impl Activity {
 
     pub fn is_active_arg(&self, arg: &CallArg) -> bool {
         match arg {
-            CallArg::Value(op) => self.is_active(op),
+            CallArg::Value(op) | CallArg::Ref(op) => self.is_active(op),
             CallArg::Array { array, .. } => self.active_arrays[*array],
         }
     }
@@ -75,7 +75,7 @@ impl Flags {
 
     fn arg(&self, arg: &CallArg) -> bool {
         match arg {
-            CallArg::Value(op) => self.var(op),
+            CallArg::Value(op) | CallArg::Ref(op) => self.var(op),
             CallArg::Array { array, .. } => self.arrays[*array],
         }
     }
@@ -204,7 +204,7 @@ fn backward(block: &Block, useful: &mut Flags) {
                     Rhs::Call { args, .. } => {
                         for arg in args {
                             match arg {
-                                CallArg::Value(op) => useful.set_op(op),
+                                CallArg::Value(op) | CallArg::Ref(op) => useful.set_op(op),
                                 CallArg::Array { array, .. } => useful.set_array(*array),
                             }
                         }

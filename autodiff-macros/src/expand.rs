@@ -33,7 +33,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
     let activity = activity::analyse(&ir, &active_params, &mut errors);
     let shape = match &sig.output {
-        Some(Output::Scalar(_)) => Shape::Scalar,
+        Some(Output::Scalar(_) | Output::Tensor(_)) => Shape::Scalar,
         Some(Output::Tuple(_)) => Shape::Tuple,
         Some(Output::Array(..)) => Shape::Array,
         None => Shape::Scalar,

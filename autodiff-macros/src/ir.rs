@@ -52,6 +52,8 @@ pub enum ParamSlot {
 #[derive(Clone)]
 pub enum CallArg {
     Value(Operand),
+    /// `&value`, as the user wrote it.
+    Ref(Operand),
     /// An array, passed as `&x` (`by_ref`) or `x`.
     Array {
         array: ArrayId,
@@ -142,6 +144,8 @@ pub enum Rhs {
         prim: &'static Primitive,
         form: CallForm,
         args: Vec<Operand>,
+        /// Which arguments the user passed by reference (`a.matmul(&b)`).
+        refs: Vec<bool>,
     },
     /// `x as f64` / `x as f32` of a float.
     Cast {

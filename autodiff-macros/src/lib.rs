@@ -9,6 +9,7 @@
 //! | signature: active parameters, result shape | [`signature`] | `signature::analyse` |
 //! | lowering to one primitive per binding | [`lower`] (into [`ir`]) | `lower::lower` |
 //! | activity analysis | [`activity`] | `activity::analyse` |
+//! | kinds: tensors or numbers | [`kinds`] | `kinds::infer` |
 //! | reverse mode | [`reverse`] | `reverse::pullback_body` |
 //! | generated items | [`emit`] | `emit::generated`, `emit::stubs` |
 //!
@@ -26,6 +27,7 @@ mod emit;
 mod errors;
 mod expand;
 mod ir;
+mod kinds;
 mod lower;
 mod naming;
 mod options;

@@ -140,6 +140,12 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
                 lowerer.ir.params.push(ParamSlot::Array(array));
                 lowerer.declare(&name, Binding::Array(array), None);
             }
+            ParamKind::Tensor { ty } => {
+                // Bound as an owned tensor (a shared reference to the same data).
+                let var = lowerer.ir.new_var(&name, Some(ty.clone()), span);
+                lowerer.ir.params.push(ParamSlot::Var(var));
+                lowerer.declare(&name, Binding::Var(var), Some(ty.clone()));
+            }
             ParamKind::Scalar | ParamKind::Constant => {
                 let var = lowerer.ir.new_var(&name, Some(param.ty.clone()), span);
                 lowerer.ir.params.push(ParamSlot::Var(var));
@@ -961,12 +967,13 @@ impl Lowerer<'_> {
                 // `&x[a..b]` (or `&x[i]`): indexing lowers it, and rejects the slice.
                 self.lower_expr(&r.expr, out)
             }
-            Expr::Reference(_) => self.opaque(
-                expr,
-                "a reference `&`",
-                "take references to constants only",
-                out,
+            Expr::Reference(r) if r.mutability.is_some() => self.unsupported(
+                r,
+                "`&mut` borrows",
+                "compute new values instead of mutating through a reference",
             ),
+            // A borrow is the value itself to the derivative; calls keep the `&` (`CallArg::Ref`).
+            Expr::Reference(r) => self.lower_expr(&r.expr, out),
             Expr::Struct(_) => self.opaque(
                 expr,
                 "a struct literal",
@@ -1124,17 +1131,6 @@ impl Lowerer<'_> {
     fn lower_method_call(&mut self, m: &syn::ExprMethodCall, out: &mut Block) -> Operand {
         let name = m.method.to_string();
         let span = m.span();
-        if let Some(prim) = primitives::lookup(&name) {
-            if m.args.len() + 1 == prim.arity {
-                let mut args = vec![self.lower_expr(&m.receiver, out)];
-                args.extend(m.args.iter().map(|a| self.lower_expr(a, out)));
-                let form = CallForm::Method(m.method.clone());
-                return self.bind("t", Rhs::Prim { prim, form, args }, span, out);
-            }
-        }
-        if primitives::is_piecewise_constant(&name) {
-            return self.passive(&Expr::MethodCall(m.clone()), PassiveKind::Discrete, out);
-        }
         if let Some(array) = self.array_of(&m.receiver) {
             if name == "len" && m.args.is_empty() {
                 return self.bind("len", Rhs::Len(array), span, out);
@@ -1148,6 +1144,25 @@ impl Lowerer<'_> {
                     dummy()
                 }
             };
+        }
+        if let Some(prim) = primitives::lookup(&name, m.args.len() + 1) {
+            let receiver = std::iter::once(&*m.receiver);
+            let (args, refs) = self.lower_prim_args(receiver.chain(m.args.iter()), out);
+            let form = CallForm::Method(m.method.clone());
+            return self.bind(
+                "t",
+                Rhs::Prim {
+                    prim,
+                    form,
+                    args,
+                    refs,
+                },
+                span,
+                out,
+            );
+        }
+        if primitives::is_piecewise_constant(&name) {
+            return self.passive(&Expr::MethodCall(m.clone()), PassiveKind::Discrete, out);
         }
         if let Some(array) = self.array_of(&m.receiver) {
             let what = format!("the method `{name}` on an array");
@@ -1218,12 +1233,20 @@ impl Lowerer<'_> {
             && primitives::is_float_type_name(&segments[0])
         {
             let name = segments[1].as_str();
-            if let Some(prim) = primitives::lookup(name) {
-                if c.args.len() == prim.arity {
-                    let args = c.args.iter().map(|a| self.lower_expr(a, out)).collect();
-                    let form = CallForm::Path(path.clone());
-                    return self.bind("t", Rhs::Prim { prim, form, args }, span, out);
-                }
+            if let Some(prim) = primitives::lookup(name, c.args.len()) {
+                let (args, refs) = self.lower_prim_args(c.args.iter(), out);
+                let form = CallForm::Path(path.clone());
+                return self.bind(
+                    "t",
+                    Rhs::Prim {
+                        prim,
+                        form,
+                        args,
+                        refs,
+                    },
+                    span,
+                    out,
+                );
             }
             if primitives::is_piecewise_constant(name) {
                 return self.passive(&Expr::Call(c.clone()), PassiveKind::Discrete, out);
@@ -1249,6 +1272,19 @@ impl Lowerer<'_> {
         )
     }
 
+    /// The operands of a primitive, and which of them the user borrowed (`&b`).
+    fn lower_prim_args<'a>(
+        &mut self,
+        args: impl Iterator<Item = &'a Expr>,
+        out: &mut Block,
+    ) -> (Vec<Operand>, Vec<bool>) {
+        args.map(|a| {
+            let by_ref = matches!(a, Expr::Reference(_));
+            (self.lower_expr(a, out), by_ref)
+        })
+        .unzip()
+    }
+
     /// An argument of a call: an array (`x`, `&x`, `&x[..]`) or a value.
     fn lower_call_arg(&mut self, arg: &Expr, out: &mut Block) -> CallArg {
         let (inner, by_ref) = match arg {
@@ -1262,6 +1298,7 @@ impl Lowerer<'_> {
         };
         match self.array_of(inner) {
             Some(array) => CallArg::Array { array, by_ref },
+            None if by_ref => CallArg::Ref(self.lower_expr(inner, out)),
             None => CallArg::Value(self.lower_expr(arg, out)),
         }
     }

@@ -4,14 +4,26 @@
 //! this table only says which rule function differentiates which operand and which values that
 //! function reads, so the transform can pass them and record nothing more.
 
-/// A float-library function, written `x.name(args)` or `f64::name(x, args)`.
+/// A float-library function, written `x.name(args)` or `f64::name(x, args)`, or a tensor
+/// method (`a.matmul(&b)`).
 pub struct Primitive {
     pub name: &'static str,
     /// Number of operands, the receiver included.
     pub arity: usize,
+    /// Which rules module it belongs to: float functions apply to numbers and, elementwise,
+    /// to tensors; tensor methods to tensors only.
+    pub family: Family,
     /// One rule per operand that can carry a derivative. An operand with no rule (`powi`'s
     /// integer exponent, `copysign`'s sign source) gets none.
     pub rules: &'static [Rule],
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// `runtime::rules` (and `runtime::tensor_rules::elementwise` on a tensor).
+    Float,
+    /// `runtime::tensor_rules`, with the output a tensor or (`sum`, `dot`) a number.
+    Tensor { scalar_output: bool },
 }
 
 /// The vector-Jacobian product of one operand: `runtime::rules::<func>(dy, reads..)`.
@@ -35,6 +47,7 @@ macro_rules! unary {
         Primitive {
             name: $name,
             arity: 1,
+            family: Family::Float,
             rules: &[Rule {
                 operand: 0,
                 func: $func,
@@ -46,6 +59,7 @@ macro_rules! unary {
         Primitive {
             name: $name,
             arity: 1,
+            family: Family::Float,
             rules: &[Rule {
                 operand: 0,
                 func: $func,
@@ -94,11 +108,13 @@ pub static PRIMITIVES: &[Primitive] = &[
     Primitive {
         name: "powi",
         arity: 2,
+        family: Family::Float,
         rules: &[rule(0, "powi_x", &[Op(0), Op(1)])],
     },
     Primitive {
         name: "powf",
         arity: 2,
+        family: Family::Float,
         rules: &[
             rule(0, "powf_x", &[Op(0), Op(1)]),
             rule(1, "powf_p", &[Op(0), Out]),
@@ -107,6 +123,7 @@ pub static PRIMITIVES: &[Primitive] = &[
     Primitive {
         name: "log",
         arity: 2,
+        family: Family::Float,
         rules: &[
             rule(0, "log_x", &[Op(0), Op(1)]),
             rule(1, "log_b", &[Op(1), Out]),
@@ -115,6 +132,7 @@ pub static PRIMITIVES: &[Primitive] = &[
     Primitive {
         name: "atan2",
         arity: 2,
+        family: Family::Float,
         rules: &[
             rule(0, "atan2_a", &[Op(0), Op(1)]),
             rule(1, "atan2_b", &[Op(0), Op(1)]),
@@ -123,6 +141,7 @@ pub static PRIMITIVES: &[Primitive] = &[
     Primitive {
         name: "hypot",
         arity: 2,
+        family: Family::Float,
         rules: &[
             rule(0, "hypot_a", &[Op(0), Out]),
             rule(1, "hypot_b", &[Op(1), Out]),
@@ -131,6 +150,7 @@ pub static PRIMITIVES: &[Primitive] = &[
     Primitive {
         name: "min",
         arity: 2,
+        family: Family::Float,
         rules: &[
             rule(0, "min_a", &[Op(0), Op(1)]),
             rule(1, "min_b", &[Op(0), Op(1)]),
@@ -139,6 +159,7 @@ pub static PRIMITIVES: &[Primitive] = &[
     Primitive {
         name: "max",
         arity: 2,
+        family: Family::Float,
         rules: &[
             rule(0, "max_a", &[Op(0), Op(1)]),
             rule(1, "max_b", &[Op(0), Op(1)]),
@@ -147,11 +168,13 @@ pub static PRIMITIVES: &[Primitive] = &[
     Primitive {
         name: "copysign",
         arity: 2,
+        family: Family::Float,
         rules: &[rule(0, "copysign_x", &[Op(0), Op(1)])],
     },
     Primitive {
         name: "clamp",
         arity: 3,
+        family: Family::Float,
         rules: &[
             rule(0, "clamp_x", &[Op(0), Op(1), Op(2)]),
             rule(1, "clamp_lo", &[Op(0), Op(1)]),
@@ -161,6 +184,7 @@ pub static PRIMITIVES: &[Primitive] = &[
     Primitive {
         name: "mul_add",
         arity: 3,
+        family: Family::Float,
         rules: &[
             rule(0, "mul_add_a", &[Op(1)]),
             rule(1, "mul_add_b", &[Op(0)]),
@@ -191,12 +215,128 @@ pub static PIECEWISE_CONSTANT: &[&str] = &[
     "partial_cmp",
 ];
 
-pub fn lookup(name: &str) -> Option<&'static Primitive> {
-    PRIMITIVES.iter().find(|p| p.name == name)
+/// Tensor methods, with their rules in `runtime::tensor_rules`.
+pub static TENSOR_PRIMITIVES: &[Primitive] = &[
+    tensor(
+        "matmul",
+        2,
+        false,
+        &[
+            rule(0, "matmul_a", &[Op(0), Op(1)]),
+            rule(1, "matmul_b", &[Op(0), Op(1)]),
+        ],
+    ),
+    tensor(
+        "dot",
+        2,
+        true,
+        &[rule(0, "dot_a", &[Op(1)]), rule(1, "dot_b", &[Op(0)])],
+    ),
+    tensor("t", 1, false, &[rule(0, "t_x", &[])]),
+    tensor("reshape", 2, false, &[rule(0, "reshape_x", &[Op(0)])]),
+    tensor("sum", 1, true, &[rule(0, "sum_x", &[Op(0)])]),
+    tensor("mean", 1, true, &[rule(0, "mean_x", &[Op(0)])]),
+    tensor("max", 1, true, &[rule(0, "max_x", &[Op(0), Out])]),
+    tensor(
+        "logsumexp",
+        1,
+        true,
+        &[rule(0, "logsumexp_x", &[Op(0), Out])],
+    ),
+    tensor(
+        "sum_axis",
+        2,
+        false,
+        &[rule(0, "sum_axis_x", &[Op(0), Op(1)])],
+    ),
+    tensor(
+        "mean_axis",
+        2,
+        false,
+        &[rule(0, "mean_axis_x", &[Op(0), Op(1)])],
+    ),
+    tensor(
+        "max_axis",
+        2,
+        false,
+        &[rule(0, "max_axis_x", &[Op(0), Out, Op(1)])],
+    ),
+    tensor(
+        "logsumexp_axis",
+        2,
+        false,
+        &[rule(0, "logsumexp_axis_x", &[Op(0), Out, Op(1)])],
+    ),
+    tensor("softmax", 2, false, &[rule(0, "softmax_x", &[Out, Op(1)])]),
+    tensor(
+        "slice_axis",
+        4,
+        false,
+        &[rule(0, "slice_axis_x", &[Op(0), Op(1), Op(2), Op(3)])],
+    ),
+    tensor(
+        "concat",
+        3,
+        false,
+        &[
+            rule(0, "concat_a", &[Op(0), Op(2)]),
+            rule(1, "concat_b", &[Op(0), Op(2)]),
+        ],
+    ),
+    tensor("get", 2, true, &[rule(0, "get_x", &[Op(0), Op(1)])]),
+    tensor("relu", 1, false, &[rule(0, "relu_x", &[Op(0)])]),
+    tensor(
+        "maximum",
+        2,
+        false,
+        &[
+            rule(0, "maximum_a", &[Op(0), Op(1)]),
+            rule(1, "maximum_b", &[Op(0), Op(1)]),
+        ],
+    ),
+    tensor(
+        "minimum",
+        2,
+        false,
+        &[
+            rule(0, "minimum_a", &[Op(0), Op(1)]),
+            rule(1, "minimum_b", &[Op(0), Op(1)]),
+        ],
+    ),
+    // Masks and shapes: tensors with no derivative.
+    tensor("gt", 2, false, &[]),
+    tensor("lt", 2, false, &[]),
+    tensor("zeros_like", 1, false, &[]),
+];
+
+const fn tensor(
+    name: &'static str,
+    arity: usize,
+    scalar_output: bool,
+    rules: &'static [Rule],
+) -> Primitive {
+    Primitive {
+        name,
+        arity,
+        family: Family::Tensor { scalar_output },
+        rules,
+    }
+}
+
+/// Tensor methods with no derivative (masks, shapes): constants.
+pub static TENSOR_CONSTANT_METHODS: &[&str] = &["shape", "ndim"];
+
+/// The primitive `x.name(..)` with `arity` operands (receiver included) stands for: a float
+/// function first (`x.max(y)`), else a tensor method (`t.max()`).
+pub fn lookup(name: &str, arity: usize) -> Option<&'static Primitive> {
+    PRIMITIVES
+        .iter()
+        .chain(TENSOR_PRIMITIVES)
+        .find(|p| p.name == name && p.arity == arity)
 }
 
 pub fn is_piecewise_constant(name: &str) -> bool {
-    PIECEWISE_CONSTANT.contains(&name)
+    PIECEWISE_CONSTANT.contains(&name) || TENSOR_CONSTANT_METHODS.contains(&name)
 }
 
 /// The float types a primitive may be called through as a path (`f64::sin(x)`).

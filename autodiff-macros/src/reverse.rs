@@ -20,6 +20,7 @@
 
 use crate::activity::Activity;
 use crate::ir::*;
+use crate::kinds::{self, Kind};
 use crate::lower::{parse_array_marker, parse_var_marker};
 use crate::naming;
 use crate::primitives::Read;
@@ -28,6 +29,7 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod loops;
+mod tensors;
 
 /// How the seed and the result are shaped.
 pub enum Shape {
@@ -60,6 +62,7 @@ pub fn pullback_body(
 ) -> PullbackBody {
     let mut stored = BTreeSet::new();
     ir.body.stored_arrays(&mut stored);
+    let kinds = kinds::infer(ir);
     let mut emitter = Emitter {
         ir,
         activity,
@@ -70,6 +73,7 @@ pub fn pullback_body(
         loops: 0,
         taken: 0,
         stored,
+        kinds,
     };
     let mut ctx = Ctx::new(all_vars(ir));
 
@@ -84,7 +88,14 @@ pub fn pullback_body(
             Some(raw) => syn::Ident::new_raw(raw, span),
             None => syn::Ident::new(hint, span),
         };
-        forward.extend(quote!(let #name = #user;));
+        // A tensor parameter (by value or `&`) is held as an owned tensor sharing its data.
+        match slot {
+            ParamSlot::Var(p) if emitter.kinds[p] == Kind::Tensor => {
+                let ty = &ir.vars[p].ty;
+                forward.extend(quote!(let #name = <#ty as ::core::clone::Clone>::clone(&#user);));
+            }
+            _ => forward.extend(quote!(let #name = #user;)),
+        }
     }
 
     // The seed flows into the result components: the adjoint of the last statement.
@@ -142,7 +153,7 @@ pub fn pullback_body(
             (ParamSlot::Var(p), true) if ctx.available(p) => {
                 naming::adjoint(ir, p).into_token_stream()
             }
-            (ParamSlot::Var(_), true) => quote!(0.0),
+            (ParamSlot::Var(p), true) => emitter.zero_like(&mut Ctx::new(BTreeSet::new()), p),
             (ParamSlot::Array(a), true) if activity.active_arrays[a] => {
                 naming::array_adjoint(ir, a).into_token_stream()
             }
@@ -217,9 +228,63 @@ struct Emitter<'a> {
     taken: usize,
     /// Arrays the function stores to; the others are read-only.
     stored: BTreeSet<ArrayId>,
+    /// Which variables hold tensors.
+    kinds: Vec<Kind>,
 }
 
 impl Emitter<'_> {
+    fn is_tensor(&self, op: &Operand) -> bool {
+        op.var().is_some_and(|v| self.kinds[v] == Kind::Tensor)
+    }
+
+    /// An operand where the code takes its value: a tensor is cloned (which shares its data),
+    /// because the variable lives on for the adjoint.
+    fn value(&self, op: &Operand) -> TokenStream {
+        let tokens = self.operand(op);
+        if self.is_tensor(op) {
+            quote!(#tokens.clone())
+        } else {
+            tokens
+        }
+    }
+
+    /// An operand of arithmetic: a tensor is borrowed (`&a * &b`), a number copied.
+    fn maybe_borrowed(&self, op: &Operand) -> TokenStream {
+        let tokens = self.operand(op);
+        if self.is_tensor(op) {
+            quote!(&#tokens)
+        } else {
+            tokens
+        }
+    }
+
+    /// The adjoint of `v` taken as a value (a tensor adjoint is cloned, sharing its data).
+    fn value_of_adjoint(&self, v: VarId) -> TokenStream {
+        let d = self.adjoint(v);
+        if self.kinds[v] == Kind::Tensor {
+            quote!(#d.clone())
+        } else {
+            d.into_token_stream()
+        }
+    }
+
+    /// An operand read by a tensor rule, which takes everything by reference.
+    fn borrowed_read(&self, ctx: &mut Ctx, op: &Operand) -> TokenStream {
+        let tokens = self.read(ctx, op);
+        quote!(&#tokens)
+    }
+
+    /// Zero shaped like variable `v` (its adjoint's starting value).
+    fn zero_like(&self, ctx: &mut Ctx, v: VarId) -> TokenStream {
+        if self.kinds[v] == Kind::Tensor {
+            let rt = &self.rt;
+            let x = self.read(ctx, &Operand::Var(v));
+            quote!(#rt::tensor_rules::zeros_like(&#x))
+        } else {
+            quote!(0.0)
+        }
+    }
+
     fn array(&self, a: ArrayId) -> syn::Ident {
         naming::array(self.ir, a)
     }
@@ -325,7 +390,7 @@ impl Emitter<'_> {
                 terms.reverse();
                 quote!(#(#terms)+*)
             }
-            None => quote!(0.0),
+            None => self.zero_like(ctx, v),
         };
         ctx.declared.insert(v);
         ctx.mutable.insert(v);
@@ -459,13 +524,13 @@ impl Emitter<'_> {
     fn forward_let(&self, var: VarId, rhs: &Rhs, span: Span) -> TokenStream {
         let name = self.primal(var);
         let value = match rhs {
-            Rhs::Use(a) => self.operand(a),
+            Rhs::Use(a) => self.value(a),
             Rhs::Neg(a) => {
-                let a = self.operand(a);
+                let a = self.maybe_borrowed(a);
                 quote!(-#a)
             }
             Rhs::Arith(op, a, b) => {
-                let (a, b) = (self.operand(a), self.operand(b));
+                let (a, b) = (self.maybe_borrowed(a), self.maybe_borrowed(b));
                 match op {
                     ArithOp::Add => quote!(#a + #b),
                     ArithOp::Sub => quote!(#a - #b),
@@ -473,8 +538,24 @@ impl Emitter<'_> {
                     ArithOp::Div => quote!(#a / #b),
                 }
             }
-            Rhs::Prim { form, args, .. } => {
-                let args: Vec<TokenStream> = args.iter().map(|a| self.operand(a)).collect();
+            Rhs::Prim {
+                form, args, refs, ..
+            } => {
+                let args: Vec<TokenStream> = args
+                    .iter()
+                    .zip(refs)
+                    .enumerate()
+                    .map(|(i, (a, by_ref))| {
+                        // Tensor methods take tensors by reference, however the user wrote them.
+                        let borrow = *by_ref || (i > 0 && self.is_tensor(a));
+                        let a = self.operand(a);
+                        if borrow {
+                            quote!(&#a)
+                        } else {
+                            a
+                        }
+                    })
+                    .collect();
                 match form {
                     CallForm::Method(method) => {
                         let (receiver, rest) = args.split_first().expect("a method has a receiver");
@@ -514,7 +595,11 @@ impl Emitter<'_> {
     /// took of a buffer it goes on writing) in the adjoint.
     fn call_arg(&self, arg: &CallArg, snapshot: Option<&syn::Ident>) -> TokenStream {
         match arg {
-            CallArg::Value(op) => self.operand(op),
+            CallArg::Value(op) => self.value(op),
+            CallArg::Ref(op) => {
+                let op = self.operand(op);
+                quote!(&#op)
+            }
             CallArg::Array { array, by_ref } => {
                 let name = match snapshot {
                     Some(s) => s.clone(),
@@ -567,6 +652,9 @@ impl Emitter<'_> {
         snapshots: &[Option<syn::Ident>],
         ctx: &mut Ctx,
     ) -> TokenStream {
+        if self.uses_tensor_rules(var, rhs) {
+            return self.reverse_tensor_let(var, rhs, ctx);
+        }
         let d = self.adjoint(var).into_token_stream();
         let rt = self.rt.clone();
         let mut code = TokenStream::new();
@@ -664,6 +752,10 @@ impl Emitter<'_> {
                     .zip(snapshots)
                     .map(|(a, snapshot)| match a {
                         CallArg::Value(op) => self.read(ctx, op),
+                        CallArg::Ref(op) => {
+                            let op = self.read(ctx, op);
+                            quote!(&#op)
+                        }
                         CallArg::Array { .. } => self.call_arg(a, snapshot.as_ref()),
                     })
                     .collect();
@@ -700,7 +792,7 @@ impl Emitter<'_> {
                     // constant is reported there.
                     let entry = naming::call_entry(var, i, *arg_span);
                     match a {
-                        CallArg::Value(op) => {
+                        CallArg::Value(op) | CallArg::Ref(op) => {
                             let take = quote_spanned!(*arg_span=> ::differentiate::runtime::grad_entry(#entry));
                             code.extend(self.accumulate(ctx, op, take, false));
                         }
@@ -750,7 +842,7 @@ impl Emitter<'_> {
             let mut reverse = TokenStream::new();
             for phi in phis {
                 if self.activity.active[phi.var] && ctx.available(phi.var) {
-                    let d = self.adjoint(phi.var).into_token_stream();
+                    let d = self.value_of_adjoint(phi.var);
                     reverse.extend(self.accumulate(&mut arm_ctx, &phi.srcs[i], d, false));
                 }
             }
@@ -806,10 +898,10 @@ impl Emitter<'_> {
             .collect();
         let mut arm_bodies = Vec::new();
         for (i, forward) in arm_forward.iter().enumerate() {
-            let srcs = phis.iter().map(|p| self.operand(&p.srcs[i]));
+            let srcs = phis.iter().map(|p| self.value(&p.srcs[i]));
             let record = if needs_record {
                 let variant = naming::arm_variant(i);
-                let values = records[i].iter().map(|v| self.primal(*v));
+                let values = records[i].iter().map(|v| self.value(&Operand::Var(*v)));
                 let nested = &nested_records[i];
                 quote!(#enum_ident::#variant((#(#values,)* #(#nested,)*)),)
             } else {

@@ -24,6 +24,8 @@ pub enum ParamKind {
     Slice { elem: Type },
     /// `[T; N]` or `&[T; N]` of floats: gradient `[T; N]`.
     Array { elem: Type, len: syn::Expr },
+    /// The runtime's tensor type, by value or `&`: gradient the tensor type (`ty`, as written).
+    Tensor { ty: Type },
     /// Anything else: always a constant.
     Constant,
 }
@@ -39,6 +41,7 @@ impl Param {
         match &self.kind {
             ParamKind::Slice { elem } => quote!(::std::vec::Vec<#elem>),
             ParamKind::Array { elem, len } => quote!([#elem; #len]),
+            ParamKind::Tensor { ty } => ty.to_token_stream(),
             ParamKind::Scalar | ParamKind::Constant => self.ty.to_token_stream(),
         }
     }
@@ -48,6 +51,12 @@ impl Param {
 pub fn param_kind(ty: &Type) -> ParamKind {
     match ty {
         t if is_float_type(t) => ParamKind::Scalar,
+        t if is_tensor_type(t) => ParamKind::Tensor { ty: t.clone() },
+        Type::Reference(r) if r.mutability.is_none() && is_tensor_type(&r.elem) => {
+            ParamKind::Tensor {
+                ty: (*r.elem).clone(),
+            }
+        }
         Type::Paren(p) => param_kind(&p.elem),
         Type::Group(g) => param_kind(&g.elem),
         Type::Array(a) if is_float_type(&a.elem) => ParamKind::Array {
@@ -95,12 +104,14 @@ pub enum Output {
     Tuple(Vec<Type>),
     /// `[T; N]` with a literal `N`.
     Array(Type, usize),
+    /// The tensor type: the seed is a tensor of the result's shape.
+    Tensor(Type),
 }
 
 impl Output {
     pub fn components(&self) -> usize {
         match self {
-            Output::Scalar(_) => 1,
+            Output::Scalar(_) | Output::Tensor(_) => 1,
             Output::Tuple(types) => types.len(),
             Output::Array(_, n) => *n,
         }
@@ -108,7 +119,7 @@ impl Output {
 
     pub fn component_type(&self, k: usize) -> &Type {
         match self {
-            Output::Scalar(ty) => ty,
+            Output::Scalar(ty) | Output::Tensor(ty) => ty,
             Output::Tuple(types) => &types[k],
             Output::Array(ty, _) => ty,
         }
@@ -127,6 +138,20 @@ pub struct Signature {
 impl Signature {
     pub fn active_params(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|p| p.active)
+    }
+}
+
+/// Whether `ty` names the runtime's tensor type (`Tensor`, `differentiate::Tensor`, ..).
+pub fn is_tensor_type(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Tensor" && s.arguments.is_empty()),
+        Type::Paren(p) => is_tensor_type(&p.elem),
+        Type::Group(g) => is_tensor_type(&g.elem),
+        _ => false,
     }
 }
 
@@ -252,7 +277,7 @@ fn choose_active(
                     Some(p) if !p.differentiable() => errors.spanned(
                         name,
                         format!(
-                            "parameter `{name}` has type `{}`, which cannot be active; active parameters are `f64`, `f32`, slices `&[f64]`, `&Vec<f64>` and arrays `[f64; N]`",
+                            "parameter `{name}` has type `{}`, which cannot be active; active parameters are `f64`, `f32`, slices `&[f64]`, `&Vec<f64>`, arrays `[f64; N]` and `Tensor`",
                             p.ty.to_token_stream()
                         ),
                     ),
@@ -293,6 +318,7 @@ fn output_shape(sig: &syn::Signature, errors: &mut Errors) -> (Option<Output>, T
     };
     let shape = match &ty {
         t if is_float_type(t) => Some(Output::Scalar(t.clone())),
+        t if is_tensor_type(t) => Some(Output::Tensor(t.clone())),
         Type::Tuple(tuple) if !tuple.elems.is_empty() && tuple.elems.iter().all(is_float_type) => {
             Some(Output::Tuple(tuple.elems.iter().cloned().collect()))
         }
@@ -310,7 +336,7 @@ fn output_shape(sig: &syn::Signature, errors: &mut Errors) -> (Option<Output>, T
             errors.spanned(
                 other,
                 format!(
-                    "`{}` cannot be differentiated; return `f64`, `f32`, a tuple of them or an array `[f64; N]`",
+                    "`{}` cannot be differentiated; return `f64`, `f32`, a tuple of them, an array `[f64; N]` or a `Tensor`",
                     other.to_token_stream()
                 ),
             );

@@ -40,6 +40,13 @@ impl GradEntry<f32> for f32 {
     }
 }
 
+impl GradEntry<crate::Tensor> for crate::Tensor {
+    #[inline(always)]
+    fn into_adjoint(self) -> crate::Tensor {
+        self
+    }
+}
+
 /// Takes the gradient entry a callee's pullback returned for an active argument.
 #[inline(always)]
 pub fn grad_entry<A, G: GradEntry<A>>(entry: G) -> A {

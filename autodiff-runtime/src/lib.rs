@@ -7,6 +7,9 @@ pub mod check;
 pub mod compose;
 pub mod rules;
 pub mod tape;
+pub mod tensor;
+pub mod tensor_rules;
 
 pub use compose::{add_array_entry, grad_entry, ArrayGradEntry, Constant, GradEntry};
 pub use tape::Tape;
+pub use tensor::Tensor;

@@ -48,7 +48,13 @@ impl Emitter<'_> {
             if self.activity.active[c.header] {
                 let d_header = self.adjoint(c.header);
                 let taken = self.fresh_taken();
-                iteration_reverse.extend(quote!(let #taken = #d_header; #d_header = 0.0;));
+                let zero = if self.kinds[c.header] == Kind::Tensor {
+                    let rt = &self.rt;
+                    quote!(#rt::tensor_rules::zeros_like(&#taken))
+                } else {
+                    quote!(0.0)
+                };
+                iteration_reverse.extend(quote!(let #taken = #d_header; #d_header = #zero;));
                 iteration_reverse.extend(self.accumulate(
                     &mut body_ctx,
                     &c.next,
@@ -102,7 +108,7 @@ impl Emitter<'_> {
         }
         let record_values: Vec<TokenStream> = record
             .iter()
-            .map(|v| self.primal(*v).into_token_stream())
+            .map(|v| self.value(&Operand::Var(*v)))
             .chain(body_ctx.records.iter().map(|r| r.into_token_stream()))
             .collect();
         let taped = !record_values.is_empty();
@@ -116,7 +122,7 @@ impl Emitter<'_> {
         let mut forward = TokenStream::new();
         for c in &l.carried {
             let header = self.primal(c.header);
-            let init = self.operand(&c.init);
+            let init = self.value(&c.init);
             forward.extend(match &self.ir.vars[c.header].ty {
                 Some(ty) => quote!(let mut #header: #ty = #init;),
                 None => quote!(let mut #header = #init;),
@@ -136,7 +142,7 @@ impl Emitter<'_> {
         for c in &l.carried {
             if c.next.var() != Some(c.header) {
                 let header = self.primal(c.header);
-                let next = self.operand(&c.next);
+                let next = self.value(&c.next);
                 iteration_end.extend(quote!(#header = #next;));
             }
         }
@@ -160,7 +166,8 @@ impl Emitter<'_> {
             None => quote!(loop { #head_forward #check #body_forward #iteration_end }),
         });
         for c in &l.carried {
-            let (exit, header) = (self.primal(c.exit), self.primal(c.header));
+            let exit = self.primal(c.exit);
+            let header = self.value(&Operand::Var(c.header));
             forward.extend(quote!(let #exit = #header;));
         }
 
@@ -171,9 +178,9 @@ impl Emitter<'_> {
             if self.activity.active[c.header] {
                 let d_header = self.adjoint(c.header);
                 let start = if ctx.available(c.exit) {
-                    self.adjoint(c.exit).into_token_stream()
+                    self.value_of_adjoint(c.exit)
                 } else {
-                    quote!(0.0)
+                    self.zero_like(ctx, c.exit)
                 };
                 reverse.extend(match &self.ir.vars[c.header].ty {
                     Some(ty) => quote!(let mut #d_header: #ty = #start;),

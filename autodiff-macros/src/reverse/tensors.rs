@@ -1,0 +1,102 @@
+//! The adjoint of a binding that computes a tensor (or reduces one): the same walk as for
+//! numbers, with the rules of `runtime::tensor_rules`, which take their arguments by
+//! reference and return contributions shaped like their targets.
+
+use super::*;
+use crate::primitives::Family;
+
+impl Emitter<'_> {
+    /// Whether `rhs`, binding `var`, is differentiated with the tensor rules.
+    pub(super) fn uses_tensor_rules(&self, var: VarId, rhs: &Rhs) -> bool {
+        match rhs {
+            Rhs::Prim { prim, .. } => {
+                matches!(prim.family, Family::Tensor { .. }) || self.kinds[var] == Kind::Tensor
+            }
+            Rhs::Call { .. } | Rhs::Load { .. } | Rhs::Len(_) | Rhs::Passive(_) => false,
+            _ => self.kinds[var] == Kind::Tensor,
+        }
+    }
+
+    pub(super) fn reverse_tensor_let(
+        &mut self,
+        var: VarId,
+        rhs: &Rhs,
+        ctx: &mut Ctx,
+    ) -> TokenStream {
+        let d = self.adjoint(var);
+        let rt = &self.rt;
+        let rules = quote!(#rt::tensor_rules);
+        let mut code = TokenStream::new();
+        match rhs {
+            Rhs::Use(a) => code.extend(self.accumulate(ctx, a, quote!(#d.clone()), false)),
+            Rhs::Neg(a) => {
+                let ra = self.borrowed_read(ctx, a);
+                code.extend(self.accumulate(ctx, a, quote!(#rules::neg(&#d, #ra)), false));
+            }
+            Rhs::Cast { arg, .. } => {
+                let ra = self.borrowed_read(ctx, arg);
+                code.extend(self.accumulate(ctx, arg, quote!(#rules::cast_x(&#d, #ra)), false));
+            }
+            Rhs::Arith(op, a, b) => {
+                let active_a = self.activity.is_active(a);
+                let active_b = self.activity.is_active(b);
+                let (ra, rb) = (self.borrowed_read(ctx, a), self.borrowed_read(ctx, b));
+                let (to_a, to_b) = match op {
+                    ArithOp::Add => (quote!(#rules::add(&#d, #ra)), quote!(#rules::add(&#d, #rb))),
+                    ArithOp::Sub => (
+                        quote!(#rules::add(&#d, #ra)),
+                        quote!(#rules::sub_b(&#d, #rb)),
+                    ),
+                    ArithOp::Mul => (
+                        quote!(#rules::mul_a(&#d, #ra, #rb)),
+                        quote!(#rules::mul_b(&#d, #ra, #rb)),
+                    ),
+                    ArithOp::Div => {
+                        let y = self.borrowed_read(ctx, &Operand::Var(var));
+                        (
+                            quote!(#rules::div_a(&#d, #ra, #rb)),
+                            quote!(#rules::div_b(&#d, #rb, #y)),
+                        )
+                    }
+                };
+                if active_a {
+                    code.extend(self.accumulate(ctx, a, to_a, false));
+                }
+                if active_b {
+                    code.extend(self.accumulate(ctx, b, to_b, false));
+                }
+            }
+            Rhs::Prim { prim, args, .. } => {
+                for rule in prim.rules {
+                    let Some(target) = args.get(rule.operand) else {
+                        continue;
+                    };
+                    if !self.activity.is_active(target) {
+                        continue;
+                    }
+                    let reads: Vec<TokenStream> = rule
+                        .reads
+                        .iter()
+                        .map(|r| match r {
+                            Read::Operand(i) => self.borrowed_read(ctx, &args[*i]),
+                            Read::Output => self.borrowed_read(ctx, &Operand::Var(var)),
+                        })
+                        .collect();
+                    let func = format_ident!("{}", rule.func);
+                    let contribution = match prim.family {
+                        // A float function applied elementwise: the scalar rule, lifted, then
+                        // summed back to the target's shape (a number operand gets a number).
+                        Family::Float => {
+                            let target_ref = self.borrowed_read(ctx, target);
+                            quote!(#rules::reduce_to(#rules::elementwise::#func(&#d #(, #reads)*), #target_ref))
+                        }
+                        Family::Tensor { .. } => quote!(#rules::#func(&#d #(, #reads)*)),
+                    };
+                    code.extend(self.accumulate(ctx, target, contribution, false));
+                }
+            }
+            _ => {}
+        }
+        code
+    }
+}

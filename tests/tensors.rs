@@ -1,0 +1,161 @@
+//! Tensors: the teaching material's tensor examples with their published numbers, each also
+//! checked against finite differences of the original function.
+
+use differentiate::{differentiate, Tensor};
+
+/// Central-difference gradient of a tensor function, element by element.
+fn fd_gradient(f: impl Fn(&Tensor) -> f64, x: &Tensor, h: f64) -> Vec<f64> {
+    let base = x.to_vec();
+    (0..base.len())
+        .map(|i| {
+            let mut up = base.clone();
+            up[i] += h;
+            let mut down = base.clone();
+            down[i] -= h;
+            (f(&Tensor::from_vec(x.shape(), up)) - f(&Tensor::from_vec(x.shape(), down)))
+                / (2.0 * h)
+        })
+        .collect()
+}
+
+fn assert_close(name: &str, got: &[f64], expected: &[f64], tol: f64) {
+    assert_eq!(got.len(), expected.len(), "{name}: lengths");
+    for (i, (g, e)) in got.iter().zip(expected).enumerate() {
+        assert!(
+            (g - e).abs() <= tol * (1.0 + e.abs()),
+            "{name}[{i}]: got {g}, expected {e}"
+        );
+    }
+}
+
+#[differentiate]
+fn mean_of_square(x: &Tensor) -> f64 {
+    let y = x - 2.0;
+    let z = 3.0 * &y * &y;
+    z.mean()
+}
+
+#[test]
+fn mean_of_three_y_squared() {
+    let x = Tensor::matrix(&[&[1.0, 2.0], &[3.0, 4.0]]);
+    let (value, grad) = mean_of_square_grad(&x);
+    assert_eq!(value, mean_of_square(&x));
+    assert_eq!(grad.shape(), &[2, 2]);
+    assert_eq!(grad.to_vec(), vec![-1.5, 0.0, 1.5, 3.0]);
+    assert_close(
+        "fd",
+        &grad.to_vec(),
+        &fd_gradient(mean_of_square, &x, 1e-6),
+        1e-7,
+    );
+}
+
+#[differentiate]
+fn weighted(w: &Tensor, x: &Tensor) -> f64 {
+    w.dot(x)
+}
+
+#[test]
+fn dot_product_gradients() {
+    let x = Tensor::vector(&[1.0, 2.0, 3.0]);
+    let w = Tensor::vector(&[1.0, 1.0, 1.0]);
+    let (value, (dw, dx)) = weighted_grad(&w, &x);
+    assert_eq!(value, 6.0);
+    assert_eq!(dx.to_vec(), vec![1.0, 1.0, 1.0]);
+    assert_eq!(dw.to_vec(), vec![1.0, 2.0, 3.0]);
+}
+
+#[differentiate(wrt(w, b))]
+fn affine_square_loss(x: &Tensor, w: &Tensor, b: &Tensor) -> f64 {
+    let y = x.matmul(w) + b;
+    let z = &y * &y;
+    z.sum()
+}
+
+#[test]
+fn affine_layer_gradients_are_all_six() {
+    let x = Tensor::ones(&[2]);
+    let w = Tensor::ones(&[2, 3]);
+    let b = Tensor::ones(&[3]);
+    let (value, (dw, db)) = affine_square_loss_grad(&x, &w, &b);
+    assert_eq!(value, 27.0);
+    assert_eq!(dw.shape(), &[2, 3]);
+    assert_eq!(dw.to_vec(), vec![6.0; 6]);
+    assert_eq!(db.to_vec(), vec![6.0; 3]);
+    assert_close(
+        "dw fd",
+        &dw.to_vec(),
+        &fd_gradient(|w| affine_square_loss(&x, w, &b), &w, 1e-6),
+        1e-7,
+    );
+}
+
+#[differentiate]
+fn two_curves(x: &Tensor) -> Tensor {
+    let n = x.len();
+    let j = x.powi(3) + x.powi(2) - 6.0 * x + 1.0;
+    let k = x.powi(2) - 2.0;
+    j.reshape(&[n, 1]).concat(&k.reshape(&[n, 1]), 1)
+}
+
+#[test]
+fn seeds_pick_outputs_of_a_101_by_2_result() {
+    let points: Vec<f64> = (0..101).map(|i| -3.0 + 6.0 * i as f64 / 100.0).collect();
+    let x = Tensor::vector(&points);
+    let ones = Tensor::ones(&[101, 2]);
+    let first = Tensor::from_vec(
+        &[101, 2],
+        (0..202)
+            .map(|i| if i % 2 == 0 { 1.0 } else { 0.0 })
+            .collect(),
+    );
+    let second = Tensor::from_vec(
+        &[101, 2],
+        (0..202)
+            .map(|i| if i % 2 == 1 { 1.0 } else { 0.0 })
+            .collect(),
+    );
+    let (value, both) = two_curves_vjp(&x, ones);
+    assert_eq!(value.shape(), &[101, 2]);
+    let (_, d_first) = two_curves_vjp(&x, first);
+    let (_, d_second) = two_curves_vjp(&x, second);
+    let j_prime: Vec<f64> = points.iter().map(|x| 3.0 * x * x + 2.0 * x - 6.0).collect();
+    let k_prime: Vec<f64> = points.iter().map(|x| 2.0 * x).collect();
+    let sum: Vec<f64> = j_prime.iter().zip(&k_prime).map(|(a, b)| a + b).collect();
+    assert_close("(1,1)", &both.to_vec(), &sum, 1e-12);
+    assert_close("(1,0)", &d_first.to_vec(), &j_prime, 1e-12);
+    assert_close("(0,1)", &d_second.to_vec(), &k_prime, 1e-12);
+}
+
+#[differentiate]
+fn mixed(x: &Tensor, y: &Tensor) -> Tensor {
+    x * y + (x - 2.0 * y).sin()
+}
+
+#[test]
+fn elementwise_product_plus_sine() {
+    // 51 points from a fixed-seed generator.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 10_000) as f64 / 10_000.0 * 4.0 - 2.0
+    };
+    let xs: Vec<f64> = (0..51).map(|_| next()).collect();
+    let ys: Vec<f64> = (0..51).map(|_| next()).collect();
+    let (x, y) = (Tensor::vector(&xs), Tensor::vector(&ys));
+    let (_, (dx, dy)) = mixed_vjp(&x, &y, Tensor::ones(&[51]));
+    let dx_hand: Vec<f64> = xs
+        .iter()
+        .zip(&ys)
+        .map(|(x, y)| y + (x - 2.0 * y).cos())
+        .collect();
+    let dy_hand: Vec<f64> = xs
+        .iter()
+        .zip(&ys)
+        .map(|(x, y)| x - 2.0 * (x - 2.0 * y).cos())
+        .collect();
+    assert_close("dJ/dX", &dx.to_vec(), &dx_hand, 1e-12);
+    assert_close("dJ/dY", &dy.to_vec(), &dy_hand, 1e-12);
+}
