@@ -159,3 +159,79 @@ fn elementwise_product_plus_sine() {
     assert_close("dJ/dX", &dx.to_vec(), &dx_hand, 1e-12);
     assert_close("dJ/dY", &dy.to_vec(), &dy_hand, 1e-12);
 }
+
+#[differentiate]
+fn add_mismatched(a: &Tensor, b: &Tensor) -> f64 {
+    (a + b).sum()
+}
+
+#[test]
+#[should_panic(expected = "shapes [2, 3] and [4] do not broadcast")]
+fn shape_mismatch_panics_with_both_shapes() {
+    let _ = add_mismatched_grad(&Tensor::ones(&[2, 3]), &Tensor::ones(&[4]));
+}
+
+#[differentiate]
+fn broadcast_bias(x: &Tensor, b: &Tensor) -> f64 {
+    let y = x + b;
+    (&y * &y).sum()
+}
+
+#[test]
+fn broadcasting_sums_the_adjoint_over_broadcast_axes() {
+    let x = Tensor::matrix(&[&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]]);
+    let b = Tensor::vector(&[0.5, -1.0, 2.0]);
+    let (_, (dx, db)) = broadcast_bias_grad(&x, &b);
+    // d/dx = 2(x + b); d/db = Σ_rows 2(x + b)
+    assert_eq!(dx.to_vec(), vec![3.0, 2.0, 10.0, 9.0, 8.0, 16.0]);
+    assert_eq!(db.to_vec(), vec![12.0, 10.0, 26.0]);
+}
+
+#[differentiate]
+fn softmax_cross_entropy(logits: &Tensor, onehot: &Tensor) -> f64 {
+    let p = logits.softmax(1);
+    let lse = logits.logsumexp_axis(1);
+    let picked = (logits * onehot).sum_axis(1);
+    (&lse - &picked).mean() + 0.0 * p.sum()
+}
+
+#[test]
+fn softmax_and_logsumexp_along_an_axis() {
+    let logits = Tensor::matrix(&[&[1.0, 2.0, 0.5], &[-1.0, 0.0, 3.0]]);
+    let onehot = Tensor::matrix(&[&[0.0, 1.0, 0.0], &[1.0, 0.0, 0.0]]);
+    let (_, (dl, _)) = softmax_cross_entropy_grad(&logits, &onehot);
+    // d/dlogits of mean cross-entropy = (softmax - onehot) / rows
+    let p = logits.softmax(1);
+    let expected: Vec<f64> = p
+        .to_vec()
+        .iter()
+        .zip(onehot.to_vec())
+        .map(|(p, y)| (p - y) / 2.0)
+        .collect();
+    assert_close("dlogits", &dl.to_vec(), &expected, 1e-12);
+    assert_close(
+        "fd",
+        &dl.to_vec(),
+        &fd_gradient(|l| softmax_cross_entropy(l, &onehot), &logits, 1e-6),
+        1e-7,
+    );
+}
+
+#[differentiate]
+fn reductions(x: &Tensor) -> f64 {
+    let m = x.max();
+    let t = x.t();
+    let s = t.sum_axis(0).mean_axis(0);
+    let r = x.relu().sum();
+    let g = x.get(&[1, 0]);
+    let sl = x.slice_axis(1, 1, 3).sum();
+    m + s.sum() + r + g * 3.0 + sl + x.logsumexp()
+}
+
+#[test]
+fn reductions_slices_and_indexing() {
+    let x = Tensor::matrix(&[&[1.0, -2.0, 0.5], &[-1.0, 4.0, 3.0]]);
+    let (value, dx) = reductions_grad(&x);
+    assert_eq!(value, reductions(&x));
+    assert_close("fd", &dx.to_vec(), &fd_gradient(reductions, &x, 1e-6), 1e-6);
+}

@@ -21,6 +21,8 @@ struct Parts<'a> {
     func: &'a syn::ItemFn,
     sig: &'a Signature,
     runtime: &'a TokenStream,
+    /// The user wrote `NAME_vjp` (and supplied it with `vjp = NAME_vjp`): not generated.
+    user_vjp: bool,
 }
 
 impl Parts<'_> {
@@ -244,19 +246,26 @@ impl Parts<'_> {
             _ => TokenStream::new(),
         };
         let _ = rt;
+        let vjp = if self.user_vjp {
+            TokenStream::new()
+        } else {
+            quote! {
+                #(#attrs)*
+                #[doc = #vjp_doc]
+                #[inline]
+                #[allow(clippy::all)]
+                #stub_allow
+                #vis fn #vjp_ident #generics (#receiver #(#params,)* #public_seed: #ret) -> (#ret, #gradient) #where_clause {
+                    #mention_original
+                    let (#value, (#(#entry_pats,)*)) = #call_pullback(#(#args,)* #public_seed);
+                    (#value, #gradient_value)
+                }
+            }
+        };
         quote! {
             #grad
 
-            #(#attrs)*
-            #[doc = #vjp_doc]
-            #[inline]
-            #[allow(clippy::all)]
-            #stub_allow
-            #vis fn #vjp_ident #generics (#receiver #(#params,)* #public_seed: #ret) -> (#ret, #gradient) #where_clause {
-                #mention_original
-                let (#value, (#(#entry_pats,)*)) = #call_pullback(#(#args,)* #public_seed);
-                (#value, #gradient_value)
-            }
+            #vjp
 
             #(#attrs)*
             #[doc(hidden)]
@@ -276,7 +285,12 @@ pub fn generated(
     items: &[syn::Item],
     runtime: &TokenStream,
 ) -> TokenStream {
-    let parts = Parts { func, sig, runtime };
+    let parts = Parts {
+        func,
+        sig,
+        runtime,
+        user_vjp: false,
+    };
     let enums = body.arm_enums.iter().map(|&n| {
         let ident = naming::arms_enum(n);
         let params: Vec<syn::Ident> = (0..n).map(|i| quote::format_ident!("A{}", i)).collect();
@@ -307,9 +321,72 @@ pub fn generated(
     )
 }
 
+/// The generated items around a derivative the user supplied with `vjp = path`: the pullback
+/// spreads the supplied gradient over one entry per parameter.
+pub fn supplied(
+    func: &syn::ItemFn,
+    sig: &Signature,
+    vjp: &syn::Path,
+    runtime: &TokenStream,
+) -> TokenStream {
+    let user_vjp = vjp.is_ident(&naming::vjp_fn(&func.sig.ident));
+    let parts = Parts {
+        func,
+        sig,
+        runtime,
+        user_vjp,
+    };
+    let rt = runtime;
+    let args = parts.args();
+    let seed = naming::seed();
+    let value = naming::result_value();
+    let active: Vec<syn::Ident> = sig
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.active)
+        .map(|(i, _)| naming::grad_entry(i))
+        .collect();
+    let pattern = match active.as_slice() {
+        [one] => quote!(#one),
+        many => quote!((#(#many,)*)),
+    };
+    let entries = sig.params.iter().enumerate().map(|(i, p)| {
+        if p.active {
+            naming::grad_entry(i).into_token_stream()
+        } else {
+            quote!(#rt::Constant)
+        }
+    });
+    let call = if sig.has_self {
+        quote!(self.#vjp)
+    } else {
+        quote!(#vjp)
+    };
+    let name = &func.sig.ident;
+    let original = if sig.has_self {
+        quote!(Self::#name)
+    } else {
+        quote!(#name)
+    };
+    parts.items(
+        quote! {
+            let _ = #original;
+            let (#value, #pattern) = #call(#(#args,)* #seed);
+            (#value, (#(#entries,)*))
+        },
+        false,
+    )
+}
+
 /// Signatures of the generated items with bodies that never run, emitted beside errors.
 pub fn stubs(func: &syn::ItemFn, sig: &Signature, runtime: &TokenStream) -> TokenStream {
-    let parts = Parts { func, sig, runtime };
+    let parts = Parts {
+        func,
+        sig,
+        runtime,
+        user_vjp: false,
+    };
     parts.items(
         quote!(::core::unreachable!(
             "`#[differentiate]` reported a compile error"

@@ -29,6 +29,16 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         let stubs = emit::stubs(&func, &sig, &runtime);
         return quote!(#func #errors #stubs);
     }
+    if let Some(vjp) = &options.vjp {
+        // A supplied derivative: the body is the user's business, the calling convention ours.
+        if !errors.is_empty() {
+            let errors = errors.to_compile_errors();
+            let stubs = emit::stubs(&func, &sig, &runtime);
+            return quote!(#func #errors #stubs);
+        }
+        let generated = emit::supplied(&func, &sig, vjp, &runtime);
+        return quote!(#func #generated);
+    }
     let ir = lower::lower(&func, &sig, &mut errors);
     let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
     let activity = activity::analyse(&ir, &active_params, &mut errors);
@@ -43,7 +53,22 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         let stubs = emit::stubs(&func, &sig, &runtime);
         return quote!(#func #errors #stubs);
     }
-    let body = reverse::pullback_body(&ir, &activity, &active_params, &shape, &runtime);
+    let tensor_refs: Vec<bool> = sig
+        .params
+        .iter()
+        .map(|p| {
+            matches!(&p.ty, syn::Type::Reference(_))
+                && matches!(p.kind, signature::ParamKind::Tensor { .. })
+        })
+        .collect();
+    let body = reverse::pullback_body(
+        &ir,
+        &activity,
+        &active_params,
+        &tensor_refs,
+        &shape,
+        &runtime,
+    );
     let generated = emit::generated(&func, &sig, body, &ir.items, &runtime);
     quote!(#func #generated)
 }

@@ -29,6 +29,34 @@ pub fn infer(ir: &FnIr) -> Vec<Kind> {
         .collect()
 }
 
+/// The tensor variables that are references in the user's code (a `&Tensor` parameter and
+/// its copies): passed to a call, they are passed as `&x`, as the user's `x` was.
+pub fn borrowed(ir: &FnIr, param_refs: &[bool]) -> Vec<bool> {
+    let mut by_ref = vec![false; ir.vars.len()];
+    for (slot, is_ref) in ir.params.iter().zip(param_refs) {
+        if let ParamSlot::Var(v) = slot {
+            by_ref[*v] = *is_ref;
+        }
+    }
+    copies(&ir.body, &mut by_ref);
+    by_ref
+}
+
+fn copies(block: &Block, by_ref: &mut [bool]) {
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Let {
+                var,
+                rhs: Rhs::Use(Operand::Var(v)),
+                ..
+            } if by_ref[*v] => by_ref[*var] = true,
+            Stmt::Branch { arms, .. } => arms.iter().for_each(|a| copies(a, by_ref)),
+            Stmt::Loop(l) => copies(&l.body, by_ref),
+            _ => {}
+        }
+    }
+}
+
 fn declared_tensor(ty: &syn::Type) -> bool {
     match ty {
         syn::Type::Reference(r) => is_tensor_type(&r.elem),

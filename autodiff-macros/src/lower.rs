@@ -1136,6 +1136,14 @@ impl Lowerer<'_> {
                 return self.bind("len", Rhs::Len(array), span, out);
             }
         }
+        if (name == "clone" || name == "to_owned")
+            && m.args.is_empty()
+            && self.array_of(&m.receiver).is_none()
+        {
+            // A copy is the value itself to the derivative.
+            let value = self.lower_expr(&m.receiver, out);
+            return self.bind("t", Rhs::Use(value), span, out);
+        }
         if let Some(loop_expr) = loops::desugar_reduction(m, self) {
             return match loop_expr {
                 Ok(block) => self.lower_expr(&block, out),

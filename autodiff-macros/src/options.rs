@@ -1,4 +1,5 @@
-//! The attribute's options: `#[differentiate]` or `#[differentiate(wrt(a, b))]`.
+//! The attribute's options: `#[differentiate]`, `#[differentiate(wrt(a, b))]`, and
+//! `#[differentiate(vjp = path)]`, which supplies the derivative instead of deriving it.
 
 use crate::errors::Errors;
 use syn::parse::{Parse, ParseStream};
@@ -9,6 +10,9 @@ use syn::{Ident, Token};
 pub struct Options {
     /// `wrt(a, b)`: exactly these parameters are active. `None`: every differentiable one.
     pub wrt: Option<Wrt>,
+    /// `vjp = path`: the user's function computing `(value, seedᵀ·J)`, with the signature of
+    /// the `NAME_vjp` the macro would generate. The body is then not differentiated.
+    pub vjp: Option<syn::Path>,
 }
 
 pub struct Wrt {
@@ -30,9 +34,16 @@ pub fn parse(args: proc_macro2::TokenStream, errors: &mut Errors) -> Options {
                             options.wrt = Some(wrt);
                         }
                     }
+                    RawOption::Vjp(keyword, path) => {
+                        if options.vjp.is_some() {
+                            errors.spanned(&keyword, "`vjp` is given twice");
+                        } else {
+                            options.vjp = Some(path);
+                        }
+                    }
                     RawOption::Unknown(ident) => errors.spanned(
                         &ident,
-                        format!("unknown option `{ident}`; the only option is `wrt(a, b, ..)`, which names the active parameters"),
+                        format!("unknown option `{ident}`; the options are `wrt(a, b, ..)`, which names the active parameters, and `vjp = path`, which supplies the derivative"),
                     ),
                 }
             }
@@ -49,6 +60,7 @@ struct RawOptions(Vec<RawOption>);
 
 enum RawOption {
     Wrt(Wrt),
+    Vjp(Ident, syn::Path),
     Unknown(Ident),
 }
 
@@ -69,6 +81,10 @@ impl Parse for RawOptions {
                     keyword,
                     names: names.into_iter().collect(),
                 }));
+            } else if keyword == "vjp" && input.peek(Token![=]) {
+                input.parse::<Token![=]>()?;
+                let path: syn::Path = input.parse()?;
+                options.push(RawOption::Vjp(keyword, path));
             } else {
                 // Skip whatever follows the unknown word so that only the word is reported.
                 if input.peek(syn::token::Paren) {

@@ -57,12 +57,14 @@ pub fn pullback_body(
     ir: &FnIr,
     activity: &Activity,
     active_params: &[bool],
+    tensor_refs: &[bool],
     shape: &Shape,
     runtime: &TokenStream,
 ) -> PullbackBody {
     let mut stored = BTreeSet::new();
     ir.body.stored_arrays(&mut stored);
     let kinds = kinds::infer(ir);
+    let borrowed = kinds::borrowed(ir, tensor_refs);
     let mut emitter = Emitter {
         ir,
         activity,
@@ -74,6 +76,7 @@ pub fn pullback_body(
         taken: 0,
         stored,
         kinds,
+        borrowed,
     };
     let mut ctx = Ctx::new(all_vars(ir));
 
@@ -230,6 +233,8 @@ struct Emitter<'a> {
     stored: BTreeSet<ArrayId>,
     /// Which variables hold tensors.
     kinds: Vec<Kind>,
+    /// Which tensor variables are references in the user's code.
+    borrowed: Vec<bool>,
 }
 
 impl Emitter<'_> {
@@ -595,6 +600,10 @@ impl Emitter<'_> {
     /// took of a buffer it goes on writing) in the adjoint.
     fn call_arg(&self, arg: &CallArg, snapshot: Option<&syn::Ident>) -> TokenStream {
         match arg {
+            CallArg::Value(Operand::Var(v)) if self.borrowed[*v] => {
+                let name = self.primal(*v);
+                quote!(&#name)
+            }
             CallArg::Value(op) => self.value(op),
             CallArg::Ref(op) => {
                 let op = self.operand(op);
@@ -751,10 +760,9 @@ impl Emitter<'_> {
                     .iter()
                     .zip(snapshots)
                     .map(|(a, snapshot)| match a {
-                        CallArg::Value(op) => self.read(ctx, op),
-                        CallArg::Ref(op) => {
-                            let op = self.read(ctx, op);
-                            quote!(&#op)
+                        CallArg::Value(op) | CallArg::Ref(op) => {
+                            self.read(ctx, op);
+                            self.call_arg(a, None)
                         }
                         CallArg::Array { .. } => self.call_arg(a, snapshot.as_ref()),
                     })
