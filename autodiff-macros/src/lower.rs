@@ -1154,17 +1154,11 @@ impl Lowerer<'_> {
             };
         }
         if let Some(prim) = primitives::lookup(&name, m.args.len() + 1) {
-            let receiver = std::iter::once(&*m.receiver);
-            let (args, refs) = self.lower_prim_args(receiver.chain(m.args.iter()), out);
-            let form = CallForm::Method(m.method.clone());
-            return self.bind(
-                "t",
-                Rhs::Prim {
-                    prim,
-                    form,
-                    args,
-                    refs,
-                },
+            let operands = std::iter::once(&*m.receiver).chain(m.args.iter());
+            return self.lower_prim(
+                prim,
+                CallForm::Method(m.method.clone()),
+                operands,
                 span,
                 out,
             );
@@ -1242,16 +1236,10 @@ impl Lowerer<'_> {
         {
             let name = segments[1].as_str();
             if let Some(prim) = primitives::lookup(name, c.args.len()) {
-                let (args, refs) = self.lower_prim_args(c.args.iter(), out);
-                let form = CallForm::Path(path.clone());
-                return self.bind(
-                    "t",
-                    Rhs::Prim {
-                        prim,
-                        form,
-                        args,
-                        refs,
-                    },
+                return self.lower_prim(
+                    prim,
+                    CallForm::Path(path.clone()),
+                    c.args.iter(),
                     span,
                     out,
                 );
@@ -1280,17 +1268,30 @@ impl Lowerer<'_> {
         )
     }
 
-    /// The operands of a primitive, and which of them the user borrowed (`&b`).
-    fn lower_prim_args<'a>(
+    /// A primitive applied to `operands` (the receiver first), remembering which of them the
+    /// user borrowed (`&b`).
+    fn lower_prim<'a>(
         &mut self,
-        args: impl Iterator<Item = &'a Expr>,
+        prim: &'static primitives::Primitive,
+        form: CallForm,
+        operands: impl Iterator<Item = &'a Expr>,
+        span: Span,
         out: &mut Block,
-    ) -> (Vec<Operand>, Vec<bool>) {
-        args.map(|a| {
-            let by_ref = matches!(a, Expr::Reference(_));
-            (self.lower_expr(a, out), by_ref)
-        })
-        .unzip()
+    ) -> Operand {
+        let (args, refs) = operands
+            .map(|a| (self.lower_expr(a, out), matches!(a, Expr::Reference(_))))
+            .unzip();
+        self.bind(
+            "t",
+            Rhs::Prim {
+                prim,
+                form,
+                args,
+                refs,
+            },
+            span,
+            out,
+        )
     }
 
     /// An argument of a call: an array (`x`, `&x`, `&x[..]`) or a value.

@@ -405,6 +405,44 @@ impl Emitter<'_> {
         }
     }
 
+    /// The rules of `prim` (binding `var`) whose operand is active: the operand, the rule and
+    /// the values it reads (borrowed, for the tensor rules).
+    fn prim_rules<'o>(
+        &mut self,
+        var: VarId,
+        prim: &crate::primitives::Primitive,
+        args: &'o [Operand],
+        borrowed: bool,
+        ctx: &mut Ctx,
+    ) -> Vec<(&'o Operand, syn::Ident, Vec<TokenStream>)> {
+        let mut rules = Vec::new();
+        for rule in prim.rules {
+            let Some(target) = args.get(rule.operand) else {
+                continue;
+            };
+            if !self.activity.is_active(target) {
+                continue;
+            }
+            let reads = rule
+                .reads
+                .iter()
+                .map(|r| {
+                    let op = match r {
+                        Read::Operand(i) => &args[*i],
+                        Read::Output => &Operand::Var(var),
+                    };
+                    if borrowed {
+                        self.borrowed_read(ctx, op)
+                    } else {
+                        self.read(ctx, op)
+                    }
+                })
+                .collect();
+            rules.push((target, format_ident!("{}", rule.func), reads));
+        }
+        rules
+    }
+
     /// Forward and reverse code of a block. The reverse is in reverse statement order.
     fn block(&mut self, block: &Block, ctx: &mut Ctx) -> (TokenStream, TokenStream) {
         let mut forward = vec![TokenStream::new(); block.stmts.len()];
@@ -718,28 +756,9 @@ impl Emitter<'_> {
                 }
             },
             Rhs::Prim { prim, args, .. } => {
-                for rule in prim.rules {
-                    let Some(target) = args.get(rule.operand) else {
-                        continue;
-                    };
-                    if !self.activity.is_active(target) {
-                        continue;
-                    }
-                    let reads: Vec<TokenStream> = rule
-                        .reads
-                        .iter()
-                        .map(|r| match r {
-                            Read::Operand(i) => self.read(ctx, &args[*i]),
-                            Read::Output => self.read(ctx, &Operand::Var(var)),
-                        })
-                        .collect();
-                    let func = format_ident!("{}", rule.func);
-                    code.extend(self.accumulate(
-                        ctx,
-                        target,
-                        quote!(#rt::rules::#func(#d #(, #reads)*)),
-                        false,
-                    ));
+                for (target, func, reads) in self.prim_rules(var, prim, args, false, ctx) {
+                    let contribution = quote!(#rt::rules::#func(#d #(, #reads)*));
+                    code.extend(self.accumulate(ctx, target, contribution, false));
                 }
             }
             Rhs::Cast { arg, .. } => {

@@ -67,22 +67,7 @@ impl Emitter<'_> {
                 }
             }
             Rhs::Prim { prim, args, .. } => {
-                for rule in prim.rules {
-                    let Some(target) = args.get(rule.operand) else {
-                        continue;
-                    };
-                    if !self.activity.is_active(target) {
-                        continue;
-                    }
-                    let reads: Vec<TokenStream> = rule
-                        .reads
-                        .iter()
-                        .map(|r| match r {
-                            Read::Operand(i) => self.borrowed_read(ctx, &args[*i]),
-                            Read::Output => self.borrowed_read(ctx, &Operand::Var(var)),
-                        })
-                        .collect();
-                    let func = format_ident!("{}", rule.func);
+                for (target, func, reads) in self.prim_rules(var, prim, args, true, ctx) {
                     let contribution = match prim.family {
                         // A float function applied elementwise: the scalar rule, lifted, then
                         // summed back to the target's shape (a number operand gets a number).
