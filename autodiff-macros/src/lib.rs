@@ -60,4 +60,6 @@ pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 #[cfg(test)]
+mod never_panics;
+#[cfg(test)]
 mod snapshots;

@@ -1017,6 +1017,11 @@ impl Lowerer<'_> {
                 "`yield`",
                 "differentiate an ordinary function",
             ),
+            Expr::RawAddr(r) => self.unsupported(
+                r,
+                "`&raw` borrows",
+                "take the value, or a plain reference `&x` to a constant",
+            ),
             Expr::Let(l) => self.unsupported(
                 l.let_token,
                 "`let` expressions outside `if let`",
@@ -1378,8 +1383,10 @@ impl Lowerer<'_> {
                 if let Some(label) = &b.label {
                     self.errors.spanned(
                         label,
-                        "labelled blocks are not supported in a `#[differentiate]` function",
+                        "labelled blocks are not supported in a `#[differentiate]` function; compute the value with `if`/`else`",
                     );
+                    // Its `break 'label` would only be reported again.
+                    return vec![dummy(); want];
                 }
                 self.lower_stmts(&b.block.stmts, out, want, false)
                     .unwrap_or_else(|| vec![dummy(); want])
