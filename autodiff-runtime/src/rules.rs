@@ -12,10 +12,14 @@
 //! only what its adjoint reads.
 //!
 //! Conventions at points where the derivative does not exist follow the minimum-norm
-//! subgradient (as PyTorch does): `abs` at 0 gives 0, `min`/`max` split a tie evenly,
-//! `hypot` and `atan2` give 0 at the origin, `powf` gives 0 for `∂/∂p` at base 0.
-//! `floor`, `ceil`, `round`, `trunc` and `signum` are piecewise constant: the macro treats
-//! their outputs as constants and needs no rule here.
+//! subgradient (as PyTorch documents): `abs` at 0 gives 0, `min`/`max` split a tie evenly,
+//! `clamp` at a bound splits between `x` and that bound, `hypot` and `atan2` give 0 at the
+//! origin, `powf` gives 0 for `∂/∂p` at base 0. Where the derivative is infinite (`sqrt`
+//! and `cbrt` at 0, `ln` at 0, `asin` at ±1, ..) the rule returns the infinity, except that a
+//! zero adjoint contributes zero ([`guard`]): the value did not matter, and `0 · ∞` would
+//! make a NaN where the derivative exists. `floor`, `ceil`, `round`, `trunc` and `signum`
+//! are piecewise constant: the macro treats their outputs as constants and needs no rule
+//! here.
 
 use num_traits::{Float, FloatConst};
 
@@ -27,6 +31,16 @@ fn two<T: Float>() -> T {
 #[inline(always)]
 fn half<T: Float>() -> T {
     two::<T>().recip()
+}
+
+/// `dy · partial`, or 0 when `dy` is 0: for rules whose partial can be infinite.
+#[inline(always)]
+fn guard<T: Float>(dy: T, contribution: impl FnOnce() -> T) -> T {
+    if dy == T::zero() {
+        T::zero()
+    } else {
+        contribution()
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -52,20 +66,22 @@ pub fn div_a<T: Float>(dy: T, b: T) -> T {
 /// `y = a / b`, adjoint of `b`: `-dy · a / b² = -dy · y / b`.
 #[inline(always)]
 pub fn div_b<T: Float>(dy: T, b: T, y: T) -> T {
-    -(dy * y / b)
+    guard(dy, || -(dy * y / b))
 }
 
 // ---------------------------------------------------------------------------------------
 // Unary functions of the float library: `y = x.f()`.
 // ---------------------------------------------------------------------------------------
 
-/// `abs`: sign of `x`, and 0 at `x = 0` (minimum-norm subgradient).
+/// `abs`: sign of `x`, and 0 at `x = 0` (minimum-norm subgradient); NaN at NaN.
 #[inline(always)]
 pub fn abs_x<T: Float>(dy: T, x: T) -> T {
     if x > T::zero() {
         dy
     } else if x < T::zero() {
         -dy
+    } else if x.is_nan() {
+        x
     } else {
         T::zero() * dy
     }
@@ -73,12 +89,12 @@ pub fn abs_x<T: Float>(dy: T, x: T) -> T {
 /// `sqrt`: `1 / (2√x)`.
 #[inline(always)]
 pub fn sqrt_x<T: Float>(dy: T, y: T) -> T {
-    dy * half::<T>() / y
+    guard(dy, || dy * half::<T>() / y)
 }
 /// `cbrt`: `1 / (3 ∛x²)`.
 #[inline(always)]
 pub fn cbrt_x<T: Float>(dy: T, y: T) -> T {
-    dy / ((two::<T>() + T::one()) * y * y)
+    guard(dy, || dy / ((two::<T>() + T::one()) * y * y))
 }
 /// `exp`: `eˣ`, which is the output.
 #[inline(always)]
@@ -98,22 +114,22 @@ pub fn exp_m1_x<T: Float>(dy: T, y: T) -> T {
 /// `ln`: `1 / x`.
 #[inline(always)]
 pub fn ln_x<T: Float>(dy: T, x: T) -> T {
-    dy / x
+    guard(dy, || dy / x)
 }
 /// `log2`: `1 / (x ln 2)`.
 #[inline(always)]
 pub fn log2_x<T: Float + FloatConst>(dy: T, x: T) -> T {
-    dy / (x * T::LN_2())
+    guard(dy, || dy / (x * T::LN_2()))
 }
 /// `log10`: `1 / (x ln 10)`.
 #[inline(always)]
 pub fn log10_x<T: Float + FloatConst>(dy: T, x: T) -> T {
-    dy / (x * T::LN_10())
+    guard(dy, || dy / (x * T::LN_10()))
 }
 /// `ln_1p`: `1 / (1 + x)`.
 #[inline(always)]
 pub fn ln_1p_x<T: Float>(dy: T, x: T) -> T {
-    dy / (T::one() + x)
+    guard(dy, || dy / (T::one() + x))
 }
 /// `sin`: `cos x`.
 #[inline(always)]
@@ -133,12 +149,12 @@ pub fn tan_x<T: Float>(dy: T, y: T) -> T {
 /// `asin`: `1 / √(1 - x²)`.
 #[inline(always)]
 pub fn asin_x<T: Float>(dy: T, x: T) -> T {
-    dy / (T::one() - x * x).sqrt()
+    guard(dy, || dy / (T::one() - x * x).sqrt())
 }
 /// `acos`: `-1 / √(1 - x²)`.
 #[inline(always)]
 pub fn acos_x<T: Float>(dy: T, x: T) -> T {
-    -(dy / (T::one() - x * x).sqrt())
+    guard(dy, || -(dy / (T::one() - x * x).sqrt()))
 }
 /// `atan`: `1 / (1 + x²)`.
 #[inline(always)]
@@ -168,17 +184,17 @@ pub fn asinh_x<T: Float>(dy: T, x: T) -> T {
 /// `acosh`: `1 / √(x² - 1)`.
 #[inline(always)]
 pub fn acosh_x<T: Float>(dy: T, x: T) -> T {
-    dy / ((x - T::one()) * (x + T::one())).sqrt()
+    guard(dy, || dy / ((x - T::one()) * (x + T::one())).sqrt())
 }
 /// `atanh`: `1 / (1 - x²)`.
 #[inline(always)]
 pub fn atanh_x<T: Float>(dy: T, x: T) -> T {
-    dy / ((T::one() - x) * (T::one() + x))
+    guard(dy, || dy / ((T::one() - x) * (T::one() + x)))
 }
 /// `recip`: `-1 / x² = -y²`.
 #[inline(always)]
 pub fn recip_x<T: Float>(dy: T, y: T) -> T {
-    -(dy * y * y)
+    guard(dy, || -(dy * y * y))
 }
 /// `to_degrees`: `180 / π`.
 #[inline(always)]
@@ -198,7 +214,7 @@ pub fn fract_x<T: Float>(dy: T) -> T {
 /// `powi(x, n)`: `n xⁿ⁻¹`, and 0 for `n = 0` (the constant 1) even at `x = 0`.
 #[inline(always)]
 pub fn powi_x<T: Float>(dy: T, x: T, n: i32) -> T {
-    if n == 0 {
+    if n == 0 || dy == T::zero() {
         T::zero()
     } else {
         dy * T::from(n).unwrap_or_else(T::nan) * x.powi(n - 1)
@@ -212,16 +228,17 @@ pub fn powi_x<T: Float>(dy: T, x: T, n: i32) -> T {
 /// `powf(x, p)`, adjoint of the base: `p xᵖ⁻¹`, and 0 for `p = 0`.
 #[inline(always)]
 pub fn powf_x<T: Float>(dy: T, x: T, p: T) -> T {
-    if p == T::zero() {
+    if p == T::zero() || dy == T::zero() {
         T::zero()
     } else {
         dy * p * x.powf(p - T::one())
     }
 }
-/// `powf(x, p)`, adjoint of the exponent: `xᵖ ln x`, and 0 where `xᵖ = 0` (base 0).
+/// `powf(x, p)`, adjoint of the exponent: `xᵖ ln x`, and 0 at base 0 with `p ≥ 0` (where
+/// `xᵖ ln x → 0`, as PyTorch does).
 #[inline(always)]
 pub fn powf_p<T: Float>(dy: T, x: T, y: T) -> T {
-    if y == T::zero() {
+    if y == T::zero() || (x == T::zero() && y.is_finite()) {
         T::zero()
     } else {
         dy * y * x.ln()
@@ -230,12 +247,12 @@ pub fn powf_p<T: Float>(dy: T, x: T, y: T) -> T {
 /// `log(x, b) = ln x / ln b`, adjoint of `x`: `1 / (x ln b)`.
 #[inline(always)]
 pub fn log_x<T: Float>(dy: T, x: T, b: T) -> T {
-    dy / (x * b.ln())
+    guard(dy, || dy / (x * b.ln()))
 }
 /// `log(x, b)`, adjoint of the base `b`: `-ln x / (b ln² b) = -y / (b ln b)`.
 #[inline(always)]
 pub fn log_b<T: Float>(dy: T, b: T, y: T) -> T {
-    -(dy * y / (b * b.ln()))
+    guard(dy, || -(dy * y / (b * b.ln())))
 }
 /// `a.atan2(b)` (angle of the point `(b, a)`), adjoint of `a`: `b / (a² + b²)`; 0 at the origin.
 #[inline(always)]
@@ -308,32 +325,26 @@ fn choose<T: Float>(dy: T, chosen: bool, tie: bool) -> T {
     }
 }
 
-/// `x.clamp(lo, hi)`, adjoint of `x`: 1 inside `[lo, hi]`, bounds included (as PyTorch does).
+/// `x.clamp(lo, hi)`, adjoint of `x`: 1 strictly inside `(lo, hi)`; at a bound, `clamp` is
+/// `max(x, lo)` (or `min(x, hi)`) at a tie, whose minimum-norm subgradient gives half to `x`
+/// and half to the bound.
 #[inline(always)]
 pub fn clamp_x<T: Float>(dy: T, x: T, lo: T, hi: T) -> T {
-    if lo <= x && x <= hi {
-        dy
-    } else {
-        T::zero()
+    if x.is_nan() {
+        return x;
     }
+    choose(dy, lo < x && x < hi, x == lo || x == hi)
 }
-/// `x.clamp(lo, hi)`, adjoint of `lo`: 1 where `x < lo`.
+/// `x.clamp(lo, hi)`, adjoint of `lo`: 1 where `x < lo`, half at `x == lo`.
 #[inline(always)]
 pub fn clamp_lo<T: Float>(dy: T, x: T, lo: T) -> T {
-    if x < lo {
-        dy
-    } else {
-        T::zero()
-    }
+    choose(dy, x < lo, x == lo)
 }
-/// `x.clamp(lo, hi)`, adjoint of `hi`: 1 where `x > hi`.
+/// `x.clamp(lo, hi)`, adjoint of `hi`: 1 where `x > hi`, half at `x == hi` (unless `x == lo`
+/// too, where `lo` took the half).
 #[inline(always)]
 pub fn clamp_hi<T: Float>(dy: T, x: T, hi: T) -> T {
-    if x > hi {
-        dy
-    } else {
-        T::zero()
-    }
+    choose(dy, x > hi, x == hi)
 }
 /// `x.copysign(s)`, adjoint of `x`: +1 where the signs agree, -1 where they differ. The sign
 /// source `s` gets no derivative (its magnitude does not matter).

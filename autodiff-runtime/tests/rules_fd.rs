@@ -479,17 +479,45 @@ fn powi_with_zero_exponent_is_zero_at_zero() {
 }
 
 #[test]
-fn clamp_at_the_bounds_passes_dy_to_x() {
+fn clamp_at_a_bound_splits_between_x_and_the_bound() {
     for_f32_and_f64!(|T| {
         for dy in DYS.map(|d| d as T) {
             let (lo, hi): (T, T) = (-1.0, 2.0);
-            for x in [lo, hi] {
-                let at = format!("x = {x}, lo = {lo}, hi = {hi}, dy = {dy}");
-                assert_exact!("clamp_x", at, dy, clamp_x(dy, x, lo, hi));
-                // The bound itself gets nothing there, so the adjoint is not counted twice.
-                assert_exact!("clamp_lo", at, 0.0, clamp_lo(dy, x, lo));
-                assert_exact!("clamp_hi", at, 0.0, clamp_hi(dy, x, hi));
-            }
+            let half = dy / 2.0;
+            let at = format!("x = lo = {lo}, hi = {hi}, dy = {dy}");
+            assert_exact!("clamp_x", at, half, clamp_x(dy, lo, lo, hi));
+            assert_exact!("clamp_lo", at, half, clamp_lo(dy, lo, lo));
+            assert_exact!("clamp_hi", at, 0.0, clamp_hi(dy, lo, hi));
+            let at = format!("x = hi = {hi}, lo = {lo}, dy = {dy}");
+            assert_exact!("clamp_x", at, half, clamp_x(dy, hi, lo, hi));
+            assert_exact!("clamp_lo", at, 0.0, clamp_lo(dy, hi, lo));
+            assert_exact!("clamp_hi", at, half, clamp_hi(dy, hi, hi));
         }
+    });
+}
+
+#[test]
+fn a_zero_adjoint_contributes_zero_where_the_partial_is_infinite() {
+    for_f32_and_f64!(|T| {
+        let zero: T = 0.0;
+        let one: T = 1.0;
+        let at = "dy = 0".to_string();
+        assert_exact!("sqrt_x", at, 0.0, sqrt_x(zero, zero));
+        assert_exact!("cbrt_x", at, 0.0, cbrt_x(zero, zero));
+        assert_exact!("ln_x", at, 0.0, ln_x(zero, zero));
+        assert_exact!("log2_x", at, 0.0, log2_x(zero, zero));
+        assert_exact!("log10_x", at, 0.0, log10_x(zero, zero));
+        assert_exact!("ln_1p_x", at, 0.0, ln_1p_x(zero, -one));
+        assert_exact!("asin_x", at, 0.0, asin_x(zero, one));
+        assert_exact!("acos_x", at, 0.0, acos_x(zero, one));
+        assert_exact!("acosh_x", at, 0.0, acosh_x(zero, one));
+        assert_exact!("atanh_x", at, 0.0, atanh_x(zero, one));
+        assert_exact!("recip_x", at, 0.0, recip_x(zero, T::INFINITY));
+        assert_exact!("div_b", at, 0.0, div_b(zero, zero, T::INFINITY));
+        assert_exact!("powf_x", at, 0.0, powf_x(zero, zero, 0.5));
+        assert_exact!("powi_x", at, 0.0, powi_x(zero, zero, -1));
+        // With a nonzero adjoint the infinity stays: there is no finite derivative.
+        assert!(sqrt_x(one, zero).is_infinite());
+        assert!(cbrt_x(one, zero).is_infinite());
     });
 }
