@@ -425,3 +425,29 @@ fn euler_oscillator_records_at_most_16_bytes_per_step() {
 fn out_of_bounds_panics_like_the_original() {
     let _ = matrix_quadratic_grad(&[1.0, 2.0, 3.0], &[1.0, 2.0], 2);
 }
+
+#[differentiate]
+fn typed_buffers(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut a: Vec<f64> = vec![0.0; n];
+    let mut b: Vec<f64> = vec![1.0; n];
+    for k in 0..3 {
+        for i in 0..n {
+            a[i] = b[i] * x[i] + a[i].sin();
+            b[i] = a[i] * 0.5 + (k as f64);
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += a[i] * b[i];
+    }
+    s
+}
+
+#[test]
+fn buffers_rewritten_in_nested_loops_keep_their_element_type() {
+    let x = [0.3, 1.2, -0.5];
+    let (value, dx) = typed_buffers_grad(&x);
+    assert_eq!(value, typed_buffers(&x));
+    assert_close("fd", &dx, &central_gradient(typed_buffers, &x, H), 1e-7);
+}

@@ -512,10 +512,17 @@ impl Emitter<'_> {
                 quote!(#(#elements),*)
             }
         };
+        // The user's element type, where they gave one, keeps the elements' methods resolvable.
+        let info = &self.ir.arrays[array];
+        let annotation = match (&info.elem, &info.fixed_len, vec) {
+            (Some(elem), _, true) => quote!(: ::std::vec::Vec<#elem>),
+            (Some(elem), Some(len), false) => quote!(: [#elem; #len]),
+            _ => TokenStream::new(),
+        };
         let forward = if vec {
-            quote!(let mut #name = ::std::vec![#content];)
+            quote!(let mut #name #annotation = ::std::vec![#content];)
         } else {
-            quote!(let mut #name = [#content];)
+            quote!(let mut #name #annotation = [#content];)
         };
         let mut reverse = TokenStream::new();
         if self.activity.active_arrays[array] {
