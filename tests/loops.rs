@@ -451,3 +451,19 @@ fn buffers_rewritten_in_nested_loops_keep_their_element_type() {
     assert_eq!(value, typed_buffers(&x));
     assert_close("fd", &dx, &central_gradient(typed_buffers, &x, H), 1e-7);
 }
+
+#[differentiate]
+fn store_in_one_arm(x: &[f64], a: f64) -> f64 {
+    let mut b = vec![0.0; 2];
+    if a > 0.0 {
+        b[0] = x[0] * a;
+    }
+    b[0] + b[1] * x[1]
+}
+
+#[test]
+fn a_branch_whose_arm_only_writes_a_buffer() {
+    let x = [2.0, 3.0];
+    assert_eq!(store_in_one_arm_grad(&x, 1.5).1, (vec![1.5, 0.0], 2.0));
+    assert_eq!(store_in_one_arm_grad(&x, -1.0).1, (vec![0.0, 0.0], 0.0));
+}

@@ -944,13 +944,14 @@ impl Emitter<'_> {
             arm_bodies.push(quote!({ #forward (#(#srcs,)* #record) }));
         }
         let dispatch = self.dispatch(selector, &arm_bodies);
+        // Trailing commas: a lone record is still a one-element tuple.
         let record_pat = if needs_record {
-            quote!(#record_ident)
+            quote!(#record_ident,)
         } else {
             TokenStream::new()
         };
         let record_ty = if needs_record {
-            quote!(_)
+            quote!(_,)
         } else {
             TokenStream::new()
         };

@@ -63,10 +63,11 @@ pub fn mul_b<T: Float>(dy: T, a: T) -> T {
 pub fn div_a<T: Float>(dy: T, b: T) -> T {
     dy / b
 }
-/// `y = a / b`, adjoint of `b`: `-dy · a / b² = -dy · y / b`.
+/// `y = a / b`, adjoint of `b`: `-dy · a / b² = -(dy / b) · y`, written with the `dy / b` of
+/// [`div_a`] so that the optimiser computes that quotient once for both operands.
 #[inline(always)]
 pub fn div_b<T: Float>(dy: T, b: T, y: T) -> T {
-    guard(dy, || -(dy * y / b))
+    guard(dy, || -(dy / b * y))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -73,12 +73,7 @@ impl Emitter<'_> {
                 per_iteration.insert(*index);
             }
         }
-        let recomputed = self.recomputable(
-            &l.body,
-            &per_iteration,
-            range.as_ref().map(|r| r.0).filter(|_| replay_range),
-        );
-        let needed = close_over_operands(&l.body, &recomputed, &body_ctx.reads);
+        let (needed, recorded) = self.plan_iteration(&l.body, &per_iteration, &body_ctx.reads);
         let mut recompute = TokenStream::new();
         let mut outer_reads = BTreeSet::new();
         for stmt in &l.body.stmts {
@@ -91,12 +86,7 @@ impl Emitter<'_> {
                 }
             }
         }
-        let record: Vec<VarId> = body_ctx
-            .reads
-            .iter()
-            .copied()
-            .filter(|v| per_iteration.contains(v) && !needed.contains(v))
-            .collect();
+        let record: Vec<VarId> = recorded.into_iter().collect();
         // The rest is read from outside the loop; the replayed index is the loop's own.
         let own_index = range.as_ref().map(|r| r.0);
         let outside = |v: &VarId| !per_iteration.contains(v) && Some(*v) != own_index;
@@ -136,6 +126,11 @@ impl Emitter<'_> {
         if taped {
             iteration_end.extend(quote!(#tape.push((#(#record_values,)*));));
         }
+        // A range loop knows how many records it will push.
+        let reserve = match &range {
+            Some((_, iter, _)) if taped => quote!(#tape.reserve(::core::iter::Iterator::size_hint(&(#iter)).0);),
+            _ => TokenStream::new(),
+        };
         if !replay_range {
             iteration_end.extend(quote!(#trips += 1;));
         }
@@ -158,6 +153,7 @@ impl Emitter<'_> {
             }
             None => TokenStream::new(),
         };
+        forward.extend(reserve);
         forward.extend(match &range {
             Some((index, iter, _)) => {
                 let index = self.primal(*index);
@@ -230,57 +226,48 @@ impl Emitter<'_> {
     /// The body's top-level bindings the adjoint can recompute instead of recording: pure
     /// arithmetic and loads from read-only arrays, of loop-invariant values, the replayed
     /// index, and other recomputable bindings.
-    fn recomputable(
+    /// Splits the per-iteration values an iteration's adjoint reads into those it recomputes
+    /// and those it records. Cheap bindings of the body (arithmetic, casts, loads from arrays
+    /// nothing writes) are recomputed from their operands, whose own per-iteration values are
+    /// then needed in turn; anything else (a carried value, a transcendental, a value from a
+    /// nested branch or loop) is recorded.
+    fn plan_iteration(
         &self,
         body: &Block,
         per_iteration: &BTreeSet<VarId>,
-        index: Option<VarId>,
-    ) -> BTreeSet<VarId> {
-        let mut recomputable = BTreeSet::new();
-        for stmt in &body.stmts {
-            let Stmt::Let { var, rhs, .. } = stmt else {
+        reads: &BTreeSet<VarId>,
+    ) -> (BTreeSet<VarId>, BTreeSet<VarId>) {
+        let cheap: BTreeMap<VarId, &Rhs> = body
+            .stmts
+            .iter()
+            .filter_map(|stmt| match stmt {
+                Stmt::Let { var, rhs, .. } => match rhs {
+                    Rhs::Use(_) | Rhs::Neg(_) | Rhs::Cast { .. } | Rhs::Arith(..) | Rhs::Len(_) => Some((*var, rhs)),
+                    Rhs::Load { array, .. } if !self.stored.contains(array) => Some((*var, rhs)),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        let mut recompute = BTreeSet::new();
+        let mut record = BTreeSet::new();
+        let mut pending: Vec<VarId> = reads.iter().copied().filter(|v| per_iteration.contains(v)).collect();
+        while let Some(v) = pending.pop() {
+            if recompute.contains(&v) || record.contains(&v) {
                 continue;
-            };
-            let available = |op: &Operand, set: &BTreeSet<VarId>| match op.var() {
-                None => true,
-                Some(v) => !per_iteration.contains(&v) || set.contains(&v) || Some(v) == index,
-            };
-            let ok = match rhs {
-                Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => available(a, &recomputable),
-                Rhs::Arith(_, a, b) => available(a, &recomputable) && available(b, &recomputable),
-                Rhs::Load { array, index } => {
-                    !self.stored.contains(array) && available(index, &recomputable)
+            }
+            match cheap.get(&v) {
+                Some(rhs) => {
+                    recompute.insert(v);
+                    pending.extend(rhs_operands(rhs).into_iter().filter(|o| per_iteration.contains(o)));
                 }
-                Rhs::Len(_) => true,
-                _ => false,
-            };
-            if ok {
-                recomputable.insert(*var);
+                None => {
+                    record.insert(v);
+                }
             }
         }
-        recomputable
+        (recompute, record)
     }
-}
-
-/// The recomputable bindings the adjoint reads, and the recomputable bindings they need.
-fn close_over_operands(
-    body: &Block,
-    recomputable: &BTreeSet<VarId>,
-    reads: &BTreeSet<VarId>,
-) -> BTreeSet<VarId> {
-    let mut needed: BTreeSet<VarId> = reads.intersection(recomputable).copied().collect();
-    for stmt in body.stmts.iter().rev() {
-        if let Stmt::Let { var, rhs, .. } = stmt {
-            if needed.contains(var) {
-                needed.extend(
-                    rhs_operands(rhs)
-                        .into_iter()
-                        .filter(|v| recomputable.contains(v)),
-                );
-            }
-        }
-    }
-    needed
 }
 
 /// The variables a recomputable binding reads.

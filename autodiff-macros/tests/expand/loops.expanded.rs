@@ -88,6 +88,7 @@ fn oscillator_pullback(
     let v_7 = v0_3;
     let mut x_8 = x_6;
     let mut v_9 = v_7;
+    tape_0.reserve(::core::iter::Iterator::size_hint(&(0..steps_5)).0);
     for i_10 in 0..steps_5 {
         let t_11 = -k_0;
         let t_12 = t_11 * x_8;

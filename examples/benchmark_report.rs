@@ -1,0 +1,585 @@
+//! The benchmark report: times every workload's original function, generated gradient,
+//! hand-written gradient and peers in one run, prints a markdown table of times and ratios,
+//! checks the targets of BENCHMARKS.md, measures the macro's expansion time, and writes the
+//! figures as JSON to `target/benchmark-report.json`.
+//!
+//! ```sh
+//! cargo run --release --example benchmark_report                  # everything (~2-3 min)
+//! cargo run --release --example benchmark_report -- --quick       # shorter timing budget
+//! cargo run --release --example benchmark_report -- --no-expansion gmm_d10
+//! ```
+//!
+//! Arguments: `--quick` (100 ms per contender instead of 400), `--budget-ms N`,
+//! `--no-expansion`, `--expansion-only`, and any other word keeps only the workloads whose
+//! name contains it.
+//!
+//! Timing: each contender is warmed up, then run in batches sized to its cost; the batches
+//! of a workload's contenders are interleaved (f, grad, hand, peers, f, grad, ...) so a load
+//! spike on the machine hits all of them alike, and each contender's time is the median over
+//! its batches. Ratios are taken between those medians. Nothing here depends on criterion.
+
+#[allow(dead_code)]
+#[path = "../benches/workloads/mod.rs"]
+mod workloads;
+
+use differentiate::runtime::tape::{bytes_recorded, reset_bytes_recorded};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BATCHES: usize = 11;
+
+struct Options {
+    budget: Duration,
+    expansion: bool,
+    workloads: bool,
+    filters: Vec<String>,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        budget: Duration::from_millis(400),
+        expansion: true,
+        workloads: true,
+        filters: Vec::new(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--quick" => o.budget = Duration::from_millis(100),
+            "--budget-ms" => {
+                let ms: u64 = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--budget-ms takes a number of milliseconds");
+                o.budget = Duration::from_millis(ms);
+            }
+            "--no-expansion" => o.expansion = false,
+            "--expansion-only" => o.workloads = false,
+            "--bench" => {} // passed by `cargo bench --all-targets`; nothing to do
+            other => o.filters.push(other.to_string()),
+        }
+    }
+    o
+}
+
+// ---- timing ------------------------------------------------------------------------------------
+
+/// Median time of one run of each contender, in nanoseconds, with the contenders' batches
+/// interleaved. Each gets about `budget` of running time: up to [`BATCHES`] batches of as many
+/// runs as fit. Also returns how many timed runs the median is over.
+fn measure(contenders: &mut [&mut workloads::Runner], budget: Duration) -> Vec<(f64, usize)> {
+    struct Plan {
+        iters: u32,
+        batches: usize,
+        samples: Vec<f64>,
+    }
+    let mut plans: Vec<Plan> = contenders
+        .iter_mut()
+        .map(|run| {
+            // Warm up (caches, allocator, lazily built state) and estimate the cost of a run.
+            let start = Instant::now();
+            let mut n = 0u32;
+            let mut first = None;
+            while n == 0 || (start.elapsed() < Duration::from_millis(20) && n < 1_000_000) {
+                let t = Instant::now();
+                run();
+                first.get_or_insert(t.elapsed());
+                n += 1;
+            }
+            let per_run = start.elapsed().as_secs_f64() / n as f64;
+            let slice = budget.as_secs_f64() / BATCHES as f64;
+            if per_run <= slice {
+                Plan {
+                    iters: ((slice / per_run) as u32).max(1),
+                    batches: BATCHES,
+                    samples: Vec::new(),
+                }
+            } else {
+                // Slower than a batch slice: single runs, as many as fit in the budget; a
+                // contender slower than the whole budget keeps its warm-up run as its only
+                // sample.
+                let batches = ((budget.as_secs_f64() / per_run) as usize).min(BATCHES);
+                let samples = if batches == 0 {
+                    vec![first.unwrap().as_secs_f64() * 1e9]
+                } else {
+                    Vec::new()
+                };
+                Plan {
+                    iters: 1,
+                    batches,
+                    samples,
+                }
+            }
+        })
+        .collect();
+    for round in 0..BATCHES {
+        for (run, plan) in contenders.iter_mut().zip(plans.iter_mut()) {
+            if round >= plan.batches {
+                continue;
+            }
+            let start = Instant::now();
+            for _ in 0..plan.iters {
+                run();
+            }
+            plan.samples
+                .push(start.elapsed().as_secs_f64() * 1e9 / plan.iters as f64);
+        }
+    }
+    plans
+        .into_iter()
+        .map(|mut p| {
+            let count = p.samples.len();
+            (median(&mut p.samples), count * p.iters as usize)
+        })
+        .collect()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+struct Row {
+    name: String,
+    what: String,
+    f_ns: f64,
+    grad_ns: f64,
+    hand_ns: f64,
+    peers: Vec<(&'static str, f64, usize)>,
+    /// Bytes the generated gradient's loops push on tapes, per evaluation.
+    tape_bytes: usize,
+}
+
+fn run_workloads(opts: &Options) -> Vec<Row> {
+    eprintln!("checking ADBench's unit-test instances and building the workloads (each gradient checked against the hand-written one and the peers) ...");
+    workloads::check_adbench_unit_tests();
+    let cases = workloads::cases(&opts.filters);
+    let mut rows = Vec::new();
+    for mut case in cases {
+        let t0 = Instant::now();
+        let mut contenders: Vec<&mut workloads::Runner> =
+            vec![&mut case.f, &mut case.grad, &mut case.hand];
+        for (_, run) in case.peers.iter_mut() {
+            contenders.push(run);
+        }
+        let times = measure(&mut contenders, opts.budget);
+        let per = case.calls_per_run as f64;
+        reset_bytes_recorded();
+        (case.grad)();
+        let tape_bytes = bytes_recorded() / case.calls_per_run;
+        let row = Row {
+            name: case.name.clone(),
+            what: case.what.clone(),
+            f_ns: times[0].0 / per,
+            grad_ns: times[1].0 / per,
+            hand_ns: times[2].0 / per,
+            peers: case
+                .peers
+                .iter()
+                .zip(&times[3..])
+                .map(|((label, _), &(t, runs))| (*label, t / per, runs))
+                .collect(),
+            tape_bytes,
+        };
+        eprintln!(
+            "  {:<24} grad/hand {:5.2}  grad/f {:5.2}   ({:.1} s)",
+            row.name,
+            row.grad_ns / row.hand_ns,
+            row.grad_ns / row.f_ns,
+            t0.elapsed().as_secs_f64()
+        );
+        rows.push(row);
+    }
+    rows
+}
+
+// ---- expansion time ----------------------------------------------------------------------------
+
+/// One generated function of `statements` statements, each a few primitives over the two
+/// previous values (arithmetic, `sin`, `exp`, `ln_1p`, `sqrt`, `powi`).
+fn generated_function(name: &str, statements: usize, annotated: bool) -> String {
+    let mut s = String::new();
+    if annotated {
+        s.push_str("#[differentiate]\n");
+    }
+    writeln!(s, "pub fn {name}(x: f64, y: f64) -> f64 {{").unwrap();
+    let var = |i: isize| -> String {
+        match i {
+            -2 => "y".into(),
+            -1 => "x".into(),
+            i => format!("v{i}"),
+        }
+    };
+    for i in 0..statements as isize {
+        let (a, b) = (var(i - 1), var(i - 2));
+        let rhs = match i % 4 {
+            0 => format!("{a} * y + {b}.sin()"),
+            1 => format!("({a} - x) / (1.0 + {b} * {b})"),
+            2 => format!("(0.1 * {a}).exp().ln_1p() * 0.5 + {b}"),
+            _ => format!("({a} * {a} + 1.0).sqrt() - x * {b}.powi(2)"),
+        };
+        writeln!(s, "    let v{i} = {rhs};").unwrap();
+    }
+    writeln!(s, "    {}\n}}", var(statements as isize - 1)).unwrap();
+    s
+}
+
+/// The scratch crate's source: `copies` functions of `statements` statements, annotated or
+/// not, plus one small annotated function in both variants so both load the proc macro.
+fn scratch_source(statements: usize, copies: usize, annotated: bool, salt: usize) -> String {
+    let mut s = format!(
+        "// generated by examples/benchmark_report.rs (variant {salt})\n\
+         #![allow(unused, clippy::all)]\n\
+         use differentiate::differentiate;\n\n\
+         #[differentiate]\npub fn loads_the_macro(x: f64) -> f64 {{ x * x }}\n\n"
+    );
+    for c in 0..copies {
+        s.push_str(&generated_function(&format!("f{c}"), statements, annotated));
+        s.push('\n');
+    }
+    s
+}
+
+/// Seconds of the `macro_expand_crate` pass and of the whole compile, from `-Z time-passes`.
+fn time_passes(stderr: &str) -> Option<(f64, f64)> {
+    let pass = |name: &str| {
+        stderr.lines().find_map(|l| {
+            let l = l.trim();
+            if !l.ends_with(name) || !l.starts_with("time:") {
+                return None;
+            }
+            l["time:".len()..]
+                .split(';')
+                .next()?
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+    };
+    Some((pass("\tmacro_expand_crate")?, pass("\ttotal")?))
+}
+
+struct Expansion {
+    statements: usize,
+    copies: usize,
+    /// Median extra time of the macro-expansion pass per annotated function, ms.
+    expand_ms: f64,
+    /// Median extra time of the whole `cargo check`-style compile per annotated function, ms.
+    check_ms: f64,
+}
+
+fn measure_expansion(workspace: &Path) -> Result<Vec<Expansion>, String> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"));
+    let dir = target.join("expansion-bench");
+    std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"expansion-bench\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+             [dependencies]\ndifferentiate = {{ path = {:?} }}\n\n[workspace]\n",
+            workspace.display().to_string()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let lib = dir.join("src/lib.rs");
+    let compile = |source: &str| -> Result<(f64, f64), String> {
+        std::fs::write(&lib, source).map_err(|e| e.to_string())?;
+        let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", dir.join("target"))
+            // `-Z time-passes` is a nightly flag; this lets the pinned stable rustc accept it.
+            // It changes nothing else about the compile.
+            .env("RUSTC_BOOTSTRAP", "1")
+            .args([
+                "rustc",
+                "--lib",
+                "--profile",
+                "check",
+                "-q",
+                "--",
+                "-Ztime-passes",
+            ])
+            .output()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            return Err(format!("scratch crate failed to compile:\n{stderr}"));
+        }
+        time_passes(&stderr).ok_or_else(|| format!("no -Z time-passes output in:\n{stderr}"))
+    };
+    eprintln!(
+        "expansion: building the scratch crate's dependencies in {} ...",
+        dir.display()
+    );
+    compile(&scratch_source(1, 1, false, 0))?;
+    let mut results = Vec::new();
+    for statements in [10, 100, 1000] {
+        // Several copies of the small functions lift them above the pass timer's 1 ms
+        // resolution; each copy is an independent macro invocation.
+        let copies = (200 / statements).max(1);
+        let (mut expand, mut check) = (Vec::new(), Vec::new());
+        for rep in 0..5 {
+            let plain = compile(&scratch_source(statements, copies, false, rep))?;
+            let annotated = compile(&scratch_source(statements, copies, true, rep))?;
+            expand.push((annotated.0 - plain.0) * 1e3 / copies as f64);
+            check.push((annotated.1 - plain.1) * 1e3 / copies as f64);
+        }
+        let e = Expansion {
+            statements,
+            copies,
+            expand_ms: median(&mut expand),
+            check_ms: median(&mut check),
+        };
+        eprintln!(
+            "  {statements:>5} statements: expansion {:.2} ms, whole check {:.1} ms per function",
+            e.expand_ms, e.check_ms
+        );
+        results.push(e);
+    }
+    Ok(results)
+}
+
+// ---- output ------------------------------------------------------------------------------------
+
+fn human(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.1} ns")
+    } else if ns < 1e6 {
+        format!("{:.2} µs", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.2} s", ns / 1e9)
+    }
+}
+
+fn bytes(b: usize) -> String {
+    if b == 0 {
+        "0".into()
+    } else if b < 10_000 {
+        format!("{b} B")
+    } else if b < 10_000_000 {
+        format!("{:.0} kB", b as f64 / 1e3)
+    } else {
+        format!("{:.0} MB", b as f64 / 1e6)
+    }
+}
+
+fn markdown(rows: &[Row], expansion: &[Expansion]) -> String {
+    let mut s = String::new();
+    let mut peer_names: Vec<&str> = Vec::new();
+    for r in rows {
+        for (p, _, _) in &r.peers {
+            if !peer_names.contains(p) {
+                peer_names.push(p);
+            }
+        }
+    }
+    if !rows.is_empty() {
+        s.push_str("| workload | f | generated grad | hand grad | grad ÷ hand | grad ÷ f | tape |");
+        for p in &peer_names {
+            write!(s, " {p} (÷ grad) |").unwrap();
+        }
+        s.push_str("\n|---|--:|--:|--:|--:|--:|--:|");
+        for _ in &peer_names {
+            s.push_str("--:|");
+        }
+        s.push('\n');
+        for r in rows {
+            write!(
+                s,
+                "| {} | {} | {} | {} | **{:.2}** | {:.2} | {} |",
+                r.name,
+                human(r.f_ns),
+                human(r.grad_ns),
+                human(r.hand_ns),
+                r.grad_ns / r.hand_ns,
+                r.grad_ns / r.f_ns,
+                bytes(r.tape_bytes)
+            )
+            .unwrap();
+            for &p in &peer_names {
+                match r.peers.iter().find(|x| x.0 == p) {
+                    Some(&(_, ns, runs)) => {
+                        let few = if runs < 3 { "†" } else { "" };
+                        write!(s, " {} ({:.1}×){few} |", human(ns), ns / r.grad_ns).unwrap()
+                    }
+                    None => s.push_str(" — |"),
+                }
+            }
+            s.push('\n');
+        }
+        s.push_str("\nTimes are medians per evaluation; `tape` is what the generated gradient's loops record per evaluation; peers are shown as time (time ÷ generated grad); † timed from fewer than 3 runs (one run takes longer than the timing budget).\n\n");
+        for r in rows {
+            writeln!(s, "- `{}`: {}", r.name, r.what).unwrap();
+        }
+        s.push('\n');
+        s.push_str(&targets(rows));
+    }
+    if !expansion.is_empty() {
+        s.push_str("\n| statements | expansion (ms per function) | whole `cargo check` overhead (ms per function) | functions per crate |\n|--:|--:|--:|--:|\n");
+        for e in expansion {
+            writeln!(
+                s,
+                "| {} | {:.2} | {:.1} | {} |",
+                e.statements, e.expand_ms, e.check_ms, e.copies
+            )
+            .unwrap();
+        }
+        if let [a, .., b] = expansion {
+            writeln!(
+                s,
+                "\nExpansion growth from {} to {} statements: ×{:.1} (linear would be ×{:.0}).",
+                a.statements,
+                b.statements,
+                b.expand_ms / a.expand_ms,
+                b.statements as f64 / a.statements as f64
+            )
+            .unwrap();
+        }
+        if let Some(e) = expansion.iter().find(|e| e.statements == 100) {
+            let met = if e.expand_ms < 50.0 { "met" } else { "MISSED" };
+            writeln!(
+                s,
+                "Target < 50 ms for 100 statements: {:.2} ms, {met}.",
+                e.expand_ms
+            )
+            .unwrap();
+        }
+    }
+    s
+}
+
+fn targets(rows: &[Row]) -> String {
+    let mut s = String::from("Targets:\n");
+    let mut ratios: Vec<f64> = rows.iter().map(|r| r.grad_ns / r.hand_ns).collect();
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    if !ratios.is_empty() {
+        let med = median(&mut ratios);
+        let worst = rows
+            .iter()
+            .max_by(|a, b| (a.grad_ns / a.hand_ns).total_cmp(&(b.grad_ns / b.hand_ns)))
+            .unwrap();
+        let worst_ratio = worst.grad_ns / worst.hand_ns;
+        writeln!(
+            s,
+            "- generated ÷ hand-written, median over {} workloads: {med:.2} (target ≤ 1.10): {}",
+            rows.len(),
+            verdict(med <= 1.10)
+        )
+        .unwrap();
+        writeln!(
+            s,
+            "- generated ÷ hand-written, worst: {worst_ratio:.2} on `{}` (target ≤ 1.5): {}",
+            worst.name,
+            verdict(worst_ratio <= 1.5)
+        )
+        .unwrap();
+        let above: Vec<String> = rows
+            .iter()
+            .filter(|r| r.grad_ns / r.hand_ns > 1.5)
+            .map(|r| format!("`{}` {:.2}", r.name, r.grad_ns / r.hand_ns))
+            .collect();
+        if !above.is_empty() {
+            writeln!(s, "  - above 1.5: {}", above.join(", ")).unwrap();
+        }
+    }
+    for (name, limit) in [("gmm_d10_K25", 2.5), ("residual_sum_n1000", 1.5)] {
+        if let Some(r) = rows.iter().find(|r| r.name == name) {
+            let ratio = r.grad_ns / r.f_ns;
+            writeln!(
+                s,
+                "- gradient ÷ objective on `{name}`: {ratio:.2} (target ≤ {limit}): {}",
+                verdict(ratio <= limit)
+            )
+            .unwrap();
+        }
+    }
+    s
+}
+
+fn json_number(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.1}")
+    } else {
+        "null".into()
+    }
+}
+
+fn json(rows: &[Row], expansion: &[Expansion]) -> String {
+    let mut s = String::from("{\n  \"workloads\": [");
+    for (i, r) in rows.iter().enumerate() {
+        let peers: Vec<String> = r
+            .peers
+            .iter()
+            .map(|(p, ns, _)| format!("\"{p}\": {}", json_number(*ns)))
+            .collect();
+        write!(
+            s,
+            "{}\n    {{\"name\": \"{}\", \"f_ns\": {}, \"grad_ns\": {}, \"hand_ns\": {}, \"peers\": {{{}}}}}",
+            if i == 0 { "" } else { "," },
+            r.name,
+            json_number(r.f_ns),
+            json_number(r.grad_ns),
+            json_number(r.hand_ns),
+            peers.join(", ")
+        )
+        .unwrap();
+    }
+    s.push_str("\n  ],\n  \"expansion\": [");
+    for (i, e) in expansion.iter().enumerate() {
+        write!(
+            s,
+            "{}\n    {{\"statements\": {}, \"ms\": {:.3}}}",
+            if i == 0 { "" } else { "," },
+            e.statements,
+            e.expand_ms
+        )
+        .unwrap();
+    }
+    s.push_str("\n  ]\n}\n");
+    s
+}
+
+fn main() {
+    let opts = options();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if cfg!(debug_assertions) {
+        eprintln!("warning: a debug build; run with --release for meaningful times");
+    }
+    let started = Instant::now();
+    let rows = if opts.workloads {
+        run_workloads(&opts)
+    } else {
+        Vec::new()
+    };
+    let expansion = if opts.expansion {
+        match measure_expansion(workspace) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("expansion time not measured: {e}");
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    println!("{}", markdown(&rows, &expansion));
+    let path = workspace.join("target/benchmark-report.json");
+    std::fs::create_dir_all(path.parent().unwrap()).expect("create target/");
+    std::fs::write(&path, json(&rows, &expansion)).expect("write the JSON report");
+    eprintln!(
+        "wrote {} ({:.0} s in all)",
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
+}
