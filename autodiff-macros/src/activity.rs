@@ -130,6 +130,7 @@ fn rhs_varied(rhs: &Rhs, varied: &Flags) -> bool {
             .any(|r| args.get(r.operand).is_some_and(|a| varied.var(a))),
         Rhs::Call { args, .. } => args.iter().any(|a| varied.arg(a)),
         Rhs::Load { array, .. } => varied.arrays[*array],
+        Rhs::Component { of, .. } => varied.vars[*of],
         Rhs::Len(_) | Rhs::Passive(_) => false,
     }
 }
@@ -210,6 +211,7 @@ fn backward(block: &Block, useful: &mut Flags) {
                         }
                     }
                     Rhs::Load { array, .. } => useful.set_array(*array),
+                    Rhs::Component { of, .. } => useful.set_var(*of),
                     // Through an opaque value only to report it (see `report_missing_derivatives`).
                     Rhs::Passive(Passive {
                         uses,

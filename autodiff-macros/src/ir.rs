@@ -163,6 +163,12 @@ pub enum Rhs {
         array: ArrayId,
         index: Operand,
     },
+    /// Element `index` of a tuple (`q.0`) or array (`q[0]`) a call returned.
+    Component {
+        of: VarId,
+        index: usize,
+        tuple: bool,
+    },
     /// `array.len()`.
     Len(ArrayId),
     Passive(Passive),

@@ -83,7 +83,11 @@ fn rhs_tensor(rhs: &Rhs, tensor: &[bool]) -> bool {
             path.path.segments.len() >= 2
                 && path.path.segments[path.path.segments.len() - 2].ident == "Tensor"
         }
-        Rhs::Call { .. } | Rhs::Load { .. } | Rhs::Len(_) | Rhs::Passive(_) => false,
+        Rhs::Call { .. }
+        | Rhs::Load { .. }
+        | Rhs::Len(_)
+        | Rhs::Passive(_)
+        | Rhs::Component { .. } => false,
     }
 }
 

@@ -227,6 +227,17 @@ fn looks_float(expr: &Expr, lowerer: &Lowerer<'_>) -> bool {
     }
 }
 
+/// `k` in `q[k]`, when it is an integer literal.
+fn literal_index(expr: &Expr) -> Option<usize> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => i.base10_parse().ok(),
+        _ => None,
+    }
+}
+
 /// A placeholder for a value on a path that never uses it (after `return`, or before a
 /// deferred `let x;` is assigned). It carries no derivative.
 fn dummy() -> Operand {
@@ -572,11 +583,56 @@ impl Lowerer<'_> {
                     self.lower_effect(&init.expr, out);
                 }
             }
+            Pat::Tuple(t)
+                if local.init.is_some()
+                    && t.elems
+                        .iter()
+                        .all(|p| matches!(p, Pat::Ident(_) | Pat::Wild(_) | Pat::Type(_))) =>
+            {
+                let init = &local.init.as_ref().expect("checked").expr;
+                match init.as_ref() {
+                    Expr::Tuple(values) if values.elems.len() == t.elems.len() => {
+                        let ops: Vec<Operand> = values
+                            .elems
+                            .iter()
+                            .map(|e| self.lower_expr(e, out))
+                            .collect();
+                        for (pat, op) in t.elems.iter().zip(ops) {
+                            self.bind_pattern(pat, op, out);
+                        }
+                    }
+                    _ => {
+                        // `let (a, b) = g(x);`: each name takes its component of the result.
+                        let value = self.lower_expr(init, out);
+                        let Operand::Var(of) = value else {
+                            self.unsupported(
+                                init,
+                                "destructuring a constant",
+                                "bind each value with its own `let`",
+                            );
+                            return;
+                        };
+                        for (index, pat) in t.elems.iter().enumerate() {
+                            let component = self.bind(
+                                "t",
+                                Rhs::Component {
+                                    of,
+                                    index,
+                                    tuple: true,
+                                },
+                                pat.span(),
+                                out,
+                            );
+                            self.bind_pattern(pat, component, out);
+                        }
+                    }
+                }
+            }
             other => {
                 self.unsupported(
                     other,
-                    "destructuring patterns in `let`",
-                    "bind each value with its own `let`",
+                    "this destructuring pattern in `let`",
+                    "destructure a tuple into names (`let (a, b) = ..`), or bind each value with its own `let`",
                 );
             }
         }
@@ -736,6 +792,14 @@ impl Lowerer<'_> {
             rebind,
             stmt: stmt.clone(),
         });
+    }
+
+    /// The variable a path names, if it names a local variable holding a value.
+    fn local_var(&self, expr: &Expr) -> Option<VarId> {
+        match self.lookup(&Self::local_ident(expr)?.to_string())? {
+            Binding::Var(v) => Some(v),
+            _ => None,
+        }
     }
 
     /// The array a path names, if it names one.
@@ -931,6 +995,16 @@ impl Lowerer<'_> {
                 Operand::Const(syn::parse_quote!(()))
             }
             Expr::Range(_) => self.passive(expr, PassiveKind::Discrete, out),
+            Expr::Field(f) if matches!(&f.member, syn::Member::Unnamed(_)) && self.local_var(&f.base).is_some() => {
+                let of = self.local_var(&f.base).expect("checked");
+                let syn::Member::Unnamed(index) = &f.member else { unreachable!("checked") };
+                self.bind("t", Rhs::Component { of, index: index.index as usize, tuple: true }, span, out)
+            }
+            Expr::Index(i) if self.array_of(&i.expr).is_none() && self.local_var(&i.expr).is_some() && literal_index(&i.index).is_some() => {
+                let of = self.local_var(&i.expr).expect("checked");
+                let index = literal_index(&i.index).expect("checked");
+                self.bind("t", Rhs::Component { of, index, tuple: false }, span, out)
+            }
             Expr::Field(f) => self.opaque(
                 expr,
                 format!("field access `.{}`", f.member.to_token_stream()),

@@ -77,6 +77,7 @@ pub fn pullback_body(
         stored,
         kinds,
         borrowed,
+        aggregates: aggregates(&ir.body),
     };
     let mut ctx = Ctx::new(all_vars(ir));
 
@@ -172,6 +173,28 @@ pub fn pullback_body(
     }
 }
 
+/// The variables read by component (`q.0`, `q[1]`).
+fn aggregates(block: &Block) -> BTreeSet<VarId> {
+    let mut found = BTreeSet::new();
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Let {
+                rhs: Rhs::Component { of, .. },
+                ..
+            } => {
+                found.insert(*of);
+            }
+            Stmt::Branch { arms, .. } => arms.iter().for_each(|a| found.extend(aggregates(a))),
+            Stmt::Loop(l) => {
+                found.extend(aggregates(&l.head));
+                found.extend(aggregates(&l.body));
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
 fn all_vars(ir: &FnIr) -> BTreeSet<VarId> {
     (0..ir.vars.len()).collect()
 }
@@ -235,6 +258,8 @@ struct Emitter<'a> {
     kinds: Vec<Kind>,
     /// Which tensor variables are references in the user's code.
     borrowed: Vec<bool>,
+    /// Variables holding a tuple or array a call returned, read by component.
+    aggregates: BTreeSet<VarId>,
 }
 
 impl Emitter<'_> {
@@ -281,6 +306,11 @@ impl Emitter<'_> {
 
     /// Zero shaped like variable `v` (its adjoint's starting value).
     fn zero_like(&self, ctx: &mut Ctx, v: VarId) -> TokenStream {
+        if self.aggregates.contains(&v) {
+            let rt = &self.rt;
+            let x = self.read(ctx, &Operand::Var(v));
+            return quote!(#rt::zero_like(&#x));
+        }
         if self.kinds[v] == Kind::Tensor {
             let rt = &self.rt;
             let x = self.read(ctx, &Operand::Var(v));
@@ -373,6 +403,39 @@ impl Emitter<'_> {
         } else {
             quote!(#d += #contribution;)
         }
+    }
+
+    /// Adds `contribution` to element `index` of the adjoint of `of`, a tuple or array a call
+    /// returned. That adjoint is an accumulator from the first contribution on; it becomes the
+    /// seed of the call's pullback.
+    fn accumulate_component(
+        &mut self,
+        ctx: &mut Ctx,
+        of: VarId,
+        index: usize,
+        tuple: bool,
+        contribution: TokenStream,
+    ) -> TokenStream {
+        if !self.activity.active[of] {
+            return TokenStream::new();
+        }
+        let mut code = TokenStream::new();
+        if ctx.local.contains(&of) {
+            if !ctx.mutable.contains(&of) {
+                code.extend(self.declare_mutable(ctx, of));
+            }
+        } else {
+            ctx.touched_outer.insert(of);
+        }
+        let d = self.adjoint(of);
+        let place = if tuple {
+            let index = syn::Index::from(index);
+            quote!(#d.#index)
+        } else {
+            quote!(#d[#index])
+        };
+        code.extend(quote!(#place += #contribution;));
+        code
     }
 
     /// Declares the adjoint of `v` at its definition: the sum of its pending contributions in
@@ -634,6 +697,15 @@ impl Emitter<'_> {
                 let array = self.array(*array);
                 quote!(#array.len())
             }
+            Rhs::Component { of, index, tuple } => {
+                let of = self.primal(*of);
+                if *tuple {
+                    let index = syn::Index::from(*index);
+                    quote!(#of.#index)
+                } else {
+                    quote!(#of[#index])
+                }
+            }
         };
         match &self.ir.vars[var].ty {
             Some(ty) => quote!(let #name: #ty = #value;),
@@ -843,6 +915,9 @@ impl Emitter<'_> {
                     let i = self.read(ctx, index);
                     code.extend(quote!(#d_array[#i] += #d;));
                 }
+            }
+            Rhs::Component { of, index, tuple } => {
+                code.extend(self.accumulate_component(ctx, *of, *index, *tuple, d));
             }
             Rhs::Passive(_) | Rhs::Len(_) => {}
         }

@@ -88,3 +88,49 @@ impl<T: Copy + core::ops::AddAssign, const N: usize> ArrayGradEntry<T> for [T; N
 pub fn add_array_entry<T, G: ArrayGradEntry<T>>(adjoint: &mut [T], entry: G) {
     entry.add_to(adjoint);
 }
+
+/// A value whose zero the adjoint can start from: numbers, arrays and tuples of them (the
+/// results of differentiated functions, read by component).
+pub trait ZeroLike {
+    fn zero_like(&self) -> Self;
+}
+
+impl ZeroLike for f64 {
+    fn zero_like(&self) -> f64 {
+        0.0
+    }
+}
+
+impl ZeroLike for f32 {
+    fn zero_like(&self) -> f32 {
+        0.0
+    }
+}
+
+impl<T: ZeroLike, const N: usize> ZeroLike for [T; N] {
+    fn zero_like(&self) -> [T; N] {
+        std::array::from_fn(|i| self[i].zero_like())
+    }
+}
+
+macro_rules! zero_like_tuple {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: ZeroLike),+> ZeroLike for ($($t,)+) {
+            fn zero_like(&self) -> Self {
+                ($(self.$i.zero_like(),)+)
+            }
+        }
+    };
+}
+
+zero_like_tuple!(A 0);
+zero_like_tuple!(A 0, B 1);
+zero_like_tuple!(A 0, B 1, C 2);
+zero_like_tuple!(A 0, B 1, C 2, D 3);
+zero_like_tuple!(A 0, B 1, C 2, D 3, E 4);
+zero_like_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+
+/// Zeros shaped like `x`.
+pub fn zero_like<T: ZeroLike>(x: &T) -> T {
+    x.zero_like()
+}

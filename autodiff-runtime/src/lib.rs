@@ -10,6 +10,8 @@ pub mod tape;
 pub mod tensor;
 pub mod tensor_rules;
 
-pub use compose::{add_array_entry, grad_entry, ArrayGradEntry, Constant, GradEntry};
+pub use compose::{
+    add_array_entry, grad_entry, zero_like, ArrayGradEntry, Constant, GradEntry, ZeroLike,
+};
 pub use tape::Tape;
 pub use tensor::Tensor;

@@ -128,7 +128,9 @@ impl Emitter<'_> {
         }
         // A range loop knows how many records it will push.
         let reserve = match &range {
-            Some((_, iter, _)) if taped => quote!(#tape.reserve(::core::iter::Iterator::size_hint(&(#iter)).0);),
+            Some((_, iter, _)) if taped => {
+                quote!(#tape.reserve(::core::iter::Iterator::size_hint(&(#iter)).0);)
+            }
             _ => TokenStream::new(),
         };
         if !replay_range {
@@ -242,7 +244,9 @@ impl Emitter<'_> {
             .iter()
             .filter_map(|stmt| match stmt {
                 Stmt::Let { var, rhs, .. } => match rhs {
-                    Rhs::Use(_) | Rhs::Neg(_) | Rhs::Cast { .. } | Rhs::Arith(..) | Rhs::Len(_) => Some((*var, rhs)),
+                    Rhs::Use(_) | Rhs::Neg(_) | Rhs::Cast { .. } | Rhs::Arith(..) | Rhs::Len(_) => {
+                        Some((*var, rhs))
+                    }
                     Rhs::Load { array, .. } if !self.stored.contains(array) => Some((*var, rhs)),
                     _ => None,
                 },
@@ -251,7 +255,11 @@ impl Emitter<'_> {
             .collect();
         let mut recompute = BTreeSet::new();
         let mut record = BTreeSet::new();
-        let mut pending: Vec<VarId> = reads.iter().copied().filter(|v| per_iteration.contains(v)).collect();
+        let mut pending: Vec<VarId> = reads
+            .iter()
+            .copied()
+            .filter(|v| per_iteration.contains(v))
+            .collect();
         while let Some(v) = pending.pop() {
             if recompute.contains(&v) || record.contains(&v) {
                 continue;
@@ -259,7 +267,11 @@ impl Emitter<'_> {
             match cheap.get(&v) {
                 Some(rhs) => {
                     recompute.insert(v);
-                    pending.extend(rhs_operands(rhs).into_iter().filter(|o| per_iteration.contains(o)));
+                    pending.extend(
+                        rhs_operands(rhs)
+                            .into_iter()
+                            .filter(|o| per_iteration.contains(o)),
+                    );
                 }
                 None => {
                     record.insert(v);

@@ -7,7 +7,7 @@ struct Point {
 
 #[differentiate]
 fn f(x: f64) -> f64 {
-    let (a, b) = (x * 2.0, x);
+    let [a, b] = [x * 2.0, x];
     a + b
 }
 
