@@ -184,3 +184,18 @@ fn copysign_sign_source_has_no_derivative() {
     assert_eq!(copysign_grad(-2.0, -1.0).1, (3.0, 0.0));
     assert_eq!(copysign_grad(2.0, 5.0).1, (3.0, 0.0));
 }
+
+#[differentiate]
+fn polar_point(r: f64, t: f64) -> f64 {
+    let (s, c) = t.sin_cos();
+    r * c + r * r * s
+}
+
+#[test]
+fn sin_cos_destructured() {
+    let (r, t) = (1.5_f64, 0.7_f64);
+    let (value, (dr, dt)) = polar_point_grad(r, t);
+    assert_eq!(value, polar_point(r, t));
+    assert!((dr - (t.cos() + 2.0 * r * t.sin())).abs() < 1e-14);
+    assert!((dt - (-r * t.sin() + r * r * t.cos())).abs() < 1e-14);
+}

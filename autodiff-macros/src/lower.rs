@@ -591,6 +591,23 @@ impl Lowerer<'_> {
             {
                 let init = &local.init.as_ref().expect("checked").expr;
                 match init.as_ref() {
+                    // `x.sin_cos()` is `(x.sin(), x.cos())` (the optimiser fuses them again).
+                    Expr::MethodCall(m)
+                        if m.method == "sin_cos" && m.args.is_empty() && t.elems.len() == 2 =>
+                    {
+                        for (pat, name) in t.elems.iter().zip(["sin", "cos"]) {
+                            let prim = primitives::lookup(name, 1).expect("a float primitive");
+                            let method = syn::Ident::new(name, m.method.span());
+                            let value = self.lower_prim(
+                                prim,
+                                CallForm::Method(method),
+                                std::iter::once(&*m.receiver),
+                                m.span(),
+                                out,
+                            );
+                            self.bind_pattern(pat, value, out);
+                        }
+                    }
                     Expr::Tuple(values) if values.elems.len() == t.elems.len() => {
                         let ops: Vec<Operand> = values
                             .elems
