@@ -235,3 +235,32 @@ fn reductions_slices_and_indexing() {
     assert_eq!(value, reductions(&x));
     assert_close("fd", &dx.to_vec(), &fd_gradient(reductions, &x, 1e-6), 1e-6);
 }
+
+#[differentiate]
+fn elementwise_library(x: &Tensor, y: &Tensor) -> f64 {
+    let a = x.exp() * y.cos() + x.tanh() - y.abs().sqrt();
+    let b = (x * x + 1.0).ln() / (y.powf(2.0) + 2.0) + x.atan() * y.sinh();
+    let c = x.maximum(y) - x.minimum(0.25) + x.powi(3).recip();
+    let mask = x.gt(0.0);
+    (&(&a + &b) * &mask).sum() + c.mean()
+}
+
+#[test]
+fn elementwise_library_and_masks() {
+    let x = Tensor::matrix(&[&[0.3, -1.2, 2.0], &[1.5, -0.4, 0.9]]);
+    let y = Tensor::matrix(&[&[1.1, 0.5, -0.7], &[0.2, -1.6, 2.4]]);
+    let (value, (dx, dy)) = elementwise_library_grad(&x, &y);
+    assert_eq!(value, elementwise_library(&x, &y));
+    assert_close(
+        "dx",
+        &dx.to_vec(),
+        &fd_gradient(|x| elementwise_library(x, &y), &x, 1e-6),
+        1e-6,
+    );
+    assert_close(
+        "dy",
+        &dy.to_vec(),
+        &fd_gradient(|y| elementwise_library(&x, y), &y, 1e-6),
+        1e-6,
+    );
+}
