@@ -17,18 +17,110 @@
 //! of a workload's contenders are interleaved (f, grad, hand, peers, f, grad, ...) so a load
 //! spike on the machine hits all of them alike, and each contender's time is the median over
 //! its batches. Ratios are taken between those medians. Nothing here depends on criterion.
+//!
+//! Allocations: after the timing, one more run of f, the generated and the hand-written
+//! gradient is made with the counting global allocator below switched on (calls, bytes asked
+//! for, peak bytes held); switched off, it adds one relaxed atomic load per allocation.
 
 #[allow(dead_code)]
 #[path = "../benches/workloads/mod.rs"]
 mod workloads;
 
 use differentiate::runtime::tape::{bytes_recorded, reset_bytes_recorded};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 const BATCHES: usize = 11;
+
+// ---- allocation counting -------------------------------------------------------------------------
+
+/// The system allocator, counting allocations only while [`count_allocations`] runs a
+/// contender once, after all timing: when not counting, each allocation costs one relaxed load
+/// and a branch more than `System` alone.
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+impl Counting {
+    fn grow(size: usize) {
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        ALLOCATED.fetch_add(size, Relaxed);
+        let live = LIVE.fetch_add(size, Relaxed) + size;
+        PEAK.fetch_max(live, Relaxed);
+    }
+    fn shrink(size: usize) {
+        // Saturating: blocks allocated before counting started may be freed while counting.
+        let _ = LIVE.fetch_update(Relaxed, Relaxed, |l| Some(l.saturating_sub(size)));
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to `System`; the counters have no effect on it.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            Counting::grow(layout.size());
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            Counting::grow(layout.size());
+        }
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if COUNTING.load(Relaxed) {
+            Counting::shrink(layout.size());
+        }
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            Counting::shrink(layout.size());
+            Counting::grow(new_size);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// What one run of a contender allocates, per evaluation.
+#[derive(Clone, Copy, Default)]
+struct Allocations {
+    /// Calls of `alloc`, `alloc_zeroed` and `realloc`.
+    count: f64,
+    /// Bytes those calls asked for.
+    bytes: f64,
+    /// The largest number of bytes the run held allocated at once (above what it started
+    /// with).
+    peak: usize,
+}
+
+/// Counts the allocations of one run of `run` (already warmed up by the timing).
+fn count_allocations(run: &mut workloads::Runner, calls_per_run: usize) -> Allocations {
+    for counter in [&ALLOCATIONS, &ALLOCATED, &LIVE, &PEAK] {
+        counter.store(0, Relaxed);
+    }
+    COUNTING.store(true, Relaxed);
+    run();
+    COUNTING.store(false, Relaxed);
+    let per = calls_per_run as f64;
+    Allocations {
+        count: ALLOCATIONS.load(Relaxed) as f64 / per,
+        bytes: ALLOCATED.load(Relaxed) as f64 / per,
+        peak: PEAK.load(Relaxed),
+    }
+}
 
 struct Options {
     budget: Duration,
@@ -155,6 +247,8 @@ struct Row {
     peers: Vec<(&'static str, f64, usize)>,
     /// Bytes the generated gradient's loops push on tapes, per evaluation.
     tape_bytes: usize,
+    /// Allocations of f, the generated gradient and the hand-written one, per evaluation.
+    allocations: [Allocations; 3],
 }
 
 fn run_workloads(opts: &Options) -> Vec<Row> {
@@ -174,6 +268,8 @@ fn run_workloads(opts: &Options) -> Vec<Row> {
         reset_bytes_recorded();
         (case.grad)();
         let tape_bytes = bytes_recorded() / case.calls_per_run;
+        let allocations = [&mut case.f, &mut case.grad, &mut case.hand]
+            .map(|run| count_allocations(run, case.calls_per_run));
         let row = Row {
             name: case.name.clone(),
             what: case.what.clone(),
@@ -187,6 +283,7 @@ fn run_workloads(opts: &Options) -> Vec<Row> {
                 .map(|((label, _), &(t, runs))| (*label, t / per, runs))
                 .collect(),
             tape_bytes,
+            allocations,
         };
         eprintln!(
             "  {:<24} grad/hand {:5.2}  grad/f {:5.2}   ({:.1} s)",
@@ -423,6 +520,8 @@ fn markdown(rows: &[Row], expansion: &[Expansion]) -> String {
             writeln!(s, "- `{}`: {}", r.name, r.what).unwrap();
         }
         s.push('\n');
+        s.push_str(&allocation_table(rows));
+        s.push('\n');
         s.push_str(&targets(rows));
     }
     if !expansion.is_empty() {
@@ -455,6 +554,37 @@ fn markdown(rows: &[Row], expansion: &[Expansion]) -> String {
             )
             .unwrap();
         }
+    }
+    s
+}
+
+fn allocation_table(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "Allocations per evaluation (one run of each, counted after the timing): calls, bytes \
+         asked for, and the most held at once (peak).\n\n\
+         | workload | f | generated grad | peak | hand grad | peak |\n|---|--:|--:|--:|--:|--:|\n",
+    );
+    let cell = |a: &Allocations| {
+        let count = if a.count.fract() == 0.0 {
+            format!("{:.0}", a.count)
+        } else {
+            format!("{:.2}", a.count)
+        };
+        format!("{count} ({})", bytes(a.bytes.round() as usize))
+    };
+    for r in rows {
+        let [f, grad, hand] = &r.allocations;
+        writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.name,
+            cell(f),
+            cell(grad),
+            bytes(grad.peak),
+            cell(hand),
+            bytes(hand.peak)
+        )
+        .unwrap();
     }
     s
 }
@@ -493,7 +623,11 @@ fn targets(rows: &[Row]) -> String {
             writeln!(s, "  - above 1.5: {}", above.join(", ")).unwrap();
         }
     }
-    for (name, limit) in [("gmm_d10_K25", 2.5), ("residual_sum_n1000", 1.5)] {
+    for (name, limit) in [
+        ("gmm_d10_K25", 2.5),
+        ("residual_sum_n1000", 1.5),
+        (workloads::MLP_NAME, 3.0),
+    ] {
         if let Some(r) = rows.iter().find(|r| r.name == name) {
             let ratio = r.grad_ns / r.f_ns;
             writeln!(

@@ -57,21 +57,40 @@ pub fn zeros_like<T: Operand>(x: &T) -> T {
     x.zeros_like()
 }
 
-/// Sums `adjoint` over the axes along which an operand of shape `shape` was broadcast.
+/// Sums `adjoint` over the axes along which an operand of shape `shape` was broadcast. The
+/// first sum reads the adjoint in place (it may be shared), so nothing is copied whole.
 pub fn unbroadcast(adjoint: Tensor, shape: &[usize]) -> Tensor {
     if adjoint.shape() == shape {
         return adjoint;
     }
-    let mut array = adjoint.into_array();
-    while array.ndim() > shape.len() {
-        array = array.sum_axis(Axis(0));
+    let mut summed: Option<ArrayD<f64>> = None;
+    let sum = |summed: &mut Option<ArrayD<f64>>, axis: usize, keep: bool| {
+        let next = match summed.as_ref() {
+            Some(a) => a.sum_axis(Axis(axis)),
+            None => adjoint.array().sum_axis(Axis(axis)),
+        };
+        *summed = Some(if keep {
+            next.insert_axis(Axis(axis))
+        } else {
+            next
+        });
+    };
+    let extra = adjoint.ndim().saturating_sub(shape.len());
+    for _ in 0..extra {
+        sum(&mut summed, 0, false);
     }
     for (axis, &n) in shape.iter().enumerate() {
-        if n == 1 && array.shape()[axis] != 1 {
-            array = array.sum_axis(Axis(axis)).insert_axis(Axis(axis));
+        let current = summed
+            .as_ref()
+            .map_or(adjoint.shape()[axis + extra], |a| a.shape()[axis]);
+        if n == 1 && current != 1 {
+            sum(&mut summed, axis, true);
         }
     }
-    array.into()
+    match summed {
+        Some(array) => array.into(),
+        None => adjoint,
+    }
 }
 
 // -- arithmetic ------------------------------------------------------------------------------

@@ -11,9 +11,11 @@
 
 pub mod adbench;
 pub mod basic;
+pub mod mlp;
 pub mod peers;
 
 use adbench::{BaInput, GmmInput};
+use mlp::MlpInput;
 use num_dual::Dual64;
 use reverse::Tape;
 use std::hint::black_box;
@@ -71,6 +73,9 @@ pub fn cases(filters: &[String]) -> Vec<Case> {
             out.push(ba_case(stem));
         }
     }
+    if wanted(MLP_NAME) {
+        out.push(mlp_case());
+    }
     out
 }
 
@@ -80,6 +85,9 @@ pub const BA_FILES: [&str; 4] = [
     "ba3_n161_m48126_p182072",
     "ba4_n372_m47423_p204472",
 ];
+
+/// Workload 6's name: batch, input, hidden width.
+pub const MLP_NAME: &str = "mlp_b256_d256_h256";
 
 // ---- checks ------------------------------------------------------------------------------------
 
@@ -635,6 +643,68 @@ fn ba_case(stem: &str) -> Case {
             ("num-dual", runner!(|i, out| peers::ba_num_dual(i, out))),
             ("finite-diff", runner!(|i, out| peers::ba_fd(i, out))),
         ],
+        calls_per_run: 1,
+    }
+}
+
+// ---- 6. two-layer perceptron over tensors ------------------------------------------------------
+
+fn mlp_case() -> Case {
+    use mlp::{mlp_loss, mlp_loss_grad, mlp_loss_hand_grad};
+    let input = MlpInput::new();
+    let (value, grad) = input.generated_gradient();
+    let (hand_value, hand) = input.hand_gradient();
+    assert_eq!(value, input.loss());
+    assert_close("mlp value", &[value], &[hand_value], AD_TOL, false);
+    assert_close("mlp generated", &grad, &hand, AD_TOL, false);
+    // The hand-written gradient against central differences of the original function, on a
+    // few entries of each parameter tensor (w1, b1, w2, b2 flattened in that order).
+    let (w1, b1, w2) = (input.w1.len(), input.b1.len(), input.w2.len());
+    let entries = [
+        0,
+        1,
+        w1 / 2 + 17,
+        w1 - 1,
+        w1,
+        w1 + b1 / 3,
+        w1 + b1 - 1,
+        w1 + b1,
+        w1 + b1 + w2 / 2 + 3,
+        w1 + b1 + w2 - 1,
+        w1 + b1 + w2,
+        w1 + b1 + w2 + 7,
+    ];
+    let fd = input.finite_differences(&entries);
+    let picked: Vec<f64> = entries.iter().map(|&e| hand[e]).collect();
+    assert_close("mlp finite-diff", &fd, &picked, FD_TOL, true);
+
+    let input = Rc::new(input);
+    macro_rules! runner {
+        ($f:ident) => {{
+            let input = input.clone();
+            Box::new(move || {
+                let i = black_box(&*input);
+                black_box($f(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.onehot));
+            }) as Runner
+        }};
+    }
+    Case {
+        name: MLP_NAME.into(),
+        what: format!(
+            "two-layer perceptron, tanh(X·W1 + b1)·W2 + b2, softmax cross-entropy; batch {}, \
+             input {}, hidden {}, {} classes; gradient in all {} parameters (W1, b1, W2, b2)",
+            mlp::BATCH,
+            mlp::INPUT,
+            mlp::HIDDEN,
+            mlp::CLASSES,
+            input.parameter_count()
+        ),
+        f: runner!(mlp_loss),
+        grad: runner!(mlp_loss_grad),
+        hand: runner!(mlp_loss_hand_grad),
+        // The `reverse` and `num-dual` crates work on scalars and have no tensor type; finite
+        // differences would take 2 × 68,362 loss evaluations. No peers for this workload.
+        peers: Vec::new(),
         calls_per_run: 1,
     }
 }
