@@ -7,7 +7,8 @@
     clippy::assign_op_pattern,
     clippy::ptr_arg,
     clippy::needless_borrow,
-    clippy::neg_multiply
+    clippy::neg_multiply,
+    clippy::useless_vec
 )]
 
 use differentiate::check::{central_difference, central_gradient};
