@@ -47,7 +47,8 @@ enum Binding {
     /// A slice, array or local buffer of floats.
     Array(ArrayId),
     /// `let f = |t| ..;`: inlined where it is called.
-    Closure(Rc<syn::ExprClosure>),
+    /// With the scopes it was defined in: its free variables are the ones it captured.
+    Closure(Rc<(syn::ExprClosure, Scopes)>),
 }
 
 impl PartialEq for Binding {
@@ -227,6 +228,14 @@ fn looks_float(expr: &Expr, lowerer: &Lowerer<'_>) -> bool {
     }
 }
 
+/// An operand inside a kept expression: a variable's marker, or the constant itself.
+fn operand_tokens(op: &Operand) -> TokenStream {
+    match op {
+        Operand::Var(v) => var_marker(*v),
+        Operand::Const(expr) => expr.to_token_stream(),
+    }
+}
+
 /// `k` in `q[k]`, when it is an integer literal.
 fn literal_index(expr: &Expr) -> Option<usize> {
     match expr {
@@ -282,12 +291,23 @@ impl Lowerer<'_> {
         };
         let ty = self.scopes[si][li].ty.clone();
         let hint = name.trim_start_matches('#');
+        // A literal assigned to a variable of no declared type takes the variable's type from
+        // its previous version (`{ let mut like = v; like = 0.1; like }`), as in the user's code.
+        let rhs = match (&op, &ty, &self.scopes[si][li].binding) {
+            (Operand::Const(lit @ Expr::Lit(_)), None, Binding::Var(previous)) => {
+                let marker = var_marker(*previous);
+                let expr: Expr = syn::parse_quote!({ let mut like = #marker; like = #lit; like });
+                Rhs::Passive(Passive {
+                    expr,
+                    uses: vec![*previous],
+                    arrays: Vec::new(),
+                    kind: PassiveKind::Discrete,
+                })
+            }
+            _ => Rhs::Use(op),
+        };
         let var = self.ir.new_var(hint, ty, span);
-        out.stmts.push(Stmt::Let {
-            var,
-            rhs: Rhs::Use(op),
-            span,
-        });
+        out.stmts.push(Stmt::Let { var, rhs, span });
         self.scopes[si][li].binding = Binding::Var(var);
     }
 
@@ -673,7 +693,16 @@ impl Lowerer<'_> {
             if loops::ExitFinder::in_expr(&closure.body).returns {
                 self.errors.spanned(closure, "a closure containing `return` cannot be inlined; use a function marked `#[differentiate]`");
             }
-            self.declare(name, Binding::Closure(Rc::new(closure.clone())), None);
+            let mut assigned = loops::AssignFinder::default();
+            assigned.visit_expr(&closure.body);
+            if let Some(captured) = assigned.0.iter().find(|n| self.find(n).is_some()) {
+                self.errors.spanned(
+                    closure,
+                    format!("a closure that assigns the captured variable `{captured}` cannot be inlined; compute the value outside the closure"),
+                );
+            }
+            let definition = (closure.clone(), self.scopes.clone());
+            self.declare(name, Binding::Closure(Rc::new(definition)), None);
             return true;
         }
         if let Some(array) = self.array_of(init) {
@@ -735,7 +764,11 @@ impl Lowerer<'_> {
             }
             Expr::Array(a)
                 if !a.elems.is_empty()
-                    && (floats || a.elems.iter().all(|e| looks_float(e, self))) =>
+                    && (floats
+                        || (a.elems.iter().any(|e| looks_float(e, self))
+                            && a.elems.iter().all(|e| {
+                                looks_float(e, self) || matches!(e, Expr::Path(_) | Expr::Const(_))
+                            }))) =>
             {
                 let elements = a.elems.iter().map(|e| self.lower_expr(e, out)).collect();
                 Some((ArrayInit::Elements(elements), vec))
@@ -1166,6 +1199,17 @@ impl Lowerer<'_> {
                 );
                 Operand::Const(syn::parse_quote!(()))
             }
+            Lt(_) | Le(_) | Gt(_) | Ge(_) | Eq(_) | Ne(_) => {
+                // The operands are lowered (so calls and closures in them work); the comparison
+                // itself is a constant.
+                let lhs = self.lower_expr(&b.left, out);
+                let rhs = self.lower_expr(&b.right, out);
+                let (l, r) = (operand_tokens(&lhs), operand_tokens(&rhs));
+                let op = &b.op;
+                let expr: Expr = syn::parse_quote!((#l) #op (#r));
+                let uses = [lhs.var(), rhs.var()].into_iter().flatten().collect();
+                self.bind("p", Rhs::Passive(Passive { expr, uses, arrays: Vec::new(), kind: PassiveKind::Discrete }), span, out)
+            }
             _ => self.passive(&Expr::Binary(b.clone()), PassiveKind::Discrete, out),
         }
     }
@@ -1260,6 +1304,23 @@ impl Lowerer<'_> {
             );
         }
         if primitives::is_piecewise_constant(&name) {
+            if m.args.is_empty() && m.turbofish.is_none() {
+                let receiver = self.lower_expr(&m.receiver, out);
+                let (r, method) = (operand_tokens(&receiver), &m.method);
+                let expr: Expr = syn::parse_quote!((#r).#method());
+                let uses = receiver.var().into_iter().collect();
+                return self.bind(
+                    "p",
+                    Rhs::Passive(Passive {
+                        expr,
+                        uses,
+                        arrays: Vec::new(),
+                        kind: PassiveKind::Discrete,
+                    }),
+                    span,
+                    out,
+                );
+            }
             return self.passive(&Expr::MethodCall(m.clone()), PassiveKind::Discrete, out);
         }
         if let Some(array) = self.array_of(&m.receiver) {
@@ -1308,7 +1369,10 @@ impl Lowerer<'_> {
         };
         if let Some(ident) = Self::local_ident(&c.func) {
             match self.lookup(&ident.to_string()) {
-                Some(Binding::Closure(closure)) => return self.inline_closure(&closure, c, out),
+                Some(Binding::Closure(definition)) => {
+                    let (closure, captured) = &*definition;
+                    return self.inline_closure(closure, captured.clone(), c, out);
+                }
                 Some(_) => {
                     return self.opaque(
                         &Expr::Call(c.clone()),
@@ -1408,10 +1472,12 @@ impl Lowerer<'_> {
         }
     }
 
-    /// `f(a, b)` of a local closure `let f = |x, y| body;`: `{ let x = a; let y = b; body }`.
+    /// `f(a, b)` of a local closure `let f = |x, y| body;`: `{ let x = a; let y = b; body }`,
+    /// with the closure's free variables as they were where it was defined.
     fn inline_closure(
         &mut self,
         closure: &syn::ExprClosure,
+        captured: Scopes,
         call: &syn::ExprCall,
         out: &mut Block,
     ) -> Operand {
@@ -1423,12 +1489,13 @@ impl Lowerer<'_> {
             return dummy();
         }
         let args: Vec<Operand> = call.args.iter().map(|a| self.lower_expr(a, out)).collect();
+        let caller = std::mem::replace(&mut self.scopes, captured);
         self.scopes.push(Vec::new());
         for (pat, arg) in closure.inputs.iter().zip(args) {
             self.bind_pattern(pat, arg, out);
         }
         let value = self.lower_expr(&closure.body, out);
-        self.scopes.pop();
+        self.scopes = caller;
         value
     }
 
@@ -1784,6 +1851,24 @@ fn located_marker(marker: TokenStream, ident: &syn::Ident) -> TokenStream {
 
 impl VisitMut for Renamer<'_, '_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
+        // `*v` of an element reference (`for v in x.iter()`) is the element itself.
+        if let Expr::Unary(u) = e {
+            if matches!(u.op, syn::UnOp::Deref(_)) {
+                if let Some(ident) = Lowerer::local_ident(&u.expr) {
+                    let name = ident.to_string();
+                    if let (false, Some(Binding::Var(v))) =
+                        (self.shadowed.contains(&name), self.lowerer.lookup(&name))
+                    {
+                        if self.lowerer.element_refs.contains(&v) {
+                            let tokens = self.replace(ident).expect("a variable");
+                            *e = Expr::Verbatim(tokens);
+                            let _ = v;
+                            return;
+                        }
+                    }
+                }
+            }
+        }
         match e {
             Expr::Path(p) if p.qself.is_none() => {
                 if let Some(ident) = p.path.get_ident() {

@@ -1,7 +1,10 @@
 //! Every identifier the macro generates is made here.
 //!
 //! Local variables of generated bodies use `Span::mixed_site()` hygiene: they can neither see
-//! nor shadow the user's locals, whatever the user calls them (`seed`, `d_x_1`, ...). Items
+//! nor shadow the user's locals, whatever the user calls them (`seed`, `d_x_1`, ...). Among
+//! themselves they cannot collide either: a version of a user variable is `{name}_{n}`, its
+//! adjoint `{name}_d{n}`, an array `{name}_a{n}` (adjoint `{name}_da{n}`), and the macro's
+//! own values start with `__` and never end in `_{digits}`. Items
 //! (the generated functions, the arm-record enums) are visible at the call site, so their
 //! names derive from the user's function name.
 
@@ -44,7 +47,7 @@ pub fn primal(ir: &FnIr, v: VarId) -> Ident {
 /// The adjoint (`∂output/∂v`, accumulated) of version `v`.
 pub fn adjoint(ir: &FnIr, v: VarId) -> Ident {
     let var = &ir.vars[v];
-    hygienic(&format!("d_{}_{v}", stem(&var.hint)), var.span)
+    hygienic(&format!("{}_d{v}", stem(&var.hint)), var.span)
 }
 
 /// The seed parameter of the pullback.
@@ -73,12 +76,12 @@ pub fn grad_entry(i: usize) -> Ident {
 
 /// The gradient entry for argument `i` of the call computing `v`.
 pub fn call_entry(v: VarId, i: usize, at: Span) -> Ident {
-    hygienic(&format!("grad_{v}_{i}"), at)
+    hygienic(&format!("__grad{v}x{i}"), at)
 }
 
 /// The record of which arm of branch `n` ran, and what its adjoint needs.
 pub fn arm_record(n: usize, at: Span) -> Ident {
-    hygienic(&format!("arm_{n}"), at)
+    hygienic(&format!("__arm{n}"), at)
 }
 
 /// The local enum whose variant says which of `arms` arms ran.
@@ -100,20 +103,20 @@ pub fn array(ir: &FnIr, a: ArrayId) -> Ident {
 /// The adjoint array of array `a`.
 pub fn array_adjoint(ir: &FnIr, a: ArrayId) -> Ident {
     let array = &ir.arrays[a];
-    hygienic(&format!("d_{}_a{a}", stem(&array.hint)), array.span)
+    hygienic(&format!("{}_da{a}", stem(&array.hint)), array.span)
 }
 
 /// The tape of loop `n`.
 pub fn tape(n: usize) -> Ident {
-    hygienic(&format!("tape_{n}"), Span::call_site())
+    hygienic(&format!("__tape{n}"), Span::call_site())
 }
 
 /// The trip count of loop `n`, for loops whose count is known only after they ran.
 pub fn trip_count(n: usize) -> Ident {
-    hygienic(&format!("trips_{n}"), Span::call_site())
+    hygienic(&format!("__trips{n}"), Span::call_site())
 }
 
 /// A value the adjoint takes and then clears or updates (`n` makes it unique).
 pub fn taken(n: usize) -> Ident {
-    hygienic(&format!("taken_{n}"), Span::call_site())
+    hygienic(&format!("__taken{n}"), Span::call_site())
 }

@@ -16,8 +16,9 @@
 //! `clamp` at a bound splits between `x` and that bound, `hypot` and `atan2` give 0 at the
 //! origin, `powf` gives 0 for `∂/∂p` at base 0. Where the derivative is infinite (`sqrt`
 //! and `cbrt` at 0, `ln` at 0, `asin` at ±1, ..) the rule returns the infinity, except that a
-//! zero adjoint contributes zero ([`guard`]): the value did not matter, and `0 · ∞` would
-//! make a NaN where the derivative exists. `floor`, `ceil`, `round`, `trunc` and `signum`
+//! zero adjoint contributes zero ([`guard`], also where the partial overflows: `exp` of a
+//! large value): the value did not matter, and `0 · ∞` would make a NaN where the derivative
+//! exists. `floor`, `ceil`, `round`, `trunc` and `signum`
 //! are piecewise constant: the macro treats their outputs as constants and needs no rule
 //! here.
 
@@ -100,17 +101,17 @@ pub fn cbrt_x<T: Float>(dy: T, y: T) -> T {
 /// `exp`: `eˣ`, which is the output.
 #[inline(always)]
 pub fn exp_x<T: Float>(dy: T, y: T) -> T {
-    dy * y
+    guard(dy, || dy * y)
 }
 /// `exp2`: `2ˣ · ln 2`.
 #[inline(always)]
 pub fn exp2_x<T: Float + FloatConst>(dy: T, y: T) -> T {
-    dy * y * T::LN_2()
+    guard(dy, || dy * y * T::LN_2())
 }
 /// `exp_m1`: `eˣ = y + 1`.
 #[inline(always)]
 pub fn exp_m1_x<T: Float>(dy: T, y: T) -> T {
-    dy * (y + T::one())
+    guard(dy, || dy * (y + T::one()))
 }
 /// `ln`: `1 / x`.
 #[inline(always)]
@@ -145,7 +146,7 @@ pub fn cos_x<T: Float>(dy: T, x: T) -> T {
 /// `tan`: `1 + tan² x`.
 #[inline(always)]
 pub fn tan_x<T: Float>(dy: T, y: T) -> T {
-    dy * (T::one() + y * y)
+    guard(dy, || dy * (T::one() + y * y))
 }
 /// `asin`: `1 / √(1 - x²)`.
 #[inline(always)]
@@ -165,12 +166,12 @@ pub fn atan_x<T: Float>(dy: T, x: T) -> T {
 /// `sinh`: `cosh x`.
 #[inline(always)]
 pub fn sinh_x<T: Float>(dy: T, x: T) -> T {
-    dy * x.cosh()
+    guard(dy, || dy * x.cosh())
 }
 /// `cosh`: `sinh x`.
 #[inline(always)]
 pub fn cosh_x<T: Float>(dy: T, x: T) -> T {
-    dy * x.sinh()
+    guard(dy, || dy * x.sinh())
 }
 /// `tanh`: `1 - tanh² x`.
 #[inline(always)]

@@ -78,7 +78,7 @@ impl<'ast> Visit<'ast> for ExitFinder {
 
 /// The local variables a loop body assigns (`x = ..`, `x += ..`): candidates to carry.
 #[derive(Default)]
-struct AssignFinder(Vec<String>);
+pub(super) struct AssignFinder(pub Vec<String>);
 
 impl<'ast> Visit<'ast> for AssignFinder {
     fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {

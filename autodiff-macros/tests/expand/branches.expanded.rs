@@ -56,8 +56,8 @@ fn piecewise_pullback(
     let n_2 = n;
     let done_3 = false;
     let y_4 = x_0 * k_1;
-    let p_5 = x_0 > 1.0;
-    let (done_15, ret0_16, y_17, arm_3): (_, f64, _, _) = if p_5 {
+    let p_5 = (x_0) > (1.0);
+    let (done_15, ret0_16, y_17, __arm3): (_, f64, _, _) = if p_5 {
         let t_6 = y_4.sin();
         let t_7 = t_6 * x_0;
         let y_8 = t_7;
@@ -68,11 +68,15 @@ fn piecewise_pullback(
             __DifferentiateArms2::Arm0((t_6,)),
         )
     } else {
-        let p_9 = n_2 > 2;
-        let (done_13, ret0_14, arm_2): (_, f64, _) = if p_9 {
+        let p_9 = (n_2) > (2);
+        let (done_13, ret0_14, __arm2): (_, f64, _) = if p_9 {
             let t_10 = y_4.exp();
             let ret0_11: f64 = t_10;
-            let done_12 = true;
+            let done_12 = {
+                let mut like = done_3;
+                like = true;
+                like
+            };
             (done_12, ret0_11, __DifferentiateArms2::Arm0((t_10,)))
         } else {
             (
@@ -81,11 +85,11 @@ fn piecewise_pullback(
                 __DifferentiateArms2::Arm1(()),
             )
         };
-        (done_13, ret0_14, y_4, __DifferentiateArms2::Arm1((arm_2,)))
+        (done_13, ret0_14, y_4, __DifferentiateArms2::Arm1((__arm2,)))
     };
     let go_on_18 = !(false || done_15);
-    let (done_27, ret0_28, arm_1): (_, f64, _) = if go_on_18 {
-        let (t_22, arm_0): (_, _) = match n_2 {
+    let (done_27, ret0_28, __arm1): (_, f64, _) = if go_on_18 {
+        let (t_22, __arm0): (_, _) = match n_2 {
             0 => (y_17, __DifferentiateArms2::Arm0(())),
             m_19 => {
                 let t_20 = m_19 as f64;
@@ -96,62 +100,66 @@ fn piecewise_pullback(
         let z_23 = t_22;
         let t_24 = z_23 + y_17;
         let ret0_25: f64 = t_24;
-        let done_26 = true;
-        (done_26, ret0_25, __DifferentiateArms2::Arm0((arm_0,)))
+        let done_26 = {
+            let mut like = done_15;
+            like = true;
+            like
+        };
+        (done_26, ret0_25, __DifferentiateArms2::Arm0((__arm0,)))
     } else {
         (done_15, ret0_16, __DifferentiateArms2::Arm1(()))
     };
     let value = ret0_28;
-    let d_ret0_28 = seed;
-    let mut d_ret0_16: f64 = 0.0;
-    let mut d_y_17 = 0.0;
-    match arm_1 {
-        __DifferentiateArms2::Arm0((arm_0,)) => {
-            let d_ret0_25 = d_ret0_28;
-            let d_t_24 = d_ret0_25;
-            d_y_17 += d_t_24;
-            let d_z_23 = d_t_24;
-            let d_t_22 = d_z_23;
-            match arm_0 {
+    let ret0_d28 = seed;
+    let mut ret0_d16: f64 = 0.0;
+    let mut y_d17 = 0.0;
+    match __arm1 {
+        __DifferentiateArms2::Arm0((__arm0,)) => {
+            let ret0_d25 = ret0_d28;
+            let t_d24 = ret0_d25;
+            y_d17 += t_d24;
+            let z_d23 = t_d24;
+            let t_d22 = z_d23;
+            match __arm0 {
                 __DifferentiateArms2::Arm0(()) => {
-                    d_y_17 += d_t_22;
+                    y_d17 += t_d22;
                 }
                 __DifferentiateArms2::Arm1((t_20,)) => {
-                    let d_t_21 = d_t_22;
-                    d_y_17 += ::differentiate::runtime::rules::mul_a(d_t_21, t_20);
+                    let t_d21 = t_d22;
+                    y_d17 += ::differentiate::runtime::rules::mul_a(t_d21, t_20);
                 }
             }
         }
         __DifferentiateArms2::Arm1(()) => {
-            d_ret0_16 += d_ret0_28;
+            ret0_d16 += ret0_d28;
         }
     }
-    let mut d_x_0: f64 = 0.0;
-    let mut d_y_4 = 0.0;
-    match arm_3 {
+    let mut x_d0: f64 = 0.0;
+    let mut y_d4 = 0.0;
+    match __arm3 {
         __DifferentiateArms2::Arm0((t_6,)) => {
-            let d_y_8 = d_y_17;
-            let d_t_7 = d_y_8;
-            d_x_0 += ::differentiate::runtime::rules::mul_b(d_t_7, t_6);
-            let d_t_6 = ::differentiate::runtime::rules::mul_a(d_t_7, x_0);
-            d_y_4 += ::differentiate::runtime::rules::sin_x(d_t_6, y_4);
+            let y_d8 = y_d17;
+            let t_d7 = y_d8;
+            x_d0 += ::differentiate::runtime::rules::mul_b(t_d7, t_6);
+            let t_d6 = ::differentiate::runtime::rules::mul_a(t_d7, x_0);
+            y_d4 += ::differentiate::runtime::rules::sin_x(t_d6, y_4);
         }
-        __DifferentiateArms2::Arm1((arm_2,)) => {
-            d_y_4 += d_y_17;
-            let d_ret0_14 = d_ret0_16;
-            match arm_2 {
+        __DifferentiateArms2::Arm1((__arm2,)) => {
+            y_d4 += y_d17;
+            let ret0_d14 = ret0_d16;
+            match __arm2 {
                 __DifferentiateArms2::Arm0((t_10,)) => {
-                    let d_ret0_11 = d_ret0_14;
-                    let d_t_10 = d_ret0_11;
-                    d_y_4 += ::differentiate::runtime::rules::exp_x(d_t_10, t_10);
+                    let ret0_d11 = ret0_d14;
+                    let t_d10 = ret0_d11;
+                    y_d4 += ::differentiate::runtime::rules::exp_x(t_d10, t_10);
                 }
                 __DifferentiateArms2::Arm1(()) => {}
             }
         }
     }
-    d_x_0 += ::differentiate::runtime::rules::mul_a(d_y_4, k_1);
+    x_d0 += ::differentiate::runtime::rules::mul_a(y_d4, k_1);
     (
         value,
-        (d_x_0, ::differentiate::runtime::Constant, ::differentiate::runtime::Constant),
+        (x_d0, ::differentiate::runtime::Constant, ::differentiate::runtime::Constant),
     )
 }

@@ -37,14 +37,14 @@ fn j_pullback(x: f64, seed: f64) -> (f64, (f64,)) {
     let t_5 = t_3 - t_4;
     let t_6 = t_5 + 1.0;
     let value = t_6;
-    let d_t_6 = seed;
-    let d_t_5 = d_t_6;
-    let d_t_4 = -(d_t_5);
-    let d_t_3 = d_t_5;
-    let d_t_2 = d_t_3;
-    let d_t_1 = d_t_3;
-    let d_x_0 = ::differentiate::runtime::rules::powi_x(d_t_1, x_0, 3)
-        + ::differentiate::runtime::rules::powi_x(d_t_2, x_0, 2)
-        + ::differentiate::runtime::rules::mul_b(d_t_4, 6.0);
-    (value, (d_x_0,))
+    let t_d6 = seed;
+    let t_d5 = t_d6;
+    let t_d4 = -(t_d5);
+    let t_d3 = t_d5;
+    let t_d2 = t_d3;
+    let t_d1 = t_d3;
+    let x_d0 = ::differentiate::runtime::rules::powi_x(t_d1, x_0, 3)
+        + ::differentiate::runtime::rules::powi_x(t_d2, x_0, 2)
+        + ::differentiate::runtime::rules::mul_b(t_d4, 6.0);
+    (value, (x_d0,))
 }

@@ -77,7 +77,7 @@ fn oscillator_pullback(
         ::differentiate::runtime::Constant,
     ),
 ) {
-    let mut tape_0 = ::differentiate::runtime::Tape::new();
+    let mut __tape0 = ::differentiate::runtime::Tape::new();
     let k_0 = k;
     let c_1 = c;
     let x0_2 = x0;
@@ -88,7 +88,7 @@ fn oscillator_pullback(
     let v_7 = v0_3;
     let mut x_8 = x_6;
     let mut v_9 = v_7;
-    tape_0.reserve(::core::iter::Iterator::size_hint(&(0..steps_5)).0);
+    __tape0.reserve(::core::iter::Iterator::size_hint(&(0..steps_5)).0);
     for i_10 in 0..steps_5 {
         let t_11 = -k_0;
         let t_12 = t_11 * x_8;
@@ -100,50 +100,50 @@ fn oscillator_pullback(
         let t_18 = dt_4 * a_14;
         let t_19 = v_9 + t_18;
         let v_20 = t_19;
-        tape_0.push((x_8, v_9));
+        __tape0.push((x_8, v_9));
         x_8 = x_17;
         v_9 = v_20;
     }
     let x_21 = x_8;
     let v_22 = v_9;
     let value = x_21;
-    let d_x_21 = seed;
-    let mut d_x_8 = d_x_21;
-    let mut d_v_9 = 0.0;
-    let mut d_k_0: f64 = 0.0;
-    let mut d_c_1: f64 = 0.0;
+    let x_d21 = seed;
+    let mut x_d8 = x_d21;
+    let mut v_d9 = 0.0;
+    let mut k_d0: f64 = 0.0;
+    let mut c_d1: f64 = 0.0;
     for i_10 in (0..steps_5).rev() {
-        let (x_8, v_9) = tape_0.pop();
+        let (x_8, v_9) = __tape0.pop();
         let t_11 = -k_0;
-        let taken_1 = d_x_8;
-        d_x_8 = 0.0;
-        let taken_2 = d_v_9;
-        d_v_9 = 0.0;
-        let d_v_20 = taken_2;
-        let d_t_19 = d_v_20;
-        d_v_9 += d_t_19;
-        let d_t_18 = d_t_19;
-        let d_x_17 = taken_1;
-        let d_t_16 = d_x_17;
-        d_x_8 += d_t_16;
-        let d_t_15 = d_t_16;
-        d_v_9 += ::differentiate::runtime::rules::mul_b(d_t_15, dt_4);
-        let d_a_14 = ::differentiate::runtime::rules::mul_b(d_t_18, dt_4);
-        let d_t_13 = -(d_a_14);
-        d_c_1 += ::differentiate::runtime::rules::mul_a(d_t_13, v_9);
-        d_v_9 += ::differentiate::runtime::rules::mul_b(d_t_13, c_1);
-        let d_t_12 = d_a_14;
-        d_x_8 += ::differentiate::runtime::rules::mul_b(d_t_12, t_11);
-        let d_t_11 = ::differentiate::runtime::rules::mul_a(d_t_12, x_8);
-        d_k_0 -= d_t_11;
+        let __taken1 = x_d8;
+        x_d8 = 0.0;
+        let __taken2 = v_d9;
+        v_d9 = 0.0;
+        let v_d20 = __taken2;
+        let t_d19 = v_d20;
+        v_d9 += t_d19;
+        let t_d18 = t_d19;
+        let x_d17 = __taken1;
+        let t_d16 = x_d17;
+        x_d8 += t_d16;
+        let t_d15 = t_d16;
+        v_d9 += ::differentiate::runtime::rules::mul_b(t_d15, dt_4);
+        let a_d14 = ::differentiate::runtime::rules::mul_b(t_d18, dt_4);
+        let t_d13 = -(a_d14);
+        c_d1 += ::differentiate::runtime::rules::mul_a(t_d13, v_9);
+        v_d9 += ::differentiate::runtime::rules::mul_b(t_d13, c_1);
+        let t_d12 = a_d14;
+        x_d8 += ::differentiate::runtime::rules::mul_b(t_d12, t_11);
+        let t_d11 = ::differentiate::runtime::rules::mul_a(t_d12, x_8);
+        k_d0 -= t_d11;
     }
-    let taken_3 = d_x_8;
-    let taken_4 = d_v_9;
+    let __taken3 = x_d8;
+    let __taken4 = v_d9;
     (
         value,
         (
-            d_k_0,
-            d_c_1,
+            k_d0,
+            c_d1,
             ::differentiate::runtime::Constant,
             ::differentiate::runtime::Constant,
             ::differentiate::runtime::Constant,
@@ -195,23 +195,23 @@ fn sum_of_squares_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,
     }
     let acc_8 = acc_1;
     let value = acc_8;
-    let mut d_x_a0 = ::std::vec![0.0 as f64; x_a0.len()];
-    let d_acc_8 = seed;
-    let mut d_acc_1: f64 = d_acc_8;
+    let mut x_da0 = ::std::vec![0.0 as f64; x_a0.len()];
+    let acc_d8 = seed;
+    let mut acc_d1: f64 = acc_d8;
     for i_2 in (0..x_a0.len()).rev() {
         let v_3: f64 = x_a0[i_2];
         let v_4 = v_3;
-        let taken_1 = d_acc_1;
-        d_acc_1 = 0.0;
-        let d_acc_7 = taken_1;
-        let d_t_6 = d_acc_7;
-        d_acc_1 += d_t_6;
-        let d_t_5 = d_t_6;
-        let d_v_4 = ::differentiate::runtime::rules::mul_b(d_t_5, v_4)
-            + ::differentiate::runtime::rules::mul_a(d_t_5, v_4);
-        let d_v_3 = d_v_4;
-        d_x_a0[i_2] += d_v_3;
+        let __taken1 = acc_d1;
+        acc_d1 = 0.0;
+        let acc_d7 = __taken1;
+        let t_d6 = acc_d7;
+        acc_d1 += t_d6;
+        let t_d5 = t_d6;
+        let v_d4 = ::differentiate::runtime::rules::mul_b(t_d5, v_4)
+            + ::differentiate::runtime::rules::mul_a(t_d5, v_4);
+        let v_d3 = v_d4;
+        x_da0[i_2] += v_d3;
     }
-    let taken_2 = d_acc_1;
-    (value, (d_x_a0,))
+    let __taken2 = acc_d1;
+    (value, (x_da0,))
 }

@@ -1,0 +1,89 @@
+//! Functions the differential fuzzer (tests/fuzz.rs) found mishandled, minimised, with their
+//! derivatives worked by hand.
+
+#![allow(clippy::all, unused_assignments)]
+
+use differentiate::differentiate;
+
+/// A closure sees the variables of where it was defined, not a later shadowing `x`.
+#[differentiate]
+fn closure_then_shadow(x: f64) -> f64 {
+    let g = |t: f64| t * x;
+    let x = 2.0 * x;
+    g(1.0) + x
+}
+
+/// An element that overflows to infinity and is never read does not make the gradient NaN.
+#[differentiate]
+fn overflowing_unused_element(x: f64) -> f64 {
+    let mut buf = [0.0; 2];
+    buf[0] = (1000.0 * x).exp();
+    buf[1] = x * 2.0;
+    buf[1]
+}
+
+/// `*v` of an element reference, in a condition and in a piecewise-constant call.
+#[differentiate]
+fn deref_in_kept_code(xs: &[f64], t: f64) -> f64 {
+    let mut s = 0.0;
+    for v in xs.iter() {
+        if *v > 0.0 {
+            s += *v * t;
+        }
+    }
+    s + xs.iter().map(|e| (*e).floor()).sum::<f64>() * t
+}
+
+/// A literal assigned to a variable of no declared type keeps the variable's type.
+#[differentiate]
+fn literal_assigned(x: f64) -> f64 {
+    let mut v = x;
+    v = 0.1;
+    x * v.sin()
+}
+
+/// A local closure called in a condition and under a piecewise-constant method.
+#[differentiate]
+fn closure_in_condition(x: f64) -> f64 {
+    let g = |t: f64| t * 2.0;
+    if g(x) > 0.0 {
+        x * g(x).ceil()
+    } else {
+        -x
+    }
+}
+
+const K: f64 = 3.0;
+
+/// Named constants beside active values in a buffer literal.
+#[differentiate]
+fn constants_in_buffer(x: f64) -> f64 {
+    let buf = vec![x, std::f64::consts::PI, K];
+    buf[0] * buf[1] * buf[2]
+}
+
+/// A local named like the macro's tapes, carried through nested loops with a branch.
+#[differentiate]
+fn local_named_tape(x: f64) -> f64 {
+    let mut tape = x;
+    for _ in 0..2 {
+        for _ in 0..2 {
+            if x > 0.0 {
+                tape = tape * x;
+            }
+        }
+    }
+    tape
+}
+
+#[test]
+fn minimised_fuzz_findings() {
+    assert_eq!(closure_then_shadow_grad(0.5), (1.5, 3.0));
+    assert_eq!(overflowing_unused_element_grad(1.0), (2.0, 2.0));
+    assert_eq!(deref_in_kept_code_grad(&[0.5, -1.0, 2.0], 1.5), (5.25, (vec![1.5, 0.0, 1.5], 3.5)));
+    assert_eq!(literal_assigned_grad(0.3).1, 0.1f64.sin());
+    assert_eq!(closure_in_condition_grad(0.75), (1.5, 2.0));
+    assert_eq!(constants_in_buffer_grad(2.0).1, std::f64::consts::PI * K);
+    let (_, d) = local_named_tape_grad(1.1);
+    assert!((d - 5.0 * 1.1f64.powi(4)).abs() < 1e-12);
+}
