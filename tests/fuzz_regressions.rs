@@ -80,7 +80,10 @@ fn local_named_tape(x: f64) -> f64 {
 fn minimised_fuzz_findings() {
     assert_eq!(closure_then_shadow_grad(0.5), (1.5, 3.0));
     assert_eq!(overflowing_unused_element_grad(1.0), (2.0, 2.0));
-    assert_eq!(deref_in_kept_code_grad(&[0.5, -1.0, 2.0], 1.5), (5.25, (vec![1.5, 0.0, 1.5], 3.5)));
+    assert_eq!(
+        deref_in_kept_code_grad(&[0.5, -1.0, 2.0], 1.5),
+        (5.25, (vec![1.5, 0.0, 1.5], 3.5))
+    );
     assert_eq!(literal_assigned_grad(0.3).1, 0.1f64.sin());
     assert_eq!(closure_in_condition_grad(0.75), (1.5, 2.0));
     assert_eq!(constants_in_buffer_grad(2.0).1, std::f64::consts::PI * K);

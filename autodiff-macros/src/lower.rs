@@ -294,7 +294,7 @@ impl Lowerer<'_> {
         // A literal assigned to a variable of no declared type takes the variable's type from
         // its previous version (`{ let mut like = v; like = 0.1; like }`), as in the user's code.
         let rhs = match (&op, &ty, &self.scopes[si][li].binding) {
-            (Operand::Const(lit @ Expr::Lit(_)), None, Binding::Var(previous)) => {
+            (Operand::Const(lit), None, Binding::Var(previous)) => {
                 let marker = var_marker(*previous);
                 let expr: Expr = syn::parse_quote!({ let mut like = #marker; like = #lit; like });
                 Rhs::Passive(Passive {
@@ -715,7 +715,7 @@ impl Lowerer<'_> {
         if self.nesting > 0 {
             self.errors.spanned(
                 ident,
-                "local buffers must be declared in the function's outermost block, outside loops and branches; declare it before the loop and overwrite its elements",
+                "local buffers must be declared in the function's outermost block, outside loops and branches (after an early `return`, the rest of the body runs inside a branch); declare it before the loop, branch or first `return`, and overwrite its elements",
             );
         }
         let elem = ty.and_then(element_type);
@@ -997,10 +997,11 @@ impl Lowerer<'_> {
             Expr::Paren(p) => self.lower_expr(&p.expr, out),
             Expr::Group(g) => self.lower_expr(&g.expr, out),
             Expr::Unary(u) => match u.op {
-                syn::UnOp::Neg(_) => {
-                    let op = self.lower_expr(&u.expr, out);
-                    self.bind("t", Rhs::Neg(op), span, out)
-                }
+                syn::UnOp::Neg(_) => match self.lower_expr(&u.expr, out) {
+                    // `-0.05` stays a constant.
+                    Operand::Const(c) => Operand::Const(syn::parse_quote!(-#c)),
+                    op => self.bind("t", Rhs::Neg(op), span, out),
+                },
                 syn::UnOp::Not(_) => self.passive(expr, PassiveKind::Discrete, out),
                 _ => match Self::local_ident(&u.expr).and_then(|i| self.lookup(&i.to_string())) {
                     // `*v` of an element reference is the element.
@@ -1198,6 +1199,19 @@ impl Lowerer<'_> {
                     "this compound assignment is not supported in a `#[differentiate]` function; write it out (`x = x % y`) on constants",
                 );
                 Operand::Const(syn::parse_quote!(()))
+            }
+            And(_) | Or(_) => {
+                // `a && b` is `if a { b } else { false }` (and `||` likewise): `b` is only
+                // evaluated when it would be, and calls in it are lowered.
+                let cond = self.lower_expr(&b.left, out);
+                let constant: Expr = if matches!(b.op, And(_)) { syn::parse_quote!(false) } else { syn::parse_quote!(true) };
+                let arms = if matches!(b.op, And(_)) {
+                    vec![ArmSource::Expr(&b.right), ArmSource::Expr(&constant)]
+                } else {
+                    vec![ArmSource::Expr(&constant), ArmSource::Expr(&b.right)]
+                };
+                let mut value = self.lower_branch(Selector::If(cond), arms, 1, span, out);
+                value.pop().unwrap_or_else(dummy)
             }
             Lt(_) | Le(_) | Gt(_) | Ge(_) | Eq(_) | Ne(_) => {
                 // The operands are lowered (so calls and closures in them work); the comparison
