@@ -90,3 +90,16 @@ fn minimised_fuzz_findings() {
     let (_, d) = local_named_tape_grad(1.1);
     assert!((d - 5.0 * 1.1f64.powi(4)).abs() < 1e-12);
 }
+
+/// A negated named constant first in a buffer literal.
+#[differentiate]
+fn negated_constant_in_buffer(x: f64) -> f64 {
+    let buf = [-std::f64::consts::FRAC_PI_4, x + 0.3, x * x];
+    buf[0] * buf[1] + buf[2]
+}
+
+#[test]
+fn negated_constant_first_in_a_buffer() {
+    let (_, d) = negated_constant_in_buffer_grad(0.5);
+    assert!((d - (-std::f64::consts::FRAC_PI_4 + 1.0)).abs() < 1e-15);
+}

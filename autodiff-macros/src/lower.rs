@@ -228,6 +228,16 @@ fn looks_float(expr: &Expr, lowerer: &Lowerer<'_>) -> bool {
     }
 }
 
+/// A named constant, possibly negated (`PI`, `-FRAC_PI_4`, `K`): neutral in a buffer literal.
+fn is_constant_path(expr: &Expr) -> bool {
+    match expr {
+        Expr::Path(_) | Expr::Const(_) => true,
+        Expr::Unary(u) => matches!(u.op, syn::UnOp::Neg(_)) && is_constant_path(&u.expr),
+        Expr::Paren(p) => is_constant_path(&p.expr),
+        _ => false,
+    }
+}
+
 /// An operand inside a kept expression: a variable's marker, or the constant itself.
 fn operand_tokens(op: &Operand) -> TokenStream {
     match op {
@@ -766,9 +776,9 @@ impl Lowerer<'_> {
                 if !a.elems.is_empty()
                     && (floats
                         || (a.elems.iter().any(|e| looks_float(e, self))
-                            && a.elems.iter().all(|e| {
-                                looks_float(e, self) || matches!(e, Expr::Path(_) | Expr::Const(_))
-                            }))) =>
+                            && a.elems
+                                .iter()
+                                .all(|e| looks_float(e, self) || is_constant_path(e)))) =>
             {
                 let elements = a.elems.iter().map(|e| self.lower_expr(e, out)).collect();
                 Some((ArrayInit::Elements(elements), vec))
