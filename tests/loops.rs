@@ -468,3 +468,33 @@ fn a_branch_whose_arm_only_writes_a_buffer() {
     assert_eq!(store_in_one_arm_grad(&x, 1.5).1, (vec![1.5, 0.0], 2.0));
     assert_eq!(store_in_one_arm_grad(&x, -1.0).1, (vec![0.0, 0.0], 0.0));
 }
+
+struct Weighted {
+    scale: f64,
+}
+
+impl Weighted {
+    #[differentiate]
+    fn norm(&self, v: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for &x in v {
+            s += x * x;
+        }
+        s * self.scale
+    }
+
+    #[differentiate]
+    fn combined(&self, v: &[f64]) -> f64 {
+        self.norm(v) * 2.0 + self.norm(&v)
+    }
+}
+
+#[test]
+fn methods_calling_methods_with_slices() {
+    let w = Weighted { scale: 0.5 };
+    let v = [1.0, -2.0];
+    let (value, grad) = w.combined_grad(&v);
+    assert_eq!(value, w.combined(&v));
+    // 3 · scale · Σ x², so the gradient is 3 · scale · 2x
+    assert_eq!(grad, vec![3.0, -6.0]);
+}

@@ -76,6 +76,23 @@ impl Parts<'_> {
         }
     }
 
+    /// The gradient entries of the active parameters as `G` holds them: the entry itself when
+    /// there is one, a tuple when there are several.
+    fn active_entries(&self) -> TokenStream {
+        let active: Vec<syn::Ident> = self
+            .sig
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.active)
+            .map(|(i, _)| naming::grad_entry(i))
+            .collect();
+        match active.as_slice() {
+            [one] => one.to_token_stream(),
+            many => quote!((#(#many,)*)),
+        }
+    }
+
     /// Entry types of the pullback: the gradient for an active parameter, `Constant` else.
     fn entry_types(&self) -> Vec<TokenStream> {
         let rt = self.runtime;
@@ -182,18 +199,7 @@ impl Parts<'_> {
                 }
             })
             .collect();
-        let active_entries: Vec<syn::Ident> = self
-            .sig
-            .params
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.active)
-            .map(|(i, _)| naming::grad_entry(i))
-            .collect();
-        let gradient_value = match active_entries.as_slice() {
-            [one] => one.to_token_stream(),
-            many => quote!((#(#many,)*)),
-        };
+        let gradient_value = self.active_entries();
         let call_pullback = self.call(&pullback_ident);
         // The derivative counts as a use of the original, so a user who only calls
         // `NAME_grad` gets no dead-code warning for `NAME`.
@@ -340,17 +346,7 @@ pub fn supplied(
     let args = parts.args();
     let seed = naming::seed();
     let value = naming::result_value();
-    let active: Vec<syn::Ident> = sig
-        .params
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.active)
-        .map(|(i, _)| naming::grad_entry(i))
-        .collect();
-    let pattern = match active.as_slice() {
-        [one] => quote!(#one),
-        many => quote!((#(#many,)*)),
-    };
+    let pattern = parts.active_entries();
     let entries = sig.params.iter().enumerate().map(|(i, p)| {
         if p.active {
             naming::grad_entry(i).into_token_stream()

@@ -1354,23 +1354,8 @@ impl Lowerer<'_> {
             return self.unsupported(&m.method, &what, fix);
         }
         if is_self(&m.receiver) {
-            let args = m
-                .args
-                .iter()
-                .map(|a| CallArg::Value(self.lower_expr(a, out)))
-                .collect();
-            let spans = m.args.iter().map(|a| a.span()).collect();
             let callee = Callee::SelfMethod(m.method.clone());
-            return self.bind(
-                "t",
-                Rhs::Call {
-                    callee,
-                    args,
-                    spans,
-                },
-                span,
-                out,
-            );
+            return self.lower_user_call(callee, &m.args, span, out);
         }
         self.opaque_at(
             &Expr::MethodCall(m.clone()),
@@ -1437,9 +1422,20 @@ impl Lowerer<'_> {
                 return self.bind("t", Rhs::Cast { arg, ty }, span, out);
             }
         }
-        let args = c.args.iter().map(|a| self.lower_call_arg(a, out)).collect();
-        let spans = c.args.iter().map(|a| a.span()).collect();
-        let callee = Callee::Function(path.clone());
+        self.lower_user_call(Callee::Function(path.clone()), &c.args, span, out)
+    }
+
+    /// A call of a differentiated function or method, with its arguments' spans (where a
+    /// callee that does not differentiate an active argument is reported).
+    fn lower_user_call(
+        &mut self,
+        callee: Callee,
+        args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>,
+        span: Span,
+        out: &mut Block,
+    ) -> Operand {
+        let spans = args.iter().map(|a| a.span()).collect();
+        let args = args.iter().map(|a| self.lower_call_arg(a, out)).collect();
         self.bind(
             "t",
             Rhs::Call {
