@@ -103,3 +103,20 @@ fn negated_constant_first_in_a_buffer() {
     let (_, d) = negated_constant_in_buffer_grad(0.5);
     assert!((d - (-std::f64::consts::FRAC_PI_4 + 1.0)).abs() < 1e-15);
 }
+
+/// A constant expression assigned to an untyped variable: its new version keeps the type.
+#[differentiate]
+fn constant_expression_assigned(r: f64, k: usize) -> f64 {
+    let mut v0 = r.min(k as f64);
+    if v0 > 0.0 {
+        v0 = 2.5 / (0.75 * 0.75 + 2.0);
+    }
+    (v0 * 0.1).tanh() * r
+}
+
+#[test]
+fn a_reassigned_untyped_variable_keeps_its_type() {
+    let (value, d) = constant_expression_assigned_grad(1.5, 3);
+    assert_eq!(value, constant_expression_assigned(1.5, 3));
+    assert_eq!(d, (2.5f64 / (0.75 * 0.75 + 2.0) * 0.1).tanh());
+}

@@ -67,6 +67,9 @@ pub struct Var {
     pub hint: String,
     /// The declared type, when the user wrote one or it is a parameter's.
     pub ty: Option<syn::Type>,
+    /// For a new version of an untyped user variable: the version it replaces, whose type it
+    /// has (one variable in the user's code has one type; its versions must too).
+    pub like: Option<VarId>,
     pub span: Span,
 }
 
@@ -306,6 +309,7 @@ impl FnIr {
         self.vars.push(Var {
             hint: hint.to_string(),
             ty,
+            like: None,
             span,
         });
         self.vars.len() - 1

@@ -301,23 +301,20 @@ impl Lowerer<'_> {
         };
         let ty = self.scopes[si][li].ty.clone();
         let hint = name.trim_start_matches('#');
-        // A literal assigned to a variable of no declared type takes the variable's type from
-        // its previous version (`{ let mut like = v; like = 0.1; like }`), as in the user's code.
-        let rhs = match (&op, &ty, &self.scopes[si][li].binding) {
-            (Operand::Const(lit), None, Binding::Var(previous)) => {
-                let marker = var_marker(*previous);
-                let expr: Expr = syn::parse_quote!({ let mut like = #marker; like = #lit; like });
-                Rhs::Passive(Passive {
-                    expr,
-                    uses: vec![*previous],
-                    arrays: Vec::new(),
-                    kind: PassiveKind::Discrete,
-                })
-            }
-            _ => Rhs::Use(op),
+        // A new version of a variable of no declared type takes the type of the version it
+        // replaces, as the user's one variable has one type (`v = 2.5 / 3.0` must not leave
+        // `v` an ambiguous float).
+        let like = match (&ty, &self.scopes[si][li].binding) {
+            (None, Binding::Var(previous)) => Some(*previous),
+            _ => None,
         };
         let var = self.ir.new_var(hint, ty, span);
-        out.stmts.push(Stmt::Let { var, rhs, span });
+        self.ir.vars[var].like = like;
+        out.stmts.push(Stmt::Let {
+            var,
+            rhs: Rhs::Use(op),
+            span,
+        });
         self.scopes[si][li].binding = Binding::Var(var);
     }
 

@@ -707,9 +707,14 @@ impl Emitter<'_> {
                 }
             }
         };
-        match &self.ir.vars[var].ty {
-            Some(ty) => quote!(let #name: #ty = #value;),
-            None => quote!(let #name = #value;),
+        let info = &self.ir.vars[var];
+        match (&info.ty, info.like) {
+            (Some(ty), _) => quote!(let #name: #ty = #value;),
+            (None, Some(previous)) if matches!(rhs, Rhs::Use(_)) => {
+                let (rt, previous) = (&self.rt, self.primal(previous));
+                quote!(let #name = #rt::like(&#previous, #value);)
+            }
+            (None, _) => quote!(let #name = #value;),
         }
     }
 

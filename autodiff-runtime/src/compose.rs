@@ -134,3 +134,11 @@ zero_like_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
 pub fn zero_like<T: ZeroLike>(x: &T) -> T {
     x.zero_like()
 }
+
+/// `value`, typed like `previous`: a new version of a user variable has the type of the
+/// version it replaces, as the variable in the user's code has one type.
+#[inline(always)]
+pub fn like<T>(previous: &T, value: T) -> T {
+    let _ = previous;
+    value
+}

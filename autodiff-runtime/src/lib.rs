@@ -11,7 +11,7 @@ pub mod tensor;
 pub mod tensor_rules;
 
 pub use compose::{
-    add_array_entry, grad_entry, zero_like, ArrayGradEntry, Constant, GradEntry, ZeroLike,
+    add_array_entry, grad_entry, like, zero_like, ArrayGradEntry, Constant, GradEntry, ZeroLike,
 };
 pub use tape::Tape;
 pub use tensor::Tensor;

@@ -60,7 +60,7 @@ fn piecewise_pullback(
     let (done_15, ret0_16, y_17, __arm3): (_, f64, _, _) = if p_5 {
         let t_6 = y_4.sin();
         let t_7 = t_6 * x_0;
-        let y_8 = t_7;
+        let y_8 = ::differentiate::runtime::like(&y_4, t_7);
         (
             done_3,
             (::core::default::Default::default()),
@@ -72,11 +72,7 @@ fn piecewise_pullback(
         let (done_13, ret0_14, __arm2): (_, f64, _) = if p_9 {
             let t_10 = y_4.exp();
             let ret0_11: f64 = t_10;
-            let done_12 = {
-                let mut like = done_3;
-                like = true;
-                like
-            };
+            let done_12 = ::differentiate::runtime::like(&done_3, true);
             (done_12, ret0_11, __DifferentiateArms2::Arm0((t_10,)))
         } else {
             (
@@ -100,11 +96,7 @@ fn piecewise_pullback(
         let z_23 = t_22;
         let t_24 = z_23 + y_17;
         let ret0_25: f64 = t_24;
-        let done_26 = {
-            let mut like = done_15;
-            like = true;
-            like
-        };
+        let done_26 = ::differentiate::runtime::like(&done_15, true);
         (done_26, ret0_25, __DifferentiateArms2::Arm0((__arm0,)))
     } else {
         (done_15, ret0_16, __DifferentiateArms2::Arm1(()))

@@ -96,10 +96,10 @@ fn oscillator_pullback(
         let a_14 = t_12 - t_13;
         let t_15 = dt_4 * v_9;
         let t_16 = x_8 + t_15;
-        let x_17 = t_16;
+        let x_17 = ::differentiate::runtime::like(&x_8, t_16);
         let t_18 = dt_4 * a_14;
         let t_19 = v_9 + t_18;
-        let v_20 = t_19;
+        let v_20 = ::differentiate::runtime::like(&v_9, t_19);
         __tape0.push((x_8, v_9));
         x_8 = x_17;
         v_9 = v_20;
