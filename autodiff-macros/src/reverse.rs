@@ -635,6 +635,13 @@ impl Emitter<'_> {
     }
 
     fn forward_let(&self, var: VarId, rhs: &Rhs, span: Span) -> TokenStream {
+        self.binding(var, rhs, span, true)
+    }
+
+    /// The `let` of a binding; `typed_like` ties a new version of an untyped variable to the
+    /// version it replaces (not possible where that version is out of scope: a recomputation
+    /// in the adjoint).
+    fn binding(&self, var: VarId, rhs: &Rhs, span: Span, typed_like: bool) -> TokenStream {
         let name = self.primal(var);
         let value = match rhs {
             Rhs::Use(a) => self.value(a),
@@ -710,7 +717,7 @@ impl Emitter<'_> {
         let info = &self.ir.vars[var];
         match (&info.ty, info.like) {
             (Some(ty), _) => quote!(let #name: #ty = #value;),
-            (None, Some(previous)) if matches!(rhs, Rhs::Use(_)) => {
+            (None, Some(previous)) if typed_like && matches!(rhs, Rhs::Use(_)) => {
                 let (rt, previous) = (&self.rt, self.primal(previous));
                 quote!(let #name = #rt::like(&#previous, #value);)
             }

@@ -79,7 +79,7 @@ impl Emitter<'_> {
         for stmt in &l.body.stmts {
             if let Stmt::Let { var, rhs, span } = stmt {
                 if needed.contains(var) {
-                    recompute.extend(self.forward_let(*var, rhs, *span));
+                    recompute.extend(self.binding(*var, rhs, *span, false));
                     outer_reads.extend(rhs_operands(rhs).into_iter().filter(|v| {
                         !per_iteration.contains(v) || Some(*v) == range.as_ref().map(|r| r.0)
                     }));
