@@ -160,7 +160,6 @@ impl Parts<'_> {
     /// The three items; `pullback` is the body of the pullback. A stub (`stub`) has no real
     /// body anywhere, so nothing in it can add an error to the one reported.
     fn items(&self, pullback: TokenStream, stub: bool) -> TokenStream {
-        let rt = self.runtime;
         let vis = &self.func.vis;
         let generics = &self.func.sig.generics;
         let where_clause = &generics.where_clause;
@@ -251,7 +250,6 @@ impl Parts<'_> {
             },
             _ => TokenStream::new(),
         };
-        let _ = rt;
         let vjp = if self.user_vjp {
             TokenStream::new()
         } else {

@@ -1344,10 +1344,9 @@ impl Lowerer<'_> {
             }
             return self.passive(&Expr::MethodCall(m.clone()), PassiveKind::Discrete, out);
         }
-        if let Some(array) = self.array_of(&m.receiver) {
+        if self.array_of(&m.receiver).is_some() {
             let what = format!("the method `{name}` on an array");
             let fix = "index it, iterate over it (`for v in x.iter()`, `.map(..).sum()`, `.fold(..)`), or take `.len()`";
-            let _ = array;
             return self.unsupported(&m.method, &what, fix);
         }
         if is_self(&m.receiver) {
@@ -1879,7 +1878,6 @@ impl VisitMut for Renamer<'_, '_> {
                         if self.lowerer.element_refs.contains(&v) {
                             let tokens = self.replace(ident).expect("a variable");
                             *e = Expr::Verbatim(tokens);
-                            let _ = v;
                             return;
                         }
                     }
