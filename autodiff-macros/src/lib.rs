@@ -26,6 +26,7 @@ mod activity;
 mod emit;
 mod errors;
 mod expand;
+mod fusion;
 mod ir;
 mod kinds;
 mod lower;

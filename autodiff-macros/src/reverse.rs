@@ -19,6 +19,7 @@
 //! deciding what is recorded, and the adjoint pops it.
 
 use crate::activity::Activity;
+use crate::fusion;
 use crate::ir::*;
 use crate::kinds::{self, Kind};
 use crate::lower::{parse_array_marker, parse_var_marker};
@@ -65,6 +66,20 @@ pub fn pullback_body(
     ir.body.stored_arrays(&mut stored);
     let kinds = kinds::infer(ir);
     let borrowed = kinds::borrowed(ir, tensor_refs);
+    let aggregates = aggregates(&ir.body);
+    let fused = fusion::plan(ir, activity, &kinds, &aggregates);
+    // The seed flows into the result components.
+    let seed = naming::seed();
+    let seed_components: Vec<TokenStream> = (0..ir.result.len())
+        .map(|k| match shape {
+            Shape::Scalar => quote!(#seed),
+            Shape::Tuple => {
+                let index = syn::Index::from(k);
+                quote!(#seed.#index)
+            }
+            Shape::Array => quote!(#seed[#k]),
+        })
+        .collect();
     let mut emitter = Emitter {
         ir,
         activity,
@@ -77,7 +92,9 @@ pub fn pullback_body(
         stored,
         kinds,
         borrowed,
-        aggregates: aggregates(&ir.body),
+        aggregates,
+        fused: &fused,
+        seed_components: &seed_components,
     };
     let mut ctx = Ctx::new(all_vars(ir));
 
@@ -101,20 +118,19 @@ pub fn pullback_body(
             _ => forward.extend(quote!(let #name = #user;)),
         }
     }
+    // Adjoint arrays start at zero, before anything adds to them: those of parameters here,
+    // those of local buffers where the buffers are declared (fused loops add to them during
+    // the forward sweep).
+    for &slot in &ir.params {
+        if let ParamSlot::Array(a) = slot {
+            forward.extend(emitter.declare_array_adjoint(a));
+        }
+    }
 
     // The seed flows into the result components: the adjoint of the last statement.
-    let seed = naming::seed();
     let mut seed_flow = TokenStream::new();
-    for (k, op) in ir.result.iter().enumerate() {
-        let component = match shape {
-            Shape::Scalar => quote!(#seed),
-            Shape::Tuple => {
-                let index = syn::Index::from(k);
-                quote!(#seed.#index)
-            }
-            Shape::Array => quote!(#seed[#k]),
-        };
-        seed_flow.extend(emitter.accumulate(&mut ctx, op, component, false));
+    for (op, component) in ir.result.iter().zip(&seed_components) {
+        seed_flow.extend(emitter.accumulate(&mut ctx, op, component.clone(), false));
     }
     let (body_forward, mut body_reverse) = emitter.block(&ir.body, &mut ctx);
     forward.extend(body_forward);
@@ -123,15 +139,6 @@ pub fn pullback_body(
             body_reverse.extend(emitter.finalize(&mut ctx, p));
         }
     }
-    // Adjoint arrays start at zero, before the adjoint of anything that loads from them.
-    let adjoint_arrays: TokenStream = (0..ir.arrays.len())
-        .filter(|&a| activity.active_arrays[a])
-        .map(|a| {
-            let d = naming::array_adjoint(ir, a);
-            let zeros = emitter.zero_array(a);
-            quote!(let mut #d = #zeros;)
-        })
-        .collect();
 
     let components: Vec<TokenStream> = ir.result.iter().map(|op| emitter.operand(op)).collect();
     let value = match shape {
@@ -143,7 +150,6 @@ pub fn pullback_body(
     let body = quote! {
         #forward
         let #value_ident = #value;
-        #adjoint_arrays
         #seed_flow
         #body_reverse
     };
@@ -174,7 +180,7 @@ pub fn pullback_body(
 }
 
 /// The variables read by component (`q.0`, `q[1]`).
-fn aggregates(block: &Block) -> BTreeSet<VarId> {
+pub(crate) fn aggregates(block: &Block) -> BTreeSet<VarId> {
     let mut found = BTreeSet::new();
     for stmt in &block.stmts {
         match stmt {
@@ -260,6 +266,10 @@ struct Emitter<'a> {
     borrowed: Vec<bool>,
     /// Variables holding a tuple or array a call returned, read by component.
     aggregates: BTreeSet<VarId>,
+    /// The loops whose iterations run their adjoint in the forward sweep.
+    fused: &'a [(*const Loop, fusion::Fused)],
+    /// The seed of each result component.
+    seed_components: &'a [TokenStream],
 }
 
 impl Emitter<'_> {
@@ -328,6 +338,16 @@ impl Emitter<'_> {
     fn fresh_taken(&mut self) -> syn::Ident {
         self.taken += 1;
         naming::taken(self.taken)
+    }
+
+    /// `let mut d_a = zeros;` for an active array `a`.
+    fn declare_array_adjoint(&self, a: ArrayId) -> TokenStream {
+        if !self.activity.active_arrays[a] {
+            return TokenStream::new();
+        }
+        let d = naming::array_adjoint(self.ir, a);
+        let zeros = self.zero_array(a);
+        quote!(let mut #d = #zeros;)
     }
 
     /// An array of zeros shaped like array `a`.
@@ -582,11 +602,12 @@ impl Emitter<'_> {
             (Some(elem), Some(len), false) => quote!(: [#elem; #len]),
             _ => TokenStream::new(),
         };
-        let forward = if vec {
+        let mut forward = if vec {
             quote!(let mut #name #annotation = ::std::vec![#content];)
         } else {
             quote!(let mut #name #annotation = [#content];)
         };
+        forward.extend(self.declare_array_adjoint(array));
         let mut reverse = TokenStream::new();
         if self.activity.active_arrays[array] {
             let d = naming::array_adjoint(self.ir, array);

@@ -27,6 +27,10 @@ use super::*;
 
 impl Emitter<'_> {
     pub(super) fn loop_stmt(&mut self, l: &Loop, ctx: &mut Ctx) -> (TokenStream, TokenStream) {
+        let fused: &[(*const Loop, fusion::Fused)] = self.fused;
+        if let Some((_, plan)) = fused.iter().find(|(at, _)| std::ptr::eq(*at, l)) {
+            return self.fused_loop(l, plan, ctx);
+        }
         let n = self.loops;
         self.loops += 1;
         let range = match &l.kind {
@@ -43,26 +47,7 @@ impl Emitter<'_> {
         l.body.defs(&mut defs);
         let headers: BTreeSet<VarId> = l.carried.iter().map(|c| c.header).collect();
         let mut body_ctx = Ctx::new(defs.clone());
-        let mut iteration_reverse = TokenStream::new();
-        for c in &l.carried {
-            if self.activity.active[c.header] {
-                let d_header = self.adjoint(c.header);
-                let taken = self.fresh_taken();
-                let zero = if self.kinds[c.header] == Kind::Tensor {
-                    let rt = &self.rt;
-                    quote!(#rt::tensor_rules::zeros_like(&#taken))
-                } else {
-                    quote!(0.0)
-                };
-                iteration_reverse.extend(quote!(let #taken = #d_header; #d_header = #zero;));
-                iteration_reverse.extend(self.accumulate(
-                    &mut body_ctx,
-                    &c.next,
-                    taken.into_token_stream(),
-                    false,
-                ));
-            }
-        }
+        let iteration_reverse = self.carried_reverse(l, &mut body_ctx);
         let (body_forward, body_reverse) = self.block(&l.body, &mut body_ctx);
 
         // What changes per iteration, and which of it the adjoint can recompute.
@@ -109,15 +94,7 @@ impl Emitter<'_> {
         let trips = naming::trip_count(n);
 
         // Forward.
-        let mut forward = TokenStream::new();
-        for c in &l.carried {
-            let header = self.primal(c.header);
-            let init = self.value(&c.init);
-            forward.extend(match &self.ir.vars[c.header].ty {
-                Some(ty) => quote!(let mut #header: #ty = #init;),
-                None => quote!(let mut #header = #init;),
-            });
-        }
+        let mut forward = self.carried_headers(l);
         if !replay_range {
             forward.extend(quote!(let mut #trips = 0usize;));
             ctx.records.push(trips.clone());
@@ -136,38 +113,10 @@ impl Emitter<'_> {
         if !replay_range {
             iteration_end.extend(quote!(#trips += 1;));
         }
-        for c in &l.carried {
-            if c.next.var() != Some(c.header) {
-                let header = self.primal(c.header);
-                let next = self.value(&c.next);
-                iteration_end.extend(quote!(#header = #next;));
-            }
-        }
-        if let Some(stop) = &l.stop {
-            let stop = self.operand(stop);
-            iteration_end.extend(quote!(if #stop { break; }));
-        }
-        let (head_forward, _) = self.block(&l.head, &mut Ctx::new(BTreeSet::new()));
-        let check = match &l.cond {
-            Some(cond) => {
-                let cond = self.operand(cond);
-                quote!(if !#cond { break; })
-            }
-            None => TokenStream::new(),
-        };
+        iteration_end.extend(self.carried_next(l));
         forward.extend(reserve);
-        forward.extend(match &range {
-            Some((index, iter, _)) => {
-                let index = self.primal(*index);
-                quote!(for #index in #iter { #body_forward #iteration_end })
-            }
-            None => quote!(loop { #head_forward #check #body_forward #iteration_end }),
-        });
-        for c in &l.carried {
-            let exit = self.primal(c.exit);
-            let header = self.value(&Operand::Var(c.header));
-            forward.extend(quote!(let #exit = #header;));
-        }
+        forward.extend(self.forward_loop(l, &range, body_forward, iteration_end));
+        forward.extend(self.carried_exits(l));
 
         // Reverse.
         let mut reverse = TokenStream::new();
@@ -225,9 +174,198 @@ impl Emitter<'_> {
         (forward, reverse)
     }
 
-    /// The body's top-level bindings the adjoint can recompute instead of recording: pure
-    /// arithmetic and loads from read-only arrays, of loop-invariant values, the replayed
-    /// index, and other recomputable bindings.
+    /// A loop whose iterations each run their adjoint right after their forward code (see
+    /// [`fusion`]): the carried adjoints start at their exits' adjoints, known before the
+    /// loop, and so do the adjoints the iterations add to outside the loop; the reverse sweep
+    /// then only adds what the loop accumulated.
+    ///
+    /// ```text
+    /// let mut s = init;                  // forward sweep
+    /// let mut d_s = seed * (coefficients known here);
+    /// let mut d_w = 0.0;                 // each outside value the iterations add to
+    /// for i in ITER {
+    ///     body
+    ///     { let t = d_s; d_s = 0.0; (adjoint of body) }   // leaves d_s as it was
+    ///     s = next;
+    /// }
+    /// let exit = s; let taken_s = d_s; let taken_w = d_w;
+    ///                                    // reverse sweep
+    /// d_init += taken_s; d_w += taken_w;
+    /// ```
+    fn fused_loop(
+        &mut self,
+        l: &Loop,
+        plan: &fusion::Fused,
+        ctx: &mut Ctx,
+    ) -> (TokenStream, TokenStream) {
+        self.loops += 1;
+        let range = match &l.kind {
+            LoopKind::Range { index, iter, uses } => {
+                Some((*index, resolve(self.ir, iter.to_token_stream()), uses))
+            }
+            LoopKind::Conditional => None,
+        };
+        let mut defs = BTreeSet::new();
+        l.body.defs(&mut defs);
+        let headers: BTreeSet<VarId> = l.carried.iter().map(|c| c.header).collect();
+        let mut body_ctx = Ctx::new(defs);
+        let iteration_reverse = self.carried_reverse(l, &mut body_ctx);
+        let (body_forward, body_reverse) = self.block(&l.body, &mut body_ctx);
+
+        let mut forward = self.carried_headers(l);
+        let mut taken_after = TokenStream::new();
+        let mut reverse = TokenStream::new();
+        for c in &l.carried {
+            reverse.extend(self.finalize(ctx, c.exit));
+        }
+        // The adjoints the iterations add to, declared before the loop and taken after it.
+        let mut adds = Vec::new();
+        for c in l.carried.iter().filter(|c| self.activity.active[c.header]) {
+            adds.push((
+                c.header,
+                self.linear(&plan.exits[&c.header]),
+                c.init.clone(),
+            ));
+        }
+        for &v in body_ctx.touched_outer.difference(&headers) {
+            adds.push((v, quote!(0.0), Operand::Var(v)));
+        }
+        for (v, start, target) in adds {
+            let d = self.adjoint(v);
+            forward.extend(match &self.ir.vars[v].ty {
+                Some(ty) => quote!(let mut #d: #ty = #start;),
+                None => quote!(let mut #d = #start;),
+            });
+            let taken = self.fresh_taken();
+            taken_after.extend(quote!(let #taken = #d;));
+            reverse.extend(self.accumulate(ctx, &target, taken.into_token_stream(), false));
+        }
+        let iteration = quote!(#body_forward { #iteration_reverse #body_reverse });
+        let iteration_end = self.carried_next(l);
+        forward.extend(self.forward_loop(l, &range, iteration, iteration_end));
+        forward.extend(self.carried_exits(l));
+        forward.extend(taken_after);
+        if let Some((_, _, uses)) = &range {
+            ctx.reads.extend(uses.iter().copied());
+        }
+        (forward, reverse)
+    }
+
+    /// The adjoint known before a fused loop.
+    fn linear(&self, adjoint: &fusion::Linear) -> TokenStream {
+        let rt = &self.rt;
+        match adjoint {
+            fusion::Linear::Seed(k) => self.seed_components[*k].clone(),
+            fusion::Linear::Sum(terms) if terms.is_empty() => quote!(0.0),
+            fusion::Linear::Sum(terms) if terms.len() == 1 => self.linear(&terms[0]),
+            fusion::Linear::Sum(terms) => {
+                let terms = terms.iter().map(|t| self.linear(t));
+                quote!((#(#terms)+*))
+            }
+            fusion::Linear::Neg(term) => {
+                let term = self.linear(term);
+                quote!(-(#term))
+            }
+            fusion::Linear::Scale(term, op, factor) => {
+                let (term, factor) = (self.linear(term), self.operand(factor));
+                match op {
+                    ArithOp::Div => quote!(#rt::rules::div_a(#term, #factor)),
+                    _ => quote!(#rt::rules::mul_a(#term, #factor)),
+                }
+            }
+        }
+    }
+
+    /// `let mut h = init;` for each carried value.
+    fn carried_headers(&self, l: &Loop) -> TokenStream {
+        let mut code = TokenStream::new();
+        for c in &l.carried {
+            let header = self.primal(c.header);
+            let init = self.value(&c.init);
+            code.extend(match &self.ir.vars[c.header].ty {
+                Some(ty) => quote!(let mut #header: #ty = #init;),
+                None => quote!(let mut #header = #init;),
+            });
+        }
+        code
+    }
+
+    /// The end of an iteration: `h = next;` for each carried value, then the loop's exit test.
+    fn carried_next(&self, l: &Loop) -> TokenStream {
+        let mut code = TokenStream::new();
+        for c in &l.carried {
+            if c.next.var() != Some(c.header) {
+                let header = self.primal(c.header);
+                let next = self.value(&c.next);
+                code.extend(quote!(#header = #next;));
+            }
+        }
+        if let Some(stop) = &l.stop {
+            let stop = self.operand(stop);
+            code.extend(quote!(if #stop { break; }));
+        }
+        code
+    }
+
+    /// `let exit = h;` for each carried value, after the loop.
+    fn carried_exits(&self, l: &Loop) -> TokenStream {
+        let mut code = TokenStream::new();
+        for c in &l.carried {
+            let exit = self.primal(c.exit);
+            let header = self.value(&Operand::Var(c.header));
+            code.extend(quote!(let #exit = #header;));
+        }
+        code
+    }
+
+    /// The start of an iteration's adjoint: each carried adjoint is taken (and cleared) for
+    /// the value the iteration carried on.
+    fn carried_reverse(&mut self, l: &Loop, body_ctx: &mut Ctx) -> TokenStream {
+        let mut code = TokenStream::new();
+        for c in &l.carried {
+            if self.activity.active[c.header] {
+                let d_header = self.adjoint(c.header);
+                let taken = self.fresh_taken();
+                let zero = if self.kinds[c.header] == Kind::Tensor {
+                    let rt = &self.rt;
+                    quote!(#rt::tensor_rules::zeros_like(&#taken))
+                } else {
+                    quote!(0.0)
+                };
+                code.extend(quote!(let #taken = #d_header; #d_header = #zero;));
+                code.extend(self.accumulate(body_ctx, &c.next, taken.into_token_stream(), false));
+            }
+        }
+        code
+    }
+
+    /// The forward loop: `for index in iter { .. }`, or `loop` with the `while` condition.
+    fn forward_loop(
+        &mut self,
+        l: &Loop,
+        range: &Option<(VarId, TokenStream, &Vec<VarId>)>,
+        body: TokenStream,
+        iteration_end: TokenStream,
+    ) -> TokenStream {
+        match range {
+            Some((index, iter, _)) => {
+                let index = self.primal(*index);
+                quote!(for #index in #iter { #body #iteration_end })
+            }
+            None => {
+                let (head, _) = self.block(&l.head, &mut Ctx::new(BTreeSet::new()));
+                let check = match &l.cond {
+                    Some(cond) => {
+                        let cond = self.operand(cond);
+                        quote!(if !#cond { break; })
+                    }
+                    None => TokenStream::new(),
+                };
+                quote!(loop { #head #check #body #iteration_end })
+            }
+        }
+    }
+
     /// Splits the per-iteration values an iteration's adjoint reads into those it recomputes
     /// and those it records. Cheap bindings of the body (arithmetic, casts, loads from arrays
     /// nothing writes) are recomputed from their operands, whose own per-iteration values are

@@ -183,35 +183,33 @@ fn sum_of_squares_vjp(x: &[f64], seed: f64) -> (f64, ::std::vec::Vec<f64>) {
 )]
 fn sum_of_squares_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)) {
     let x_a0 = x;
+    let mut x_da0 = ::std::vec![0.0 as f64; x_a0.len()];
     let acc_0: f64 = 0.0;
     let mut acc_1: f64 = acc_0;
+    let mut acc_d1: f64 = seed;
     for i_2 in 0..x_a0.len() {
         let v_3: f64 = x_a0[i_2];
         let v_4 = v_3;
         let t_5 = v_4 * v_4;
         let t_6 = acc_1 + t_5;
         let acc_7: f64 = t_6;
+        {
+            let __taken1 = acc_d1;
+            acc_d1 = 0.0;
+            let acc_d7 = __taken1;
+            let t_d6 = acc_d7;
+            acc_d1 += t_d6;
+            let t_d5 = t_d6;
+            let v_d4 = ::differentiate::runtime::rules::mul_b(t_d5, v_4)
+                + ::differentiate::runtime::rules::mul_a(t_d5, v_4);
+            let v_d3 = v_d4;
+            x_da0[i_2] += v_d3;
+        }
         acc_1 = acc_7;
     }
     let acc_8 = acc_1;
-    let value = acc_8;
-    let mut x_da0 = ::std::vec![0.0 as f64; x_a0.len()];
-    let acc_d8 = seed;
-    let mut acc_d1: f64 = acc_d8;
-    for i_2 in (0..x_a0.len()).rev() {
-        let v_3: f64 = x_a0[i_2];
-        let v_4 = v_3;
-        let __taken1 = acc_d1;
-        acc_d1 = 0.0;
-        let acc_d7 = __taken1;
-        let t_d6 = acc_d7;
-        acc_d1 += t_d6;
-        let t_d5 = t_d6;
-        let v_d4 = ::differentiate::runtime::rules::mul_b(t_d5, v_4)
-            + ::differentiate::runtime::rules::mul_a(t_d5, v_4);
-        let v_d3 = v_d4;
-        x_da0[i_2] += v_d3;
-    }
     let __taken2 = acc_d1;
+    let value = acc_8;
+    let acc_d8 = seed;
     (value, (x_da0,))
 }

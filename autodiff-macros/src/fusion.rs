@@ -1,0 +1,650 @@
+//! Loop fusion: which loops can run each iteration's adjoint right after the iteration.
+//!
+//! Reverse mode runs the forward sweep to the end and then the adjoint backwards, so a loop
+//! records on a tape what its iterations' adjoints read. That order is only needed when an
+//! iteration's adjoint depends on what comes after it. It does not for the commonest loop in
+//! numerical code, a reduction: `s += term(i)`, with `s` reaching the result through linear
+//! operations. The adjoint of `s` is then the same in every iteration, the adjoint of its
+//! exit, and that is known before the loop: `seed` times coefficients computed before it. So
+//! each iteration's adjoint can run inside the forward loop, reading the iteration's values
+//! where they are, with no tape (and `x.sin()` in the value meets `x.cos()` in the adjoint,
+//! which the compiler turns into one `sincos`). This is what a hand-written gradient does.
+//!
+//! A loop at the top level of the body is fused when:
+//! - it has no `break` or `return` (every iteration runs to its end);
+//! - each active carried value is a sum: its header is used once, by `+`/`-` (as the left
+//!   operand of `-`) or a copy, down a chain that ends at the value carried to the next
+//!   iteration;
+//! - the adjoint of each sum's exit is a linear function of the seed, through `+`, `-`,
+//!   negation, and multiplication or division by values computed before the loop;
+//! - every active buffer the loop writes is private to it (not mentioned outside the loop
+//!   but at its declaration) and, in each iteration, wholly overwritten before it is read
+//!   (`for j in 0..n { buf[j] = .. }` for a buffer of length `n`), so that no iteration's
+//!   adjoint owes anything to another iteration through the buffer;
+//! - the adjoints it adds to outside the loop are numbers (not tensors or tuples).
+//!
+//! The buffer rule is what makes a loop like ADBench's GMM, which keeps per-point scratch in
+//! buffers declared before the point loop, fusable; the adjoints of those buffers are scratch
+//! that each iteration leaves at zero.
+
+use crate::activity::Activity;
+use crate::ir::*;
+use crate::kinds::Kind;
+use crate::lower::{parse_array_marker, parse_var_marker};
+use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The adjoint of a value, as a linear function of the seed computed before a loop.
+#[derive(Clone)]
+pub enum Linear {
+    /// Component `k` of the seed (the seed itself for a scalar result).
+    Seed(usize),
+    Sum(Vec<Linear>),
+    Neg(Box<Linear>),
+    /// `adjoint * factor` (`Mul`) or `adjoint / factor` (`Div`).
+    Scale(Box<Linear>, ArithOp, Operand),
+}
+
+/// A fused loop: the adjoint of each active carried value (by header), known before the loop.
+pub struct Fused {
+    pub exits: BTreeMap<VarId, Linear>,
+}
+
+/// The fused loops among the top-level statements, by the address of their [`Loop`].
+pub fn plan(
+    ir: &FnIr,
+    activity: &Activity,
+    kinds: &[Kind],
+    aggregates: &BTreeSet<VarId>,
+) -> Vec<(*const Loop, Fused)> {
+    let top = &ir.body.stmts;
+    let params: BTreeSet<VarId> = ir
+        .params
+        .iter()
+        .filter_map(|slot| match slot {
+            ParamSlot::Var(v) => Some(*v),
+            ParamSlot::Array(_) => None,
+        })
+        .collect();
+    // Where each top-level value is defined (parameters before everything).
+    let mut defined_at = BTreeMap::new();
+    for (i, stmt) in top.iter().enumerate() {
+        match stmt {
+            Stmt::Let { var, .. } => {
+                defined_at.insert(*var, i);
+            }
+            Stmt::Branch { phis, .. } => {
+                for phi in phis {
+                    defined_at.insert(phi.var, i);
+                }
+            }
+            Stmt::Loop(l) => {
+                for c in &l.carried {
+                    defined_at.insert(c.exit, i);
+                }
+            }
+            _ => {}
+        }
+    }
+    let scalar = |v: VarId| kinds[v] == Kind::Scalar && !aggregates.contains(&v);
+    let analysis = Analysis {
+        ir,
+        activity,
+        params: &params,
+        defined_at: &defined_at,
+        scalar: &scalar,
+    };
+    let mut fused = Vec::new();
+    for (p, stmt) in top.iter().enumerate() {
+        if let Stmt::Loop(l) = stmt {
+            if let Some(plan) = analysis.fusable(p, l) {
+                fused.push((&**l as *const Loop, plan));
+            }
+        }
+    }
+    fused
+}
+
+struct Analysis<'a> {
+    ir: &'a FnIr,
+    activity: &'a Activity,
+    params: &'a BTreeSet<VarId>,
+    defined_at: &'a BTreeMap<VarId, usize>,
+    scalar: &'a dyn Fn(VarId) -> bool,
+}
+
+/// At most this many terms in an exit's adjoint; beyond, the loop is taped as usual.
+const MAX_TERMS: usize = 32;
+
+impl Analysis<'_> {
+    fn fusable(&self, p: usize, l: &Loop) -> Option<Fused> {
+        if l.stop.is_some() {
+            return None;
+        }
+        // Everything the loop mentions, with how often.
+        let mut inside = Mentions::default();
+        inside.block(&l.head);
+        inside.block(&l.body);
+        if let Some(cond) = &l.cond {
+            inside.operand(cond);
+        }
+        if let LoopKind::Range { uses, .. } = &l.kind {
+            inside.vars(uses);
+        }
+        for c in &l.carried {
+            inside.operand(&c.next);
+        }
+
+        let mut exits = BTreeMap::new();
+        for c in &l.carried {
+            if !(self.activity.active[c.header] || self.activity.active[c.exit]) {
+                continue;
+            }
+            if !(self.scalar)(c.header) || !self.is_sum(l, c, &inside) {
+                return None;
+            }
+            let mut terms = 0;
+            exits.insert(c.header, self.exit_adjoint(p, c.exit, &mut terms)?);
+        }
+
+        // Adjoints added to outside the loop are numbers.
+        let mut defs = BTreeSet::new();
+        l.body.defs(&mut defs);
+        l.head.defs(&mut defs);
+        let headers: BTreeSet<VarId> = l.carried.iter().map(|c| c.header).collect();
+        let outer_active = inside
+            .count
+            .keys()
+            .filter(|v| !defs.contains(v) && !headers.contains(v) && self.activity.active[**v]);
+        if !outer_active.into_iter().all(|v| (self.scalar)(*v)) {
+            return None;
+        }
+
+        // Active buffers the loop writes are private scratch, overwritten before being read.
+        let mut written = BTreeSet::new();
+        l.body.stored_arrays(&mut written);
+        l.head.stored_arrays(&mut written);
+        for &array in written.iter().filter(|a| self.activity.active_arrays[**a]) {
+            let len = self.ir.body.stmts.iter().find_map(|stmt| match stmt {
+                Stmt::DeclareArray { array: a, init, .. } if *a == array => Some(match init {
+                    ArrayInit::Repeat { len, .. } => Length::Operand(len),
+                    ArrayInit::Elements(elements) => Length::Elements(elements.len()),
+                }),
+                _ => None,
+            })?;
+            let contained = self_contained(&l.head, array, &len, false)
+                .and_then(|covered| self_contained(&l.body, array, &len, covered));
+            if !self.private(p, array) || contained.is_none() {
+                return None;
+            }
+        }
+        Some(Fused { exits })
+    }
+
+    /// Whether `c` only accumulates: its header is used once, by an addition or a copy, and so
+    /// on down to the value carried to the next iteration.
+    fn is_sum(&self, l: &Loop, c: &Carried, inside: &Mentions) -> bool {
+        let mut v = c.header;
+        loop {
+            let uses = inside.count.get(&v).copied().unwrap_or(0);
+            if c.next.var() == Some(v) {
+                // The carried value itself: used only as `next` (counted once there).
+                return uses == 1;
+            }
+            if uses != 1 {
+                return false;
+            }
+            let step = l.body.stmts.iter().find_map(|stmt| match stmt {
+                Stmt::Let { var, rhs, .. } => match rhs {
+                    Rhs::Use(Operand::Var(a)) if *a == v => Some(*var),
+                    Rhs::Arith(ArithOp::Add, a, b) if a.var() == Some(v) || b.var() == Some(v) => {
+                        Some(*var)
+                    }
+                    Rhs::Arith(ArithOp::Sub, a, _) if a.var() == Some(v) => Some(*var),
+                    _ => None,
+                },
+                _ => None,
+            });
+            match step {
+                Some(next) => v = next,
+                None => return false,
+            }
+        }
+    }
+
+    /// The adjoint of top-level value `v` (defined by statement `p` or before), if every use
+    /// of it after `p` is linear with coefficients known at `p`.
+    fn exit_adjoint(&self, p: usize, v: VarId, terms: &mut usize) -> Option<Linear> {
+        let mut sum = Vec::new();
+        for (k, op) in self.ir.result.iter().enumerate() {
+            if op.var() == Some(v) {
+                sum.push(Linear::Seed(k));
+            }
+        }
+        for stmt in &self.ir.body.stmts[p + 1..] {
+            let mut mentions = Mentions::default();
+            mentions.stmt(stmt);
+            if !mentions.count.contains_key(&v) {
+                continue;
+            }
+            let Stmt::Let { var, rhs, .. } = stmt else {
+                return None;
+            };
+            if !self.activity.active[*var] {
+                continue;
+            }
+            if !(self.scalar)(*var) {
+                return None;
+            }
+            let known = |op: &Operand| match op {
+                Operand::Const(_) => true,
+                Operand::Var(b) => {
+                    *b != v
+                        && (self.params.contains(b)
+                            || self.defined_at.get(b).is_some_and(|at| *at < p))
+                        && (self.scalar)(*b)
+                }
+            };
+            let is_v = |op: &Operand| op.var() == Some(v);
+            *terms += 1;
+            if *terms > MAX_TERMS {
+                return None;
+            }
+            let after = self.exit_adjoint(p, *var, terms)?;
+            let scaled =
+                |by: &Operand| Linear::Scale(Box::new(after.clone()), ArithOp::Mul, by.clone());
+            match rhs {
+                Rhs::Use(_) => sum.push(after),
+                Rhs::Neg(_) => sum.push(Linear::Neg(Box::new(after))),
+                Rhs::Arith(ArithOp::Add, a, b) => {
+                    for _ in [a, b].into_iter().filter(|o| is_v(o)) {
+                        sum.push(after.clone());
+                    }
+                }
+                Rhs::Arith(ArithOp::Sub, a, b) => {
+                    if is_v(a) {
+                        sum.push(after.clone());
+                    }
+                    if is_v(b) {
+                        sum.push(Linear::Neg(Box::new(after)));
+                    }
+                }
+                Rhs::Arith(ArithOp::Mul, a, b) if is_v(a) && known(b) => sum.push(scaled(b)),
+                Rhs::Arith(ArithOp::Mul, a, b) if is_v(b) && known(a) => sum.push(scaled(a)),
+                Rhs::Arith(ArithOp::Div, a, b) if is_v(a) && known(b) => {
+                    sum.push(Linear::Scale(Box::new(after), ArithOp::Div, b.clone()));
+                }
+                _ => return None,
+            }
+        }
+        Some(Linear::Sum(sum))
+    }
+
+    /// Whether a buffer is mentioned only by its declaration and the loop at `p`.
+    fn private(&self, p: usize, array: ArrayId) -> bool {
+        if self
+            .ir
+            .params
+            .iter()
+            .any(|s| matches!(s, ParamSlot::Array(a) if *a == array))
+        {
+            return false;
+        }
+        self.ir.body.stmts.iter().enumerate().all(|(i, stmt)| {
+            if i == p || matches!(stmt, Stmt::DeclareArray { array: a, .. } if *a == array) {
+                return true;
+            }
+            let mut mentions = Mentions::default();
+            mentions.stmt(stmt);
+            !mentions.arrays.contains(&array)
+        })
+    }
+}
+
+/// How long a local buffer was declared: `vec![v; n]` (`n`) or a list of `n` elements.
+enum Length<'a> {
+    Operand(&'a Operand),
+    Elements(usize),
+}
+
+/// Walks one iteration of a loop body in order: `Some(covered)` when every read of `array`
+/// comes after a loop that overwrites all of it (`covered` says whether one has run by the end
+/// of the block), `None` when a read may see a value from before the iteration.
+fn self_contained(
+    block: &Block,
+    array: ArrayId,
+    len: &Length<'_>,
+    mut covered: bool,
+) -> Option<bool> {
+    for stmt in &block.stmts {
+        // What the statement itself reads, apart from nested blocks and its own store.
+        let mut m = Mentions::default();
+        match stmt {
+            Stmt::Store { index, value, .. } => {
+                m.operand(index);
+                m.operand(value);
+            }
+            Stmt::Branch { .. } | Stmt::Loop(_) => m.stmt_shallow(stmt),
+            _ => m.stmt(stmt),
+        }
+        if m.arrays.contains(&array) && !covered {
+            return None;
+        }
+        match stmt {
+            Stmt::Branch { arms, .. } => {
+                for arm in arms {
+                    self_contained(arm, array, len, covered)?;
+                }
+            }
+            Stmt::Loop(l) => {
+                self_contained(&l.head, array, len, covered)?;
+                self_contained(&l.body, array, len, covered)?;
+                covered |= overwrites(l, array, len);
+            }
+            _ => {}
+        }
+    }
+    Some(covered)
+}
+
+/// Whether loop `l` is `for j in 0..n { .. array[j] = .. }` with the store unconditional
+/// (at the top of the body) and `n` the buffer's declared length or `array.len()`.
+fn overwrites(l: &Loop, array: ArrayId, len: &Length<'_>) -> bool {
+    let LoopKind::Range { index, iter, .. } = &l.kind else {
+        return false;
+    };
+    let stores_each = l.body.stmts.iter().any(|stmt| {
+        matches!(stmt, Stmt::Store { array: a, index: Operand::Var(i), .. } if *a == array && i == index)
+    });
+    l.stop.is_none() && stores_each && range_covers(iter, array, len)
+}
+
+fn range_covers(iter: &syn::Expr, array: ArrayId, len: &Length<'_>) -> bool {
+    let syn::Expr::Range(range) = strip(iter) else {
+        return false;
+    };
+    let (Some(start), Some(end)) = (&range.start, &range.end) else {
+        return false;
+    };
+    if !matches!(range.limits, syn::RangeLimits::HalfOpen(_)) || int_literal(start) != Some(0) {
+        return false;
+    }
+    let end = strip(end);
+    if let syn::Expr::MethodCall(m) = end {
+        let receiver = ident(&m.receiver).and_then(|i| parse_array_marker(&i));
+        return m.method == "len" && m.args.is_empty() && receiver == Some(array);
+    }
+    match len {
+        Length::Operand(Operand::Var(v)) => {
+            ident(end).and_then(|i| parse_var_marker(&i)) == Some(*v)
+        }
+        Length::Operand(Operand::Const(c)) => {
+            c.to_token_stream().to_string() == end.to_token_stream().to_string()
+        }
+        Length::Elements(n) => int_literal(end) == Some(*n as u128),
+    }
+}
+
+fn strip(expr: &syn::Expr) -> &syn::Expr {
+    match expr {
+        syn::Expr::Paren(p) => strip(&p.expr),
+        syn::Expr::Group(g) => strip(&g.expr),
+        other => other,
+    }
+}
+
+/// The identifier an expression is: a path, or a variable's marker (kept as verbatim tokens).
+fn ident(expr: &syn::Expr) -> Option<syn::Ident> {
+    match strip(expr) {
+        syn::Expr::Path(p) => p.path.get_ident().cloned(),
+        syn::Expr::Verbatim(tokens) => syn::parse2(tokens.clone()).ok(),
+        _ => None,
+    }
+}
+
+fn int_literal(expr: &syn::Expr) -> Option<u128> {
+    match strip(expr) {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => i.base10_parse().ok(),
+        _ => None,
+    }
+}
+
+/// The variables (with how often each is used) and arrays some code mentions, including the
+/// user's code kept as written (guards, patterns, `println!`), whose markers are read back.
+#[derive(Default)]
+struct Mentions {
+    count: BTreeMap<VarId, usize>,
+    arrays: BTreeSet<ArrayId>,
+}
+
+impl Mentions {
+    fn var(&mut self, v: VarId) {
+        *self.count.entry(v).or_default() += 1;
+    }
+
+    fn vars(&mut self, vs: &[VarId]) {
+        vs.iter().for_each(|v| self.var(*v));
+    }
+
+    fn operand(&mut self, op: &Operand) {
+        match op {
+            Operand::Var(v) => self.var(*v),
+            Operand::Const(c) => self.tokens(c.to_token_stream()),
+        }
+    }
+
+    fn tokens(&mut self, tokens: TokenStream) {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, tree) in trees.iter().enumerate() {
+            match tree {
+                TokenTree::Ident(ident) => {
+                    if let Some(v) = parse_var_marker(ident) {
+                        self.var(v);
+                    }
+                    // `array.len()` does not read the elements.
+                    let len = matches!(&trees[i + 1..], [TokenTree::Punct(dot), TokenTree::Ident(len), ..] if dot.as_char() == '.' && len == "len");
+                    if let Some(a) = parse_array_marker(ident).filter(|_| !len) {
+                        self.arrays.insert(a);
+                    }
+                }
+                TokenTree::Group(g) => self.tokens(g.stream()),
+                _ => {}
+            }
+        }
+    }
+
+    fn block(&mut self, block: &Block) {
+        block.stmts.iter().for_each(|s| self.stmt(s));
+    }
+
+    fn rhs(&mut self, rhs: &Rhs) {
+        match rhs {
+            Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => self.operand(a),
+            Rhs::Arith(_, a, b) => {
+                self.operand(a);
+                self.operand(b);
+            }
+            Rhs::Prim { args, .. } => args.iter().for_each(|a| self.operand(a)),
+            Rhs::Call { args, .. } => {
+                for arg in args {
+                    match arg {
+                        CallArg::Value(op) | CallArg::Ref(op) => self.operand(op),
+                        CallArg::Array { array, .. } => {
+                            self.arrays.insert(*array);
+                        }
+                    }
+                }
+            }
+            Rhs::Load { array, index } => {
+                self.arrays.insert(*array);
+                self.operand(index);
+            }
+            Rhs::Component { of, .. } => self.var(*of),
+            Rhs::Len(_) => {}
+            Rhs::Passive(p) => {
+                // The expression's markers name what it reads (`p.arrays` also lists the
+                // arrays it only takes the length of).
+                self.vars(&p.uses);
+                self.tokens(p.expr.to_token_stream());
+            }
+        }
+    }
+
+    /// A statement and everything nested in it.
+    fn stmt(&mut self, stmt: &Stmt) {
+        self.stmt_shallow(stmt);
+        match stmt {
+            Stmt::Branch { arms, .. } => arms.iter().for_each(|a| self.block(a)),
+            Stmt::Loop(l) => {
+                self.block(&l.head);
+                self.block(&l.body);
+            }
+            _ => {}
+        }
+    }
+
+    /// A statement without the blocks nested in it (a branch's selector and phis, a loop's
+    /// range, carried values and condition).
+    fn stmt_shallow(&mut self, stmt: &Stmt) {
+        match stmt {
+            Stmt::Let { rhs, .. } => self.rhs(rhs),
+            Stmt::Branch { selector, phis, .. } => {
+                match selector {
+                    Selector::If(cond) => self.operand(cond),
+                    Selector::Match {
+                        scrutinee,
+                        pats,
+                        guards,
+                        ..
+                    } => {
+                        self.operand(scrutinee);
+                        pats.iter().for_each(|p| self.tokens(p.to_token_stream()));
+                        guards
+                            .iter()
+                            .flatten()
+                            .for_each(|g| self.tokens(g.to_token_stream()));
+                    }
+                }
+                phis.iter()
+                    .flat_map(|p| &p.srcs)
+                    .for_each(|s| self.operand(s));
+            }
+            Stmt::DeclareArray { array, init, .. } => {
+                self.arrays.insert(*array);
+                match init {
+                    ArrayInit::Repeat { value, len } => {
+                        self.operand(value);
+                        self.operand(len);
+                    }
+                    ArrayInit::Elements(elements) => elements.iter().for_each(|e| self.operand(e)),
+                }
+            }
+            Stmt::Store {
+                array,
+                index,
+                value,
+            } => {
+                self.arrays.insert(*array);
+                self.operand(index);
+                self.operand(value);
+            }
+            Stmt::Loop(l) => {
+                if let LoopKind::Range { iter, uses, .. } = &l.kind {
+                    self.vars(uses);
+                    self.tokens(iter.to_token_stream());
+                }
+                for c in &l.carried {
+                    self.operand(&c.init);
+                    self.operand(&c.next);
+                }
+                if let Some(cond) = &l.cond {
+                    self.operand(cond);
+                }
+                if let Some(stop) = &l.stop {
+                    self.operand(stop);
+                }
+            }
+            Stmt::Effect { rebind, stmt } => {
+                rebind.iter().for_each(|(_, v)| self.var(*v));
+                self.tokens(stmt.to_token_stream());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::Errors;
+    use crate::{activity, kinds, lower, options, reverse, signature};
+
+    /// Which top-level loops of `source` are fused, in order.
+    fn fused(source: &str) -> Vec<bool> {
+        let func: syn::ItemFn = syn::parse_str(source).expect("a function");
+        let mut errors = Errors::default();
+        let options = options::parse(TokenStream::new(), &mut errors);
+        let sig = signature::analyse(&func.sig, &options, &mut errors);
+        let ir = lower::lower(&func, &sig, &mut errors);
+        let active: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
+        let activity = activity::analyse(&ir, &active, &mut errors);
+        assert!(errors.is_empty(), "{source} does not lower");
+        let kinds = kinds::infer(&ir);
+        let plan = plan(&ir, &activity, &kinds, &reverse::aggregates(&ir.body));
+        ir.body
+            .stmts
+            .iter()
+            .filter_map(|stmt| match stmt {
+                Stmt::Loop(l) => Some(plan.iter().any(|(at, _)| std::ptr::eq(*at, &**l))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sums_reaching_the_result_linearly_are_fused() {
+        let cases = [
+            "fn f(w: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { let r = w[i] * x[i]; s += r * r + x[i].sin(); } s }",
+            "fn f(a: f64, x: &[f64]) -> f64 { let c = a.sin(); let n = x.len() as f64; let mut s = 0.0; let mut t = 1.0; for i in 0..x.len() { s += c * x[i]; t -= x[i] * x[i]; } let y = s * a - t / n; -y + 2.0 * (t + 1.0) }",
+            "fn f(x: &[f64]) -> f64 { let mut i = 0; let mut s = 0.0; while i < x.len() { s -= x[i].exp() * 0.5; i += 1; } s }",
+            "fn f(x: &[f64]) -> (f64, f64) { let mut s = 0.0; let mut q = 0.0; for v in x.iter() { s += v.sin(); q += v * v; } (s, 3.0 * q) }",
+            // Scratch buffers overwritten in each iteration before they are read.
+            "fn f(x: &[f64], m: &[f64]) -> f64 { let d = m.len(); let mut c = vec![0.0; d]; let mut t = 0.0; for p in 0..x.len() / d { for j in 0..d { c[j] = x[p * d + j] - m[j]; } for j in 1..d { c[j] += c[j - 1]; } let mut n = 0.0; for j in 0..d { n += c[j].sin(); } t += n.ln(); } 0.5 * t }",
+            "fn f(x: &[f64]) -> f64 { let mut b = [0.0; 3]; let mut t = 0.0; for i in 0..x.len() { for j in 0..b.len() { b[j] = x[i] * j as f64; } t += b[2] * b[1]; } t }",
+        ];
+        for source in cases {
+            assert_eq!(fused(source), [true], "{source}");
+        }
+    }
+
+    #[test]
+    fn loops_whose_iterations_depend_on_later_ones_are_not() {
+        let cases = [
+            // A buffer carrying a value to the next iteration.
+            "fn f(x: &[f64]) -> f64 { let mut b = vec![1.0; 2]; let mut s = 0.0; for i in 0..x.len() { let p = b[0]; b[0] = p * x[i].cos() + b[1]; b[1] = x[i]; s += b[0] * b[0]; } s }",
+            // Read after the loop.
+            "fn f(x: &[f64]) -> f64 { let mut b = vec![0.0; 2]; let mut s = 0.0; for i in 0..x.len() { for j in 0..2 { b[j] = x[i]; } s += b[0] * b[1]; } s + b[1] }",
+            // Overwritten but for one element.
+            "fn f(x: &[f64]) -> f64 { let n = 3; let mut b = vec![0.5; n]; let mut s = 0.0; for i in 0..x.len() { for j in 0..n - 1 { b[j] = x[i]; } s += b[2] * b[0]; b[2] = x[i]; } s }",
+            // Overwritten only in one arm.
+            "fn f(x: &[f64]) -> f64 { let mut b = vec![0.25; 2]; let mut s = 0.0; for i in 0..x.len() { if x[i] > 0.0 { for j in 0..2 { b[j] = x[i] * b[j]; } } s += b[0] + b[1]; } s }",
+            // The exit's adjoint needs the exit.
+            "fn f(x: &[f64]) -> f64 { let mut s = 1.0; for i in 0..x.len() { s += x[i] * x[i]; } s.ln() }",
+            // Not a sum.
+            "fn f(x: &[f64]) -> f64 { let mut s = 1.0; for i in 0..x.len() { s += s * x[i]; } s }",
+            "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { s = x[i].sin() - s; } s }",
+            "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { s += x[i]; if s > 1.0 { break; } } s }",
+        ];
+        for source in cases {
+            assert_eq!(fused(source), [false], "{source}");
+        }
+        // The first loop's exit is scaled by the second's; the second is a product.
+        assert_eq!(
+            fused("fn f(x: &[f64]) -> f64 { let mut s = 0.0; let mut p = 1.0; for i in 0..x.len() { s += x[i]; } for i in 0..x.len() { p *= x[i].cos(); } s * p }"),
+            [false, false]
+        );
+    }
+}
