@@ -1,11 +1,11 @@
-//! The attribute's expansion, stage by stage: options and signature → lower → activity →
-//! reverse → emit. Errors from every stage are collected; if there are any, the original
+//! The attribute's expansion, stage by stage: options and signature → lower → loads →
+//! activity → reverse (with fusion) → emit. Errors from every stage are collected; if there are any, the original
 //! function is emitted with the errors and stubs of the generated items.
 
 use crate::errors::Errors;
 use crate::reverse::Shape;
 use crate::signature::Output;
-use crate::{activity, emit, lower, options, reverse, signature};
+use crate::{activity, emit, loads, lower, options, reverse, signature};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -39,7 +39,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         let generated = emit::supplied(&func, &sig, vjp, &runtime);
         return quote!(#func #generated);
     }
-    let ir = lower::lower(&func, &sig, &mut errors);
+    let mut ir = lower::lower(&func, &sig, &mut errors);
+    loads::optimise(&mut ir);
     let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
     let activity = activity::analyse(&ir, &active_params, &mut errors);
     let shape = match &sig.output {

@@ -479,9 +479,16 @@ impl Mentions {
                     }
                 }
             }
-            Rhs::Load { array, index } => {
+            Rhs::Load {
+                array,
+                index,
+                guard,
+            } => {
                 self.arrays.insert(*array);
                 self.operand(index);
+                if let Some(guard) = guard {
+                    self.vars(&guard.uses);
+                }
             }
             Rhs::Component { of, .. } => self.var(*of),
             Rhs::Len(_) => {}
@@ -588,7 +595,8 @@ mod tests {
         let mut errors = Errors::default();
         let options = options::parse(TokenStream::new(), &mut errors);
         let sig = signature::analyse(&func.sig, &options, &mut errors);
-        let ir = lower::lower(&func, &sig, &mut errors);
+        let mut ir = lower::lower(&func, &sig, &mut errors);
+        crate::loads::optimise(&mut ir);
         let active: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
         let activity = activity::analyse(&ir, &active, &mut errors);
         assert!(errors.is_empty(), "{source} does not lower");

@@ -165,6 +165,10 @@ pub enum Rhs {
     Load {
         array: ArrayId,
         index: Operand,
+        /// For a load moved before the range loop that repeated it (see `loads`): that
+        /// loop's range. The element is read only if the range is not empty; otherwise the
+        /// value is unused and the index may be out of bounds.
+        guard: Option<Guard>,
     },
     /// Element `index` of a tuple (`q.0`) or array (`q[0]`) a call returned.
     Component {
@@ -175,6 +179,13 @@ pub enum Rhs {
     /// `array.len()`.
     Len(ArrayId),
     Passive(Passive),
+}
+
+/// The range of a loop, and the variables it reads.
+#[derive(Clone)]
+pub struct Guard {
+    pub range: syn::Expr,
+    pub uses: Vec<VarId>,
 }
 
 /// How the forward sweep picks an arm.

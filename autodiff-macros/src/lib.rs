@@ -29,6 +29,7 @@ mod expand;
 mod fusion;
 mod ir;
 mod kinds;
+mod loads;
 mod lower;
 mod naming;
 mod options;

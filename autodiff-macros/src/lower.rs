@@ -957,7 +957,16 @@ impl Lowerer<'_> {
                 (0..want)
                     .map(|k| {
                         let index = Operand::Const(syn::parse_quote!(#k));
-                        self.bind("t", Rhs::Load { array, index }, expr.span(), out)
+                        self.bind(
+                            "t",
+                            Rhs::Load {
+                                array,
+                                index,
+                                guard: None,
+                            },
+                            expr.span(),
+                            out,
+                        )
                     })
                     .collect()
             }
@@ -1091,7 +1100,7 @@ impl Lowerer<'_> {
                         );
                     }
                     let index = self.lower_expr(&index.index, out);
-                    self.bind("t", Rhs::Load { array, index }, span, out)
+                    self.bind("t", Rhs::Load { array, index, guard: None }, span, out)
                 }
                 None => self.opaque(expr, "indexing", "index slices, arrays and local buffers of floats", out),
             },

@@ -717,9 +717,28 @@ impl Emitter<'_> {
                 }
             }
             Rhs::Passive(p) => resolve(self.ir, p.expr.to_token_stream()),
-            Rhs::Load { array, index } => {
+            Rhs::Load {
+                array,
+                index,
+                guard: None,
+            } => {
                 let (array, index) = (self.array(*array), self.operand(index));
                 quote!(#array[#index])
+            }
+            Rhs::Load {
+                array,
+                index,
+                guard: Some(guard),
+            } => {
+                let (array, index) = (self.array(*array), self.operand(index));
+                let range = resolve(self.ir, guard.range.to_token_stream());
+                quote! {
+                    if ::core::iter::Iterator::next(&mut (#range)).is_some() {
+                        #array[#index]
+                    } else {
+                        ::core::default::Default::default()
+                    }
+                }
             }
             Rhs::Len(array) => {
                 let array = self.array(*array);
@@ -942,11 +961,23 @@ impl Emitter<'_> {
                     }
                 }
             }
-            Rhs::Load { array, index } => {
+            Rhs::Load {
+                array,
+                index,
+                guard,
+            } => {
                 if self.activity.active_arrays[*array] {
                     let d_array = naming::array_adjoint(self.ir, *array);
                     let i = self.read(ctx, index);
-                    code.extend(quote!(#d_array[#i] += #d;));
+                    code.extend(match guard {
+                        None => quote!(#d_array[#i] += #d;),
+                        // Out of bounds only where the loop did not run, and `d` is zero.
+                        Some(_) => quote! {
+                            if let ::core::option::Option::Some(slot) = #d_array.get_mut(#i) {
+                                *slot += #d;
+                            }
+                        },
+                    });
                 }
             }
             Rhs::Component { of, index, tuple } => {

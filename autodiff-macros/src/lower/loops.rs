@@ -431,6 +431,7 @@ impl Lowerer<'_> {
                 rhs: Rhs::Load {
                     array,
                     index: Operand::Var(index),
+                    guard: None,
                 },
                 span: part.span(),
             });

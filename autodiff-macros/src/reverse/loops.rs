@@ -58,7 +58,9 @@ impl Emitter<'_> {
                 per_iteration.insert(*index);
             }
         }
-        let (needed, recorded) = self.plan_iteration(&l.body, &per_iteration, &body_ctx.reads);
+        let counters = counters(l, &self.activity.active);
+        let (needed, recorded, counters_read) =
+            self.plan_iteration(&l.body, &per_iteration, &body_ctx.reads, &counters);
         let mut recompute = TokenStream::new();
         let mut outer_reads = BTreeSet::new();
         for stmt in &l.body.stmts {
@@ -155,7 +157,24 @@ impl Emitter<'_> {
         } else {
             TokenStream::new()
         };
-        let iteration = quote!({ #pop #recompute #iteration_reverse #body_reverse });
+        // Counters run backwards from their exit values.
+        let mut step_back = TokenStream::new();
+        for counter in counters
+            .iter()
+            .filter(|c| counters_read.contains(&c.header))
+        {
+            let (header, exit) = (
+                self.primal(counter.header),
+                self.read(ctx, &Operand::Var(counter.exit)),
+            );
+            let step = &counter.step;
+            reverse.extend(quote!(let mut #header = #exit;));
+            step_back.extend(match counter.op {
+                ArithOp::Sub => quote!(#header = #header + #step;),
+                _ => quote!(#header = #header - #step;),
+            });
+        }
+        let iteration = quote!({ #step_back #pop #recompute #iteration_reverse #body_reverse });
         reverse.extend(match &range {
             Some((index, iter, _)) if replay_range => {
                 let index = self.primal(*index);
@@ -376,7 +395,8 @@ impl Emitter<'_> {
         body: &Block,
         per_iteration: &BTreeSet<VarId>,
         reads: &BTreeSet<VarId>,
-    ) -> (BTreeSet<VarId>, BTreeSet<VarId>) {
+        counters: &[Counter],
+    ) -> (BTreeSet<VarId>, BTreeSet<VarId>, BTreeSet<VarId>) {
         let cheap: BTreeMap<VarId, &Rhs> = body
             .stmts
             .iter()
@@ -393,6 +413,7 @@ impl Emitter<'_> {
             .collect();
         let mut recompute = BTreeSet::new();
         let mut record = BTreeSet::new();
+        let mut counters_read = BTreeSet::new();
         let mut pending: Vec<VarId> = reads
             .iter()
             .copied()
@@ -400,6 +421,10 @@ impl Emitter<'_> {
             .collect();
         while let Some(v) = pending.pop() {
             if recompute.contains(&v) || record.contains(&v) {
+                continue;
+            }
+            if counters.iter().any(|c| c.header == v) {
+                counters_read.insert(v);
                 continue;
             }
             match cheap.get(&v) {
@@ -416,8 +441,69 @@ impl Emitter<'_> {
                 }
             }
         }
-        (recompute, record)
+        (recompute, record, counters_read)
     }
+}
+
+/// A carried integer that steps by a constant each iteration (`k += 1`): the adjoint needs
+/// no record of it, as it can run the counter backwards from its value after the loop.
+struct Counter {
+    header: VarId,
+    exit: VarId,
+    op: ArithOp,
+    step: syn::Expr,
+}
+
+/// The loop's counters: inactive carried values whose next value is the header plus or minus
+/// an integer literal (which makes the step exact and invertible).
+fn counters(l: &Loop, active: &[bool]) -> Vec<Counter> {
+    let bindings: BTreeMap<VarId, &Rhs> = l
+        .body
+        .stmts
+        .iter()
+        .filter_map(|stmt| match stmt {
+            Stmt::Let { var, rhs, .. } => Some((*var, rhs)),
+            _ => None,
+        })
+        .collect();
+    let is_int = |e: &syn::Expr| {
+        matches!(
+            e,
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(_),
+                ..
+            })
+        )
+    };
+    l.carried
+        .iter()
+        .filter(|c| !active[c.header] && !active[c.exit])
+        .filter_map(|c| {
+            let mut next = c.next.var()?;
+            while let Some(Rhs::Use(Operand::Var(copied))) = bindings.get(&next) {
+                next = *copied;
+            }
+            let (op, step) = match bindings.get(&next)? {
+                Rhs::Arith(
+                    op @ (ArithOp::Add | ArithOp::Sub),
+                    Operand::Var(h),
+                    Operand::Const(k),
+                ) if *h == c.header && is_int(k) => (*op, k.clone()),
+                Rhs::Arith(ArithOp::Add, Operand::Const(k), Operand::Var(h))
+                    if *h == c.header && is_int(k) =>
+                {
+                    (ArithOp::Add, k.clone())
+                }
+                _ => return None,
+            };
+            Some(Counter {
+                header: c.header,
+                exit: c.exit,
+                op,
+                step,
+            })
+        })
+        .collect()
 }
 
 /// The variables a recomputable binding reads.
@@ -425,7 +511,11 @@ fn rhs_operands(rhs: &Rhs) -> Vec<VarId> {
     match rhs {
         Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => a.var().into_iter().collect(),
         Rhs::Arith(_, a, b) => a.var().into_iter().chain(b.var()).collect(),
-        Rhs::Load { index, .. } => index.var().into_iter().collect(),
+        Rhs::Load { index, guard, .. } => index
+            .var()
+            .into_iter()
+            .chain(guard.iter().flat_map(|g| g.uses.iter().copied()))
+            .collect(),
         _ => Vec::new(),
     }
 }
