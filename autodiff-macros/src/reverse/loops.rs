@@ -102,7 +102,10 @@ impl Emitter<'_> {
             ctx.records.push(trips.clone());
         }
         let mut iteration_end = TokenStream::new();
-        if taped {
+        if taped && range.is_some() {
+            // Into the room reserved below: one record per iteration of the range.
+            iteration_end.extend(quote!(#tape.push_reserved((#(#record_values,)*));));
+        } else if taped {
             iteration_end.extend(quote!(#tape.push((#(#record_values,)*));));
         }
         // A range loop knows how many records it will push.

@@ -100,7 +100,7 @@ fn oscillator_pullback(
         let t_18 = dt_4 * a_14;
         let t_19 = v_9 + t_18;
         let v_20 = ::differentiate::runtime::like(&v_9, t_19);
-        __tape0.push((x_8, v_9));
+        __tape0.push_reserved((x_8, v_9));
         x_8 = x_17;
         v_9 = v_20;
     }
