@@ -410,7 +410,9 @@ fn oscillator(k: f64, c: f64, x0: f64, v0: f64, dt: f64, steps: usize) -> f64 {
 fn euler_oscillator_records_at_most_16_bytes_per_step() {
     let (k, c) = (4.0, 0.3);
     reset_bytes_recorded();
-    let (value, (dk, dc)) = oscillator_grad(k, c, 1.0, 0.0, 0.01, 500);
+    // `NAME_vjp` is in reverse mode (`NAME_grad` of two inputs and a loop is in forward mode,
+    // tested in `tests/forward_mode.rs`).
+    let (value, (dk, dc)) = oscillator_vjp(k, c, 1.0, 0.0, 0.01, 500, 1.0);
     let bytes = bytes_recorded();
     assert!(bytes <= 16 * 500, "recorded {bytes} bytes for 500 steps");
     assert!(bytes > 0);

@@ -159,7 +159,12 @@ impl Parts<'_> {
     /// The three items; `pullback` is the body of the pullback (or a stub's).
     /// The three items; `pullback` is the body of the pullback. A stub (`stub`) has no real
     /// body anywhere, so nothing in it can add an error to the one reported.
-    fn items(&self, pullback: TokenStream, stub: bool) -> TokenStream {
+    fn items(
+        &self,
+        pullback: TokenStream,
+        tangent: Option<TokenStream>,
+        stub: bool,
+    ) -> TokenStream {
         let vis = &self.func.vis;
         let generics = &self.func.sig.generics;
         let where_clause = &generics.where_clause;
@@ -232,10 +237,19 @@ impl Parts<'_> {
         } else {
             TokenStream::new()
         };
-        let grad_body = if stub {
-            pullback.clone()
+        // Forward mode keeps the function's own bindings, some unused, as the pullback does.
+        let grad_allow = if tangent.is_some() && !stub {
+            quote!(#[allow(unused, non_snake_case)])
         } else {
-            quote!(#call_vjp(#(#args,)* 1.0))
+            TokenStream::new()
+        };
+        let grad_body = match (stub, tangent) {
+            (true, _) => pullback.clone(),
+            (false, Some(forward_mode)) => quote! {
+                #mention_original
+                #forward_mode
+            },
+            (false, None) => quote!(#call_vjp(#(#args,)* 1.0)),
         };
         let grad = match self.sig.output {
             Some(Output::Scalar(_)) | None => quote! {
@@ -244,6 +258,7 @@ impl Parts<'_> {
                 #[inline]
                 #[allow(clippy::all)]
                 #stub_allow
+                #grad_allow
                 #vis fn #grad_ident #generics (#receiver #(#params),*) -> (#ret, #gradient) #where_clause {
                     #grad_body
                 }
@@ -282,10 +297,12 @@ impl Parts<'_> {
 }
 
 /// The generated items around a transformed body.
+/// `tangent` is the body of `NAME_grad` in forward mode, where the function suits it.
 pub fn generated(
     func: &syn::ItemFn,
     sig: &Signature,
     body: PullbackBody,
+    tangent: Option<TokenStream>,
     items: &[syn::Item],
     runtime: &TokenStream,
 ) -> TokenStream {
@@ -321,6 +338,7 @@ pub fn generated(
         #statements
         (#value, (#(#entries,)*))
         },
+        tangent.map(|body| quote!(#(#items)* #body)),
         false,
     )
 }
@@ -369,6 +387,7 @@ pub fn supplied(
             let (#value, #pattern) = #call(#(#args,)* #seed);
             (#value, (#(#entries,)*))
         },
+        None,
         false,
     )
 }
@@ -385,6 +404,7 @@ pub fn stubs(func: &syn::ItemFn, sig: &Signature, runtime: &TokenStream) -> Toke
         quote!(::core::unreachable!(
             "`#[differentiate]` reported a compile error"
         )),
+        None,
         true,
     )
 }

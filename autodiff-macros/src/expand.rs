@@ -70,7 +70,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         &shape,
         &runtime,
     );
-    let generated = emit::generated(&func, &sig, body, &ir.items, &runtime);
+    let tangent = reverse::tangent_grad_body(&ir, &activity, &active_params, &runtime);
+    let generated = emit::generated(&func, &sig, body, tangent, &ir.items, &runtime);
     quote!(#func #generated)
 }
 

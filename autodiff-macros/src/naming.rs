@@ -3,7 +3,7 @@
 //! Local variables of generated bodies use `Span::mixed_site()` hygiene: they can neither see
 //! nor shadow the user's locals, whatever the user calls them (`seed`, `d_x_1`, ...). Among
 //! themselves they cannot collide either: a version of a user variable is `{name}_{n}`, its
-//! adjoint `{name}_d{n}`, an array `{name}_a{n}` (adjoint `{name}_da{n}`), and the macro's
+//! adjoint `{name}_d{n}` (its tangent, in forward mode, `{name}_t{n}`), an array `{name}_a{n}` (adjoint `{name}_da{n}`), and the macro's
 //! own values start with `__` and never end in `_{digits}`. Items
 //! (the generated functions, the arm-record enums) are visible at the call site, so their
 //! names derive from the user's function name.
@@ -42,6 +42,12 @@ pub fn pullback_fn(name: &Ident, at: Span) -> Ident {
 pub fn primal(ir: &FnIr, v: VarId) -> Ident {
     let var = &ir.vars[v];
     hygienic(&format!("{}_{v}", stem(&var.hint)), var.span)
+}
+
+/// The tangent (`∂v/∂inputs`, one entry per active parameter) of version `v`, in forward mode.
+pub fn tangent(ir: &FnIr, v: VarId) -> Ident {
+    let var = &ir.vars[v];
+    hygienic(&format!("{}_t{v}", stem(&var.hint)), var.span)
 }
 
 /// The adjoint (`∂output/∂v`, accumulated) of version `v`.

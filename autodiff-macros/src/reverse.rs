@@ -30,7 +30,10 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod loops;
+mod tangent;
 mod tensors;
+
+pub use tangent::grad_body as tangent_grad_body;
 
 /// How the seed and the result are shaped.
 pub enum Shape {

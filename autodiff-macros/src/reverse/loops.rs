@@ -299,7 +299,7 @@ impl Emitter<'_> {
     }
 
     /// `let mut h = init;` for each carried value.
-    fn carried_headers(&self, l: &Loop) -> TokenStream {
+    pub(super) fn carried_headers(&self, l: &Loop) -> TokenStream {
         let mut code = TokenStream::new();
         for c in &l.carried {
             let header = self.primal(c.header);
@@ -313,7 +313,7 @@ impl Emitter<'_> {
     }
 
     /// The end of an iteration: `h = next;` for each carried value, then the loop's exit test.
-    fn carried_next(&self, l: &Loop) -> TokenStream {
+    pub(super) fn carried_next(&self, l: &Loop) -> TokenStream {
         let mut code = TokenStream::new();
         for c in &l.carried {
             if c.next.var() != Some(c.header) {
@@ -330,7 +330,7 @@ impl Emitter<'_> {
     }
 
     /// `let exit = h;` for each carried value, after the loop.
-    fn carried_exits(&self, l: &Loop) -> TokenStream {
+    pub(super) fn carried_exits(&self, l: &Loop) -> TokenStream {
         let mut code = TokenStream::new();
         for c in &l.carried {
             let exit = self.primal(c.exit);
@@ -362,7 +362,7 @@ impl Emitter<'_> {
     }
 
     /// The forward loop: `for index in iter { .. }`, or `loop` with the `while` condition.
-    fn forward_loop(
+    pub(super) fn forward_loop(
         &mut self,
         l: &Loop,
         range: &Option<(VarId, TokenStream, &Vec<VarId>)>,

@@ -1,0 +1,323 @@
+//! Forward (tangent) mode, for `NAME_grad` of a function of one or two numbers with a loop.
+//!
+//! Reverse mode costs one backward sweep whatever the number of inputs, but a loop has to
+//! record what its adjoint reads and replay it backwards afterwards. With one or two inputs,
+//! carrying the derivatives forward beside the values (`∂v/∂(k, c)` for every `v`) costs one
+//! or two extra multiply-adds per operation in the same pass, and no memory: what one writes
+//! by hand for the sensitivity of a simulation to its parameters. `NAME_vjp` and the pullback
+//! stay in reverse mode, so the two modes check each other.
+//!
+//! The rules are the reverse-mode ones: a rule gives `d·∂f/∂a`; with the tangent of `a` in
+//! place of `d` it gives `a`'s term of the tangent, conventions at kinks included.
+
+use super::*;
+use proc_macro2::Literal;
+
+/// The most active inputs forward mode is used for.
+const MAX_INPUTS: usize = 2;
+
+/// The body of `NAME_grad` in forward mode, when the function suits it: one to
+/// [`MAX_INPUTS`] active number parameters, a number result, a loop, and nothing forward mode
+/// has no rule for here (arrays or tensors with derivatives, calls of differentiated
+/// functions).
+pub fn grad_body(
+    ir: &FnIr,
+    activity: &Activity,
+    active_params: &[bool],
+    runtime: &TokenStream,
+) -> Option<TokenStream> {
+    let mut inputs = Vec::new();
+    for (slot, active) in ir.params.iter().zip(active_params) {
+        match (slot, active) {
+            (_, false) => {}
+            (ParamSlot::Var(v), true) => inputs.push(*v),
+            (ParamSlot::Array(_), true) => return None,
+        }
+    }
+    let kinds = kinds::infer(ir);
+    let suits = (1..=MAX_INPUTS).contains(&inputs.len())
+        && ir.result.len() == 1
+        && kinds.iter().all(|k| *k == Kind::Scalar)
+        && !activity.active_arrays.iter().any(|a| *a)
+        && has_loop(&ir.body)
+        && !has_active_call(&ir.body, activity)
+        && passive_heads(&ir.body, activity);
+    if !suits {
+        return None;
+    }
+    let no_fusion = Vec::new();
+    let emitter = Emitter {
+        ir,
+        activity,
+        rt: runtime.clone(),
+        arm_enums: BTreeSet::new(),
+        records: 0,
+        tapes: Vec::new(),
+        loops: 0,
+        taken: 0,
+        stored: BTreeSet::new(),
+        kinds,
+        borrowed: vec![false; ir.vars.len()],
+        aggregates: BTreeSet::new(),
+        fused: &no_fusion,
+        seed_components: &[],
+    };
+    let width = inputs.len();
+    let mut code = TokenStream::new();
+    for &slot in &ir.params {
+        let (hint, span, name) = match slot {
+            ParamSlot::Var(p) => (&ir.vars[p].hint, ir.vars[p].span, naming::primal(ir, p)),
+            ParamSlot::Array(a) => (&ir.arrays[a].hint, ir.arrays[a].span, naming::array(ir, a)),
+        };
+        let user = match hint.strip_prefix("r#") {
+            Some(raw) => syn::Ident::new_raw(raw, span),
+            None => syn::Ident::new(hint, span),
+        };
+        code.extend(quote!(let #name = #user;));
+    }
+    // Input k's tangent is the k-th unit vector.
+    for (k, &input) in inputs.iter().enumerate() {
+        if activity.active[input] {
+            let t = naming::tangent(ir, input);
+            let unit = (0..width).map(|j| if j == k { quote!(1.0) } else { quote!(0.0) });
+            code.extend(quote!(let #t = [#(#unit),*];));
+        }
+    }
+    let mut tangent = Tangent { e: emitter, width };
+    code.extend(tangent.block(&ir.body));
+    let result = &ir.result[0];
+    let value = tangent.e.operand(result);
+    let of_result = tangent.of(result);
+    let entries: Vec<TokenStream> = (0..width)
+        .map(|k| {
+            let k = Literal::usize_unsuffixed(k);
+            quote!(#of_result[#k])
+        })
+        .collect();
+    let gradient = match entries.as_slice() {
+        [one] => one.clone(),
+        many => quote!((#(#many,)*)),
+    };
+    Some(quote! {
+        #code
+        (#value, #gradient)
+    })
+}
+
+fn has_loop(block: &Block) -> bool {
+    block.stmts.iter().any(|stmt| match stmt {
+        Stmt::Loop(_) => true,
+        Stmt::Branch { arms, .. } => arms.iter().any(has_loop),
+        _ => false,
+    })
+}
+
+/// Whether every `while` condition computes only values without derivatives.
+fn passive_heads(block: &Block, activity: &Activity) -> bool {
+    let mut defs = BTreeSet::new();
+    block.stmts.iter().all(|stmt| match stmt {
+        Stmt::Branch { arms, .. } => arms.iter().all(|a| passive_heads(a, activity)),
+        Stmt::Loop(l) => {
+            l.head.defs(&mut defs);
+            defs.iter().all(|v| !activity.active[*v]) && passive_heads(&l.body, activity)
+        }
+        _ => true,
+    })
+}
+
+fn has_active_call(block: &Block, activity: &Activity) -> bool {
+    block.stmts.iter().any(|stmt| match stmt {
+        Stmt::Let { var, rhs, .. } => {
+            activity.active[*var] && matches!(rhs, Rhs::Call { .. } | Rhs::Component { .. })
+        }
+        Stmt::Branch { arms, .. } => arms.iter().any(|a| has_active_call(a, activity)),
+        Stmt::Loop(l) => has_active_call(&l.head, activity) || has_active_call(&l.body, activity),
+        _ => false,
+    })
+}
+
+struct Tangent<'a> {
+    e: Emitter<'a>,
+    /// How many inputs: the length of every tangent.
+    width: usize,
+}
+
+impl Tangent<'_> {
+    /// The tangent of an operand: its variable's, or zeros for a constant or inactive value.
+    fn of(&self, op: &Operand) -> TokenStream {
+        match op {
+            Operand::Var(v) if self.e.activity.active[*v] => {
+                naming::tangent(self.e.ir, *v).into_token_stream()
+            }
+            _ => {
+                let width = Literal::usize_unsuffixed(self.width);
+                quote!([0.0; #width])
+            }
+        }
+    }
+
+    /// Entry `k` of an active operand's tangent; `None` for an inactive one.
+    fn entry(&self, op: &Operand, k: usize) -> Option<TokenStream> {
+        let v = op.var().filter(|v| self.e.activity.active[*v])?;
+        let (t, k) = (naming::tangent(self.e.ir, v), Literal::usize_unsuffixed(k));
+        Some(quote!(#t[#k]))
+    }
+
+    fn block(&mut self, block: &Block) -> TokenStream {
+        block.stmts.iter().map(|stmt| self.stmt(stmt)).collect()
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) -> TokenStream {
+        let mut scratch = Ctx::new(BTreeSet::new());
+        match stmt {
+            Stmt::Let { var, rhs, span } => {
+                let mut code = self.e.forward_let(*var, rhs, *span);
+                if self.e.activity.active[*var] {
+                    let t = naming::tangent(self.e.ir, *var);
+                    let entries = (0..self.width).map(|k| self.term(*var, rhs, k));
+                    code.extend(quote!(let #t = [#(#entries),*];));
+                }
+                code
+            }
+            Stmt::Branch {
+                selector,
+                arms,
+                phis,
+                ..
+            } => self.branch(selector, arms, phis),
+            Stmt::Loop(l) => self.forward_loop(l),
+            // Arrays here carry no derivative (see `grad_body`): their forward code is all.
+            _ => self.e.stmt(stmt, &mut scratch).0,
+        }
+    }
+
+    /// Entry `k` of the tangent of `var = rhs`: the rules applied to the operands' tangents.
+    fn term(&self, var: VarId, rhs: &Rhs, k: usize) -> TokenStream {
+        let rt = &self.e.rt;
+        let operand = |op: &Operand| self.e.operand(op);
+        // Terms with their sign: `(subtract, term)`.
+        let mut terms: Vec<(bool, TokenStream)> = Vec::new();
+        match rhs {
+            Rhs::Use(a) => terms.extend(self.entry(a, k).map(|t| (false, t))),
+            Rhs::Neg(a) => terms.extend(self.entry(a, k).map(|t| (true, t))),
+            Rhs::Arith(op, a, b) => {
+                let y = self.e.primal(var);
+                let (ra, rb) = (operand(a), operand(b));
+                if let Some(ta) = self.entry(a, k) {
+                    terms.push(match op {
+                        ArithOp::Add | ArithOp::Sub => (false, ta),
+                        ArithOp::Mul => (false, quote!(#rt::rules::mul_a(#ta, #rb))),
+                        ArithOp::Div => (false, quote!(#rt::rules::div_a(#ta, #rb))),
+                    });
+                }
+                if let Some(tb) = self.entry(b, k) {
+                    terms.push(match op {
+                        ArithOp::Add => (false, tb),
+                        ArithOp::Sub => (true, tb),
+                        ArithOp::Mul => (false, quote!(#rt::rules::mul_b(#tb, #ra))),
+                        ArithOp::Div => (false, quote!(#rt::rules::div_b(#tb, #rb, #y))),
+                    });
+                }
+            }
+            Rhs::Prim { prim, args, .. } => {
+                for rule in prim.rules {
+                    let Some(t) = args.get(rule.operand).and_then(|a| self.entry(a, k)) else {
+                        continue;
+                    };
+                    let func = format_ident!("{}", rule.func);
+                    let reads = rule.reads.iter().map(|r| match r {
+                        Read::Operand(i) => operand(&args[*i]),
+                        Read::Output => self.e.primal(var).into_token_stream(),
+                    });
+                    terms.push((false, quote!(#rt::rules::#func(#t #(, #reads)*))));
+                }
+            }
+            Rhs::Cast { arg, .. } => {
+                if let Some(t) = self.entry(arg, k) {
+                    let witness = operand(arg);
+                    terms.push((false, quote!(#rt::rules::cast_x(#t, #witness))));
+                }
+            }
+            // Loads from arrays without derivatives, lengths, passive values: no tangent
+            // (calls are excluded by `grad_body`).
+            _ => {}
+        }
+        let mut sum = TokenStream::new();
+        for (i, (subtract, term)) in terms.into_iter().enumerate() {
+            sum.extend(match (i, subtract) {
+                (0, false) => term,
+                (0, true) => quote!(-#term),
+                (_, false) => quote!(+ #term),
+                (_, true) => quote!(- #term),
+            });
+        }
+        if sum.is_empty() {
+            quote!(0.0)
+        } else {
+            sum
+        }
+    }
+
+    /// The user's branch, each arm also yielding the tangents of the values it joins.
+    fn branch(&mut self, selector: &Selector, arms: &[Block], phis: &[Phi]) -> TokenStream {
+        let active: Vec<&Phi> = phis
+            .iter()
+            .filter(|p| self.e.activity.active[p.var])
+            .collect();
+        let bodies: Vec<TokenStream> = arms
+            .iter()
+            .enumerate()
+            .map(|(i, arm)| {
+                let code = self.block(arm);
+                let srcs = phis.iter().map(|p| self.e.value(&p.srcs[i]));
+                let tangents = active.iter().map(|p| self.of(&p.srcs[i]));
+                quote!({ #code (#(#srcs,)* #(#tangents,)*) })
+            })
+            .collect();
+        let names = phis.iter().map(|p| self.e.primal(p.var));
+        let tangent_names = active.iter().map(|p| naming::tangent(self.e.ir, p.var));
+        let types = phis.iter().map(|p| match &self.e.ir.vars[p.var].ty {
+            Some(ty) => ty.to_token_stream(),
+            None => quote!(_),
+        });
+        let tangent_types = active.iter().map(|_| quote!(_));
+        let dispatch = self.e.dispatch(selector, &bodies);
+        quote! {
+            let (#(#names,)* #(#tangent_names,)*): (#(#types,)* #(#tangent_types,)*) = #dispatch;
+        }
+    }
+
+    /// The user's loop, carrying each active value's tangent beside it.
+    fn forward_loop(&mut self, l: &Loop) -> TokenStream {
+        let mut code = self.e.carried_headers(l);
+        let mut next = TokenStream::new();
+        let mut exits = self.e.carried_exits(l);
+        for c in l
+            .carried
+            .iter()
+            .filter(|c| self.e.activity.active[c.header])
+        {
+            let (header, exit) = (
+                naming::tangent(self.e.ir, c.header),
+                naming::tangent(self.e.ir, c.exit),
+            );
+            let (init, step) = (self.of(&c.init), self.of(&c.next));
+            code.extend(quote!(let mut #header = #init;));
+            if c.next.var() != Some(c.header) {
+                next.extend(quote!(#header = #step;));
+            }
+            exits.extend(quote!(let #exit = #header;));
+        }
+        next.extend(self.e.carried_next(l));
+        let body = self.block(&l.body);
+        let range = match &l.kind {
+            LoopKind::Range { index, iter, uses } => {
+                Some((*index, resolve(self.e.ir, iter.to_token_stream()), uses))
+            }
+            LoopKind::Conditional => None,
+        };
+        code.extend(self.e.forward_loop(l, &range, body, next));
+        code.extend(exits);
+        code
+    }
+}
