@@ -27,6 +27,14 @@ pub fn grad_fn(name: &Ident) -> Ident {
     Ident::new(&format!("{}_grad", stem(&name.to_string())), name.span())
 }
 
+/// The generated `NAME_jacobian`.
+pub fn jacobian_fn(name: &Ident) -> Ident {
+    Ident::new(
+        &format!("{}_jacobian", stem(&name.to_string())),
+        name.span(),
+    )
+}
+
 /// The generated `NAME_vjp`.
 pub fn vjp_fn(name: &Ident) -> Ident {
     Ident::new(&format!("{}_vjp", stem(&name.to_string())), name.span())

@@ -55,6 +55,11 @@ pub struct PullbackBody {
     pub tapes: Vec<syn::Ident>,
     /// Arities of the arm enums the body uses; each needs its local definition.
     pub arm_enums: BTreeSet<usize>,
+    /// For a function whose reverse sweep can run several times after one forward sweep (no
+    /// loops, tensors or buffers passed to calls: nothing the sweep consumes): the forward
+    /// sweep (ending with the value) and the reverse sweep (starting from `seed`, ending with
+    /// the parameters' adjoints declared), for `NAME_jacobian`.
+    pub sweeps: Option<(TokenStream, TokenStream)>,
 }
 
 pub fn pullback_body(
@@ -150,6 +155,16 @@ pub fn pullback_body(
         Shape::Array => quote!([#(#components),*]),
     };
     let value_ident = naming::result_value();
+    let sweeps = repeatable(ir, &emitter).then(|| {
+        // Each reverse sweep starts from zeroed adjoint arrays.
+        let arrays: TokenStream = (0..ir.arrays.len())
+            .map(|a| emitter.declare_array_adjoint(a))
+            .collect();
+        (
+            quote!(#forward let #value_ident = #value;),
+            quote!(#arrays #seed_flow #body_reverse),
+        )
+    });
     let body = quote! {
         #forward
         let #value_ident = #value;
@@ -179,7 +194,27 @@ pub fn pullback_body(
         param_entries,
         tapes: emitter.tapes,
         arm_enums: emitter.arm_enums,
+        sweeps,
     }
+}
+
+/// Whether the reverse sweep consumes nothing of the forward sweep's (tapes are popped, a
+/// buffer snapshot may be moved into a call, tensors are moved into rules), so that it can run
+/// once per output after a single forward sweep. Branch records are `Copy` when what they hold
+/// is; numbers are.
+fn repeatable(ir: &FnIr, emitter: &Emitter<'_>) -> bool {
+    fn plain(block: &Block) -> bool {
+        block.stmts.iter().all(|stmt| match stmt {
+            Stmt::Loop(_) => false,
+            Stmt::Branch { arms, .. } => arms.iter().all(plain),
+            Stmt::Let {
+                rhs: Rhs::Call { args, .. },
+                ..
+            } => !args.iter().any(|a| matches!(a, CallArg::Array { .. })),
+            _ => true,
+        })
+    }
+    emitter.tapes.is_empty() && emitter.kinds.iter().all(|k| *k == Kind::Scalar) && plain(&ir.body)
 }
 
 /// The variables read by component (`q.0`, `q[1]`).

@@ -489,9 +489,9 @@ impl BaInput {
         }
     }
 
-    /// The Jacobian's non-zeros through the generated code: per observation two reprojection
-    /// rows of 15 (`NAME_vjp` with seeds `(1, 0)` and `(0, 1)`), then one weight row entry each.
-    /// `out` holds `30p + p` values.
+    /// The Jacobian's non-zeros through the generated code: per observation the two
+    /// reprojection rows of 15 from `ba_reprojection_jacobian` (one forward sweep, one reverse
+    /// sweep per row), then one weight row entry each. `out` holds `30p + p` values.
     pub fn generated_jacobian(&self, out: &mut [f64]) {
         let p = self.p;
         for (i, &(c, pt)) in self.obs.iter().enumerate() {
@@ -501,8 +501,8 @@ impl BaInput {
                 self.weights[i],
                 &self.features[i],
             );
-            for (row, seed) in [(1.0, 0.0), (0.0, 1.0)].into_iter().enumerate() {
-                let (_, (dcam, dx, dw)) = ba_reprojection_vjp(cam, x, w, feat, seed);
+            let (_, rows) = ba_reprojection_jacobian(cam, x, w, feat);
+            for (row, (dcam, dx, dw)) in rows.into_iter().enumerate() {
                 let r = &mut out[30 * i + 15 * row..30 * i + 15 * row + 15];
                 r[..11].copy_from_slice(&dcam);
                 r[11..14].copy_from_slice(&dx);

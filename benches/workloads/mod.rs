@@ -32,7 +32,7 @@ pub struct Case {
     pub what: String,
     /// The original function (what `#[differentiate]` emits unchanged).
     pub f: Runner,
-    /// The generated gradient (`NAME_grad`, or `NAME_vjp` per output row for BA).
+    /// The generated gradient (`NAME_grad`, or `NAME_jacobian` for BA).
     pub grad: Runner,
     /// The hand-written gradient.
     pub hand: Runner,

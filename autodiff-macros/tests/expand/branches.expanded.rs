@@ -47,6 +47,7 @@ fn piecewise_pullback(
     f64,
     (f64, ::differentiate::runtime::Constant, ::differentiate::runtime::Constant),
 ) {
+    #[derive(Clone, Copy)]
     enum __DifferentiateArms2<A0, A1> {
         Arm0(A0),
         Arm1(A1),
