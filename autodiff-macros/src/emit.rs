@@ -402,6 +402,7 @@ impl Parts<'_> {
         quote! {
             #(#attrs)*
             #[doc = #doc]
+            #[inline]
             #[allow(clippy::all)]
             #allow
             #vis fn #ident #generics (#receiver #(#params),*) -> (#ret, [#gradient; #m]) #where_clause {

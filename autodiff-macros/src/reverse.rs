@@ -24,7 +24,7 @@ use crate::ir::*;
 use crate::kinds::{self, Kind};
 use crate::lower::{parse_array_marker, parse_var_marker};
 use crate::naming;
-use crate::primitives::Read;
+use crate::primitives::{Family, Read};
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use std::collections::{BTreeMap, BTreeSet};
@@ -103,6 +103,7 @@ pub fn pullback_body(
         aggregates,
         fused: &fused,
         seed_components: &seed_components,
+        partners: sin_cos_partners(&ir.body),
     };
     let mut ctx = Ctx::new(all_vars(ir));
 
@@ -217,6 +218,59 @@ fn repeatable(ir: &FnIr, emitter: &Emitter<'_>) -> bool {
     emitter.tapes.is_empty() && emitter.kinds.iter().all(|k| *k == Kind::Scalar) && plain(&ir.body)
 }
 
+/// Pairs a number's `sin x` with its `cos x` (same `x`) where the adjoint of one can read the
+/// other: defined in the same block, or earlier in an enclosing one. The derivative of each is
+/// the other (up to sign), so the adjoint reads it instead of calling `cos` or `sin` again;
+/// the compiler cannot always see that the value is the same once it has passed through a
+/// branch record or a tape.
+fn sin_cos_partners(body: &Block) -> BTreeMap<VarId, VarId> {
+    /// `(name, x, var)` of a `sin` or `cos` binding.
+    fn trig(stmt: &Stmt) -> Option<(&'static str, VarId, VarId)> {
+        match stmt {
+            Stmt::Let {
+                var,
+                rhs: Rhs::Prim { prim, args, .. },
+                ..
+            } if matches!(prim.name, "sin" | "cos") && prim.family == Family::Float => {
+                Some((prim.name, args[0].var()?, *var))
+            }
+            _ => None,
+        }
+    }
+    fn walk(
+        block: &Block,
+        enclosing: &mut Vec<(&'static str, VarId, VarId)>,
+        out: &mut BTreeMap<VarId, VarId>,
+    ) {
+        let own: Vec<_> = block.stmts.iter().filter_map(trig).collect();
+        let mark = enclosing.len();
+        for stmt in &block.stmts {
+            if let Some((name, x, var)) = trig(stmt) {
+                let candidates = own.iter().chain(enclosing[..mark].iter());
+                if let Some((_, _, other)) = candidates
+                    .into_iter()
+                    .find(|(n, a, _)| *n != name && *a == x)
+                {
+                    out.insert(var, *other);
+                }
+                enclosing.push((name, x, var));
+            }
+            match stmt {
+                Stmt::Branch { arms, .. } => arms.iter().for_each(|a| walk(a, enclosing, out)),
+                Stmt::Loop(l) => {
+                    walk(&l.head, enclosing, out);
+                    walk(&l.body, enclosing, out);
+                }
+                _ => {}
+            }
+        }
+        enclosing.truncate(mark);
+    }
+    let mut out = BTreeMap::new();
+    walk(body, &mut Vec::new(), &mut out);
+    out
+}
+
 /// The variables read by component (`q.0`, `q[1]`).
 pub(crate) fn aggregates(block: &Block) -> BTreeSet<VarId> {
     let mut found = BTreeSet::new();
@@ -308,6 +362,8 @@ struct Emitter<'a> {
     fused: &'a [(*const Loop, fusion::Fused)],
     /// The seed of each result component.
     seed_components: &'a [TokenStream],
+    /// `sin x` and `cos x` of the same `x` (see [`sin_cos_partners`]).
+    partners: BTreeMap<VarId, VarId>,
 }
 
 impl Emitter<'_> {
@@ -542,6 +598,17 @@ impl Emitter<'_> {
                 continue;
             };
             if !self.activity.is_active(target) {
+                continue;
+            }
+            // `sin x` beside `cos x`: each one's rule reads the other.
+            if let (Some(&partner), false) = (self.partners.get(&var), borrowed) {
+                let func = if prim.name == "sin" {
+                    "sin_x_from_cos"
+                } else {
+                    "cos_x_from_sin"
+                };
+                let read = self.read(ctx, &Operand::Var(partner));
+                rules.push((target, format_ident!("{}", func), vec![read]));
                 continue;
             }
             let reads = rule

@@ -143,6 +143,17 @@ pub fn sin_x<T: Float>(dy: T, x: T) -> T {
 pub fn cos_x<T: Float>(dy: T, x: T) -> T {
     -(dy * x.sin())
 }
+/// `sin`, where the function also computes `cos x` (`cos_x`): the same value as [`sin_x`]
+/// without computing the cosine again.
+#[inline(always)]
+pub fn sin_x_from_cos<T: Float>(dy: T, cos_x: T) -> T {
+    dy * cos_x
+}
+/// `cos`, where the function also computes `sin x` (`sin_x`): the same value as [`cos_x`].
+#[inline(always)]
+pub fn cos_x_from_sin<T: Float>(dy: T, sin_x: T) -> T {
+    -(dy * sin_x)
+}
 /// `tan`: `1 + tan² x`.
 #[inline(always)]
 pub fn tan_x<T: Float>(dy: T, y: T) -> T {

@@ -502,11 +502,11 @@ impl BaInput {
                 &self.features[i],
             );
             let (_, rows) = ba_reprojection_jacobian(cam, x, w, feat);
-            for (row, (dcam, dx, dw)) in rows.into_iter().enumerate() {
+            for (row, (dcam, dx, dw)) in rows.iter().enumerate() {
                 let r = &mut out[30 * i + 15 * row..30 * i + 15 * row + 15];
-                r[..11].copy_from_slice(&dcam);
-                r[11..14].copy_from_slice(&dx);
-                r[14] = dw;
+                r[..11].copy_from_slice(dcam);
+                r[11..14].copy_from_slice(dx);
+                r[14] = *dw;
             }
             out[30 * p + i] = ba_weight_error_grad(w).1;
         }

@@ -61,6 +61,7 @@ pub fn grad_body(
         aggregates: BTreeSet::new(),
         fused: &no_fusion,
         seed_components: &[],
+        partners: BTreeMap::new(),
     };
     let width = inputs.len();
     let mut code = TokenStream::new();
