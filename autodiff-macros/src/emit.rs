@@ -93,6 +93,22 @@ impl Parts<'_> {
         }
     }
 
+    /// Patterns binding the pullback's entries: the active ones by name, `_` for the others.
+    fn entry_patterns(&self) -> Vec<TokenStream> {
+        self.sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if p.active {
+                    naming::grad_entry(i).into_token_stream()
+                } else {
+                    quote!(_)
+                }
+            })
+            .collect()
+    }
+
     /// Entry types of the pullback: the gradient for an active parameter, `Constant` else.
     fn entry_types(&self) -> Vec<TokenStream> {
         let rt = self.runtime;
@@ -191,19 +207,7 @@ impl Parts<'_> {
         let gradient = self.gradient_type();
         let value = naming::result_value();
 
-        let entry_pats: Vec<TokenStream> = self
-            .sig
-            .params
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                if p.active {
-                    naming::grad_entry(i).into_token_stream()
-                } else {
-                    quote!(_)
-                }
-            })
-            .collect();
+        let entry_pats = self.entry_patterns();
         let gradient_value = self.active_entries();
         let call_pullback = self.call(&pullback_ident);
         // The derivative counts as a use of the original, so a user who only calls
@@ -351,19 +355,7 @@ impl Parts<'_> {
             None => {
                 let pullback = self.call(&naming::pullback_fn(self.name(), self.name().span()));
                 let args = self.args();
-                let pats: Vec<TokenStream> = self
-                    .sig
-                    .params
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        if p.active {
-                            naming::grad_entry(i).into_token_stream()
-                        } else {
-                            quote!(_)
-                        }
-                    })
-                    .collect();
+                let pats = self.entry_patterns();
                 let gradient = self.active_entries();
                 let calls = rows.iter().zip(&units).map(|(row, unit)| {
                     quote! {

@@ -107,26 +107,7 @@ pub fn pullback_body(
     };
     let mut ctx = Ctx::new(all_vars(ir));
 
-    // Parameters enter under their generated names.
-    let mut forward = TokenStream::new();
-    for &slot in &ir.params {
-        let (hint, span, name) = match slot {
-            ParamSlot::Var(p) => (&ir.vars[p].hint, ir.vars[p].span, naming::primal(ir, p)),
-            ParamSlot::Array(a) => (&ir.arrays[a].hint, ir.arrays[a].span, naming::array(ir, a)),
-        };
-        let user = match hint.strip_prefix("r#") {
-            Some(raw) => syn::Ident::new_raw(raw, span),
-            None => syn::Ident::new(hint, span),
-        };
-        // A tensor parameter (by value or `&`) is held as an owned tensor sharing its data.
-        match slot {
-            ParamSlot::Var(p) if emitter.kinds[p] == Kind::Tensor => {
-                let ty = &ir.vars[p].ty;
-                forward.extend(quote!(let #name = <#ty as ::core::clone::Clone>::clone(&#user);));
-            }
-            _ => forward.extend(quote!(let #name = #user;)),
-        }
-    }
+    let mut forward = emitter.bind_params();
     // Adjoint arrays start at zero, before anything adds to them: those of parameters here,
     // those of local buffers where the buffers are declared (fused loops add to them during
     // the forward sweep).
@@ -432,6 +413,33 @@ impl Emitter<'_> {
     fn fresh_taken(&mut self) -> syn::Ident {
         self.taken += 1;
         naming::taken(self.taken)
+    }
+
+    /// The parameters, under their generated names.
+    fn bind_params(&self) -> TokenStream {
+        let ir = self.ir;
+        let mut code = TokenStream::new();
+        for &slot in &ir.params {
+            let (hint, span, name) = match slot {
+                ParamSlot::Var(p) => (&ir.vars[p].hint, ir.vars[p].span, naming::primal(ir, p)),
+                ParamSlot::Array(a) => {
+                    (&ir.arrays[a].hint, ir.arrays[a].span, naming::array(ir, a))
+                }
+            };
+            let user = match hint.strip_prefix("r#") {
+                Some(raw) => syn::Ident::new_raw(raw, span),
+                None => syn::Ident::new(hint, span),
+            };
+            // A tensor parameter (by value or `&`) is held as an owned tensor sharing its data.
+            match slot {
+                ParamSlot::Var(p) if self.kinds[p] == Kind::Tensor => {
+                    let ty = &ir.vars[p].ty;
+                    code.extend(quote!(let #name = <#ty as ::core::clone::Clone>::clone(&#user);));
+                }
+                _ => code.extend(quote!(let #name = #user;)),
+            }
+        }
+        code
     }
 
     /// `let mut d_a = zeros;` for an active array `a`.

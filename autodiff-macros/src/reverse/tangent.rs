@@ -64,18 +64,7 @@ pub fn grad_body(
         partners: BTreeMap::new(),
     };
     let width = inputs.len();
-    let mut code = TokenStream::new();
-    for &slot in &ir.params {
-        let (hint, span, name) = match slot {
-            ParamSlot::Var(p) => (&ir.vars[p].hint, ir.vars[p].span, naming::primal(ir, p)),
-            ParamSlot::Array(a) => (&ir.arrays[a].hint, ir.arrays[a].span, naming::array(ir, a)),
-        };
-        let user = match hint.strip_prefix("r#") {
-            Some(raw) => syn::Ident::new_raw(raw, span),
-            None => syn::Ident::new(hint, span),
-        };
-        code.extend(quote!(let #name = #user;));
-    }
+    let mut code = emitter.bind_params();
     // Input k's tangent is the k-th unit vector.
     for (k, &input) in inputs.iter().enumerate() {
         if activity.active[input] {
