@@ -500,3 +500,40 @@ fn methods_calling_methods_with_slices() {
     // 3 · scale · Σ x², so the gradient is 3 · scale · 2x
     assert_eq!(grad, vec![3.0, -6.0]);
 }
+
+// ---- in-place updates `a[i] += e` ------------------------------------------------------------
+
+/// `b[i] += ..` whose adjoint leaves `b[i]`'s adjoint in place, with a load of another index
+/// that is sometimes the same element, and a value that is also used after the store.
+#[differentiate]
+fn in_place_updates(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut b = vec![1.0; n];
+    let mut s = 0.0;
+    for i in 0..n {
+        let k = (i * 7) % n;
+        b[i] += x[i] * b[k];
+        let kept = b[k] - x[i];
+        b[k] = kept;
+        s += kept * b[i];
+    }
+    for r in 0..n {
+        for c in 0..n {
+            b[r] -= 0.1 * b[c].sin() * x[c];
+        }
+    }
+    s + b.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[test]
+fn in_place_updates_match_differences() {
+    let x = [0.3, -0.8, 1.1, 0.45, -0.2];
+    let (value, dx) = in_place_updates_grad(&x);
+    assert_eq!(value, in_place_updates(&x));
+    assert_close(
+        "dx",
+        &dx,
+        &central_gradient(in_place_updates, &x, H),
+        1e-7,
+    );
+}

@@ -416,8 +416,8 @@ fn int_literal(expr: &syn::Expr) -> Option<u128> {
 /// The variables (with how often each is used) and arrays some code mentions, including the
 /// user's code kept as written (guards, patterns, `println!`), whose markers are read back.
 #[derive(Default)]
-struct Mentions {
-    count: BTreeMap<VarId, usize>,
+pub(crate) struct Mentions {
+    pub(crate) count: BTreeMap<VarId, usize>,
     arrays: BTreeSet<ArrayId>,
 }
 
@@ -457,7 +457,7 @@ impl Mentions {
         }
     }
 
-    fn block(&mut self, block: &Block) {
+    pub(crate) fn block(&mut self, block: &Block) {
         block.stmts.iter().for_each(|s| self.stmt(s));
     }
 
@@ -502,7 +502,7 @@ impl Mentions {
     }
 
     /// A statement and everything nested in it.
-    fn stmt(&mut self, stmt: &Stmt) {
+    pub(crate) fn stmt(&mut self, stmt: &Stmt) {
         self.stmt_shallow(stmt);
         match stmt {
             Stmt::Branch { arms, .. } => arms.iter().for_each(|a| self.block(a)),

@@ -104,6 +104,7 @@ pub fn pullback_body(
         fused: &fused,
         seed_components: &seed_components,
         partners: sin_cos_partners(&ir.body),
+        increments: increments(ir),
     };
     let mut ctx = Ctx::new(all_vars(ir));
 
@@ -197,6 +198,100 @@ fn repeatable(ir: &FnIr, emitter: &Emitter<'_>) -> bool {
         })
     }
     emitter.tapes.is_empty() && emitter.kinds.iter().all(|k| *k == Kind::Scalar) && plain(&ir.body)
+}
+
+/// The in-place updates `a[i] = a[i] + e` (or `- e`; `a[i] += e`): a store of `v = l ± e`
+/// where `l` loads the same element in the same block, nothing stores to `a` in between, and
+/// `l` and `v` have no other use. The adjoint of such a store would take the element's
+/// adjoint, clear it, and the load would add the same amount back; it leaves the element's
+/// adjoint as it is instead. Maps `v` to `l`.
+fn increments(ir: &FnIr) -> BTreeMap<VarId, VarId> {
+    fn walk(block: &Block, uses: &BTreeMap<VarId, usize>, out: &mut BTreeMap<VarId, VarId>) {
+        let used_once = |v: &VarId| uses.get(v) == Some(&1);
+        let position = |v: VarId| {
+            block
+                .stmts
+                .iter()
+                .position(|s| matches!(s, Stmt::Let { var, .. } if *var == v))
+        };
+        for (s, stmt) in block.stmts.iter().enumerate() {
+            match stmt {
+                Stmt::Store {
+                    array,
+                    index,
+                    value: Operand::Var(v),
+                } if used_once(v) => {
+                    let Some(at_v) = position(*v) else { continue };
+                    let Stmt::Let { rhs, .. } = &block.stmts[at_v] else {
+                        continue;
+                    };
+                    let load = match rhs {
+                        Rhs::Arith(ArithOp::Add, Operand::Var(a), Operand::Var(b)) if a != b => {
+                            [*a, *b]
+                        }
+                        Rhs::Arith(ArithOp::Add | ArithOp::Sub, Operand::Var(a), _) => [*a, *a],
+                        Rhs::Arith(ArithOp::Add, _, Operand::Var(b)) => [*b, *b],
+                        _ => continue,
+                    }
+                    .into_iter()
+                    .find(|l| {
+                        used_once(l)
+                            && position(*l).is_some_and(|at_l| {
+                                at_l < at_v
+                                    && matches!(&block.stmts[at_l], Stmt::Let { rhs: Rhs::Load { array: a, index: i, guard: None }, .. }
+                                        if a == array && same_operand(i, index))
+                                    && block.stmts[at_l + 1..s].iter().all(|between| {
+                                        match between {
+                                            Stmt::Store { array: a, .. } => a != array,
+                                            Stmt::Branch { arms, .. } => arms.iter().all(|arm| {
+                                                let mut stored = BTreeSet::new();
+                                                arm.stored_arrays(&mut stored);
+                                                !stored.contains(array)
+                                            }),
+                                            Stmt::Loop(l) => {
+                                                let mut stored = BTreeSet::new();
+                                                l.head.stored_arrays(&mut stored);
+                                                l.body.stored_arrays(&mut stored);
+                                                !stored.contains(array)
+                                            }
+                                            _ => true,
+                                        }
+                                    })
+                            })
+                    });
+                    if let Some(l) = load {
+                        out.insert(*v, l);
+                    }
+                }
+                Stmt::Branch { arms, .. } => arms.iter().for_each(|a| walk(a, uses, out)),
+                Stmt::Loop(l) => {
+                    walk(&l.head, uses, out);
+                    walk(&l.body, uses, out);
+                }
+                _ => {}
+            }
+        }
+    }
+    // Uses anywhere in the function (a phi or a carried value may use them too), and by the
+    // result.
+    let mut uses = crate::fusion::Mentions::default();
+    uses.block(&ir.body);
+    for v in ir.result.iter().filter_map(Operand::var) {
+        *uses.count.entry(v).or_default() += 1;
+    }
+    let mut out = BTreeMap::new();
+    walk(&ir.body, &uses.count, &mut out);
+    out
+}
+
+fn same_operand(a: &Operand, b: &Operand) -> bool {
+    match (a, b) {
+        (Operand::Var(x), Operand::Var(y)) => x == y,
+        (Operand::Const(x), Operand::Const(y)) => {
+            x.to_token_stream().to_string() == y.to_token_stream().to_string()
+        }
+        _ => false,
+    }
 }
 
 /// Pairs a number's `sin x` with its `cos x` (same `x`) where the adjoint of one can read the
@@ -345,6 +440,8 @@ struct Emitter<'a> {
     seed_components: &'a [TokenStream],
     /// `sin x` and `cos x` of the same `x` (see [`sin_cos_partners`]).
     partners: BTreeMap<VarId, VarId>,
+    /// In-place updates `a[i] = a[i] + e` (see [`increments`]): the value stored, and the load.
+    increments: BTreeMap<VarId, VarId>,
 }
 
 impl Emitter<'_> {
@@ -760,9 +857,17 @@ impl Emitter<'_> {
         let d = naming::array_adjoint(self.ir, array);
         let i = self.read(ctx, index);
         let taken = self.fresh_taken();
-        let mut reverse = quote! {
-            let #taken = #d[#i];
-            #d[#i] = 0.0;
+        let in_place = value
+            .var()
+            .is_some_and(|v| self.increments.contains_key(&v));
+        let mut reverse = if in_place {
+            // The load it updates would add the same adjoint back (see `increments`).
+            quote!(let #taken = #d[#i];)
+        } else {
+            quote! {
+                let #taken = #d[#i];
+                #d[#i] = 0.0;
+            }
         };
         reverse.extend(self.accumulate(ctx, value, taken.into_token_stream(), false));
         (forward, reverse)
@@ -1079,7 +1184,8 @@ impl Emitter<'_> {
                 index,
                 guard,
             } => {
-                if self.activity.active_arrays[*array] {
+                let in_place = self.increments.values().any(|l| *l == var);
+                if self.activity.active_arrays[*array] && !in_place {
                     let d_array = naming::array_adjoint(self.ir, *array);
                     let i = self.read(ctx, index);
                     code.extend(match guard {

@@ -62,6 +62,7 @@ pub fn grad_body(
         fused: &no_fusion,
         seed_components: &[],
         partners: BTreeMap::new(),
+        increments: BTreeMap::new(),
     };
     let width = inputs.len();
     let mut code = emitter.bind_params();
