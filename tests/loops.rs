@@ -530,10 +530,5 @@ fn in_place_updates_match_differences() {
     let x = [0.3, -0.8, 1.1, 0.45, -0.2];
     let (value, dx) = in_place_updates_grad(&x);
     assert_eq!(value, in_place_updates(&x));
-    assert_close(
-        "dx",
-        &dx,
-        &central_gradient(in_place_updates, &x, H),
-        1e-7,
-    );
+    assert_close("dx", &dx, &central_gradient(in_place_updates, &x, H), 1e-7);
 }

@@ -27,10 +27,18 @@ pub fn grad_body(
     runtime: &TokenStream,
 ) -> Option<TokenStream> {
     let mut inputs = Vec::new();
-    for (slot, active) in ir.params.iter().zip(active_params) {
+    // Which values depend on each input: entries of a tangent known to be zero are not
+    // computed (`-k` has no derivative in `c`).
+    let mut depends = Vec::new();
+    for (i, (slot, active)) in ir.params.iter().zip(active_params).enumerate() {
         match (slot, active) {
             (_, false) => {}
-            (ParamSlot::Var(v), true) => inputs.push(*v),
+            (ParamSlot::Var(v), true) => {
+                inputs.push(*v);
+                let only: Vec<bool> = (0..active_params.len()).map(|j| j == i).collect();
+                let mut ignored = crate::errors::Errors::default();
+                depends.push(crate::activity::analyse(ir, &only, &mut ignored).active);
+            }
             (ParamSlot::Array(_), true) => return None,
         }
     }
@@ -74,7 +82,11 @@ pub fn grad_body(
             code.extend(quote!(let #t = [#(#unit),*];));
         }
     }
-    let mut tangent = Tangent { e: emitter, width };
+    let mut tangent = Tangent {
+        e: emitter,
+        width,
+        depends,
+    };
     code.extend(tangent.block(&ir.body));
     let result = &ir.result[0];
     let value = tangent.e.operand(result);
@@ -131,6 +143,9 @@ struct Tangent<'a> {
     e: Emitter<'a>,
     /// How many inputs: the length of every tangent.
     width: usize,
+    /// `depends[k][v]`: whether value `v` depends on input `k` (else entry `k` of its tangent
+    /// is zero).
+    depends: Vec<Vec<bool>>,
 }
 
 impl Tangent<'_> {
@@ -149,7 +164,9 @@ impl Tangent<'_> {
 
     /// Entry `k` of an active operand's tangent; `None` for an inactive one.
     fn entry(&self, op: &Operand, k: usize) -> Option<TokenStream> {
-        let v = op.var().filter(|v| self.e.activity.active[*v])?;
+        let v = op
+            .var()
+            .filter(|v| self.e.activity.active[*v] && self.depends[k][*v])?;
         let (t, k) = (naming::tangent(self.e.ir, v), Literal::usize_unsuffixed(k));
         Some(quote!(#t[#k]))
     }

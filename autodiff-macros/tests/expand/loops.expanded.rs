@@ -39,18 +39,16 @@ fn oscillator_grad(
     let mut v_t9 = [0.0; 2];
     for i_10 in 0..steps_5 {
         let t_11 = -k_0;
-        let t_t11 = [-k_t0[0], -k_t0[1]];
+        let t_t11 = [-k_t0[0], 0.0];
         let t_12 = t_11 * x_8;
         let t_t12 = [
             ::differentiate::runtime::rules::mul_a(t_t11[0], x_8)
                 + ::differentiate::runtime::rules::mul_b(x_t8[0], t_11),
-            ::differentiate::runtime::rules::mul_a(t_t11[1], x_8)
-                + ::differentiate::runtime::rules::mul_b(x_t8[1], t_11),
+            ::differentiate::runtime::rules::mul_b(x_t8[1], t_11),
         ];
         let t_13 = c_1 * v_9;
         let t_t13 = [
-            ::differentiate::runtime::rules::mul_a(c_t1[0], v_9)
-                + ::differentiate::runtime::rules::mul_b(v_t9[0], c_1),
+            ::differentiate::runtime::rules::mul_b(v_t9[0], c_1),
             ::differentiate::runtime::rules::mul_a(c_t1[1], v_9)
                 + ::differentiate::runtime::rules::mul_b(v_t9[1], c_1),
         ];
