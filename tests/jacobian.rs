@@ -44,9 +44,9 @@ fn rows_match_unit_seeds_and_differences() {
     for (k, row) in rows.iter().enumerate() {
         let seed = if k == 0 { (1.0, 0.0) } else { (0.0, 1.0) };
         let (_, (dr, dp)) = project_vjp(&r, &p, 800.0, seed);
+        // One sweep over two lanes gives each row exactly as a sweep of its own does.
+        assert_eq!((row.0, row.1), (dr, dp), "row {k}");
         for i in 0..3 {
-            assert!(close(row.0[i], dr[i], 1e-12), "row {k}, r[{i}]");
-            assert!(close(row.1[i], dp[i], 1e-12), "row {k}, p[{i}]");
             let output = |r: &[f64; 3], p: &[f64; 3]| {
                 let (a, b) = project(r, p, 800.0);
                 if k == 0 {

@@ -13,9 +13,10 @@
 
 use crate::naming;
 use crate::reverse::PullbackBody;
-use crate::signature::{Output, Signature};
+use crate::signature::{Output, ParamKind, Signature};
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
+use std::collections::BTreeSet;
 
 struct Parts<'a> {
     func: &'a syn::ItemFn,
@@ -179,7 +180,7 @@ impl Parts<'_> {
         &self,
         pullback: TokenStream,
         tangent: Option<TokenStream>,
-        sweeps: Option<(TokenStream, TokenStream)>,
+        jacobian: Jacobian,
         stub: bool,
     ) -> TokenStream {
         let vis = &self.func.vis;
@@ -286,7 +287,7 @@ impl Parts<'_> {
                 }
             }
         };
-        let jacobian = self.jacobian(&pullback, sweeps, stub);
+        let jacobian = self.jacobian(&pullback, jacobian, stub);
         quote! {
             #grad
 
@@ -311,19 +312,14 @@ impl Parts<'_> {
     /// sweep per output, as JAX's `jacrev` does; otherwise `M` calls of the pullback, made only
     /// when the parameters are `Copy` (a reference, a number, an array or tuple of them), as
     /// each call takes them again.
-    fn jacobian(
-        &self,
-        stub_body: &TokenStream,
-        sweeps: Option<(TokenStream, TokenStream)>,
-        stub: bool,
-    ) -> TokenStream {
+    fn jacobian(&self, stub_body: &TokenStream, how: Jacobian, stub: bool) -> TokenStream {
         let (m, array) = match &self.sig.output {
             Some(Output::Tuple(types)) => (types.len(), false),
             Some(Output::Array(_, n)) => (*n, true),
             _ => return TokenStream::new(),
         };
         let copy_params = self.sig.params.iter().all(|p| is_copy(&p.ty));
-        if m == 0 || (sweeps.is_none() && !copy_params) {
+        if m == 0 || (matches!(how, Jacobian::Calls) && !copy_params) {
             return TokenStream::new();
         }
         let units: Vec<TokenStream> = (0..m)
@@ -339,9 +335,35 @@ impl Parts<'_> {
         let ret = &self.sig.return_type;
         let rows: Vec<syn::Ident> = (0..m).map(|k| quote::format_ident!("__row{}", k)).collect();
         let value = naming::result_value();
-        let body = match sweeps {
+        let body = match how {
             _ if stub => stub_body.clone(),
-            Some((forward, sweep)) => {
+            Jacobian::Lanes(sweep, entries) => {
+                let rows = (0..m).map(|k| {
+                    let row: Vec<TokenStream> = self
+                        .sig
+                        .params
+                        .iter()
+                        .zip(&entries)
+                        .filter(|(p, _)| p.active)
+                        .map(|(p, e)| match &p.kind {
+                            ParamKind::Slice { .. } => quote! {
+                                #e.iter().map(|lanes| lanes.lane(#k)).collect::<::std::vec::Vec<_>>()
+                            },
+                            ParamKind::Array { .. } => quote!(#e.map(|lanes| lanes.lane(#k))),
+                            _ => quote!(#e.lane(#k)),
+                        })
+                        .collect();
+                    match row.as_slice() {
+                        [one] => one.clone(),
+                        many => quote!((#(#many,)*)),
+                    }
+                });
+                quote! {
+                    #sweep
+                    (#value, [#(#rows),*])
+                }
+            }
+            Jacobian::Sweeps(forward, sweep) => {
                 let seed = naming::seed();
                 quote! {
                     #forward
@@ -352,7 +374,7 @@ impl Parts<'_> {
                     (#value, [#(#rows),*])
                 }
             }
-            None => {
+            Jacobian::Calls => {
                 let pullback = self.call(&naming::pullback_fn(self.name(), self.name().span()));
                 let args = self.args();
                 let pats = self.entry_patterns();
@@ -439,24 +461,10 @@ fn is_copy(ty: &syn::Type) -> bool {
     }
 }
 
-/// The generated items around a transformed body.
-/// `tangent` is the body of `NAME_grad` in forward mode, where the function suits it.
-pub fn generated(
-    func: &syn::ItemFn,
-    sig: &Signature,
-    body: PullbackBody,
-    tangent: Option<TokenStream>,
-    items: &[syn::Item],
-    runtime: &TokenStream,
-) -> TokenStream {
-    let parts = Parts {
-        func,
-        sig,
-        runtime,
-        user_vjp: false,
-    };
-    let enums = body
-        .arm_enums
+/// The local enums recording which arm of a branch ran, one per arity. `Copy` where the
+/// payloads are, so that `NAME_jacobian`'s reverse sweeps can each match on the same record.
+fn arm_enums(arities: &BTreeSet<usize>) -> Vec<TokenStream> {
+    arities
         .iter()
         .map(|&n| {
             let ident = naming::arms_enum(n);
@@ -466,14 +474,45 @@ pub fn generated(
                 let param = &params[i];
                 quote!(#variant(#param))
             });
-            // `Copy` where the payloads are, so that `NAME_jacobian`'s reverse sweeps can each
-            // match on the same record.
             quote! {
                 #[derive(Clone, Copy)]
                 enum #ident<#(#params),*> { #(#variants),* }
             }
         })
-        .collect::<Vec<_>>();
+        .collect()
+}
+
+/// How `NAME_jacobian` computes its rows.
+enum Jacobian {
+    /// One sweep over lanes of adjoints (the forward sweep and the sweep, ending with the
+    /// value; then each parameter's entry, whose lane `k` is row `k`'s).
+    Lanes(TokenStream, Vec<TokenStream>),
+    /// One forward sweep, then one reverse sweep per output, starting from `seed` and ending
+    /// with the gradient.
+    Sweeps(TokenStream, TokenStream),
+    /// One pullback call per output.
+    Calls,
+}
+
+/// The generated items around a transformed body.
+/// `tangent` is the body of `NAME_grad` in forward mode, and `lanes` the pullback over lanes of
+/// adjoints for `NAME_jacobian`, where the function suits them.
+pub fn generated(
+    func: &syn::ItemFn,
+    sig: &Signature,
+    body: PullbackBody,
+    tangent: Option<TokenStream>,
+    lanes: Option<PullbackBody>,
+    items: &[syn::Item],
+    runtime: &TokenStream,
+) -> TokenStream {
+    let parts = Parts {
+        func,
+        sig,
+        runtime,
+        user_vjp: false,
+    };
+    let enums = arm_enums(&body.arm_enums);
     let rt = runtime;
     let entries = &body.param_entries;
     let tapes = body
@@ -494,13 +533,21 @@ pub fn generated(
         [one] => quote!(#one),
         many => quote!((#(#many,)*)),
     };
-    let sweeps = body.sweeps.as_ref().map(|(forward, sweep)| {
-        let enums = enums.clone();
-        (
+    let jacobian = match (lanes, &body.sweeps) {
+        (Some(lanes), _) => {
+            let lane_enums = arm_enums(&lanes.arm_enums);
+            let statements = &lanes.body;
+            Jacobian::Lanes(
+                quote!(#(#lane_enums)* #(#items)* #statements),
+                lanes.param_entries,
+            )
+        }
+        (None, Some((forward, sweep))) => Jacobian::Sweeps(
             quote!(#(#enums)* #(#items)* #forward),
             quote!(#sweep #gradient),
-        )
-    });
+        ),
+        (None, None) => Jacobian::Calls,
+    };
     parts.items(
         quote! {
         #(#enums)*
@@ -510,7 +557,7 @@ pub fn generated(
         (#value, (#(#entries,)*))
         },
         tangent.map(|body| quote!(#(#items)* #body)),
-        sweeps,
+        jacobian,
         false,
     )
 }
@@ -560,7 +607,7 @@ pub fn supplied(
             (#value, (#(#entries,)*))
         },
         None,
-        None,
+        Jacobian::Calls,
         false,
     )
 }
@@ -578,7 +625,7 @@ pub fn stubs(func: &syn::ItemFn, sig: &Signature, runtime: &TokenStream) -> Toke
             "`#[differentiate]` reported a compile error"
         )),
         None,
-        None,
+        Jacobian::Calls,
         true,
     )
 }

@@ -69,9 +69,35 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         &tensor_refs,
         &shape,
         &runtime,
+        None,
     );
+    // `NAME_jacobian` in one sweep, for outputs of one float type.
+    let lanes = match &sig.output {
+        Some(Output::Tuple(types))
+            if types.iter().all(|t| {
+                let first = &types[0];
+                quote!(#t).to_string() == quote!(#first).to_string()
+            }) =>
+        {
+            Some((types.len(), types[0].clone()))
+        }
+        Some(Output::Array(ty, n)) => Some((*n, ty.clone())),
+        _ => None,
+    }
+    .and_then(|(m, ty)| {
+        reverse::lanes_jacobian_body(
+            &ir,
+            &activity,
+            &active_params,
+            &tensor_refs,
+            &shape,
+            &runtime,
+            m,
+            &ty,
+        )
+    });
     let tangent = reverse::tangent_grad_body(&ir, &activity, &active_params, &runtime);
-    let generated = emit::generated(&func, &sig, body, tangent, &ir.items, &runtime);
+    let generated = emit::generated(&func, &sig, body, tangent, lanes, &ir.items, &runtime);
     quote!(#func #generated)
 }
 

@@ -69,6 +69,7 @@ pub fn pullback_body(
     tensor_refs: &[bool],
     shape: &Shape,
     runtime: &TokenStream,
+    lanes: Option<(usize, &syn::Type)>,
 ) -> PullbackBody {
     let mut stored = BTreeSet::new();
     ir.body.stored_arrays(&mut stored);
@@ -79,15 +80,18 @@ pub fn pullback_body(
     // The seed flows into the result components.
     let seed = naming::seed();
     let seed_components: Vec<TokenStream> = (0..ir.result.len())
-        .map(|k| match shape {
-            Shape::Scalar => quote!(#seed),
-            Shape::Tuple => {
+        .map(|k| match (shape, lanes) {
+            // `NAME_jacobian`: output k's unit vector.
+            (_, Some((m, ty))) => quote!(#runtime::Lanes::<#ty, #m>::unit(#k)),
+            (Shape::Scalar, None) => quote!(#seed),
+            (Shape::Tuple, None) => {
                 let index = syn::Index::from(k);
                 quote!(#seed.#index)
             }
-            Shape::Array => quote!(#seed[#k]),
+            (Shape::Array, None) => quote!(#seed[#k]),
         })
         .collect();
+    let lanes = lanes.map(|(m, ty)| quote!(#runtime::Lanes::<#ty, #m>));
     let mut emitter = Emitter {
         ir,
         activity,
@@ -105,6 +109,7 @@ pub fn pullback_body(
         seed_components: &seed_components,
         partners: sin_cos_partners(&ir.body),
         increments: increments(ir),
+        lanes,
     };
     let mut ctx = Ctx::new(all_vars(ir));
 
@@ -138,7 +143,7 @@ pub fn pullback_body(
         Shape::Array => quote!([#(#components),*]),
     };
     let value_ident = naming::result_value();
-    let sweeps = repeatable(ir, &emitter).then(|| {
+    let sweeps = repeatable(ir, &emitter.kinds).then(|| {
         // Each reverse sweep starts from zeroed adjoint arrays.
         let arrays: TokenStream = (0..ir.arrays.len())
             .map(|a| emitter.declare_array_adjoint(a))
@@ -181,11 +186,48 @@ pub fn pullback_body(
     }
 }
 
+/// The body of `NAME_jacobian` as one reverse sweep whose adjoints are `runtime::Lanes`, one
+/// lane per output, where the function allows it: a repeatable sweep (see [`repeatable`]), no
+/// calls of differentiated functions (their pullbacks take one seed), and outputs of one
+/// float type `ty`, `m` of them.
+#[allow(clippy::too_many_arguments)]
+pub fn lanes_jacobian_body(
+    ir: &FnIr,
+    activity: &Activity,
+    active_params: &[bool],
+    tensor_refs: &[bool],
+    shape: &Shape,
+    runtime: &TokenStream,
+    m: usize,
+    ty: &syn::Type,
+) -> Option<PullbackBody> {
+    fn calls(block: &Block) -> bool {
+        block.stmts.iter().any(|stmt| match stmt {
+            Stmt::Let { rhs, .. } => matches!(rhs, Rhs::Call { .. } | Rhs::Component { .. }),
+            Stmt::Branch { arms, .. } => arms.iter().any(calls),
+            Stmt::Loop(l) => calls(&l.head) || calls(&l.body),
+            _ => false,
+        })
+    }
+    let eligible = repeatable(ir, &kinds::infer(ir)) && !calls(&ir.body);
+    eligible.then(|| {
+        pullback_body(
+            ir,
+            activity,
+            active_params,
+            tensor_refs,
+            shape,
+            runtime,
+            Some((m, ty)),
+        )
+    })
+}
+
 /// Whether the reverse sweep consumes nothing of the forward sweep's (tapes are popped, a
 /// buffer snapshot may be moved into a call, tensors are moved into rules), so that it can run
 /// once per output after a single forward sweep. Branch records are `Copy` when what they hold
 /// is; numbers are.
-fn repeatable(ir: &FnIr, emitter: &Emitter<'_>) -> bool {
+pub fn repeatable(ir: &FnIr, kinds: &[Kind]) -> bool {
     fn plain(block: &Block) -> bool {
         block.stmts.iter().all(|stmt| match stmt {
             Stmt::Loop(_) => false,
@@ -197,7 +239,8 @@ fn repeatable(ir: &FnIr, emitter: &Emitter<'_>) -> bool {
             _ => true,
         })
     }
-    emitter.tapes.is_empty() && emitter.kinds.iter().all(|k| *k == Kind::Scalar) && plain(&ir.body)
+    // Without loops there are no tapes.
+    kinds.iter().all(|k| *k == Kind::Scalar) && plain(&ir.body)
 }
 
 /// The in-place updates `a[i] = a[i] + e` (or `- e`; `a[i] += e`): a store of `v = l ± e`
@@ -442,6 +485,9 @@ struct Emitter<'a> {
     partners: BTreeMap<VarId, VarId>,
     /// In-place updates `a[i] = a[i] + e` (see [`increments`]): the value stored, and the load.
     increments: BTreeMap<VarId, VarId>,
+    /// For `NAME_jacobian`'s one sweep: the type of its adjoints, `Lanes<T, M>` (see
+    /// `runtime::lanes`); `None` for numbers.
+    lanes: Option<TokenStream>,
 }
 
 impl Emitter<'_> {
@@ -498,7 +544,23 @@ impl Emitter<'_> {
             let x = self.read(ctx, &Operand::Var(v));
             quote!(#rt::tensor_rules::zeros_like(&#x))
         } else {
-            quote!(0.0)
+            self.zero_adjoint()
+        }
+    }
+
+    /// A number's zero adjoint (all lanes zero in `NAME_jacobian`).
+    fn zero_adjoint(&self) -> TokenStream {
+        match &self.lanes {
+            Some(lanes) => quote!(#lanes::zero()),
+            None => quote!(0.0),
+        }
+    }
+
+    /// `rule(d, reads..)` of a number's rule, applied to each lane in `NAME_jacobian`.
+    fn apply_rule(&self, rule: TokenStream, d: &TokenStream, reads: &[TokenStream]) -> TokenStream {
+        match &self.lanes {
+            Some(_) => quote!(#d.map(|__lane| #rule(__lane #(, #reads)*))),
+            None => quote!(#rule(#d #(, #reads)*)),
         }
     }
 
@@ -553,6 +615,12 @@ impl Emitter<'_> {
     fn zero_array(&self, a: ArrayId) -> TokenStream {
         let array = &self.ir.arrays[a];
         let primal = self.array(a);
+        if let Some(lanes) = &self.lanes {
+            return match &array.fixed_len {
+                Some(len) => quote!([#lanes::zero(); #len]),
+                None => quote!(::std::vec![#lanes::zero(); #primal.len()]),
+            };
+        }
         match (&array.fixed_len, &array.elem) {
             (Some(len), Some(elem)) => quote!([0.0 as #elem; #len]),
             (Some(len), None) => quote!([0.0; #len]),
@@ -682,8 +750,8 @@ impl Emitter<'_> {
         ctx.declared.insert(v);
         ctx.mutable.insert(v);
         match &self.ir.vars[v].ty {
-            Some(ty) => quote!(let mut #d: #ty = #init;),
-            None => quote!(let mut #d = #init;),
+            Some(ty) if self.lanes.is_none() => quote!(let mut #d: #ty = #init;),
+            _ => quote!(let mut #d = #init;),
         }
     }
 
@@ -824,7 +892,8 @@ impl Emitter<'_> {
             match init {
                 ArrayInit::Repeat { value, .. } => {
                     let total = self.fresh_taken();
-                    reverse.extend(quote!(let #total = #d.iter().fold(0.0, |sum, d| sum + *d);));
+                    let zero = self.zero_adjoint();
+                    reverse.extend(quote!(let #total = #d.iter().fold(#zero, |sum, d| sum + *d);));
                     reverse.extend(self.accumulate(ctx, value, total.into_token_stream(), false));
                 }
                 ArrayInit::Elements(elements) => {
@@ -860,13 +929,14 @@ impl Emitter<'_> {
         let in_place = value
             .var()
             .is_some_and(|v| self.increments.contains_key(&v));
+        let zero = self.zero_adjoint();
         let mut reverse = if in_place {
             // The load it updates would add the same adjoint back (see `increments`).
             quote!(let #taken = #d[#i];)
         } else {
             quote! {
                 let #taken = #d[#i];
-                #d[#i] = 0.0;
+                #d[#i] = #zero;
             }
         };
         reverse.extend(self.accumulate(ctx, value, taken.into_token_stream(), false));
@@ -1068,7 +1138,7 @@ impl Emitter<'_> {
                         code.extend(self.accumulate(
                             ctx,
                             a,
-                            quote!(#rt::rules::mul_a(#d, #rb)),
+                            self.apply_rule(quote!(#rt::rules::mul_a), &d, &[rb]),
                             false,
                         ));
                     }
@@ -1077,7 +1147,7 @@ impl Emitter<'_> {
                         code.extend(self.accumulate(
                             ctx,
                             b,
-                            quote!(#rt::rules::mul_b(#d, #ra)),
+                            self.apply_rule(quote!(#rt::rules::mul_b), &d, &[ra]),
                             false,
                         ));
                     }
@@ -1088,7 +1158,7 @@ impl Emitter<'_> {
                         code.extend(self.accumulate(
                             ctx,
                             a,
-                            quote!(#rt::rules::div_a(#d, #rb)),
+                            self.apply_rule(quote!(#rt::rules::div_a), &d, &[rb]),
                             false,
                         ));
                     }
@@ -1098,7 +1168,7 @@ impl Emitter<'_> {
                         code.extend(self.accumulate(
                             ctx,
                             b,
-                            quote!(#rt::rules::div_b(#d, #rb, #y)),
+                            self.apply_rule(quote!(#rt::rules::div_b), &d, &[rb, y]),
                             false,
                         ));
                     }
@@ -1106,7 +1176,7 @@ impl Emitter<'_> {
             },
             Rhs::Prim { prim, args, .. } => {
                 for (target, func, reads) in self.prim_rules(var, prim, args, false, ctx) {
-                    let contribution = quote!(#rt::rules::#func(#d #(, #reads)*));
+                    let contribution = self.apply_rule(quote!(#rt::rules::#func), &d, &reads);
                     code.extend(self.accumulate(ctx, target, contribution, false));
                 }
             }
@@ -1115,7 +1185,7 @@ impl Emitter<'_> {
                 code.extend(self.accumulate(
                     ctx,
                     arg,
-                    quote!(#rt::rules::cast_x(#d, #witness)),
+                    self.apply_rule(quote!(#rt::rules::cast_x), &d, &[witness]),
                     false,
                 ));
             }

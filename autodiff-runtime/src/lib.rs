@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod compose;
+pub mod lanes;
 pub mod rules;
 pub mod tape;
 pub mod tensor;
@@ -13,5 +14,6 @@ pub mod tensor_rules;
 pub use compose::{
     add_array_entry, grad_entry, like, zero_like, ArrayGradEntry, Constant, GradEntry, ZeroLike,
 };
+pub use lanes::Lanes;
 pub use tape::Tape;
 pub use tensor::Tensor;

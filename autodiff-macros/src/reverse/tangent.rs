@@ -71,6 +71,7 @@ pub fn grad_body(
         seed_components: &[],
         partners: BTreeMap::new(),
         increments: BTreeMap::new(),
+        lanes: None,
     };
     let width = inputs.len();
     let mut code = emitter.bind_params();
