@@ -135,3 +135,53 @@ fn scalar_input_rows() {
     assert!(close(d0, -2.0 * 0.7f64.sin(), 1e-15));
     assert!(close(d1, 0.7f64.cos() * 0.7 + 0.7f64.sin(), 1e-15));
 }
+
+/// A slice and a number in, three `f32` outputs: rows of a `Vec` and a number, in one sweep.
+#[differentiate]
+fn mixed(v: &[f32], s: f32) -> [f32; 3] {
+    let a = v[0] * s;
+    let b = if a > 0.0 { a.exp() } else { -a };
+    [a + v[1], b * v[2], (s * s).sqrt() + b]
+}
+
+#[test]
+fn slice_and_number_rows_equal_the_vjps() {
+    for s in [0.5f32, -1.5] {
+        let v = [0.3f32, 1.0, 2.0];
+        let (value, rows) = mixed_jacobian(&v, s);
+        assert_eq!(value, mixed(&v, s));
+        for (k, row) in rows.iter().enumerate() {
+            let mut seed = [0.0f32; 3];
+            seed[k] = 1.0;
+            assert_eq!(*row, mixed_vjp(&v, s, seed).1, "row {k} at s = {s}");
+        }
+        // By hand, row 1 (b·v₂, b = exp(v₀s) or -v₀s): ∂/∂v₀ = v₂·b', ∂/∂v₂ = b.
+        let (b, db) = if v[0] * s > 0.0 {
+            ((v[0] * s).exp(), (v[0] * s).exp())
+        } else {
+            (-(v[0] * s), -1.0)
+        };
+        assert!((rows[1].0[0] - v[2] * db * s).abs() < 1e-5);
+        assert!((rows[1].0[2] - b).abs() < 1e-6);
+    }
+}
+
+#[differentiate]
+fn square(x: f64) -> f64 {
+    x * x
+}
+
+/// A call of another differentiated function: one reverse sweep per output after one forward
+/// sweep.
+#[differentiate]
+fn with_call(x: f64, y: f64) -> (f64, f64) {
+    (square(x) * y, square(y) + x)
+}
+
+#[test]
+fn rows_through_a_call() {
+    let (value, [(a, b), (c, d)]) = with_call_jacobian(1.5, -2.0);
+    assert_eq!(value, with_call(1.5, -2.0));
+    assert_eq!((a, b), (2.0 * 1.5 * -2.0, 1.5 * 1.5));
+    assert_eq!((c, d), (1.0, -4.0));
+}
