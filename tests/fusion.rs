@@ -350,3 +350,24 @@ fn compounding_by_hand() {
     let by_hand: Vec<f64> = X.iter().map(|v| value / (1.0 + v)).collect();
     assert_close("dx", &dx, &by_hand, 1e-12);
 }
+
+/// The fused loop writes each element's adjoint first (`d_x[i] = ..`); the reads of `x`
+/// before and after the loop add theirs in the reverse sweep, after it.
+#[differentiate]
+fn reads_around_the_loop(x: &[f64], w: &[f64]) -> f64 {
+    let first = x[0] * w[1];
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += (x[i] * w[i]).sin();
+    }
+    s * 2.0 + first + x[1].exp()
+}
+
+#[test]
+fn first_writes_and_later_additions() {
+    let w = [0.5, -1.0, 2.0, 0.25, 1.5, -0.75];
+    let (value, (dx, dw)) = reads_around_the_loop_grad(&X, &w);
+    assert_eq!(value, reads_around_the_loop(&X, &w));
+    check_fd("dx", |x| reads_around_the_loop(x, &w), &dx, &X);
+    check_fd("dw", |w| reads_around_the_loop(&X, w), &dw, &w);
+}

@@ -49,6 +49,10 @@ pub enum Linear {
 /// A fused loop: the adjoint of each active carried value (by header), known before the loop.
 pub struct Fused {
     pub exits: BTreeMap<VarId, Linear>,
+    /// Loads `x[i]` of a parameter array at the loop's own index, the only mention of `x` in
+    /// the loop and in everything before it: each element's adjoint receives its first
+    /// contribution there, so it is written (`d_x[i] = ..`) rather than added to a zero.
+    pub first_writes: BTreeSet<VarId>,
 }
 
 /// The fused loops among the top-level statements, by the address of their [`Loop`].
@@ -179,7 +183,43 @@ impl Analysis<'_> {
                 return None;
             }
         }
-        Some(Fused { exits })
+        let first_writes = self.first_writes(p, l);
+        Some(Fused {
+            exits,
+            first_writes,
+        })
+    }
+
+    /// See [`Fused::first_writes`].
+    fn first_writes(&self, p: usize, l: &Loop) -> BTreeSet<VarId> {
+        let LoopKind::Range { index, .. } = &l.kind else {
+            return BTreeSet::new();
+        };
+        let mentions = |stmt: &Stmt, array: ArrayId| {
+            let mut m = Mentions::default();
+            m.stmt(stmt);
+            m.arrays.contains(&array)
+        };
+        let mut found = BTreeSet::new();
+        for slot in &self.ir.params {
+            let ParamSlot::Array(array) = *slot else {
+                continue;
+            };
+            if !self.activity.active_arrays[array]
+                || self.ir.body.stmts[..p].iter().any(|s| mentions(s, array))
+                || l.head.stmts.iter().any(|s| mentions(s, array))
+            {
+                continue;
+            }
+            let mut in_body = l.body.stmts.iter().filter(|s| mentions(s, array));
+            if let (Some(Stmt::Let { var, rhs, .. }), None) = (in_body.next(), in_body.next()) {
+                if matches!(rhs, Rhs::Load { array: a, index: Operand::Var(i), guard: None } if *a == array && i == index)
+                {
+                    found.insert(*var);
+                }
+            }
+        }
+        found
     }
 
     /// Whether `c` only accumulates: its header is used once, by an addition or a copy, and so

@@ -110,6 +110,7 @@ pub fn pullback_body(
         partners: sin_cos_partners(&ir.body),
         increments: increments(ir),
         lanes,
+        constant_adjoints: BTreeSet::new(),
     };
     let mut ctx = Ctx::new(all_vars(ir));
 
@@ -488,6 +489,9 @@ struct Emitter<'a> {
     /// For `NAME_jacobian`'s one sweep: the type of its adjoints, `Lanes<T, M>` (see
     /// `runtime::lanes`); `None` for numbers.
     lanes: Option<TokenStream>,
+    /// The sums of the fused loop being emitted, whose adjoints the iterations leave as they
+    /// are: contributions to them are dropped (see `loops::fused_loop`).
+    constant_adjoints: BTreeSet<VarId>,
 }
 
 impl Emitter<'_> {
@@ -669,7 +673,7 @@ impl Emitter<'_> {
         let Operand::Var(v) = target else {
             return TokenStream::new();
         };
-        if !self.activity.active[*v] {
+        if !self.activity.active[*v] || self.constant_adjoints.contains(v) {
             return TokenStream::new();
         }
         if ctx.local.contains(v) && !ctx.mutable.contains(v) {
@@ -1255,10 +1259,16 @@ impl Emitter<'_> {
                 guard,
             } => {
                 let in_place = self.increments.values().any(|l| *l == var);
+                let first = self
+                    .fused
+                    .iter()
+                    .any(|(_, f)| f.first_writes.contains(&var));
                 if self.activity.active_arrays[*array] && !in_place {
                     let d_array = naming::array_adjoint(self.ir, *array);
                     let i = self.read(ctx, index);
                     code.extend(match guard {
+                        // The element's first contribution (see `Fused::first_writes`).
+                        None if first => quote!(#d_array[#i] = #d;),
                         None => quote!(#d_array[#i] += #d;),
                         // Out of bounds only where the loop did not run, and `d` is zero.
                         Some(_) => quote! {

@@ -207,7 +207,7 @@ impl Emitter<'_> {
     /// let mut d_w = 0.0;                 // each outside value the iterations add to
     /// for i in ITER {
     ///     body
-    ///     { let t = d_s; d_s = 0.0; (adjoint of body) }   // leaves d_s as it was
+    ///     { let t = d_s; (adjoint of body from t) }   // d_s itself never changes
     ///     s = next;
     /// }
     /// let exit = s; let taken_s = d_s; let taken_w = d_w;
@@ -231,8 +231,15 @@ impl Emitter<'_> {
         l.body.defs(&mut defs);
         let headers: BTreeSet<VarId> = l.carried.iter().map(|c| c.header).collect();
         let mut body_ctx = Ctx::new(defs);
+        // Each sum's adjoint is the same in every iteration, and what the iteration adds back
+        // to it through `s + term` equals what it took: it is neither cleared nor added to.
+        let sums: Vec<VarId> = plan.exits.keys().copied().collect();
+        self.constant_adjoints.extend(sums.iter().copied());
         let iteration_reverse = self.carried_reverse(l, &mut body_ctx);
         let (body_forward, body_reverse) = self.block(&l.body, &mut body_ctx);
+        for v in &sums {
+            self.constant_adjoints.remove(v);
+        }
 
         let mut forward = self.carried_headers(l);
         let mut taken_after = TokenStream::new();
@@ -354,7 +361,12 @@ impl Emitter<'_> {
                 } else {
                     quote!(0.0)
                 };
-                code.extend(quote!(let #taken = #d_header; #d_header = #zero;));
+                if self.constant_adjoints.contains(&c.header) {
+                    // A fused loop's sum: its adjoint stays what it was (see `fused_loop`).
+                    code.extend(quote!(let #taken = #d_header;));
+                } else {
+                    code.extend(quote!(let #taken = #d_header; #d_header = #zero;));
+                }
                 code.extend(self.accumulate(body_ctx, &c.next, taken.into_token_stream(), false));
             }
         }

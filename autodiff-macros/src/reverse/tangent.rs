@@ -72,6 +72,7 @@ pub fn grad_body(
         partners: BTreeMap::new(),
         increments: BTreeMap::new(),
         lanes: None,
+        constant_adjoints: BTreeSet::new(),
     };
     let width = inputs.len();
     let mut code = emitter.bind_params();

@@ -255,15 +255,13 @@ fn sum_of_squares_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,
         let acc_7: f64 = t_6;
         {
             let __taken1 = acc_d1;
-            acc_d1 = 0.0;
             let acc_d7 = __taken1;
             let t_d6 = acc_d7;
-            acc_d1 += t_d6;
             let t_d5 = t_d6;
             let v_d4 = ::differentiate::runtime::rules::mul_b(t_d5, v_4)
                 + ::differentiate::runtime::rules::mul_a(t_d5, v_4);
             let v_d3 = v_d4;
-            x_da0[i_2] += v_d3;
+            x_da0[i_2] = v_d3;
         }
         acc_1 = acc_7;
     }
