@@ -127,18 +127,7 @@ impl Analysis<'_> {
             return None;
         }
         // Everything the loop mentions, with how often.
-        let mut inside = Mentions::default();
-        inside.block(&l.head);
-        inside.block(&l.body);
-        if let Some(cond) = &l.cond {
-            inside.operand(cond);
-        }
-        if let LoopKind::Range { uses, .. } = &l.kind {
-            inside.vars(uses);
-        }
-        for c in &l.carried {
-            inside.operand(&c.next);
-        }
+        let inside = loop_mentions(l);
 
         let mut exits = BTreeMap::new();
         for c in &l.carried {
@@ -225,32 +214,7 @@ impl Analysis<'_> {
     /// Whether `c` only accumulates: its header is used once, by an addition or a copy, and so
     /// on down to the value carried to the next iteration.
     fn is_sum(&self, l: &Loop, c: &Carried, inside: &Mentions) -> bool {
-        let mut v = c.header;
-        loop {
-            let uses = inside.count.get(&v).copied().unwrap_or(0);
-            if c.next.var() == Some(v) {
-                // The carried value itself: used only as `next` (counted once there).
-                return uses == 1;
-            }
-            if uses != 1 {
-                return false;
-            }
-            let step = l.body.stmts.iter().find_map(|stmt| match stmt {
-                Stmt::Let { var, rhs, .. } => match rhs {
-                    Rhs::Use(Operand::Var(a)) if *a == v => Some(*var),
-                    Rhs::Arith(ArithOp::Add, a, b) if a.var() == Some(v) || b.var() == Some(v) => {
-                        Some(*var)
-                    }
-                    Rhs::Arith(ArithOp::Sub, a, _) if a.var() == Some(v) => Some(*var),
-                    _ => None,
-                },
-                _ => None,
-            });
-            match step {
-                Some(next) => v = next,
-                None => return false,
-            }
-        }
+        is_sum(l, c, inside)
     }
 
     /// The adjoint of top-level value `v` (defined by statement `p` or before), if every use
@@ -339,6 +303,66 @@ impl Analysis<'_> {
             mentions.stmt(stmt);
             !mentions.arrays.contains(&array)
         })
+    }
+}
+
+/// Everything a loop mentions, with how often: its head, body, condition, range and the
+/// values it carries on.
+fn loop_mentions(l: &Loop) -> Mentions {
+    let mut inside = Mentions::default();
+    inside.block(&l.head);
+    inside.block(&l.body);
+    if let Some(cond) = &l.cond {
+        inside.operand(cond);
+    }
+    if let LoopKind::Range { uses, .. } = &l.kind {
+        inside.vars(uses);
+    }
+    for c in &l.carried {
+        inside.operand(&c.next);
+    }
+    inside
+}
+
+/// The headers of a loop's active carried values that are sums (see [`is_sum`]): in the
+/// adjoint, each has the same adjoint in every iteration, its exit's.
+pub fn sums(l: &Loop, activity: &Activity) -> Vec<VarId> {
+    let inside = loop_mentions(l);
+    l.carried
+        .iter()
+        .filter(|c| activity.active[c.header] && is_sum(l, c, &inside))
+        .map(|c| c.header)
+        .collect()
+}
+
+/// Whether `c` only accumulates: its header is used once, by an addition or a copy, and so
+/// on down to the value carried to the next iteration.
+fn is_sum(l: &Loop, c: &Carried, inside: &Mentions) -> bool {
+    let mut v = c.header;
+    loop {
+        let uses = inside.count.get(&v).copied().unwrap_or(0);
+        if c.next.var() == Some(v) {
+            // The carried value itself: used only as `next` (counted once there).
+            return uses == 1;
+        }
+        if uses != 1 {
+            return false;
+        }
+        let step = l.body.stmts.iter().find_map(|stmt| match stmt {
+            Stmt::Let { var, rhs, .. } => match rhs {
+                Rhs::Use(Operand::Var(a)) if *a == v => Some(*var),
+                Rhs::Arith(ArithOp::Add, a, b) if a.var() == Some(v) || b.var() == Some(v) => {
+                    Some(*var)
+                }
+                Rhs::Arith(ArithOp::Sub, a, _) if a.var() == Some(v) => Some(*var),
+                _ => None,
+            },
+            _ => None,
+        });
+        match step {
+            Some(next) => v = next,
+            None => return false,
+        }
     }
 }
 

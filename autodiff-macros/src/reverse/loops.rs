@@ -47,8 +47,17 @@ impl Emitter<'_> {
         l.body.defs(&mut defs);
         let headers: BTreeSet<VarId> = l.carried.iter().map(|c| c.header).collect();
         let mut body_ctx = Ctx::new(defs.clone());
+        // A sum's adjoint is the same in every iteration: not cleared, nothing added back.
+        let sums: Vec<VarId> = fusion::sums(l, self.activity)
+            .into_iter()
+            .filter(|v| self.kinds[*v] == Kind::Scalar)
+            .collect();
+        self.constant_adjoints.extend(sums.iter().copied());
         let iteration_reverse = self.carried_reverse(l, &mut body_ctx);
         let (body_forward, body_reverse) = self.block(&l.body, &mut body_ctx);
+        for v in &sums {
+            self.constant_adjoints.remove(v);
+        }
 
         // What changes per iteration, and which of it the adjoint can recompute.
         let mut per_iteration = defs.clone();
