@@ -134,7 +134,7 @@ impl Analysis<'_> {
             if !(self.activity.active[c.header] || self.activity.active[c.exit]) {
                 continue;
             }
-            if !(self.scalar)(c.header) || !self.is_sum(l, c, &inside) {
+            if !(self.scalar)(c.header) || !is_sum(l, c, &inside) {
                 return None;
             }
             let mut terms = 0;
@@ -209,12 +209,6 @@ impl Analysis<'_> {
             }
         }
         found
-    }
-
-    /// Whether `c` only accumulates: its header is used once, by an addition or a copy, and so
-    /// on down to the value carried to the next iteration.
-    fn is_sum(&self, l: &Loop, c: &Carried, inside: &Mentions) -> bool {
-        is_sum(l, c, inside)
     }
 
     /// The adjoint of top-level value `v` (defined by statement `p` or before), if every use

@@ -47,17 +47,7 @@ impl Emitter<'_> {
         l.body.defs(&mut defs);
         let headers: BTreeSet<VarId> = l.carried.iter().map(|c| c.header).collect();
         let mut body_ctx = Ctx::new(defs.clone());
-        // A sum's adjoint is the same in every iteration: not cleared, nothing added back.
-        let sums: Vec<VarId> = fusion::sums(l, self.activity)
-            .into_iter()
-            .filter(|v| self.kinds[*v] == Kind::Scalar)
-            .collect();
-        self.constant_adjoints.extend(sums.iter().copied());
-        let iteration_reverse = self.carried_reverse(l, &mut body_ctx);
-        let (body_forward, body_reverse) = self.block(&l.body, &mut body_ctx);
-        for v in &sums {
-            self.constant_adjoints.remove(v);
-        }
+        let (body_forward, iteration_reverse) = self.iteration(l, &mut body_ctx);
 
         // What changes per iteration, and which of it the adjoint can recompute.
         let mut per_iteration = defs.clone();
@@ -186,7 +176,7 @@ impl Emitter<'_> {
                 _ => quote!(#header = #header - #step;),
             });
         }
-        let iteration = quote!({ #step_back #pop #recompute #iteration_reverse #body_reverse });
+        let iteration = quote!({ #step_back #pop #recompute #iteration_reverse });
         reverse.extend(match &range {
             Some((index, iter, _)) if replay_range => {
                 let index = self.primal(*index);
@@ -240,15 +230,7 @@ impl Emitter<'_> {
         l.body.defs(&mut defs);
         let headers: BTreeSet<VarId> = l.carried.iter().map(|c| c.header).collect();
         let mut body_ctx = Ctx::new(defs);
-        // Each sum's adjoint is the same in every iteration, and what the iteration adds back
-        // to it through `s + term` equals what it took: it is neither cleared nor added to.
-        let sums: Vec<VarId> = plan.exits.keys().copied().collect();
-        self.constant_adjoints.extend(sums.iter().copied());
-        let iteration_reverse = self.carried_reverse(l, &mut body_ctx);
-        let (body_forward, body_reverse) = self.block(&l.body, &mut body_ctx);
-        for v in &sums {
-            self.constant_adjoints.remove(v);
-        }
+        let (body_forward, iteration_reverse) = self.iteration(l, &mut body_ctx);
 
         let mut forward = self.carried_headers(l);
         let mut taken_after = TokenStream::new();
@@ -266,7 +248,7 @@ impl Emitter<'_> {
             ));
         }
         for &v in body_ctx.touched_outer.difference(&headers) {
-            adds.push((v, quote!(0.0), Operand::Var(v)));
+            adds.push((v, self.zero_adjoint(), Operand::Var(v)));
         }
         for (v, start, target) in adds {
             let d = self.adjoint(v);
@@ -278,7 +260,7 @@ impl Emitter<'_> {
             taken_after.extend(quote!(let #taken = #d;));
             reverse.extend(self.accumulate(ctx, &target, taken.into_token_stream(), false));
         }
-        let iteration = quote!(#body_forward { #iteration_reverse #body_reverse });
+        let iteration = quote!(#body_forward { #iteration_reverse });
         let iteration_end = self.carried_next(l);
         forward.extend(self.forward_loop(l, &range, iteration, iteration_end));
         forward.extend(self.carried_exits(l));
@@ -356,30 +338,41 @@ impl Emitter<'_> {
         code
     }
 
-    /// The start of an iteration's adjoint: each carried adjoint is taken (and cleared) for
-    /// the value the iteration carried on.
-    fn carried_reverse(&mut self, l: &Loop, body_ctx: &mut Ctx) -> TokenStream {
-        let mut code = TokenStream::new();
-        for c in &l.carried {
-            if self.activity.active[c.header] {
-                let d_header = self.adjoint(c.header);
-                let taken = self.fresh_taken();
+    /// The body's forward code, and one iteration's adjoint: each carried adjoint is taken
+    /// (and cleared) for the value the iteration carried on, then the body's adjoint runs.
+    ///
+    /// A sum (`s += term`, see `fusion::sums`) has the same adjoint in every iteration, and
+    /// what the iteration would add back to it through `s + term` is exactly what it took: its
+    /// adjoint is neither cleared nor added to (`constant_adjoints`), which keeps a dependency
+    /// chain out of every iteration.
+    fn iteration(&mut self, l: &Loop, body_ctx: &mut Ctx) -> (TokenStream, TokenStream) {
+        let sums: Vec<VarId> = fusion::sums(l, self.activity)
+            .into_iter()
+            .filter(|v| self.kinds[*v] == Kind::Scalar)
+            .collect();
+        self.constant_adjoints.extend(sums.iter().copied());
+        let mut reverse = TokenStream::new();
+        for c in l.carried.iter().filter(|c| self.activity.active[c.header]) {
+            let d_header = self.adjoint(c.header);
+            let taken = self.fresh_taken();
+            reverse.extend(quote!(let #taken = #d_header;));
+            if !sums.contains(&c.header) {
                 let zero = if self.kinds[c.header] == Kind::Tensor {
                     let rt = &self.rt;
                     quote!(#rt::tensor_rules::zeros_like(&#taken))
                 } else {
                     quote!(0.0)
                 };
-                if self.constant_adjoints.contains(&c.header) {
-                    // A fused loop's sum: its adjoint stays what it was (see `fused_loop`).
-                    code.extend(quote!(let #taken = #d_header;));
-                } else {
-                    code.extend(quote!(let #taken = #d_header; #d_header = #zero;));
-                }
-                code.extend(self.accumulate(body_ctx, &c.next, taken.into_token_stream(), false));
+                reverse.extend(quote!(#d_header = #zero;));
             }
+            reverse.extend(self.accumulate(body_ctx, &c.next, taken.into_token_stream(), false));
         }
-        code
+        let (forward, body_reverse) = self.block(&l.body, body_ctx);
+        reverse.extend(body_reverse);
+        for v in &sums {
+            self.constant_adjoints.remove(v);
+        }
+        (forward, reverse)
     }
 
     /// The forward loop: `for index in iter { .. }`, or `loop` with the `while` condition.
