@@ -66,7 +66,8 @@ fn share_repeated(block: &mut Block) {
     }
 }
 
-fn operand_key(op: &Operand) -> String {
+/// An operand as a key: equal keys, equal values.
+pub(crate) fn operand_key(op: &Operand) -> String {
     match op {
         Operand::Var(v) => format!("#{v}"),
         Operand::Const(c) => c.to_token_stream().to_string(),

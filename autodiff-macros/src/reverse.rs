@@ -251,62 +251,9 @@ pub fn repeatable(ir: &FnIr, kinds: &[Kind]) -> bool {
 /// adjoint as it is instead. Maps `v` to `l`.
 fn increments(ir: &FnIr) -> BTreeMap<VarId, VarId> {
     fn walk(block: &Block, uses: &BTreeMap<VarId, usize>, out: &mut BTreeMap<VarId, VarId>) {
-        let used_once = |v: &VarId| uses.get(v) == Some(&1);
-        let position = |v: VarId| {
-            block
-                .stmts
-                .iter()
-                .position(|s| matches!(s, Stmt::Let { var, .. } if *var == v))
-        };
         for (s, stmt) in block.stmts.iter().enumerate() {
             match stmt {
-                Stmt::Store {
-                    array,
-                    index,
-                    value: Operand::Var(v),
-                } if used_once(v) => {
-                    let Some(at_v) = position(*v) else { continue };
-                    let Stmt::Let { rhs, .. } = &block.stmts[at_v] else {
-                        continue;
-                    };
-                    let load = match rhs {
-                        Rhs::Arith(ArithOp::Add, Operand::Var(a), Operand::Var(b)) if a != b => {
-                            [*a, *b]
-                        }
-                        Rhs::Arith(ArithOp::Add | ArithOp::Sub, Operand::Var(a), _) => [*a, *a],
-                        Rhs::Arith(ArithOp::Add, _, Operand::Var(b)) => [*b, *b],
-                        _ => continue,
-                    }
-                    .into_iter()
-                    .find(|l| {
-                        used_once(l)
-                            && position(*l).is_some_and(|at_l| {
-                                at_l < at_v
-                                    && matches!(&block.stmts[at_l], Stmt::Let { rhs: Rhs::Load { array: a, index: i, guard: None }, .. }
-                                        if a == array && same_operand(i, index))
-                                    && block.stmts[at_l + 1..s].iter().all(|between| {
-                                        match between {
-                                            Stmt::Store { array: a, .. } => a != array,
-                                            Stmt::Branch { arms, .. } => arms.iter().all(|arm| {
-                                                let mut stored = BTreeSet::new();
-                                                arm.stored_arrays(&mut stored);
-                                                !stored.contains(array)
-                                            }),
-                                            Stmt::Loop(l) => {
-                                                let mut stored = BTreeSet::new();
-                                                l.head.stored_arrays(&mut stored);
-                                                l.body.stored_arrays(&mut stored);
-                                                !stored.contains(array)
-                                            }
-                                            _ => true,
-                                        }
-                                    })
-                            })
-                    });
-                    if let Some(l) = load {
-                        out.insert(*v, l);
-                    }
-                }
+                Stmt::Store { .. } => out.extend(in_place_load(block, s, uses)),
                 Stmt::Branch { arms, .. } => arms.iter().for_each(|a| walk(a, uses, out)),
                 Stmt::Loop(l) => {
                     walk(&l.head, uses, out);
@@ -328,14 +275,61 @@ fn increments(ir: &FnIr) -> BTreeMap<VarId, VarId> {
     out
 }
 
-fn same_operand(a: &Operand, b: &Operand) -> bool {
-    match (a, b) {
-        (Operand::Var(x), Operand::Var(y)) => x == y,
-        (Operand::Const(x), Operand::Const(y)) => {
-            x.to_token_stream().to_string() == y.to_token_stream().to_string()
+/// For the store `a[i] = v` at `block.stmts[s]`: `(v, l)` when it is an in-place update (see
+/// [`increments`]).
+fn in_place_load(block: &Block, s: usize, uses: &BTreeMap<VarId, usize>) -> Option<(VarId, VarId)> {
+    let Stmt::Store {
+        array,
+        index,
+        value: Operand::Var(v),
+    } = &block.stmts[s]
+    else {
+        return None;
+    };
+    let once = |x: &VarId| uses.get(x) == Some(&1);
+    let binding = |x: VarId| {
+        block.stmts[..s]
+            .iter()
+            .enumerate()
+            .find_map(|(at, stmt)| match stmt {
+                Stmt::Let { var, rhs, .. } if *var == x => Some((at, rhs)),
+                _ => None,
+            })
+    };
+    let (at_v, sum) = binding(*v).filter(|_| once(v))?;
+    let operands = match sum {
+        Rhs::Arith(ArithOp::Add, a, b) => [a.var(), b.var()],
+        Rhs::Arith(ArithOp::Sub, a, _) => [a.var(), None],
+        _ => return None,
+    };
+    let key = crate::loads::operand_key(index);
+    let load = operands.into_iter().flatten().find(|l| {
+        once(l)
+            && binding(*l).is_some_and(|(at_l, rhs)| {
+                at_l < at_v
+                    && matches!(rhs, Rhs::Load { array: a, index: i, guard: None }
+                        if a == array && crate::loads::operand_key(i) == key)
+                    && !block.stmts[at_l + 1..s]
+                        .iter()
+                        .any(|b| stores_to(b, *array))
+            })
+    })?;
+    Some((*v, load))
+}
+
+/// Whether a statement (or a block nested in it) stores to `array`.
+fn stores_to(stmt: &Stmt, array: ArrayId) -> bool {
+    let mut stored = BTreeSet::new();
+    match stmt {
+        Stmt::Store { array: a, .. } => return *a == array,
+        Stmt::Branch { arms, .. } => arms.iter().for_each(|a| a.stored_arrays(&mut stored)),
+        Stmt::Loop(l) => {
+            l.head.stored_arrays(&mut stored);
+            l.body.stored_arrays(&mut stored);
         }
-        _ => false,
+        _ => {}
     }
+    stored.contains(&array)
 }
 
 /// Pairs a number's `sin x` with its `cos x` (same `x`) where the adjoint of one can read the
