@@ -71,8 +71,6 @@ pub fn pullback_body(
     runtime: &TokenStream,
     lanes: Option<(usize, &syn::Type)>,
 ) -> PullbackBody {
-    let mut stored = BTreeSet::new();
-    ir.body.stored_arrays(&mut stored);
     let kinds = kinds::infer(ir);
     let borrowed = kinds::borrowed(ir, tensor_refs);
     let aggregates = aggregates(&ir.body);
@@ -92,26 +90,10 @@ pub fn pullback_body(
         })
         .collect();
     let lanes = lanes.map(|(m, ty)| quote!(#runtime::Lanes::<#ty, #m>));
-    let mut emitter = Emitter {
-        ir,
-        activity,
-        rt: runtime.clone(),
-        arm_enums: BTreeSet::new(),
-        records: 0,
-        tapes: Vec::new(),
-        loops: 0,
-        taken: 0,
-        stored,
-        kinds,
-        borrowed,
-        aggregates,
-        fused: &fused,
-        seed_components: &seed_components,
-        partners: sin_cos_partners(&ir.body),
-        increments: increments(ir),
-        lanes,
-        constant_adjoints: BTreeSet::new(),
-    };
+    let mut emitter = Emitter::new(ir, activity, runtime, kinds, &fused, &seed_components);
+    emitter.borrowed = borrowed;
+    emitter.aggregates = aggregates;
+    emitter.lanes = lanes;
     let mut ctx = Ctx::new(all_vars(ir));
 
     let mut forward = emitter.bind_params();
@@ -486,6 +468,43 @@ struct Emitter<'a> {
     /// The sums of the fused loop being emitted, whose adjoints the iterations leave as they
     /// are: contributions to them are dropped (see `loops::fused_loop`).
     constant_adjoints: BTreeSet<VarId>,
+}
+
+impl<'a> Emitter<'a> {
+    /// An emitter with nothing emitted yet, for numbers (no borrowed tensors, no tuples read
+    /// by component, adjoints that are numbers rather than lanes); `pullback_body` sets those
+    /// where the function has them.
+    fn new(
+        ir: &'a FnIr,
+        activity: &'a Activity,
+        runtime: &TokenStream,
+        kinds: Vec<Kind>,
+        fused: &'a [(*const Loop, fusion::Fused)],
+        seed_components: &'a [TokenStream],
+    ) -> Self {
+        let mut stored = BTreeSet::new();
+        ir.body.stored_arrays(&mut stored);
+        Emitter {
+            ir,
+            activity,
+            rt: runtime.clone(),
+            arm_enums: BTreeSet::new(),
+            records: 0,
+            tapes: Vec::new(),
+            loops: 0,
+            taken: 0,
+            stored,
+            kinds,
+            borrowed: vec![false; ir.vars.len()],
+            aggregates: BTreeSet::new(),
+            fused,
+            seed_components,
+            partners: sin_cos_partners(&ir.body),
+            increments: increments(ir),
+            lanes: None,
+            constant_adjoints: BTreeSet::new(),
+        }
+    }
 }
 
 impl Emitter<'_> {

@@ -53,27 +53,7 @@ pub fn grad_body(
     if !suits {
         return None;
     }
-    let no_fusion = Vec::new();
-    let emitter = Emitter {
-        ir,
-        activity,
-        rt: runtime.clone(),
-        arm_enums: BTreeSet::new(),
-        records: 0,
-        tapes: Vec::new(),
-        loops: 0,
-        taken: 0,
-        stored: BTreeSet::new(),
-        kinds,
-        borrowed: vec![false; ir.vars.len()],
-        aggregates: BTreeSet::new(),
-        fused: &no_fusion,
-        seed_components: &[],
-        partners: BTreeMap::new(),
-        increments: BTreeMap::new(),
-        lanes: None,
-        constant_adjoints: BTreeSet::new(),
-    };
+    let emitter = Emitter::new(ir, activity, runtime, kinds, &[], &[]);
     let width = inputs.len();
     let mut code = emitter.bind_params();
     // Input k's tangent is the k-th unit vector.
