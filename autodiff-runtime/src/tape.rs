@@ -59,42 +59,21 @@ impl<T> Tape<T> {
     #[inline]
     pub fn push(&mut self, record: T) {
         self.pushed += 1;
-        let len = self.records.len();
-        if len == self.records.capacity() {
-            self.grow();
-        }
-        // SAFETY: `grow` left room for at least one more record, so slot `len` is allocated
-        // and unused; it is written before the length covers it.
-        unsafe {
-            self.records.as_mut_ptr().add(len).write(record);
-            self.records.set_len(len + 1);
-        }
+        self.records.push(record);
     }
 
     /// [`push`](Self::push) into room a [`reserve`](Self::reserve) made: a range loop reserves
-    /// its trip count before it runs. The only call left in the loop is a panic that never
-    /// returns, so the loop's own values can stay in registers across the push (a call that
-    /// returns, such as growing the tape, makes the compiler save them to the stack in every
-    /// iteration).
+    /// its trip count before it runs. The check makes the vector's own growth path provably
+    /// dead, so the only call left in the loop is a panic that never returns, and the loop's
+    /// values can stay in registers across the push (a call that returns, such as growing the
+    /// tape, makes the compiler save them to the stack in every iteration).
     #[inline]
     pub fn push_reserved(&mut self, record: T) {
         self.pushed += 1;
-        let len = self.records.len();
-        if len == self.records.capacity() {
+        if self.records.len() == self.records.capacity() {
             not_reserved();
         }
-        // SAFETY: `len < capacity`, so slot `len` is allocated and unused; it is written
-        // before the length covers it.
-        unsafe {
-            self.records.as_mut_ptr().add(len).write(record);
-            self.records.set_len(len + 1);
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self) {
-        self.records.reserve(self.records.capacity().max(4));
+        self.records.push(record);
     }
 
     /// The most recent record. The adjoint pops exactly what the forward sweep pushed, so an
