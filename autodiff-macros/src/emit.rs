@@ -307,11 +307,9 @@ impl Parts<'_> {
 
 impl Parts<'_> {
     /// `NAME_jacobian(params) -> (R, [G; M])` for a result of `M` numbers (a tuple or an
-    /// array): row `k` is the gradient of output `k`. With `sweeps` (the forward sweep, and a
-    /// reverse sweep from `seed` that ends with the gradient), one forward sweep and one reverse
-    /// sweep per output, as JAX's `jacrev` does; otherwise `M` calls of the pullback, made only
-    /// when the parameters are `Copy` (a reference, a number, an array or tuple of them), as
-    /// each call takes them again.
+    /// array): row `k` is the gradient of output `k`, computed as [`Jacobian`] says. With
+    /// `Jacobian::Calls` it exists only when the parameters are `Copy` (a reference, a number,
+    /// an array or tuple of them), as each call takes them again.
     fn jacobian(&self, stub_body: &TokenStream, how: Jacobian, stub: bool) -> TokenStream {
         let (m, array) = match &self.sig.output {
             Some(Output::Tuple(types)) => (types.len(), false),
