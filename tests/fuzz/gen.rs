@@ -2763,52 +2763,24 @@ impl<'a> FnGen<'a> {
                 self.indent -= 1;
                 self.line("}");
             }
-            1 => {
-                // while j < n { j += 1; .. }
-                self.line(&format!("while {j} < {limit} {{"));
+            form => {
+                // 1: while j < n { j += 1; .. }
+                // 2: while c { j += 1; if j > n { break; } .. }, a data-dependent trip count
+                //    bounded by the counter
+                // 3: loop { j += 1; if j > n { break; } .. }
+                let header = match form {
+                    1 => format!("while {j} < {limit} {{"),
+                    2 => format!("while {} {{", self.cond()),
+                    _ => "loop {".to_string(),
+                };
+                self.line(&header);
                 self.indent += 1;
                 self.line(&format!("{j} += 1;"));
-                self.push_scope();
-                self.add_i(IVar {
-                    name: j.clone(),
-                    ty,
-                    min: 1,
-                    max: trips,
-                });
-                self.loop_body(LoopKind::CounterFirst, trips as f64);
-                self.pop_scope();
-                self.indent -= 1;
-                self.line("}");
-            }
-            2 => {
-                // A data-dependent trip count, bounded by the counter.
-                let c = self.cond();
-                self.line(&format!("while {c} {{"));
-                self.indent += 1;
-                self.line(&format!("{j} += 1;"));
-                self.line(&format!("if {j} > {limit} {{"));
-                self.line("    break;");
-                self.line("}");
-                self.push_scope();
-                self.add_i(IVar {
-                    name: j.clone(),
-                    ty,
-                    min: 1,
-                    max: trips,
-                });
-                self.loop_body(LoopKind::CounterFirst, trips as f64);
-                self.pop_scope();
-                self.indent -= 1;
-                self.line("}");
-            }
-            _ => {
-                // loop { j += 1; if j > n { break; } .. }
-                self.line("loop {");
-                self.indent += 1;
-                self.line(&format!("{j} += 1;"));
-                self.line(&format!("if {j} > {limit} {{"));
-                self.line("    break;");
-                self.line("}");
+                if form != 1 {
+                    self.line(&format!("if {j} > {limit} {{"));
+                    self.line("    break;");
+                    self.line("}");
+                }
                 self.push_scope();
                 self.add_i(IVar {
                     name: j.clone(),
