@@ -1,11 +1,11 @@
-//! The attribute's expansion, stage by stage: options and signature → lower → loads →
+//! The attribute's expansion, stage by stage: options and signature → lower → loads → hoist →
 //! activity → reverse (with fusion) → emit. Errors from every stage are collected; if there are any, the original
 //! function is emitted with the errors and stubs of the generated items.
 
 use crate::errors::Errors;
 use crate::reverse::Shape;
 use crate::signature::Output;
-use crate::{activity, emit, loads, lower, options, reverse, signature};
+use crate::{activity, emit, hoist, loads, lower, options, reverse, signature};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -42,6 +42,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut ir = lower::lower(&func, &sig, &mut errors);
     loads::optimise(&mut ir);
     let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
+    hoist::optimise(&mut ir, &active_params);
     let activity = activity::analyse(&ir, &active_params, &mut errors);
     let shape = match &sig.output {
         Some(Output::Scalar(_) | Output::Tensor(_)) => Shape::Scalar,

@@ -476,7 +476,7 @@ fn int_literal(expr: &syn::Expr) -> Option<u128> {
 #[derive(Default)]
 pub(crate) struct Mentions {
     pub(crate) count: BTreeMap<VarId, usize>,
-    arrays: BTreeSet<ArrayId>,
+    pub(crate) arrays: BTreeSet<ArrayId>,
 }
 
 impl Mentions {
@@ -519,7 +519,7 @@ impl Mentions {
         block.stmts.iter().for_each(|s| self.stmt(s));
     }
 
-    fn rhs(&mut self, rhs: &Rhs) {
+    pub(crate) fn rhs(&mut self, rhs: &Rhs) {
         match rhs {
             Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => self.operand(a),
             Rhs::Arith(_, a, b) => {

@@ -327,31 +327,38 @@ impl FnIr {
     }
 }
 
+impl Stmt {
+    /// Every variable this statement defines, nested blocks included.
+    pub fn defs(&self, out: &mut std::collections::BTreeSet<VarId>) {
+        match self {
+            Stmt::Let { var, .. } => {
+                out.insert(*var);
+            }
+            Stmt::Branch { arms, phis, .. } => {
+                for arm in arms {
+                    arm.defs(out);
+                }
+                out.extend(phis.iter().map(|p| p.var));
+            }
+            Stmt::Loop(l) => {
+                out.extend(l.carried.iter().flat_map(|c| [c.header, c.exit]));
+                if let LoopKind::Range { index, .. } = l.kind {
+                    out.insert(index);
+                }
+                l.head.defs(out);
+                l.body.defs(out);
+            }
+            Stmt::Effect { .. } | Stmt::DeclareArray { .. } | Stmt::Store { .. } => {}
+        }
+    }
+}
+
 impl Block {
     /// Every variable this block defines, arms of nested branches included.
     pub fn defs(&self, out: &mut std::collections::BTreeSet<VarId>) {
         out.extend(self.bound.iter().copied());
         for stmt in &self.stmts {
-            match stmt {
-                Stmt::Let { var, .. } => {
-                    out.insert(*var);
-                }
-                Stmt::Branch { arms, phis, .. } => {
-                    for arm in arms {
-                        arm.defs(out);
-                    }
-                    out.extend(phis.iter().map(|p| p.var));
-                }
-                Stmt::Loop(l) => {
-                    out.extend(l.carried.iter().flat_map(|c| [c.header, c.exit]));
-                    if let LoopKind::Range { index, .. } = l.kind {
-                        out.insert(index);
-                    }
-                    l.head.defs(out);
-                    l.body.defs(out);
-                }
-                Stmt::Effect { .. } | Stmt::DeclareArray { .. } | Stmt::Store { .. } => {}
-            }
+            stmt.defs(out);
         }
     }
 

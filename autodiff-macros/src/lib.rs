@@ -27,6 +27,7 @@ mod emit;
 mod errors;
 mod expand;
 mod fusion;
+mod hoist;
 mod ir;
 mod kinds;
 mod loads;
