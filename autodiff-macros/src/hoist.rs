@@ -229,11 +229,10 @@ impl Plan {
             }),
             span,
         });
-        let zero = let_const(ir, &mut prologue, "zero", syn::parse_quote!(0usize));
-
         // Count the evaluations of each cached value, and make its cache.
         let mut caches = BTreeMap::new();
         if !self.deep.is_empty() {
+            let zero = let_const(ir, &mut prologue, "zero", syn::parse_quote!(0usize));
             let mut copier = Copier::new(&self.counted, &self.deep, None);
             let mut body = copier.start_cursors(ir, &self.deep, span);
             copier.block(ir, &l.body, &mut body)?;
@@ -886,4 +885,98 @@ fn sweep(block: &mut Block, removable: &BTreeSet<VarId>, live: &BTreeSet<VarId>)
         }
         _ => true,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{lower, options, signature};
+
+    /// How many transcendental calls each top-level loop of `source` keeps after hoisting.
+    fn calls_per_loop(source: &str) -> Vec<usize> {
+        calls_per_loop_with("", source)
+    }
+
+    fn calls_per_loop_with(attr: &str, source: &str) -> Vec<usize> {
+        let func: syn::ItemFn = syn::parse_str(source).expect("a function");
+        let mut errors = Errors::default();
+        let options = options::parse(attr.parse().expect("tokens"), &mut errors);
+        let sig = signature::analyse(&func.sig, &options, &mut errors);
+        let mut ir = lower::lower(&func, &sig, &mut errors);
+        assert!(errors.is_empty(), "{source} does not lower");
+        crate::loads::optimise(&mut ir);
+        let active: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
+        optimise(&mut ir, &active);
+        fn calls(block: &Block) -> usize {
+            block
+                .stmts
+                .iter()
+                .map(|stmt| match stmt {
+                    Stmt::Let {
+                        rhs: Rhs::Prim { prim, .. },
+                        ..
+                    } if !CHEAP.contains(&prim.name) => 1,
+                    Stmt::Loop(l) => calls(&l.body),
+                    Stmt::Branch { arms, .. } => arms.iter().map(calls).sum(),
+                    _ => 0,
+                })
+                .sum()
+        }
+        ir.body
+            .stmts
+            .iter()
+            .filter_map(|stmt| match stmt {
+                Stmt::Loop(l) => Some(calls(&l.body)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn invariant_values_leave_the_loop() {
+        // [count, compute, the loop]: the loop keeps only what depends on its index.
+        let cases = [
+            // exp(q[k]) inside an inner loop (cached), a sum over q (carried out).
+            ("fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { let mut t = 0.0; for j in 0..q.len() { t += q[j]; } for k in 0..q.len() { s += q[k].exp() * x[i] + t; } } s }", vec![0, 1, 0]),
+            // A value at the top of the body: carried out, no cache, no counting loop.
+            ("fn f(a: f64, x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { let c = a.sin() / a; s += c * x[i]; } s }", vec![1, 0]),
+            // Triangular inner loops, whose ranges depend on an outer inner-loop index.
+            ("fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { for c in 0..q.len() { for r in c..q.len() { s += (q[r] - q[c]).exp() * x[i]; } } } s }", vec![0, 1, 0]),
+            // An inner range computed in the body.
+            ("fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { let m = q.len() - 1; for k in 0..m { s += q[k + 1].ln() * x[i]; } } s }", vec![0, 1, 0]),
+        ];
+        for (source, expected) in cases {
+            assert_eq!(calls_per_loop(source), expected, "{source}");
+        }
+    }
+
+    #[test]
+    fn values_that_vary_or_are_not_worth_it_stay() {
+        let cases = [
+            // The loop writes the array the value reads.
+            "fn f(q: &[f64], x: &[f64]) -> f64 { let mut w = vec![1.0; 3]; let mut s = 0.0; for i in 0..x.len() { for k in 0..w.len() { s += (w[k] * q[k]).exp() * x[i]; w[k] = s; } } s }",
+            // Under a branch.
+            "fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { if x[i] > 0.0 { s += q[0].exp() * x[i]; } } s }",
+            // In a `while` loop inside.
+            "fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { let mut k = 0; while k < q.len() { s += q[k].exp() * x[i]; k += 1; } } s }",
+            // An effect in the loop.
+            "fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { println!(\"{i}\"); for k in 0..q.len() { s += q[k].exp() * x[i]; } } s }",
+            // A `while` loop itself.
+            "fn f(a: f64, x: &[f64]) -> f64 { let mut s = 0.0; let mut i = 0; while i < x.len() { s += a.exp() * x[i]; i += 1; } s }",
+            // A loop that breaks.
+            "fn f(a: f64, x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { s += a.exp() * x[i]; if s > 10.0 { break; } } s }",
+        ];
+        for source in cases {
+            let calls = calls_per_loop(source);
+            assert_eq!(calls.len(), 1, "{source}: no loop added: {calls:?}");
+            assert!(calls[0] >= 1, "{source}");
+        }
+        // No derivative through it.
+        let inactive = "fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { for k in 0..q.len() { s += q[k].exp() * x[i]; } } s }";
+        assert_eq!(calls_per_loop_with("wrt(x)", inactive), vec![1]);
+        assert_eq!(calls_per_loop_with("wrt(q)", inactive), vec![0, 1, 0]);
+        // Cheap functions are left in the loop too.
+        let cheap = "fn f(a: f64, x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { s += a.abs() * x[i]; } s }";
+        assert_eq!(calls_per_loop(cheap), vec![0]);
+    }
 }
