@@ -120,3 +120,29 @@ fn a_reassigned_untyped_variable_keeps_its_type() {
     assert_eq!(value, constant_expression_assigned(1.5, 3));
     assert_eq!(d, (2.5f64 / (0.75 * 0.75 + 2.0) * 0.1).tanh());
 }
+
+/// An untyped variable reassigned from a value the loop computes alike in every iteration:
+/// the hoisted version is typed by its copy before the loop, the next version by it.
+#[differentiate]
+fn hoisted_then_reassigned(q: f64, x: f64) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..3 {
+        let mut v = x + (q / (1.5 + q.sin())).asinh();
+        v -= 0.5f64.sqrt().tanh();
+        acc = acc * 0.5 + v * i as f64;
+    }
+    acc
+}
+
+#[test]
+fn a_hoisted_value_reassigned_keeps_its_type() {
+    let (q, x) = (0.4, 1.2);
+    let (value, (dq, dx)) = hoisted_then_reassigned_grad(q, x);
+    assert_eq!(value, hoisted_then_reassigned(q, x));
+    // acc = v·(0·¼ + 1·½ + 2) = 2.5 v; v = x + asinh(u) - c, u = q / (1.5 + sin q).
+    let b = 1.5 + q.sin();
+    let u = q / b;
+    let du = (b - q * q.cos()) / (b * b);
+    assert!((dx - 2.5).abs() < 1e-14, "{dx}");
+    assert!((dq - 2.5 * du / (1.0 + u * u).sqrt()).abs() < 1e-14, "{dq}");
+}

@@ -55,6 +55,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Hoists the invariant values of every loop at the top level of the body.
 pub fn optimise(ir: &mut FnIr, active_params: &[bool]) {
+    if !ir.body.stmts.iter().any(|s| matches!(s, Stmt::Loop(_))) {
+        return;
+    }
     // Only values with derivatives are worth a cache; errors are reported by the real analysis.
     let active = activity::analyse(ir, active_params, &mut Errors::default()).active;
     let kinds = kinds::infer(ir);
@@ -303,7 +306,7 @@ impl Plan {
             .filter(|v| !self.top.contains(v) && !self.deep.contains(v))
             .collect();
         let mut live: BTreeSet<VarId> = l.carried.iter().filter_map(|c| c.next.var()).collect();
-        while mark_live(&l.body, &removable, &mut live) {}
+        while mark_live(ir, &l.body, &removable, &mut live) {}
         sweep(&mut l.body, &removable, &live);
         Some(prologue)
     }
@@ -793,6 +796,8 @@ impl Rewriter {
                         stepped = Some((*var, *span));
                     } else if let Some(exit) = self.carried_out.get(var) {
                         *rhs = Rhs::Use(Operand::Var(*exit));
+                        // Typed by the copy it comes from, not by the version it replaces.
+                        ir.vars[*var].like = None;
                     }
                 }
                 Stmt::Loop(l) => {
@@ -823,13 +828,22 @@ impl Rewriter {
 
 /// One pass marking what the rewritten body still reads; whether anything new is.
 /// Only `removable` values (the hoisted code's copies in the loop) can be dead.
-fn mark_live(block: &Block, removable: &BTreeSet<VarId>, live: &mut BTreeSet<VarId>) -> bool {
+fn mark_live(
+    ir: &FnIr,
+    block: &Block,
+    removable: &BTreeSet<VarId>,
+    live: &mut BTreeSet<VarId>,
+) -> bool {
     let before = live.len();
     for stmt in &block.stmts {
         match stmt {
             Stmt::Let { var, rhs, .. } => {
                 if !removable.contains(var) || live.contains(var) {
                     live.extend(rhs_vars(rhs));
+                    // A copy names the version it replaces for its type (see `Var::like`).
+                    if matches!(rhs, Rhs::Use(_)) {
+                        live.extend(ir.vars[*var].like);
+                    }
                 }
             }
             Stmt::Loop(l) if is_removable_loop(l, removable) => {
@@ -840,7 +854,7 @@ fn mark_live(block: &Block, removable: &BTreeSet<VarId>, live: &mut BTreeSet<Var
                         live.extend(c.next.var());
                     }
                 }
-                mark_live(&l.body, removable, live);
+                mark_live(ir, &l.body, removable, live);
                 if loop_kept(l, removable, live) {
                     if let LoopKind::Range { uses, .. } = &l.kind {
                         live.extend(uses.iter().copied());

@@ -446,7 +446,9 @@ struct Emitter<'a> {
     loops: usize,
     /// Values the adjoint has taken so far (names them).
     taken: usize,
-    /// Arrays the function stores to; the others are read-only.
+    /// Arrays stored to by the top-level statement being emitted or by one after it: the
+    /// others hold, when its adjoint runs, what they held when it ran (the adjoint never
+    /// writes a value array), so what it loads from them can be loaded again.
     stored: BTreeSet<ArrayId>,
     /// Which variables hold tensors.
     kinds: Vec<Kind>,
@@ -825,7 +827,23 @@ impl Emitter<'_> {
     fn block(&mut self, block: &Block, ctx: &mut Ctx) -> (TokenStream, TokenStream) {
         let mut forward = vec![TokenStream::new(); block.stmts.len()];
         let mut reverse = TokenStream::new();
+        let top_level = std::ptr::eq(block, &self.ir.body);
+        let mut stored_from_here = BTreeSet::new();
         for (i, stmt) in block.stmts.iter().enumerate().rev() {
+            if top_level {
+                if let Stmt::Store { array, .. } = stmt {
+                    stored_from_here.insert(*array);
+                }
+                if let Stmt::Branch { arms, .. } = stmt {
+                    arms.iter()
+                        .for_each(|a| a.stored_arrays(&mut stored_from_here));
+                }
+                if let Stmt::Loop(l) = stmt {
+                    l.head.stored_arrays(&mut stored_from_here);
+                    l.body.stored_arrays(&mut stored_from_here);
+                }
+                self.stored = stored_from_here.clone();
+            }
             let (f, r) = self.stmt(stmt, ctx);
             forward[i] = f;
             reverse.extend(r);
