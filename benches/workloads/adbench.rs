@@ -204,6 +204,9 @@ pub fn gmm_constant(d: usize, k: usize, n: usize, gamma: f64, m: f64) -> f64 {
 /// ADBench's GMM objective, written the way ADBench's C++ writes it: per point and component,
 /// `Q_k (x_i - mu_k)` in two local buffers, a log-sum-exp over the components, then the
 /// log-sum-exp of the weights and the Wishart prior. `constant` is [`gmm_constant`].
+/// One difference: ADBench computes `exp(q_k)` and `Σ q_k` once, before the point loop
+/// (`preprocess_qs`); this objective computes them per point, as the formula reads, and the
+/// generated gradient moves them out of the point loop itself (the `hoist` stage).
 #[differentiate(wrt(alphas, means, icf))]
 pub fn gmm_objective(
     d: usize,
