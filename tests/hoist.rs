@@ -15,17 +15,10 @@
 use differentiate::check::central_gradient;
 use differentiate::differentiate;
 
-const H: f64 = 1e-6;
+mod common;
+use common::assert_close;
 
-fn assert_close(name: &str, got: &[f64], expected: &[f64], tol: f64) {
-    assert_eq!(got.len(), expected.len(), "{name}: lengths");
-    for (i, (g, e)) in got.iter().zip(expected).enumerate() {
-        assert!(
-            (g - e).abs() <= tol * (1.0 + e.abs()),
-            "{name}[{i}]: got {g}, expected {e}"
-        );
-    }
-}
+const H: f64 = 1e-6;
 
 const Q: [f64; 4] = [0.3, -0.8, 0.5, 1.1];
 const X: [f64; 5] = [0.7, -1.3, 0.2, 1.9, -0.4];

@@ -15,17 +15,10 @@ use differentiate::check::{central_difference, central_gradient};
 use differentiate::differentiate;
 use differentiate::runtime::tape::{bytes_recorded, reset_bytes_recorded};
 
-const H: f64 = 1e-6;
+mod common;
+use common::assert_close;
 
-fn assert_close(name: &str, got: &[f64], expected: &[f64], tol: f64) {
-    assert_eq!(got.len(), expected.len(), "{name}: lengths");
-    for (i, (g, e)) in got.iter().zip(expected).enumerate() {
-        assert!(
-            (g - e).abs() <= tol * (1.0 + e.abs()),
-            "{name}[{i}]: got {g}, expected {e}"
-        );
-    }
-}
+const H: f64 = 1e-6;
 
 // ---- ranges over slices ------------------------------------------------------------------
 

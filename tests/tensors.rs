@@ -3,6 +3,9 @@
 
 use differentiate::{differentiate, Tensor};
 
+mod common;
+use common::assert_close;
+
 /// Central-difference gradient of a tensor function, element by element.
 fn fd_gradient(f: impl Fn(&Tensor) -> f64, x: &Tensor, h: f64) -> Vec<f64> {
     let base = x.to_vec();
@@ -16,16 +19,6 @@ fn fd_gradient(f: impl Fn(&Tensor) -> f64, x: &Tensor, h: f64) -> Vec<f64> {
                 / (2.0 * h)
         })
         .collect()
-}
-
-fn assert_close(name: &str, got: &[f64], expected: &[f64], tol: f64) {
-    assert_eq!(got.len(), expected.len(), "{name}: lengths");
-    for (i, (g, e)) in got.iter().zip(expected).enumerate() {
-        assert!(
-            (g - e).abs() <= tol * (1.0 + e.abs()),
-            "{name}[{i}]: got {g}, expected {e}"
-        );
-    }
 }
 
 #[differentiate]

@@ -485,12 +485,20 @@ fn consumers(block: &Block, varying: &BTreeSet<VarId>, out: &mut BTreeSet<VarId>
 fn once(ir: &mut FnIr, runs: VarId, body: Vec<Stmt>, carried: Vec<Carried>, span: Span) -> Stmt {
     let index = ir.new_var("once", Some(syn::parse_quote!(usize)), span);
     let runs_marker = var_marker(runs);
+    let iter = syn::parse_quote!(0usize..#runs_marker);
+    range_loop(index, iter, vec![runs], carried, body)
+}
+
+/// A range loop with no `break`, as the copies make them.
+fn range_loop(
+    index: VarId,
+    iter: syn::Expr,
+    uses: Vec<VarId>,
+    carried: Vec<Carried>,
+    body: Vec<Stmt>,
+) -> Stmt {
     Stmt::Loop(Box::new(Loop {
-        kind: LoopKind::Range {
-            index,
-            iter: syn::parse_quote!(0usize..#runs_marker),
-            uses: vec![runs],
-        },
+        kind: LoopKind::Range { index, iter, uses },
         carried,
         head: Block::default(),
         cond: None,
@@ -656,17 +664,7 @@ impl<'a> Copier<'a> {
                         });
                     }
                     carried.extend(cursors.leave(ir, &mut self.cursor, span));
-                    out.push(Stmt::Loop(Box::new(Loop {
-                        kind: LoopKind::Range { index, iter, uses },
-                        carried,
-                        head: Block::default(),
-                        cond: None,
-                        body: Block {
-                            bound: Vec::new(),
-                            stmts: body,
-                        },
-                        stop: None,
-                    })));
+                    out.push(range_loop(index, iter, uses, carried, body));
                 }
                 _ => {}
             }
