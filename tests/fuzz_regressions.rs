@@ -146,3 +146,20 @@ fn a_hoisted_value_reassigned_keeps_its_type() {
     assert!((dx - 2.5).abs() < 1e-14, "{dx}");
     assert!((dq - 2.5 * du / (1.0 + u * u).sqrt()).abs() < 1e-14, "{dq}");
 }
+
+/// A closure called inside a piecewise-constant function written as a path
+/// (`f64::floor(g(x))`), as the method form (`g(x).floor()`) already allowed.
+#[differentiate]
+fn closure_in_floor(x: f64) -> f64 {
+    let g = |t: f64| t * 3.0;
+    let h = |t: f64| g(t) + 1.0;
+    f64::floor(h(x)) * x + g(x)
+}
+
+#[test]
+fn a_closure_inside_a_path_form_floor_is_inlined() {
+    let (value, d) = closure_in_floor_grad(0.7);
+    assert_eq!(value, closure_in_floor(0.7));
+    // floor(3.1) + 3: the floor's derivative is zero.
+    assert_eq!(d, 6.0);
+}

@@ -1419,7 +1419,22 @@ impl Lowerer<'_> {
                 );
             }
             if primitives::is_piecewise_constant(name) {
-                return self.passive(&Expr::Call(c.clone()), PassiveKind::Discrete, out);
+                // Arguments lowered like any others (so closures in them are inlined), the
+                // call itself kept as written: its derivative is zero.
+                let args: Vec<Operand> = c.args.iter().map(|a| self.lower_expr(a, out)).collect();
+                let tokens = args.iter().map(operand_tokens);
+                let expr: Expr = syn::parse_quote!(#path(#(#tokens),*));
+                let uses: Vec<VarId> = args.iter().filter_map(Operand::var).collect();
+                if uses.is_empty() {
+                    return Operand::Const(expr);
+                }
+                let passive = Passive {
+                    expr,
+                    uses,
+                    arrays: Vec::new(),
+                    kind: PassiveKind::Discrete,
+                };
+                return self.bind("p", Rhs::Passive(passive), span, out);
             }
             if name == "from" && c.args.len() == 1 {
                 let arg = self.lower_expr(&c.args[0], out);
