@@ -329,3 +329,42 @@ fn forward_mode_over_a_hoisted_value_matches_reverse_mode_and_the_hand_derivativ
     assert_close("d a", &[da], &[rate * weight], 1e-12);
     assert_close("d b", &[db], &[-rate * weight / b], 1e-12);
 }
+
+// ---- sums over inner loops -----------------------------------------------------------------
+
+/// `row` (a sum over an inner loop, per row) is read per point: cached, row by row; `t`
+/// (a sum at the top of the body) is carried out. Neither loop runs per point any more.
+#[differentiate(wrt(q, x))]
+fn row_sums(q: &[f64], x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let mut t = 0.0;
+        for j in 0..q.len() {
+            t += q[j] * q[j];
+        }
+        for r in 0..n {
+            let mut row = 0.0;
+            for c in 0..n {
+                row += q[r * n + c];
+            }
+            s += row * x[i] + t;
+        }
+    }
+    s
+}
+
+#[test]
+fn sums_over_inner_loops_have_the_hand_derivative() {
+    let n = 2;
+    let (value, (dq, dx)) = row_sums_grad(&Q, &X, n);
+    assert_eq!(value, row_sums(&Q, &X, n));
+    // s = Σ_i (Σ_r row_r · x_i + n·t): ds/dq_k = Σx + 2·n·|X|·q_k, ds/dx_i = Σ_r row_r.
+    let sum_x: f64 = X.iter().sum();
+    let hand_q: Vec<f64> = Q
+        .iter()
+        .map(|q| sum_x + 2.0 * (n * X.len()) as f64 * q)
+        .collect();
+    assert_close("d q", &dq, &hand_q, 1e-14);
+    let rows: f64 = Q.iter().sum();
+    assert_close("d x", &dx, &vec![rows; X.len()], 1e-14);
+}

@@ -621,54 +621,70 @@ impl<'a> Copier<'a> {
                             span: *span,
                         });
                     }
-                    if self.deep.contains(var) {
-                        if let Some(array) = self.stores.and_then(|s| s.get(var)) {
-                            out.push(Stmt::Store {
-                                array: *array,
-                                index: Operand::Var(self.cursor[var]),
-                                value: Operand::Var(self.rename[var]),
-                            });
-                        }
-                        step(ir, self.cursor.get_mut(var).expect("started"), *span, out);
-                    }
+                    self.record(ir, *var, *span, out);
                 }
                 Stmt::Loop(l) => {
-                    let LoopKind::Range { index, iter, uses } = &l.kind else {
-                        continue;
-                    };
-                    if !self.keep.contains(index) {
-                        continue;
+                    self.copy_loop(ir, l, out)?;
+                    // A cached value carried out of the loop is recorded after it.
+                    for c in &l.carried {
+                        self.record(ir, c.exit, ir.vars[c.exit].span, out);
                     }
-                    let span = ir.vars[*index].span;
-                    let iter = self.expr(iter)?;
-                    let uses = uses.iter().map(|v| self.var(*v)).collect();
-                    let index = self.fresh(ir, *index);
-                    let kept: Vec<&Carried> = l
-                        .carried
-                        .iter()
-                        .filter(|c| self.keep.contains(&c.header))
-                        .collect();
-                    for c in &kept {
-                        self.fresh(ir, c.header);
-                    }
-                    let cursors = Cursors::enter(ir, l, &mut self.cursor, span);
-                    let mut body = Vec::new();
-                    self.block(ir, &l.body, &mut body)?;
-                    let mut carried = Vec::new();
-                    for c in kept {
-                        carried.push(Carried {
-                            header: self.rename[&c.header],
-                            init: self.operand(&c.init),
-                            next: self.operand(&c.next),
-                            exit: self.fresh(ir, c.exit),
-                        });
-                    }
-                    carried.extend(cursors.leave(ir, &mut self.cursor, span));
-                    out.push(range_loop(index, iter, uses, carried, body));
                 }
                 _ => {}
             }
         }
+        Some(())
+    }
+
+    /// At a cached value's definition: store it (when storing) and step its cursor.
+    fn record(&mut self, ir: &mut FnIr, var: VarId, span: Span, out: &mut Vec<Stmt>) {
+        if !self.deep.contains(&var) {
+            return;
+        }
+        if let Some(array) = self.stores.and_then(|s| s.get(&var)) {
+            out.push(Stmt::Store {
+                array: *array,
+                index: Operand::Var(self.cursor[&var]),
+                value: Operand::Var(self.rename[&var]),
+            });
+        }
+        step(ir, self.cursor.get_mut(&var).expect("started"), span, out);
+    }
+
+    /// Copies an inner loop, if it holds anything kept.
+    fn copy_loop(&mut self, ir: &mut FnIr, l: &Loop, out: &mut Vec<Stmt>) -> Option<()> {
+        let LoopKind::Range { index, iter, uses } = &l.kind else {
+            return Some(());
+        };
+        if !self.keep.contains(index) {
+            return Some(());
+        }
+        let span = ir.vars[*index].span;
+        let iter = self.expr(iter)?;
+        let uses = uses.iter().map(|v| self.var(*v)).collect();
+        let index = self.fresh(ir, *index);
+        let kept: Vec<&Carried> = l
+            .carried
+            .iter()
+            .filter(|c| self.keep.contains(&c.header))
+            .collect();
+        for c in &kept {
+            self.fresh(ir, c.header);
+        }
+        let cursors = Cursors::enter(ir, l, &mut self.cursor, span);
+        let mut body = Vec::new();
+        self.block(ir, &l.body, &mut body)?;
+        let mut carried = Vec::new();
+        for c in kept {
+            carried.push(Carried {
+                header: self.rename[&c.header],
+                init: self.operand(&c.init),
+                next: self.operand(&c.next),
+                exit: self.fresh(ir, c.exit),
+            });
+        }
+        carried.extend(cursors.leave(ir, &mut self.cursor, span));
+        out.push(range_loop(index, iter, uses, carried, body));
         Some(())
     }
 
@@ -781,6 +797,7 @@ struct Rewriter {
 impl Rewriter {
     fn block(&mut self, ir: &mut FnIr, block: &mut Block) {
         let mut out = Vec::with_capacity(block.stmts.len());
+        let mut after = Vec::new();
         for mut stmt in std::mem::take(&mut block.stmts) {
             let mut stepped = None;
             match &mut stmt {
@@ -807,6 +824,17 @@ impl Rewriter {
                     self.block(ir, &mut l.body);
                     let carried = cursors.leave(ir, &mut self.cursor, span);
                     l.carried.extend(carried);
+                    // A hoisted value carried out of the loop is read back after it; the
+                    // loop's own exit gets a new name, and goes unless something else reads it.
+                    for c in &mut l.carried {
+                        let h = c.exit;
+                        if self.stored.contains_key(&h) || self.carried_out.contains_key(&h) {
+                            let info = &ir.vars[h];
+                            let (hint, ty, span) = (info.hint.clone(), info.ty.clone(), info.span);
+                            c.exit = ir.new_var(&hint, ty, span);
+                            after.push((h, span));
+                        }
+                    }
                 }
                 _ => {}
             }
@@ -819,8 +847,28 @@ impl Rewriter {
                     &mut out,
                 );
             }
+            for (h, span) in after.drain(..) {
+                self.read_back(ir, h, span, &mut out);
+            }
         }
         block.stmts = out;
+    }
+
+    /// `let h = cache[cursor]; cursor += 1` or `let h = <its value carried out of the copy>`.
+    fn read_back(&mut self, ir: &mut FnIr, h: VarId, span: Span, out: &mut Vec<Stmt>) {
+        let rhs = match self.stored.get(&h) {
+            Some(array) => Rhs::Load {
+                array: *array,
+                index: Operand::Var(self.cursor[&h]),
+                guard: None,
+            },
+            None => Rhs::Use(Operand::Var(self.carried_out[&h])),
+        };
+        ir.vars[h].like = None;
+        out.push(Stmt::Let { var: h, rhs, span });
+        if self.stored.contains_key(&h) {
+            step(ir, self.cursor.get_mut(&h).expect("started"), span, out);
+        }
     }
 }
 
@@ -910,6 +958,17 @@ mod tests {
     }
 
     fn calls_per_loop_with(attr: &str, source: &str) -> Vec<usize> {
+        per_loop(&optimised(attr, source), &|stmt| {
+            matches!(stmt, Stmt::Let { rhs: Rhs::Prim { prim, .. }, .. } if !CHEAP.contains(&prim.name))
+        })
+    }
+
+    /// How many loops each top-level loop of `source` holds after hoisting.
+    fn inner_loops_per_loop(source: &str) -> Vec<usize> {
+        per_loop(&optimised("", source), &|stmt| matches!(stmt, Stmt::Loop(_)))
+    }
+
+    fn optimised(attr: &str, source: &str) -> FnIr {
         let func: syn::ItemFn = syn::parse_str(source).expect("a function");
         let mut errors = Errors::default();
         let options = options::parse(attr.parse().expect("tokens"), &mut errors);
@@ -919,18 +978,24 @@ mod tests {
         crate::loads::optimise(&mut ir);
         let active: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
         optimise(&mut ir, &active);
-        fn calls(block: &Block) -> usize {
+        ir
+    }
+
+    /// Per top-level loop, how many statements in it (at any depth) match.
+    fn per_loop(ir: &FnIr, matches: &dyn Fn(&Stmt) -> bool) -> Vec<usize> {
+        fn count(block: &Block, matches: &dyn Fn(&Stmt) -> bool) -> usize {
             block
                 .stmts
                 .iter()
-                .map(|stmt| match stmt {
-                    Stmt::Let {
-                        rhs: Rhs::Prim { prim, .. },
-                        ..
-                    } if !CHEAP.contains(&prim.name) => 1,
-                    Stmt::Loop(l) => calls(&l.body),
-                    Stmt::Branch { arms, .. } => arms.iter().map(calls).sum(),
-                    _ => 0,
+                .map(|stmt| {
+                    usize::from(matches(stmt))
+                        + match stmt {
+                            Stmt::Loop(l) => count(&l.body, matches),
+                            Stmt::Branch { arms, .. } => {
+                                arms.iter().map(|a| count(a, matches)).sum()
+                            }
+                            _ => 0,
+                        }
                 })
                 .sum()
         }
@@ -938,10 +1003,20 @@ mod tests {
             .stmts
             .iter()
             .filter_map(|stmt| match stmt {
-                Stmt::Loop(l) => Some(calls(&l.body)),
+                Stmt::Loop(l) => Some(count(&l.body, matches)),
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn sums_over_inner_loops_leave_the_loop_with_their_loops() {
+        // [count, compute, the loop]: `t`'s loop moves out; the loop keeps its own.
+        let top = "fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { let mut t = 0.0; for j in 0..q.len() { t += q[j]; } for k in 0..q.len() { s += t * x[i] * x[k]; } } s }";
+        assert_eq!(inner_loops_per_loop(top), vec![1, 1]);
+        // A sum per row, itself read per point: cached, its loop gone from the point loop.
+        let deep = "fn f(q: &[f64], x: &[f64], n: usize) -> f64 { let mut s = 0.0; for i in 0..x.len() { for r in 0..n { let mut row = 0.0; for c in 0..n { row += q[r * n + c]; } s += row * x[i]; } } s }";
+        assert_eq!(inner_loops_per_loop(deep), vec![1, 2, 1]);
     }
 
     #[test]
