@@ -958,14 +958,17 @@ mod tests {
     }
 
     fn calls_per_loop_with(attr: &str, source: &str) -> Vec<usize> {
-        per_loop(&optimised(attr, source), &|stmt| {
-            matches!(stmt, Stmt::Let { rhs: Rhs::Prim { prim, .. }, .. } if !CHEAP.contains(&prim.name))
-        })
+        per_loop(
+            &optimised(attr, source),
+            &|stmt| matches!(stmt, Stmt::Let { rhs: Rhs::Prim { prim, .. }, .. } if !CHEAP.contains(&prim.name)),
+        )
     }
 
     /// How many loops each top-level loop of `source` holds after hoisting.
     fn inner_loops_per_loop(source: &str) -> Vec<usize> {
-        per_loop(&optimised("", source), &|stmt| matches!(stmt, Stmt::Loop(_)))
+        per_loop(&optimised("", source), &|stmt| {
+            matches!(stmt, Stmt::Loop(_))
+        })
     }
 
     fn optimised(attr: &str, source: &str) -> FnIr {
