@@ -495,7 +495,7 @@ impl Mentions {
         }
     }
 
-    fn tokens(&mut self, tokens: TokenStream) {
+    pub(crate) fn tokens(&mut self, tokens: TokenStream) {
         let trees: Vec<TokenTree> = tokens.into_iter().collect();
         for (i, tree) in trees.iter().enumerate() {
             match tree {

@@ -214,12 +214,7 @@ impl Plan {
         // 1 if the loop runs, else 0: the copies run that many times.
         let runs = ir.new_var("runs", Some(usize_ty.clone()), span);
         let mut arrays = Mentions::default();
-        arrays.rhs(&Rhs::Passive(Passive {
-            expr: iter.clone(),
-            uses: Vec::new(),
-            arrays: Vec::new(),
-            kind: PassiveKind::Discrete,
-        }));
+        arrays.tokens(iter.to_token_stream());
         prologue.push(Stmt::Let {
             var: runs,
             rhs: Rhs::Passive(Passive {
@@ -237,7 +232,7 @@ impl Plan {
         if !self.deep.is_empty() {
             let zero = let_const(ir, &mut prologue, "zero", syn::parse_quote!(0usize));
             let mut copier = Copier::new(&self.counted, &self.deep, None);
-            let mut body = copier.start_cursors(ir, &self.deep, span);
+            let mut body = start_cursors(ir, &self.deep, &mut copier.cursor, span);
             copier.block(ir, &l.body, &mut body)?;
             let mut carried = Vec::new();
             for &h in &self.deep {
@@ -268,7 +263,7 @@ impl Plan {
         // Compute the hoisted values: store the cached ones, carry out the others.
         let stored: BTreeMap<VarId, ArrayId> = caches.iter().map(|(h, (c, _))| (*h, *c)).collect();
         let mut copier = Copier::new(&self.slice, &self.deep, Some(&stored));
-        let mut body = copier.start_cursors(ir, &self.deep, span);
+        let mut body = start_cursors(ir, &self.deep, &mut copier.cursor, span);
         copier.block(ir, &l.body, &mut body)?;
         let mut carried = Vec::new();
         let mut carried_out = BTreeMap::new();
@@ -604,10 +599,6 @@ impl<'a> Copier<'a> {
         }
     }
 
-    fn start_cursors(&mut self, ir: &mut FnIr, deep: &[VarId], span: Span) -> Vec<Stmt> {
-        start_cursors(ir, deep, &mut self.cursor, span)
-    }
-
     fn block(&mut self, ir: &mut FnIr, block: &Block, out: &mut Vec<Stmt>) -> Option<()> {
         for stmt in &block.stmts {
             match stmt {
@@ -797,23 +788,12 @@ struct Rewriter {
 impl Rewriter {
     fn block(&mut self, ir: &mut FnIr, block: &mut Block) {
         let mut out = Vec::with_capacity(block.stmts.len());
-        let mut after = Vec::new();
         for mut stmt in std::mem::take(&mut block.stmts) {
-            let mut stepped = None;
+            let mut hoisted = Vec::new();
             match &mut stmt {
-                Stmt::Let { var, rhs, span } => {
-                    if let Some(array) = self.stored.get(var) {
-                        *rhs = Rhs::Load {
-                            array: *array,
-                            index: Operand::Var(self.cursor[var]),
-                            guard: None,
-                        };
-                        stepped = Some((*var, *span));
-                    } else if let Some(exit) = self.carried_out.get(var) {
-                        *rhs = Rhs::Use(Operand::Var(*exit));
-                        // Typed by the copy it comes from, not by the version it replaces.
-                        ir.vars[*var].like = None;
-                    }
+                Stmt::Let { var, span, .. } if self.is_hoisted(*var) => {
+                    self.read_back(ir, *var, *span, &mut out);
+                    continue;
                 }
                 Stmt::Loop(l) => {
                     let span = match &l.kind {
@@ -826,32 +806,25 @@ impl Rewriter {
                     l.carried.extend(carried);
                     // A hoisted value carried out of the loop is read back after it; the
                     // loop's own exit gets a new name, and goes unless something else reads it.
-                    for c in &mut l.carried {
-                        let h = c.exit;
-                        if self.stored.contains_key(&h) || self.carried_out.contains_key(&h) {
-                            let info = &ir.vars[h];
-                            let (hint, ty, span) = (info.hint.clone(), info.ty.clone(), info.span);
-                            c.exit = ir.new_var(&hint, ty, span);
-                            after.push((h, span));
-                        }
+                    for c in l.carried.iter_mut().filter(|c| self.is_hoisted(c.exit)) {
+                        let info = &ir.vars[c.exit];
+                        let (hint, ty, span) = (info.hint.clone(), info.ty.clone(), info.span);
+                        hoisted.push((c.exit, span));
+                        c.exit = ir.new_var(&hint, ty, span);
                     }
                 }
                 _ => {}
             }
             out.push(stmt);
-            if let Some((var, span)) = stepped {
-                step(
-                    ir,
-                    self.cursor.get_mut(&var).expect("started"),
-                    span,
-                    &mut out,
-                );
-            }
-            for (h, span) in after.drain(..) {
+            for (h, span) in hoisted {
                 self.read_back(ir, h, span, &mut out);
             }
         }
         block.stmts = out;
+    }
+
+    fn is_hoisted(&self, v: VarId) -> bool {
+        self.stored.contains_key(&v) || self.carried_out.contains_key(&v)
     }
 
     /// `let h = cache[cursor]; cursor += 1` or `let h = <its value carried out of the copy>`.
@@ -864,6 +837,7 @@ impl Rewriter {
             },
             None => Rhs::Use(Operand::Var(self.carried_out[&h])),
         };
+        // Typed by the copy it comes from, not by the version it replaces.
         ir.vars[h].like = None;
         out.push(Stmt::Let { var: h, rhs, span });
         if self.stored.contains_key(&h) {

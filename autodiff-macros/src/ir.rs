@@ -353,6 +353,23 @@ impl Stmt {
     }
 }
 
+impl Stmt {
+    /// Every array this statement stores to, nested blocks included.
+    pub fn stored_arrays(&self, out: &mut std::collections::BTreeSet<ArrayId>) {
+        match self {
+            Stmt::Store { array, .. } => {
+                out.insert(*array);
+            }
+            Stmt::Branch { arms, .. } => arms.iter().for_each(|a| a.stored_arrays(out)),
+            Stmt::Loop(l) => {
+                l.head.stored_arrays(out);
+                l.body.stored_arrays(out);
+            }
+            _ => {}
+        }
+    }
+}
+
 impl Block {
     /// Every variable this block defines, arms of nested branches included.
     pub fn defs(&self, out: &mut std::collections::BTreeSet<VarId>) {
@@ -365,17 +382,7 @@ impl Block {
     /// Every array stored to in this block, nested blocks included.
     pub fn stored_arrays(&self, out: &mut std::collections::BTreeSet<ArrayId>) {
         for stmt in &self.stmts {
-            match stmt {
-                Stmt::Store { array, .. } => {
-                    out.insert(*array);
-                }
-                Stmt::Branch { arms, .. } => arms.iter().for_each(|a| a.stored_arrays(out)),
-                Stmt::Loop(l) => {
-                    l.head.stored_arrays(out);
-                    l.body.stored_arrays(out);
-                }
-                _ => {}
-            }
+            stmt.stored_arrays(out);
         }
     }
 }

@@ -30,6 +30,7 @@ fn share_repeated(block: &mut Block) {
     let mut loaded: Vec<(ArrayId, String, VarId)> = Vec::new();
     for stmt in &mut block.stmts {
         let mut written = BTreeSet::new();
+        stmt.stored_arrays(&mut written);
         match stmt {
             Stmt::Let { var, rhs, .. } => {
                 if let Rhs::Load {
@@ -45,22 +46,15 @@ fn share_repeated(block: &mut Block) {
                     }
                 }
             }
-            Stmt::Store { array, .. } | Stmt::DeclareArray { array, .. } => {
+            Stmt::DeclareArray { array, .. } => {
                 written.insert(*array);
             }
-            Stmt::Branch { arms, .. } => {
-                for arm in arms.iter_mut() {
-                    arm.stored_arrays(&mut written);
-                    share_repeated(arm);
-                }
-            }
+            Stmt::Branch { arms, .. } => arms.iter_mut().for_each(share_repeated),
             Stmt::Loop(l) => {
-                l.head.stored_arrays(&mut written);
-                l.body.stored_arrays(&mut written);
                 share_repeated(&mut l.head);
                 share_repeated(&mut l.body);
             }
-            Stmt::Effect { .. } => {}
+            Stmt::Store { .. } | Stmt::Effect { .. } => {}
         }
         loaded.retain(|(a, _, _)| !written.contains(a));
     }

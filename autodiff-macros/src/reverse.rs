@@ -302,15 +302,7 @@ fn in_place_load(block: &Block, s: usize, uses: &BTreeMap<VarId, usize>) -> Opti
 /// Whether a statement (or a block nested in it) stores to `array`.
 fn stores_to(stmt: &Stmt, array: ArrayId) -> bool {
     let mut stored = BTreeSet::new();
-    match stmt {
-        Stmt::Store { array: a, .. } => return *a == array,
-        Stmt::Branch { arms, .. } => arms.iter().for_each(|a| a.stored_arrays(&mut stored)),
-        Stmt::Loop(l) => {
-            l.head.stored_arrays(&mut stored);
-            l.body.stored_arrays(&mut stored);
-        }
-        _ => {}
-    }
+    stmt.stored_arrays(&mut stored);
     stored.contains(&array)
 }
 
@@ -831,17 +823,7 @@ impl Emitter<'_> {
         let mut stored_from_here = BTreeSet::new();
         for (i, stmt) in block.stmts.iter().enumerate().rev() {
             if top_level {
-                if let Stmt::Store { array, .. } = stmt {
-                    stored_from_here.insert(*array);
-                }
-                if let Stmt::Branch { arms, .. } = stmt {
-                    arms.iter()
-                        .for_each(|a| a.stored_arrays(&mut stored_from_here));
-                }
-                if let Stmt::Loop(l) = stmt {
-                    l.head.stored_arrays(&mut stored_from_here);
-                    l.body.stored_arrays(&mut stored_from_here);
-                }
+                stmt.stored_arrays(&mut stored_from_here);
                 self.stored = stored_from_here.clone();
             }
             let (f, r) = self.stmt(stmt, ctx);

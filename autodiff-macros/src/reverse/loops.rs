@@ -17,7 +17,8 @@
 //! What one iteration records is what its adjoint reads among the values that change from one
 //! iteration to the next (the body's variables and the carried headers), except values the
 //! adjoint can recompute exactly from what does not change: arithmetic on loop-invariant
-//! values, the index of a range loop, and loads from arrays nothing writes. A range loop
+//! values, the index of a range loop, and loads from arrays nothing writes from the loop's
+//! top-level statement on. A range loop
 //! without `break` replays its indices with `.rev()` and records no trip count; a loop whose
 //! adjoint reads nothing per iteration has no tape at all. Tapes live at the top of the
 //! pullback, one per loop, so the iterations of a nested loop stack up on one tape in the
@@ -33,12 +34,7 @@ impl Emitter<'_> {
         }
         let n = self.loops;
         self.loops += 1;
-        let range = match &l.kind {
-            LoopKind::Range { index, iter, uses } => {
-                Some((*index, resolve(self.ir, iter.to_token_stream()), uses))
-            }
-            LoopKind::Conditional => None,
-        };
+        let range = self.loop_range(l);
         // Replaying the range backwards needs every iteration to have run.
         let replay_range = range.is_some() && l.stop.is_none();
 
@@ -220,12 +216,7 @@ impl Emitter<'_> {
         ctx: &mut Ctx,
     ) -> (TokenStream, TokenStream) {
         self.loops += 1;
-        let range = match &l.kind {
-            LoopKind::Range { index, iter, uses } => {
-                Some((*index, resolve(self.ir, iter.to_token_stream()), uses))
-            }
-            LoopKind::Conditional => None,
-        };
+        let range = self.loop_range(l);
         let mut defs = BTreeSet::new();
         l.body.defs(&mut defs);
         let headers: BTreeSet<VarId> = l.carried.iter().map(|c| c.header).collect();
@@ -375,6 +366,19 @@ impl Emitter<'_> {
         (forward, reverse)
     }
 
+    /// A range loop's index, its range as emitted, and the variables the range reads.
+    pub(super) fn loop_range<'l>(
+        &self,
+        l: &'l Loop,
+    ) -> Option<(VarId, TokenStream, &'l Vec<VarId>)> {
+        match &l.kind {
+            LoopKind::Range { index, iter, uses } => {
+                Some((*index, resolve(self.ir, iter.to_token_stream()), uses))
+            }
+            LoopKind::Conditional => None,
+        }
+    }
+
     /// The forward loop: `for index in iter { .. }`, or `loop` with the `while` condition.
     pub(super) fn forward_loop(
         &mut self,
@@ -404,7 +408,7 @@ impl Emitter<'_> {
 
     /// Splits the per-iteration values an iteration's adjoint reads into those it recomputes
     /// and those it records. Cheap bindings of the body (arithmetic, casts, loads from arrays
-    /// nothing writes) are recomputed from their operands, whose own per-iteration values are
+    /// nothing writes from here on, see `Emitter::stored`) are recomputed from their operands, whose own per-iteration values are
     /// then needed in turn; anything else (a carried value, a transcendental, a value from a
     /// nested branch or loop) is recorded.
     fn plan_iteration(

@@ -300,12 +300,7 @@ impl Tangent<'_> {
         }
         next.extend(self.e.carried_next(l));
         let body = self.block(&l.body);
-        let range = match &l.kind {
-            LoopKind::Range { index, iter, uses } => {
-                Some((*index, resolve(self.e.ir, iter.to_token_stream()), uses))
-            }
-            LoopKind::Conditional => None,
-        };
+        let range = self.e.loop_range(l);
         code.extend(self.e.forward_loop(l, &range, body, next));
         code.extend(exits);
         code
