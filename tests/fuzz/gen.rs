@@ -460,25 +460,25 @@ impl<'a> FnGen<'a> {
     }
 
     fn visible_f(&self) -> Vec<FVar> {
-        let mut seen = HashSet::new();
-        let mut v = Vec::new();
-        for scope in self.scopes.iter().rev() {
-            for f in scope.f.iter().rev() {
-                if seen.insert(f.name.clone()) {
-                    v.push(f.clone());
-                }
-            }
-        }
-        v
+        self.visible(|s| &s.f, |f| &f.name)
     }
 
     fn visible_i(&self) -> Vec<IVar> {
+        self.visible(|s| &s.i, |i| &i.name)
+    }
+
+    /// The variables in scope, innermost first, each name once (the innermost shadows).
+    fn visible<T: Clone>(
+        &self,
+        of: impl Fn(&Scope) -> &Vec<T>,
+        name: impl Fn(&T) -> &String,
+    ) -> Vec<T> {
         let mut seen = HashSet::new();
         let mut v = Vec::new();
         for scope in self.scopes.iter().rev() {
-            for f in scope.i.iter().rev() {
-                if seen.insert(f.name.clone()) {
-                    v.push(f.clone());
+            for var in of(scope).iter().rev() {
+                if seen.insert(name(var).clone()) {
+                    v.push(var.clone());
                 }
             }
         }
