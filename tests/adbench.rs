@@ -1,8 +1,7 @@
 //! ADBench's GMM objective and bundle-adjustment residual, written as `#[differentiate]`
 //! functions (in `benches/workloads/adbench.rs`, which the benchmarks time), checked against
 //! ADBench's unit-test values (`GmmTests.cpp`, `BaTests.cpp`, tolerance 1e-8) and against the
-//! reference values in `../shared/adbench/README.txt`. The data is read in place from
-//! `../shared/adbench/`.
+//! reference values in `benches/data/adbench/README.txt`, beside the data it reads.
 
 #[allow(dead_code)]
 #[path = "../benches/workloads/adbench.rs"]

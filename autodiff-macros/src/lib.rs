@@ -5,16 +5,16 @@
 //!
 //! | stage | module | entry point |
 //! |---|---|---|
-//! | attribute options | [`options`] | `options::parse` |
-//! | signature: active parameters, result shape | [`signature`] | `signature::analyse` |
-//! | lowering to one primitive per binding | [`lower`] (into [`ir`]) | `lower::lower` |
-//! | activity analysis | [`activity`] | `activity::analyse` |
-//! | kinds: tensors or numbers | [`kinds`] | `kinds::infer` |
-//! | reverse mode | [`reverse`] | `reverse::pullback_body` |
-//! | generated items | [`emit`] | `emit::generated`, `emit::stubs` |
+//! | attribute options | `options` | `options::parse` |
+//! | signature: active parameters, result shape | `signature` | `signature::analyse` |
+//! | lowering to one primitive per binding | `lower` (into `ir`) | `lower::lower` |
+//! | activity analysis | `activity` | `activity::analyse` |
+//! | kinds: tensors or numbers | `kinds` | `kinds::infer` |
+//! | reverse mode | `reverse` | `reverse::pullback_body` |
+//! | generated items | `emit` | `emit::generated`, `emit::stubs` |
 //!
-//! [`expand`] runs them in order; [`naming`] decides every generated identifier and
-//! [`primitives`] maps float-library methods to their derivative rules in the runtime.
+//! `expand` runs them in order; `naming` decides every generated identifier and
+//! `primitives` maps float-library methods to their derivative rules in the runtime.
 
 // IR nodes are built a few at a time, once per expansion: boxing large variants would only
 // add noise.
@@ -40,7 +40,7 @@ mod signature;
 
 /// Generates the derivative of a numeric function at compile time.
 ///
-/// ```ignore
+/// ```
 /// use differentiate::differentiate;
 ///
 /// #[differentiate]
@@ -48,15 +48,36 @@ mod signature;
 ///     x.powi(3) + x.powi(2) - 6.0 * x + 1.0
 /// }
 ///
-/// let (value, slope) = j_grad(2.0); // (1.0, 10.0)
-/// let (value, vjp) = j_vjp(2.0, 0.5); // (1.0, 5.0)
+/// // The value and the gradient: J(2) = 1, J'(2) = 10.
+/// assert_eq!(j_grad(2.0), (1.0, 10.0));
+/// // The value and the vector-Jacobian product seed · J'(2).
+/// assert_eq!(j_vjp(2.0, 0.5), (1.0, 5.0));
+///
+/// // A result of several numbers has a Jacobian, one row per output.
+/// #[differentiate]
+/// fn polar(x: f64, y: f64) -> (f64, f64) {
+///     ((x * x + y * y).sqrt(), y.atan2(x))
+/// }
+/// let ((r, _), [dr, dtheta]) = polar_jacobian(3.0, 4.0);
+/// assert_eq!(r, 5.0);
+/// assert!((dr.0 - 0.6).abs() < 1e-15 && (dr.1 - 0.8).abs() < 1e-15);
+/// assert!((dtheta.0 + 0.16).abs() < 1e-15 && (dtheta.1 - 0.12).abs() < 1e-15);
 /// ```
 ///
-/// Beside `NAME` (emitted unchanged) it generates `NAME_vjp(params.., seed) -> (value,
-/// gradient)` and, for a float result, `NAME_grad(params..) -> (value, gradient)`. The
-/// gradient has one entry per active parameter (a tuple when there are several).
-/// `#[differentiate(wrt(a, b))]` chooses the active parameters; by default every `f64` and
-/// `f32` parameter is active. See the crate README for the supported syntax.
+/// `NAME` itself is emitted unchanged. Beside it, with the same visibility:
+///
+/// - `NAME_grad(params..) -> (value, gradient)`, when the result is a float (`f64`, `f32`);
+/// - `NAME_vjp(params.., seed) -> (value, gradient)`, always: the vector-Jacobian product
+///   `seedᵀ·J`, with `seed` of the result's type;
+/// - `NAME_jacobian(params..) -> (value, [gradient; M])`, when the result holds `M` numbers
+///   (a tuple or `[T; M]`);
+/// - a hidden `NAME_pullback`, through which other differentiated functions call `NAME`.
+///
+/// The gradient has one entry per active parameter (a tuple when there are several).
+/// `#[differentiate(wrt(a, b))]` chooses the active parameters; by default every float
+/// parameter (and slice, array or tensor of floats) is active.
+/// `#[differentiate(vjp = path)]` supplies the derivative of a function the macro cannot see
+/// into. See the `differentiate` crate's documentation for the supported syntax.
 #[proc_macro_attribute]
 pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(attr.into(), item.into()).into()

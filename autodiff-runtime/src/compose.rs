@@ -40,6 +40,7 @@ impl GradEntry<f32> for f32 {
     }
 }
 
+#[cfg(feature = "tensor")]
 impl GradEntry<crate::Tensor> for crate::Tensor {
     #[inline(always)]
     fn into_adjoint(self) -> crate::Tensor {

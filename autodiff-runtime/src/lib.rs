@@ -1,19 +1,32 @@
 //! Runtime support for `differentiate`: the derivative rules the generated code calls,
-//! the calling convention between differentiated functions, and gradient-check helpers.
+//! the tape loops record on, the tensor type, and gradient-check helpers.
 //!
-//! Users reach everything here through the facade crate (`differentiate::runtime`).
+//! Users reach everything here through the facade crate (`differentiate::runtime`). The
+//! modules a user reads are [`rules`] (one derivative rule per primitive, with the conventions
+//! at kinks), [`tape`] (how much the loops of a sweep recorded), [`check`] (finite
+//! differences) and, with the `tensor` feature, [`Tensor`]. The rest is the calling
+//! convention of the generated code, hidden from the documentation.
 
 pub mod check;
+#[doc(hidden)]
 pub mod compose;
+#[doc(hidden)]
 pub mod lanes;
 pub mod rules;
 pub mod tape;
+#[cfg(feature = "tensor")]
 pub mod tensor;
+#[cfg(feature = "tensor")]
+#[doc(hidden)]
 pub mod tensor_rules;
 
+#[doc(hidden)]
 pub use compose::{
     add_array_entry, grad_entry, like, zero_like, ArrayGradEntry, Constant, GradEntry, ZeroLike,
 };
+#[doc(hidden)]
 pub use lanes::Lanes;
+#[doc(hidden)]
 pub use tape::Tape;
+#[cfg(feature = "tensor")]
 pub use tensor::Tensor;

@@ -16,7 +16,7 @@
 //! `clamp` at a bound splits between `x` and that bound, `hypot` and `atan2` give 0 at the
 //! origin, `powf` gives 0 for `∂/∂p` at base 0. Where the derivative is infinite (`sqrt`
 //! and `cbrt` at 0, `ln` at 0, `asin` at ±1, ..) the rule returns the infinity, except that a
-//! zero adjoint contributes zero ([`guard`], also where the partial overflows: `exp` of a
+//! zero adjoint contributes zero (`guard`, also where the partial overflows: `exp` of a
 //! large value): the value did not matter, and `0 · ∞` would make a NaN where the derivative
 //! exists. `floor`, `ceil`, `round`, `trunc` and `signum`
 //! are piecewise constant: the macro treats their outputs as constants and needs no rule

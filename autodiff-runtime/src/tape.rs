@@ -36,6 +36,7 @@ pub fn reset_bytes_recorded() {
 }
 
 /// A stack of per-iteration records.
+#[doc(hidden)]
 pub struct Tape<T> {
     records: Vec<T>,
     pushed: usize,

@@ -3,10 +3,10 @@
 //! ADBench's expected values for its two unit-test instances.
 //!
 //! Shared by `benches/gradients.rs`, `examples/benchmark_report.rs` and `tests/adbench.rs`
-//! (each includes this file with `#[path]`). The data is read in place from
-//! `../shared/adbench/` (relative to the workspace root); nothing is copied into the project.
-//! The formulas follow `../shared/adbench/README.txt`, which transcribes ADBench's
-//! `src/cpp/shared/gmm.h` and `ba.h`.
+//! (each includes this file with `#[path]`). The data ships in `benches/data/adbench/`:
+//! ADBench's input files, byte for byte, with their MIT licence (`LICENSE.TXT`) and a note of
+//! their origin, their formats and their reference values (`README.txt`). The formulas
+//! follow that note, which transcribes ADBench's `src/cpp/shared/gmm.h` and `ba.h`.
 
 // Index loops mirror ADBench's C++ and the hand-derived adjoints, on purpose; the expected
 // values are copied digit for digit from ADBench's tests.
@@ -20,9 +20,9 @@
 use differentiate::differentiate;
 use std::path::{Path, PathBuf};
 
-/// `../shared/adbench`, resolved from the workspace root.
+/// `benches/data/adbench`, resolved from the workspace root.
 pub fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/adbench")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data/adbench")
 }
 
 fn numbers(path: &Path) -> Vec<f64> {
