@@ -28,10 +28,10 @@
 //! that each iteration leaves at zero.
 
 use crate::activity::Activity;
+use crate::ir::kept::{parse_array_marker, parse_var_marker};
+use crate::ir::uses::Mentions;
 use crate::ir::*;
 use crate::kinds::Kind;
-use crate::lower::{parse_array_marker, parse_var_marker};
-use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -61,7 +61,7 @@ pub fn plan(
     activity: &Activity,
     kinds: &[Kind],
     aggregates: &BTreeSet<VarId>,
-) -> Vec<(*const Loop, Fused)> {
+) -> BTreeMap<LoopId, Fused> {
     let top = &ir.body.stmts;
     let params: BTreeSet<VarId> = ir
         .params
@@ -99,11 +99,11 @@ pub fn plan(
         defined_at: &defined_at,
         scalar: &scalar,
     };
-    let mut fused = Vec::new();
+    let mut fused = BTreeMap::new();
     for (p, stmt) in top.iter().enumerate() {
         if let Stmt::Loop(l) = stmt {
             if let Some(plan) = analysis.fusable(p, l) {
-                fused.push((&**l as *const Loop, plan));
+                fused.insert(l.id, plan);
             }
         }
     }
@@ -471,176 +471,6 @@ fn int_literal(expr: &syn::Expr) -> Option<u128> {
     }
 }
 
-/// The variables (with how often each is used) and arrays some code mentions, including the
-/// user's code kept as written (guards, patterns, `println!`), whose markers are read back.
-#[derive(Default)]
-pub(crate) struct Mentions {
-    pub(crate) count: BTreeMap<VarId, usize>,
-    pub(crate) arrays: BTreeSet<ArrayId>,
-}
-
-impl Mentions {
-    fn var(&mut self, v: VarId) {
-        *self.count.entry(v).or_default() += 1;
-    }
-
-    fn vars(&mut self, vs: &[VarId]) {
-        vs.iter().for_each(|v| self.var(*v));
-    }
-
-    fn operand(&mut self, op: &Operand) {
-        match op {
-            Operand::Var(v) => self.var(*v),
-            Operand::Const(c) => self.tokens(c.to_token_stream()),
-        }
-    }
-
-    pub(crate) fn tokens(&mut self, tokens: TokenStream) {
-        let trees: Vec<TokenTree> = tokens.into_iter().collect();
-        for (i, tree) in trees.iter().enumerate() {
-            match tree {
-                TokenTree::Ident(ident) => {
-                    if let Some(v) = parse_var_marker(ident) {
-                        self.var(v);
-                    }
-                    // `array.len()` does not read the elements.
-                    let len = matches!(&trees[i + 1..], [TokenTree::Punct(dot), TokenTree::Ident(len), ..] if dot.as_char() == '.' && len == "len");
-                    if let Some(a) = parse_array_marker(ident).filter(|_| !len) {
-                        self.arrays.insert(a);
-                    }
-                }
-                TokenTree::Group(g) => self.tokens(g.stream()),
-                _ => {}
-            }
-        }
-    }
-
-    pub(crate) fn block(&mut self, block: &Block) {
-        block.stmts.iter().for_each(|s| self.stmt(s));
-    }
-
-    pub(crate) fn rhs(&mut self, rhs: &Rhs) {
-        match rhs {
-            Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => self.operand(a),
-            Rhs::Arith(_, a, b) => {
-                self.operand(a);
-                self.operand(b);
-            }
-            Rhs::Prim { args, .. } => args.iter().for_each(|a| self.operand(a)),
-            Rhs::Call { args, .. } => {
-                for arg in args {
-                    match arg {
-                        CallArg::Value(op) | CallArg::Ref(op) => self.operand(op),
-                        CallArg::Array { array, .. } => {
-                            self.arrays.insert(*array);
-                        }
-                    }
-                }
-            }
-            Rhs::Load {
-                array,
-                index,
-                guard,
-            } => {
-                self.arrays.insert(*array);
-                self.operand(index);
-                if let Some(guard) = guard {
-                    self.vars(&guard.uses);
-                }
-            }
-            Rhs::Component { of, .. } => self.var(*of),
-            Rhs::Len(_) => {}
-            Rhs::Passive(p) => {
-                // The expression's markers name what it reads (`p.arrays` also lists the
-                // arrays it only takes the length of).
-                self.vars(&p.uses);
-                self.tokens(p.expr.to_token_stream());
-            }
-        }
-    }
-
-    /// A statement and everything nested in it.
-    pub(crate) fn stmt(&mut self, stmt: &Stmt) {
-        self.stmt_shallow(stmt);
-        match stmt {
-            Stmt::Branch { arms, .. } => arms.iter().for_each(|a| self.block(a)),
-            Stmt::Loop(l) => {
-                self.block(&l.head);
-                self.block(&l.body);
-            }
-            _ => {}
-        }
-    }
-
-    /// A statement without the blocks nested in it (a branch's selector and phis, a loop's
-    /// range, carried values and condition).
-    fn stmt_shallow(&mut self, stmt: &Stmt) {
-        match stmt {
-            Stmt::Let { rhs, .. } => self.rhs(rhs),
-            Stmt::Branch { selector, phis, .. } => {
-                match selector {
-                    Selector::If(cond) => self.operand(cond),
-                    Selector::Match {
-                        scrutinee,
-                        pats,
-                        guards,
-                        ..
-                    } => {
-                        self.operand(scrutinee);
-                        pats.iter().for_each(|p| self.tokens(p.to_token_stream()));
-                        guards
-                            .iter()
-                            .flatten()
-                            .for_each(|g| self.tokens(g.to_token_stream()));
-                    }
-                }
-                phis.iter()
-                    .flat_map(|p| &p.srcs)
-                    .for_each(|s| self.operand(s));
-            }
-            Stmt::DeclareArray { array, init, .. } => {
-                self.arrays.insert(*array);
-                match init {
-                    ArrayInit::Repeat { value, len } => {
-                        self.operand(value);
-                        self.operand(len);
-                    }
-                    ArrayInit::Elements(elements) => elements.iter().for_each(|e| self.operand(e)),
-                }
-            }
-            Stmt::Store {
-                array,
-                index,
-                value,
-            } => {
-                self.arrays.insert(*array);
-                self.operand(index);
-                self.operand(value);
-            }
-            Stmt::Loop(l) => {
-                if let LoopKind::Range { iter, uses, .. } = &l.kind {
-                    self.vars(uses);
-                    self.tokens(iter.to_token_stream());
-                }
-                for c in &l.carried {
-                    self.operand(&c.init);
-                    self.operand(&c.next);
-                }
-                if let Some(cond) = &l.cond {
-                    self.operand(cond);
-                }
-                if let Some(stop) = &l.stop {
-                    self.operand(stop);
-                }
-            }
-            Stmt::Effect { rebind, stmt } => {
-                rebind.iter().for_each(|(_, v)| self.var(*v));
-                self.tokens(stmt.to_token_stream());
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -651,7 +481,7 @@ mod tests {
     fn fused(source: &str) -> Vec<bool> {
         let func: syn::ItemFn = syn::parse_str(source).expect("a function");
         let mut errors = Errors::default();
-        let options = options::parse(TokenStream::new(), &mut errors);
+        let options = options::parse(proc_macro2::TokenStream::new(), &mut errors);
         let sig = signature::analyse(&func.sig, &options, &mut errors);
         let mut ir = lower::lower(&func, &sig, &mut errors);
         crate::loads::optimise(&mut ir);
@@ -664,7 +494,7 @@ mod tests {
             .stmts
             .iter()
             .filter_map(|stmt| match stmt {
-                Stmt::Loop(l) => Some(plan.iter().any(|(at, _)| std::ptr::eq(*at, &**l))),
+                Stmt::Loop(l) => Some(plan.contains_key(&l.id)),
                 _ => None,
             })
             .collect()

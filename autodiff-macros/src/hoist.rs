@@ -44,12 +44,12 @@
 
 use crate::activity;
 use crate::errors::Errors;
-use crate::fusion::Mentions;
+use crate::ir::kept::{self, var_marker};
+use crate::ir::uses::Mentions;
 use crate::ir::*;
 use crate::kinds::{self, Kind};
-use crate::lower::{parse_var_marker, var_marker};
 use crate::primitives::Family;
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -310,12 +310,7 @@ impl Plan {
 /// Whether the block has an effect (whose order against hoisted code would change) or
 /// declares a buffer.
 fn has_effect_or_buffer(block: &Block) -> bool {
-    block.stmts.iter().any(|stmt| match stmt {
-        Stmt::Effect { .. } | Stmt::DeclareArray { .. } => true,
-        Stmt::Branch { arms, .. } => arms.iter().any(has_effect_or_buffer),
-        Stmt::Loop(l) => has_effect_or_buffer(&l.head) || has_effect_or_buffer(&l.body),
-        _ => false,
-    })
+    block.any(&|stmt| matches!(stmt, Stmt::Effect { .. } | Stmt::DeclareArray { .. }))
 }
 
 /// The variables a right-hand side reads.
@@ -481,11 +476,13 @@ fn once(ir: &mut FnIr, runs: VarId, body: Vec<Stmt>, carried: Vec<Carried>, span
     let index = ir.new_var("once", Some(syn::parse_quote!(usize)), span);
     let runs_marker = var_marker(runs);
     let iter = syn::parse_quote!(0usize..#runs_marker);
-    range_loop(index, iter, vec![runs], carried, body)
+    let id = ir.new_loop();
+    range_loop(id, index, iter, vec![runs], carried, body)
 }
 
 /// A range loop with no `break`, as the copies make them.
 fn range_loop(
+    id: LoopId,
     index: VarId,
     iter: syn::Expr,
     uses: Vec<VarId>,
@@ -493,6 +490,7 @@ fn range_loop(
     body: Vec<Stmt>,
 ) -> Stmt {
     Stmt::Loop(Box::new(Loop {
+        id,
         kind: LoopKind::Range { index, iter, uses },
         carried,
         head: Block::default(),
@@ -675,7 +673,8 @@ impl<'a> Copier<'a> {
             });
         }
         carried.extend(cursors.leave(ir, &mut self.cursor, span));
-        out.push(range_loop(index, iter, uses, carried, body));
+        let id = ir.new_loop();
+        out.push(range_loop(id, index, iter, uses, carried, body));
         Some(())
     }
 
@@ -707,21 +706,7 @@ impl<'a> Copier<'a> {
     }
 
     fn tokens(&self, tokens: TokenStream) -> TokenStream {
-        tokens
-            .into_iter()
-            .map(|tree| match tree {
-                TokenTree::Ident(ident) => match parse_var_marker(&ident) {
-                    Some(v) => var_marker(self.var(v)),
-                    None => TokenTree::Ident(ident).into(),
-                },
-                TokenTree::Group(g) => {
-                    let mut group = Group::new(g.delimiter(), self.tokens(g.stream()));
-                    group.set_span(g.span());
-                    TokenTree::Group(group).into()
-                }
-                other => other.into(),
-            })
-            .collect()
+        kept::rename_vars(tokens, &|v| self.var(v))
     }
 
     fn rhs(&self, rhs: &Rhs) -> Option<Rhs> {
@@ -922,125 +907,4 @@ fn sweep(block: &mut Block, removable: &BTreeSet<VarId>, live: &BTreeSet<VarId>)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{lower, options, signature};
-
-    /// How many transcendental calls each top-level loop of `source` keeps after hoisting.
-    fn calls_per_loop(source: &str) -> Vec<usize> {
-        calls_per_loop_with("", source)
-    }
-
-    fn calls_per_loop_with(attr: &str, source: &str) -> Vec<usize> {
-        per_loop(
-            &optimised(attr, source),
-            &|stmt| matches!(stmt, Stmt::Let { rhs: Rhs::Prim { prim, .. }, .. } if !CHEAP.contains(&prim.name)),
-        )
-    }
-
-    /// How many loops each top-level loop of `source` holds after hoisting.
-    fn inner_loops_per_loop(source: &str) -> Vec<usize> {
-        per_loop(&optimised("", source), &|stmt| {
-            matches!(stmt, Stmt::Loop(_))
-        })
-    }
-
-    fn optimised(attr: &str, source: &str) -> FnIr {
-        let func: syn::ItemFn = syn::parse_str(source).expect("a function");
-        let mut errors = Errors::default();
-        let options = options::parse(attr.parse().expect("tokens"), &mut errors);
-        let sig = signature::analyse(&func.sig, &options, &mut errors);
-        let mut ir = lower::lower(&func, &sig, &mut errors);
-        assert!(errors.is_empty(), "{source} does not lower");
-        crate::loads::optimise(&mut ir);
-        let active: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
-        optimise(&mut ir, &active);
-        ir
-    }
-
-    /// Per top-level loop, how many statements in it (at any depth) match.
-    fn per_loop(ir: &FnIr, matches: &dyn Fn(&Stmt) -> bool) -> Vec<usize> {
-        fn count(block: &Block, matches: &dyn Fn(&Stmt) -> bool) -> usize {
-            block
-                .stmts
-                .iter()
-                .map(|stmt| {
-                    usize::from(matches(stmt))
-                        + match stmt {
-                            Stmt::Loop(l) => count(&l.body, matches),
-                            Stmt::Branch { arms, .. } => {
-                                arms.iter().map(|a| count(a, matches)).sum()
-                            }
-                            _ => 0,
-                        }
-                })
-                .sum()
-        }
-        ir.body
-            .stmts
-            .iter()
-            .filter_map(|stmt| match stmt {
-                Stmt::Loop(l) => Some(count(&l.body, matches)),
-                _ => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn sums_over_inner_loops_leave_the_loop_with_their_loops() {
-        // [count, compute, the loop]: `t`'s loop moves out; the loop keeps its own.
-        let top = "fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { let mut t = 0.0; for j in 0..q.len() { t += q[j]; } for k in 0..q.len() { s += t * x[i] * x[k]; } } s }";
-        assert_eq!(inner_loops_per_loop(top), vec![1, 1]);
-        // A sum per row, itself read per point: cached, its loop gone from the point loop.
-        let deep = "fn f(q: &[f64], x: &[f64], n: usize) -> f64 { let mut s = 0.0; for i in 0..x.len() { for r in 0..n { let mut row = 0.0; for c in 0..n { row += q[r * n + c]; } s += row * x[i]; } } s }";
-        assert_eq!(inner_loops_per_loop(deep), vec![1, 2, 1]);
-    }
-
-    #[test]
-    fn invariant_values_leave_the_loop() {
-        // [count, compute, the loop]: the loop keeps only what depends on its index.
-        let cases = [
-            // exp(q[k]) inside an inner loop (cached), a sum over q (carried out).
-            ("fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { let mut t = 0.0; for j in 0..q.len() { t += q[j]; } for k in 0..q.len() { s += q[k].exp() * x[i] + t; } } s }", vec![0, 1, 0]),
-            // A value at the top of the body: carried out, no cache, no counting loop.
-            ("fn f(a: f64, x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { let c = a.sin() / a; s += c * x[i]; } s }", vec![1, 0]),
-            // Triangular inner loops, whose ranges depend on an outer inner-loop index.
-            ("fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { for c in 0..q.len() { for r in c..q.len() { s += (q[r] - q[c]).exp() * x[i]; } } } s }", vec![0, 1, 0]),
-            // An inner range computed in the body.
-            ("fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { let m = q.len() - 1; for k in 0..m { s += q[k + 1].ln() * x[i]; } } s }", vec![0, 1, 0]),
-        ];
-        for (source, expected) in cases {
-            assert_eq!(calls_per_loop(source), expected, "{source}");
-        }
-    }
-
-    #[test]
-    fn values_that_vary_or_are_not_worth_it_stay() {
-        let cases = [
-            // The loop writes the array the value reads.
-            "fn f(q: &[f64], x: &[f64]) -> f64 { let mut w = vec![1.0; 3]; let mut s = 0.0; for i in 0..x.len() { for k in 0..w.len() { s += (w[k] * q[k]).exp() * x[i]; w[k] = s; } } s }",
-            // Under a branch.
-            "fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { if x[i] > 0.0 { s += q[0].exp() * x[i]; } } s }",
-            // In a `while` loop inside.
-            "fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { let mut k = 0; while k < q.len() { s += q[k].exp() * x[i]; k += 1; } } s }",
-            // An effect in the loop.
-            "fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { println!(\"{i}\"); for k in 0..q.len() { s += q[k].exp() * x[i]; } } s }",
-            // A `while` loop itself.
-            "fn f(a: f64, x: &[f64]) -> f64 { let mut s = 0.0; let mut i = 0; while i < x.len() { s += a.exp() * x[i]; i += 1; } s }",
-            // A loop that breaks.
-            "fn f(a: f64, x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { s += a.exp() * x[i]; if s > 10.0 { break; } } s }",
-        ];
-        for source in cases {
-            let calls = calls_per_loop(source);
-            assert_eq!(calls.len(), 1, "{source}: no loop added: {calls:?}");
-            assert!(calls[0] >= 1, "{source}");
-        }
-        // No derivative through it.
-        let inactive = "fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { for k in 0..q.len() { s += q[k].exp() * x[i]; } } s }";
-        assert_eq!(calls_per_loop_with("wrt(x)", inactive), vec![1]);
-        assert_eq!(calls_per_loop_with("wrt(q)", inactive), vec![0, 1, 0]);
-        // Cheap functions are left in the loop too.
-        let cheap = "fn f(a: f64, x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { s += a.abs() * x[i]; } s }";
-        assert_eq!(calls_per_loop(cheap), vec![0]);
-    }
-}
+mod tests;

@@ -43,18 +43,18 @@ pub fn borrowed(ir: &FnIr, param_refs: &[bool]) -> Vec<bool> {
 }
 
 fn copies(block: &Block, by_ref: &mut [bool]) {
-    for stmt in &block.stmts {
-        match stmt {
-            Stmt::Let {
-                var,
-                rhs: Rhs::Use(Operand::Var(v)),
-                ..
-            } if by_ref[*v] => by_ref[*var] = true,
-            Stmt::Branch { arms, .. } => arms.iter().for_each(|a| copies(a, by_ref)),
-            Stmt::Loop(l) => copies(&l.body, by_ref),
-            _ => {}
+    block.walk(&mut |stmt| {
+        if let Stmt::Let {
+            var,
+            rhs: Rhs::Use(Operand::Var(v)),
+            ..
+        } = stmt
+        {
+            if by_ref[*v] {
+                by_ref[*var] = true;
+            }
         }
-    }
+    });
 }
 
 fn declared_tensor(ty: &syn::Type) -> bool {

@@ -8,13 +8,21 @@
 //! | attribute options | `options` | `options::parse` |
 //! | signature: active parameters, result shape | `signature` | `signature::analyse` |
 //! | lowering to one primitive per binding | `lower` (into `ir`) | `lower::lower` |
+//! | repeated loads shared or moved before their loop | `loads` | `loads::optimise` |
+//! | loop-invariant values computed once | `hoist` | `hoist::optimise` |
 //! | activity analysis | `activity` | `activity::analyse` |
 //! | kinds: tensors or numbers | `kinds` | `kinds::infer` |
-//! | reverse mode | `reverse` | `reverse::pullback_body` |
+//! | loops whose adjoint runs inside the forward loop | `fusion` | `fusion::plan` |
+//! | reverse mode (and forward mode for `NAME_grad`) | `reverse` | `reverse::pullback_body` |
 //! | generated items | `emit` | `emit::generated`, `emit::stubs` |
 //!
-//! `expand` runs them in order; `naming` decides every generated identifier and
-//! `primitives` maps float-library methods to their derivative rules in the runtime.
+//! `expand` runs them in order. The intermediate form `ir` is self-sufficient: `ir::kept`
+//! reads and rewrites the markers of user code kept as written, `ir::uses` says what any part
+//! of it reads, and `ir::walk` visits nested blocks, so no stage after `lower` imports it.
+//! `lower` is split along its concerns (`stmts`, `exprs`, `calls`, `branches`, `loops`,
+//! `kept`), with every rejection's message in `lower/rejections.rs`. `naming` decides every
+//! generated identifier and `primitives` maps float-library methods to their derivative rules
+//! in the runtime.
 
 // IR nodes are built a few at a time, once per expansion: boxing large variants would only
 // add noise.

@@ -128,11 +128,7 @@ impl Lowerer<'_> {
             },
             Expr::While(w) => {
                 if let Expr::Let(l) = &*w.cond {
-                    self.unsupported(
-                        l.let_token,
-                        "`while let`",
-                        "use `while` with a condition, or `loop` with `match` and `break`",
-                    );
+                    self.reject(l.let_token, Rejected::WhileLet);
                     return;
                 }
                 (
@@ -191,11 +187,7 @@ impl Lowerer<'_> {
                 pat: &f.pat,
             }),
             _ => {
-                self.unsupported(
-                    &f.expr,
-                    "this `for` iterator",
-                    "iterate over a range (`0..n`, `(a..b).rev()`, `.step_by(k)`) or a slice of floats (`x`, `x.iter()`, `.enumerate()`, `.zip(y.iter())`)",
-                );
+                self.reject(&f.expr, Rejected::ForIterator);
                 None
             }
         }
@@ -214,6 +206,49 @@ impl Lowerer<'_> {
             }
             other => self.array_of(other),
         }
+    }
+
+    /// The user variables a loop assigns (and `return`'s hidden result, if it may return
+    /// from inside): each gets a header variable, bound in scope for the body, holding its
+    /// value at the start of each iteration. Returns `(name, header, value before the loop)`.
+    fn carried_headers(
+        &mut self,
+        header: &Header<'_>,
+        body: &syn::Block,
+        exits: &ExitFinder,
+        span: Span,
+    ) -> Vec<(String, VarId, Operand)> {
+        let mut finder = AssignFinder::default();
+        finder.visit_block(body);
+        if let Header::While(cond) = &header {
+            finder.visit_expr(cond);
+        }
+        let mut names = finder.0;
+        if self.returns && exits.returns {
+            names.push(DONE.to_string());
+            names.extend((0..self.components).map(ret_name));
+        }
+        let mut carried_names: Vec<String> = Vec::new();
+        for name in names {
+            let bound = matches!(self.lookup(&name), Some(Binding::Var(_) | Binding::Uninit));
+            if bound && !carried_names.contains(&name) {
+                carried_names.push(name);
+            }
+        }
+        let mut carried = Vec::new();
+        for name in &carried_names {
+            let (si, li) = self.find(name).expect("carried variables are in scope");
+            let local = &self.scopes[si][li];
+            let init = match local.binding {
+                Binding::Var(v) => Operand::Var(v),
+                _ => dummy(),
+            };
+            let ty = local.ty.clone();
+            let header_var = self.ir.new_var(name.trim_start_matches('#'), ty, span);
+            self.scopes[si][li].binding = Binding::Var(header_var);
+            carried.push((name.clone(), header_var, init));
+        }
+        carried
     }
 
     fn lower_loop_with(
@@ -245,37 +280,8 @@ impl Lowerer<'_> {
         };
 
         // Variables the loop assigns are carried across iterations.
-        let mut finder = AssignFinder::default();
-        finder.visit_block(body);
-        if let Header::While(cond) = &header {
-            finder.visit_expr(cond);
-        }
-        let mut names = finder.0;
         let exits = ExitFinder::in_block(body);
-        if self.returns && exits.returns {
-            names.push(DONE.to_string());
-            names.extend((0..self.components).map(ret_name));
-        }
-        let mut carried_names: Vec<String> = Vec::new();
-        for name in names {
-            let bound = matches!(self.lookup(&name), Some(Binding::Var(_) | Binding::Uninit));
-            if bound && !carried_names.contains(&name) {
-                carried_names.push(name);
-            }
-        }
-        let mut carried = Vec::new();
-        for name in &carried_names {
-            let (si, li) = self.find(name).expect("carried variables are in scope");
-            let local = &self.scopes[si][li];
-            let init = match local.binding {
-                Binding::Var(v) => Operand::Var(v),
-                _ => dummy(),
-            };
-            let ty = local.ty.clone();
-            let header_var = self.ir.new_var(name.trim_start_matches('#'), ty, span);
-            self.scopes[si][li].binding = Binding::Var(header_var);
-            carried.push((name.clone(), header_var, init));
-        }
+        let carried = self.carried_headers(&header, body, &exits, span);
 
         // `while`: the condition, computed at the head of each iteration.
         let mut head = Block::default();
@@ -365,7 +371,9 @@ impl Lowerer<'_> {
                 exit,
             });
         }
+        let id = self.ir.new_loop();
         out.stmts.push(Stmt::Loop(Box::new(Loop {
+            id,
             kind,
             carried: carried_ir,
             head,
@@ -385,11 +393,7 @@ impl Lowerer<'_> {
             }
             Pat::Wild(w) => self.ir.new_var("i", None, w.underscore_token.span),
             other => {
-                self.unsupported(
-                    other,
-                    "this loop pattern",
-                    "bind the index to a name or `_`",
-                );
+                self.reject(other, Rejected::LoopIndexPattern);
                 self.ir.new_var("i", None, other.span())
             }
         }
@@ -409,11 +413,7 @@ impl Lowerer<'_> {
             (Pat::Tuple(t), true) => t.elems.iter().collect(),
             (other, false) => vec![other],
             (other, true) => {
-                self.unsupported(
-                    other,
-                    "this loop pattern",
-                    "destructure the pair: `(i, v)` or `(a, b)`",
-                );
+                self.reject(other, Rejected::LoopPairPattern);
                 return;
             }
         };
@@ -477,21 +477,6 @@ fn is_range(expr: &Expr) -> bool {
         }
         _ => false,
     }
-}
-
-/// A reference to array `a` inside a kept expression; see [`var_marker`].
-pub fn array_marker(a: ArrayId) -> TokenStream {
-    let ident = syn::Ident::new(&format!("__differentiate_arr_{a}"), Span::mixed_site());
-    quote::quote!(#ident)
-}
-
-/// Reads the array back out of an [`array_marker`].
-pub fn parse_array_marker(ident: &syn::Ident) -> Option<ArrayId> {
-    ident
-        .to_string()
-        .strip_prefix("__differentiate_arr_")?
-        .parse()
-        .ok()
 }
 
 /// `x.iter()[.map(f)..].sum()`, `.product()` or `.fold(init, g)` over an array, as the loop

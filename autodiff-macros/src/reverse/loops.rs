@@ -27,9 +27,32 @@
 use super::*;
 
 impl Emitter<'_> {
+    /// Counters run backwards from their exit values: each one read by the adjoint starts at
+    /// its exit value before the reverse loop, and steps back at the top of every iteration.
+    fn counters_backwards(
+        &self,
+        counters: &[Counter],
+        read: &BTreeSet<VarId>,
+        ctx: &mut Ctx,
+    ) -> (TokenStream, TokenStream) {
+        let (mut start, mut step_back) = (TokenStream::new(), TokenStream::new());
+        for counter in counters.iter().filter(|c| read.contains(&c.header)) {
+            let (header, exit) = (
+                self.primal(counter.header),
+                self.read(ctx, &Operand::Var(counter.exit)),
+            );
+            let step = &counter.step;
+            start.extend(quote!(let mut #header = #exit;));
+            step_back.extend(match counter.op {
+                ArithOp::Sub => quote!(#header = #header + #step;),
+                _ => quote!(#header = #header - #step;),
+            });
+        }
+        (start, step_back)
+    }
+
     pub(super) fn loop_stmt(&mut self, l: &Loop, ctx: &mut Ctx) -> (TokenStream, TokenStream) {
-        let fused: &[(*const Loop, fusion::Fused)] = self.fused;
-        if let Some((_, plan)) = fused.iter().find(|(at, _)| std::ptr::eq(*at, l)) {
+        if let Some(plan) = self.fused.get(&l.id) {
             return self.fused_loop(l, plan, ctx);
         }
         let n = self.loops;
@@ -155,23 +178,8 @@ impl Emitter<'_> {
         } else {
             TokenStream::new()
         };
-        // Counters run backwards from their exit values.
-        let mut step_back = TokenStream::new();
-        for counter in counters
-            .iter()
-            .filter(|c| counters_read.contains(&c.header))
-        {
-            let (header, exit) = (
-                self.primal(counter.header),
-                self.read(ctx, &Operand::Var(counter.exit)),
-            );
-            let step = &counter.step;
-            reverse.extend(quote!(let mut #header = #exit;));
-            step_back.extend(match counter.op {
-                ArithOp::Sub => quote!(#header = #header + #step;),
-                _ => quote!(#header = #header - #step;),
-            });
-        }
+        let (start_counters, step_back) = self.counters_backwards(&counters, &counters_read, ctx);
+        reverse.extend(start_counters);
         let iteration = quote!({ #step_back #pop #recompute #iteration_reverse });
         reverse.extend(match &range {
             Some((index, iter, _)) if replay_range => {

@@ -53,7 +53,8 @@ pub fn grad_body(
     if !suits {
         return None;
     }
-    let emitter = Emitter::new(ir, activity, runtime, kinds, &[], &[]);
+    let no_fused = BTreeMap::new();
+    let emitter = Emitter::new(ir, activity, runtime, kinds, &no_fused, &[]);
     let width = inputs.len();
     let mut code = emitter.bind_params();
     // Input k's tangent is the k-th unit vector.
@@ -90,11 +91,7 @@ pub fn grad_body(
 }
 
 fn has_loop(block: &Block) -> bool {
-    block.stmts.iter().any(|stmt| match stmt {
-        Stmt::Loop(_) => true,
-        Stmt::Branch { arms, .. } => arms.iter().any(has_loop),
-        _ => false,
-    })
+    block.any(&|stmt| matches!(stmt, Stmt::Loop(_)))
 }
 
 /// Whether every `while` condition computes only values without derivatives.

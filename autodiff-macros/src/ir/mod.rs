@@ -12,6 +12,10 @@
 //! arm's adjoint reads into a record the forward arm returns; a loop pushes the same
 //! per-iteration record on a tape instead, so no construct needs a different mechanism.
 
+pub mod kept;
+pub mod uses;
+mod walk;
+
 use crate::primitives::Primitive;
 use proc_macro2::Span;
 
@@ -249,9 +253,14 @@ pub struct Block {
     pub stmts: Vec<Stmt>,
 }
 
+/// A loop's identity, given by [`FnIr::new_loop`]; analyses keyed by loop use it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub struct LoopId(pub usize);
+
 /// A loop in single-exit form: `break`, `continue` and `return` inside it set flags that
 /// skip the rest of the iteration, and `stop` ends the loop after the iteration.
 pub struct Loop {
+    pub id: LoopId,
     pub kind: LoopKind,
     /// Variables the body assigns that live across iterations.
     pub carried: Vec<Carried>,
@@ -297,9 +306,17 @@ pub struct FnIr {
     pub body: Block,
     /// The components of the returned value (one for a scalar, N for a tuple or array).
     pub result: Vec<Operand>,
+    /// How many loops have been given a [`LoopId`].
+    pub loop_count: usize,
 }
 
 impl FnIr {
+    /// A new loop's identity.
+    pub fn new_loop(&mut self) -> LoopId {
+        self.loop_count += 1;
+        LoopId(self.loop_count - 1)
+    }
+
     pub fn new_array(
         &mut self,
         hint: &str,
@@ -330,14 +347,12 @@ impl FnIr {
 impl Stmt {
     /// Every variable this statement defines, nested blocks included.
     pub fn defs(&self, out: &mut std::collections::BTreeSet<VarId>) {
-        match self {
+        let mut own = |stmt: &Stmt| match stmt {
             Stmt::Let { var, .. } => {
                 out.insert(*var);
             }
             Stmt::Branch { arms, phis, .. } => {
-                for arm in arms {
-                    arm.defs(out);
-                }
+                out.extend(arms.iter().flat_map(|a| a.bound.iter().copied()));
                 out.extend(phis.iter().map(|p| p.var));
             }
             Stmt::Loop(l) => {
@@ -345,27 +360,26 @@ impl Stmt {
                 if let LoopKind::Range { index, .. } = l.kind {
                     out.insert(index);
                 }
-                l.head.defs(out);
-                l.body.defs(out);
+                out.extend(l.head.bound.iter().chain(&l.body.bound).copied());
             }
             Stmt::Effect { .. } | Stmt::DeclareArray { .. } | Stmt::Store { .. } => {}
+        };
+        own(self);
+        for block in self.nested() {
+            block.walk(&mut own);
         }
     }
-}
 
-impl Stmt {
     /// Every array this statement stores to, nested blocks included.
     pub fn stored_arrays(&self, out: &mut std::collections::BTreeSet<ArrayId>) {
-        match self {
-            Stmt::Store { array, .. } => {
+        let mut own = |stmt: &Stmt| {
+            if let Stmt::Store { array, .. } = stmt {
                 out.insert(*array);
             }
-            Stmt::Branch { arms, .. } => arms.iter().for_each(|a| a.stored_arrays(out)),
-            Stmt::Loop(l) => {
-                l.head.stored_arrays(out);
-                l.body.stored_arrays(out);
-            }
-            _ => {}
+        };
+        own(self);
+        for block in self.nested() {
+            block.walk(&mut own);
         }
     }
 }

@@ -1,0 +1,277 @@
+//! Lowering of calls: float-library methods and functions (through the rule table in
+//! `primitives`), calls of other differentiated functions, and local closures (inlined).
+use super::*;
+
+impl Lowerer<'_> {
+    pub(super) fn lower_method_call(
+        &mut self,
+        m: &syn::ExprMethodCall,
+        out: &mut Block,
+    ) -> Operand {
+        let name = m.method.to_string();
+        let span = m.span();
+        if let Some(array) = self.array_of(&m.receiver) {
+            if name == "len" && m.args.is_empty() {
+                return self.bind("len", Rhs::Len(array), span, out);
+            }
+        }
+        if (name == "clone" || name == "to_owned")
+            && m.args.is_empty()
+            && self.array_of(&m.receiver).is_none()
+        {
+            // A copy is the value itself to the derivative.
+            let value = self.lower_expr(&m.receiver, out);
+            return self.bind("t", Rhs::Use(value), span, out);
+        }
+        if let Some(loop_expr) = loops::desugar_reduction(m, self) {
+            return match loop_expr {
+                Ok(block) => self.lower_expr(&block, out),
+                Err(error) => {
+                    self.errors.push(error);
+                    dummy()
+                }
+            };
+        }
+        if let Some(prim) = primitives::lookup(&name, m.args.len() + 1) {
+            let operands = std::iter::once(&*m.receiver).chain(m.args.iter());
+            return self.lower_prim(
+                prim,
+                CallForm::Method(m.method.clone()),
+                operands,
+                span,
+                out,
+            );
+        }
+        if primitives::is_piecewise_constant(&name) {
+            if m.args.is_empty() && m.turbofish.is_none() {
+                let receiver = self.lower_expr(&m.receiver, out);
+                let (r, method) = (operand_tokens(&receiver), &m.method);
+                let expr: Expr = syn::parse_quote!((#r).#method());
+                let uses = receiver.var().into_iter().collect();
+                return self.bind(
+                    "p",
+                    Rhs::Passive(Passive {
+                        expr,
+                        uses,
+                        arrays: Vec::new(),
+                        kind: PassiveKind::Discrete,
+                    }),
+                    span,
+                    out,
+                );
+            }
+            return self.passive(&Expr::MethodCall(m.clone()), PassiveKind::Discrete, out);
+        }
+        if self.array_of(&m.receiver).is_some() {
+            let what = format!("the method `{name}` on an array");
+            let fix = "index it, iterate over it (`for v in x.iter()`, `.map(..).sum()`, `.fold(..)`), or take `.len()`";
+            return self.unsupported(&m.method, &what, fix);
+        }
+        if is_self(&m.receiver) {
+            let callee = Callee::SelfMethod(m.method.clone());
+            return self.lower_user_call(callee, &m.args, span, out);
+        }
+        self.opaque_at(
+            &Expr::MethodCall(m.clone()),
+            m.method.span(),
+            format!("the method `{name}`"),
+            "compute the value with the float functions the README lists, or in a function marked `#[differentiate]`",
+            out,
+        )
+    }
+
+    pub(super) fn lower_call(&mut self, c: &syn::ExprCall, out: &mut Block) -> Operand {
+        let span = c.span();
+        let Expr::Path(path) = &*c.func else {
+            return self.opaque(
+                &Expr::Call(c.clone()),
+                "a call through an expression",
+                "call a named function",
+                out,
+            );
+        };
+        if let Some(ident) = Self::local_ident(&c.func) {
+            match self.lookup(&ident.to_string()) {
+                Some(Binding::Closure(definition)) => {
+                    let (closure, captured) = &*definition;
+                    return self.inline_closure(closure, captured.clone(), c, out);
+                }
+                Some(_) => {
+                    return self.opaque(
+                        &Expr::Call(c.clone()),
+                        format!("a call of the local value `{ident}`"),
+                        "call functions marked `#[differentiate]` or closures bound with `let`",
+                        out,
+                    )
+                }
+                None => {}
+            }
+        }
+        let segments: Vec<String> = path
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        if path.qself.is_none()
+            && segments.len() == 2
+            && primitives::is_float_type_name(&segments[0])
+        {
+            let name = segments[1].as_str();
+            if let Some(prim) = primitives::lookup(name, c.args.len()) {
+                return self.lower_prim(
+                    prim,
+                    CallForm::Path(path.clone()),
+                    c.args.iter(),
+                    span,
+                    out,
+                );
+            }
+            if primitives::is_piecewise_constant(name) {
+                // Arguments lowered like any others (so closures in them are inlined), the
+                // call itself kept as written: its derivative is zero.
+                let args: Vec<Operand> = c.args.iter().map(|a| self.lower_expr(a, out)).collect();
+                let tokens = args.iter().map(operand_tokens);
+                let expr: Expr = syn::parse_quote!(#path(#(#tokens),*));
+                let uses: Vec<VarId> = args.iter().filter_map(Operand::var).collect();
+                if uses.is_empty() {
+                    return Operand::Const(expr);
+                }
+                let passive = Passive {
+                    expr,
+                    uses,
+                    arrays: Vec::new(),
+                    kind: PassiveKind::Discrete,
+                };
+                return self.bind("p", Rhs::Passive(passive), span, out);
+            }
+            if name == "from" && c.args.len() == 1 {
+                let arg = self.lower_expr(&c.args[0], out);
+                let ty: syn::Type = syn::parse_str(&segments[0]).expect("f32 or f64");
+                return self.bind("t", Rhs::Cast { arg, ty }, span, out);
+            }
+        }
+        self.lower_user_call(Callee::Function(path.clone()), &c.args, span, out)
+    }
+
+    /// A call of a differentiated function or method, with its arguments' spans (where a
+    /// callee that does not differentiate an active argument is reported).
+    pub(super) fn lower_user_call(
+        &mut self,
+        callee: Callee,
+        args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>,
+        span: Span,
+        out: &mut Block,
+    ) -> Operand {
+        let spans = args.iter().map(|a| a.span()).collect();
+        let args = args.iter().map(|a| self.lower_call_arg(a, out)).collect();
+        self.bind(
+            "t",
+            Rhs::Call {
+                callee,
+                args,
+                spans,
+            },
+            span,
+            out,
+        )
+    }
+
+    /// A primitive applied to `operands` (the receiver first), remembering which of them the
+    /// user borrowed (`&b`).
+    pub(super) fn lower_prim<'a>(
+        &mut self,
+        prim: &'static primitives::Primitive,
+        form: CallForm,
+        operands: impl Iterator<Item = &'a Expr>,
+        span: Span,
+        out: &mut Block,
+    ) -> Operand {
+        let (args, refs) = operands
+            .map(|a| (self.lower_expr(a, out), matches!(a, Expr::Reference(_))))
+            .unzip();
+        self.bind(
+            "t",
+            Rhs::Prim {
+                prim,
+                form,
+                args,
+                refs,
+            },
+            span,
+            out,
+        )
+    }
+
+    /// An argument of a call: an array (`x`, `&x`, `&x[..]`) or a value.
+    pub(super) fn lower_call_arg(&mut self, arg: &Expr, out: &mut Block) -> CallArg {
+        let (inner, by_ref) = match arg {
+            Expr::Reference(r) => match &*r.expr {
+                Expr::Index(i) if matches!(&*i.index, Expr::Range(range) if range.start.is_none() && range.end.is_none()) => {
+                    (&*i.expr, true)
+                }
+                other => (other, true),
+            },
+            other => (other, false),
+        };
+        match self.array_of(inner) {
+            Some(array) => CallArg::Array { array, by_ref },
+            None if by_ref => CallArg::Ref(self.lower_expr(inner, out)),
+            None => CallArg::Value(self.lower_expr(arg, out)),
+        }
+    }
+
+    /// `f(a, b)` of a local closure `let f = |x, y| body;`: `{ let x = a; let y = b; body }`,
+    /// with the closure's free variables as they were where it was defined.
+    pub(super) fn inline_closure(
+        &mut self,
+        closure: &syn::ExprClosure,
+        captured: Scopes,
+        call: &syn::ExprCall,
+        out: &mut Block,
+    ) -> Operand {
+        if closure.inputs.len() != call.args.len() {
+            self.errors.spanned(
+                call,
+                format!("this closure takes {} arguments", closure.inputs.len()),
+            );
+            return dummy();
+        }
+        let args: Vec<Operand> = call.args.iter().map(|a| self.lower_expr(a, out)).collect();
+        let caller = std::mem::replace(&mut self.scopes, captured);
+        self.scopes.push(Vec::new());
+        for (pat, arg) in closure.inputs.iter().zip(args) {
+            self.bind_pattern(pat, arg, out);
+        }
+        let value = self.lower_expr(&closure.body, out);
+        self.scopes = caller;
+        value
+    }
+
+    /// Binds a simple pattern (`x`, `x: f64`, `&x`, `_`) to a value.
+    pub(super) fn bind_pattern(&mut self, pat: &Pat, value: Operand, out: &mut Block) {
+        match pat {
+            Pat::Ident(p) if p.subpat.is_none() => {
+                let name = p.ident.to_string();
+                let var = self.name_value(value, &name, None, p.ident.span(), out);
+                self.declare(&name, Binding::Var(var), None);
+            }
+            Pat::Type(t) => {
+                if let Pat::Ident(p) = &*t.pat {
+                    let name = p.ident.to_string();
+                    let var =
+                        self.name_value(value, &name, Some((*t.ty).clone()), p.ident.span(), out);
+                    self.declare(&name, Binding::Var(var), Some((*t.ty).clone()));
+                } else {
+                    self.bind_pattern(&t.pat, value, out);
+                }
+            }
+            Pat::Reference(r) => self.bind_pattern(&r.pat, value, out),
+            Pat::Paren(p) => self.bind_pattern(&p.pat, value, out),
+            Pat::Wild(_) => {}
+            other => {
+                self.reject(other, Rejected::Pattern);
+            }
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! Lowering of expressions: one primitive per operation, constants kept as constants, and
+//! what has no derivative kept as a passive value (reported later if a derivative is needed).
+use super::*;
+
+impl Lowerer<'_> {
+    /// Lowers an expression whose value has `want` float components (a tuple or array
+    /// result, or one scalar).
+    pub(super) fn lower_expr_n(
+        &mut self,
+        expr: &Expr,
+        want: usize,
+        out: &mut Block,
+    ) -> Vec<Operand> {
+        match expr {
+            Expr::Paren(p) => self.lower_expr_n(&p.expr, want, out),
+            Expr::Group(g) => self.lower_expr_n(&g.expr, want, out),
+            Expr::If(_) | Expr::Match(_) | Expr::Block(_) => self.lower_structured(expr, want, out),
+            Expr::Return(ret) => {
+                match &ret.expr {
+                    Some(value) => self.lower_return(value, out),
+                    None => {
+                        self.errors
+                            .spanned(ret, "`return` needs a value in a differentiated function");
+                    }
+                }
+                vec![dummy(); want]
+            }
+            Expr::Tuple(t) if t.elems.len() == want && (want > 1 || t.elems.trailing_punct()) => {
+                t.elems.iter().map(|e| self.lower_expr(e, out)).collect()
+            }
+            Expr::Array(a) if a.elems.len() == want => {
+                a.elems.iter().map(|e| self.lower_expr(e, out)).collect()
+            }
+            Expr::Repeat(r) => {
+                let op = self.lower_expr(&r.expr, out);
+                vec![op; want]
+            }
+            Expr::Path(_) if want > 1 && self.array_of(expr).is_some() => {
+                // A local `[f64; N]` returned whole: its elements as they are now.
+                let array = self.array_of(expr).expect("checked");
+                (0..want)
+                    .map(|k| {
+                        let index = Operand::Const(syn::parse_quote!(#k));
+                        self.bind(
+                            "t",
+                            Rhs::Load {
+                                array,
+                                index,
+                                guard: None,
+                            },
+                            expr.span(),
+                            out,
+                        )
+                    })
+                    .collect()
+            }
+            _ if want == 1 => vec![self.lower_expr(expr, out)],
+            other => {
+                self.errors.spanned(
+                    other,
+                    format!("write the {want} returned values out here, as a tuple `(a, b, ..)` or an array `[a, b, ..]`; returning a tuple or array held in a variable or returned by a call is not supported yet"),
+                );
+                vec![dummy(); want]
+            }
+        }
+    }
+
+    pub(super) fn lower_expr(&mut self, expr: &Expr, out: &mut Block) -> Operand {
+        let span = expr.span();
+        match expr {
+            Expr::Lit(_) => Operand::Const(expr.clone()),
+            Expr::Path(p) => match Self::local_ident(expr) {
+                Some(ident) => match self.lookup(&ident.to_string()) {
+                    Some(Binding::Var(v)) => Operand::Var(v),
+                    Some(Binding::Uninit) => {
+                        self.errors
+                            .spanned(ident, format!("`{ident}` is used before it is assigned"));
+                        dummy()
+                    }
+                    Some(Binding::Array(_)) => self.reject(ident, Rejected::ArrayAsValue),
+                    Some(Binding::Closure(_)) => self.reject(ident, Rejected::ClosureAsValue),
+                    None => Operand::Const(expr.clone()),
+                },
+                None if p.path.segments.first().is_some_and(|s| s.ident == "self") => {
+                    self.passive(expr, PassiveKind::Discrete, out)
+                }
+                None => Operand::Const(expr.clone()),
+            },
+            Expr::Paren(p) => self.lower_expr(&p.expr, out),
+            Expr::Group(g) => self.lower_expr(&g.expr, out),
+            Expr::Unary(u) => match u.op {
+                syn::UnOp::Neg(_) => match self.lower_expr(&u.expr, out) {
+                    // `-0.05` stays a constant.
+                    Operand::Const(c) => Operand::Const(syn::parse_quote!(-#c)),
+                    op => self.bind("t", Rhs::Neg(op), span, out),
+                },
+                syn::UnOp::Not(_) => self.passive(expr, PassiveKind::Discrete, out),
+                _ => match Self::local_ident(&u.expr).and_then(|i| self.lookup(&i.to_string())) {
+                    // `*v` of an element reference is the element.
+                    Some(Binding::Var(v)) if self.element_refs.contains(&v) => Operand::Var(v),
+                    _ => self.opaque(expr, "dereference `*`", "dereference a constant only", out),
+                },
+            },
+            Expr::Binary(b) => self.lower_binary(b, out),
+            Expr::Assign(a) => {
+                let op = self.lower_expr(&a.right, out);
+                self.assign_to(&a.left, op, out);
+                Operand::Const(syn::parse_quote!(()))
+            }
+            Expr::MethodCall(m) => self.lower_method_call(m, out),
+            Expr::Call(c) => self.lower_call(c, out),
+            Expr::Cast(c) => {
+                if is_float_type(&c.ty) {
+                    let arg = self.lower_expr(&c.expr, out);
+                    self.bind(
+                        "t",
+                        Rhs::Cast {
+                            arg,
+                            ty: (*c.ty).clone(),
+                        },
+                        span,
+                        out,
+                    )
+                } else {
+                    self.passive(expr, PassiveKind::Discrete, out)
+                }
+            }
+            Expr::If(_) | Expr::Match(_) | Expr::Block(_) => {
+                let mut value = self.lower_structured(expr, 1, out);
+                value.pop().unwrap_or_else(dummy)
+            }
+            Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => {
+                self.lower_exit(expr, out);
+                dummy()
+            }
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                self.lower_loop(expr, out);
+                Operand::Const(syn::parse_quote!(()))
+            }
+            Expr::Range(_) => self.passive(expr, PassiveKind::Discrete, out),
+            Expr::Field(f)
+                if matches!(&f.member, syn::Member::Unnamed(_))
+                    && self.local_var(&f.base).is_some() =>
+            {
+                let of = self.local_var(&f.base).expect("checked");
+                let syn::Member::Unnamed(index) = &f.member else {
+                    unreachable!("checked")
+                };
+                self.bind(
+                    "t",
+                    Rhs::Component {
+                        of,
+                        index: index.index as usize,
+                        tuple: true,
+                    },
+                    span,
+                    out,
+                )
+            }
+            Expr::Index(i)
+                if self.array_of(&i.expr).is_none()
+                    && self.local_var(&i.expr).is_some()
+                    && literal_index(&i.index).is_some() =>
+            {
+                let of = self.local_var(&i.expr).expect("checked");
+                let index = literal_index(&i.index).expect("checked");
+                self.bind(
+                    "t",
+                    Rhs::Component {
+                        of,
+                        index,
+                        tuple: false,
+                    },
+                    span,
+                    out,
+                )
+            }
+            Expr::Field(f) => self.opaque(
+                expr,
+                format!("field access `.{}`", f.member.to_token_stream()),
+                "only fields of constants can be read",
+                out,
+            ),
+            Expr::Tuple(_) => self.opaque(
+                expr,
+                "a tuple",
+                "tuples of active values can only be returned",
+                out,
+            ),
+            Expr::Array(_) | Expr::Repeat(_) => self.opaque(
+                expr,
+                "an array",
+                "arrays of active values can only be returned",
+                out,
+            ),
+            Expr::Index(index) => match self.array_of(&index.expr) {
+                Some(array) => {
+                    if matches!(&*index.index, Expr::Range(_)) {
+                        return self.reject(&index.index, Rejected::Slicing);
+                    }
+                    let index = self.lower_expr(&index.index, out);
+                    self.bind(
+                        "t",
+                        Rhs::Load {
+                            array,
+                            index,
+                            guard: None,
+                        },
+                        span,
+                        out,
+                    )
+                }
+                None => self.opaque(
+                    expr,
+                    "indexing",
+                    "index slices, arrays and local buffers of floats",
+                    out,
+                ),
+            },
+            Expr::Reference(r) if matches!(&*r.expr, Expr::Index(i) if self.array_of(&i.expr).is_some()) =>
+            {
+                // `&x[a..b]` (or `&x[i]`): indexing lowers it, and rejects the slice.
+                self.lower_expr(&r.expr, out)
+            }
+            Expr::Reference(r) if r.mutability.is_some() => self.reject(r, Rejected::MutBorrow),
+            // A borrow is the value itself to the derivative; calls keep the `&` (`CallArg::Ref`).
+            Expr::Reference(r) => self.lower_expr(&r.expr, out),
+            Expr::Struct(_) => self.opaque(
+                expr,
+                "a struct literal",
+                "build structs from constants only",
+                out,
+            ),
+            Expr::Closure(_) => self.opaque(
+                expr,
+                "a closure",
+                "closures may not capture active values",
+                out,
+            ),
+            Expr::Macro(m) => {
+                let what = format!("the macro `{}!`", m.mac.path.to_token_stream());
+                self.opaque(expr, what, "macros can only use constants", out)
+            }
+            Expr::Const(_) => Operand::Const(expr.clone()),
+            other => match Self::rejected_expression(other) {
+                Some((node, rejected)) => self.reject(node, rejected),
+                None => self.reject(other, Rejected::OtherExpression),
+            },
+        }
+    }
+
+    pub(super) fn lower_binary(&mut self, b: &syn::ExprBinary, out: &mut Block) -> Operand {
+        use syn::BinOp::*;
+        let span = b.span();
+        let arith = |op: &syn::BinOp| match op {
+            Add(_) | AddAssign(_) => Some(ArithOp::Add),
+            Sub(_) | SubAssign(_) => Some(ArithOp::Sub),
+            Mul(_) | MulAssign(_) => Some(ArithOp::Mul),
+            Div(_) | DivAssign(_) => Some(ArithOp::Div),
+            _ => None,
+        };
+        match b.op {
+            Add(_) | Sub(_) | Mul(_) | Div(_) => {
+                let lhs = self.lower_expr(&b.left, out);
+                let rhs = self.lower_expr(&b.right, out);
+                let op = arith(&b.op).expect("arithmetic operator");
+                self.bind("t", Rhs::Arith(op, lhs, rhs), span, out)
+            }
+            AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) => {
+                let current = self.lower_expr(&b.left, out);
+                let rhs = self.lower_expr(&b.right, out);
+                let op = arith(&b.op).expect("compound assignment");
+                let value = self.bind("t", Rhs::Arith(op, current, rhs), span, out);
+                self.assign_to(&b.left, value, out);
+                Operand::Const(syn::parse_quote!(()))
+            }
+            Rem(_) => self.opaque_at(
+                &Expr::Binary(b.clone()),
+                b.op.span(),
+                "the remainder operator `%`",
+                "use `%` on constants only, or write the value with `floor`/`trunc` (`x - y * (x / y).trunc()`)",
+                out,
+            ),
+            RemAssign(_) | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_)
+            | ShrAssign(_) => {
+                self.errors.spanned(
+                    b.op,
+                    "this compound assignment is not supported in a `#[differentiate]` function; write it out (`x = x % y`) on constants",
+                );
+                Operand::Const(syn::parse_quote!(()))
+            }
+            And(_) | Or(_) => {
+                // `a && b` is `if a { b } else { false }` (and `||` likewise): `b` is only
+                // evaluated when it would be, and calls in it are lowered.
+                let cond = self.lower_expr(&b.left, out);
+                let constant: Expr = if matches!(b.op, And(_)) { syn::parse_quote!(false) } else { syn::parse_quote!(true) };
+                let arms = if matches!(b.op, And(_)) {
+                    vec![ArmSource::Expr(&b.right), ArmSource::Expr(&constant)]
+                } else {
+                    vec![ArmSource::Expr(&constant), ArmSource::Expr(&b.right)]
+                };
+                let mut value = self.lower_branch(Selector::If(cond), arms, 1, span, out);
+                value.pop().unwrap_or_else(dummy)
+            }
+            Lt(_) | Le(_) | Gt(_) | Ge(_) | Eq(_) | Ne(_) => {
+                // The operands are lowered (so calls and closures in them work); the comparison
+                // itself is a constant.
+                let lhs = self.lower_expr(&b.left, out);
+                let rhs = self.lower_expr(&b.right, out);
+                let (l, r) = (operand_tokens(&lhs), operand_tokens(&rhs));
+                let op = &b.op;
+                let expr: Expr = syn::parse_quote!((#l) #op (#r));
+                let uses = [lhs.var(), rhs.var()].into_iter().flatten().collect();
+                self.bind("p", Rhs::Passive(Passive { expr, uses, arrays: Vec::new(), kind: PassiveKind::Discrete }), span, out)
+            }
+            _ => self.passive(&Expr::Binary(b.clone()), PassiveKind::Discrete, out),
+        }
+    }
+
+    pub(super) fn assign_to(&mut self, place: &Expr, value: Operand, out: &mut Block) {
+        if let Expr::Index(target) = place {
+            if let Some(array) = self.array_of(&target.expr) {
+                if self
+                    .ir
+                    .params
+                    .iter()
+                    .any(|p| matches!(p, ParamSlot::Array(a) if *a == array))
+                {
+                    self.reject(&target.expr, Rejected::WriteIntoParameter);
+                    return;
+                }
+                let index = self.lower_expr(&target.index, out);
+                out.stmts.push(Stmt::Store {
+                    array,
+                    index,
+                    value,
+                });
+                return;
+            }
+        }
+        if let Some(ident) = Self::local_ident(place) {
+            if let Some(Binding::Array(_)) = self.lookup(&ident.to_string()) {
+                self.reject(ident, Rejected::AssignWholeArray);
+                return;
+            }
+        }
+        match Self::local_ident(place) {
+            Some(ident) if self.find(&ident.to_string()).is_some() => {
+                self.assign(&ident.to_string(), value, place.span(), out);
+            }
+            Some(ident) => {
+                self.errors.spanned(ident, format!("cannot assign to `{ident}`: only local variables can be assigned in a `#[differentiate]` function"));
+            }
+            None => {
+                let rejected = match place {
+                    Expr::Field(_) => Rejected::AssignField,
+                    Expr::Index(_) => Rejected::AssignIndexed,
+                    Expr::Unary(_) => Rejected::AssignThroughReference,
+                    _ => Rejected::AssignOther,
+                };
+                self.reject(place, rejected);
+            }
+        }
+    }
+}

@@ -1,0 +1,502 @@
+//! Lowering of statements and blocks: scopes of `let`s, early exits (`return` makes the rest
+//! of a block conditional), statement macros kept for their effect, local buffers.
+use super::*;
+
+impl Lowerer<'_> {
+    /// Lowers a statement list in a new scope. With `want > 0` the tail expression gives
+    /// that many components; with `tail_returns` the tail is the function's result. Returns
+    /// `None` when the list ends in `return` (its value is never used).
+    pub(super) fn lower_stmts(
+        &mut self,
+        stmts: &[syn::Stmt],
+        out: &mut Block,
+        want: usize,
+        tail_returns: bool,
+    ) -> Option<Vec<Operand>> {
+        self.scopes.push(Vec::new());
+        let value = self.lower_stmts_in_scope(stmts, out, want, tail_returns);
+        self.scopes.pop();
+        value
+    }
+
+    pub(super) fn lower_stmts_in_scope(
+        &mut self,
+        stmts: &[syn::Stmt],
+        out: &mut Block,
+        want: usize,
+        tail_returns: bool,
+    ) -> Option<Vec<Operand>> {
+        // Items are visible in the whole block: emit them once, ahead of everything.
+        for stmt in stmts {
+            if let syn::Stmt::Item(item) = stmt {
+                self.ir.items.push(item.clone());
+            }
+        }
+        let is_code = |s: &syn::Stmt| !matches!(s, syn::Stmt::Item(_));
+        for (i, stmt) in stmts.iter().enumerate() {
+            if !is_code(stmt) {
+                continue;
+            }
+            let rest = &stmts[i + 1..];
+            let is_last = !rest.iter().any(is_code);
+            if is_last {
+                if let syn::Stmt::Expr(expr, None) = stmt {
+                    if tail_returns {
+                        self.lower_return(expr, out);
+                        return None;
+                    }
+                    if want > 0 {
+                        return Some(self.lower_expr_n(expr, want, out));
+                    }
+                    self.lower_effect(expr, out);
+                    return Some(Vec::new());
+                }
+            }
+            if let syn::Stmt::Expr(
+                exit @ (Expr::Return(_) | Expr::Break(_) | Expr::Continue(_)),
+                _,
+            ) = stmt
+            {
+                self.lower_exit(exit, out);
+                return None;
+            }
+            self.lower_stmt(stmt, out);
+            if !is_last && self.may_exit(stmt) {
+                return self.lower_rest_unless_exited(rest, out, want, tail_returns, stmt.span());
+            }
+        }
+        if tail_returns {
+            self.errors.at(
+                Span::call_site(),
+                "the function body must end with the returned value",
+            );
+            return None;
+        }
+        Some(vec![dummy(); want])
+    }
+
+    /// Whether `stmt` may leave the current block early: `return`, or `break`/`continue`
+    /// of the innermost loop.
+    pub(super) fn may_exit(&self, stmt: &syn::Stmt) -> bool {
+        let exits = loops::ExitFinder::in_stmt(stmt);
+        (self.returns && exits.returns)
+            || (!self.loops.is_empty() && (exits.breaks || exits.continues))
+    }
+
+    /// The flags that say the rest of the current block must not run: `done`, and the
+    /// innermost loop's `break` and `continue` flags.
+    pub(super) fn exit_flags(&self) -> Vec<VarId> {
+        let mut names = Vec::new();
+        if self.returns {
+            names.push(DONE.to_string());
+        }
+        if let Some(frame) = self.loops.last() {
+            names.extend(frame.brk.iter().cloned());
+            names.extend(frame.cont.iter().cloned());
+        }
+        names
+            .iter()
+            .filter_map(|n| match self.lookup(n) {
+                Some(Binding::Var(v)) => Some(v),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A constant boolean: whether any of `flags` is set.
+    pub(super) fn any_flag(
+        &mut self,
+        flags: &[VarId],
+        hint: &str,
+        negate: bool,
+        span: Span,
+        out: &mut Block,
+    ) -> Operand {
+        let markers: Vec<TokenStream> = flags.iter().map(|&v| var_marker(v)).collect();
+        let expr: Expr = if negate {
+            syn::parse_quote!(!(false #(|| #markers)*))
+        } else {
+            syn::parse_quote!(false #(|| #markers)*)
+        };
+        let passive = Passive {
+            expr,
+            uses: flags.to_vec(),
+            arrays: Vec::new(),
+            kind: PassiveKind::Discrete,
+        };
+        self.bind(hint, Rhs::Passive(passive), span, out)
+    }
+
+    /// The statements after one that may have left the block: `if !(done || ..) { rest }`.
+    pub(super) fn lower_rest_unless_exited(
+        &mut self,
+        rest: &[syn::Stmt],
+        out: &mut Block,
+        want: usize,
+        tail_returns: bool,
+        span: Span,
+    ) -> Option<Vec<Operand>> {
+        let flags = self.exit_flags();
+        if flags.is_empty() {
+            return Some(vec![dummy(); want]);
+        }
+        let cond = self.any_flag(&flags, "go_on", true, span, out);
+        let value = self.lower_branch(
+            Selector::If(cond),
+            vec![ArmSource::Rest(rest, tail_returns), ArmSource::Empty],
+            want,
+            span,
+            out,
+        );
+        Some(value)
+    }
+
+    pub(super) fn lower_stmt(&mut self, stmt: &syn::Stmt, out: &mut Block) {
+        match stmt {
+            syn::Stmt::Local(local) => self.lower_local(local, out),
+            syn::Stmt::Item(_) => {}
+            syn::Stmt::Expr(expr, _) => self.lower_effect(expr, out),
+            syn::Stmt::Macro(mac) => self.lower_macro_stmt(stmt, &mac.mac, out),
+        }
+    }
+
+    pub(super) fn lower_local(&mut self, local: &syn::Local, out: &mut Block) {
+        if let Some(init) = &local.init {
+            if let Some((_, diverge)) = &init.diverge {
+                self.errors.spanned(
+                    diverge,
+                    "`let .. else` is not supported in a `#[differentiate]` function; use `match`",
+                );
+            }
+        }
+        let (pat, ty) = match &local.pat {
+            Pat::Type(typed) => (&*typed.pat, Some((*typed.ty).clone())),
+            other => (other, None),
+        };
+        match pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                let name = p.ident.to_string();
+                match &local.init {
+                    None => self.declare(&name, Binding::Uninit, ty),
+                    Some(init)
+                        if self.lower_special_local(
+                            &name,
+                            &p.ident,
+                            ty.as_ref(),
+                            &init.expr,
+                            out,
+                        ) => {}
+                    Some(init) => {
+                        let op = self.lower_expr(&init.expr, out);
+                        let var = self.name_value(op, &name, ty.clone(), p.ident.span(), out);
+                        self.declare(&name, Binding::Var(var), ty);
+                    }
+                }
+            }
+            Pat::Wild(_) => {
+                if let Some(init) = &local.init {
+                    self.lower_effect(&init.expr, out);
+                }
+            }
+            Pat::Tuple(t)
+                if local.init.is_some()
+                    && t.elems
+                        .iter()
+                        .all(|p| matches!(p, Pat::Ident(_) | Pat::Wild(_) | Pat::Type(_))) =>
+            {
+                let init = &local.init.as_ref().expect("checked").expr;
+                match init.as_ref() {
+                    // `x.sin_cos()` is `(x.sin(), x.cos())` (the optimiser fuses them again).
+                    Expr::MethodCall(m)
+                        if m.method == "sin_cos" && m.args.is_empty() && t.elems.len() == 2 =>
+                    {
+                        for (pat, name) in t.elems.iter().zip(["sin", "cos"]) {
+                            let prim = primitives::lookup(name, 1).expect("a float primitive");
+                            let method = syn::Ident::new(name, m.method.span());
+                            let value = self.lower_prim(
+                                prim,
+                                CallForm::Method(method),
+                                std::iter::once(&*m.receiver),
+                                m.span(),
+                                out,
+                            );
+                            self.bind_pattern(pat, value, out);
+                        }
+                    }
+                    Expr::Tuple(values) if values.elems.len() == t.elems.len() => {
+                        let ops: Vec<Operand> = values
+                            .elems
+                            .iter()
+                            .map(|e| self.lower_expr(e, out))
+                            .collect();
+                        for (pat, op) in t.elems.iter().zip(ops) {
+                            self.bind_pattern(pat, op, out);
+                        }
+                    }
+                    _ => {
+                        // `let (a, b) = g(x);`: each name takes its component of the result.
+                        let value = self.lower_expr(init, out);
+                        let Operand::Var(of) = value else {
+                            self.reject(init, Rejected::DestructureConstant);
+                            return;
+                        };
+                        for (index, pat) in t.elems.iter().enumerate() {
+                            let component = self.bind(
+                                "t",
+                                Rhs::Component {
+                                    of,
+                                    index,
+                                    tuple: true,
+                                },
+                                pat.span(),
+                                out,
+                            );
+                            self.bind_pattern(pat, component, out);
+                        }
+                    }
+                }
+            }
+            other => {
+                self.reject(other, Rejected::LetPattern);
+            }
+        }
+    }
+
+    /// `let` of an array (a local buffer, or another name for one) or of a closure. Returns
+    /// whether it was one.
+    pub(super) fn lower_special_local(
+        &mut self,
+        name: &str,
+        ident: &syn::Ident,
+        ty: Option<&syn::Type>,
+        init: &Expr,
+        out: &mut Block,
+    ) -> bool {
+        let init = match init {
+            Expr::Paren(p) => &*p.expr,
+            other => other,
+        };
+        if let Expr::Closure(closure) = init {
+            if loops::ExitFinder::in_expr(&closure.body).returns {
+                self.errors.spanned(closure, "a closure containing `return` cannot be inlined; use a function marked `#[differentiate]`");
+            }
+            let mut assigned = loops::AssignFinder::default();
+            assigned.visit_expr(&closure.body);
+            if let Some(captured) = assigned.0.iter().find(|n| self.find(n).is_some()) {
+                self.errors.spanned(
+                    closure,
+                    format!("a closure that assigns the captured variable `{captured}` cannot be inlined; compute the value outside the closure"),
+                );
+            }
+            let definition = (closure.clone(), self.scopes.clone());
+            self.declare(name, Binding::Closure(Rc::new(definition)), None);
+            return true;
+        }
+        if let Some(array) = self.array_of(init) {
+            self.declare(name, Binding::Array(array), None);
+            return true;
+        }
+        let Some((init, vec)) = self.array_init(init, ty, out) else {
+            return false;
+        };
+        if self.nesting > 0 {
+            self.errors.spanned(
+                ident,
+                "local buffers must be declared in the function's outermost block, outside loops and branches (after an early `return`, the rest of the body runs inside a branch); declare it before the loop, branch or first `return`, and overwrite its elements",
+            );
+        }
+        let elem = ty.and_then(element_type);
+        let fixed_len = match (&init, vec) {
+            (_, true) => None,
+            (
+                ArrayInit::Repeat {
+                    len: Operand::Const(len),
+                    ..
+                },
+                false,
+            ) => Some(len.clone()),
+            (ArrayInit::Elements(elements), false) => {
+                let n = elements.len();
+                Some(syn::parse_quote!(#n))
+            }
+            _ => None,
+        };
+        let array = self.ir.new_array(name, elem, fixed_len, ident.span());
+        out.stmts.push(Stmt::DeclareArray { array, init, vec });
+        self.declare(name, Binding::Array(array), None);
+        true
+    }
+
+    /// `vec![v; n]`, `vec![a, b]`, `[v; N]`, `[a, b]` of floats: the buffer's start.
+    pub(super) fn array_init(
+        &mut self,
+        init: &Expr,
+        ty: Option<&syn::Type>,
+        out: &mut Block,
+    ) -> Option<(ArrayInit, bool)> {
+        let (content, vec): (Expr, bool) = match init {
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+                let tokens = &m.mac.tokens;
+                (syn::parse2(quote::quote!([#tokens])).ok()?, true)
+            }
+            Expr::Array(_) | Expr::Repeat(_) => (init.clone(), false),
+            _ => return None,
+        };
+        let floats = ty.and_then(element_type).is_some();
+        match &content {
+            Expr::Repeat(r) if floats || looks_float(&r.expr, self) => {
+                let value = self.lower_expr(&r.expr, out);
+                let len = self.lower_expr(&r.len, out);
+                Some((ArrayInit::Repeat { value, len }, vec))
+            }
+            Expr::Array(a)
+                if !a.elems.is_empty()
+                    && (floats
+                        || (a.elems.iter().any(|e| looks_float(e, self))
+                            && a.elems
+                                .iter()
+                                .all(|e| looks_float(e, self) || is_constant_path(e)))) =>
+            {
+                let elements = a.elems.iter().map(|e| self.lower_expr(e, out)).collect();
+                Some((ArrayInit::Elements(elements), vec))
+            }
+            _ => None,
+        }
+    }
+
+    /// Gives the user's name to the value of `let name = ..`: renames a temporary made just
+    /// for it, or copies anything else into a new version.
+    pub(super) fn name_value(
+        &mut self,
+        op: Operand,
+        name: &str,
+        ty: Option<syn::Type>,
+        span: Span,
+        out: &mut Block,
+    ) -> VarId {
+        if let Operand::Var(v) = op {
+            let fresh = v + 1 == self.ir.vars.len()
+                && matches!(out.stmts.last(), Some(Stmt::Let { var, .. }) if *var == v)
+                && matches!(self.ir.vars[v].hint.as_str(), "t" | "p");
+            if fresh {
+                self.ir.vars[v].hint = name.to_string();
+                self.ir.vars[v].ty = ty;
+                return v;
+            }
+        }
+        let var = self.ir.new_var(name, ty, span);
+        out.stmts.push(Stmt::Let {
+            var,
+            rhs: Rhs::Use(op),
+            span,
+        });
+        var
+    }
+
+    /// An expression evaluated for its effect (a statement): assignments, branches, calls.
+    pub(super) fn lower_effect(&mut self, expr: &Expr, out: &mut Block) {
+        match expr {
+            Expr::If(_) | Expr::Match(_) | Expr::Block(_) => {
+                self.lower_structured(expr, 0, out);
+            }
+            Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => self.lower_exit(expr, out),
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => self.lower_loop(expr, out),
+            Expr::Macro(mac) => {
+                let stmt = syn::Stmt::Expr(expr.clone(), Some(Default::default()));
+                self.lower_macro_stmt(&stmt, &mac.mac, out)
+            }
+            _ => {
+                self.lower_expr(expr, out);
+            }
+        }
+    }
+
+    /// A statement macro (`println!`, `assert!`) is kept as written, with the variables it
+    /// mentions rebound under their own names just before it.
+    pub(super) fn lower_macro_stmt(&mut self, stmt: &syn::Stmt, mac: &syn::Macro, out: &mut Block) {
+        let mut names = Vec::new();
+        collect_macro_names(mac.tokens.clone(), &mut names);
+        let mut rebind = Vec::new();
+        for name in names {
+            if rebind.iter().any(|(i, _): &(syn::Ident, VarId)| *i == name) {
+                continue;
+            }
+            if let Some(Binding::Var(v)) = self.lookup(&name) {
+                rebind.push((syn::Ident::new(&name, mac.path.span()), v));
+            }
+        }
+        out.stmts.push(Stmt::Effect {
+            rebind,
+            stmt: stmt.clone(),
+        });
+    }
+
+    /// The variable a path names, if it names a local variable holding a value.
+    pub(super) fn local_var(&self, expr: &Expr) -> Option<VarId> {
+        match self.lookup(&Self::local_ident(expr)?.to_string())? {
+            Binding::Var(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The array a path names, if it names one.
+    pub(super) fn array_of(&self, expr: &Expr) -> Option<ArrayId> {
+        let expr = match expr {
+            Expr::Reference(r) => &*r.expr,
+            other => other,
+        };
+        match self.lookup(&Self::local_ident(expr)?.to_string())? {
+            Binding::Array(array) => Some(array),
+            _ => None,
+        }
+    }
+
+    /// `return`, `break` or `continue`: set the flags, skip the rest (the caller stops).
+    pub(super) fn lower_exit(&mut self, exit: &Expr, out: &mut Block) {
+        let truth = || Operand::Const(syn::parse_quote!(true));
+        match exit {
+            Expr::Return(ret) => match &ret.expr {
+                Some(value) => self.lower_return(value, out),
+                None => {
+                    self.errors
+                        .spanned(ret, "`return` needs a value in a differentiated function");
+                }
+            },
+            Expr::Break(b) => {
+                if let Some(label) = &b.label {
+                    self.errors.spanned(label, "labelled `break` is not supported in a `#[differentiate]` function; set a flag and `break` out of each loop");
+                } else if let Some(value) = &b.expr {
+                    self.errors.spanned(value, "`break` with a value is not supported in a `#[differentiate]` function; assign the value to a variable before `break`");
+                } else if let Some(flag) = self.loops.last().and_then(|f| f.brk.clone()) {
+                    self.assign(&flag, truth(), b.span(), out);
+                }
+            }
+            Expr::Continue(c) => {
+                if let Some(label) = &c.label {
+                    self.errors.spanned(label, "labelled `continue` is not supported in a `#[differentiate]` function; set a flag and `continue` each loop");
+                } else if let Some(flag) = self.loops.last().and_then(|f| f.cont.clone()) {
+                    self.assign(&flag, truth(), c.span(), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn lower_return(&mut self, value: &Expr, out: &mut Block) {
+        let components = self.lower_expr_n(value, self.components, out);
+        if self.returns {
+            for (k, op) in components.into_iter().enumerate() {
+                self.assign(&ret_name(k), op, value.span(), out);
+            }
+            self.assign(
+                DONE,
+                Operand::Const(syn::parse_quote!(true)),
+                value.span(),
+                out,
+            );
+        } else {
+            self.errors
+                .spanned(value, "internal: `return` found late; please report this");
+        }
+    }
+}
