@@ -65,27 +65,85 @@ impl Lowerer<'_> {
         }
     }
 
+    /// A path: a local variable's current version, a constant, or a passive `self.field`.
+    fn lower_path(&mut self, expr: &Expr, p: &syn::ExprPath, out: &mut Block) -> Operand {
+        match Self::local_ident(expr) {
+            Some(ident) => match self.lookup(&ident.to_string()) {
+                Some(Binding::Var(v)) => Operand::Var(v),
+                Some(Binding::Uninit) => {
+                    self.errors
+                        .spanned(ident, format!("`{ident}` is used before it is assigned"));
+                    dummy()
+                }
+                Some(Binding::Array(_)) => self.reject(ident, Rejected::ArrayAsValue),
+                Some(Binding::Closure(_)) => self.reject(ident, Rejected::ClosureAsValue),
+                None => Operand::Const(expr.clone()),
+            },
+            None if p.path.segments.first().is_some_and(|s| s.ident == "self") => {
+                self.passive(expr, PassiveKind::Discrete, out)
+            }
+            None => Operand::Const(expr.clone()),
+        }
+    }
+
+    /// `q.0` of a tuple a call returned is a component; any other field has no derivative.
+    fn lower_field(&mut self, expr: &Expr, f: &syn::ExprField, out: &mut Block) -> Operand {
+        match (&f.member, self.local_var(&f.base)) {
+            (syn::Member::Unnamed(index), Some(of)) => {
+                let component = Rhs::Component {
+                    of,
+                    index: index.index as usize,
+                    tuple: true,
+                };
+                self.bind("t", component, expr.span(), out)
+            }
+            _ => self.opaque(
+                expr,
+                format!("field access `.{}`", f.member.to_token_stream()),
+                "only fields of constants can be read",
+                out,
+            ),
+        }
+    }
+
+    /// `x[i]` of an array is a load; `q[0]` of an array a call returned, a component.
+    fn lower_index(&mut self, expr: &Expr, i: &syn::ExprIndex, out: &mut Block) -> Operand {
+        let span = expr.span();
+        if let Some(array) = self.array_of(&i.expr) {
+            if matches!(&*i.index, Expr::Range(_)) {
+                return self.reject(&i.index, Rejected::Slicing);
+            }
+            let index = self.lower_expr(&i.index, out);
+            let load = Rhs::Load {
+                array,
+                index,
+                guard: None,
+            };
+            return self.bind("t", load, span, out);
+        }
+        match (self.local_var(&i.expr), literal_index(&i.index)) {
+            (Some(of), Some(index)) => {
+                let component = Rhs::Component {
+                    of,
+                    index,
+                    tuple: false,
+                };
+                self.bind("t", component, span, out)
+            }
+            _ => self.opaque(
+                expr,
+                "indexing",
+                "index slices, arrays and local buffers of floats",
+                out,
+            ),
+        }
+    }
+
     pub(super) fn lower_expr(&mut self, expr: &Expr, out: &mut Block) -> Operand {
         let span = expr.span();
         match expr {
             Expr::Lit(_) => Operand::Const(expr.clone()),
-            Expr::Path(p) => match Self::local_ident(expr) {
-                Some(ident) => match self.lookup(&ident.to_string()) {
-                    Some(Binding::Var(v)) => Operand::Var(v),
-                    Some(Binding::Uninit) => {
-                        self.errors
-                            .spanned(ident, format!("`{ident}` is used before it is assigned"));
-                        dummy()
-                    }
-                    Some(Binding::Array(_)) => self.reject(ident, Rejected::ArrayAsValue),
-                    Some(Binding::Closure(_)) => self.reject(ident, Rejected::ClosureAsValue),
-                    None => Operand::Const(expr.clone()),
-                },
-                None if p.path.segments.first().is_some_and(|s| s.ident == "self") => {
-                    self.passive(expr, PassiveKind::Discrete, out)
-                }
-                None => Operand::Const(expr.clone()),
-            },
+            Expr::Path(p) => self.lower_path(expr, p, out),
             Expr::Paren(p) => self.lower_expr(&p.expr, out),
             Expr::Group(g) => self.lower_expr(&g.expr, out),
             Expr::Unary(u) => match u.op {
@@ -138,49 +196,7 @@ impl Lowerer<'_> {
                 Operand::Const(syn::parse_quote!(()))
             }
             Expr::Range(_) => self.passive(expr, PassiveKind::Discrete, out),
-            Expr::Field(f)
-                if matches!(&f.member, syn::Member::Unnamed(_))
-                    && self.local_var(&f.base).is_some() =>
-            {
-                let of = self.local_var(&f.base).expect("checked");
-                let syn::Member::Unnamed(index) = &f.member else {
-                    unreachable!("checked")
-                };
-                self.bind(
-                    "t",
-                    Rhs::Component {
-                        of,
-                        index: index.index as usize,
-                        tuple: true,
-                    },
-                    span,
-                    out,
-                )
-            }
-            Expr::Index(i)
-                if self.array_of(&i.expr).is_none()
-                    && self.local_var(&i.expr).is_some()
-                    && literal_index(&i.index).is_some() =>
-            {
-                let of = self.local_var(&i.expr).expect("checked");
-                let index = literal_index(&i.index).expect("checked");
-                self.bind(
-                    "t",
-                    Rhs::Component {
-                        of,
-                        index,
-                        tuple: false,
-                    },
-                    span,
-                    out,
-                )
-            }
-            Expr::Field(f) => self.opaque(
-                expr,
-                format!("field access `.{}`", f.member.to_token_stream()),
-                "only fields of constants can be read",
-                out,
-            ),
+            Expr::Field(f) => self.lower_field(expr, f, out),
             Expr::Tuple(_) => self.opaque(
                 expr,
                 "a tuple",
@@ -193,30 +209,7 @@ impl Lowerer<'_> {
                 "arrays of active values can only be returned",
                 out,
             ),
-            Expr::Index(index) => match self.array_of(&index.expr) {
-                Some(array) => {
-                    if matches!(&*index.index, Expr::Range(_)) {
-                        return self.reject(&index.index, Rejected::Slicing);
-                    }
-                    let index = self.lower_expr(&index.index, out);
-                    self.bind(
-                        "t",
-                        Rhs::Load {
-                            array,
-                            index,
-                            guard: None,
-                        },
-                        span,
-                        out,
-                    )
-                }
-                None => self.opaque(
-                    expr,
-                    "indexing",
-                    "index slices, arrays and local buffers of floats",
-                    out,
-                ),
-            },
+            Expr::Index(i) => self.lower_index(expr, i, out),
             Expr::Reference(r) if matches!(&*r.expr, Expr::Index(i) if self.array_of(&i.expr).is_some()) =>
             {
                 // `&x[a..b]` (or `&x[i]`): indexing lowers it, and rejects the slice.
