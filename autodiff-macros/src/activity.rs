@@ -9,6 +9,10 @@
 //! useful when a useful value is loaded from it. Both analyses iterate to a fixed point, so a
 //! loop-carried variable that becomes varied in a later iteration is found.
 //!
+//! Varied values also record *which* active parameters they depend on (a bit per parameter),
+//! so forward mode knows which entries of a tangent are zero without running the analysis
+//! again per input.
+//!
 //! This is also where constructs that need a derivative they do not have are reported: an
 //! unknown method or macro applied to a varied value whose result is useful.
 
@@ -18,6 +22,10 @@ use crate::ir::*;
 pub struct Activity {
     pub active: Vec<bool>,
     pub active_arrays: Vec<bool>,
+    /// Per variable, the active parameters it depends on: bit `i` for parameter `i` (the
+    /// last bit stands for every parameter from it on).
+    varied_by: Vec<Inputs>,
+    useful: Vec<bool>,
 }
 
 impl Activity {
@@ -31,9 +39,43 @@ impl Activity {
             CallArg::Array { array, .. } => self.active_arrays[*array],
         }
     }
+
+    /// Which variables would be active if parameter `param` were the only active one.
+    pub fn active_for(&self, param: usize) -> Vec<bool> {
+        let bit = input_bit(param);
+        self.varied_by
+            .iter()
+            .zip(&self.useful)
+            .map(|(by, useful)| by & bit != 0 && *useful)
+            .collect()
+    }
+
+    /// Facts for a variable added after the analysis (by a rewrite that keeps them current):
+    /// those of the variable it copies, or none (an integer counter).
+    pub fn push_like(&mut self, like: Option<VarId>) {
+        let (active, by, useful) = match like {
+            Some(v) => (self.active[v], self.varied_by[v], self.useful[v]),
+            None => (false, 0, false),
+        };
+        self.active.push(active);
+        self.varied_by.push(by);
+        self.useful.push(useful);
+    }
+
+    /// An array added after the analysis, active as the values stored in it.
+    pub fn push_array(&mut self, active: bool) {
+        self.active_arrays.push(active);
+    }
 }
 
-/// Per-variable and per-array flags, for either analysis.
+/// The active parameters a value depends on, a bit each.
+type Inputs = u64;
+
+fn input_bit(param: usize) -> Inputs {
+    1 << param.min(Inputs::BITS as usize - 1)
+}
+
+/// Per-variable and per-array flags, for the useful analysis.
 struct Flags {
     vars: Vec<bool>,
     arrays: Vec<bool>,
@@ -47,10 +89,6 @@ impl Flags {
             arrays: vec![false; ir.arrays.len()],
             changed: false,
         }
-    }
-
-    fn var(&self, op: &Operand) -> bool {
-        op.var().is_some_and(|v| self.vars[v])
     }
 
     fn set_var(&mut self, v: VarId) {
@@ -72,22 +110,55 @@ impl Flags {
             self.changed = true;
         }
     }
+}
 
-    fn arg(&self, arg: &CallArg) -> bool {
+/// Per-variable and per-array sets of the active parameters they depend on, for the varied
+/// analysis.
+struct Varied {
+    vars: Vec<Inputs>,
+    arrays: Vec<Inputs>,
+    changed: bool,
+}
+
+impl Varied {
+    fn var(&self, op: &Operand) -> Inputs {
+        op.var().map_or(0, |v| self.vars[v])
+    }
+
+    fn arg(&self, arg: &CallArg) -> Inputs {
         match arg {
             CallArg::Value(op) | CallArg::Ref(op) => self.var(op),
             CallArg::Array { array, .. } => self.arrays[*array],
         }
     }
+
+    fn join_var(&mut self, v: VarId, by: Inputs) {
+        if self.vars[v] | by != self.vars[v] {
+            self.vars[v] |= by;
+            self.changed = true;
+        }
+    }
+
+    fn join_array(&mut self, a: ArrayId, by: Inputs) {
+        if self.arrays[a] | by != self.arrays[a] {
+            self.arrays[a] |= by;
+            self.changed = true;
+        }
+    }
 }
 
 pub fn analyse(ir: &FnIr, active_params: &[bool], errors: &mut Errors) -> Activity {
-    let mut varied = Flags::new(ir);
-    for (slot, active) in ir.params.iter().zip(active_params) {
+    crate::analysis::ran("activity");
+    let mut varied = Varied {
+        vars: vec![0; ir.vars.len()],
+        arrays: vec![0; ir.arrays.len()],
+        changed: false,
+    };
+    for (i, (slot, active)) in ir.params.iter().zip(active_params).enumerate() {
         if *active {
             match slot {
-                ParamSlot::Var(v) => varied.vars[*v] = true,
-                ParamSlot::Array(a) => varied.arrays[*a] = true,
+                ParamSlot::Var(v) => varied.vars[*v] |= input_bit(i),
+                ParamSlot::Array(a) => varied.arrays[*a] |= input_bit(i),
             }
         }
     }
@@ -112,67 +183,66 @@ pub fn analyse(ir: &FnIr, active_params: &[bool], errors: &mut Errors) -> Activi
     }
 
     report_missing_derivatives(&ir.body, &varied, &useful, errors);
-    let both = |a: &[bool], b: &[bool]| a.iter().zip(b).map(|(x, y)| *x && *y).collect();
+    let both = |a: &[Inputs], b: &[bool]| a.iter().zip(b).map(|(x, y)| *x != 0 && *y).collect();
     Activity {
         active: both(&varied.vars, &useful.vars),
         active_arrays: both(&varied.arrays, &useful.arrays),
+        varied_by: varied.vars,
+        useful: useful.vars,
     }
 }
 
 /// Whether a binding's value is varied, given its operands'.
-fn rhs_varied(rhs: &Rhs, varied: &Flags) -> bool {
+fn rhs_varied(rhs: &Rhs, varied: &Varied) -> Inputs {
     match rhs {
         Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => varied.var(a),
-        Rhs::Arith(_, a, b) => varied.var(a) || varied.var(b),
+        Rhs::Arith(_, a, b) => varied.var(a) | varied.var(b),
         Rhs::Prim { prim, args, .. } => prim
             .rules
             .iter()
-            .any(|r| args.get(r.operand).is_some_and(|a| varied.var(a))),
-        Rhs::Call { args, .. } => args.iter().any(|a| varied.arg(a)),
+            .filter_map(|r| args.get(r.operand))
+            .fold(0, |by, a| by | varied.var(a)),
+        Rhs::Call { args, .. } => args.iter().fold(0, |by, a| by | varied.arg(a)),
         Rhs::Load { array, .. } => varied.arrays[*array],
         Rhs::Component { of, .. } => varied.vars[*of],
-        Rhs::Len(_) | Rhs::Passive(_) => false,
+        Rhs::Len(_) | Rhs::Passive(_) => 0,
     }
 }
 
-fn forward(block: &Block, varied: &mut Flags) {
+fn forward(block: &Block, varied: &mut Varied) {
     for stmt in &block.stmts {
         match stmt {
             Stmt::Let { var, rhs, .. } => {
-                if rhs_varied(rhs, varied) {
-                    varied.set_var(*var);
-                }
+                let by = rhs_varied(rhs, varied);
+                varied.join_var(*var, by);
             }
             Stmt::Branch { arms, phis, .. } => {
                 for arm in arms {
                     forward(arm, varied);
                 }
                 for phi in phis {
-                    if phi.srcs.iter().any(|s| varied.var(s)) {
-                        varied.set_var(phi.var);
-                    }
+                    let by = phi.srcs.iter().fold(0, |by, s| by | varied.var(s));
+                    varied.join_var(phi.var, by);
                 }
             }
             Stmt::DeclareArray { array, init, .. } => {
-                let any = match init {
+                let by = match init {
                     ArrayInit::Repeat { value, .. } => varied.var(value),
-                    ArrayInit::Elements(elements) => elements.iter().any(|e| varied.var(e)),
+                    ArrayInit::Elements(elements) => {
+                        elements.iter().fold(0, |by, e| by | varied.var(e))
+                    }
                 };
-                if any {
-                    varied.set_array(*array);
-                }
+                varied.join_array(*array, by);
             }
             Stmt::Store { array, value, .. } => {
-                if varied.var(value) {
-                    varied.set_array(*array);
-                }
+                let by = varied.var(value);
+                varied.join_array(*array, by);
             }
             Stmt::Loop(l) => {
                 for c in &l.carried {
-                    if varied.var(&c.init) || varied.var(&c.next) {
-                        varied.set_var(c.header);
-                        varied.set_var(c.exit);
-                    }
+                    let by = varied.var(&c.init) | varied.var(&c.next);
+                    varied.join_var(c.header, by);
+                    varied.join_var(c.exit, by);
                 }
                 forward(&l.head, varied);
                 forward(&l.body, varied);
@@ -274,7 +344,7 @@ fn backward(block: &Block, useful: &mut Flags) {
     }
 }
 
-fn report_missing_derivatives(block: &Block, varied: &Flags, useful: &Flags, errors: &mut Errors) {
+fn report_missing_derivatives(block: &Block, varied: &Varied, useful: &Flags, errors: &mut Errors) {
     for stmt in &block.stmts {
         match stmt {
             Stmt::Let {
@@ -283,8 +353,8 @@ fn report_missing_derivatives(block: &Block, varied: &Flags, useful: &Flags, err
                 span,
             } => {
                 if let PassiveKind::Opaque { what, fix } = &p.kind {
-                    let varied_input = p.uses.iter().any(|v| varied.vars[*v])
-                        || p.arrays.iter().any(|a| varied.arrays[*a]);
+                    let varied_input = p.uses.iter().any(|v| varied.vars[*v] != 0)
+                        || p.arrays.iter().any(|a| varied.arrays[*a] != 0);
                     if useful.vars[*var] && varied_input {
                         errors.at(*span, format!("{what} has no derivative, and here it is applied to a value that depends on an active parameter; {fix}"));
                     }
@@ -297,7 +367,7 @@ fn report_missing_derivatives(block: &Block, varied: &Flags, useful: &Flags, err
                     ..
                 } = selector
                 {
-                    let scrutinee_varied = varied.var(scrutinee);
+                    let scrutinee_varied = varied.var(scrutinee) != 0;
                     for (span, arm) in pat_spans.iter().zip(arms) {
                         if scrutinee_varied && arm.bound.iter().any(|v| useful.vars[*v]) {
                             errors.at(*span, "this pattern binds a value that depends on an active parameter, which would lose its derivative; match on a constant, or bind the value with `let` before the `match`");

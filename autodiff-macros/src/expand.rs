@@ -1,11 +1,11 @@
-//! The attribute's expansion, stage by stage: options and signature → lower → loads → hoist →
-//! activity → reverse (with fusion) → emit. Errors from every stage are collected; if there are any, the original
+//! The attribute's expansion, stage by stage: options and signature → lower → rewrite (loads,
+//! hoist) → analyse (values before hoisting, the rest after) → transform (reverse and forward
+//! sweeps) → emit. Errors from every stage are collected; if there are any, the original
 //! function is emitted with the errors and stubs of the generated items.
 
+use crate::analysis::{self, Jacobian};
 use crate::errors::Errors;
-use crate::reverse::Shape;
-use crate::signature::Output;
-use crate::{activity, emit, hoist, loads, lower, options, reverse, signature};
+use crate::{emit, hoist, loads, lower, options, reverse, signature};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -42,63 +42,41 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut ir = lower::lower(&func, &sig, &mut errors);
     loads::optimise(&mut ir);
     let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
-    hoist::optimise(&mut ir, &active_params);
-    let activity = activity::analyse(&ir, &active_params, &mut errors);
-    let shape = match &sig.output {
-        Some(Output::Scalar(_) | Output::Tensor(_)) => Shape::Scalar,
-        Some(Output::Tuple(_)) => Shape::Tuple,
-        Some(Output::Array(..)) => Shape::Array,
-        None => Shape::Scalar,
-    };
+    let mut values = analysis::values(&ir, &active_params, &mut errors);
     if !errors.is_empty() {
         let errors = errors.to_compile_errors();
         let stubs = emit::stubs(&func, &sig, &runtime);
         return quote!(#func #errors #stubs);
     }
-    let tensor_refs: Vec<bool> = sig
-        .params
-        .iter()
-        .map(|p| {
-            matches!(&p.ty, syn::Type::Reference(_))
-                && matches!(p.kind, signature::ParamKind::Tensor { .. })
-        })
-        .collect();
-    let body = reverse::pullback_body(
-        &ir,
-        &activity,
-        &active_params,
-        &tensor_refs,
-        &shape,
-        &runtime,
-        None,
-    );
-    // `NAME_jacobian` in one sweep, for outputs of one float type.
-    let lanes = match &sig.output {
-        Some(Output::Tuple(types))
-            if types.iter().all(|t| {
-                let first = &types[0];
-                quote!(#t).to_string() == quote!(#first).to_string()
-            }) =>
-        {
-            Some((types.len(), types[0].clone()))
-        }
-        Some(Output::Array(ty, n)) => Some((*n, ty.clone())),
-        _ => None,
-    }
-    .and_then(|(m, ty)| {
-        reverse::lanes_jacobian_body(
+    hoist::optimise(&mut ir, &values);
+    values.catch_up(&ir);
+    let (facts, strategy) = analysis::facts(&ir, values, &sig);
+
+    let body = reverse::pullback_body(&ir, &facts, &strategy, &active_params, &runtime, None);
+    let lanes = match &strategy.jacobian {
+        Jacobian::Lanes { outputs, ty } => Some(reverse::pullback_body(
             &ir,
-            &activity,
+            &facts,
+            &strategy,
             &active_params,
-            &tensor_refs,
-            &shape,
             &runtime,
-            m,
-            &ty,
-        )
-    });
-    let tangent = reverse::tangent_grad_body(&ir, &activity, &active_params, &runtime);
-    let generated = emit::generated(&func, &sig, body, tangent, lanes, &ir.items, &runtime);
+            Some((*outputs, ty)),
+        )),
+        _ => None,
+    };
+    let tangent = strategy
+        .forward_grad
+        .then(|| reverse::tangent_grad_body(&ir, &facts, &active_params, &runtime));
+    let generated = emit::generated(
+        &func,
+        &sig,
+        body,
+        tangent,
+        lanes,
+        &strategy.jacobian,
+        &ir.items,
+        &runtime,
+    );
     quote!(#func #generated)
 }
 

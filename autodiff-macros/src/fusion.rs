@@ -55,13 +55,14 @@ pub struct Fused {
     pub first_writes: BTreeSet<VarId>,
 }
 
-/// The fused loops among the top-level statements, by the address of their [`Loop`].
+/// The fused loops among the top-level statements, by their [`LoopId`].
 pub fn plan(
     ir: &FnIr,
     activity: &Activity,
     kinds: &[Kind],
     aggregates: &BTreeSet<VarId>,
 ) -> BTreeMap<LoopId, Fused> {
+    crate::analysis::ran("fusion");
     let top = &ir.body.stmts;
     let params: BTreeSet<VarId> = ir
         .params
@@ -475,7 +476,7 @@ fn int_literal(expr: &syn::Expr) -> Option<u128> {
 mod tests {
     use super::*;
     use crate::errors::Errors;
-    use crate::{activity, kinds, lower, options, reverse, signature};
+    use crate::{analysis, lower, options, signature};
 
     /// Which top-level loops of `source` are fused, in order.
     fn fused(source: &str) -> Vec<bool> {
@@ -486,10 +487,9 @@ mod tests {
         let mut ir = lower::lower(&func, &sig, &mut errors);
         crate::loads::optimise(&mut ir);
         let active: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
-        let activity = activity::analyse(&ir, &active, &mut errors);
+        let values = analysis::values(&ir, &active, &mut errors);
         assert!(errors.is_empty(), "{source} does not lower");
-        let kinds = kinds::infer(&ir);
-        let plan = plan(&ir, &activity, &kinds, &reverse::aggregates(&ir.body));
+        let plan = analysis::facts(&ir, values, &sig).0.fused;
         ir.body
             .stmts
             .iter()

@@ -42,29 +42,28 @@
 //! adjoint sums each value's adjoint into the cache's adjoint, and the copy's adjoint applies
 //! the chain rule once per value (`exp`'s rule once per component, not per point).
 
-use crate::activity;
-use crate::errors::Errors;
+use crate::analysis::Values;
 use crate::ir::kept::{self, var_marker};
 use crate::ir::uses::Mentions;
 use crate::ir::*;
-use crate::kinds::{self, Kind};
+use crate::kinds::Kind;
 use crate::primitives::Family;
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Hoists the invariant values of every loop at the top level of the body.
-pub fn optimise(ir: &mut FnIr, active_params: &[bool]) {
+/// Hoists the invariant values of every loop at the top level of the body. Only values with
+/// derivatives are worth a cache, so it reads the facts about values; what it adds says what
+/// it copies (`Var::copy_of`, `Array::holds`), for `Values::catch_up`.
+pub fn optimise(ir: &mut FnIr, values: &Values) {
     if !ir.body.stmts.iter().any(|s| matches!(s, Stmt::Loop(_))) {
         return;
     }
-    // Only values with derivatives are worth a cache; errors are reported by the real analysis.
-    let active = activity::analyse(ir, active_params, &mut Errors::default()).active;
-    let kinds = kinds::infer(ir);
+    let (active, kinds) = (&values.activity.active, &values.kinds);
     for stmt in std::mem::take(&mut ir.body.stmts) {
         match stmt {
             Stmt::Loop(mut l) => {
-                if let Some(plan) = Plan::new(&l, &active, &kinds) {
+                if let Some(plan) = Plan::new(&l, active, kinds) {
                     if let Some(prologue) = plan.apply(ir, &mut l) {
                         ir.body.stmts.extend(prologue);
                     }
@@ -245,6 +244,7 @@ impl Plan {
                 });
                 let hint = format!("{}_cache", ir.vars[h].hint);
                 let cache = ir.new_array(&hint, ir.vars[h].ty.clone(), None, span);
+                ir.arrays[cache].holds = Some(h);
                 caches.insert(h, (cache, count));
             }
             prologue.push(once(ir, runs, body, carried, span));
@@ -272,8 +272,11 @@ impl Plan {
             let (hint, ty) = (info.hint.clone(), info.ty.clone());
             let init = let_const(ir, &mut prologue, &hint, syn::parse_quote!(0.0));
             let exit = ir.new_var(&hint, ty.clone(), span);
+            let header = ir.new_var(&hint, ty, span);
+            ir.vars[exit].copy_of = Some(h);
+            ir.vars[header].copy_of = Some(h);
             carried.push(Carried {
-                header: ir.new_var(&hint, ty, span),
+                header,
                 init: Operand::Var(init),
                 next: Operand::Var(copier.rename[&h]),
                 exit,
@@ -686,6 +689,7 @@ impl<'a> Copier<'a> {
         let like = info.like.and_then(|p| self.rename.get(&p).copied());
         let new = ir.new_var(&hint, ty, span);
         ir.vars[new].like = like;
+        ir.vars[new].copy_of = Some(v);
         self.rename.insert(v, new);
         new
     }
@@ -795,7 +799,9 @@ impl Rewriter {
                         let info = &ir.vars[c.exit];
                         let (hint, ty, span) = (info.hint.clone(), info.ty.clone(), info.span);
                         hoisted.push((c.exit, span));
-                        c.exit = ir.new_var(&hint, ty, span);
+                        let exit = ir.new_var(&hint, ty, span);
+                        ir.vars[exit].copy_of = Some(c.exit);
+                        c.exit = exit;
                     }
                 }
                 _ => {}

@@ -17,6 +17,7 @@ pub enum Kind {
 }
 
 pub fn infer(ir: &FnIr) -> Vec<Kind> {
+    crate::analysis::ran("kinds");
     let mut tensor: Vec<bool> = ir
         .vars
         .iter()
@@ -32,6 +33,7 @@ pub fn infer(ir: &FnIr) -> Vec<Kind> {
 /// The tensor variables that are references in the user's code (a `&Tensor` parameter and
 /// its copies): passed to a call, they are passed as `&x`, as the user's `x` was.
 pub fn borrowed(ir: &FnIr, param_refs: &[bool]) -> Vec<bool> {
+    crate::analysis::ran("borrowed");
     let mut by_ref = vec![false; ir.vars.len()];
     for (slot, is_ref) in ir.params.iter().zip(param_refs) {
         if let ParamSlot::Var(v) = slot {

@@ -8,21 +8,22 @@
 //! | attribute options | `options` | `options::parse` |
 //! | signature: active parameters, result shape | `signature` | `signature::analyse` |
 //! | lowering to one primitive per binding | `lower` (into `ir`) | `lower::lower` |
-//! | repeated loads shared or moved before their loop | `loads` | `loads::optimise` |
-//! | loop-invariant values computed once | `hoist` | `hoist::optimise` |
-//! | activity analysis | `activity` | `activity::analyse` |
-//! | kinds: tensors or numbers | `kinds` | `kinds::infer` |
-//! | loops whose adjoint runs inside the forward loop | `fusion` | `fusion::plan` |
-//! | reverse mode (and forward mode for `NAME_grad`) | `reverse` | `reverse::pullback_body` |
-//! | generated items | `emit` | `emit::generated`, `emit::stubs` |
+//! | rewrite: repeated loads shared or moved before their loop | `loads` | `loads::optimise` |
+//! | analyse values: activity, tensors or numbers | `analysis` (`activity`, `kinds`) | `analysis::values` |
+//! | rewrite: loop-invariant values computed once (keeps the facts current) | `hoist` | `hoist::optimise` |
+//! | analyse statements, and choose the strategy | `analysis` (`fusion`, `analysis::strategy`) | `analysis::facts` |
+//! | transform: reverse sweep (tapes planned per loop), forward mode for `NAME_grad` | `reverse` | `reverse::pullback_body`, `reverse::tangent_grad_body` |
+//! | generated items | `emit` | `emit::generated`, `emit::supplied`, `emit::stubs` |
 //!
-//! `expand` runs them in order. The intermediate form `ir` is self-sufficient: `ir::kept`
-//! reads and rewrites the markers of user code kept as written, `ir::uses` says what any part
-//! of it reads, and `ir::walk` visits nested blocks, so no stage after `lower` imports it.
-//! `lower` is split along its concerns (`stmts`, `exprs`, `calls`, `branches`, `loops`,
-//! `kept`), with every rejection's message in `lower/rejections.rs`. `naming` decides every
-//! generated identifier and `primitives` maps float-library methods to their derivative rules
-//! in the runtime.
+//! `expand` runs them in order; each analysis runs once per expansion (`analysis/tests.rs`
+//! counts). The intermediate form `ir` is self-sufficient: `ir::kept` reads and rewrites the
+//! markers of user code kept as written, `ir::uses` says what any part of it reads, `ir::walk`
+//! visits nested blocks, and `ir::print` prints it for the stage tests, so no stage after
+//! `lower` imports it. `lower` is split along its concerns (`stmts`, `exprs`, `calls`,
+//! `branches`, `loops`, `kept`), with every rejection's message in `lower/rejections.rs`.
+//! `primitives` is the one table of derivative rules (arithmetic, float library, tensors,
+//! `sin`/`cos` partners) every emitter takes them from, and `naming` decides every generated
+//! identifier.
 
 // IR nodes are built a few at a time, once per expansion: boxing large variants would only
 // add noise.
@@ -31,6 +32,7 @@
 use proc_macro::TokenStream;
 
 mod activity;
+mod analysis;
 mod emit;
 mod errors;
 mod expand;

@@ -1,4 +1,5 @@
-//! The float-library methods the transform knows, mapped by name to their derivative rules.
+//! Every primitive the transform knows (arithmetic, the float library, tensor methods), mapped
+//! to its derivative rules: the one place that says which rule differentiates what.
 //!
 //! The calculus lives in the runtime (`autodiff_runtime::rules`, one function per operand);
 //! this table only says which rule function differentiates which operand and which values that
@@ -16,6 +17,15 @@ pub struct Primitive {
     /// One rule per operand that can carry a derivative. An operand with no rule (`powi`'s
     /// integer exponent, `copysign`'s sign source) gets none.
     pub rules: &'static [Rule],
+    /// A primitive of the same operand whose value this one's rule can read instead of
+    /// computing its own partial (`cos x` for `sin x`), and that rule.
+    pub partner: Option<Partner>,
+}
+
+/// See [`Primitive::partner`].
+pub struct Partner {
+    pub name: &'static str,
+    pub func: &'static str,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -40,6 +50,7 @@ pub enum Read {
     Output,
 }
 
+use crate::ir::ArithOp;
 use Read::{Operand as Op, Output as Out};
 
 macro_rules! unary {
@@ -53,6 +64,7 @@ macro_rules! unary {
                 func: $func,
                 reads: &[$read],
             }],
+            partner: None,
         }
     };
     ($name:literal, $func:literal) => {
@@ -65,6 +77,7 @@ macro_rules! unary {
                 func: $func,
                 reads: &[],
             }],
+            partner: None,
         }
     };
 }
@@ -89,8 +102,8 @@ pub static PRIMITIVES: &[Primitive] = &[
     unary!("log2", "log2_x", Op(0)),
     unary!("log10", "log10_x", Op(0)),
     unary!("ln_1p", "ln_1p_x", Op(0)),
-    unary!("sin", "sin_x", Op(0)),
-    unary!("cos", "cos_x", Op(0)),
+    with_partner(unary!("sin", "sin_x", Op(0)), "cos", "sin_x_from_cos"),
+    with_partner(unary!("cos", "cos_x", Op(0)), "sin", "cos_x_from_sin"),
     unary!("tan", "tan_x", Out),
     unary!("asin", "asin_x", Op(0)),
     unary!("acos", "acos_x", Op(0)),
@@ -110,6 +123,7 @@ pub static PRIMITIVES: &[Primitive] = &[
         arity: 2,
         family: Family::Float,
         rules: &[rule(0, "powi_x", &[Op(0), Op(1)])],
+        partner: None,
     },
     Primitive {
         name: "powf",
@@ -119,6 +133,7 @@ pub static PRIMITIVES: &[Primitive] = &[
             rule(0, "powf_x", &[Op(0), Op(1)]),
             rule(1, "powf_p", &[Op(0), Out]),
         ],
+        partner: None,
     },
     Primitive {
         name: "log",
@@ -128,6 +143,7 @@ pub static PRIMITIVES: &[Primitive] = &[
             rule(0, "log_x", &[Op(0), Op(1)]),
             rule(1, "log_b", &[Op(1), Out]),
         ],
+        partner: None,
     },
     Primitive {
         name: "atan2",
@@ -137,6 +153,7 @@ pub static PRIMITIVES: &[Primitive] = &[
             rule(0, "atan2_a", &[Op(0), Op(1)]),
             rule(1, "atan2_b", &[Op(0), Op(1)]),
         ],
+        partner: None,
     },
     Primitive {
         name: "hypot",
@@ -146,6 +163,7 @@ pub static PRIMITIVES: &[Primitive] = &[
             rule(0, "hypot_a", &[Op(0), Out]),
             rule(1, "hypot_b", &[Op(1), Out]),
         ],
+        partner: None,
     },
     Primitive {
         name: "min",
@@ -155,6 +173,7 @@ pub static PRIMITIVES: &[Primitive] = &[
             rule(0, "min_a", &[Op(0), Op(1)]),
             rule(1, "min_b", &[Op(0), Op(1)]),
         ],
+        partner: None,
     },
     Primitive {
         name: "max",
@@ -164,12 +183,14 @@ pub static PRIMITIVES: &[Primitive] = &[
             rule(0, "max_a", &[Op(0), Op(1)]),
             rule(1, "max_b", &[Op(0), Op(1)]),
         ],
+        partner: None,
     },
     Primitive {
         name: "copysign",
         arity: 2,
         family: Family::Float,
         rules: &[rule(0, "copysign_x", &[Op(0), Op(1)])],
+        partner: None,
     },
     Primitive {
         name: "clamp",
@@ -180,6 +201,7 @@ pub static PRIMITIVES: &[Primitive] = &[
             rule(1, "clamp_lo", &[Op(0), Op(1)]),
             rule(2, "clamp_hi", &[Op(0), Op(2)]),
         ],
+        partner: None,
     },
     Primitive {
         name: "mul_add",
@@ -190,6 +212,7 @@ pub static PRIMITIVES: &[Primitive] = &[
             rule(1, "mul_add_b", &[Op(0)]),
             rule(2, "mul_add_c", &[]),
         ],
+        partner: None,
     },
 ];
 
@@ -320,7 +343,92 @@ const fn tensor(
         arity,
         family: Family::Tensor { scalar_output },
         rules,
+        partner: None,
     }
+}
+
+const fn with_partner(primitive: Primitive, name: &'static str, func: &'static str) -> Primitive {
+    Primitive {
+        partner: Some(Partner { name, func }),
+        ..primitive
+    }
+}
+
+const fn arithmetic(name: &'static str, family: Family, rules: &'static [Rule]) -> Primitive {
+    Primitive {
+        name,
+        arity: 2,
+        family,
+        rules,
+        partner: None,
+    }
+}
+
+/// `a * b` and `a / b` of numbers. `+` and `-` have no table entry: their adjoint passes to
+/// each operand as it is (negated for `-b`).
+pub static NUMBER_ARITHMETIC: &[Primitive] = &[
+    arithmetic(
+        "mul",
+        Family::Float,
+        &[rule(0, "mul_a", &[Op(1)]), rule(1, "mul_b", &[Op(0)])],
+    ),
+    arithmetic(
+        "div",
+        Family::Float,
+        &[rule(0, "div_a", &[Op(1)]), rule(1, "div_b", &[Op(1), Out])],
+    ),
+];
+
+/// `+ - * /` of tensors (and of a tensor and a number), with NumPy broadcasting: each rule
+/// also reads the shape its operand's adjoint is summed back to.
+pub static TENSOR_ARITHMETIC: &[Primitive] = &[
+    arithmetic(
+        "add",
+        TENSOR,
+        &[rule(0, "add", &[Op(0)]), rule(1, "add", &[Op(1)])],
+    ),
+    arithmetic(
+        "sub",
+        TENSOR,
+        &[rule(0, "add", &[Op(0)]), rule(1, "sub_b", &[Op(1)])],
+    ),
+    arithmetic(
+        "mul",
+        TENSOR,
+        &[
+            rule(0, "mul_a", &[Op(0), Op(1)]),
+            rule(1, "mul_b", &[Op(0), Op(1)]),
+        ],
+    ),
+    arithmetic(
+        "div",
+        TENSOR,
+        &[
+            rule(0, "div_a", &[Op(0), Op(1)]),
+            rule(1, "div_b", &[Op(1), Out]),
+        ],
+    ),
+];
+
+const TENSOR: Family = Family::Tensor {
+    scalar_output: false,
+};
+
+/// The table entry of an arithmetic operation: on tensors every operation has one, on numbers
+/// only `*` and `/` (`None` for `+` and `-`).
+pub fn arithmetic_rules(op: ArithOp, tensors: bool) -> Option<&'static Primitive> {
+    let name = match op {
+        ArithOp::Add => "add",
+        ArithOp::Sub => "sub",
+        ArithOp::Mul => "mul",
+        ArithOp::Div => "div",
+    };
+    let table = if tensors {
+        TENSOR_ARITHMETIC
+    } else {
+        NUMBER_ARITHMETIC
+    };
+    table.iter().find(|p| p.name == name)
 }
 
 /// Tensor methods with no derivative (masks, shapes): constants.

@@ -17,35 +17,73 @@
 //! store `x[i] = v` takes `d_x[i]` for `v` and clears it. Loops are reversed in
 //! [`loops`]: each iteration pushes its record on a tape, with the same `reads` bookkeeping
 //! deciding what is recorded, and the adjoint pops it.
+//!
+//! ## Number types, and derivatives of derivatives
+//!
+//! The emitted code works on the user's values with the runtime's rules, which are generic
+//! over `T: Float`; the only numbers it writes itself are zeros and unit seeds (`0.0`, `1.0`),
+//! which a generic emission writes as the number type's zero and one. That is the design the
+//! next steps build on, rather than turning the reverse sweep into IR for a second transform:
+//!
+//! - A function generic over `T: Float` gets a pullback generic over the same `T`: the sweeps
+//!   are the same text, and the instantiation at `f64` compiles to what an `f64` function's
+//!   pullback is today.
+//! - Second derivatives compose forward mode over this reverse sweep by instantiating the
+//!   pullback at the runtime's dual numbers: a Hessian-vector product is one pullback call
+//!   whose inputs carry a tangent. An `f64` user function meets that design through a
+//!   generic twin of its pullback, in which the types the user wrote (`f64` in signatures,
+//!   annotations, casts and paths such as `f64::sin`) become the number type, and literals
+//!   meet duals through mixed arithmetic in the runtime (`f64 * Dual`). A second transform
+//!   over a reverse sweep held as IR would have to reproduce every emitter here (tapes,
+//!   branch records, fused loops, tensors), and all of them have to work twice.
 
 use crate::activity::Activity;
+use crate::analysis::{Facts, Jacobian, Strategy};
 use crate::fusion;
 use crate::ir::kept;
 use crate::ir::*;
-use crate::kinds::{self, Kind};
+use crate::kinds::Kind;
 use crate::naming;
-use crate::primitives::{Family, Read};
+use crate::primitives::{self, Primitive, Read};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use std::collections::{BTreeMap, BTreeSet};
 
-mod facts;
 mod loops;
 mod stmts;
 mod tangent;
 mod tensors;
 
-pub(crate) use facts::aggregates;
-use facts::*;
 use stmts::resolve;
 
+pub use loops::TapePlan;
 pub use tangent::grad_body as tangent_grad_body;
 
-/// How the seed and the result are shaped.
-pub enum Shape {
-    Scalar,
-    Tuple,
-    Array,
+pub use crate::analysis::Shape;
+
+/// What each taped loop keeps, in source order (a loop before those nested in it), each
+/// named by how it starts.
+fn loop_notes(ir: &FnIr, mut plans: Vec<(LoopId, TapePlan)>) -> Vec<String> {
+    plans.sort_by_key(|(id, _)| *id);
+    let mut heads = BTreeMap::new();
+    ir.body.walk(&mut |stmt| {
+        if let Stmt::Loop(l) = stmt {
+            let head = match &l.kind {
+                LoopKind::Range { index, .. } => format!("`for {}`", naming::primal(ir, *index)),
+                LoopKind::Conditional if l.cond.is_some() => "`while`".to_string(),
+                LoopKind::Conditional => "`loop`".to_string(),
+            };
+            heads.insert(l.id, head);
+        }
+    });
+    plans
+        .iter()
+        .map(|(id, plan)| format!("{}: {}", heads[id], plan.describe(ir)))
+        .collect()
+}
+
+fn all_vars(ir: &FnIr) -> BTreeSet<VarId> {
+    (0..ir.vars.len()).collect()
 }
 
 /// The forward sweep, the adjoint, and what the pullback returns.
@@ -59,6 +97,8 @@ pub struct PullbackBody {
     pub param_entries: Vec<TokenStream>,
     /// The tapes the loops record on, declared before the forward sweep.
     pub tapes: Vec<syn::Ident>,
+    /// What each taped loop keeps, in the order the loops are emitted (`TapePlan::describe`).
+    pub loop_notes: Vec<String>,
     /// Arities of the arm enums the body uses; each needs its local definition.
     pub arm_enums: BTreeSet<usize>,
     /// For a function whose reverse sweep can run several times after one forward sweep (no
@@ -68,19 +108,18 @@ pub struct PullbackBody {
     pub sweeps: Option<(TokenStream, TokenStream)>,
 }
 
+/// The body of `NAME_pullback`; with `lanes` (`M` outputs of one float type), the body of
+/// `NAME_jacobian`'s one sweep over lanes of adjoints instead.
 pub fn pullback_body(
     ir: &FnIr,
-    activity: &Activity,
+    facts: &Facts,
+    strategy: &Strategy,
     active_params: &[bool],
-    tensor_refs: &[bool],
-    shape: &Shape,
     runtime: &TokenStream,
     lanes: Option<(usize, &syn::Type)>,
 ) -> PullbackBody {
-    let kinds = kinds::infer(ir);
-    let borrowed = kinds::borrowed(ir, tensor_refs);
-    let aggregates = aggregates(&ir.body);
-    let fused = fusion::plan(ir, activity, &kinds, &aggregates);
+    let activity = &facts.activity;
+    let shape = &strategy.shape;
     // The seed flows into the result components.
     let seed = naming::seed();
     let seed_components: Vec<TokenStream> = (0..ir.result.len())
@@ -96,9 +135,9 @@ pub fn pullback_body(
         })
         .collect();
     let lanes = lanes.map(|(m, ty)| quote!(#runtime::Lanes::<#ty, #m>));
-    let mut emitter = Emitter::new(ir, activity, runtime, kinds, &fused, &seed_components);
-    emitter.borrowed = borrowed;
-    emitter.aggregates = aggregates;
+    let mut emitter = Emitter::new(ir, facts, runtime, &facts.fused, &seed_components);
+    emitter.borrowed = facts.borrowed.clone();
+    emitter.aggregates = facts.aggregates.clone();
     emitter.lanes = lanes;
     let mut ctx = Ctx::new(all_vars(ir));
 
@@ -132,7 +171,7 @@ pub fn pullback_body(
         Shape::Array => quote!([#(#components),*]),
     };
     let value_ident = naming::result_value();
-    let sweeps = repeatable(ir, &emitter.kinds).then(|| {
+    let sweeps = matches!(strategy.jacobian, Jacobian::Sweeps).then(|| {
         // Each reverse sweep starts from zeroed adjoint arrays.
         let arrays: TokenStream = (0..ir.arrays.len())
             .map(|a| emitter.declare_array_adjoint(a))
@@ -170,67 +209,10 @@ pub fn pullback_body(
         value: value_ident.into_token_stream(),
         param_entries,
         tapes: emitter.tapes,
+        loop_notes: loop_notes(ir, emitter.plans),
         arm_enums: emitter.arm_enums,
         sweeps,
     }
-}
-
-/// The body of `NAME_jacobian` as one reverse sweep whose adjoints are `runtime::Lanes`, one
-/// lane per output, where the function allows it: a repeatable sweep (see [`repeatable`]), no
-/// calls of differentiated functions (their pullbacks take one seed), and outputs of one
-/// float type `ty`, `m` of them.
-#[allow(clippy::too_many_arguments)]
-pub fn lanes_jacobian_body(
-    ir: &FnIr,
-    activity: &Activity,
-    active_params: &[bool],
-    tensor_refs: &[bool],
-    shape: &Shape,
-    runtime: &TokenStream,
-    m: usize,
-    ty: &syn::Type,
-) -> Option<PullbackBody> {
-    let calls = ir.body.any(&|stmt| {
-        matches!(
-            stmt,
-            Stmt::Let {
-                rhs: Rhs::Call { .. } | Rhs::Component { .. },
-                ..
-            }
-        )
-    });
-    let eligible = repeatable(ir, &kinds::infer(ir)) && !calls;
-    eligible.then(|| {
-        pullback_body(
-            ir,
-            activity,
-            active_params,
-            tensor_refs,
-            shape,
-            runtime,
-            Some((m, ty)),
-        )
-    })
-}
-
-/// Whether the reverse sweep consumes nothing of the forward sweep's (tapes are popped, a
-/// buffer snapshot may be moved into a call, tensors are moved into rules), so that it can run
-/// once per output after a single forward sweep. Branch records are `Copy` when what they hold
-/// is; numbers are.
-pub fn repeatable(ir: &FnIr, kinds: &[Kind]) -> bool {
-    fn plain(block: &Block) -> bool {
-        block.stmts.iter().all(|stmt| match stmt {
-            Stmt::Loop(_) => false,
-            Stmt::Branch { arms, .. } => arms.iter().all(plain),
-            Stmt::Let {
-                rhs: Rhs::Call { args, .. },
-                ..
-            } => !args.iter().any(|a| matches!(a, CallArg::Array { .. })),
-            _ => true,
-        })
-    }
-    // Without loops there are no tapes.
-    kinds.iter().all(|k| *k == Kind::Scalar) && plain(&ir.body)
 }
 
 /// The adjoint state of one block being reversed.
@@ -282,6 +264,8 @@ struct Emitter<'a> {
     records: usize,
     /// The tapes of the loops emitted so far.
     tapes: Vec<syn::Ident>,
+    /// What each taped loop emitted so far keeps.
+    plans: Vec<(LoopId, TapePlan)>,
     /// Loops emitted so far (names their tapes and trip counts).
     loops: usize,
     /// Values the adjoint has taken so far (names them).
@@ -300,9 +284,9 @@ struct Emitter<'a> {
     fused: &'a BTreeMap<LoopId, fusion::Fused>,
     /// The seed of each result component.
     seed_components: &'a [TokenStream],
-    /// `sin x` and `cos x` of the same `x` (see [`sin_cos_partners`]).
+    /// `sin x` and `cos x` of the same `x` (see `analysis::Facts::partners`).
     partners: BTreeMap<VarId, VarId>,
-    /// In-place updates `a[i] = a[i] + e` (see [`increments`]): the value stored, and the load.
+    /// In-place updates `a[i] = a[i] + e` (see `analysis::Facts::increments`): the value stored, and the load.
     increments: BTreeMap<VarId, VarId>,
     /// For `NAME_jacobian`'s one sweep: the type of its adjoints, `Lanes<T, M>` (see
     /// `runtime::lanes`); `None` for numbers.
@@ -318,9 +302,8 @@ impl<'a> Emitter<'a> {
     /// where the function has them.
     fn new(
         ir: &'a FnIr,
-        activity: &'a Activity,
+        facts: &'a Facts,
         runtime: &TokenStream,
-        kinds: Vec<Kind>,
         fused: &'a BTreeMap<LoopId, fusion::Fused>,
         seed_components: &'a [TokenStream],
     ) -> Self {
@@ -328,21 +311,22 @@ impl<'a> Emitter<'a> {
         ir.body.stored_arrays(&mut stored);
         Emitter {
             ir,
-            activity,
+            activity: &facts.activity,
             rt: runtime.clone(),
             arm_enums: BTreeSet::new(),
             records: 0,
             tapes: Vec::new(),
+            plans: Vec::new(),
             loops: 0,
             taken: 0,
             stored,
-            kinds,
+            kinds: facts.kinds.clone(),
             borrowed: vec![false; ir.vars.len()],
             aggregates: BTreeSet::new(),
             fused,
             seed_components,
-            partners: sin_cos_partners(&ir.body),
-            increments: increments(ir),
+            partners: facts.partners.clone(),
+            increments: facts.increments.clone(),
             lanes: None,
             constant_adjoints: BTreeSet::new(),
         }
@@ -619,7 +603,7 @@ impl Emitter<'_> {
     fn prim_rules<'o>(
         &mut self,
         var: VarId,
-        prim: &crate::primitives::Primitive,
+        prim: &Primitive,
         args: &'o [Operand],
         borrowed: bool,
         ctx: &mut Ctx,
@@ -633,14 +617,11 @@ impl Emitter<'_> {
                 continue;
             }
             // `sin x` beside `cos x`: each one's rule reads the other.
-            if let (Some(&partner), false) = (self.partners.get(&var), borrowed) {
-                let func = if prim.name == "sin" {
-                    "sin_x_from_cos"
-                } else {
-                    "cos_x_from_sin"
-                };
+            if let (Some(&partner), Some(rule), false) =
+                (self.partners.get(&var), &prim.partner, borrowed)
+            {
                 let read = self.read(ctx, &Operand::Var(partner));
-                rules.push((target, format_ident!("{}", func), vec![read]));
+                rules.push((target, format_ident!("{}", rule.func), vec![read]));
                 continue;
             }
             let reads = rule
@@ -663,3 +644,6 @@ impl Emitter<'_> {
         rules
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -15,6 +15,13 @@ pub struct Param {
     pub active: bool,
 }
 
+impl Param {
+    /// A tensor passed by reference (`x: &Tensor`): its copies are passed on as `&x` too.
+    pub fn tensor_ref(&self) -> bool {
+        matches!(&self.ty, Type::Reference(_)) && matches!(self.kind, ParamKind::Tensor { .. })
+    }
+}
+
 /// What a parameter's type allows.
 #[derive(Clone)]
 pub enum ParamKind {

@@ -1,6 +1,7 @@
 //! Which values the hoisting stage moves and which it leaves, on lowered functions.
 use super::*;
-use crate::{lower, options, signature};
+use crate::errors::Errors;
+use crate::{analysis, lower, options, signature};
 
 /// How many transcendental calls each top-level loop of `source` keeps after hoisting.
 fn calls_per_loop(source: &str) -> Vec<usize> {
@@ -30,7 +31,28 @@ fn optimised(attr: &str, source: &str) -> FnIr {
     assert!(errors.is_empty(), "{source} does not lower");
     crate::loads::optimise(&mut ir);
     let active: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
-    optimise(&mut ir, &active);
+    let mut values = analysis::values(&ir, &active, &mut errors);
+    optimise(&mut ir, &values);
+    // The facts carried over the rewrite are those the analysis finds on its result.
+    values.catch_up(&ir);
+    let fresh = analysis::values(&ir, &active, &mut errors);
+    assert_eq!(values.kinds, fresh.kinds, "kinds after hoisting {source}");
+    assert_eq!(
+        values.activity.active_arrays, fresh.activity.active_arrays,
+        "active arrays after hoisting {source}"
+    );
+    // Over the variables the function still defines (hoisting drops some from the loop).
+    let mut defined = std::collections::BTreeSet::new();
+    ir.body.defs(&mut defined);
+    let differ: Vec<String> = defined
+        .into_iter()
+        .filter(|v| values.activity.active[*v] != fresh.activity.active[*v])
+        .map(|v| format!("{}#{v}: {}", ir.vars[v].hint, values.activity.active[v]))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "activity after hoisting {source} differs at {differ:?}"
+    );
     ir
 }
 
@@ -116,4 +138,24 @@ fn values_that_vary_or_are_not_worth_it_stay() {
     // Cheap functions are left in the loop too.
     let cheap = "fn f(a: f64, x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { s += a.abs() * x[i]; } s }";
     assert_eq!(calls_per_loop(cheap), vec![0]);
+}
+
+#[test]
+fn the_printed_function_computes_exp_once_before_the_point_loop() {
+    let ir = optimised(
+        "",
+        "fn f(q: &[f64], x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { for k in 0..q.len() { s += q[k].exp() * x[i]; } } s }",
+    );
+    let printed = ir.print();
+    let exp = printed.find("exp(").expect("exp is computed");
+    assert_eq!(printed.matches("exp(").count(), 1, "{printed}");
+    let point_loop = printed.find("for i_").expect("the point loop");
+    assert!(
+        exp < point_loop,
+        "exp moved before the point loop:\n{printed}"
+    );
+    assert!(
+        printed.contains("_cache["),
+        "a cache holds the values:\n{printed}"
+    );
 }

@@ -13,6 +13,8 @@
 //! per-iteration record on a tape instead, so no construct needs a different mechanism.
 
 pub mod kept;
+#[cfg(test)]
+mod print;
 pub mod uses;
 mod walk;
 
@@ -35,6 +37,8 @@ pub struct Array {
     pub elem: Option<syn::Type>,
     /// The length of a fixed-size array (`N` of `[f64; N]`), `None` for a slice or `Vec`.
     pub fixed_len: Option<syn::Expr>,
+    /// For a cache a rewrite added (hoisting's): the variable whose values it holds.
+    pub holds: Option<VarId>,
 }
 
 /// How a local buffer starts.
@@ -74,6 +78,9 @@ pub struct Var {
     /// For a new version of an untyped user variable: the version it replaces, whose type it
     /// has (one variable in the user's code has one type; its versions must too).
     pub like: Option<VarId>,
+    /// For a variable a rewrite added as a copy of another (hoisting's copies of loop code,
+    /// the values they carry out): that variable, whose facts it shares.
+    pub copy_of: Option<VarId>,
     pub span: Span,
 }
 
@@ -329,6 +336,7 @@ impl FnIr {
             span,
             elem,
             fixed_len,
+            holds: None,
         });
         self.arrays.len() - 1
     }
@@ -338,6 +346,7 @@ impl FnIr {
             hint: hint.to_string(),
             ty,
             like: None,
+            copy_of: None,
             span,
         });
         self.vars.len() - 1

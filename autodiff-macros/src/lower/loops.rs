@@ -258,6 +258,8 @@ impl Lowerer<'_> {
         span: Span,
         out: &mut Block,
     ) {
+        // Identities in source order: a loop before the loops nested in it.
+        let id = self.ir.new_loop();
         // The range is evaluated once, before the loop, with the variables as they are here.
         let kind_iter = match &header {
             Header::Range { iter, .. } => Some(self.rename(iter)),
@@ -371,7 +373,6 @@ impl Lowerer<'_> {
                 exit,
             });
         }
-        let id = self.ir.new_loop();
         out.stmts.push(Stmt::Loop(Box::new(Loop {
             id,
             kind,

@@ -77,13 +77,12 @@ impl Emitter<'_> {
             }
         }
         let counters = counters(l, &self.activity.active);
-        let (needed, recorded, counters_read) =
-            self.plan_iteration(&l.body, &per_iteration, &body_ctx.reads, &counters);
+        let plan = self.plan_iteration(l, &per_iteration, &body_ctx, &counters, replay_range);
         let mut recompute = TokenStream::new();
         let mut outer_reads = BTreeSet::new();
         for stmt in &l.body.stmts {
             if let Stmt::Let { var, rhs, span } = stmt {
-                if needed.contains(var) {
+                if plan.recomputed.contains(var) {
                     recompute.extend(self.binding(*var, rhs, *span, false));
                     outer_reads.extend(rhs_operands(rhs).into_iter().filter(|v| {
                         !per_iteration.contains(v) || Some(*v) == range.as_ref().map(|r| r.0)
@@ -91,7 +90,7 @@ impl Emitter<'_> {
                 }
             }
         }
-        let record: Vec<VarId> = recorded.into_iter().collect();
+        let record = plan.recorded.clone();
         // The rest is read from outside the loop; the replayed index is the loop's own.
         let own_index = range.as_ref().map(|r| r.0);
         let outside = |v: &VarId| !per_iteration.contains(v) && Some(*v) != own_index;
@@ -178,7 +177,8 @@ impl Emitter<'_> {
         } else {
             TokenStream::new()
         };
-        let (start_counters, step_back) = self.counters_backwards(&counters, &counters_read, ctx);
+        let (start_counters, step_back) = self.counters_backwards(&counters, &plan.counters, ctx);
+        self.plans.push((l.id, plan));
         reverse.extend(start_counters);
         let iteration = quote!({ #step_back #pop #recompute #iteration_reverse });
         reverse.extend(match &range {
@@ -286,11 +286,11 @@ impl Emitter<'_> {
                 quote!(-(#term))
             }
             fusion::Linear::Scale(term, op, factor) => {
+                // The rule of the operand the sum is: `a` in `a * f` and `a / f`.
                 let (term, factor) = (self.linear(term), self.operand(factor));
-                match op {
-                    ArithOp::Div => quote!(#rt::rules::div_a(#term, #factor)),
-                    _ => quote!(#rt::rules::mul_a(#term, #factor)),
-                }
+                let prim = primitives::arithmetic_rules(*op, false).expect("`*` or `/`");
+                let func = format_ident!("{}", prim.rules[0].func);
+                quote!(#rt::rules::#func(#term, #factor))
             }
         }
     }
@@ -414,19 +414,22 @@ impl Emitter<'_> {
         }
     }
 
-    /// Splits the per-iteration values an iteration's adjoint reads into those it recomputes
-    /// and those it records. Cheap bindings of the body (arithmetic, casts, loads from arrays
-    /// nothing writes from here on, see `Emitter::stored`) are recomputed from their operands, whose own per-iteration values are
-    /// then needed in turn; anything else (a carried value, a transcendental, a value from a
-    /// nested branch or loop) is recorded.
+    /// The loop's [`TapePlan`], from what one iteration's adjoint reads (`iteration.reads`)
+    /// among the values that change per iteration. Such a value is recomputed when it is cheap
+    /// and exact to recompute (arithmetic, a cast, a length, a load from an array nothing
+    /// writes from the loop on), its own operands then needed in turn; a counter is run
+    /// backwards; anything else (a carried value, a transcendental, a value from a nested
+    /// branch or loop) is recorded.
     fn plan_iteration(
         &self,
-        body: &Block,
+        l: &Loop,
         per_iteration: &BTreeSet<VarId>,
-        reads: &BTreeSet<VarId>,
+        iteration: &Ctx,
         counters: &[Counter],
-    ) -> (BTreeSet<VarId>, BTreeSet<VarId>, BTreeSet<VarId>) {
-        let cheap: BTreeMap<VarId, &Rhs> = body
+        replay_range: bool,
+    ) -> TapePlan {
+        let cheap: BTreeMap<VarId, &Rhs> = l
+            .body
             .stmts
             .iter()
             .filter_map(|stmt| match stmt {
@@ -443,7 +446,8 @@ impl Emitter<'_> {
         let mut recompute = BTreeSet::new();
         let mut record = BTreeSet::new();
         let mut counters_read = BTreeSet::new();
-        let mut pending: Vec<VarId> = reads
+        let mut pending: Vec<VarId> = iteration
+            .reads
             .iter()
             .copied()
             .filter(|v| per_iteration.contains(v))
@@ -470,8 +474,134 @@ impl Emitter<'_> {
                 }
             }
         }
-        (recompute, record, counters_read)
+        TapePlan {
+            replayed: match &l.kind {
+                LoopKind::Range { index, .. } if replay_range => Some(*index),
+                _ => None,
+            },
+            counts_trips: !replay_range,
+            recorded: record.into_iter().collect(),
+            inner_records: iteration.records.clone(),
+            recomputed: recompute,
+            counters: counters_read,
+        }
     }
+}
+
+/// What a taped loop keeps for its adjoint, decided once its iteration's adjoint is known
+/// and before the loop's forward and reverse code are written from it.
+#[derive(Clone)]
+pub struct TapePlan {
+    /// The range's index, replayed backwards (`.rev()`) by the adjoint: nothing recorded.
+    pub replayed: Option<VarId>,
+    /// Whether the trip count is kept (a `while` or `loop`, or a range that may stop early).
+    pub counts_trips: bool,
+    /// Values pushed on the tape each iteration.
+    pub recorded: Vec<VarId>,
+    /// Records of the branches and inner loops of the body, pushed with them.
+    pub inner_records: Vec<syn::Ident>,
+    /// Values the adjoint recomputes from what does not change.
+    pub recomputed: BTreeSet<VarId>,
+    /// Counters the adjoint runs backwards from their values after the loop.
+    pub counters: BTreeSet<VarId>,
+}
+
+impl TapePlan {
+    /// One line a reader can check against the generated code: what an iteration records
+    /// (with its bytes, where the types are known), recomputes, counts and replays.
+    pub fn describe(&self, ir: &FnIr) -> String {
+        let names = |vars: &mut dyn Iterator<Item = VarId>| {
+            vars.map(|v| format!("`{}`", naming::primal(ir, v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        if self.recorded.is_empty() && self.inner_records.is_empty() {
+            parts.push("records nothing per iteration".to_string());
+        } else {
+            let mut what = names(&mut self.recorded.iter().copied());
+            if !self.inner_records.is_empty() {
+                let inner = format!(
+                    "{} record(s) of its branches and inner loops",
+                    self.inner_records.len()
+                );
+                what = if what.is_empty() {
+                    inner
+                } else {
+                    format!("{what} and {inner}")
+                };
+            }
+            let bytes: Option<usize> = self.recorded.iter().map(|v| byte_size(ir, *v)).sum();
+            match (bytes, self.inner_records.is_empty()) {
+                (Some(b), true) => parts.push(format!("records {what} per iteration ({b} bytes)")),
+                _ => parts.push(format!("records {what} per iteration")),
+            }
+        }
+        if !self.recomputed.is_empty() {
+            parts.push(format!(
+                "recomputes {}",
+                names(&mut self.recomputed.iter().copied())
+            ));
+        }
+        if !self.counters.is_empty() {
+            parts.push(format!(
+                "runs {} backwards",
+                names(&mut self.counters.iter().copied())
+            ));
+        }
+        match (self.replayed, self.counts_trips) {
+            (Some(i), _) => parts.push(format!("replays `{}` backwards", naming::primal(ir, i))),
+            (None, true) => parts.push("keeps its trip count".to_string()),
+            (None, false) => {}
+        }
+        parts.join("; ")
+    }
+}
+
+/// The bytes a recorded value takes, where its type is known: declared, or that of the value
+/// it is computed from (the version it replaces, a copy's source, an operand, a carried
+/// value's start).
+fn byte_size(ir: &FnIr, v: VarId) -> Option<usize> {
+    let mut from: BTreeMap<VarId, VarId> = BTreeMap::new();
+    let mut loaded: BTreeMap<VarId, &syn::Type> = BTreeMap::new();
+    ir.body.walk(&mut |stmt| match stmt {
+        Stmt::Let {
+            var,
+            rhs: Rhs::Load { array, .. },
+            ..
+        } => {
+            loaded.extend(ir.arrays[*array].elem.as_ref().map(|ty| (*var, ty)));
+        }
+        Stmt::Let { var, rhs, .. } => {
+            let source = match rhs {
+                Rhs::Use(a) | Rhs::Neg(a) => a.var(),
+                Rhs::Arith(_, a, b) => a.var().or(b.var()),
+                Rhs::Prim { args, .. } => args.first().and_then(Operand::var),
+                _ => None,
+            };
+            from.extend(source.map(|s| (*var, s)));
+        }
+        Stmt::Loop(l) => {
+            for c in &l.carried {
+                from.extend(c.init.var().map(|s| (c.header, s)));
+            }
+        }
+        _ => {}
+    });
+    let mut v = v;
+    for _ in 0..ir.vars.len() {
+        let var = &ir.vars[v];
+        if let Some(ty) = var.ty.as_ref().or(loaded.get(&v).copied()) {
+            return match quote!(#ty).to_string().as_str() {
+                "f64" | "i64" | "u64" | "usize" | "isize" => Some(8),
+                "f32" | "i32" | "u32" => Some(4),
+                "bool" | "u8" | "i8" => Some(1),
+                _ => None,
+            };
+        }
+        v = var.like.or(var.copy_of).or_else(|| from.get(&v).copied())?;
+    }
+    None
 }
 
 /// A carried integer that steps by a constant each iteration (`k += 1`): the adjoint needs

@@ -339,50 +339,17 @@ impl Emitter<'_> {
         match rhs {
             Rhs::Use(a) => code.extend(self.accumulate(ctx, a, d, false)),
             Rhs::Neg(a) => code.extend(self.accumulate(ctx, a, d, true)),
-            Rhs::Arith(op, a, b) => match op {
-                ArithOp::Add | ArithOp::Sub => {
+            Rhs::Arith(op, a, b) => match primitives::arithmetic_rules(*op, false) {
+                // `+` and `-`: the adjoint passes on, negated for `-b`.
+                None => {
                     code.extend(self.accumulate(ctx, a, d.clone(), false));
                     code.extend(self.accumulate(ctx, b, d, *op == ArithOp::Sub));
                 }
-                ArithOp::Mul => {
-                    if self.activity.is_active(a) {
-                        let rb = self.read(ctx, b);
-                        code.extend(self.accumulate(
-                            ctx,
-                            a,
-                            self.apply_rule(quote!(#rt::rules::mul_a), &d, &[rb]),
-                            false,
-                        ));
-                    }
-                    if self.activity.is_active(b) {
-                        let ra = self.read(ctx, a);
-                        code.extend(self.accumulate(
-                            ctx,
-                            b,
-                            self.apply_rule(quote!(#rt::rules::mul_b), &d, &[ra]),
-                            false,
-                        ));
-                    }
-                }
-                ArithOp::Div => {
-                    if self.activity.is_active(a) {
-                        let rb = self.read(ctx, b);
-                        code.extend(self.accumulate(
-                            ctx,
-                            a,
-                            self.apply_rule(quote!(#rt::rules::div_a), &d, &[rb]),
-                            false,
-                        ));
-                    }
-                    if self.activity.is_active(b) {
-                        let rb = self.read(ctx, b);
-                        let y = self.read(ctx, &Operand::Var(var));
-                        code.extend(self.accumulate(
-                            ctx,
-                            b,
-                            self.apply_rule(quote!(#rt::rules::div_b), &d, &[rb, y]),
-                            false,
-                        ));
+                Some(prim) => {
+                    let operands = [a.clone(), b.clone()];
+                    for (target, func, reads) in self.prim_rules(var, prim, &operands, false, ctx) {
+                        let contribution = self.apply_rule(quote!(#rt::rules::#func), &d, &reads);
+                        code.extend(self.accumulate(ctx, target, contribution, false));
                     }
                 }
             },

@@ -1,4 +1,5 @@
-//! Forward (tangent) mode, for `NAME_grad` of a function of one or two numbers with a loop.
+//! Forward (tangent) mode, for `NAME_grad` of a function of one or two numbers with a loop
+//! (the strategy decides: `analysis::Strategy::forward_grad`).
 //!
 //! Reverse mode costs one backward sweep whatever the number of inputs, but a loop has to
 //! record what its adjoint reads and replay it backwards afterwards. With one or two inputs,
@@ -13,48 +14,27 @@
 use super::*;
 use proc_macro2::Literal;
 
-/// The most active inputs forward mode is used for.
-const MAX_INPUTS: usize = 2;
-
-/// The body of `NAME_grad` in forward mode, when the function suits it: one to
-/// [`MAX_INPUTS`] active number parameters, a number result, a loop, and nothing forward mode
-/// has no rule for here (arrays or tensors with derivatives, calls of differentiated
-/// functions).
+/// The body of `NAME_grad` in forward mode, for a function the strategy gives it to (see
+/// `analysis::Strategy::forward_grad`).
 pub fn grad_body(
     ir: &FnIr,
-    activity: &Activity,
+    facts: &Facts,
     active_params: &[bool],
     runtime: &TokenStream,
-) -> Option<TokenStream> {
+) -> TokenStream {
+    let activity = &facts.activity;
     let mut inputs = Vec::new();
     // Which values depend on each input: entries of a tangent known to be zero are not
     // computed (`-k` has no derivative in `c`).
     let mut depends = Vec::new();
     for (i, (slot, active)) in ir.params.iter().zip(active_params).enumerate() {
-        match (slot, active) {
-            (_, false) => {}
-            (ParamSlot::Var(v), true) => {
-                inputs.push(*v);
-                let only: Vec<bool> = (0..active_params.len()).map(|j| j == i).collect();
-                let mut ignored = crate::errors::Errors::default();
-                depends.push(crate::activity::analyse(ir, &only, &mut ignored).active);
-            }
-            (ParamSlot::Array(_), true) => return None,
+        if let (ParamSlot::Var(v), true) = (slot, active) {
+            inputs.push(*v);
+            depends.push(activity.active_for(i));
         }
     }
-    let kinds = kinds::infer(ir);
-    let suits = (1..=MAX_INPUTS).contains(&inputs.len())
-        && ir.result.len() == 1
-        && kinds.iter().all(|k| *k == Kind::Scalar)
-        && !activity.active_arrays.iter().any(|a| *a)
-        && has_loop(&ir.body)
-        && !has_active_call(&ir.body, activity)
-        && passive_heads(&ir.body, activity);
-    if !suits {
-        return None;
-    }
     let no_fused = BTreeMap::new();
-    let emitter = Emitter::new(ir, activity, runtime, kinds, &no_fused, &[]);
+    let emitter = Emitter::new(ir, facts, runtime, &no_fused, &[]);
     let width = inputs.len();
     let mut code = emitter.bind_params();
     // Input k's tangent is the k-th unit vector.
@@ -84,38 +64,10 @@ pub fn grad_body(
         [one] => one.clone(),
         many => quote!((#(#many,)*)),
     };
-    Some(quote! {
+    quote! {
         #code
         (#value, #gradient)
-    })
-}
-
-fn has_loop(block: &Block) -> bool {
-    block.any(&|stmt| matches!(stmt, Stmt::Loop(_)))
-}
-
-/// Whether every `while` condition computes only values without derivatives.
-fn passive_heads(block: &Block, activity: &Activity) -> bool {
-    let mut defs = BTreeSet::new();
-    block.stmts.iter().all(|stmt| match stmt {
-        Stmt::Branch { arms, .. } => arms.iter().all(|a| passive_heads(a, activity)),
-        Stmt::Loop(l) => {
-            l.head.defs(&mut defs);
-            defs.iter().all(|v| !activity.active[*v]) && passive_heads(&l.body, activity)
-        }
-        _ => true,
-    })
-}
-
-fn has_active_call(block: &Block, activity: &Activity) -> bool {
-    block.stmts.iter().any(|stmt| match stmt {
-        Stmt::Let { var, rhs, .. } => {
-            activity.active[*var] && matches!(rhs, Rhs::Call { .. } | Rhs::Component { .. })
-        }
-        Stmt::Branch { arms, .. } => arms.iter().any(|a| has_active_call(a, activity)),
-        Stmt::Loop(l) => has_active_call(&l.head, activity) || has_active_call(&l.body, activity),
-        _ => false,
-    })
+    }
 }
 
 struct Tangent<'a> {
@@ -178,6 +130,31 @@ impl Tangent<'_> {
         }
     }
 
+    /// The terms of entry `k` of `var`'s tangent from the table's rules of `prim`: each rule
+    /// applied to its operand's tangent entry in place of the adjoint.
+    fn rule_terms(
+        &self,
+        var: VarId,
+        prim: &Primitive,
+        args: &[Operand],
+        k: usize,
+    ) -> Vec<(bool, TokenStream)> {
+        let rt = &self.e.rt;
+        let mut terms = Vec::new();
+        for rule in prim.rules {
+            let Some(t) = args.get(rule.operand).and_then(|a| self.entry(a, k)) else {
+                continue;
+            };
+            let func = format_ident!("{}", rule.func);
+            let reads = rule.reads.iter().map(|r| match r {
+                Read::Operand(i) => self.e.operand(&args[*i]),
+                Read::Output => self.e.primal(var).into_token_stream(),
+            });
+            terms.push((false, quote!(#rt::rules::#func(#t #(, #reads)*))));
+        }
+        terms
+    }
+
     /// Entry `k` of the tangent of `var = rhs`: the rules applied to the operands' tangents.
     fn term(&self, var: VarId, rhs: &Rhs, k: usize) -> TokenStream {
         let rt = &self.e.rt;
@@ -187,38 +164,15 @@ impl Tangent<'_> {
         match rhs {
             Rhs::Use(a) => terms.extend(self.entry(a, k).map(|t| (false, t))),
             Rhs::Neg(a) => terms.extend(self.entry(a, k).map(|t| (true, t))),
-            Rhs::Arith(op, a, b) => {
-                let y = self.e.primal(var);
-                let (ra, rb) = (operand(a), operand(b));
-                if let Some(ta) = self.entry(a, k) {
-                    terms.push(match op {
-                        ArithOp::Add | ArithOp::Sub => (false, ta),
-                        ArithOp::Mul => (false, quote!(#rt::rules::mul_a(#ta, #rb))),
-                        ArithOp::Div => (false, quote!(#rt::rules::div_a(#ta, #rb))),
-                    });
+            Rhs::Arith(op, a, b) => match primitives::arithmetic_rules(*op, false) {
+                // `+` and `-`: the tangents pass on, negated for `-b`.
+                None => {
+                    terms.extend(self.entry(a, k).map(|t| (false, t)));
+                    terms.extend(self.entry(b, k).map(|t| (*op == ArithOp::Sub, t)));
                 }
-                if let Some(tb) = self.entry(b, k) {
-                    terms.push(match op {
-                        ArithOp::Add => (false, tb),
-                        ArithOp::Sub => (true, tb),
-                        ArithOp::Mul => (false, quote!(#rt::rules::mul_b(#tb, #ra))),
-                        ArithOp::Div => (false, quote!(#rt::rules::div_b(#tb, #rb, #y))),
-                    });
-                }
-            }
-            Rhs::Prim { prim, args, .. } => {
-                for rule in prim.rules {
-                    let Some(t) = args.get(rule.operand).and_then(|a| self.entry(a, k)) else {
-                        continue;
-                    };
-                    let func = format_ident!("{}", rule.func);
-                    let reads = rule.reads.iter().map(|r| match r {
-                        Read::Operand(i) => operand(&args[*i]),
-                        Read::Output => self.e.primal(var).into_token_stream(),
-                    });
-                    terms.push((false, quote!(#rt::rules::#func(#t #(, #reads)*))));
-                }
-            }
+                Some(prim) => terms.extend(self.rule_terms(var, prim, &[a.clone(), b.clone()], k)),
+            },
+            Rhs::Prim { prim, args, .. } => terms.extend(self.rule_terms(var, prim, args, k)),
             Rhs::Cast { arg, .. } => {
                 if let Some(t) = self.entry(arg, k) {
                     let witness = operand(arg);

@@ -38,32 +38,11 @@ impl Emitter<'_> {
                 code.extend(self.accumulate(ctx, arg, quote!(#rules::cast_x(&#d, #ra)), false));
             }
             Rhs::Arith(op, a, b) => {
-                let active_a = self.activity.is_active(a);
-                let active_b = self.activity.is_active(b);
-                let (ra, rb) = (self.borrowed_read(ctx, a), self.borrowed_read(ctx, b));
-                let (to_a, to_b) = match op {
-                    ArithOp::Add => (quote!(#rules::add(&#d, #ra)), quote!(#rules::add(&#d, #rb))),
-                    ArithOp::Sub => (
-                        quote!(#rules::add(&#d, #ra)),
-                        quote!(#rules::sub_b(&#d, #rb)),
-                    ),
-                    ArithOp::Mul => (
-                        quote!(#rules::mul_a(&#d, #ra, #rb)),
-                        quote!(#rules::mul_b(&#d, #ra, #rb)),
-                    ),
-                    ArithOp::Div => {
-                        let y = self.borrowed_read(ctx, &Operand::Var(var));
-                        (
-                            quote!(#rules::div_a(&#d, #ra, #rb)),
-                            quote!(#rules::div_b(&#d, #rb, #y)),
-                        )
-                    }
-                };
-                if active_a {
-                    code.extend(self.accumulate(ctx, a, to_a, false));
-                }
-                if active_b {
-                    code.extend(self.accumulate(ctx, b, to_b, false));
+                let prim = primitives::arithmetic_rules(*op, true).expect("every tensor operation");
+                let operands = [a.clone(), b.clone()];
+                for (target, func, reads) in self.prim_rules(var, prim, &operands, true, ctx) {
+                    let contribution = quote!(#rules::#func(&#d #(, #reads)*));
+                    code.extend(self.accumulate(ctx, target, contribution, false));
                 }
             }
             Rhs::Prim { prim, args, .. } => {

@@ -1,8 +1,10 @@
-//! Facts about the function that the reverse sweep's emission reads: in-place updates whose
-//! adjoint stays in place, `sin`/`cos` pairs whose rules share each other's value, and the
-//! values read by component.
+//! Facts about the statements that the reverse sweep's emission reads: in-place updates
+//! whose adjoint stays in place, `sin`/`cos` pairs whose rules share each other's value, and
+//! the values read by component.
 
-use super::*;
+use crate::ir::*;
+use crate::primitives::{Family, Primitive};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The in-place updates `a[i] = a[i] + e` (or `- e`; `a[i] += e`): a store of `v = l ± e`
 /// where `l` loads the same element in the same block, nothing stores to `a` in between, and
@@ -10,11 +12,8 @@ use super::*;
 /// adjoint, clear it, and the load would add the same amount back; it leaves the element's
 /// adjoint as it is instead. Maps `v` to `l`.
 pub(super) fn increments(ir: &FnIr) -> BTreeMap<VarId, VarId> {
-    pub(super) fn walk(
-        block: &Block,
-        uses: &BTreeMap<VarId, usize>,
-        out: &mut BTreeMap<VarId, VarId>,
-    ) {
+    super::ran("increments");
+    fn walk(block: &Block, uses: &BTreeMap<VarId, usize>, out: &mut BTreeMap<VarId, VarId>) {
         for (s, stmt) in block.stmts.iter().enumerate() {
             match stmt {
                 Stmt::Store { .. } => out.extend(in_place_load(block, s, uses)),
@@ -98,36 +97,38 @@ pub(super) fn stores_to(stmt: &Stmt, array: ArrayId) -> bool {
 /// the compiler cannot always see that the value is the same once it has passed through a
 /// branch record or a tape.
 pub(super) fn sin_cos_partners(body: &Block) -> BTreeMap<VarId, VarId> {
-    /// `(name, x, var)` of a `sin` or `cos` binding.
-    pub(super) fn trig(stmt: &Stmt) -> Option<(&'static str, VarId, VarId)> {
+    super::ran("partners");
+    /// `(primitive, x, var)` of a binding of a primitive with a partner (`sin`, `cos`).
+    fn trig(stmt: &Stmt) -> Option<(&'static Primitive, VarId, VarId)> {
         match stmt {
             Stmt::Let {
                 var,
                 rhs: Rhs::Prim { prim, args, .. },
                 ..
-            } if matches!(prim.name, "sin" | "cos") && prim.family == Family::Float => {
-                Some((prim.name, args[0].var()?, *var))
+            } if prim.partner.is_some() && prim.family == Family::Float => {
+                Some((*prim, args[0].var()?, *var))
             }
             _ => None,
         }
     }
-    pub(super) fn walk(
+    fn walk(
         block: &Block,
-        enclosing: &mut Vec<(&'static str, VarId, VarId)>,
+        enclosing: &mut Vec<(&'static Primitive, VarId, VarId)>,
         out: &mut BTreeMap<VarId, VarId>,
     ) {
         let own: Vec<_> = block.stmts.iter().filter_map(trig).collect();
         let mark = enclosing.len();
         for stmt in &block.stmts {
-            if let Some((name, x, var)) = trig(stmt) {
+            if let Some((prim, x, var)) = trig(stmt) {
+                let partner = prim.partner.as_ref().map(|p| p.name);
                 let candidates = own.iter().chain(enclosing[..mark].iter());
                 if let Some((_, _, other)) = candidates
                     .into_iter()
-                    .find(|(n, a, _)| *n != name && *a == x)
+                    .find(|(p, a, _)| Some(p.name) == partner && *a == x)
                 {
                     out.insert(var, *other);
                 }
-                enclosing.push((name, x, var));
+                enclosing.push((prim, x, var));
             }
             match stmt {
                 Stmt::Branch { arms, .. } => arms.iter().for_each(|a| walk(a, enclosing, out)),
@@ -146,7 +147,8 @@ pub(super) fn sin_cos_partners(body: &Block) -> BTreeMap<VarId, VarId> {
 }
 
 /// The variables read by component (`q.0`, `q[1]`).
-pub(crate) fn aggregates(block: &Block) -> BTreeSet<VarId> {
+pub(super) fn aggregates(block: &Block) -> BTreeSet<VarId> {
+    super::ran("aggregates");
     let mut found = BTreeSet::new();
     block.walk(&mut |stmt| {
         if let Stmt::Let {
@@ -158,8 +160,4 @@ pub(crate) fn aggregates(block: &Block) -> BTreeSet<VarId> {
         }
     });
     found
-}
-
-pub(super) fn all_vars(ir: &FnIr) -> BTreeSet<VarId> {
-    (0..ir.vars.len()).collect()
 }

@@ -1,0 +1,117 @@
+//! The analysis stage: every fact the transform reads about the lowered function, computed
+//! once per expansion, and the decisions made from them. The stages after it (the reverse and
+//! forward sweeps, the generated items) read these and analyse nothing themselves.
+//!
+//! It runs in two steps around hoisting, the one rewrite that needs facts:
+//!
+//! 1. [`values`]: which values carry a derivative (`activity`, which also reports the
+//!    constructs that need a derivative they do not have) and which are tensors (`kinds`).
+//! 2. Hoisting rewrites the function and marks what it adds: a copy of a variable
+//!    (`Var::copy_of`) has that variable's facts, a cache (`Array::holds`) is active as the
+//!    value it holds, a counter it adds has none. [`Values::catch_up`] extends the facts over
+//!    them, so they are not computed again.
+//! 3. [`facts`]: the facts about statements (fused loops, in-place updates, `sin`/`cos`
+//!    partners, values read by component, borrowed tensors) and the [`Strategy`]: the shape of
+//!    the result, whether `NAME_grad` runs in forward mode, and how `NAME_jacobian` is computed.
+
+mod facts;
+pub mod strategy;
+
+use crate::activity::{self, Activity};
+use crate::errors::Errors;
+use crate::fusion::{self, Fused};
+use crate::ir::*;
+use crate::kinds::{self, Kind};
+use crate::signature::Signature;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use strategy::{Jacobian, Shape, Strategy};
+
+/// The facts about each value.
+pub struct Values {
+    pub activity: Activity,
+    pub kinds: Vec<Kind>,
+}
+
+/// Which values carry a derivative and which are tensors.
+pub fn values(ir: &FnIr, active_params: &[bool], errors: &mut Errors) -> Values {
+    Values {
+        activity: activity::analyse(ir, active_params, errors),
+        kinds: kinds::infer(ir),
+    }
+}
+
+impl Values {
+    /// Extends the facts over the variables and arrays a rewrite added (see the module doc).
+    pub fn catch_up(&mut self, ir: &FnIr) {
+        for v in self.kinds.len()..ir.vars.len() {
+            let like = ir.vars[v].copy_of;
+            self.activity.push_like(like);
+            self.kinds
+                .push(like.map_or(Kind::Scalar, |l| self.kinds[l]));
+        }
+        for a in self.activity.active_arrays.len()..ir.arrays.len() {
+            let active = ir.arrays[a].holds.is_some_and(|v| self.activity.active[v]);
+            self.activity.push_array(active);
+        }
+    }
+}
+
+/// Everything the sweeps read about the function.
+pub struct Facts {
+    pub activity: Activity,
+    pub kinds: Vec<Kind>,
+    /// The tensor variables that are references in the user's code (see `kinds::borrowed`).
+    pub borrowed: Vec<bool>,
+    /// Variables holding a tuple or array a call returned, read by component.
+    pub aggregates: BTreeSet<VarId>,
+    /// The loops whose iterations run their adjoint in the forward sweep.
+    pub fused: BTreeMap<LoopId, Fused>,
+    /// `sin x` and `cos x` of the same `x`, each the other's partner.
+    pub partners: BTreeMap<VarId, VarId>,
+    /// In-place updates `a[i] = a[i] + e`: the value stored, and the load.
+    pub increments: BTreeMap<VarId, VarId>,
+}
+
+/// The facts about statements, and the strategy, from the facts about values.
+pub fn facts(ir: &FnIr, values: Values, sig: &Signature) -> (Facts, Strategy) {
+    let Values { activity, kinds } = values;
+    let tensor_refs: Vec<bool> = sig.params.iter().map(|p| p.tensor_ref()).collect();
+    let aggregates = facts::aggregates(&ir.body);
+    let fused = fusion::plan(ir, &activity, &kinds, &aggregates);
+    let facts = Facts {
+        borrowed: kinds::borrowed(ir, &tensor_refs),
+        partners: facts::sin_cos_partners(&ir.body),
+        increments: facts::increments(ir),
+        aggregates,
+        fused,
+        activity,
+        kinds,
+    };
+    let strategy = Strategy::choose(ir, &facts, sig);
+    (facts, strategy)
+}
+
+#[cfg(test)]
+thread_local! {
+    static RUNS: std::cell::RefCell<BTreeMap<&'static str, usize>> = const {
+        std::cell::RefCell::new(BTreeMap::new())
+    };
+}
+
+/// Counts a run of the analysis `name`, in tests (each runs once per expansion).
+pub fn ran(name: &'static str) {
+    #[cfg(test)]
+    RUNS.with(|runs| *runs.borrow_mut().entry(name).or_default() += 1);
+    #[cfg(not(test))]
+    let _ = name;
+}
+
+/// How often each analysis ran on this thread since the last call, in tests.
+#[cfg(test)]
+pub fn take_runs() -> BTreeMap<&'static str, usize> {
+    RUNS.with(|runs| std::mem::take(&mut *runs.borrow_mut()))
+}
+
+#[cfg(test)]
+mod tests;

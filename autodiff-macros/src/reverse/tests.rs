@@ -1,0 +1,79 @@
+//! What taped loops keep (`TapePlan`), read from their descriptions.
+
+use crate::errors::Errors;
+use crate::{analysis, lower, options, signature};
+
+/// The tape plan of every taped loop of `source`, described, in source order.
+fn notes(source: &str) -> Vec<String> {
+    let func: syn::ItemFn = syn::parse_str(source).expect("a function");
+    let mut errors = Errors::default();
+    let options = options::parse(proc_macro2::TokenStream::new(), &mut errors);
+    let sig = signature::analyse(&func.sig, &options, &mut errors);
+    let mut ir = lower::lower(&func, &sig, &mut errors);
+    crate::loads::optimise(&mut ir);
+    let active: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
+    let values = analysis::values(&ir, &active, &mut errors);
+    assert!(errors.is_empty(), "{source} does not lower");
+    let (facts, strategy) = analysis::facts(&ir, values, &sig);
+    let runtime = quote::quote!(::differentiate::runtime);
+    super::pullback_body(&ir, &facts, &strategy, &active, &runtime, None).loop_notes
+}
+
+#[test]
+fn a_product_records_its_factors_and_recomputes_loads() {
+    let notes = notes(
+        "fn f(x: &[f64]) -> f64 {
+            let mut p: f64 = 1.0;
+            for i in 0..x.len() { p = p * x[i].sin(); }
+            p
+        }",
+    );
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let note = &notes[0];
+    assert!(note.starts_with("`for i_"), "{note}");
+    // `p` (the header) and `sin x[i]` (a transcendental) are recorded; `x[i]` is loaded again.
+    assert!(
+        note.contains("records `p_") && note.contains("(16 bytes)"),
+        "{note}"
+    );
+    assert!(note.contains("recomputes `t_"), "{note}");
+    assert!(note.ends_with("backwards"), "replays the index: {note}");
+}
+
+#[test]
+fn a_while_loop_keeps_its_trip_count() {
+    let notes = notes(
+        "fn f(x: f64) -> f64 {
+            let mut y = x;
+            while y.abs() < 1000.0 { y = 2.0 * y; }
+            y
+        }",
+    );
+    assert_eq!(
+        notes,
+        ["`while`: records nothing per iteration; keeps its trip count"]
+    );
+}
+
+#[test]
+fn a_counter_runs_backwards_instead_of_being_recorded() {
+    let notes = notes(
+        "fn f(x: &[f64], n: usize) -> f64 {
+            let mut s = 1.0;
+            let mut k = 0;
+            while k < n { s = s * x[k]; k += 1; }
+            s
+        }",
+    );
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("runs `k_"), "{}", notes[0]);
+    assert!(!notes[0].contains("records `k_"), "{}", notes[0]);
+}
+
+#[test]
+fn sums_are_fused_and_keep_no_tape() {
+    let notes = notes(
+        "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { s += x[i] * x[i]; } s }",
+    );
+    assert!(notes.is_empty(), "{notes:?}");
+}
