@@ -5,6 +5,7 @@
 
 use crate::analysis::{self, Jacobian};
 use crate::errors::Errors;
+use crate::reverse::Form;
 use crate::{emit, hoist, loads, lower, options, reverse, signature};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -23,20 +24,30 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     let runtime = runtime_path();
     let sig = signature::analyse(&func.sig, &options, &mut errors);
+    // The items beside the function, and `NAME_dump` of them if asked for.
+    let with_dump = |generated: TokenStream| {
+        let dump = if options.dump {
+            emit::dump(&func, &generated)
+        } else {
+            TokenStream::new()
+        };
+        quote!(#generated #dump)
+    };
+    let stubs = |errors: Errors| {
+        let errors = errors.to_compile_errors();
+        let stubs = with_dump(emit::stubs(&func, &sig, &runtime));
+        quote!(#func #errors #stubs)
+    };
     if sig.output.is_none() {
         // Without a result shape the body's errors would only be knock-on errors.
-        let errors = errors.to_compile_errors();
-        let stubs = emit::stubs(&func, &sig, &runtime);
-        return quote!(#func #errors #stubs);
+        return stubs(errors);
     }
     if let Some(vjp) = &options.vjp {
         // A supplied derivative: the body is the user's business, the calling convention ours.
         if !errors.is_empty() {
-            let errors = errors.to_compile_errors();
-            let stubs = emit::stubs(&func, &sig, &runtime);
-            return quote!(#func #errors #stubs);
+            return stubs(errors);
         }
-        let generated = emit::supplied(&func, &sig, vjp, &runtime);
+        let generated = with_dump(emit::supplied(&func, &sig, vjp, &runtime));
         return quote!(#func #generated);
     }
     let mut ir = lower::lower(&func, &sig, &mut errors);
@@ -44,40 +55,47 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
     let mut values = analysis::values(&ir, &active_params, &mut errors);
     if !errors.is_empty() {
-        let errors = errors.to_compile_errors();
-        let stubs = emit::stubs(&func, &sig, &runtime);
-        return quote!(#func #errors #stubs);
+        return stubs(errors);
     }
     hoist::optimise(&mut ir, &values);
     values.catch_up(&ir);
     let (facts, strategy) = analysis::facts(&ir, values, &sig);
 
-    let body = reverse::pullback_body(&ir, &facts, &strategy, &active_params, &runtime, None);
-    let lanes = match &strategy.jacobian {
-        Jacobian::Lanes { outputs, ty } => Some(reverse::pullback_body(
-            &ir,
-            &facts,
-            &strategy,
-            &active_params,
+    let transform = |form| {
+        let body = reverse::pullback_body(&ir, &facts, &strategy, &active_params, &runtime, form);
+        let lanes = match &strategy.jacobian {
+            Jacobian::Lanes { outputs, ty } => Some(reverse::pullback_body(
+                &ir,
+                &facts,
+                &strategy,
+                &active_params,
+                &runtime,
+                Form::Lanes(*outputs, ty),
+            )),
+            _ => None,
+        };
+        let tangent = strategy
+            .forward_grad
+            .then(|| reverse::tangent_grad_body(&ir, &facts, &active_params, &runtime));
+        emit::generated(
+            &func,
+            &sig,
+            body,
+            tangent,
+            lanes,
+            &strategy.jacobian,
+            &ir.items,
             &runtime,
-            Some((*outputs, ty)),
-        )),
-        _ => None,
+        )
     };
-    let tangent = strategy
-        .forward_grad
-        .then(|| reverse::tangent_grad_body(&ir, &facts, &active_params, &runtime));
-    let generated = emit::generated(
-        &func,
-        &sig,
-        body,
-        tangent,
-        lanes,
-        &strategy.jacobian,
-        &ir.items,
-        &runtime,
-    );
-    quote!(#func #generated)
+    let generated = transform(Form::Pullback);
+    // The dump shows the landmarked pullback, which is never compiled.
+    let dump = if options.dump {
+        emit::dump(&func, &transform(Form::Landmarked))
+    } else {
+        TokenStream::new()
+    };
+    quote!(#func #generated #dump)
 }
 
 /// The attribute on something that is not a function: the item unchanged, and an error on

@@ -81,6 +81,9 @@ mod signature;
 ///   `seedᵀ·J`, with `seed` of the result's type;
 /// - `NAME_jacobian(params..) -> (value, [gradient; M])`, when the result holds `M` numbers
 ///   (a tuple or `[T; M]`);
+/// - with `#[differentiate(dump)]`, `NAME_dump() -> &'static str`: the code generated for
+///   `NAME`, pretty-printed, with comments marking the sweeps, each binding's adjoint and
+///   what each loop keeps;
 /// - a hidden `NAME_pullback`, through which other differentiated functions call `NAME`.
 ///
 /// The gradient has one entry per active parameter (a tuple when there are several).

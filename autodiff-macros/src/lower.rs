@@ -115,6 +115,9 @@ struct Lowerer<'e> {
     /// Variables standing for a reference to an element (`v` in `for v in x.iter()`): `*v`
     /// is the variable itself.
     element_refs: BTreeSet<VarId>,
+    /// The temporaries `bind` made for a value or a passive expression (which a `let` may give
+    /// the user's name instead of copying them).
+    temporaries: BTreeSet<VarId>,
 }
 
 /// Lowers the body of a function whose signature has been analysed.
@@ -136,6 +139,7 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
         loops: Vec::new(),
         nesting: 0,
         element_refs: BTreeSet::new(),
+        temporaries: BTreeSet::new(),
     };
     for param in &sig.params {
         let name = param.ident.to_string();
@@ -270,6 +274,23 @@ fn literal_index(expr: &Expr) -> Option<usize> {
 
 /// A placeholder for a value on a path that never uses it (after `return`, or before a
 /// deferred `let x;` is assigned). It carries no derivative.
+/// The stem of a temporary's name: what it computes.
+fn temporary_name(rhs: &Rhs) -> &'static str {
+    match rhs {
+        Rhs::Prim { prim, .. } => prim.name,
+        Rhs::Arith(ArithOp::Add, ..) => "sum",
+        Rhs::Arith(ArithOp::Sub, ..) => "diff",
+        Rhs::Arith(ArithOp::Mul, ..) => "prod",
+        Rhs::Arith(ArithOp::Div, ..) => "quot",
+        Rhs::Neg(_) => "neg",
+        Rhs::Cast { .. } => "cast",
+        Rhs::Load { .. } => "elem",
+        Rhs::Component { .. } => "part",
+        Rhs::Call { .. } => "call",
+        Rhs::Use(_) | Rhs::Len(_) | Rhs::Passive(_) => "t",
+    }
+}
+
 fn dummy() -> Operand {
     Operand::Const(syn::parse_quote!(::core::default::Default::default()))
 }
@@ -341,8 +362,16 @@ impl Lowerer<'_> {
     // Bindings
     // ----------------------------------------------------------------------------------
 
+    /// Binds `rhs` to a new temporary. A temporary hinted `t` is named after what it computes
+    /// (`powi_1`, `sum_3`), so the generated code reads as what it does.
     fn bind(&mut self, hint: &str, rhs: Rhs, span: Span, out: &mut Block) -> Operand {
-        let var = self.ir.new_var(hint, None, span);
+        let var = match hint {
+            "t" => self.ir.new_var(temporary_name(&rhs), None, span),
+            other => self.ir.new_var(other, None, span),
+        };
+        if matches!(hint, "t" | "p") {
+            self.temporaries.insert(var);
+        }
         out.stmts.push(Stmt::Let { var, rhs, span });
         Operand::Var(var)
     }

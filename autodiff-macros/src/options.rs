@@ -1,5 +1,6 @@
-//! The attribute's options: `#[differentiate]`, `#[differentiate(wrt(a, b))]`, and
-//! `#[differentiate(vjp = path)]`, which supplies the derivative instead of deriving it.
+//! The attribute's options: `#[differentiate]`, `#[differentiate(wrt(a, b))]`,
+//! `#[differentiate(vjp = path)]`, which supplies the derivative instead of deriving it, and
+//! `#[differentiate(dump)]`, which also generates the generated code as text.
 
 use crate::errors::Errors;
 use syn::parse::{Parse, ParseStream};
@@ -13,6 +14,8 @@ pub struct Options {
     /// `vjp = path`: the user's function computing `(value, seedᵀ·J)`, with the signature of
     /// the `NAME_vjp` the macro would generate. The body is then not differentiated.
     pub vjp: Option<syn::Path>,
+    /// `dump`: also generate `NAME_dump() -> &'static str`, the generated code for a reader.
+    pub dump: bool,
 }
 
 pub struct Wrt {
@@ -41,9 +44,10 @@ pub fn parse(args: proc_macro2::TokenStream, errors: &mut Errors) -> Options {
                             options.vjp = Some(path);
                         }
                     }
+                    RawOption::Dump => options.dump = true,
                     RawOption::Unknown(ident) => errors.spanned(
                         &ident,
-                        format!("unknown option `{ident}`; the options are `wrt(a, b, ..)`, which names the active parameters, and `vjp = path`, which supplies the derivative"),
+                        format!("unknown option `{ident}`; the options are `wrt(a, b, ..)`, which names the active parameters, `vjp = path`, which supplies the derivative, and `dump`, which generates `NAME_dump()` returning the generated code"),
                     ),
                 }
             }
@@ -61,6 +65,7 @@ struct RawOptions(Vec<RawOption>);
 enum RawOption {
     Wrt(Wrt),
     Vjp(Ident, syn::Path),
+    Dump,
     Unknown(Ident),
 }
 
@@ -81,6 +86,8 @@ impl Parse for RawOptions {
                     keyword,
                     names: names.into_iter().collect(),
                 }));
+            } else if keyword == "dump" && (input.is_empty() || input.peek(Token![,])) {
+                options.push(RawOption::Dump);
             } else if keyword == "vjp" && input.peek(Token![=]) {
                 input.parse::<Token![=]>()?;
                 let path: syn::Path = input.parse()?;

@@ -82,6 +82,31 @@ fn loop_notes(ir: &FnIr, mut plans: Vec<(LoopId, TapePlan)>) -> Vec<String> {
         .collect()
 }
 
+/// Statements as a reader would write them on one line (`let t_1 = x_0.powi(3);`), for a
+/// landmark.
+fn one_line(statements: &TokenStream) -> String {
+    let Ok(block) = syn::parse2::<syn::Block>(quote!({ #statements })) else {
+        return statements.to_string();
+    };
+    let file = syn::File {
+        shebang: None,
+        attrs: Vec::new(),
+        items: vec![syn::Item::Fn(syn::parse_quote!(fn f() #block))],
+    };
+    let text = prettyplease::unparse(&file);
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    lines[1..lines.len().saturating_sub(1)].join(" ")
+}
+
+/// Whether the items declared in the user's body define `name` (a `fn`, `const`, `use`, ...),
+/// which the generated code must then not declare beside them.
+fn defines(ir: &FnIr, name: &str) -> bool {
+    ir.items.iter().any(|item| {
+        let tokens = quote!(#item);
+        tokens.into_iter().any(|t| t.to_string() == name)
+    })
+}
+
 fn all_vars(ir: &FnIr) -> BTreeSet<VarId> {
     (0..ir.vars.len()).collect()
 }
@@ -108,18 +133,34 @@ pub struct PullbackBody {
     pub sweeps: Option<(TokenStream, TokenStream)>,
 }
 
-/// The body of `NAME_pullback`; with `lanes` (`M` outputs of one float type), the body of
-/// `NAME_jacobian`'s one sweep over lanes of adjoints instead.
+/// Which body [`pullback_body`] emits.
+#[derive(Clone, Copy)]
+pub enum Form<'a> {
+    /// `NAME_pullback`'s.
+    Pullback,
+    /// `NAME_pullback`'s, with landmarks for a reader (`landmark!("..");` statements before
+    /// the forward sweep, the reverse sweep, each binding's adjoint and each loop), for
+    /// `#[differentiate(dump)]`: never compiled, only printed.
+    Landmarked,
+    /// `NAME_jacobian`'s one sweep over lanes of adjoints, for `M` outputs of one float type.
+    Lanes(usize, &'a syn::Type),
+}
+
+/// The body of the pullback, in the given form.
 pub fn pullback_body(
     ir: &FnIr,
     facts: &Facts,
     strategy: &Strategy,
     active_params: &[bool],
     runtime: &TokenStream,
-    lanes: Option<(usize, &syn::Type)>,
+    form: Form<'_>,
 ) -> PullbackBody {
     let activity = &facts.activity;
     let shape = &strategy.shape;
+    let lanes = match form {
+        Form::Lanes(m, ty) => Some((m, ty)),
+        Form::Pullback | Form::Landmarked => None,
+    };
     // The seed flows into the result components.
     let seed = naming::seed();
     let seed_components: Vec<TokenStream> = (0..ir.result.len())
@@ -139,9 +180,14 @@ pub fn pullback_body(
     emitter.borrowed = facts.borrowed.clone();
     emitter.aggregates = facts.aggregates.clone();
     emitter.lanes = lanes;
+    emitter.landmarks = matches!(form, Form::Landmarked);
     let mut ctx = Ctx::new(all_vars(ir));
 
-    let mut forward = emitter.bind_params();
+    let mut forward = emitter.rules_alias();
+    forward.extend(
+        emitter.landmark("forward sweep: the function's values, one primitive per binding"),
+    );
+    forward.extend(emitter.bind_params());
     // Adjoint arrays start at zero, before anything adds to them: those of parameters here,
     // those of local buffers where the buffers are declared (fused loops add to them during
     // the forward sweep).
@@ -152,7 +198,8 @@ pub fn pullback_body(
     }
 
     // The seed flows into the result components: the adjoint of the last statement.
-    let mut seed_flow = TokenStream::new();
+    let mut seed_flow =
+        emitter.landmark("reverse sweep: the adjoints, from the result back to the parameters");
     for (op, component) in ir.result.iter().zip(&seed_components) {
         seed_flow.extend(emitter.accumulate(&mut ctx, op, component.clone(), false));
     }
@@ -259,6 +306,9 @@ struct Emitter<'a> {
     ir: &'a FnIr,
     activity: &'a Activity,
     rt: TokenStream,
+    /// The path of the runtime's rules in the generated code: `rules`, the alias
+    /// [`Emitter::rules_alias`] declares, unless the user's own items take that name.
+    rules: TokenStream,
     arm_enums: BTreeSet<usize>,
     /// Branches emitted so far (names their records).
     records: usize,
@@ -266,6 +316,8 @@ struct Emitter<'a> {
     tapes: Vec<syn::Ident>,
     /// What each taped loop emitted so far keeps.
     plans: Vec<(LoopId, TapePlan)>,
+    /// Whether to write landmarks for a reader (see [`Form::Landmarked`]).
+    landmarks: bool,
     /// Loops emitted so far (names their tapes and trip counts).
     loops: usize,
     /// Values the adjoint has taken so far (names them).
@@ -313,10 +365,16 @@ impl<'a> Emitter<'a> {
             ir,
             activity: &facts.activity,
             rt: runtime.clone(),
+            rules: if defines(ir, "rules") {
+                quote!(#runtime::rules)
+            } else {
+                quote!(rules)
+            },
             arm_enums: BTreeSet::new(),
             records: 0,
             tapes: Vec::new(),
             plans: Vec::new(),
+            landmarks: false,
             loops: 0,
             taken: 0,
             stored,
@@ -334,6 +392,26 @@ impl<'a> Emitter<'a> {
 }
 
 impl Emitter<'_> {
+    /// `use ::differentiate::runtime::rules;` where the generated code calls the rules through
+    /// that alias, so that each call reads `rules::sin_x(..)`.
+    fn rules_alias(&self) -> TokenStream {
+        let rt = &self.rt;
+        if self.rules.to_string() == "rules" {
+            quote!(use #rt::rules;)
+        } else {
+            TokenStream::new()
+        }
+    }
+
+    /// A landmark for a reader of the dumped code, or nothing when not dumping.
+    fn landmark(&self, text: &str) -> TokenStream {
+        if self.landmarks {
+            quote!(landmark!(#text);)
+        } else {
+            TokenStream::new()
+        }
+    }
+
     fn is_tensor(&self, op: &Operand) -> bool {
         op.var().is_some_and(|v| self.kinds[v] == Kind::Tensor)
     }

@@ -262,14 +262,14 @@ mod tests {
             "fn j(x: f64, n: usize) -> f64 { x.powi(3) + x.powi(2) - 6.0 * x + (n as f64) }",
         );
         let expected = "\
-fn(x_0*, n_1) -> (t_8*)
-    t_2* = powi(x_0*, 3)
-    t_3* = powi(x_0*, 2)
-    t_4* = t_2* + t_3*
-    t_5* = 6.0 * x_0*
-    t_6* = t_4* - t_5*
-    t_7 = n_1 as f64
-    t_8* = t_6* + t_7
+fn(x_0*, n_1) -> (sum_8*)
+    powi_2* = powi(x_0*, 3)
+    powi_3* = powi(x_0*, 2)
+    sum_4* = powi_2* + powi_3*
+    prod_5* = 6.0 * x_0*
+    diff_6* = sum_4* - prod_5*
+    cast_7 = n_1 as f64
+    sum_8* = diff_6* + cast_7
 ";
         assert_eq!(printed, expected, "got:\n{printed}");
     }

@@ -377,7 +377,7 @@ impl Lowerer<'_> {
         if let Operand::Var(v) = op {
             let fresh = v + 1 == self.ir.vars.len()
                 && matches!(out.stmts.last(), Some(Stmt::Let { var, .. }) if *var == v)
-                && matches!(self.ir.vars[v].hint.as_str(), "t" | "p");
+                && self.temporaries.contains(&v);
             if fresh {
                 self.ir.vars[v].hint = name.to_string();
                 self.ir.vars[v].ty = ty;

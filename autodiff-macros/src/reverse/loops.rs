@@ -178,6 +178,13 @@ impl Emitter<'_> {
             TokenStream::new()
         };
         let (start_counters, step_back) = self.counters_backwards(&counters, &plan.counters, ctx);
+        let text = format!("a loop: {}", plan.describe(self.ir));
+        let (forward_mark, reverse_mark) = (
+            self.landmark(&text),
+            self.landmark("the loop's adjoint, iterations in reverse order"),
+        );
+        forward = quote!(#forward_mark #forward);
+        reverse = quote!(#reverse_mark #reverse);
         self.plans.push((l.id, plan));
         reverse.extend(start_counters);
         let iteration = quote!({ #step_back #pop #recompute #iteration_reverse });
@@ -272,7 +279,6 @@ impl Emitter<'_> {
 
     /// The adjoint known before a fused loop.
     fn linear(&self, adjoint: &fusion::Linear) -> TokenStream {
-        let rt = &self.rt;
         match adjoint {
             fusion::Linear::Seed(k) => self.seed_components[*k].clone(),
             fusion::Linear::Sum(terms) if terms.is_empty() => quote!(0.0),
@@ -290,7 +296,10 @@ impl Emitter<'_> {
                 let (term, factor) = (self.linear(term), self.operand(factor));
                 let prim = primitives::arithmetic_rules(*op, false).expect("`*` or `/`");
                 let func = format_ident!("{}", prim.rules[0].func);
-                quote!(#rt::rules::#func(#term, #factor))
+                {
+                    let rules = &self.rules;
+                    quote!(#rules::#func(#term, #factor))
+                }
             }
         }
     }

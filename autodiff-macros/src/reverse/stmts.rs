@@ -31,6 +31,11 @@ impl Emitter<'_> {
                 if self.activity.active[*var] && ctx.available(*var) {
                     reverse.extend(self.reverse_let(*var, rhs, *span, &snapshots, ctx));
                 }
+                if self.landmarks && !reverse.is_empty() {
+                    let text = format!("adjoint of `{}`", one_line(&forward));
+                    let mark = self.landmark(&text);
+                    reverse = quote!(#mark #reverse);
+                }
                 (forward, reverse)
             }
             Stmt::Effect { rebind, stmt } => {
@@ -334,7 +339,7 @@ impl Emitter<'_> {
             return self.reverse_tensor_let(var, rhs, ctx);
         }
         let d = self.adjoint(var).into_token_stream();
-        let rt = self.rt.clone();
+        let rules = self.rules.clone();
         let mut code = TokenStream::new();
         match rhs {
             Rhs::Use(a) => code.extend(self.accumulate(ctx, a, d, false)),
@@ -348,14 +353,14 @@ impl Emitter<'_> {
                 Some(prim) => {
                     let operands = [a.clone(), b.clone()];
                     for (target, func, reads) in self.prim_rules(var, prim, &operands, false, ctx) {
-                        let contribution = self.apply_rule(quote!(#rt::rules::#func), &d, &reads);
+                        let contribution = self.apply_rule(quote!(#rules::#func), &d, &reads);
                         code.extend(self.accumulate(ctx, target, contribution, false));
                     }
                 }
             },
             Rhs::Prim { prim, args, .. } => {
                 for (target, func, reads) in self.prim_rules(var, prim, args, false, ctx) {
-                    let contribution = self.apply_rule(quote!(#rt::rules::#func), &d, &reads);
+                    let contribution = self.apply_rule(quote!(#rules::#func), &d, &reads);
                     code.extend(self.accumulate(ctx, target, contribution, false));
                 }
             }
@@ -364,7 +369,7 @@ impl Emitter<'_> {
                 code.extend(self.accumulate(
                     ctx,
                     arg,
-                    self.apply_rule(quote!(#rt::rules::cast_x), &d, &[witness]),
+                    self.apply_rule(quote!(#rules::cast_x), &d, &[witness]),
                     false,
                 ));
             }

@@ -36,7 +36,8 @@ pub fn grad_body(
     let no_fused = BTreeMap::new();
     let emitter = Emitter::new(ir, facts, runtime, &no_fused, &[]);
     let width = inputs.len();
-    let mut code = emitter.bind_params();
+    let mut code = emitter.rules_alias();
+    code.extend(emitter.bind_params());
     // Input k's tangent is the k-th unit vector.
     for (k, &input) in inputs.iter().enumerate() {
         if activity.active[input] {
@@ -139,7 +140,7 @@ impl Tangent<'_> {
         args: &[Operand],
         k: usize,
     ) -> Vec<(bool, TokenStream)> {
-        let rt = &self.e.rt;
+        let rules = &self.e.rules;
         let mut terms = Vec::new();
         for rule in prim.rules {
             let Some(t) = args.get(rule.operand).and_then(|a| self.entry(a, k)) else {
@@ -150,14 +151,14 @@ impl Tangent<'_> {
                 Read::Operand(i) => self.e.operand(&args[*i]),
                 Read::Output => self.e.primal(var).into_token_stream(),
             });
-            terms.push((false, quote!(#rt::rules::#func(#t #(, #reads)*))));
+            terms.push((false, quote!(#rules::#func(#t #(, #reads)*))));
         }
         terms
     }
 
     /// Entry `k` of the tangent of `var = rhs`: the rules applied to the operands' tangents.
     fn term(&self, var: VarId, rhs: &Rhs, k: usize) -> TokenStream {
-        let rt = &self.e.rt;
+        let rules = &self.e.rules;
         let operand = |op: &Operand| self.e.operand(op);
         // Terms with their sign: `(subtract, term)`.
         let mut terms: Vec<(bool, TokenStream)> = Vec::new();
@@ -176,7 +177,7 @@ impl Tangent<'_> {
             Rhs::Cast { arg, .. } => {
                 if let Some(t) = self.entry(arg, k) {
                     let witness = operand(arg);
-                    terms.push((false, quote!(#rt::rules::cast_x(#t, #witness))));
+                    terms.push((false, quote!(#rules::cast_x(#t, #witness))));
                 }
             }
             // Loads from arrays without derivatives, lengths, passive values: no tangent

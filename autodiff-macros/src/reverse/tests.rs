@@ -16,7 +16,15 @@ fn notes(source: &str) -> Vec<String> {
     assert!(errors.is_empty(), "{source} does not lower");
     let (facts, strategy) = analysis::facts(&ir, values, &sig);
     let runtime = quote::quote!(::differentiate::runtime);
-    super::pullback_body(&ir, &facts, &strategy, &active, &runtime, None).loop_notes
+    super::pullback_body(
+        &ir,
+        &facts,
+        &strategy,
+        &active,
+        &runtime,
+        super::Form::Pullback,
+    )
+    .loop_notes
 }
 
 #[test]
@@ -36,7 +44,7 @@ fn a_product_records_its_factors_and_recomputes_loads() {
         note.contains("records `p_") && note.contains("(16 bytes)"),
         "{note}"
     );
-    assert!(note.contains("recomputes `t_"), "{note}");
+    assert!(note.contains("recomputes `elem_"), "{note}");
     assert!(note.ends_with("backwards"), "replays the index: {note}");
 }
 

@@ -52,6 +52,7 @@ fn piecewise_pullback(
         Arm0(A0),
         Arm1(A1),
     }
+    use ::differentiate::runtime::rules;
     let x_0 = x;
     let k_1 = k;
     let n_2 = n;
@@ -59,22 +60,22 @@ fn piecewise_pullback(
     let y_4 = x_0 * k_1;
     let p_5 = (x_0) > (1.0);
     let (done_15, ret0_16, y_17, __arm3): (_, f64, _, _) = if p_5 {
-        let t_6 = y_4.sin();
-        let t_7 = t_6 * x_0;
-        let y_8 = ::differentiate::runtime::like(&y_4, t_7);
+        let sin_6 = y_4.sin();
+        let prod_7 = sin_6 * x_0;
+        let y_8 = ::differentiate::runtime::like(&y_4, prod_7);
         (
             done_3,
             (::core::default::Default::default()),
             y_8,
-            __DifferentiateArms2::Arm0((t_6,)),
+            __DifferentiateArms2::Arm0((sin_6,)),
         )
     } else {
         let p_9 = (n_2) > (2);
         let (done_13, ret0_14, __arm2): (_, f64, _) = if p_9 {
-            let t_10 = y_4.exp();
-            let ret0_11: f64 = t_10;
+            let exp_10 = y_4.exp();
+            let ret0_11: f64 = exp_10;
             let done_12 = ::differentiate::runtime::like(&done_3, true);
-            (done_12, ret0_11, __DifferentiateArms2::Arm0((t_10,)))
+            (done_12, ret0_11, __DifferentiateArms2::Arm0((exp_10,)))
         } else {
             (
                 done_3,
@@ -89,14 +90,14 @@ fn piecewise_pullback(
         let (t_22, __arm0): (_, _) = match n_2 {
             0 => (y_17, __DifferentiateArms2::Arm0(())),
             m_19 => {
-                let t_20 = m_19 as f64;
-                let t_21 = y_17 * t_20;
-                (t_21, __DifferentiateArms2::Arm1((t_20,)))
+                let cast_20 = m_19 as f64;
+                let prod_21 = y_17 * cast_20;
+                (prod_21, __DifferentiateArms2::Arm1((cast_20,)))
             }
         };
         let z_23 = t_22;
-        let t_24 = z_23 + y_17;
-        let ret0_25: f64 = t_24;
+        let sum_24 = z_23 + y_17;
+        let ret0_25: f64 = sum_24;
         let done_26 = ::differentiate::runtime::like(&done_15, true);
         (done_26, ret0_25, __DifferentiateArms2::Arm0((__arm0,)))
     } else {
@@ -109,17 +110,17 @@ fn piecewise_pullback(
     match __arm1 {
         __DifferentiateArms2::Arm0((__arm0,)) => {
             let ret0_d25 = ret0_d28;
-            let t_d24 = ret0_d25;
-            y_d17 += t_d24;
-            let z_d23 = t_d24;
+            let sum_d24 = ret0_d25;
+            y_d17 += sum_d24;
+            let z_d23 = sum_d24;
             let t_d22 = z_d23;
             match __arm0 {
                 __DifferentiateArms2::Arm0(()) => {
                     y_d17 += t_d22;
                 }
-                __DifferentiateArms2::Arm1((t_20,)) => {
-                    let t_d21 = t_d22;
-                    y_d17 += ::differentiate::runtime::rules::mul_a(t_d21, t_20);
+                __DifferentiateArms2::Arm1((cast_20,)) => {
+                    let prod_d21 = t_d22;
+                    y_d17 += rules::mul_a(prod_d21, cast_20);
                 }
             }
         }
@@ -130,27 +131,27 @@ fn piecewise_pullback(
     let mut x_d0: f64 = 0.0;
     let mut y_d4 = 0.0;
     match __arm3 {
-        __DifferentiateArms2::Arm0((t_6,)) => {
+        __DifferentiateArms2::Arm0((sin_6,)) => {
             let y_d8 = y_d17;
-            let t_d7 = y_d8;
-            x_d0 += ::differentiate::runtime::rules::mul_b(t_d7, t_6);
-            let t_d6 = ::differentiate::runtime::rules::mul_a(t_d7, x_0);
-            y_d4 += ::differentiate::runtime::rules::sin_x(t_d6, y_4);
+            let prod_d7 = y_d8;
+            x_d0 += rules::mul_b(prod_d7, sin_6);
+            let sin_d6 = rules::mul_a(prod_d7, x_0);
+            y_d4 += rules::sin_x(sin_d6, y_4);
         }
         __DifferentiateArms2::Arm1((__arm2,)) => {
             y_d4 += y_d17;
             let ret0_d14 = ret0_d16;
             match __arm2 {
-                __DifferentiateArms2::Arm0((t_10,)) => {
+                __DifferentiateArms2::Arm0((exp_10,)) => {
                     let ret0_d11 = ret0_d14;
-                    let t_d10 = ret0_d11;
-                    y_d4 += ::differentiate::runtime::rules::exp_x(t_d10, t_10);
+                    let exp_d10 = ret0_d11;
+                    y_d4 += rules::exp_x(exp_d10, exp_10);
                 }
                 __DifferentiateArms2::Arm1(()) => {}
             }
         }
     }
-    x_d0 += ::differentiate::runtime::rules::mul_a(y_d4, k_1);
+    x_d0 += rules::mul_a(y_d4, k_1);
     (
         value,
         (x_d0, ::differentiate::runtime::Constant, ::differentiate::runtime::Constant),

@@ -24,7 +24,7 @@ fn prefix_energy_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
 
  What the loops keep for the reverse sweep:
 
- - `for i_2`: records nothing per iteration; recomputes `t_3`; replays `i_2` backwards.*/
+ - `for i_2`: records nothing per iteration; recomputes `diff_3`; replays `i_2` backwards.*/
 #[inline]
 #[allow(clippy::all)]
 fn prefix_energy_vjp(x: &[f64], seed: f64) -> (f64, ::std::vec::Vec<f64>) {
@@ -42,39 +42,40 @@ fn prefix_energy_vjp(x: &[f64], seed: f64) -> (f64, ::std::vec::Vec<f64>) {
     clippy::pedantic
 )]
 fn prefix_energy_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)) {
+    use ::differentiate::runtime::rules;
     let x_a0 = x;
     let mut x_da0 = ::std::vec![0.0 as f64; x_a0.len()];
     let len_0 = x_a0.len();
     let mut c_a1 = ::std::vec![0.0; len_0];
     let mut c_da1 = ::std::vec![0.0; c_a1.len()];
-    let t_1 = x_a0[0];
-    c_a1[0] = t_1;
+    let elem_1 = x_a0[0];
+    c_a1[0] = elem_1;
     for i_2 in 1..x_a0.len() {
-        let t_3 = i_2 - 1;
-        let t_4 = c_a1[t_3];
-        let t_5 = x_a0[i_2];
-        let t_6 = t_4 + t_5;
-        c_a1[i_2] = t_6;
+        let diff_3 = i_2 - 1;
+        let elem_4 = c_a1[diff_3];
+        let elem_5 = x_a0[i_2];
+        let sum_6 = elem_4 + elem_5;
+        c_a1[i_2] = sum_6;
     }
     let e_7 = 0.0;
     let mut e_8 = e_7;
     let mut e_d8 = seed;
     for i_9 in 0..c_a1.len() {
-        let t_10 = c_a1[i_9];
-        let t_11 = t_10.sin();
-        let t_12 = t_10;
-        let t_13 = t_11 * t_12;
-        let t_14 = e_8 + t_13;
-        let e_15 = ::differentiate::runtime::like(&e_8, t_14);
+        let elem_10 = c_a1[i_9];
+        let sin_11 = elem_10.sin();
+        let elem_12 = elem_10;
+        let prod_13 = sin_11 * elem_12;
+        let sum_14 = e_8 + prod_13;
+        let e_15 = ::differentiate::runtime::like(&e_8, sum_14);
         {
             let __taken1 = e_d8;
             let e_d15 = __taken1;
-            let t_d14 = e_d15;
-            let t_d13 = t_d14;
-            let t_d12 = ::differentiate::runtime::rules::mul_b(t_d13, t_11);
-            let t_d11 = ::differentiate::runtime::rules::mul_a(t_d13, t_12);
-            let t_d10 = ::differentiate::runtime::rules::sin_x(t_d11, t_10) + t_d12;
-            c_da1[i_9] += t_d10;
+            let sum_d14 = e_d15;
+            let prod_d13 = sum_d14;
+            let elem_d12 = rules::mul_b(prod_d13, sin_11);
+            let sin_d11 = rules::mul_a(prod_d13, elem_12);
+            let elem_d10 = rules::sin_x(sin_d11, elem_10) + elem_d12;
+            c_da1[i_9] += elem_d10;
         }
         e_8 = e_15;
     }
@@ -83,19 +84,19 @@ fn prefix_energy_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)
     let value = e_16;
     let e_d16 = seed;
     for i_2 in (1..x_a0.len()).rev() {
-        let t_3 = i_2 - 1;
+        let diff_3 = i_2 - 1;
         let __taken3 = c_da1[i_2];
         c_da1[i_2] = 0.0;
-        let t_d6 = __taken3;
-        let t_d5 = t_d6;
-        x_da0[i_2] += t_d5;
-        let t_d4 = t_d6;
-        c_da1[t_3] += t_d4;
+        let sum_d6 = __taken3;
+        let elem_d5 = sum_d6;
+        x_da0[i_2] += elem_d5;
+        let elem_d4 = sum_d6;
+        c_da1[diff_3] += elem_d4;
     }
     let __taken4 = c_da1[0];
     c_da1[0] = 0.0;
-    let t_d1 = __taken4;
-    x_da0[0] += t_d1;
+    let elem_d1 = __taken4;
+    x_da0[0] += elem_d1;
     let __taken5 = c_da1.iter().fold(0.0, |sum, d| sum + *d);
     (value, (x_da0,))
 }
@@ -114,6 +115,7 @@ fn doubling(x: f64, limit: f64) -> f64 {
 #[allow(unused, non_snake_case)]
 fn doubling_grad(x: f64, limit: f64) -> (f64, (f64, f64)) {
     let _ = doubling;
+    use ::differentiate::runtime::rules;
     let x_0 = x;
     let limit_1 = limit;
     let x_t0 = [1.0, 0.0];
@@ -122,15 +124,15 @@ fn doubling_grad(x: f64, limit: f64) -> (f64, (f64, f64)) {
     let mut y_3 = y_2;
     let mut y_t3 = y_t2;
     loop {
-        let t_4 = y_3.abs();
-        let p_5 = (t_4) < (limit_1);
+        let abs_4 = y_3.abs();
+        let p_5 = (abs_4) < (limit_1);
         if !p_5 {
             break;
         }
-        let t_6 = 2.0 * y_3;
-        let t_t6 = [::differentiate::runtime::rules::mul_b(y_t3[0], 2.0), 0.0];
-        let y_7 = ::differentiate::runtime::like(&y_3, t_6);
-        let y_t7 = [t_t6[0], 0.0];
+        let prod_6 = 2.0 * y_3;
+        let prod_t6 = [rules::mul_b(y_t3[0], 2.0), 0.0];
+        let y_7 = ::differentiate::runtime::like(&y_3, prod_6);
+        let y_t7 = [prod_t6[0], 0.0];
         y_t3 = y_t7;
         y_3 = y_7;
     }
@@ -162,19 +164,20 @@ fn doubling_vjp(x: f64, limit: f64, seed: f64) -> (f64, (f64, f64)) {
     clippy::pedantic
 )]
 fn doubling_pullback(x: f64, limit: f64, seed: f64) -> (f64, (f64, f64)) {
+    use ::differentiate::runtime::rules;
     let x_0 = x;
     let limit_1 = limit;
     let y_2 = x_0;
     let mut y_3 = y_2;
     let mut __trips0 = 0usize;
     loop {
-        let t_4 = y_3.abs();
-        let p_5 = (t_4) < (limit_1);
+        let abs_4 = y_3.abs();
+        let p_5 = (abs_4) < (limit_1);
         if !p_5 {
             break;
         }
-        let t_6 = 2.0 * y_3;
-        let y_7 = ::differentiate::runtime::like(&y_3, t_6);
+        let prod_6 = 2.0 * y_3;
+        let y_7 = ::differentiate::runtime::like(&y_3, prod_6);
         __trips0 += 1;
         y_3 = y_7;
     }
@@ -186,8 +189,8 @@ fn doubling_pullback(x: f64, limit: f64, seed: f64) -> (f64, (f64, f64)) {
         let __taken1 = y_d3;
         y_d3 = 0.0;
         let y_d7 = __taken1;
-        let t_d6 = y_d7;
-        y_d3 += ::differentiate::runtime::rules::mul_b(t_d6, 2.0);
+        let prod_d6 = y_d7;
+        y_d3 += rules::mul_b(prod_d6, 2.0);
     }
     let __taken2 = y_d3;
     let y_d2 = __taken2;

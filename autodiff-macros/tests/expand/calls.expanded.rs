@@ -18,25 +18,26 @@ fn polar_vjp(x: f64, y: f64, seed: (f64, f64)) -> ((f64, f64), (f64, f64)) {
 #[allow(clippy::all)]
 #[allow(unused, non_snake_case)]
 fn polar_jacobian(x: f64, y: f64) -> ((f64, f64), [(f64, f64); 2usize]) {
+    use ::differentiate::runtime::rules;
     let x_0 = x;
     let y_1 = y;
-    let t_2 = x_0 * x_0;
-    let t_3 = y_1 * y_1;
-    let t_4 = t_2 + t_3;
-    let t_5 = t_4.sqrt();
-    let t_6 = y_1.atan2(x_0);
-    let value = (t_5, t_6);
-    let t_d6 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(1usize);
-    let t_d5 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(0usize);
-    let t_d4 = t_d5.map(|__lane| ::differentiate::runtime::rules::sqrt_x(__lane, t_5));
-    let t_d3 = t_d4;
-    let t_d2 = t_d4;
-    let x_d0 = t_d2.map(|__lane| ::differentiate::runtime::rules::mul_b(__lane, x_0))
-        + t_d2.map(|__lane| ::differentiate::runtime::rules::mul_a(__lane, x_0))
-        + t_d6.map(|__lane| ::differentiate::runtime::rules::atan2_b(__lane, y_1, x_0));
-    let y_d1 = t_d3.map(|__lane| ::differentiate::runtime::rules::mul_b(__lane, y_1))
-        + t_d3.map(|__lane| ::differentiate::runtime::rules::mul_a(__lane, y_1))
-        + t_d6.map(|__lane| ::differentiate::runtime::rules::atan2_a(__lane, y_1, x_0));
+    let prod_2 = x_0 * x_0;
+    let prod_3 = y_1 * y_1;
+    let sum_4 = prod_2 + prod_3;
+    let sqrt_5 = sum_4.sqrt();
+    let atan2_6 = y_1.atan2(x_0);
+    let value = (sqrt_5, atan2_6);
+    let atan2_d6 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(1usize);
+    let sqrt_d5 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(0usize);
+    let sum_d4 = sqrt_d5.map(|__lane| rules::sqrt_x(__lane, sqrt_5));
+    let prod_d3 = sum_d4;
+    let prod_d2 = sum_d4;
+    let x_d0 = prod_d2.map(|__lane| rules::mul_b(__lane, x_0))
+        + prod_d2.map(|__lane| rules::mul_a(__lane, x_0))
+        + atan2_d6.map(|__lane| rules::atan2_b(__lane, y_1, x_0));
+    let y_d1 = prod_d3.map(|__lane| rules::mul_b(__lane, y_1))
+        + prod_d3.map(|__lane| rules::mul_a(__lane, y_1))
+        + atan2_d6.map(|__lane| rules::atan2_a(__lane, y_1, x_0));
     (
         value,
         [(x_d0.lane(0usize), y_d1.lane(0usize)), (x_d0.lane(1usize), y_d1.lane(1usize))],
@@ -52,25 +53,24 @@ fn polar_jacobian(x: f64, y: f64) -> ((f64, f64), [(f64, f64); 2usize]) {
     clippy::pedantic
 )]
 fn polar_pullback(x: f64, y: f64, seed: (f64, f64)) -> ((f64, f64), (f64, f64)) {
+    use ::differentiate::runtime::rules;
     let x_0 = x;
     let y_1 = y;
-    let t_2 = x_0 * x_0;
-    let t_3 = y_1 * y_1;
-    let t_4 = t_2 + t_3;
-    let t_5 = t_4.sqrt();
-    let t_6 = y_1.atan2(x_0);
-    let value = (t_5, t_6);
-    let t_d6 = seed.1;
-    let t_d5 = seed.0;
-    let t_d4 = ::differentiate::runtime::rules::sqrt_x(t_d5, t_5);
-    let t_d3 = t_d4;
-    let t_d2 = t_d4;
-    let x_d0 = ::differentiate::runtime::rules::mul_b(t_d2, x_0)
-        + ::differentiate::runtime::rules::mul_a(t_d2, x_0)
-        + ::differentiate::runtime::rules::atan2_b(t_d6, y_1, x_0);
-    let y_d1 = ::differentiate::runtime::rules::mul_b(t_d3, y_1)
-        + ::differentiate::runtime::rules::mul_a(t_d3, y_1)
-        + ::differentiate::runtime::rules::atan2_a(t_d6, y_1, x_0);
+    let prod_2 = x_0 * x_0;
+    let prod_3 = y_1 * y_1;
+    let sum_4 = prod_2 + prod_3;
+    let sqrt_5 = sum_4.sqrt();
+    let atan2_6 = y_1.atan2(x_0);
+    let value = (sqrt_5, atan2_6);
+    let atan2_d6 = seed.1;
+    let sqrt_d5 = seed.0;
+    let sum_d4 = rules::sqrt_x(sqrt_d5, sqrt_5);
+    let prod_d3 = sum_d4;
+    let prod_d2 = sum_d4;
+    let x_d0 = rules::mul_b(prod_d2, x_0) + rules::mul_a(prod_d2, x_0)
+        + rules::atan2_b(atan2_d6, y_1, x_0);
+    let y_d1 = rules::mul_b(prod_d3, y_1) + rules::mul_a(prod_d3, y_1)
+        + rules::atan2_a(atan2_d6, y_1, x_0);
     (value, (x_d0, y_d1))
 }
 fn norm(v: &[f64]) -> f64 {
@@ -108,6 +108,7 @@ fn norm_vjp(v: &[f64], seed: f64) -> (f64, ::std::vec::Vec<f64>) {
     clippy::pedantic
 )]
 fn norm_pullback(v: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)) {
+    use ::differentiate::runtime::rules;
     let v_a0 = v;
     let mut v_da0 = ::std::vec![0.0 as f64; v_a0.len()];
     let acc_0: f64 = 0.0;
@@ -115,26 +116,25 @@ fn norm_pullback(v: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)) {
     for i_2 in 0..v_a0.len() {
         let v_3: f64 = v_a0[i_2];
         let t_4 = v_3;
-        let t_5 = t_4 * t_4;
-        let t_6 = acc_1 + t_5;
-        let acc_7: f64 = t_6;
+        let prod_5 = t_4 * t_4;
+        let sum_6 = acc_1 + prod_5;
+        let acc_7: f64 = sum_6;
         acc_1 = acc_7;
     }
     let acc_8 = acc_1;
-    let t_9 = acc_8.sqrt();
-    let value = t_9;
-    let t_d9 = seed;
-    let acc_d8 = ::differentiate::runtime::rules::sqrt_x(t_d9, t_9);
+    let sqrt_9 = acc_8.sqrt();
+    let value = sqrt_9;
+    let sqrt_d9 = seed;
+    let acc_d8 = rules::sqrt_x(sqrt_d9, sqrt_9);
     let mut acc_d1: f64 = acc_d8;
     for i_2 in (0..v_a0.len()).rev() {
         let v_3: f64 = v_a0[i_2];
         let t_4 = v_3;
         let __taken1 = acc_d1;
         let acc_d7 = __taken1;
-        let t_d6 = acc_d7;
-        let t_d5 = t_d6;
-        let t_d4 = ::differentiate::runtime::rules::mul_b(t_d5, t_4)
-            + ::differentiate::runtime::rules::mul_a(t_d5, t_4);
+        let sum_d6 = acc_d7;
+        let prod_d5 = sum_d6;
+        let t_d4 = rules::mul_b(prod_d5, t_4) + rules::mul_a(prod_d5, t_4);
         let v_d3 = t_d4;
         v_da0[i_2] += v_d3;
     }
@@ -183,28 +183,29 @@ fn uses_both_pullback(
     v: &[f64],
     seed: f64,
 ) -> (f64, (f64, f64, ::std::vec::Vec<f64>)) {
+    use ::differentiate::runtime::rules;
     let x_0 = x;
     let y_1 = y;
     let v_a0 = v;
     let mut v_da0 = ::std::vec![0.0 as f64; v_a0.len()];
-    let t_2 = polar(x_0, y_1);
-    let r_3 = t_2.0;
-    let theta_4 = t_2.1;
-    let t_5 = r_3 * theta_4;
-    let t_6 = norm(v_a0);
-    let t_7 = t_5 + t_6;
-    let value = t_7;
-    let t_d7 = seed;
-    let t_d6 = t_d7;
-    let (_, (__grad6x0,)) = norm_pullback(v_a0, t_d6);
+    let call_2 = polar(x_0, y_1);
+    let r_3 = call_2.0;
+    let theta_4 = call_2.1;
+    let prod_5 = r_3 * theta_4;
+    let call_6 = norm(v_a0);
+    let sum_7 = prod_5 + call_6;
+    let value = sum_7;
+    let sum_d7 = seed;
+    let call_d6 = sum_d7;
+    let (_, (__grad6x0,)) = norm_pullback(v_a0, call_d6);
     ::differentiate::runtime::add_array_entry(&mut v_da0[..], __grad6x0);
-    let t_d5 = t_d7;
-    let theta_d4 = ::differentiate::runtime::rules::mul_b(t_d5, r_3);
-    let mut t_d2 = ::differentiate::runtime::zero_like(&t_2);
-    t_d2.1 += theta_d4;
-    let r_d3 = ::differentiate::runtime::rules::mul_a(t_d5, theta_4);
-    t_d2.0 += r_d3;
-    let (_, (__grad2x0, __grad2x1)) = polar_pullback(x_0, y_1, t_d2);
+    let prod_d5 = sum_d7;
+    let theta_d4 = rules::mul_b(prod_d5, r_3);
+    let mut call_d2 = ::differentiate::runtime::zero_like(&call_2);
+    call_d2.1 += theta_d4;
+    let r_d3 = rules::mul_a(prod_d5, theta_4);
+    call_d2.0 += r_d3;
+    let (_, (__grad2x0, __grad2x1)) = polar_pullback(x_0, y_1, call_d2);
     let x_d0 = ::differentiate::runtime::grad_entry(__grad2x0);
     let y_d1 = ::differentiate::runtime::grad_entry(__grad2x1);
     (value, (x_d0, y_d1, v_da0))

@@ -32,7 +32,7 @@ fn sum_of_squared_distances_grad(
  What the loops keep for the reverse sweep:
 
  - `for j_4`: records nothing per iteration; replays `j_4` backwards.
- - `for j_12`: records `t_13` per iteration; recomputes `t_14`; replays `j_12` backwards.*/
+ - `for j_12`: records `elem_13` per iteration; recomputes `elem_14`; replays `j_12` backwards.*/
 #[inline]
 #[allow(clippy::all)]
 fn sum_of_squared_distances_vjp(
@@ -68,6 +68,7 @@ fn sum_of_squared_distances_pullback(
     ),
 ) {
     let mut __tape1 = ::differentiate::runtime::Tape::new();
+    use ::differentiate::runtime::rules;
     let x_a0 = x;
     let mu_a1 = mu;
     let d_0 = d;
@@ -79,54 +80,54 @@ fn sum_of_squared_distances_pullback(
     let mut total_d2 = seed;
     for i_3 in 0..x_a0.len() / d_0 {
         for j_4 in 0..d_0 {
-            let t_5 = i_3 * d_0;
-            let t_6 = t_5 + j_4;
-            let t_7 = x_a0[t_6];
-            let t_8 = mu_a1[j_4];
-            let t_9 = t_7 - t_8;
-            diff_a2[j_4] = t_9;
+            let prod_5 = i_3 * d_0;
+            let sum_6 = prod_5 + j_4;
+            let elem_7 = x_a0[sum_6];
+            let elem_8 = mu_a1[j_4];
+            let diff_9 = elem_7 - elem_8;
+            diff_a2[j_4] = diff_9;
         }
         let sq_10 = 0.0;
         let mut sq_11 = sq_10;
         __tape1.reserve(::core::iter::Iterator::size_hint(&(0..d_0)).0);
         for j_12 in 0..d_0 {
-            let t_13 = diff_a2[j_12];
-            let t_14 = t_13;
-            let t_15 = t_13 * t_14;
-            let t_16 = sq_11 + t_15;
-            let sq_17 = ::differentiate::runtime::like(&sq_11, t_16);
-            __tape1.push_reserved((t_13,));
+            let elem_13 = diff_a2[j_12];
+            let elem_14 = elem_13;
+            let prod_15 = elem_13 * elem_14;
+            let sum_16 = sq_11 + prod_15;
+            let sq_17 = ::differentiate::runtime::like(&sq_11, sum_16);
+            __tape1.push_reserved((elem_13,));
             sq_11 = sq_17;
         }
         let sq_18 = sq_11;
-        let t_19 = 0.5 * sq_18;
-        let t_20 = total_2 + t_19;
-        let total_21 = ::differentiate::runtime::like(&total_2, t_20);
+        let prod_19 = 0.5 * sq_18;
+        let sum_20 = total_2 + prod_19;
+        let total_21 = ::differentiate::runtime::like(&total_2, sum_20);
         {
             let __taken1 = total_d2;
             let total_d21 = __taken1;
-            let t_d20 = total_d21;
-            let t_d19 = t_d20;
-            let sq_d18 = ::differentiate::runtime::rules::mul_b(t_d19, 0.5);
+            let sum_d20 = total_d21;
+            let prod_d19 = sum_d20;
+            let sq_d18 = rules::mul_b(prod_d19, 0.5);
             let mut sq_d11 = sq_d18;
             for j_12 in (0..d_0).rev() {
-                let (t_13,) = __tape1.pop();
-                let t_14 = t_13;
+                let (elem_13,) = __tape1.pop();
+                let elem_14 = elem_13;
                 let __taken2 = sq_d11;
                 let sq_d17 = __taken2;
-                let t_d16 = sq_d17;
-                let t_d15 = t_d16;
-                let t_d14 = ::differentiate::runtime::rules::mul_b(t_d15, t_13);
-                let t_d13 = t_d14 + ::differentiate::runtime::rules::mul_a(t_d15, t_14);
-                diff_da2[j_12] += t_d13;
+                let sum_d16 = sq_d17;
+                let prod_d15 = sum_d16;
+                let elem_d14 = rules::mul_b(prod_d15, elem_13);
+                let elem_d13 = elem_d14 + rules::mul_a(prod_d15, elem_14);
+                diff_da2[j_12] += elem_d13;
             }
             let __taken3 = sq_d11;
             for j_4 in (0..d_0).rev() {
                 let __taken4 = diff_da2[j_4];
                 diff_da2[j_4] = 0.0;
-                let t_d9 = __taken4;
-                let t_d8 = -(t_d9);
-                mu_da1[j_4] += t_d8;
+                let diff_d9 = __taken4;
+                let elem_d8 = -(diff_d9);
+                mu_da1[j_4] += elem_d8;
             }
         }
         total_2 = total_21;

@@ -26,11 +26,11 @@ fn per_point_grad(q: &[f64], x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
 
  What the loops keep for the reverse sweep:
 
- - `for i_2`: records `cursor_53` per iteration (8 bytes); recomputes `t_14`; replays `i_2` backwards.
+ - `for i_2`: records `cursor_53` per iteration (8 bytes); recomputes `elem_14`; replays `i_2` backwards.
  - `for k_11`: records nothing per iteration; runs `cursor_51` backwards; replays `k_11` backwards.
  - `for k_24`: records nothing per iteration; replays `k_24` backwards.
  - `for j_33`: records nothing per iteration; replays `j_33` backwards.
- - `for k_39`: records `t_42` per iteration; runs `cursor_40` backwards; replays `k_39` backwards.
+ - `for k_39`: records `exp_42` per iteration; runs `cursor_40` backwards; replays `k_39` backwards.
  - `for once_48`: records `cursor_44` per iteration (8 bytes); replays `once_48` backwards.*/
 #[inline]
 #[allow(clippy::all)]
@@ -56,6 +56,7 @@ fn per_point_pullback(
     let mut __tape0 = ::differentiate::runtime::Tape::new();
     let mut __tape3 = ::differentiate::runtime::Tape::new();
     let mut __tape2 = ::differentiate::runtime::Tape::new();
+    use ::differentiate::runtime::rules;
     let q_a0 = q;
     let x_a1 = x;
     let mut q_da0 = ::std::vec![0.0 as f64; q_a0.len()];
@@ -76,8 +77,8 @@ fn per_point_pullback(
         count_29 = cursor_27;
     }
     let count_28 = count_29;
-    let mut t_cache_a2 = ::std::vec![0.0; count_28];
-    let mut t_cache_da2 = ::std::vec![0.0; t_cache_a2.len()];
+    let mut exp_cache_a2 = ::std::vec![0.0; count_28];
+    let mut exp_cache_da2 = ::std::vec![0.0; exp_cache_a2.len()];
     let total_45 = 0.0;
     let mut total_47 = total_45;
     __tape2.reserve(::core::iter::Iterator::size_hint(&(0usize..runs_21)).0);
@@ -86,20 +87,20 @@ fn per_point_pullback(
         let total_32 = 0.0;
         let mut total_34 = total_32;
         for j_33 in 0..q_a0.len() {
-            let t_35 = q_a0[j_33];
-            let t_36 = total_34 + t_35;
-            let total_37 = ::differentiate::runtime::like(&total_34, t_36);
+            let elem_35 = q_a0[j_33];
+            let sum_36 = total_34 + elem_35;
+            let total_37 = ::differentiate::runtime::like(&total_34, sum_36);
             total_34 = total_37;
         }
         let total_38 = total_34;
         let mut cursor_40: usize = cursor_31;
         __tape3.reserve(::core::iter::Iterator::size_hint(&(0..q_a0.len())).0);
         for k_39 in 0..q_a0.len() {
-            let t_41 = q_a0[k_39];
-            let t_42 = t_41.exp();
-            t_cache_a2[cursor_40] = t_42;
+            let elem_41 = q_a0[k_39];
+            let exp_42 = elem_41.exp();
+            exp_cache_a2[cursor_40] = exp_42;
             let cursor_43: usize = cursor_40 + 1usize;
-            __tape3.push_reserved((t_42,));
+            __tape3.push_reserved((exp_42,));
             cursor_40 = cursor_43;
         }
         let cursor_44 = cursor_40;
@@ -112,7 +113,7 @@ fn per_point_pullback(
     for i_2 in 0..x_a1.len() {
         let cursor_49: usize = 0usize;
         let total_9 = total_46;
-        let t_14 = if ::core::iter::Iterator::next(&mut (0..q_a0.len())).is_some() {
+        let elem_14 = if ::core::iter::Iterator::next(&mut (0..q_a0.len())).is_some() {
             x_a1[i_2]
         } else {
             ::core::default::Default::default()
@@ -120,12 +121,12 @@ fn per_point_pullback(
         let mut s_10 = s_1;
         let mut cursor_51: usize = cursor_49;
         for k_11 in 0..q_a0.len() {
-            let t_13 = t_cache_a2[cursor_51];
+            let exp_13 = exp_cache_a2[cursor_51];
             let cursor_52: usize = cursor_51 + 1usize;
-            let t_15 = t_13 * t_14;
-            let t_16 = t_15 + total_9;
-            let t_17 = s_10 + t_16;
-            let s_18 = ::differentiate::runtime::like(&s_10, t_17);
+            let prod_15 = exp_13 * elem_14;
+            let sum_16 = prod_15 + total_9;
+            let sum_17 = s_10 + sum_16;
+            let s_18 = ::differentiate::runtime::like(&s_10, sum_17);
             s_10 = s_18;
             cursor_51 = cursor_52;
         }
@@ -141,7 +142,7 @@ fn per_point_pullback(
     let mut total_d46 = 0.0;
     for i_2 in (0..x_a1.len()).rev() {
         let (cursor_53,) = __tape0.pop();
-        let t_14 = if ::core::iter::Iterator::next(&mut (0..q_a0.len())).is_some() {
+        let elem_14 = if ::core::iter::Iterator::next(&mut (0..q_a0.len())).is_some() {
             x_a1[i_2]
         } else {
             ::core::default::Default::default()
@@ -156,12 +157,12 @@ fn per_point_pullback(
             cursor_51 = cursor_51 - 1usize;
             let __taken2 = s_d10;
             let s_d18 = __taken2;
-            let t_d17 = s_d18;
-            let t_d16 = t_d17;
-            total_d9 += t_d16;
-            let t_d15 = t_d16;
-            let t_d13 = ::differentiate::runtime::rules::mul_a(t_d15, t_14);
-            t_cache_da2[cursor_51] += t_d13;
+            let sum_d17 = s_d18;
+            let sum_d16 = sum_d17;
+            total_d9 += sum_d16;
+            let prod_d15 = sum_d16;
+            let exp_d13 = rules::mul_a(prod_d15, elem_14);
+            exp_cache_da2[cursor_51] += exp_d13;
         }
         let __taken3 = s_d10;
         s_d1 += __taken3;
@@ -176,25 +177,25 @@ fn per_point_pullback(
         let mut cursor_40 = cursor_44;
         for k_39 in (0..q_a0.len()).rev() {
             cursor_40 = cursor_40 - 1usize;
-            let (t_42,) = __tape3.pop();
-            let __taken6 = t_cache_da2[cursor_40];
-            t_cache_da2[cursor_40] = 0.0;
-            let t_d42 = __taken6;
-            let t_d41 = ::differentiate::runtime::rules::exp_x(t_d42, t_42);
-            q_da0[k_39] += t_d41;
+            let (exp_42,) = __tape3.pop();
+            let __taken6 = exp_cache_da2[cursor_40];
+            exp_cache_da2[cursor_40] = 0.0;
+            let exp_d42 = __taken6;
+            let elem_d41 = rules::exp_x(exp_d42, exp_42);
+            q_da0[k_39] += elem_d41;
         }
         let total_d38 = __taken5;
         let mut total_d34 = total_d38;
         for j_33 in (0..q_a0.len()).rev() {
             let __taken7 = total_d34;
             let total_d37 = __taken7;
-            let t_d36 = total_d37;
-            let t_d35 = t_d36;
-            q_da0[j_33] += t_d35;
+            let sum_d36 = total_d37;
+            let elem_d35 = sum_d36;
+            q_da0[j_33] += elem_d35;
         }
         let __taken8 = total_d34;
     }
     let __taken9 = total_d47;
-    let __taken10 = t_cache_da2.iter().fold(0.0, |sum, d| sum + *d);
+    let __taken10 = exp_cache_da2.iter().fold(0.0, |sum, d| sum + *d);
     (value, (q_da0, ::differentiate::runtime::Constant))
 }

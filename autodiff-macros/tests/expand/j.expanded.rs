@@ -29,22 +29,22 @@ fn j_vjp(x: f64, seed: f64) -> (f64, f64) {
     clippy::pedantic
 )]
 fn j_pullback(x: f64, seed: f64) -> (f64, (f64,)) {
+    use ::differentiate::runtime::rules;
     let x_0 = x;
-    let t_1 = x_0.powi(3);
-    let t_2 = x_0.powi(2);
-    let t_3 = t_1 + t_2;
-    let t_4 = 6.0 * x_0;
-    let t_5 = t_3 - t_4;
-    let t_6 = t_5 + 1.0;
-    let value = t_6;
-    let t_d6 = seed;
-    let t_d5 = t_d6;
-    let t_d4 = -(t_d5);
-    let t_d3 = t_d5;
-    let t_d2 = t_d3;
-    let t_d1 = t_d3;
-    let x_d0 = ::differentiate::runtime::rules::powi_x(t_d1, x_0, 3)
-        + ::differentiate::runtime::rules::powi_x(t_d2, x_0, 2)
-        + ::differentiate::runtime::rules::mul_b(t_d4, 6.0);
+    let powi_1 = x_0.powi(3);
+    let powi_2 = x_0.powi(2);
+    let sum_3 = powi_1 + powi_2;
+    let prod_4 = 6.0 * x_0;
+    let diff_5 = sum_3 - prod_4;
+    let sum_6 = diff_5 + 1.0;
+    let value = sum_6;
+    let sum_d6 = seed;
+    let diff_d5 = sum_d6;
+    let prod_d4 = -(diff_d5);
+    let sum_d3 = diff_d5;
+    let powi_d2 = sum_d3;
+    let powi_d1 = sum_d3;
+    let x_d0 = rules::powi_x(powi_d1, x_0, 3) + rules::powi_x(powi_d2, x_0, 2)
+        + rules::mul_b(prod_d4, 6.0);
     (value, (x_d0,))
 }

@@ -25,23 +25,22 @@ fn polar_to_cartesian_jacobian(
     r: f64,
     theta: f64,
 ) -> ((f64, f64), [(f64, f64); 2usize]) {
+    use ::differentiate::runtime::rules;
     let r_0 = r;
     let theta_1 = theta;
-    let t_2 = theta_1.cos();
-    let t_3 = r_0 * t_2;
-    let t_4 = theta_1.sin();
-    let t_5 = r_0 * t_4;
-    let value = (t_3, t_5);
-    let t_d5 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(1usize);
-    let t_d4 = t_d5.map(|__lane| ::differentiate::runtime::rules::mul_b(__lane, r_0));
-    let t_d3 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(0usize);
-    let t_d2 = t_d3.map(|__lane| ::differentiate::runtime::rules::mul_b(__lane, r_0));
-    let r_d0 = t_d3.map(|__lane| ::differentiate::runtime::rules::mul_a(__lane, t_2))
-        + t_d5.map(|__lane| ::differentiate::runtime::rules::mul_a(__lane, t_4));
-    let theta_d1 = t_d2
-        .map(|__lane| ::differentiate::runtime::rules::cos_x_from_sin(__lane, t_4))
-        + t_d4
-            .map(|__lane| ::differentiate::runtime::rules::sin_x_from_cos(__lane, t_2));
+    let cos_2 = theta_1.cos();
+    let prod_3 = r_0 * cos_2;
+    let sin_4 = theta_1.sin();
+    let prod_5 = r_0 * sin_4;
+    let value = (prod_3, prod_5);
+    let prod_d5 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(1usize);
+    let sin_d4 = prod_d5.map(|__lane| rules::mul_b(__lane, r_0));
+    let prod_d3 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(0usize);
+    let cos_d2 = prod_d3.map(|__lane| rules::mul_b(__lane, r_0));
+    let r_d0 = prod_d3.map(|__lane| rules::mul_a(__lane, cos_2))
+        + prod_d5.map(|__lane| rules::mul_a(__lane, sin_4));
+    let theta_d1 = cos_d2.map(|__lane| rules::cos_x_from_sin(__lane, sin_4))
+        + sin_d4.map(|__lane| rules::sin_x_from_cos(__lane, cos_2));
     (
         value,
         [
@@ -64,21 +63,21 @@ fn polar_to_cartesian_pullback(
     theta: f64,
     seed: (f64, f64),
 ) -> ((f64, f64), (f64, f64)) {
+    use ::differentiate::runtime::rules;
     let r_0 = r;
     let theta_1 = theta;
-    let t_2 = theta_1.cos();
-    let t_3 = r_0 * t_2;
-    let t_4 = theta_1.sin();
-    let t_5 = r_0 * t_4;
-    let value = (t_3, t_5);
-    let t_d5 = seed.1;
-    let t_d4 = ::differentiate::runtime::rules::mul_b(t_d5, r_0);
-    let t_d3 = seed.0;
-    let t_d2 = ::differentiate::runtime::rules::mul_b(t_d3, r_0);
-    let r_d0 = ::differentiate::runtime::rules::mul_a(t_d3, t_2)
-        + ::differentiate::runtime::rules::mul_a(t_d5, t_4);
-    let theta_d1 = ::differentiate::runtime::rules::cos_x_from_sin(t_d2, t_4)
-        + ::differentiate::runtime::rules::sin_x_from_cos(t_d4, t_2);
+    let cos_2 = theta_1.cos();
+    let prod_3 = r_0 * cos_2;
+    let sin_4 = theta_1.sin();
+    let prod_5 = r_0 * sin_4;
+    let value = (prod_3, prod_5);
+    let prod_d5 = seed.1;
+    let sin_d4 = rules::mul_b(prod_d5, r_0);
+    let prod_d3 = seed.0;
+    let cos_d2 = rules::mul_b(prod_d3, r_0);
+    let r_d0 = rules::mul_a(prod_d3, cos_2) + rules::mul_a(prod_d5, sin_4);
+    let theta_d1 = rules::cos_x_from_sin(cos_d2, sin_4)
+        + rules::sin_x_from_cos(sin_d4, cos_2);
     (value, (r_d0, theta_d1))
 }
 fn ratios(x: [f64; 3]) -> [f64; 2] {
@@ -101,33 +100,31 @@ fn ratios_vjp(x: [f64; 3], seed: [f64; 2]) -> ([f64; 2], [f64; 3]) {
 #[allow(clippy::all)]
 #[allow(unused, non_snake_case)]
 fn ratios_jacobian(x: [f64; 3]) -> ([f64; 2], [[f64; 3]; 2usize]) {
+    use ::differentiate::runtime::rules;
     let x_a0 = x;
     let mut x_da0 = [::differentiate::runtime::Lanes::<f64, 2usize>::zero(); 3];
-    let t_0 = x_a0[0];
-    let t_1 = x_a0[1];
-    let t_2 = t_0 / t_1;
-    let t_3 = t_1;
-    let t_4 = x_a0[2];
-    let t_5 = t_4;
-    let t_6 = t_4 * t_5;
-    let t_7 = t_6 + 1.0;
-    let t_8 = t_3 / t_7;
-    let value = [t_2, t_8];
-    let t_d8 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(1usize);
-    let t_d7 = t_d8
-        .map(|__lane| ::differentiate::runtime::rules::div_b(__lane, t_7, t_8));
-    let t_d6 = t_d7;
-    let t_d5 = t_d6.map(|__lane| ::differentiate::runtime::rules::mul_b(__lane, t_4));
-    let t_d4 = t_d5
-        + t_d6.map(|__lane| ::differentiate::runtime::rules::mul_a(__lane, t_5));
-    x_da0[2] += t_d4;
-    let t_d3 = t_d8.map(|__lane| ::differentiate::runtime::rules::div_a(__lane, t_7));
-    let t_d2 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(0usize);
-    let t_d1 = t_d2
-        .map(|__lane| ::differentiate::runtime::rules::div_b(__lane, t_1, t_2)) + t_d3;
-    x_da0[1] += t_d1;
-    let t_d0 = t_d2.map(|__lane| ::differentiate::runtime::rules::div_a(__lane, t_1));
-    x_da0[0] += t_d0;
+    let elem_0 = x_a0[0];
+    let elem_1 = x_a0[1];
+    let quot_2 = elem_0 / elem_1;
+    let elem_3 = elem_1;
+    let elem_4 = x_a0[2];
+    let elem_5 = elem_4;
+    let prod_6 = elem_4 * elem_5;
+    let sum_7 = prod_6 + 1.0;
+    let quot_8 = elem_3 / sum_7;
+    let value = [quot_2, quot_8];
+    let quot_d8 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(1usize);
+    let sum_d7 = quot_d8.map(|__lane| rules::div_b(__lane, sum_7, quot_8));
+    let prod_d6 = sum_d7;
+    let elem_d5 = prod_d6.map(|__lane| rules::mul_b(__lane, elem_4));
+    let elem_d4 = elem_d5 + prod_d6.map(|__lane| rules::mul_a(__lane, elem_5));
+    x_da0[2] += elem_d4;
+    let elem_d3 = quot_d8.map(|__lane| rules::div_a(__lane, sum_7));
+    let quot_d2 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(0usize);
+    let elem_d1 = quot_d2.map(|__lane| rules::div_b(__lane, elem_1, quot_2)) + elem_d3;
+    x_da0[1] += elem_d1;
+    let elem_d0 = quot_d2.map(|__lane| rules::div_a(__lane, elem_1));
+    x_da0[0] += elem_d0;
     (
         value,
         [x_da0.map(|lanes| lanes.lane(0usize)), x_da0.map(|lanes| lanes.lane(1usize))],
@@ -143,29 +140,30 @@ fn ratios_jacobian(x: [f64; 3]) -> ([f64; 2], [[f64; 3]; 2usize]) {
     clippy::pedantic
 )]
 fn ratios_pullback(x: [f64; 3], seed: [f64; 2]) -> ([f64; 2], ([f64; 3],)) {
+    use ::differentiate::runtime::rules;
     let x_a0 = x;
     let mut x_da0 = [0.0 as f64; 3];
-    let t_0 = x_a0[0];
-    let t_1 = x_a0[1];
-    let t_2 = t_0 / t_1;
-    let t_3 = t_1;
-    let t_4 = x_a0[2];
-    let t_5 = t_4;
-    let t_6 = t_4 * t_5;
-    let t_7 = t_6 + 1.0;
-    let t_8 = t_3 / t_7;
-    let value = [t_2, t_8];
-    let t_d8 = seed[1usize];
-    let t_d7 = ::differentiate::runtime::rules::div_b(t_d8, t_7, t_8);
-    let t_d6 = t_d7;
-    let t_d5 = ::differentiate::runtime::rules::mul_b(t_d6, t_4);
-    let t_d4 = t_d5 + ::differentiate::runtime::rules::mul_a(t_d6, t_5);
-    x_da0[2] += t_d4;
-    let t_d3 = ::differentiate::runtime::rules::div_a(t_d8, t_7);
-    let t_d2 = seed[0usize];
-    let t_d1 = ::differentiate::runtime::rules::div_b(t_d2, t_1, t_2) + t_d3;
-    x_da0[1] += t_d1;
-    let t_d0 = ::differentiate::runtime::rules::div_a(t_d2, t_1);
-    x_da0[0] += t_d0;
+    let elem_0 = x_a0[0];
+    let elem_1 = x_a0[1];
+    let quot_2 = elem_0 / elem_1;
+    let elem_3 = elem_1;
+    let elem_4 = x_a0[2];
+    let elem_5 = elem_4;
+    let prod_6 = elem_4 * elem_5;
+    let sum_7 = prod_6 + 1.0;
+    let quot_8 = elem_3 / sum_7;
+    let value = [quot_2, quot_8];
+    let quot_d8 = seed[1usize];
+    let sum_d7 = rules::div_b(quot_d8, sum_7, quot_8);
+    let prod_d6 = sum_d7;
+    let elem_d5 = rules::mul_b(prod_d6, elem_4);
+    let elem_d4 = elem_d5 + rules::mul_a(prod_d6, elem_5);
+    x_da0[2] += elem_d4;
+    let elem_d3 = rules::div_a(quot_d8, sum_7);
+    let quot_d2 = seed[0usize];
+    let elem_d1 = rules::div_b(quot_d2, elem_1, quot_2) + elem_d3;
+    x_da0[1] += elem_d1;
+    let elem_d0 = rules::div_a(quot_d2, elem_1);
+    x_da0[0] += elem_d0;
     (value, (x_da0,))
 }

@@ -23,6 +23,7 @@ fn oscillator_grad(
     steps: usize,
 ) -> (f64, (f64, f64)) {
     let _ = oscillator;
+    use ::differentiate::runtime::rules;
     let k_0 = k;
     let c_1 = c;
     let x0_2 = x0;
@@ -38,40 +39,32 @@ fn oscillator_grad(
     let mut x_t8 = [0.0; 2];
     let mut v_t9 = [0.0; 2];
     for i_10 in 0..steps_5 {
-        let t_11 = -k_0;
-        let t_t11 = [-k_t0[0], 0.0];
-        let t_12 = t_11 * x_8;
-        let t_t12 = [
-            ::differentiate::runtime::rules::mul_a(t_t11[0], x_8)
-                + ::differentiate::runtime::rules::mul_b(x_t8[0], t_11),
-            ::differentiate::runtime::rules::mul_b(x_t8[1], t_11),
+        let neg_11 = -k_0;
+        let neg_t11 = [-k_t0[0], 0.0];
+        let prod_12 = neg_11 * x_8;
+        let prod_t12 = [
+            rules::mul_a(neg_t11[0], x_8) + rules::mul_b(x_t8[0], neg_11),
+            rules::mul_b(x_t8[1], neg_11),
         ];
-        let t_13 = c_1 * v_9;
-        let t_t13 = [
-            ::differentiate::runtime::rules::mul_b(v_t9[0], c_1),
-            ::differentiate::runtime::rules::mul_a(c_t1[1], v_9)
-                + ::differentiate::runtime::rules::mul_b(v_t9[1], c_1),
+        let prod_13 = c_1 * v_9;
+        let prod_t13 = [
+            rules::mul_b(v_t9[0], c_1),
+            rules::mul_a(c_t1[1], v_9) + rules::mul_b(v_t9[1], c_1),
         ];
-        let a_14 = t_12 - t_13;
-        let a_t14 = [t_t12[0] - t_t13[0], t_t12[1] - t_t13[1]];
-        let t_15 = dt_4 * v_9;
-        let t_t15 = [
-            ::differentiate::runtime::rules::mul_b(v_t9[0], dt_4),
-            ::differentiate::runtime::rules::mul_b(v_t9[1], dt_4),
-        ];
-        let t_16 = x_8 + t_15;
-        let t_t16 = [x_t8[0] + t_t15[0], x_t8[1] + t_t15[1]];
-        let x_17 = ::differentiate::runtime::like(&x_8, t_16);
-        let x_t17 = [t_t16[0], t_t16[1]];
-        let t_18 = dt_4 * a_14;
-        let t_t18 = [
-            ::differentiate::runtime::rules::mul_b(a_t14[0], dt_4),
-            ::differentiate::runtime::rules::mul_b(a_t14[1], dt_4),
-        ];
-        let t_19 = v_9 + t_18;
-        let t_t19 = [v_t9[0] + t_t18[0], v_t9[1] + t_t18[1]];
-        let v_20 = ::differentiate::runtime::like(&v_9, t_19);
-        let v_t20 = [t_t19[0], t_t19[1]];
+        let a_14 = prod_12 - prod_13;
+        let a_t14 = [prod_t12[0] - prod_t13[0], prod_t12[1] - prod_t13[1]];
+        let prod_15 = dt_4 * v_9;
+        let prod_t15 = [rules::mul_b(v_t9[0], dt_4), rules::mul_b(v_t9[1], dt_4)];
+        let sum_16 = x_8 + prod_15;
+        let sum_t16 = [x_t8[0] + prod_t15[0], x_t8[1] + prod_t15[1]];
+        let x_17 = ::differentiate::runtime::like(&x_8, sum_16);
+        let x_t17 = [sum_t16[0], sum_t16[1]];
+        let prod_18 = dt_4 * a_14;
+        let prod_t18 = [rules::mul_b(a_t14[0], dt_4), rules::mul_b(a_t14[1], dt_4)];
+        let sum_19 = v_9 + prod_18;
+        let sum_t19 = [v_t9[0] + prod_t18[0], v_t9[1] + prod_t18[1]];
+        let v_20 = ::differentiate::runtime::like(&v_9, sum_19);
+        let v_t20 = [sum_t19[0], sum_t19[1]];
         x_t8 = x_t17;
         v_t9 = v_t20;
         x_8 = x_17;
@@ -89,7 +82,7 @@ fn oscillator_grad(
 
  What the loops keep for the reverse sweep:
 
- - `for i_10`: records `x_8`, `v_9` per iteration (16 bytes); recomputes `t_11`; replays `i_10` backwards.*/
+ - `for i_10`: records `x_8`, `v_9` per iteration (16 bytes); recomputes `neg_11`; replays `i_10` backwards.*/
 #[inline]
 #[allow(clippy::all)]
 fn oscillator_vjp(
@@ -142,6 +135,7 @@ fn oscillator_pullback(
     ),
 ) {
     let mut __tape0 = ::differentiate::runtime::Tape::new();
+    use ::differentiate::runtime::rules;
     let k_0 = k;
     let c_1 = c;
     let x0_2 = x0;
@@ -154,16 +148,16 @@ fn oscillator_pullback(
     let mut v_9 = v_7;
     __tape0.reserve(::core::iter::Iterator::size_hint(&(0..steps_5)).0);
     for i_10 in 0..steps_5 {
-        let t_11 = -k_0;
-        let t_12 = t_11 * x_8;
-        let t_13 = c_1 * v_9;
-        let a_14 = t_12 - t_13;
-        let t_15 = dt_4 * v_9;
-        let t_16 = x_8 + t_15;
-        let x_17 = ::differentiate::runtime::like(&x_8, t_16);
-        let t_18 = dt_4 * a_14;
-        let t_19 = v_9 + t_18;
-        let v_20 = ::differentiate::runtime::like(&v_9, t_19);
+        let neg_11 = -k_0;
+        let prod_12 = neg_11 * x_8;
+        let prod_13 = c_1 * v_9;
+        let a_14 = prod_12 - prod_13;
+        let prod_15 = dt_4 * v_9;
+        let sum_16 = x_8 + prod_15;
+        let x_17 = ::differentiate::runtime::like(&x_8, sum_16);
+        let prod_18 = dt_4 * a_14;
+        let sum_19 = v_9 + prod_18;
+        let v_20 = ::differentiate::runtime::like(&v_9, sum_19);
         __tape0.push_reserved((x_8, v_9));
         x_8 = x_17;
         v_9 = v_20;
@@ -178,28 +172,28 @@ fn oscillator_pullback(
     let mut c_d1: f64 = 0.0;
     for i_10 in (0..steps_5).rev() {
         let (x_8, v_9) = __tape0.pop();
-        let t_11 = -k_0;
+        let neg_11 = -k_0;
         let __taken1 = x_d8;
         x_d8 = 0.0;
         let __taken2 = v_d9;
         v_d9 = 0.0;
         let v_d20 = __taken2;
-        let t_d19 = v_d20;
-        v_d9 += t_d19;
-        let t_d18 = t_d19;
+        let sum_d19 = v_d20;
+        v_d9 += sum_d19;
+        let prod_d18 = sum_d19;
         let x_d17 = __taken1;
-        let t_d16 = x_d17;
-        x_d8 += t_d16;
-        let t_d15 = t_d16;
-        v_d9 += ::differentiate::runtime::rules::mul_b(t_d15, dt_4);
-        let a_d14 = ::differentiate::runtime::rules::mul_b(t_d18, dt_4);
-        let t_d13 = -(a_d14);
-        c_d1 += ::differentiate::runtime::rules::mul_a(t_d13, v_9);
-        v_d9 += ::differentiate::runtime::rules::mul_b(t_d13, c_1);
-        let t_d12 = a_d14;
-        x_d8 += ::differentiate::runtime::rules::mul_b(t_d12, t_11);
-        let t_d11 = ::differentiate::runtime::rules::mul_a(t_d12, x_8);
-        k_d0 -= t_d11;
+        let sum_d16 = x_d17;
+        x_d8 += sum_d16;
+        let prod_d15 = sum_d16;
+        v_d9 += rules::mul_b(prod_d15, dt_4);
+        let a_d14 = rules::mul_b(prod_d18, dt_4);
+        let prod_d13 = -(a_d14);
+        c_d1 += rules::mul_a(prod_d13, v_9);
+        v_d9 += rules::mul_b(prod_d13, c_1);
+        let prod_d12 = a_d14;
+        x_d8 += rules::mul_b(prod_d12, neg_11);
+        let neg_d11 = rules::mul_a(prod_d12, x_8);
+        k_d0 -= neg_d11;
     }
     let __taken3 = x_d8;
     let __taken4 = v_d9;
@@ -246,6 +240,7 @@ fn sum_of_squares_vjp(x: &[f64], seed: f64) -> (f64, ::std::vec::Vec<f64>) {
     clippy::pedantic
 )]
 fn sum_of_squares_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)) {
+    use ::differentiate::runtime::rules;
     let x_a0 = x;
     let mut x_da0 = ::std::vec![0.0 as f64; x_a0.len()];
     let acc_0: f64 = 0.0;
@@ -254,16 +249,15 @@ fn sum_of_squares_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,
     for i_2 in 0..x_a0.len() {
         let v_3: f64 = x_a0[i_2];
         let v_4 = v_3;
-        let t_5 = v_4 * v_4;
-        let t_6 = acc_1 + t_5;
-        let acc_7: f64 = t_6;
+        let prod_5 = v_4 * v_4;
+        let sum_6 = acc_1 + prod_5;
+        let acc_7: f64 = sum_6;
         {
             let __taken1 = acc_d1;
             let acc_d7 = __taken1;
-            let t_d6 = acc_d7;
-            let t_d5 = t_d6;
-            let v_d4 = ::differentiate::runtime::rules::mul_b(t_d5, v_4)
-                + ::differentiate::runtime::rules::mul_a(t_d5, v_4);
+            let sum_d6 = acc_d7;
+            let prod_d5 = sum_d6;
+            let v_d4 = rules::mul_b(prod_d5, v_4) + rules::mul_a(prod_d5, v_4);
             let v_d3 = v_d4;
             x_da0[i_2] = v_d3;
         }

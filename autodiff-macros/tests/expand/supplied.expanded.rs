@@ -54,16 +54,16 @@ fn scaled_erf_vjp(x: f64, seed: f64) -> (f64, f64) {
     clippy::pedantic
 )]
 fn scaled_erf_pullback(x: f64, seed: f64) -> (f64, (f64,)) {
+    use ::differentiate::runtime::rules;
     let x_0 = x;
-    let t_1 = x_0 * x_0;
-    let t_2 = erf(t_1);
-    let t_3 = 3.0 * t_2;
-    let value = t_3;
-    let t_d3 = seed;
-    let t_d2 = ::differentiate::runtime::rules::mul_b(t_d3, 3.0);
-    let (_, (__grad2x0,)) = erf_pullback(t_1, t_d2);
-    let t_d1 = ::differentiate::runtime::grad_entry(__grad2x0);
-    let x_d0 = ::differentiate::runtime::rules::mul_b(t_d1, x_0)
-        + ::differentiate::runtime::rules::mul_a(t_d1, x_0);
+    let prod_1 = x_0 * x_0;
+    let call_2 = erf(prod_1);
+    let prod_3 = 3.0 * call_2;
+    let value = prod_3;
+    let prod_d3 = seed;
+    let call_d2 = rules::mul_b(prod_d3, 3.0);
+    let (_, (__grad2x0,)) = erf_pullback(prod_1, call_d2);
+    let prod_d1 = ::differentiate::runtime::grad_entry(__grad2x0);
+    let x_d0 = rules::mul_b(prod_d1, x_0) + rules::mul_a(prod_d1, x_0);
     (value, (x_d0,))
 }

@@ -51,31 +51,32 @@ fn loss_pullback(
         ::differentiate::runtime::Constant,
     ),
 ) {
+    use ::differentiate::runtime::rules;
     let x_0 = <Tensor as ::core::clone::Clone>::clone(&x);
     let w_1 = <Tensor as ::core::clone::Clone>::clone(&w);
     let b_2 = <Tensor as ::core::clone::Clone>::clone(&b);
     let y_3 = <Tensor as ::core::clone::Clone>::clone(&y);
-    let t_4 = x_0.matmul(&w_1);
-    let t_5 = &t_4 + &b_2;
-    let h_6 = t_5.tanh();
+    let matmul_4 = x_0.matmul(&w_1);
+    let sum_5 = &matmul_4 + &b_2;
+    let h_6 = sum_5.tanh();
     let r_7 = &h_6 - &y_3;
-    let t_8 = &r_7 * &r_7;
-    let t_9 = t_8.mean();
-    let t_10 = t_9 / 2.0;
-    let value = t_10;
-    let t_d10 = seed;
-    let t_d9 = ::differentiate::runtime::rules::div_a(t_d10, 2.0);
-    let t_d8 = ::differentiate::runtime::tensor_rules::mean_x(&t_d9, &t_8);
-    let r_d7 = ::differentiate::runtime::tensor_rules::mul_b(&t_d8, &r_7, &r_7)
-        + ::differentiate::runtime::tensor_rules::mul_a(&t_d8, &r_7, &r_7);
+    let prod_8 = &r_7 * &r_7;
+    let mean_9 = prod_8.mean();
+    let quot_10 = mean_9 / 2.0;
+    let value = quot_10;
+    let quot_d10 = seed;
+    let mean_d9 = rules::div_a(quot_d10, 2.0);
+    let prod_d8 = ::differentiate::runtime::tensor_rules::mean_x(&mean_d9, &prod_8);
+    let r_d7 = ::differentiate::runtime::tensor_rules::mul_b(&prod_d8, &r_7, &r_7)
+        + ::differentiate::runtime::tensor_rules::mul_a(&prod_d8, &r_7, &r_7);
     let h_d6 = ::differentiate::runtime::tensor_rules::add(&r_d7, &h_6);
-    let t_d5 = ::differentiate::runtime::tensor_rules::reduce_to(
+    let sum_d5 = ::differentiate::runtime::tensor_rules::reduce_to(
         ::differentiate::runtime::tensor_rules::elementwise::tanh_x(&h_d6, &h_6),
-        &t_5,
+        &sum_5,
     );
-    let t_d4 = ::differentiate::runtime::tensor_rules::add(&t_d5, &t_4);
-    let w_d1 = ::differentiate::runtime::tensor_rules::matmul_b(&t_d4, &x_0, &w_1);
-    let b_d2 = ::differentiate::runtime::tensor_rules::add(&t_d5, &b_2);
+    let matmul_d4 = ::differentiate::runtime::tensor_rules::add(&sum_d5, &matmul_4);
+    let w_d1 = ::differentiate::runtime::tensor_rules::matmul_b(&matmul_d4, &x_0, &w_1);
+    let b_d2 = ::differentiate::runtime::tensor_rules::add(&sum_d5, &b_2);
     (
         value,
         (
