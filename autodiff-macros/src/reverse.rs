@@ -241,9 +241,7 @@ pub fn pullback_body(
         .zip(active_params)
         .map(|(&slot, &active)| match (slot, active) {
             (_, false) => quote!(#rt::Constant),
-            (ParamSlot::Var(p), true) if ctx.available(p) => {
-                naming::adjoint(ir, p).into_token_stream()
-            }
+            (ParamSlot::Var(p), true) if ctx.available(p) => emitter.adjoint(p).into_token_stream(),
             (ParamSlot::Var(p), true) => emitter.zero_like(&mut Ctx::new(BTreeSet::new()), p),
             (ParamSlot::Array(a), true) if activity.active_arrays[a] => {
                 naming::array_adjoint(ir, a).into_token_stream()
@@ -318,6 +316,12 @@ struct Emitter<'a> {
     plans: Vec<(LoopId, TapePlan)>,
     /// Whether to write landmarks for a reader (see [`Form::Landmarked`]).
     landmarks: bool,
+    /// Adjoints that are another adjoint, unchanged (`d_t = d_u`, an operand of `+` or of a
+    /// copy): named by that one instead of being copied into a variable of their own.
+    aliases: BTreeMap<VarId, syn::Ident>,
+    /// The adjoints declared with `let` and never changed after (the seed among them): an
+    /// alias can only stand for one of these.
+    settled: BTreeSet<String>,
     /// Loops emitted so far (names their tapes and trip counts).
     loops: usize,
     /// Values the adjoint has taken so far (names them).
@@ -375,6 +379,8 @@ impl<'a> Emitter<'a> {
             tapes: Vec::new(),
             plans: Vec::new(),
             landmarks: false,
+            aliases: BTreeMap::new(),
+            settled: [naming::seed().to_string()].into_iter().collect(),
             loops: 0,
             taken: 0,
             stored,
@@ -555,7 +561,10 @@ impl Emitter<'_> {
     }
 
     fn adjoint(&self, v: VarId) -> syn::Ident {
-        naming::adjoint(self.ir, v)
+        match self.aliases.get(&v) {
+            Some(alias) => alias.clone(),
+            None => naming::adjoint(self.ir, v),
+        }
     }
 
     /// An operand in the forward sweep.
@@ -648,13 +657,23 @@ impl Emitter<'_> {
 
     /// Declares the adjoint of `v` at its definition: the sum of its pending contributions in
     /// forward order. Nothing when there are none (its adjoint is zero, and unused).
+    /// An adjoint that is exactly one settled adjoint is not copied: it is that adjoint.
     fn finalize(&mut self, ctx: &mut Ctx, v: VarId) -> TokenStream {
         let Some(mut terms) = ctx.pending.remove(&v) else {
             return TokenStream::new();
         };
         terms.reverse();
         ctx.declared.insert(v);
+        if let [term] = terms.as_slice() {
+            if let Ok(same) = syn::parse2::<syn::Ident>(term.clone()) {
+                if self.settled.contains(&same.to_string()) {
+                    self.aliases.insert(v, same);
+                    return TokenStream::new();
+                }
+            }
+        }
         let d = self.adjoint(v);
+        self.settled.insert(d.to_string());
         quote!(let #d = #(#terms)+*;)
     }
 

@@ -104,28 +104,22 @@ fn piecewise_pullback(
         (done_15, ret0_16, __DifferentiateArms2::Arm1(()))
     };
     let value = ret0_28;
-    let ret0_d28 = seed;
     let mut ret0_d16: f64 = 0.0;
     let mut y_d17 = 0.0;
     match __arm1 {
         __DifferentiateArms2::Arm0((__arm0,)) => {
-            let ret0_d25 = ret0_d28;
-            let sum_d24 = ret0_d25;
-            y_d17 += sum_d24;
-            let z_d23 = sum_d24;
-            let t_d22 = z_d23;
+            y_d17 += seed;
             match __arm0 {
                 __DifferentiateArms2::Arm0(()) => {
-                    y_d17 += t_d22;
+                    y_d17 += seed;
                 }
                 __DifferentiateArms2::Arm1((cast_20,)) => {
-                    let prod_d21 = t_d22;
-                    y_d17 += rules::mul_a(prod_d21, cast_20);
+                    y_d17 += rules::mul_a(seed, cast_20);
                 }
             }
         }
         __DifferentiateArms2::Arm1(()) => {
-            ret0_d16 += ret0_d28;
+            ret0_d16 += seed;
         }
     }
     let mut x_d0: f64 = 0.0;
@@ -133,9 +127,8 @@ fn piecewise_pullback(
     match __arm3 {
         __DifferentiateArms2::Arm0((sin_6,)) => {
             let y_d8 = y_d17;
-            let prod_d7 = y_d8;
-            x_d0 += rules::mul_b(prod_d7, sin_6);
-            let sin_d6 = rules::mul_a(prod_d7, x_0);
+            x_d0 += rules::mul_b(y_d8, sin_6);
+            let sin_d6 = rules::mul_a(y_d8, x_0);
             y_d4 += rules::sin_x(sin_d6, y_4);
         }
         __DifferentiateArms2::Arm1((__arm2,)) => {
@@ -143,9 +136,7 @@ fn piecewise_pullback(
             let ret0_d14 = ret0_d16;
             match __arm2 {
                 __DifferentiateArms2::Arm0((exp_10,)) => {
-                    let ret0_d11 = ret0_d14;
-                    let exp_d10 = ret0_d11;
-                    y_d4 += rules::exp_x(exp_d10, exp_10);
+                    y_d4 += rules::exp_x(ret0_d14, exp_10);
                 }
                 __DifferentiateArms2::Arm1(()) => {}
             }

@@ -70,10 +70,8 @@ fn prefix_energy_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)
         {
             let __taken1 = e_d8;
             let e_d15 = __taken1;
-            let sum_d14 = e_d15;
-            let prod_d13 = sum_d14;
-            let elem_d12 = rules::mul_b(prod_d13, sin_11);
-            let sin_d11 = rules::mul_a(prod_d13, elem_12);
+            let elem_d12 = rules::mul_b(e_d15, sin_11);
+            let sin_d11 = rules::mul_a(e_d15, elem_12);
             let elem_d10 = rules::sin_x(sin_d11, elem_10) + elem_d12;
             c_da1[i_9] += elem_d10;
         }
@@ -82,16 +80,13 @@ fn prefix_energy_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)
     let e_16 = e_8;
     let __taken2 = e_d8;
     let value = e_16;
-    let e_d16 = seed;
     for i_2 in (1..x_a0.len()).rev() {
         let diff_3 = i_2 - 1;
         let __taken3 = c_da1[i_2];
         c_da1[i_2] = 0.0;
         let sum_d6 = __taken3;
-        let elem_d5 = sum_d6;
-        x_da0[i_2] += elem_d5;
-        let elem_d4 = sum_d6;
-        c_da1[diff_3] += elem_d4;
+        x_da0[i_2] += sum_d6;
+        c_da1[diff_3] += sum_d6;
     }
     let __taken4 = c_da1[0];
     c_da1[0] = 0.0;
@@ -183,17 +178,14 @@ fn doubling_pullback(x: f64, limit: f64, seed: f64) -> (f64, (f64, f64)) {
     }
     let y_8 = y_3;
     let value = y_8;
-    let y_d8 = seed;
-    let mut y_d3 = y_d8;
+    let mut y_d3 = seed;
     for _ in 0..__trips0 {
         let __taken1 = y_d3;
         y_d3 = 0.0;
         let y_d7 = __taken1;
-        let prod_d6 = y_d7;
-        y_d3 += rules::mul_b(prod_d6, 2.0);
+        y_d3 += rules::mul_b(y_d7, 2.0);
     }
     let __taken2 = y_d3;
     let y_d2 = __taken2;
-    let x_d0 = y_d2;
-    (value, (x_d0, 0.0))
+    (value, (y_d2, 0.0))
 }

@@ -30,13 +30,11 @@ fn polar_jacobian(x: f64, y: f64) -> ((f64, f64), [(f64, f64); 2usize]) {
     let atan2_d6 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(1usize);
     let sqrt_d5 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(0usize);
     let sum_d4 = sqrt_d5.map(|__lane| rules::sqrt_x(__lane, sqrt_5));
-    let prod_d3 = sum_d4;
-    let prod_d2 = sum_d4;
-    let x_d0 = prod_d2.map(|__lane| rules::mul_b(__lane, x_0))
-        + prod_d2.map(|__lane| rules::mul_a(__lane, x_0))
+    let x_d0 = sum_d4.map(|__lane| rules::mul_b(__lane, x_0))
+        + sum_d4.map(|__lane| rules::mul_a(__lane, x_0))
         + atan2_d6.map(|__lane| rules::atan2_b(__lane, y_1, x_0));
-    let y_d1 = prod_d3.map(|__lane| rules::mul_b(__lane, y_1))
-        + prod_d3.map(|__lane| rules::mul_a(__lane, y_1))
+    let y_d1 = sum_d4.map(|__lane| rules::mul_b(__lane, y_1))
+        + sum_d4.map(|__lane| rules::mul_a(__lane, y_1))
         + atan2_d6.map(|__lane| rules::atan2_a(__lane, y_1, x_0));
     (
         value,
@@ -65,11 +63,9 @@ fn polar_pullback(x: f64, y: f64, seed: (f64, f64)) -> ((f64, f64), (f64, f64)) 
     let atan2_d6 = seed.1;
     let sqrt_d5 = seed.0;
     let sum_d4 = rules::sqrt_x(sqrt_d5, sqrt_5);
-    let prod_d3 = sum_d4;
-    let prod_d2 = sum_d4;
-    let x_d0 = rules::mul_b(prod_d2, x_0) + rules::mul_a(prod_d2, x_0)
+    let x_d0 = rules::mul_b(sum_d4, x_0) + rules::mul_a(sum_d4, x_0)
         + rules::atan2_b(atan2_d6, y_1, x_0);
-    let y_d1 = rules::mul_b(prod_d3, y_1) + rules::mul_a(prod_d3, y_1)
+    let y_d1 = rules::mul_b(sum_d4, y_1) + rules::mul_a(sum_d4, y_1)
         + rules::atan2_a(atan2_d6, y_1, x_0);
     (value, (x_d0, y_d1))
 }
@@ -124,19 +120,15 @@ fn norm_pullback(v: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)) {
     let acc_8 = acc_1;
     let sqrt_9 = acc_8.sqrt();
     let value = sqrt_9;
-    let sqrt_d9 = seed;
-    let acc_d8 = rules::sqrt_x(sqrt_d9, sqrt_9);
+    let acc_d8 = rules::sqrt_x(seed, sqrt_9);
     let mut acc_d1: f64 = acc_d8;
     for i_2 in (0..v_a0.len()).rev() {
         let v_3: f64 = v_a0[i_2];
         let t_4 = v_3;
         let __taken1 = acc_d1;
         let acc_d7 = __taken1;
-        let sum_d6 = acc_d7;
-        let prod_d5 = sum_d6;
-        let t_d4 = rules::mul_b(prod_d5, t_4) + rules::mul_a(prod_d5, t_4);
-        let v_d3 = t_d4;
-        v_da0[i_2] += v_d3;
+        let t_d4 = rules::mul_b(acc_d7, t_4) + rules::mul_a(acc_d7, t_4);
+        v_da0[i_2] += t_d4;
     }
     let __taken2 = acc_d1;
     (value, (v_da0,))
@@ -195,15 +187,12 @@ fn uses_both_pullback(
     let call_6 = norm(v_a0);
     let sum_7 = prod_5 + call_6;
     let value = sum_7;
-    let sum_d7 = seed;
-    let call_d6 = sum_d7;
-    let (_, (__grad6x0,)) = norm_pullback(v_a0, call_d6);
+    let (_, (__grad6x0,)) = norm_pullback(v_a0, seed);
     ::differentiate::runtime::add_array_entry(&mut v_da0[..], __grad6x0);
-    let prod_d5 = sum_d7;
-    let theta_d4 = rules::mul_b(prod_d5, r_3);
+    let theta_d4 = rules::mul_b(seed, r_3);
     let mut call_d2 = ::differentiate::runtime::zero_like(&call_2);
     call_d2.1 += theta_d4;
-    let r_d3 = rules::mul_a(prod_d5, theta_4);
+    let r_d3 = rules::mul_a(seed, theta_4);
     call_d2.0 += r_d3;
     let (_, (__grad2x0, __grad2x1)) = polar_pullback(x_0, y_1, call_d2);
     let x_d0 = ::differentiate::runtime::grad_entry(__grad2x0);

@@ -106,19 +106,15 @@ fn sum_of_squared_distances_pullback(
         {
             let __taken1 = total_d2;
             let total_d21 = __taken1;
-            let sum_d20 = total_d21;
-            let prod_d19 = sum_d20;
-            let sq_d18 = rules::mul_b(prod_d19, 0.5);
+            let sq_d18 = rules::mul_b(total_d21, 0.5);
             let mut sq_d11 = sq_d18;
             for j_12 in (0..d_0).rev() {
                 let (elem_13,) = __tape1.pop();
                 let elem_14 = elem_13;
                 let __taken2 = sq_d11;
                 let sq_d17 = __taken2;
-                let sum_d16 = sq_d17;
-                let prod_d15 = sum_d16;
-                let elem_d14 = rules::mul_b(prod_d15, elem_13);
-                let elem_d13 = elem_d14 + rules::mul_a(prod_d15, elem_14);
+                let elem_d14 = rules::mul_b(sq_d17, elem_13);
+                let elem_d13 = elem_d14 + rules::mul_a(sq_d17, elem_14);
                 diff_da2[j_12] += elem_d13;
             }
             let __taken3 = sq_d11;
@@ -135,7 +131,6 @@ fn sum_of_squared_distances_pullback(
     let total_22 = total_2;
     let __taken5 = total_d2;
     let value = total_22;
-    let total_d22 = seed;
     let __taken6 = diff_da2.iter().fold(0.0, |sum, d| sum + *d);
     (
         value,

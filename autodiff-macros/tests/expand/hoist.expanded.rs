@@ -137,8 +137,7 @@ fn per_point_pullback(
     }
     let s_20 = s_1;
     let value = s_20;
-    let s_d20 = seed;
-    let mut s_d1 = s_d20;
+    let mut s_d1 = seed;
     let mut total_d46 = 0.0;
     for i_2 in (0..x_a1.len()).rev() {
         let (cursor_53,) = __tape0.pop();
@@ -157,11 +156,8 @@ fn per_point_pullback(
             cursor_51 = cursor_51 - 1usize;
             let __taken2 = s_d10;
             let s_d18 = __taken2;
-            let sum_d17 = s_d18;
-            let sum_d16 = sum_d17;
-            total_d9 += sum_d16;
-            let prod_d15 = sum_d16;
-            let exp_d13 = rules::mul_a(prod_d15, elem_14);
+            total_d9 += s_d18;
+            let exp_d13 = rules::mul_a(s_d18, elem_14);
             exp_cache_da2[cursor_51] += exp_d13;
         }
         let __taken3 = s_d10;
@@ -189,9 +185,7 @@ fn per_point_pullback(
         for j_33 in (0..q_a0.len()).rev() {
             let __taken7 = total_d34;
             let total_d37 = __taken7;
-            let sum_d36 = total_d37;
-            let elem_d35 = sum_d36;
-            q_da0[j_33] += elem_d35;
+            q_da0[j_33] += total_d37;
         }
         let __taken8 = total_d34;
     }

@@ -38,13 +38,8 @@ fn j_pullback(x: f64, seed: f64) -> (f64, (f64,)) {
     let diff_5 = sum_3 - prod_4;
     let sum_6 = diff_5 + 1.0;
     let value = sum_6;
-    let sum_d6 = seed;
-    let diff_d5 = sum_d6;
-    let prod_d4 = -(diff_d5);
-    let sum_d3 = diff_d5;
-    let powi_d2 = sum_d3;
-    let powi_d1 = sum_d3;
-    let x_d0 = rules::powi_x(powi_d1, x_0, 3) + rules::powi_x(powi_d2, x_0, 2)
+    let prod_d4 = -(seed);
+    let x_d0 = rules::powi_x(seed, x_0, 3) + rules::powi_x(seed, x_0, 2)
         + rules::mul_b(prod_d4, 6.0);
     (value, (x_d0,))
 }

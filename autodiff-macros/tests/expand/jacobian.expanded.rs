@@ -115,9 +115,8 @@ fn ratios_jacobian(x: [f64; 3]) -> ([f64; 2], [[f64; 3]; 2usize]) {
     let value = [quot_2, quot_8];
     let quot_d8 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(1usize);
     let sum_d7 = quot_d8.map(|__lane| rules::div_b(__lane, sum_7, quot_8));
-    let prod_d6 = sum_d7;
-    let elem_d5 = prod_d6.map(|__lane| rules::mul_b(__lane, elem_4));
-    let elem_d4 = elem_d5 + prod_d6.map(|__lane| rules::mul_a(__lane, elem_5));
+    let elem_d5 = sum_d7.map(|__lane| rules::mul_b(__lane, elem_4));
+    let elem_d4 = elem_d5 + sum_d7.map(|__lane| rules::mul_a(__lane, elem_5));
     x_da0[2] += elem_d4;
     let elem_d3 = quot_d8.map(|__lane| rules::div_a(__lane, sum_7));
     let quot_d2 = ::differentiate::runtime::Lanes::<f64, 2usize>::unit(0usize);
@@ -155,9 +154,8 @@ fn ratios_pullback(x: [f64; 3], seed: [f64; 2]) -> ([f64; 2], ([f64; 3],)) {
     let value = [quot_2, quot_8];
     let quot_d8 = seed[1usize];
     let sum_d7 = rules::div_b(quot_d8, sum_7, quot_8);
-    let prod_d6 = sum_d7;
-    let elem_d5 = rules::mul_b(prod_d6, elem_4);
-    let elem_d4 = elem_d5 + rules::mul_a(prod_d6, elem_5);
+    let elem_d5 = rules::mul_b(sum_d7, elem_4);
+    let elem_d4 = elem_d5 + rules::mul_a(sum_d7, elem_5);
     x_da0[2] += elem_d4;
     let elem_d3 = rules::div_a(quot_d8, sum_7);
     let quot_d2 = seed[0usize];

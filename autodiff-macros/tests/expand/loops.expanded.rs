@@ -165,8 +165,7 @@ fn oscillator_pullback(
     let x_21 = x_8;
     let v_22 = v_9;
     let value = x_21;
-    let x_d21 = seed;
-    let mut x_d8 = x_d21;
+    let mut x_d8 = seed;
     let mut v_d9 = 0.0;
     let mut k_d0: f64 = 0.0;
     let mut c_d1: f64 = 0.0;
@@ -178,21 +177,16 @@ fn oscillator_pullback(
         let __taken2 = v_d9;
         v_d9 = 0.0;
         let v_d20 = __taken2;
-        let sum_d19 = v_d20;
-        v_d9 += sum_d19;
-        let prod_d18 = sum_d19;
+        v_d9 += v_d20;
         let x_d17 = __taken1;
-        let sum_d16 = x_d17;
-        x_d8 += sum_d16;
-        let prod_d15 = sum_d16;
-        v_d9 += rules::mul_b(prod_d15, dt_4);
-        let a_d14 = rules::mul_b(prod_d18, dt_4);
+        x_d8 += x_d17;
+        v_d9 += rules::mul_b(x_d17, dt_4);
+        let a_d14 = rules::mul_b(v_d20, dt_4);
         let prod_d13 = -(a_d14);
         c_d1 += rules::mul_a(prod_d13, v_9);
         v_d9 += rules::mul_b(prod_d13, c_1);
-        let prod_d12 = a_d14;
-        x_d8 += rules::mul_b(prod_d12, neg_11);
-        let neg_d11 = rules::mul_a(prod_d12, x_8);
+        x_d8 += rules::mul_b(a_d14, neg_11);
+        let neg_d11 = rules::mul_a(a_d14, x_8);
         k_d0 -= neg_d11;
     }
     let __taken3 = x_d8;
@@ -255,17 +249,13 @@ fn sum_of_squares_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,
         {
             let __taken1 = acc_d1;
             let acc_d7 = __taken1;
-            let sum_d6 = acc_d7;
-            let prod_d5 = sum_d6;
-            let v_d4 = rules::mul_b(prod_d5, v_4) + rules::mul_a(prod_d5, v_4);
-            let v_d3 = v_d4;
-            x_da0[i_2] = v_d3;
+            let v_d4 = rules::mul_b(acc_d7, v_4) + rules::mul_a(acc_d7, v_4);
+            x_da0[i_2] = v_d4;
         }
         acc_1 = acc_7;
     }
     let acc_8 = acc_1;
     let __taken2 = acc_d1;
     let value = acc_8;
-    let acc_d8 = seed;
     (value, (x_da0,))
 }

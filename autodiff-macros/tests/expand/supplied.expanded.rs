@@ -60,8 +60,7 @@ fn scaled_erf_pullback(x: f64, seed: f64) -> (f64, (f64,)) {
     let call_2 = erf(prod_1);
     let prod_3 = 3.0 * call_2;
     let value = prod_3;
-    let prod_d3 = seed;
-    let call_d2 = rules::mul_b(prod_d3, 3.0);
+    let call_d2 = rules::mul_b(seed, 3.0);
     let (_, (__grad2x0,)) = erf_pullback(prod_1, call_d2);
     let prod_d1 = ::differentiate::runtime::grad_entry(__grad2x0);
     let x_d0 = rules::mul_b(prod_d1, x_0) + rules::mul_a(prod_d1, x_0);

@@ -64,8 +64,7 @@ fn loss_pullback(
     let mean_9 = prod_8.mean();
     let quot_10 = mean_9 / 2.0;
     let value = quot_10;
-    let quot_d10 = seed;
-    let mean_d9 = rules::div_a(quot_d10, 2.0);
+    let mean_d9 = rules::div_a(seed, 2.0);
     let prod_d8 = ::differentiate::runtime::tensor_rules::mean_x(&mean_d9, &prod_8);
     let r_d7 = ::differentiate::runtime::tensor_rules::mul_b(&prod_d8, &r_7, &r_7)
         + ::differentiate::runtime::tensor_rules::mul_a(&prod_d8, &r_7, &r_7);
