@@ -629,6 +629,13 @@ pub fn dump(func: &syn::ItemFn, generated: &TokenStream) -> TokenStream {
     let vis = &func.vis;
     let name = &func.sig.ident;
     let ident = naming::dump_fn(name);
+    // Reading the code counts as a use of the function, as calling its derivative does.
+    let has_self = func.sig.receiver().is_some();
+    let mention_original = match (func.sig.generics.params.is_empty(), has_self) {
+        (true, false) => quote!(let _ = #name;),
+        (true, true) => quote!(let _ = Self::#name;),
+        (false, _) => TokenStream::new(),
+    };
     let doc = format!(
         " The code `#[differentiate]` generated for [`{name}`], as text: the derivative items, \
          with comments marking the forward sweep, the reverse sweep, the adjoint of each \
@@ -638,6 +645,7 @@ pub fn dump(func: &syn::ItemFn, generated: &TokenStream) -> TokenStream {
         #[doc = #doc]
         #[allow(dead_code)]
         #vis fn #ident() -> &'static str {
+            #mention_original
             #text
         }
     }
