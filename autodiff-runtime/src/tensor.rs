@@ -407,24 +407,8 @@ pub fn broadcast_shape(a: &[usize], b: &[usize], what: &str) -> Vec<usize> {
     shape
 }
 
-macro_rules! elementwise {
-    ($($name:ident),* $(,)?) => {
-        impl Tensor {
-            $(
-                #[doc = concat!("`f64::", stringify!($name), "` of every element.")]
-                pub fn $name(&self) -> Tensor {
-                    self.map(f64::$name)
-                }
-            )*
-        }
-    };
-}
-
-elementwise!(
-    abs, signum, sqrt, cbrt, exp, exp2, exp_m1, ln, log2, log10, ln_1p, sin, cos, tan, asin, acos,
-    atan, sinh, cosh, tanh, asinh, acosh, atanh, recip, floor, ceil, round, trunc, fract,
-    to_degrees, to_radians,
-);
+// The float library elementwise (`t.sin()`, `t.floor()`) is defined with its rules, from one
+// list, in `tensor_rules.rs`.
 
 // -- arithmetic, broadcasting ------------------------------------------------------------------
 

@@ -154,40 +154,80 @@ fn map3(dy: &Tensor, a: &Tensor, b: &Tensor, f: impl Fn(f64, f64, f64) -> f64) -
         .into()
 }
 
-/// The rules of [`crate::rules`], lifted to tensors: `elementwise::sin_x(&dy, &x)` applies
-/// `rules::sin_x` to every element. Operands that are numbers are broadcast.
-pub mod elementwise {
-    use super::*;
-    use crate::rules;
+/// A rule of [`crate::rules`], lifted to tensors: `elementwise::sin_x(&dy, &x)` applies
+/// `rules::sin_x` to every element; operands that are numbers are broadcast.
+macro_rules! lift {
+    ($name:ident($($arg:ident),*)) => {
+        #[doc = concat!("[`rules::", stringify!($name), "`], elementwise.")]
+        pub fn $name(dy: &Tensor $(, $arg: &impl Operand)*) -> Tensor {
+            lift!(@apply $name dy; $($arg),*)
+        }
+    };
+    (@apply $name:ident $dy:ident;) => { map1($dy, rules::$name) };
+    (@apply $name:ident $dy:ident; $a:ident) => { map2($dy, &$a.to_tensor(), rules::$name) };
+    (@apply $name:ident $dy:ident; $a:ident, $b:ident) => {
+        map3($dy, &$a.to_tensor(), &$b.to_tensor(), rules::$name)
+    };
+}
 
-    macro_rules! lift {
-        ($($name:ident($($arg:ident),*);)*) => {
+/// The float library on tensors, from one list: the functions a tensor has elementwise
+/// (`t.sin()`) with the scalar rule their adjoint lifts (`elementwise::sin_x`), those with no
+/// derivative (piecewise constant), and the rules of functions a tensor has under another
+/// form (`powf`, `maximum`, `mul_add`), lifted all the same.
+macro_rules! float_library {
+    (
+        with_rules { $($name:ident => $rule:ident($($arg:ident),*);)* }
+        piecewise_constant { $($constant:ident),* $(,)? }
+        other_rules { $($other:ident($($other_arg:ident),*);)* }
+    ) => {
+        impl Tensor {
             $(
-                #[doc = concat!("[`rules::", stringify!($name), "`], elementwise.")]
-                pub fn $name(dy: &Tensor $(, $arg: &impl Operand)*) -> Tensor {
-                    lift!(@apply $name dy; $($arg),*)
+                #[doc = concat!("`f64::", stringify!($name), "` of every element.")]
+                pub fn $name(&self) -> Tensor {
+                    self.map(f64::$name)
                 }
             )*
-        };
-        (@apply $name:ident $dy:ident;) => { map1($dy, rules::$name) };
-        (@apply $name:ident $dy:ident; $a:ident) => { map2($dy, &$a.to_tensor(), rules::$name) };
-        (@apply $name:ident $dy:ident; $a:ident, $b:ident) => { map3($dy, &$a.to_tensor(), &$b.to_tensor(), rules::$name) };
-    }
+            $(
+                #[doc = concat!("`f64::", stringify!($constant), "` of every element.")]
+                pub fn $constant(&self) -> Tensor {
+                    self.map(f64::$constant)
+                }
+            )*
+        }
 
-    lift! {
-        abs_x(x); sqrt_x(y); cbrt_x(y); exp_x(y); exp2_x(y); exp_m1_x(y); ln_x(x); log2_x(x);
-        log10_x(x); ln_1p_x(x); sin_x(x); cos_x(x); tan_x(y); asin_x(x); acos_x(x); atan_x(x);
-        sinh_x(x); cosh_x(x); tanh_x(y); asinh_x(x); acosh_x(x); atanh_x(x); recip_x(y);
-        to_degrees_x(); to_radians_x(); fract_x();
+        /// The rules of [`crate::rules`], lifted to tensors: `elementwise::sin_x(&dy, &x)`
+        /// applies `rules::sin_x` to every element. Operands that are numbers are broadcast.
+        pub mod elementwise {
+            use super::*;
+            use crate::rules;
+
+            $(lift!($rule($($arg),*));)*
+            $(lift!($other($($other_arg),*));)*
+
+            /// [`rules::powi_x`], elementwise.
+            pub fn powi_x<X: Operand>(dy: &Tensor, x: &X, n: &i32) -> Tensor {
+                let n = *n;
+                map2(dy, &x.to_tensor(), move |d, x| rules::powi_x(d, x, n))
+            }
+        }
+    };
+}
+
+float_library! {
+    with_rules {
+        abs => abs_x(x); sqrt => sqrt_x(y); cbrt => cbrt_x(y); exp => exp_x(y);
+        exp2 => exp2_x(y); exp_m1 => exp_m1_x(y); ln => ln_x(x); log2 => log2_x(x);
+        log10 => log10_x(x); ln_1p => ln_1p_x(x); sin => sin_x(x); cos => cos_x(x);
+        tan => tan_x(y); asin => asin_x(x); acos => acos_x(x); atan => atan_x(x);
+        sinh => sinh_x(x); cosh => cosh_x(x); tanh => tanh_x(y); asinh => asinh_x(x);
+        acosh => acosh_x(x); atanh => atanh_x(x); recip => recip_x(y);
+        to_degrees => to_degrees_x(); to_radians => to_radians_x(); fract => fract_x();
+    }
+    piecewise_constant { signum, floor, ceil, round, trunc }
+    other_rules {
         powf_x(x, p); powf_p(x, y); log_x(x, b); log_b(b, y); atan2_a(a, b); atan2_b(a, b);
         hypot_a(a, y); hypot_b(b, y); min_a(a, b); min_b(a, b); max_a(a, b); max_b(a, b);
         copysign_x(x, s); mul_add_a(b); mul_add_b(a); mul_add_c();
-    }
-
-    /// [`rules::powi_x`], elementwise.
-    pub fn powi_x<X: Operand>(dy: &Tensor, x: &X, n: &i32) -> Tensor {
-        let n = *n;
-        map2(dy, &x.to_tensor(), move |d, x| rules::powi_x(d, x, n))
     }
 }
 
