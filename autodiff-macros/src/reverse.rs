@@ -45,7 +45,7 @@ use crate::ir::*;
 use crate::kinds::Kind;
 use crate::naming;
 use crate::primitives::{self, Primitive, Read};
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -665,7 +665,8 @@ impl Emitter<'_> {
         terms.reverse();
         ctx.declared.insert(v);
         if let [term] = terms.as_slice() {
-            if let Ok(same) = syn::parse2::<syn::Ident>(term.clone()) {
+            let mut trees = term.clone().into_iter();
+            if let (Some(TokenTree::Ident(same)), None) = (trees.next(), trees.next()) {
                 if self.settled.contains(&same.to_string()) {
                     self.aliases.insert(v, same);
                     return TokenStream::new();
