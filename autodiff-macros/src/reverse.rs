@@ -37,7 +37,6 @@
 //!   over a reverse sweep held as IR would have to reproduce every emitter here (tapes,
 //!   branch records, fused loops, tensors), and all of them have to work twice.
 
-use crate::activity::Activity;
 use crate::analysis::{Facts, Jacobian, Strategy};
 use crate::fusion;
 use crate::ir::kept;
@@ -177,8 +176,6 @@ pub fn pullback_body(
         .collect();
     let lanes = lanes.map(|(m, ty)| quote!(#runtime::Lanes::<#ty, #m>));
     let mut emitter = Emitter::new(ir, facts, runtime, &facts.fused, &seed_components);
-    emitter.borrowed = facts.borrowed.clone();
-    emitter.aggregates = facts.aggregates.clone();
     emitter.lanes = lanes;
     emitter.landmarks = matches!(form, Form::Landmarked);
     let mut ctx = Ctx::new(all_vars(ir));
@@ -302,7 +299,8 @@ impl Ctx {
 
 struct Emitter<'a> {
     ir: &'a FnIr,
-    activity: &'a Activity,
+    /// What the analysis stage found; the emitter computes none of it.
+    facts: &'a Facts,
     rt: TokenStream,
     /// The path of the runtime's rules in the generated code: `rules`, the alias
     /// [`Emitter::rules_alias`] declares, unless the user's own items take that name.
@@ -330,20 +328,10 @@ struct Emitter<'a> {
     /// others hold, when its adjoint runs, what they held when it ran (the adjoint never
     /// writes a value array), so what it loads from them can be loaded again.
     stored: BTreeSet<ArrayId>,
-    /// Which variables hold tensors.
-    kinds: Vec<Kind>,
-    /// Which tensor variables are references in the user's code.
-    borrowed: Vec<bool>,
-    /// Variables holding a tuple or array a call returned, read by component.
-    aggregates: BTreeSet<VarId>,
     /// The loops whose iterations run their adjoint in the forward sweep.
     fused: &'a BTreeMap<LoopId, fusion::Fused>,
     /// The seed of each result component.
     seed_components: &'a [TokenStream],
-    /// `sin x` and `cos x` of the same `x` (see `analysis::Facts::partners`).
-    partners: BTreeMap<VarId, VarId>,
-    /// In-place updates `a[i] = a[i] + e` (see `analysis::Facts::increments`): the value stored, and the load.
-    increments: BTreeMap<VarId, VarId>,
     /// For `NAME_jacobian`'s one sweep: the type of its adjoints, `Lanes<T, M>` (see
     /// `runtime::lanes`); `None` for numbers.
     lanes: Option<TokenStream>,
@@ -353,9 +341,8 @@ struct Emitter<'a> {
 }
 
 impl<'a> Emitter<'a> {
-    /// An emitter with nothing emitted yet, for numbers (no borrowed tensors, no tuples read
-    /// by component, adjoints that are numbers rather than lanes); `pullback_body` sets those
-    /// where the function has them.
+    /// An emitter with nothing emitted yet, with adjoints that are numbers rather than lanes
+    /// (`pullback_body` sets the lanes of `NAME_jacobian`'s sweep).
     fn new(
         ir: &'a FnIr,
         facts: &'a Facts,
@@ -367,7 +354,7 @@ impl<'a> Emitter<'a> {
         ir.body.stored_arrays(&mut stored);
         Emitter {
             ir,
-            activity: &facts.activity,
+            facts,
             rt: runtime.clone(),
             rules: if defines(ir, "rules") {
                 quote!(#runtime::rules)
@@ -384,13 +371,8 @@ impl<'a> Emitter<'a> {
             loops: 0,
             taken: 0,
             stored,
-            kinds: facts.kinds.clone(),
-            borrowed: vec![false; ir.vars.len()],
-            aggregates: BTreeSet::new(),
             fused,
             seed_components,
-            partners: facts.partners.clone(),
-            increments: facts.increments.clone(),
             lanes: None,
             constant_adjoints: BTreeSet::new(),
         }
@@ -419,7 +401,8 @@ impl Emitter<'_> {
     }
 
     fn is_tensor(&self, op: &Operand) -> bool {
-        op.var().is_some_and(|v| self.kinds[v] == Kind::Tensor)
+        op.var()
+            .is_some_and(|v| self.facts.kinds[v] == Kind::Tensor)
     }
 
     /// An operand where the code takes its value: a tensor is cloned (which shares its data),
@@ -446,7 +429,7 @@ impl Emitter<'_> {
     /// The adjoint of `v` taken as a value (a tensor adjoint is cloned, sharing its data).
     fn value_of_adjoint(&self, v: VarId) -> TokenStream {
         let d = self.adjoint(v);
-        if self.kinds[v] == Kind::Tensor {
+        if self.facts.kinds[v] == Kind::Tensor {
             quote!(#d.clone())
         } else {
             d.into_token_stream()
@@ -461,12 +444,12 @@ impl Emitter<'_> {
 
     /// Zero shaped like variable `v` (its adjoint's starting value).
     fn zero_like(&self, ctx: &mut Ctx, v: VarId) -> TokenStream {
-        if self.aggregates.contains(&v) {
+        if self.facts.aggregates.contains(&v) {
             let rt = &self.rt;
             let x = self.read(ctx, &Operand::Var(v));
             return quote!(#rt::zero_like(&#x));
         }
-        if self.kinds[v] == Kind::Tensor {
+        if self.facts.kinds[v] == Kind::Tensor {
             let rt = &self.rt;
             let x = self.read(ctx, &Operand::Var(v));
             quote!(#rt::tensor_rules::zeros_like(&#x))
@@ -518,7 +501,7 @@ impl Emitter<'_> {
             };
             // A tensor parameter (by value or `&`) is held as an owned tensor sharing its data.
             match slot {
-                ParamSlot::Var(p) if self.kinds[p] == Kind::Tensor => {
+                ParamSlot::Var(p) if self.facts.kinds[p] == Kind::Tensor => {
                     let ty = &ir.vars[p].ty;
                     code.extend(quote!(let #name = <#ty as ::core::clone::Clone>::clone(&#user);));
                 }
@@ -530,7 +513,7 @@ impl Emitter<'_> {
 
     /// `let mut d_a = zeros;` for an active array `a`.
     fn declare_array_adjoint(&self, a: ArrayId) -> TokenStream {
-        if !self.activity.active_arrays[a] {
+        if !self.facts.activity.active_arrays[a] {
             return TokenStream::new();
         }
         let d = naming::array_adjoint(self.ir, a);
@@ -599,7 +582,7 @@ impl Emitter<'_> {
         let Operand::Var(v) = target else {
             return TokenStream::new();
         };
-        if !self.activity.active[*v] || self.constant_adjoints.contains(v) {
+        if !self.facts.activity.active[*v] || self.constant_adjoints.contains(v) {
             return TokenStream::new();
         }
         if ctx.local.contains(v) && !ctx.mutable.contains(v) {
@@ -633,7 +616,7 @@ impl Emitter<'_> {
         tuple: bool,
         contribution: TokenStream,
     ) -> TokenStream {
-        if !self.activity.active[of] {
+        if !self.facts.activity.active[of] {
             return TokenStream::new();
         }
         let mut code = TokenStream::new();
@@ -711,12 +694,12 @@ impl Emitter<'_> {
             let Some(target) = args.get(rule.operand) else {
                 continue;
             };
-            if !self.activity.is_active(target) {
+            if !self.facts.activity.is_active(target) {
                 continue;
             }
             // `sin x` beside `cos x`: each one's rule reads the other.
             if let (Some(&partner), Some(rule), false) =
-                (self.partners.get(&var), &prim.partner, borrowed)
+                (self.facts.partners.get(&var), &prim.partner, borrowed)
             {
                 let read = self.read(ctx, &Operand::Var(partner));
                 rules.push((target, format_ident!("{}", rule.func), vec![read]));

@@ -76,7 +76,7 @@ impl Emitter<'_> {
                 per_iteration.insert(*index);
             }
         }
-        let counters = counters(l, &self.activity.active);
+        let counters = counters(l, &self.facts.activity.active);
         let plan = self.plan_iteration(l, &per_iteration, &body_ctx, &counters, replay_range);
         let mut recompute = TokenStream::new();
         let mut outer_reads = BTreeSet::new();
@@ -144,7 +144,7 @@ impl Emitter<'_> {
         let mut reverse = TokenStream::new();
         for c in &l.carried {
             reverse.extend(self.finalize(ctx, c.exit));
-            if self.activity.active[c.header] {
+            if self.facts.activity.active[c.header] {
                 let d_header = self.adjoint(c.header);
                 let start = if ctx.available(c.exit) {
                     self.value_of_adjoint(c.exit)
@@ -196,7 +196,7 @@ impl Emitter<'_> {
             _ => quote!(for _ in 0..#trips #iteration),
         });
         for c in &l.carried {
-            if self.activity.active[c.header] {
+            if self.facts.activity.active[c.header] {
                 let d_header = self.adjoint(c.header);
                 let taken = self.fresh_taken();
                 reverse.extend(quote!(let #taken = #d_header;));
@@ -246,7 +246,11 @@ impl Emitter<'_> {
         }
         // The adjoints the iterations add to, declared before the loop and taken after it.
         let mut adds = Vec::new();
-        for c in l.carried.iter().filter(|c| self.activity.active[c.header]) {
+        for c in l
+            .carried
+            .iter()
+            .filter(|c| self.facts.activity.active[c.header])
+        {
             adds.push((
                 c.header,
                 self.linear(&plan.exits[&c.header]),
@@ -354,18 +358,22 @@ impl Emitter<'_> {
     /// adjoint is neither cleared nor added to (`constant_adjoints`), which keeps a dependency
     /// chain out of every iteration.
     fn iteration(&mut self, l: &Loop, body_ctx: &mut Ctx) -> (TokenStream, TokenStream) {
-        let sums: Vec<VarId> = fusion::sums(l, self.activity)
+        let sums: Vec<VarId> = fusion::sums(l, &self.facts.activity)
             .into_iter()
-            .filter(|v| self.kinds[*v] == Kind::Scalar)
+            .filter(|v| self.facts.kinds[*v] == Kind::Scalar)
             .collect();
         self.constant_adjoints.extend(sums.iter().copied());
         let mut reverse = TokenStream::new();
-        for c in l.carried.iter().filter(|c| self.activity.active[c.header]) {
+        for c in l
+            .carried
+            .iter()
+            .filter(|c| self.facts.activity.active[c.header])
+        {
             let d_header = self.adjoint(c.header);
             let taken = self.fresh_taken();
             reverse.extend(quote!(let #taken = #d_header;));
             if !sums.contains(&c.header) {
-                let zero = if self.kinds[c.header] == Kind::Tensor {
+                let zero = if self.facts.kinds[c.header] == Kind::Tensor {
                     let rt = &self.rt;
                     quote!(#rt::tensor_rules::zeros_like(&#taken))
                 } else {

@@ -28,7 +28,7 @@ impl Emitter<'_> {
                 let (mut forward, snapshots) = self.call_snapshots(*var, rhs, ctx);
                 forward.extend(self.forward_let(*var, rhs, *span));
                 let mut reverse = self.finalize(ctx, *var);
-                if self.activity.active[*var] && ctx.available(*var) {
+                if self.facts.activity.active[*var] && ctx.available(*var) {
                     reverse.extend(self.reverse_let(*var, rhs, *span, &snapshots, ctx));
                 }
                 if self.landmarks && !reverse.is_empty() {
@@ -98,7 +98,7 @@ impl Emitter<'_> {
         };
         forward.extend(self.declare_array_adjoint(array));
         let mut reverse = TokenStream::new();
-        if self.activity.active_arrays[array] {
+        if self.facts.activity.active_arrays[array] {
             let d = naming::array_adjoint(self.ir, array);
             match init {
                 ArrayInit::Repeat { value, .. } => {
@@ -131,7 +131,7 @@ impl Emitter<'_> {
         let name = self.array(array);
         let (i, v) = (self.operand(index), self.operand(value));
         let forward = quote!(#name[#i] = #v;);
-        if !self.activity.active_arrays[array] {
+        if !self.facts.activity.active_arrays[array] {
             return (forward, TokenStream::new());
         }
         let d = naming::array_adjoint(self.ir, array);
@@ -139,7 +139,7 @@ impl Emitter<'_> {
         let taken = self.fresh_taken();
         let in_place = value
             .var()
-            .is_some_and(|v| self.increments.contains_key(&v));
+            .is_some_and(|v| self.facts.increments.contains_key(&v));
         let zero = self.zero_adjoint();
         let mut reverse = if in_place {
             // The load it updates would add the same adjoint back (see `increments`).
@@ -274,7 +274,7 @@ impl Emitter<'_> {
     /// took of a buffer it goes on writing) in the adjoint.
     pub(super) fn call_arg(&self, arg: &CallArg, snapshot: Option<&syn::Ident>) -> TokenStream {
         match arg {
-            CallArg::Value(Operand::Var(v)) if self.borrowed[*v] => {
+            CallArg::Value(Operand::Var(v)) if self.facts.borrowed[*v] => {
                 let name = self.primal(*v);
                 quote!(&#name)
             }
@@ -313,7 +313,7 @@ impl Emitter<'_> {
         for arg in args {
             match arg {
                 CallArg::Array { array, .. }
-                    if self.activity.active[var] && self.stored.contains(array) =>
+                    if self.facts.activity.active[var] && self.stored.contains(array) =>
                 {
                     let snapshot = self.fresh_taken();
                     let name = self.array(*array);
@@ -383,12 +383,12 @@ impl Emitter<'_> {
                 index,
                 guard,
             } => {
-                let in_place = self.increments.values().any(|l| *l == var);
+                let in_place = self.facts.increments.values().any(|l| *l == var);
                 let first = self
                     .fused
                     .iter()
                     .any(|(_, f)| f.first_writes.contains(&var));
-                if self.activity.active_arrays[*array] && !in_place {
+                if self.facts.activity.active_arrays[*array] && !in_place {
                     let d_array = naming::array_adjoint(self.ir, *array);
                     let i = self.read(ctx, index);
                     code.extend(match guard {
@@ -442,7 +442,7 @@ impl Emitter<'_> {
             .iter()
             .enumerate()
             .map(|(i, a)| {
-                if self.activity.is_active_arg(a) {
+                if self.facts.activity.is_active_arg(a) {
                     naming::call_entry(var, i, spans[i]).into_token_stream()
                 } else {
                     quote!(_)
@@ -464,7 +464,7 @@ impl Emitter<'_> {
         };
         code.extend(quote!(let (_, (#(#entries,)*)) = #call;));
         for (i, (a, arg_span)) in args.iter().zip(spans).enumerate() {
-            if !self.activity.is_active_arg(a) {
+            if !self.facts.activity.is_active_arg(a) {
                 continue;
             }
             // Spanned on the argument: a callee that treats this parameter as a
@@ -511,7 +511,7 @@ impl Emitter<'_> {
             // The arm's adjoint starts where its forward ended: at the phis.
             let mut reverse = TokenStream::new();
             for phi in phis {
-                if self.activity.active[phi.var] && ctx.available(phi.var) {
+                if self.facts.activity.active[phi.var] && ctx.available(phi.var) {
                     let d = self.value_of_adjoint(phi.var);
                     reverse.extend(self.accumulate(&mut arm_ctx, &phi.srcs[i], d, false));
                 }

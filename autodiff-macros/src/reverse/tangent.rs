@@ -84,7 +84,7 @@ impl Tangent<'_> {
     /// The tangent of an operand: its variable's, or zeros for a constant or inactive value.
     fn of(&self, op: &Operand) -> TokenStream {
         match op {
-            Operand::Var(v) if self.e.activity.active[*v] => {
+            Operand::Var(v) if self.e.facts.activity.active[*v] => {
                 naming::tangent(self.e.ir, *v).into_token_stream()
             }
             _ => {
@@ -98,7 +98,7 @@ impl Tangent<'_> {
     fn entry(&self, op: &Operand, k: usize) -> Option<TokenStream> {
         let v = op
             .var()
-            .filter(|v| self.e.activity.active[*v] && self.depends[k][*v])?;
+            .filter(|v| self.e.facts.activity.active[*v] && self.depends[k][*v])?;
         let (t, k) = (naming::tangent(self.e.ir, v), Literal::usize_unsuffixed(k));
         Some(quote!(#t[#k]))
     }
@@ -112,7 +112,7 @@ impl Tangent<'_> {
         match stmt {
             Stmt::Let { var, rhs, span } => {
                 let mut code = self.e.forward_let(*var, rhs, *span);
-                if self.e.activity.active[*var] {
+                if self.e.facts.activity.active[*var] {
                     let t = naming::tangent(self.e.ir, *var);
                     let entries = (0..self.width).map(|k| self.term(*var, rhs, k));
                     code.extend(quote!(let #t = [#(#entries),*];));
@@ -204,7 +204,7 @@ impl Tangent<'_> {
     fn branch(&mut self, selector: &Selector, arms: &[Block], phis: &[Phi]) -> TokenStream {
         let active: Vec<&Phi> = phis
             .iter()
-            .filter(|p| self.e.activity.active[p.var])
+            .filter(|p| self.e.facts.activity.active[p.var])
             .collect();
         let bodies: Vec<TokenStream> = arms
             .iter()
@@ -237,7 +237,7 @@ impl Tangent<'_> {
         for c in l
             .carried
             .iter()
-            .filter(|c| self.e.activity.active[c.header])
+            .filter(|c| self.e.facts.activity.active[c.header])
         {
             let (header, exit) = (
                 naming::tangent(self.e.ir, c.header),

@@ -10,10 +10,11 @@ impl Emitter<'_> {
     pub(super) fn uses_tensor_rules(&self, var: VarId, rhs: &Rhs) -> bool {
         match rhs {
             Rhs::Prim { prim, .. } => {
-                matches!(prim.family, Family::Tensor { .. }) || self.kinds[var] == Kind::Tensor
+                matches!(prim.family, Family::Tensor { .. })
+                    || self.facts.kinds[var] == Kind::Tensor
             }
             Rhs::Call { .. } | Rhs::Load { .. } | Rhs::Len(_) | Rhs::Passive(_) => false,
-            _ => self.kinds[var] == Kind::Tensor,
+            _ => self.facts.kinds[var] == Kind::Tensor,
         }
     }
 
