@@ -476,19 +476,13 @@ fn int_literal(expr: &syn::Expr) -> Option<u128> {
 mod tests {
     use super::*;
     use crate::errors::Errors;
-    use crate::{analysis, lower, options, signature};
+    use crate::{analysis, lower};
 
     /// Which top-level loops of `source` are fused, in order.
     fn fused(source: &str) -> Vec<bool> {
-        let func: syn::ItemFn = syn::parse_str(source).expect("a function");
-        let mut errors = Errors::default();
-        let options = options::parse(proc_macro2::TokenStream::new(), &mut errors);
-        let sig = signature::analyse(&func.sig, &options, &mut errors);
-        let mut ir = lower::lower(&func, &sig, &mut errors);
+        let (mut ir, sig, active) = lower::lower_source("", source);
         crate::loads::optimise(&mut ir);
-        let active: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
-        let values = analysis::values(&ir, &active, &mut errors);
-        assert!(errors.is_empty(), "{source} does not lower");
+        let values = analysis::values(&ir, &active, &mut Errors::default());
         let plan = analysis::facts(&ir, values, &sig).0.fused;
         ir.body
             .stmts

@@ -451,3 +451,17 @@ impl Lowerer<'_> {
         dummy()
     }
 }
+
+/// For the stages' unit tests: `source`, with the attribute arguments `attr`, lowered; with
+/// its signature and which parameters are active. Panics if it does not lower.
+#[cfg(test)]
+pub fn lower_source(attr: &str, source: &str) -> (FnIr, Signature, Vec<bool>) {
+    let func: syn::ItemFn = syn::parse_str(source).expect("a function");
+    let mut errors = Errors::default();
+    let options = crate::options::parse(attr.parse().expect("tokens"), &mut errors);
+    let sig = crate::signature::analyse(&func.sig, &options, &mut errors);
+    let ir = lower(&func, &sig, &mut errors);
+    assert!(errors.is_empty(), "{source} does not lower");
+    let active = sig.params.iter().map(|p| p.active).collect();
+    (ir, sig, active)
+}

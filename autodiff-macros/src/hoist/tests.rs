@@ -1,7 +1,7 @@
 //! Which values the hoisting stage moves and which it leaves, on lowered functions.
 use super::*;
 use crate::errors::Errors;
-use crate::{analysis, lower, options, signature};
+use crate::{analysis, lower};
 
 /// How many transcendental calls each top-level loop of `source` keeps after hoisting.
 fn calls_per_loop(source: &str) -> Vec<usize> {
@@ -23,14 +23,9 @@ fn inner_loops_per_loop(source: &str) -> Vec<usize> {
 }
 
 fn optimised(attr: &str, source: &str) -> FnIr {
-    let func: syn::ItemFn = syn::parse_str(source).expect("a function");
-    let mut errors = Errors::default();
-    let options = options::parse(attr.parse().expect("tokens"), &mut errors);
-    let sig = signature::analyse(&func.sig, &options, &mut errors);
-    let mut ir = lower::lower(&func, &sig, &mut errors);
-    assert!(errors.is_empty(), "{source} does not lower");
+    let (mut ir, _, active) = lower::lower_source(attr, source);
     crate::loads::optimise(&mut ir);
-    let active: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
+    let mut errors = Errors::default();
     let mut values = analysis::values(&ir, &active, &mut errors);
     optimise(&mut ir, &values);
     // The facts carried over the rewrite are those the analysis finds on its result.

@@ -241,18 +241,12 @@ impl Printer<'_> {
 #[cfg(test)]
 mod tests {
     use crate::errors::Errors;
-    use crate::{analysis, lower, options, signature};
+    use crate::{analysis, lower};
 
     /// `source` lowered and printed, active values starred.
     fn printed(source: &str) -> String {
-        let func: syn::ItemFn = syn::parse_str(source).expect("a function");
-        let mut errors = Errors::default();
-        let options = options::parse(proc_macro2::TokenStream::new(), &mut errors);
-        let sig = signature::analyse(&func.sig, &options, &mut errors);
-        let ir = lower::lower(&func, &sig, &mut errors);
-        let active: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
-        let values = analysis::values(&ir, &active, &mut errors);
-        assert!(errors.is_empty(), "{source} does not lower");
+        let (ir, _, active) = lower::lower_source("", source);
+        let values = analysis::values(&ir, &active, &mut Errors::default());
         ir.print_marked(&|v| values.activity.active[v])
     }
 
@@ -277,11 +271,7 @@ fn(x_0*, n_1) -> (sum_8*)
     #[test]
     fn a_loop_prints_its_carried_values_and_body() {
         let source = "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { s += x[i] * x[i]; } s }";
-        let func: syn::ItemFn = syn::parse_str(source).unwrap();
-        let mut errors = Errors::default();
-        let options = options::parse(proc_macro2::TokenStream::new(), &mut errors);
-        let sig = signature::analyse(&func.sig, &options, &mut errors);
-        let printed = lower::lower(&func, &sig, &mut errors).print();
+        let printed = lower::lower_source("", source).0.print();
         assert!(printed.contains("for i_"), "{printed}");
         assert!(printed.contains("carried s_"), "{printed}");
         assert!(printed.contains("= x[0][i_"), "{printed}");

@@ -1,19 +1,13 @@
 //! What taped loops keep (`TapePlan`), read from their descriptions.
 
 use crate::errors::Errors;
-use crate::{analysis, lower, options, signature};
+use crate::{analysis, lower};
 
 /// The tape plan of every taped loop of `source`, described, in source order.
 fn notes(source: &str) -> Vec<String> {
-    let func: syn::ItemFn = syn::parse_str(source).expect("a function");
-    let mut errors = Errors::default();
-    let options = options::parse(proc_macro2::TokenStream::new(), &mut errors);
-    let sig = signature::analyse(&func.sig, &options, &mut errors);
-    let mut ir = lower::lower(&func, &sig, &mut errors);
+    let (mut ir, sig, active) = lower::lower_source("", source);
     crate::loads::optimise(&mut ir);
-    let active: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
-    let values = analysis::values(&ir, &active, &mut errors);
-    assert!(errors.is_empty(), "{source} does not lower");
+    let values = analysis::values(&ir, &active, &mut Errors::default());
     let (facts, strategy) = analysis::facts(&ir, values, &sig);
     let runtime = quote::quote!(::differentiate::runtime);
     super::pullback_body(
