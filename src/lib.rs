@@ -10,5 +10,18 @@ pub mod runtime {
 }
 
 pub use autodiff_runtime::check;
+/// ```
+/// use differentiate::{detach, differentiate};
+///
+/// // The value of `round(x)`, the derivative of `x` (a straight-through estimator).
+/// #[differentiate]
+/// fn straight_through(x: f64) -> f64 {
+///     x + detach(x.round() - x)
+/// }
+///
+/// assert_eq!(straight_through_grad(2.3), (2.0, 1.0));
+/// ```
+#[doc(inline)]
+pub use autodiff_runtime::detach;
 #[cfg(feature = "tensor")]
 pub use autodiff_runtime::Tensor;

@@ -20,6 +20,16 @@ pub mod tensor;
 #[doc(hidden)]
 pub mod tensor_rules;
 
+/// `x`, unchanged, with no derivative: inside a `#[differentiate]` function, the derivative
+/// of whatever depends on `detach(x)` does not flow back into `x` (JAX's `stop_gradient`,
+/// PyTorch's `detach`). For frozen parameters, targets, and straight-through estimators; see
+/// `differentiate::detach` for an example. Outside a differentiated function it is the
+/// identity.
+#[inline(always)]
+pub fn detach<T>(x: T) -> T {
+    x
+}
+
 #[doc(hidden)]
 pub use compose::{
     add_array_entry, grad_entry, like, zero_like, ArrayGradEntry, Constant, GradEntry, ZeroLike,

@@ -133,17 +133,7 @@ impl Lowerer<'_> {
                 let args: Vec<Operand> = c.args.iter().map(|a| self.lower_expr(a, out)).collect();
                 let tokens = args.iter().map(operand_tokens);
                 let expr: Expr = syn::parse_quote!(#path(#(#tokens),*));
-                let uses: Vec<VarId> = args.iter().filter_map(Operand::var).collect();
-                if uses.is_empty() {
-                    return Operand::Const(expr);
-                }
-                let passive = Passive {
-                    expr,
-                    uses,
-                    arrays: Vec::new(),
-                    kind: PassiveKind::Discrete,
-                };
-                return self.bind("p", Rhs::Passive(passive), span, out);
+                return self.without_derivative(expr, &args, span, out);
             }
             if name == "from" && c.args.len() == 1 {
                 let arg = self.lower_expr(&c.args[0], out);
@@ -151,7 +141,36 @@ impl Lowerer<'_> {
                 return self.bind("t", Rhs::Cast { arg, ty }, span, out);
             }
         }
+        if path.qself.is_none() && is_detach(&segments) && c.args.len() == 1 {
+            // `detach(x)`: the value passes on, its derivative does not (JAX's
+            // `stop_gradient`). The call itself is the identity, so the value is used as is.
+            let arg = self.lower_expr(&c.args[0], out);
+            let expr: Expr = syn::parse2(operand_tokens(&arg)).expect("an operand");
+            return self.without_derivative(expr, &[arg], span, out);
+        }
         self.lower_user_call(Callee::Function(path.clone()), &c.args, span, out)
+    }
+
+    /// `expr`, computed from `args`, as a value with no derivative: a constant if no argument
+    /// is a variable.
+    fn without_derivative(
+        &mut self,
+        expr: Expr,
+        args: &[Operand],
+        span: Span,
+        out: &mut Block,
+    ) -> Operand {
+        let uses: Vec<VarId> = args.iter().filter_map(Operand::var).collect();
+        if uses.is_empty() {
+            return Operand::Const(expr);
+        }
+        let passive = Passive {
+            expr,
+            uses,
+            arrays: Vec::new(),
+            kind: PassiveKind::Discrete,
+        };
+        self.bind("p", Rhs::Passive(passive), span, out)
     }
 
     /// A call of a differentiated function or method, with its arguments' spans (where a
@@ -273,5 +292,14 @@ impl Lowerer<'_> {
                 self.reject(other, Rejected::Pattern);
             }
         }
+    }
+}
+
+/// `detach` or `differentiate::detach` (the runtime's identity that stops derivatives).
+fn is_detach(segments: &[String]) -> bool {
+    match segments {
+        [name] => name == "detach",
+        [krate, name] => krate == "differentiate" && name == "detach",
+        _ => false,
     }
 }
