@@ -67,7 +67,7 @@ impl Rejected {
             LoopIndexPattern => "this loop pattern is not supported in a `#[differentiate]` function; bind the index to a name or `_`",
             LoopPairPattern => "this loop pattern is not supported in a `#[differentiate]` function; destructure the pair: `(i, v)` or `(a, b)`",
             DestructureConstant => "destructuring a constant is not supported in a `#[differentiate]` function; bind each value with its own `let`",
-            LetPattern => "this destructuring pattern in `let` is not supported in a `#[differentiate]` function; destructure a tuple into names (`let (a, b) = ..`), or bind each value with its own `let`",
+            LetPattern => "this destructuring pattern in `let` is not supported in a `#[differentiate]` function; destructure a tuple or an array into names (`let (a, b) = ..`, `let [a, b] = *x;`), or bind each value with its own `let`",
         }
     }
 }

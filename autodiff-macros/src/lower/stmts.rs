@@ -256,9 +256,76 @@ impl Lowerer<'_> {
                     }
                 }
             }
+            Pat::Slice(slice) if local.init.is_some() => {
+                let init = &local.init.as_ref().expect("checked").expr;
+                self.lower_array_pattern(slice, init, out);
+            }
             other => {
                 self.reject(other, Rejected::LetPattern);
             }
+        }
+    }
+
+    /// `let [a, b, ..] = *x;` (or `= x`, `= g(..)`): each name takes its element, a load of
+    /// an array or a component of an array a call returned; `..` at the end skips the rest.
+    fn lower_array_pattern(&mut self, slice: &syn::PatSlice, init: &Expr, out: &mut Block) {
+        let mut elems: Vec<&Pat> = slice.elems.iter().collect();
+        if matches!(elems.last(), Some(Pat::Rest(_))) {
+            elems.pop();
+        }
+        if let Some(bad) = elems
+            .iter()
+            .find(|p| !matches!(p, Pat::Ident(_) | Pat::Wild(_) | Pat::Type(_)))
+        {
+            self.reject(bad, Rejected::LetPattern);
+            return;
+        }
+        let source = match init {
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => &*u.expr,
+            Expr::Paren(p) => &*p.expr,
+            other => other,
+        };
+        // `let [a, b] = [x * y, x + y];`: each name takes its value.
+        if let Expr::Array(values) = source {
+            if values.elems.len() == elems.len() {
+                let ops: Vec<Operand> = values
+                    .elems
+                    .iter()
+                    .map(|e| self.lower_expr(e, out))
+                    .collect();
+                for (pat, op) in elems.into_iter().zip(ops) {
+                    self.bind_pattern(pat, op, out);
+                }
+                return;
+            }
+        }
+        if let Some(array) = self.array_of(source) {
+            for (index, pat) in elems.into_iter().enumerate() {
+                let at = Operand::Const(syn::parse_str(&index.to_string()).expect("an index"));
+                let load = Rhs::Load {
+                    array,
+                    index: at,
+                    guard: None,
+                };
+                let value = self.bind("t", load, pat.span(), out);
+                self.bind_pattern(pat, value, out);
+            }
+            return;
+        }
+        // An array a call returned: its components.
+        let value = self.lower_expr(init, out);
+        let Operand::Var(of) = value else {
+            self.reject(init, Rejected::DestructureConstant);
+            return;
+        };
+        for (index, pat) in elems.into_iter().enumerate() {
+            let component = Rhs::Component {
+                of,
+                index,
+                tuple: false,
+            };
+            let value = self.bind("t", component, pat.span(), out);
+            self.bind_pattern(pat, value, out);
         }
     }
 

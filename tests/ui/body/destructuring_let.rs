@@ -7,8 +7,8 @@ struct Point {
 
 #[differentiate]
 fn f(x: f64) -> f64 {
-    let [a, b] = [x * 2.0, x];
-    a + b
+    let Point { a } = Point { a: x };
+    a
 }
 
 fn main() {}
