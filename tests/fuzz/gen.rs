@@ -349,6 +349,10 @@ pub const AVOIDABLE: &[(&str, &str)] = &[
     ("buffers", "no local buffers"),
     ("closures", "no local closures"),
     ("early-return", "no early `return`"),
+    (
+        "destructuring",
+        "no `let [a, b, ..] = *x;` of the array parameter",
+    ),
 ];
 
 impl Default for Config {
@@ -1807,6 +1811,11 @@ impl<'a> FnGen<'a> {
             } else {
                 0.0
             }, // 20 scan over buffer
+            if self.slice.is_some() && self.slice_form.is_array() {
+                0.6
+            } else {
+                0.0
+            }, // 21 destructure the array parameter
         ];
         let avoid = |w: &mut [f64], which: &[usize]| {
             for &i in which {
@@ -1839,6 +1848,9 @@ impl<'a> FnGen<'a> {
         }
         if self.cfg.avoids("early-return") {
             avoid(&mut weights, &[12, 19]);
+        }
+        if self.cfg.avoids("destructuring") {
+            avoid(&mut weights, &[21]);
         }
         match self.rng.weighted(&weights).unwrap() {
             0 | 1 => {
@@ -2029,7 +2041,33 @@ impl<'a> FnGen<'a> {
                 self.seen_return = true;
                 self.terminated = true;
             }
-            _ => self.buf_scan(&bufs),
+            20 => self.buf_scan(&bufs),
+            _ => self.destructure_array(),
+        }
+    }
+
+    /// `let [a, b, ..] = *x;` (or `= x` for an array by value): names for the first elements
+    /// of the array parameter.
+    fn destructure_array(&mut self) {
+        let (xs, len) = self.slice.clone().unwrap();
+        let k = self.rng.range(1, len.min(3));
+        let names: Vec<String> = (0..k).map(|_| self.fresh("e")).collect();
+        let rest = if k < len { ", .." } else { "" };
+        let source = match self.slice_form {
+            SliceForm::ArrRef => format!("*{xs}"),
+            _ => xs,
+        };
+        self.line(&format!("let [{}{rest}] = {source};", names.join(", ")));
+        for name in names {
+            self.add_f(FVar {
+                text: name.clone(),
+                name,
+                prec: ATOM,
+                bound: 2.0,
+                mutable: false,
+                typed: true,
+                stamp: 0,
+            });
         }
     }
 
