@@ -58,3 +58,39 @@ fn calls_helper(x: f64) -> f64 {
 fn a_local_named_like_a_pullback_does_not_shadow_it() {
     assert_eq!(calls_helper_grad(2.0), (12.0, 12.0));
 }
+
+/// The generated code calls the rules through a local `rules` alias; a parameter, a local
+/// and a local function named `rules` leave the derivative exact.
+#[differentiate]
+fn named_like_the_rules_alias(rules: f64, powi_1: f64) -> f64 {
+    let sum_3 = rules.sin() * powi_1;
+    sum_3 + rules
+}
+
+#[differentiate]
+fn a_local_named_rules(x: f64) -> f64 {
+    let rules = x.exp();
+    rules * x.cos()
+}
+
+#[differentiate]
+fn a_local_function_named_rules(x: f64) -> f64 {
+    fn rules() -> f64 {
+        3.0
+    }
+    x.sin() * rules()
+}
+
+#[test]
+fn names_like_the_rules_alias() {
+    let (r, p) = (0.4_f64, 1.5_f64);
+    let (value, (dr, dp)) = named_like_the_rules_alias_grad(r, p);
+    assert_eq!(value, r.sin() * p + r);
+    assert!((dr - (r.cos() * p + 1.0)).abs() < 1e-15 && (dp - r.sin()).abs() < 1e-15);
+    let x = 0.7_f64;
+    let (_, dx) = a_local_named_rules_grad(x);
+    assert!((dx - (x.exp() * x.cos() - x.exp() * x.sin())).abs() < 1e-15);
+    let (value, dx) = a_local_function_named_rules_grad(x);
+    assert_eq!(value, x.sin() * 3.0);
+    assert!((dx - 3.0 * x.cos()).abs() < 1e-15);
+}
