@@ -63,7 +63,11 @@ pub use crate::analysis::Shape;
 /// What each taped loop keeps, in source order (a loop before those nested in it), each
 /// named by how it starts.
 fn loop_notes(ir: &FnIr, mut plans: Vec<(LoopId, TapePlan)>) -> Vec<String> {
+    if plans.is_empty() {
+        return Vec::new();
+    }
     plans.sort_by_key(|(id, _)| *id);
+    let sources = loops::ValueSources::new(ir);
     let mut heads = BTreeMap::new();
     ir.body.walk(&mut |stmt| {
         if let Stmt::Loop(l) = stmt {
@@ -77,7 +81,7 @@ fn loop_notes(ir: &FnIr, mut plans: Vec<(LoopId, TapePlan)>) -> Vec<String> {
     });
     plans
         .iter()
-        .map(|(id, plan)| format!("{}: {}", heads[id], plan.describe(ir)))
+        .map(|(id, plan)| format!("{}: {}", heads[id], plan.describe(ir, &sources)))
         .collect()
 }
 

@@ -178,13 +178,14 @@ impl Emitter<'_> {
             TokenStream::new()
         };
         let (start_counters, step_back) = self.counters_backwards(&counters, &plan.counters, ctx);
-        let text = format!("a loop: {}", plan.describe(self.ir));
-        let (forward_mark, reverse_mark) = (
-            self.landmark(&text),
-            self.landmark("the loop's adjoint, iterations in reverse order"),
-        );
-        forward = quote!(#forward_mark #forward);
-        reverse = quote!(#reverse_mark #reverse);
+        if self.landmarks {
+            let sources = ValueSources::new(self.ir);
+            let forward_mark =
+                self.landmark(&format!("a loop: {}", plan.describe(self.ir, &sources)));
+            let reverse_mark = self.landmark("the loop's adjoint, iterations in reverse order");
+            forward = quote!(#forward_mark #forward);
+            reverse = quote!(#reverse_mark #reverse);
+        }
         self.plans.push((l.id, plan));
         reverse.extend(start_counters);
         let iteration = quote!({ #step_back #pop #recompute #iteration_reverse });
@@ -526,7 +527,7 @@ pub struct TapePlan {
 impl TapePlan {
     /// One line a reader can check against the generated code: what an iteration records
     /// (with its bytes, where the types are known), recomputes, counts and replays.
-    pub fn describe(&self, ir: &FnIr) -> String {
+    pub fn describe(&self, ir: &FnIr, sources: &ValueSources<'_>) -> String {
         let names = |vars: &mut dyn Iterator<Item = VarId>| {
             vars.map(|v| format!("`{}`", naming::primal(ir, v)))
                 .collect::<Vec<_>>()
@@ -548,7 +549,11 @@ impl TapePlan {
                     format!("{what} and {inner}")
                 };
             }
-            let bytes: Option<usize> = self.recorded.iter().map(|v| byte_size(ir, *v)).sum();
+            let bytes: Option<usize> = self
+                .recorded
+                .iter()
+                .map(|v| sources.byte_size(ir, *v))
+                .sum();
             match (bytes, self.inner_records.is_empty()) {
                 (Some(b), true) => parts.push(format!("records {what} per iteration ({b} bytes)")),
                 _ => parts.push(format!("records {what} per iteration")),
@@ -575,50 +580,70 @@ impl TapePlan {
     }
 }
 
-/// The bytes a recorded value takes, where its type is known: declared, or that of the value
-/// it is computed from (the version it replaces, a copy's source, an operand, a carried
-/// value's start).
-fn byte_size(ir: &FnIr, v: VarId) -> Option<usize> {
-    let mut from: BTreeMap<VarId, VarId> = BTreeMap::new();
-    let mut loaded: BTreeMap<VarId, &syn::Type> = BTreeMap::new();
-    ir.body.walk(&mut |stmt| match stmt {
-        Stmt::Let {
-            var,
-            rhs: Rhs::Load { array, .. },
-            ..
-        } => {
-            loaded.extend(ir.arrays[*array].elem.as_ref().map(|ty| (*var, ty)));
-        }
-        Stmt::Let { var, rhs, .. } => {
-            let source = match rhs {
-                Rhs::Use(a) | Rhs::Neg(a) => a.var(),
-                Rhs::Arith(_, a, b) => a.var().or(b.var()),
-                Rhs::Prim { args, .. } => args.first().and_then(Operand::var),
-                _ => None,
-            };
-            from.extend(source.map(|s| (*var, s)));
-        }
-        Stmt::Loop(l) => {
-            for c in &l.carried {
-                from.extend(c.init.var().map(|s| (c.header, s)));
+/// Where each value's type can be read from, for the bytes a recorded value takes: built once
+/// per function, for all its loops' plans.
+pub struct ValueSources<'a> {
+    /// The value each value is computed from (an operand, a carried value's start).
+    from: BTreeMap<VarId, VarId>,
+    /// The element type of the array a value is loaded from, where declared.
+    loaded: BTreeMap<VarId, &'a syn::Type>,
+}
+
+impl<'a> ValueSources<'a> {
+    pub fn new(ir: &'a FnIr) -> Self {
+        let mut sources = ValueSources {
+            from: BTreeMap::new(),
+            loaded: BTreeMap::new(),
+        };
+        ir.body.walk(&mut |stmt| match stmt {
+            Stmt::Let {
+                var,
+                rhs: Rhs::Load { array, .. },
+                ..
+            } => {
+                let elem = ir.arrays[*array].elem.as_ref();
+                sources.loaded.extend(elem.map(|ty| (*var, ty)));
             }
-        }
-        _ => {}
-    });
-    let mut v = v;
-    for _ in 0..ir.vars.len() {
-        let var = &ir.vars[v];
-        if let Some(ty) = var.ty.as_ref().or(loaded.get(&v).copied()) {
-            return match quote!(#ty).to_string().as_str() {
-                "f64" | "i64" | "u64" | "usize" | "isize" => Some(8),
-                "f32" | "i32" | "u32" => Some(4),
-                "bool" | "u8" | "i8" => Some(1),
-                _ => None,
-            };
-        }
-        v = var.like.or(var.copy_of).or_else(|| from.get(&v).copied())?;
+            Stmt::Let { var, rhs, .. } => {
+                let source = match rhs {
+                    Rhs::Use(a) | Rhs::Neg(a) => a.var(),
+                    Rhs::Arith(_, a, b) => a.var().or(b.var()),
+                    Rhs::Prim { args, .. } => args.first().and_then(Operand::var),
+                    _ => None,
+                };
+                sources.from.extend(source.map(|s| (*var, s)));
+            }
+            Stmt::Loop(l) => {
+                for c in &l.carried {
+                    sources.from.extend(c.init.var().map(|s| (c.header, s)));
+                }
+            }
+            _ => {}
+        });
+        sources
     }
-    None
+
+    /// The bytes value `v` takes, where its type is known: declared, or that of the value it
+    /// is computed from (the version it replaces, a copy's source, an operand, a carried
+    /// value's start).
+    fn byte_size(&self, ir: &FnIr, mut v: VarId) -> Option<usize> {
+        for _ in 0..ir.vars.len() {
+            let var = &ir.vars[v];
+            if let Some(ty) = var.ty.as_ref().or(self.loaded.get(&v).copied()) {
+                return match quote!(#ty).to_string().as_str() {
+                    "f64" | "i64" | "u64" | "usize" | "isize" => Some(8),
+                    "f32" | "i32" | "u32" => Some(4),
+                    "bool" | "u8" | "i8" => Some(1),
+                    _ => None,
+                };
+            }
+            v = var
+                .like
+                .or(var.copy_of)
+                .or_else(|| self.from.get(&v).copied())?;
+        }
+        None
+    }
 }
 
 /// A carried integer that steps by a constant each iteration (`k += 1`): the adjoint needs
