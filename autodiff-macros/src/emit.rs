@@ -183,7 +183,7 @@ impl Parts<'_> {
         &self,
         pullback: TokenStream,
         tangent: Option<TokenStream>,
-        jacobian: Jacobian,
+        jacobian: JacobianBody,
         stub: bool,
     ) -> TokenStream {
         let vis = &self.func.vis;
@@ -316,9 +316,9 @@ impl Parts<'_> {
 
 impl Parts<'_> {
     /// `NAME_jacobian(params) -> (R, [G; M])` for a result of `M` numbers (a tuple or an
-    /// array): row `k` is the gradient of output `k`, computed as [`Jacobian`] says (the
+    /// array): row `k` is the gradient of output `k`, computed as [`JacobianBody`] says (the
     /// strategy's choice, `analysis::Strategy::jacobian`, with its bodies).
-    fn jacobian(&self, stub_body: &TokenStream, how: Jacobian, stub: bool) -> TokenStream {
+    fn jacobian(&self, stub_body: &TokenStream, how: JacobianBody, stub: bool) -> TokenStream {
         let (m, array) = match &self.sig.output {
             Some(Output::Tuple(types)) => (types.len(), false),
             Some(Output::Array(_, n)) => (*n, true),
@@ -342,7 +342,7 @@ impl Parts<'_> {
         let value = naming::result_value();
         let body = match how {
             _ if stub => stub_body.clone(),
-            Jacobian::Lanes(sweep, entries) => {
+            JacobianBody::Lanes(sweep, entries) => {
                 let rows = (0..m).map(|k| {
                     let row: Vec<TokenStream> = self
                         .sig
@@ -368,7 +368,7 @@ impl Parts<'_> {
                     (#value, [#(#rows),*])
                 }
             }
-            Jacobian::Sweeps(forward, sweep) => {
+            JacobianBody::Sweeps(forward, sweep) => {
                 let seed = naming::seed();
                 quote! {
                     #forward
@@ -379,8 +379,8 @@ impl Parts<'_> {
                     (#value, [#(#rows),*])
                 }
             }
-            Jacobian::None => return TokenStream::new(),
-            Jacobian::Calls => {
+            JacobianBody::None => return TokenStream::new(),
+            JacobianBody::Calls => {
                 let pullback = self.call(&naming::pullback_fn(self.name(), self.name().span()));
                 let args = self.args();
                 let pats = self.entry_patterns();
@@ -453,8 +453,8 @@ fn arm_enums(arities: &BTreeSet<usize>) -> Vec<TokenStream> {
         .collect()
 }
 
-/// How `NAME_jacobian` computes its rows, with the bodies that do it.
-enum Jacobian {
+/// How `NAME_jacobian` computes its rows (the strategy's choice), with the bodies that do it.
+enum JacobianBody {
     /// One sweep over lanes of adjoints (the forward sweep and the sweep, ending with the
     /// value; then each parameter's entry, whose lane `k` is row `k`'s).
     Lanes(TokenStream, Vec<TokenStream>),
@@ -513,17 +513,17 @@ pub fn generated(
         (strategy::Jacobian::Lanes { .. }, Some(lanes), _) => {
             let lane_enums = arm_enums(&lanes.arm_enums);
             let statements = &lanes.body;
-            Jacobian::Lanes(
+            JacobianBody::Lanes(
                 quote!(#(#lane_enums)* #(#items)* #statements),
                 lanes.param_entries,
             )
         }
-        (strategy::Jacobian::Sweeps, _, Some((forward, sweep))) => Jacobian::Sweeps(
+        (strategy::Jacobian::Sweeps, _, Some((forward, sweep))) => JacobianBody::Sweeps(
             quote!(#(#enums)* #(#items)* #forward),
             quote!(#sweep #gradient),
         ),
-        (strategy::Jacobian::Calls, ..) => Jacobian::Calls,
-        _ => Jacobian::None,
+        (strategy::Jacobian::Calls, ..) => JacobianBody::Calls,
+        _ => JacobianBody::None,
     };
     parts.items(
         quote! {
@@ -611,11 +611,11 @@ pub fn stubs(func: &syn::ItemFn, sig: &Signature, runtime: &TokenStream) -> Toke
 
 /// `NAME_jacobian` by one pullback call per output, where the parameters can be passed
 /// several times (see `analysis::Strategy`).
-fn by_calls(sig: &Signature) -> Jacobian {
+fn by_calls(sig: &Signature) -> JacobianBody {
     if strategy::params_are_copy(sig) {
-        Jacobian::Calls
+        JacobianBody::Calls
     } else {
-        Jacobian::None
+        JacobianBody::None
     }
 }
 

@@ -109,9 +109,10 @@ fn jacobian(ir: &FnIr, facts: &Facts, sig: &Signature) -> Jacobian {
             }
         )
     });
+    let repeatable = repeatable(ir, &facts.kinds);
     match ty {
-        Some(ty) if repeatable(ir, &facts.kinds) && !calls => Jacobian::Lanes { outputs, ty },
-        _ if repeatable(ir, &facts.kinds) => Jacobian::Sweeps,
+        Some(ty) if repeatable && !calls => Jacobian::Lanes { outputs, ty },
+        _ if repeatable => Jacobian::Sweeps,
         _ if params_are_copy(sig) => Jacobian::Calls,
         _ => Jacobian::None,
     }
