@@ -224,36 +224,10 @@ impl Lowerer<'_> {
                         }
                     }
                     Expr::Tuple(values) if values.elems.len() == t.elems.len() => {
-                        let ops: Vec<Operand> = values
-                            .elems
-                            .iter()
-                            .map(|e| self.lower_expr(e, out))
-                            .collect();
-                        for (pat, op) in t.elems.iter().zip(ops) {
-                            self.bind_pattern(pat, op, out);
-                        }
+                        self.bind_each(t.elems.iter(), &values.elems, out);
                     }
-                    _ => {
-                        // `let (a, b) = g(x);`: each name takes its component of the result.
-                        let value = self.lower_expr(init, out);
-                        let Operand::Var(of) = value else {
-                            self.reject(init, Rejected::DestructureConstant);
-                            return;
-                        };
-                        for (index, pat) in t.elems.iter().enumerate() {
-                            let component = self.bind(
-                                "t",
-                                Rhs::Component {
-                                    of,
-                                    index,
-                                    tuple: true,
-                                },
-                                pat.span(),
-                                out,
-                            );
-                            self.bind_pattern(pat, component, out);
-                        }
-                    }
+                    // `let (a, b) = g(x);`: each name takes its component of the result.
+                    _ => self.bind_components(t.elems.iter(), init, true, out),
                 }
             }
             Pat::Slice(slice) if local.init.is_some() => {
@@ -288,14 +262,7 @@ impl Lowerer<'_> {
         // `let [a, b] = [x * y, x + y];`: each name takes its value.
         if let Expr::Array(values) = source {
             if values.elems.len() == elems.len() {
-                let ops: Vec<Operand> = values
-                    .elems
-                    .iter()
-                    .map(|e| self.lower_expr(e, out))
-                    .collect();
-                for (pat, op) in elems.into_iter().zip(ops) {
-                    self.bind_pattern(pat, op, out);
-                }
+                self.bind_each(elems.into_iter(), &values.elems, out);
                 return;
             }
         }
@@ -313,17 +280,39 @@ impl Lowerer<'_> {
             return;
         }
         // An array a call returned: its components.
+        self.bind_components(elems.into_iter(), init, false, out);
+    }
+
+    /// `let (a, b) = (x * y, x + y);` or `[..]`: each pattern takes its value, all values
+    /// computed first.
+    fn bind_each<'p>(
+        &mut self,
+        pats: impl Iterator<Item = &'p Pat>,
+        values: &syn::punctuated::Punctuated<Expr, syn::Token![,]>,
+        out: &mut Block,
+    ) {
+        let ops: Vec<Operand> = values.iter().map(|e| self.lower_expr(e, out)).collect();
+        for (pat, op) in pats.zip(ops) {
+            self.bind_pattern(pat, op, out);
+        }
+    }
+
+    /// `let (a, b) = g(x);` or `let [a, b] = g(x);`: each pattern takes its component (of a
+    /// tuple with `tuple`) of the value `init` computes.
+    fn bind_components<'p>(
+        &mut self,
+        pats: impl Iterator<Item = &'p Pat>,
+        init: &Expr,
+        tuple: bool,
+        out: &mut Block,
+    ) {
         let value = self.lower_expr(init, out);
         let Operand::Var(of) = value else {
             self.reject(init, Rejected::DestructureConstant);
             return;
         };
-        for (index, pat) in elems.into_iter().enumerate() {
-            let component = Rhs::Component {
-                of,
-                index,
-                tuple: false,
-            };
+        for (index, pat) in pats.enumerate() {
+            let component = Rhs::Component { of, index, tuple };
             let value = self.bind("t", component, pat.span(), out);
             self.bind_pattern(pat, value, out);
         }
