@@ -214,18 +214,7 @@ impl Parts<'_> {
         let entry_pats = self.entry_patterns();
         let gradient_value = self.active_entries();
         let call_pullback = self.call(&pullback_ident);
-        // The derivative counts as a use of the original, so a user who only calls
-        // `NAME_grad` gets no dead-code warning for `NAME`.
-        let mention_original = if generics.params.is_empty() {
-            let original = if self.sig.has_self {
-                quote!(Self::#name)
-            } else {
-                quote!(#name)
-            };
-            quote!(let _ = #original;)
-        } else {
-            TokenStream::new()
-        };
+        let mention_original = mention_original(self.func);
         let call_vjp = self.call(&vjp_ident);
 
         let link = self.doc_link();
@@ -629,13 +618,7 @@ pub fn dump(func: &syn::ItemFn, generated: &TokenStream) -> TokenStream {
     let vis = &func.vis;
     let name = &func.sig.ident;
     let ident = naming::dump_fn(name);
-    // Reading the code counts as a use of the function, as calling its derivative does.
-    let has_self = func.sig.receiver().is_some();
-    let mention_original = match (func.sig.generics.params.is_empty(), has_self) {
-        (true, false) => quote!(let _ = #name;),
-        (true, true) => quote!(let _ = Self::#name;),
-        (false, _) => TokenStream::new(),
-    };
+    let mention_original = mention_original(func);
     let doc = format!(
         " The code `#[differentiate]` generated for [`{name}`], as text: the derivative items, \
          with comments marking the forward sweep, the reverse sweep, the adjoint of each \
@@ -648,6 +631,21 @@ pub fn dump(func: &syn::ItemFn, generated: &TokenStream) -> TokenStream {
             #mention_original
             #text
         }
+    }
+}
+
+/// `let _ = NAME;`: a generated item counts as a use of the function it derives from, so a
+/// user who only calls `NAME_grad` (or reads `NAME_dump`) gets no dead-code warning for
+/// `NAME`. A generic function cannot be named without its parameters: nothing then.
+fn mention_original(func: &syn::ItemFn) -> TokenStream {
+    let name = &func.sig.ident;
+    match (
+        func.sig.generics.params.is_empty(),
+        func.sig.receiver().is_some(),
+    ) {
+        (true, false) => quote!(let _ = #name;),
+        (true, true) => quote!(let _ = Self::#name;),
+        (false, _) => TokenStream::new(),
     }
 }
 
