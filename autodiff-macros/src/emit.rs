@@ -12,6 +12,7 @@
 //! calls them does not add errors of its own to the real one.
 
 use crate::analysis::strategy;
+use crate::ir::Numbers;
 use crate::naming;
 use crate::reverse::PullbackBody;
 use crate::signature::{Output, ParamKind, Signature};
@@ -139,6 +140,26 @@ impl Parts<'_> {
             .collect()
     }
 
+    /// The numbers the generated items write themselves (unit seeds).
+    fn numbers(&self) -> Numbers {
+        Numbers::new(self.sig.floats.generic.as_ref())
+    }
+
+    /// The generic parameters of the generated items and their `where` clause: the
+    /// function's, and, for a function generic over a float type `T`, `T: Float`, which the
+    /// runtime's rules need (a bound through `Real` or a trait of the user's may not give it).
+    fn generics(&self) -> (&syn::Generics, TokenStream) {
+        let generics = &self.func.sig.generics;
+        let predicates = generics.where_clause.iter().flat_map(|w| w.predicates.iter());
+        match &self.sig.floats.generic {
+            Some(t) => {
+                let rt = self.runtime;
+                (generics, quote!(where #(#predicates,)* #t: #rt::Float))
+            }
+            None => (generics, generics.where_clause.to_token_stream()),
+        }
+    }
+
     fn doc_link(&self) -> String {
         if self.sig.has_self {
             format!("[`Self::{}`]", self.name())
@@ -187,8 +208,7 @@ impl Parts<'_> {
         stub: bool,
     ) -> TokenStream {
         let vis = &self.func.vis;
-        let generics = &self.func.sig.generics;
-        let where_clause = &generics.where_clause;
+        let (generics, where_clause) = self.generics();
         let attrs = self.shared_attrs();
         let receiver = self.receiver();
         let params = self.params();
@@ -253,7 +273,10 @@ impl Parts<'_> {
                 #mention_original
                 #forward_mode
             },
-            (false, None) => quote!(#call_vjp(#(#args,)* 1.0)),
+            (false, None) => {
+                let one = self.numbers().one();
+                quote!(#call_vjp(#(#args,)* #one))
+            }
         };
         let grad = match self.sig.output {
             Some(Output::Scalar(_)) | None => quote! {
@@ -316,9 +339,10 @@ impl Parts<'_> {
         if m == 0 {
             return TokenStream::new();
         }
+        let (one, zero) = (self.numbers().one(), self.numbers().zero());
         let units: Vec<TokenStream> = (0..m)
             .map(|k| {
-                let entries = (0..m).map(|j| if j == k { quote!(1.0) } else { quote!(0.0) });
+                let entries = (0..m).map(|j| if j == k { &one } else { &zero });
                 if array {
                     quote!([#(#entries),*])
                 } else {
@@ -389,8 +413,7 @@ impl Parts<'_> {
             }
         };
         let vis = &self.func.vis;
-        let generics = &self.func.sig.generics;
-        let where_clause = &generics.where_clause;
+        let (generics, where_clause) = self.generics();
         let attrs = self.shared_attrs();
         let receiver = self.receiver();
         let params = self.params();

@@ -20,7 +20,7 @@ use crate::errors::Errors;
 use crate::ir::kept::{array_marker, var_marker};
 use crate::ir::*;
 use crate::primitives;
-use crate::signature::{is_float_type, ParamKind, Signature};
+use crate::signature::{FloatTypes, ParamKind, Signature};
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -118,6 +118,8 @@ struct Lowerer<'e> {
     /// The temporaries `bind` made for a value or a passive expression (which a `let` may give
     /// the user's name instead of copying them).
     temporaries: BTreeSet<VarId>,
+    /// `f64`, `f32` and the function's float type parameter.
+    floats: FloatTypes,
 }
 
 /// Lowers the body of a function whose signature has been analysed.
@@ -131,7 +133,9 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
             body: Block::default(),
             result: Vec::new(),
             loop_count: 0,
+            numbers: Numbers::new(sig.floats.generic.as_ref()),
         },
+        floats: sig.floats.clone(),
         errors,
         scopes: vec![Vec::new()],
         returns: loops::ExitFinder::in_block(&func.block).returns,
@@ -197,11 +201,12 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
 }
 
 /// `T` of `Vec<T>`, `[T; N]` or `&[T]` when `T` is a float.
-fn element_type(ty: &syn::Type) -> Option<syn::Type> {
+fn element_type(ty: &syn::Type, floats: &FloatTypes) -> Option<syn::Type> {
+    let is_float_type = |t: &syn::Type| floats.is_float(t);
     match ty {
         syn::Type::Array(a) if is_float_type(&a.elem) => Some((*a.elem).clone()),
         syn::Type::Slice(s) if is_float_type(&s.elem) => Some((*s.elem).clone()),
-        syn::Type::Reference(r) => element_type(&r.elem),
+        syn::Type::Reference(r) => element_type(&r.elem, floats),
         syn::Type::Path(p) => {
             let last = p.path.segments.last()?;
             let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
@@ -233,7 +238,7 @@ fn looks_float(expr: &Expr, lowerer: &Lowerer<'_>) -> bool {
         }) => matches!(i.suffix(), "f32" | "f64"),
         Expr::Unary(u) => looks_float(&u.expr, lowerer),
         Expr::Paren(p) => looks_float(&p.expr, lowerer),
-        Expr::Cast(c) => is_float_type(&c.ty),
+        Expr::Cast(c) => lowerer.floats.is_float(&c.ty),
         Expr::Path(p) => p
             .path
             .get_ident()

@@ -446,8 +446,3 @@ pub fn lookup(name: &str, arity: usize) -> Option<&'static Primitive> {
 pub fn is_piecewise_constant(name: &str) -> bool {
     PIECEWISE_CONSTANT.contains(&name) || TENSOR_CONSTANT_METHODS.contains(&name)
 }
-
-/// The float types a primitive may be called through as a path (`f64::sin(x)`).
-pub fn is_float_type_name(name: &str) -> bool {
-    name == "f64" || name == "f32"
-}

@@ -466,7 +466,7 @@ impl Emitter<'_> {
     fn zero_adjoint(&self) -> TokenStream {
         match &self.lanes {
             Some(lanes) => quote!(#lanes::zero()),
-            None => quote!(0.0),
+            None => self.ir.numbers.zero().into_token_stream(),
         }
     }
 
@@ -535,11 +535,13 @@ impl Emitter<'_> {
                 None => quote!(::std::vec![#lanes::zero(); #primal.len()]),
             };
         }
-        match (&array.fixed_len, &array.elem) {
-            (Some(len), Some(elem)) => quote!([0.0 as #elem; #len]),
-            (Some(len), None) => quote!([0.0; #len]),
-            (None, Some(elem)) => quote!(::std::vec![0.0 as #elem; #primal.len()]),
-            (None, None) => quote!(::std::vec![0.0; #primal.len()]),
+        let zero = match (&self.ir.numbers, &array.elem) {
+            (Numbers::Literal, Some(elem)) => quote!(0.0 as #elem),
+            (numbers, _) => numbers.zero().into_token_stream(),
+        };
+        match &array.fixed_len {
+            Some(len) => quote!([#zero; #len]),
+            None => quote!(::std::vec![#zero; #primal.len()]),
         }
     }
 
@@ -559,7 +561,11 @@ impl Emitter<'_> {
         match op {
             Operand::Var(v) => self.primal(*v).into_token_stream(),
             Operand::Const(expr) => match expr {
-                syn::Expr::Lit(_) | syn::Expr::Path(_) => expr.to_token_stream(),
+                // Postfix expressions bind tighter than any operator they meet here.
+                syn::Expr::Lit(_)
+                | syn::Expr::Path(_)
+                | syn::Expr::Call(_)
+                | syn::Expr::MethodCall(_) => expr.to_token_stream(),
                 _ => quote!((#expr)),
             },
         }
@@ -601,12 +607,8 @@ impl Emitter<'_> {
         if !ctx.local.contains(v) {
             ctx.touched_outer.insert(*v);
         }
-        let d = self.adjoint(*v);
-        if negate {
-            quote!(#d -= #contribution;)
-        } else {
-            quote!(#d += #contribution;)
-        }
+        let d = self.adjoint(*v).into_token_stream();
+        self.ir.numbers.add_to(&d, &contribution, negate)
     }
 
     /// Adds `contribution` to element `index` of the adjoint of `of`, a tuple or array a call
@@ -638,7 +640,7 @@ impl Emitter<'_> {
         } else {
             quote!(#d[#index])
         };
-        code.extend(quote!(#place += #contribution;));
+        code.extend(self.ir.numbers.add_to(&place, &contribution, false));
         code
     }
 

@@ -7,6 +7,10 @@ use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 use syn::{FnArg, Pat, ReturnType, Type};
 
+mod generics;
+
+pub use generics::FloatTypes;
+
 /// How a parameter enters the derivative.
 pub struct Param {
     pub ident: syn::Ident,
@@ -55,7 +59,8 @@ impl Param {
 }
 
 /// Classifies a parameter type.
-pub fn param_kind(ty: &Type) -> ParamKind {
+pub fn param_kind(ty: &Type, floats: &FloatTypes) -> ParamKind {
+    let is_float_type = |t: &Type| floats.is_float(t);
     match ty {
         t if is_float_type(t) => ParamKind::Scalar,
         t if is_tensor_type(t) => ParamKind::Tensor { ty: t.clone() },
@@ -64,8 +69,8 @@ pub fn param_kind(ty: &Type) -> ParamKind {
                 ty: (*r.elem).clone(),
             }
         }
-        Type::Paren(p) => param_kind(&p.elem),
-        Type::Group(g) => param_kind(&g.elem),
+        Type::Paren(p) => param_kind(&p.elem, floats),
+        Type::Group(g) => param_kind(&g.elem, floats),
         Type::Array(a) if is_float_type(&a.elem) => ParamKind::Array {
             elem: (*a.elem).clone(),
             len: a.len.clone(),
@@ -78,7 +83,7 @@ pub fn param_kind(ty: &Type) -> ParamKind {
                 elem: (*a.elem).clone(),
                 len: a.len.clone(),
             },
-            Type::Path(p) => match vec_element(p) {
+            Type::Path(p) => match vec_element(p, floats) {
                 Some(elem) => ParamKind::Slice { elem },
                 None => ParamKind::Constant,
             },
@@ -89,7 +94,7 @@ pub fn param_kind(ty: &Type) -> ParamKind {
 }
 
 /// `T` of `Vec<T>` when `T` is a float.
-fn vec_element(path: &syn::TypePath) -> Option<Type> {
+fn vec_element(path: &syn::TypePath, floats: &FloatTypes) -> Option<Type> {
     let last = path.path.segments.last()?;
     if last.ident != "Vec" {
         return None;
@@ -98,7 +103,7 @@ fn vec_element(path: &syn::TypePath) -> Option<Type> {
         return None;
     };
     match args.args.first()? {
-        syn::GenericArgument::Type(t) if is_float_type(t) => Some(t.clone()),
+        syn::GenericArgument::Type(t) if floats.is_float(t) => Some(t.clone()),
         _ => None,
     }
 }
@@ -140,6 +145,8 @@ pub struct Signature {
     /// `None` when the return type cannot be differentiated (already reported).
     pub output: Option<Output>,
     pub return_type: Type,
+    /// `f64`, `f32` and the function's float type parameter.
+    pub floats: FloatTypes,
 }
 
 impl Signature {
@@ -162,18 +169,10 @@ pub fn is_tensor_type(ty: &Type) -> bool {
     }
 }
 
-/// Whether `ty` is `f64` or `f32`.
-pub fn is_float_type(ty: &Type) -> bool {
-    match ty {
-        Type::Path(p) if p.qself.is_none() => p.path.is_ident("f64") || p.path.is_ident("f32"),
-        Type::Paren(p) => is_float_type(&p.elem),
-        Type::Group(g) => is_float_type(&g.elem),
-        _ => false,
-    }
-}
 
 pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Errors) -> Signature {
     check_qualifiers(sig, errors);
+    let floats = generics::float_types(sig, errors);
     let mut has_self = false;
     let mut params = Vec::new();
     for (i, input) in sig.inputs.iter().enumerate() {
@@ -194,7 +193,7 @@ pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Errors) -> 
                     }
                 };
                 check_param_type(&typed.ty, errors);
-                let kind = param_kind(&typed.ty);
+                let kind = param_kind(&typed.ty, &floats);
                 params.push(Param {
                     ident,
                     ty: (*typed.ty).clone(),
@@ -205,13 +204,15 @@ pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Errors) -> 
         }
     }
     let rejected = sig.inputs.iter().any(rejected_type);
-    choose_active(&mut params, sig, options, rejected, errors);
-    let (output, return_type) = output_shape(sig, errors);
+    choose_active(&mut params, sig, options, rejected, &floats, errors);
+    let (output, return_type) = output_shape(sig, &floats, errors);
+    check_one_number_type(&params, output.as_ref(), &floats, errors);
     Signature {
         has_self,
         params,
         output,
         return_type,
+        floats,
     }
 }
 
@@ -267,6 +268,7 @@ fn choose_active(
     sig: &syn::Signature,
     options: &Options,
     rejected: bool,
+    floats: &FloatTypes,
     errors: &mut Errors,
 ) {
     match &options.wrt {
@@ -281,6 +283,7 @@ fn choose_active(
                 seen.push(key);
                 match params.iter_mut().find(|p| p.ident == *name) {
                     None => errors.spanned(name, format!("`wrt` names `{name}`, but `{}` has no parameter `{name}`", sig.ident)),
+                    Some(p) if not_a_float_parameter(p, floats, errors) => {}
                     Some(p) if !p.differentiable() => errors.spanned(
                         name,
                         format!(
@@ -296,10 +299,12 @@ fn choose_active(
             }
         }
         None => {
+            let mut generic_error = false;
             for p in params.iter_mut() {
+                generic_error |= not_a_float_parameter(p, floats, errors);
                 p.active = p.differentiable();
             }
-            if !params.iter().any(|p| p.active) && !rejected {
+            if !params.iter().any(|p| p.active) && !rejected && !generic_error {
                 errors.spanned(
                     &sig.ident,
                     format!(
@@ -312,7 +317,84 @@ fn choose_active(
     }
 }
 
-fn output_shape(sig: &syn::Signature, errors: &mut Errors) -> (Option<Output>, Type) {
+/// Reports a parameter of a type parameter that is not a float type (`x: T` with `T: Clone`),
+/// where it would be active; whether it did.
+fn not_a_float_parameter(param: &Param, floats: &FloatTypes, errors: &mut Errors) -> bool {
+    let elem = match &param.ty {
+        Type::Reference(r) => match &*r.elem {
+            Type::Slice(s) => &*s.elem,
+            Type::Array(a) => &*a.elem,
+            other => other,
+        },
+        Type::Array(a) => &*a.elem,
+        other => other,
+    };
+    let Some(t) = floats.other_parameter(elem) else {
+        return false;
+    };
+    errors.spanned(
+        &param.ty,
+        format!(
+            "`{}` has type `{}`, and `{t}` is not a float type: `#[differentiate]` differentiates with respect to a type parameter bounded by `num_traits::Float` (or `num_traits::real::Real`); add the bound `{t}: Float`, or leave `{}` out of `wrt(..)`",
+            param.ident,
+            param.ty.to_token_stream(),
+            param.ident
+        ),
+    );
+    true
+}
+
+/// In a function generic over a float type `T`, every active value is a `T`: an active `f64`
+/// or `f32` parameter beside it is reported.
+fn check_one_number_type(
+    params: &[Param],
+    output: Option<&Output>,
+    floats: &FloatTypes,
+    errors: &mut Errors,
+) {
+    let Some(t) = &floats.generic else {
+        return;
+    };
+    if let Some(output) = output {
+        let concrete = (0..output.components())
+            .map(|k| output.component_type(k))
+            .find(|ty| !floats.is_generic(ty) && !is_tensor_type(ty));
+        if let Some(ty) = concrete {
+            errors.spanned(
+                ty,
+                format!(
+                    "a function generic over the float type `{t}` returns `{t}` (or a tuple or array of `{t}`), not `{}`: every active value must be a `{t}`",
+                    ty.to_token_stream()
+                ),
+            );
+        }
+    }
+    for p in params.iter().filter(|p| p.active) {
+        let elem = match &p.kind {
+            ParamKind::Scalar => &p.ty,
+            ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => elem,
+            ParamKind::Tensor { .. } | ParamKind::Constant => continue,
+        };
+        if !floats.is_generic(elem) {
+            errors.spanned(
+                &p.ty,
+                format!(
+                    "`{}` is active with type `{}` in a function generic over the float type `{t}`; every active value must be a `{t}`: write `{t}` here, or leave `{}` out of `wrt(..)`",
+                    p.ident,
+                    p.ty.to_token_stream(),
+                    p.ident
+                ),
+            );
+        }
+    }
+}
+
+fn output_shape(
+    sig: &syn::Signature,
+    floats: &FloatTypes,
+    errors: &mut Errors,
+) -> (Option<Output>, Type) {
+    let is_float_type = |t: &Type| floats.is_float(t);
     let ty = match &sig.output {
         ReturnType::Default => {
             errors.at(

@@ -26,16 +26,10 @@ pub trait GradEntry<A> {
     fn into_adjoint(self) -> A;
 }
 
-impl GradEntry<f64> for f64 {
+/// A number's entry is its adjoint: `f64`, `f32`, and the float type of a generic function.
+impl<T: num_traits::Float> GradEntry<T> for T {
     #[inline(always)]
-    fn into_adjoint(self) -> f64 {
-        self
-    }
-}
-
-impl GradEntry<f32> for f32 {
-    #[inline(always)]
-    fn into_adjoint(self) -> f32 {
+    fn into_adjoint(self) -> T {
         self
     }
 }
@@ -66,20 +60,21 @@ pub trait ArrayGradEntry<T> {
     fn add_to(self, adjoint: &mut [T]);
 }
 
-impl<T: Copy + core::ops::AddAssign> ArrayGradEntry<T> for Vec<T> {
+// `a + g` rather than `+=`: a generic float type promises `Add`, not `AddAssign`.
+impl<T: Copy + core::ops::Add<Output = T>> ArrayGradEntry<T> for Vec<T> {
     #[inline]
     fn add_to(self, adjoint: &mut [T]) {
         for (a, g) in adjoint.iter_mut().zip(self) {
-            *a += g;
+            *a = *a + g;
         }
     }
 }
 
-impl<T: Copy + core::ops::AddAssign, const N: usize> ArrayGradEntry<T> for [T; N] {
+impl<T: Copy + core::ops::Add<Output = T>, const N: usize> ArrayGradEntry<T> for [T; N] {
     #[inline]
     fn add_to(self, adjoint: &mut [T]) {
         for (a, g) in adjoint.iter_mut().zip(self) {
-            *a += g;
+            *a = *a + g;
         }
     }
 }

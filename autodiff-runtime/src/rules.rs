@@ -385,6 +385,13 @@ pub fn mul_add_c<T: Float>(dy: T) -> T {
     dy
 }
 
+/// `T::from(x).unwrap()` in a function generic over the float type `T`, as the generated code
+/// writes it (`as` cannot convert into a type parameter). Its derivative is [`cast_x`]'s.
+#[inline(always)]
+pub fn cast<S: num_traits::NumCast, X: num_traits::ToPrimitive>(x: X) -> S {
+    S::from(x).expect("the value converts into the float type")
+}
+
 /// `x as f64` (or `as f32`) of an active float: the adjoint converts back to `x`'s type,
 /// which `x` itself only names.
 #[inline(always)]

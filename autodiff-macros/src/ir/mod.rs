@@ -315,6 +315,63 @@ pub struct FnIr {
     pub result: Vec<Operand>,
     /// How many loops have been given a [`LoopId`].
     pub loop_count: usize,
+    /// How the code writes the numbers it makes itself.
+    pub numbers: Numbers,
+}
+
+/// How the transform writes the numbers it makes itself (the zeros adjoints and sums start
+/// from, the unit seeds): literals in a function over `f64` or `f32`, where Rust infers their
+/// type, and the float type's own in a function generic over `T: Float`, where a literal has
+/// no type to be (`T::zero()`, and `d = d + c` for `d += c`, which `Float` does not promise).
+#[derive(Clone, Default)]
+pub enum Numbers {
+    #[default]
+    Literal,
+    Generic(syn::Ident),
+}
+
+impl Numbers {
+    /// For a function whose float type parameter is `generic`, if it has one.
+    pub fn new(generic: Option<&syn::Ident>) -> Numbers {
+        match generic {
+            Some(t) => Numbers::Generic(t.clone()),
+            None => Numbers::Literal,
+        }
+    }
+
+    pub fn zero(&self) -> syn::Expr {
+        match self {
+            Numbers::Literal => syn::parse_quote!(0.0),
+            Numbers::Generic(t) => syn::parse_quote!(#t::zero()),
+        }
+    }
+
+    pub fn one(&self) -> syn::Expr {
+        match self {
+            Numbers::Literal => syn::parse_quote!(1.0),
+            Numbers::Generic(t) => syn::parse_quote!(#t::one()),
+        }
+    }
+
+    /// Whether `ty` is the float type parameter.
+    pub fn is_generic(&self, ty: &syn::Type) -> bool {
+        matches!((self, ty), (Numbers::Generic(t), syn::Type::Path(p)) if p.qself.is_none() && p.path.is_ident(t))
+    }
+
+    /// `place += value` (`place -= value` with `negate`), as the number type allows.
+    pub fn add_to(
+        &self,
+        place: &proc_macro2::TokenStream,
+        value: &proc_macro2::TokenStream,
+        negate: bool,
+    ) -> proc_macro2::TokenStream {
+        match (self, negate) {
+            (Numbers::Literal, false) => quote::quote!(#place += #value;),
+            (Numbers::Literal, true) => quote::quote!(#place -= #value;),
+            (Numbers::Generic(_), false) => quote::quote!(#place = #place + #value;),
+            (Numbers::Generic(_), true) => quote::quote!(#place = #place - #value;),
+        }
+    }
 }
 
 impl FnIr {

@@ -10,6 +10,16 @@ impl Lowerer<'_> {
     ) -> Operand {
         let name = m.method.to_string();
         let span = m.span();
+        if let Some(converted) = self.lower_unwrapped_conversion(m, out) {
+            return converted;
+        }
+        if name == "into" && m.args.is_empty() {
+            if let Some(t) = self.floats.generic.clone() {
+                // Into the float type: the only float type an active value can have here.
+                let ty: syn::Type = syn::parse_quote!(#t);
+                return self.lower_conversion(&m.receiver, ty, |arg| syn::parse_quote!(#arg.into()), span, out);
+            }
+        }
         if let Some(array) = self.array_of(&m.receiver) {
             if name == "len" && m.args.is_empty() {
                 return self.bind("len", Rhs::Len(array), span, out);
@@ -113,11 +123,12 @@ impl Lowerer<'_> {
             .iter()
             .map(|s| s.ident.to_string())
             .collect();
-        if path.qself.is_none()
-            && segments.len() == 2
-            && primitives::is_float_type_name(&segments[0])
-        {
-            let name = segments[1].as_str();
+        if let Some(name) = self.float_function(path) {
+            let name = name.as_str();
+            if c.args.is_empty() {
+                // `T::zero()`, `T::PI()`, `Float::epsilon()`: constants of the float type.
+                return Operand::Const(Expr::Call(c.clone()));
+            }
             if let Some(prim) = primitives::lookup(name, c.args.len()) {
                 return self.lower_prim(
                     prim,
@@ -136,10 +147,16 @@ impl Lowerer<'_> {
                 return self.without_derivative(expr, &args, span, out);
             }
             if name == "from" && c.args.len() == 1 {
-                let arg = self.lower_expr(&c.args[0], out);
-                let ty: syn::Type = syn::parse_str(&segments[0]).expect("f32 or f64");
-                return self.bind("t", Rhs::Cast { arg, ty }, span, out);
+                if let Some(ty) = self.float_type_of(path) {
+                    // `f64::from(x)`, `T::from(x)` of `From`: a conversion.
+                    let func = &c.func;
+                    return self.lower_conversion(&c.args[0], ty, |arg| syn::parse_quote!(#func(#arg)), span, out);
+                }
             }
+        }
+        if path.qself.is_none() && is_clamp(&segments) && c.args.len() == 3 {
+            let prim = primitives::lookup("clamp", 3).expect("clamp is a primitive");
+            return self.lower_prim(prim, CallForm::Path(path.clone()), c.args.iter(), span, out);
         }
         if path.qself.is_none() && is_detach(&segments) && c.args.len() == 1 {
             // `detach(x)`: the value passes on, its derivative does not (JAX's
@@ -292,6 +309,111 @@ impl Lowerer<'_> {
                 self.reject(other, Rejected::Pattern);
             }
         }
+    }
+}
+
+/// `num_traits::clamp(x, lo, hi)` (or through `num`).
+fn is_clamp(segments: &[String]) -> bool {
+    matches!(segments, [krate, name] if (krate == "num_traits" || krate == "num") && name == "clamp")
+}
+
+/// The functions that convert a number into a float type, returning an `Option`
+/// (`T::from(x)` of `NumCast`, `T::from_f64(x)`, `T::from_usize(x)`, ..).
+const CONVERSIONS: &[&str] = &[
+    "from", "from_f64", "from_f32", "from_usize", "from_isize", "from_i8", "from_i16", "from_i32",
+    "from_i64", "from_i128", "from_u8", "from_u16", "from_u32", "from_u64", "from_u128", "cast",
+];
+
+impl Lowerer<'_> {
+    /// `name` of a call `F::name(..)` through a float type or float trait: `f64::sin`,
+    /// `T::sin`, `Float::sin`, `num_traits::Float::sin`, `<T as Float>::sin`.
+    fn float_function(&self, path: &syn::ExprPath) -> Option<String> {
+        let segments = &path.path.segments;
+        let name = segments.last()?.ident.to_string();
+        if let Some(qself) = &path.qself {
+            return self.floats.is_float(&qself.ty).then_some(name);
+        }
+        if segments.len() < 2 {
+            return None;
+        }
+        let owner = segments[segments.len() - 2].ident.to_string();
+        let float_type = segments.len() == 2 && self.floats.is_float_name(&owner);
+        let float_trait = matches!(owner.as_str(), "Float" | "Real" | "FloatCore" | "FloatConst");
+        (float_type || float_trait).then_some(name)
+    }
+
+    /// The float type a conversion converts into: the one it names (`f64::from`, `T::from`,
+    /// `<T as NumCast>::from`), else, through a trait (`NumCast::from`,
+    /// `num_traits::cast`), the function's float type parameter.
+    fn float_type_of(&self, path: &syn::ExprPath) -> Option<syn::Type> {
+        if let Some(qself) = &path.qself {
+            return self.floats.is_float(&qself.ty).then(|| (*qself.ty).clone());
+        }
+        let segments = &path.path.segments;
+        if segments.len() == 2 {
+            let owner = &segments[0].ident;
+            if self.floats.is_float_name(&owner.to_string()) {
+                return Some(syn::parse_quote!(#owner));
+            }
+        }
+        let t = self.floats.generic.as_ref()?;
+        Some(syn::parse_quote!(#t))
+    }
+
+    /// `T::from(x).unwrap()`, `T::from_usize(n).expect("..")`, `num_traits::cast(x).unwrap()`:
+    /// a conversion into a float type, lowered as one (a constant of a constant).
+    fn lower_unwrapped_conversion(
+        &mut self,
+        m: &syn::ExprMethodCall,
+        out: &mut Block,
+    ) -> Option<Operand> {
+        let unwraps = (m.method == "unwrap" && m.args.is_empty())
+            || (m.method == "expect" && m.args.len() == 1);
+        let Expr::Call(call) = strip_parens(&m.receiver) else {
+            return None;
+        };
+        let Expr::Path(path) = &*call.func else {
+            return None;
+        };
+        let name = path.path.segments.last()?.ident.to_string();
+        if !unwraps || call.args.len() != 1 || !CONVERSIONS.contains(&name.as_str()) {
+            return None;
+        }
+        let ty = self.float_type_of(path)?;
+        let func = &call.func;
+        let (method, args) = (&m.method, &m.args);
+        Some(self.lower_conversion(
+            &call.args[0],
+            ty,
+            |arg| syn::parse_quote!(#func(#arg).#method(#args)),
+            m.span(),
+            out,
+        ))
+    }
+
+    /// `value` converted into the float type `ty`: a constant, written as the user wrote it,
+    /// when `value` is one; else a cast, whose derivative is the identity (an active value
+    /// already has the float type).
+    fn lower_conversion(
+        &mut self,
+        value: &Expr,
+        ty: syn::Type,
+        written: impl FnOnce(TokenStream) -> Expr,
+        span: Span,
+        out: &mut Block,
+    ) -> Operand {
+        match self.lower_expr(value, out) {
+            Operand::Const(c) => Operand::Const(written(c.into_token_stream())),
+            arg => self.bind("t", Rhs::Cast { arg, ty }, span, out),
+        }
+    }
+}
+
+fn strip_parens(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Paren(p) => strip_parens(&p.expr),
+        Expr::Group(g) => strip_parens(&g.expr),
+        other => other,
     }
 }
 

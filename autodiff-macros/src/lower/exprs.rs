@@ -168,7 +168,7 @@ impl Lowerer<'_> {
             Expr::MethodCall(m) => self.lower_method_call(m, out),
             Expr::Call(c) => self.lower_call(c, out),
             Expr::Cast(c) => {
-                if is_float_type(&c.ty) {
+                if self.floats.is_float(&c.ty) {
                     let arg = self.lower_expr(&c.expr, out);
                     self.bind(
                         "t",

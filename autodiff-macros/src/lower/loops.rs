@@ -596,8 +596,8 @@ pub(super) fn desugar_reduction(
         }
     };
     let (init, update): (Expr, Expr) = match &reduction {
-        Reduction::Sum => (syn::parse_quote!(0.0), syn::parse_quote!(#acc + (#value))),
-        Reduction::Product => (syn::parse_quote!(1.0), syn::parse_quote!(#acc * (#value))),
+        Reduction::Sum => (lowerer.ir.numbers.zero(), syn::parse_quote!(#acc + (#value))),
+        Reduction::Product => (lowerer.ir.numbers.one(), syn::parse_quote!(#acc * (#value))),
         Reduction::FoldClosure { body, .. } => (m.args[0].clone(), body.clone()),
         Reduction::FoldPath(f) => (m.args[0].clone(), syn::parse_quote!(#f(#acc, #value))),
     };

@@ -361,7 +361,7 @@ impl Lowerer<'_> {
                 "local buffers must be declared in the function's outermost block, outside loops and branches (after an early `return`, the rest of the body runs inside a branch); declare it before the loop, branch or first `return`, and overwrite its elements",
             );
         }
-        let elem = ty.and_then(element_type);
+        let elem = ty.and_then(|t| element_type(t, &self.floats));
         let fixed_len = match (&init, vec) {
             (_, true) => None,
             (
@@ -398,7 +398,7 @@ impl Lowerer<'_> {
             Expr::Array(_) | Expr::Repeat(_) => (init.clone(), false),
             _ => return None,
         };
-        let floats = ty.and_then(element_type).is_some();
+        let floats = ty.and_then(|t| element_type(t, &self.floats)).is_some();
         match &content {
             Expr::Repeat(r) if floats || looks_float(&r.expr, self) => {
                 let value = self.lower_expr(&r.expr, out);

@@ -286,7 +286,9 @@ impl Emitter<'_> {
     fn linear(&self, adjoint: &fusion::Linear) -> TokenStream {
         match adjoint {
             fusion::Linear::Seed(k) => self.seed_components[*k].clone(),
-            fusion::Linear::Sum(terms) if terms.is_empty() => quote!(0.0),
+            fusion::Linear::Sum(terms) if terms.is_empty() => {
+                self.ir.numbers.zero().into_token_stream()
+            }
             fusion::Linear::Sum(terms) if terms.len() == 1 => self.linear(&terms[0]),
             fusion::Linear::Sum(terms) => {
                 let terms = terms.iter().map(|t| self.linear(t));
@@ -378,7 +380,7 @@ impl Emitter<'_> {
                     let rt = &self.rt;
                     quote!(#rt::tensor_rules::zeros_like(&#taken))
                 } else {
-                    quote!(0.0)
+                    self.ir.numbers.zero().into_token_stream()
                 };
                 reverse.extend(quote!(#d_header = #zero;));
             }

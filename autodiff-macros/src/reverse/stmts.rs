@@ -210,6 +210,11 @@ impl Emitter<'_> {
                     CallForm::Path(path) => quote!(#path(#(#args),*)),
                 }
             }
+            Rhs::Cast { arg, ty } if self.ir.numbers.is_generic(ty) => {
+                // `T::from(x).unwrap()`: `as` does not convert into a type parameter.
+                let (arg, rules) = (self.operand(arg), &self.rules);
+                quote!(#rules::cast::<#ty, _>(#arg))
+            }
             Rhs::Cast { arg, ty } => {
                 let arg = self.operand(arg);
                 quote!(#arg as #ty)
@@ -391,16 +396,20 @@ impl Emitter<'_> {
                 if self.facts.activity.active_arrays[*array] && !in_place {
                     let d_array = naming::array_adjoint(self.ir, *array);
                     let i = self.read(ctx, index);
+                    let numbers = &self.ir.numbers;
                     code.extend(match guard {
                         // The element's first contribution (see `Fused::first_writes`).
                         None if first => quote!(#d_array[#i] = #d;),
-                        None => quote!(#d_array[#i] += #d;),
+                        None => numbers.add_to(&quote!(#d_array[#i]), &d, false),
                         // Out of bounds only where the loop did not run, and `d` is zero.
-                        Some(_) => quote! {
-                            if let ::core::option::Option::Some(slot) = #d_array.get_mut(#i) {
-                                *slot += #d;
+                        Some(_) => {
+                            let add = numbers.add_to(&quote!(*slot), &d, false);
+                            quote! {
+                                if let ::core::option::Option::Some(slot) = #d_array.get_mut(#i) {
+                                    #add
+                                }
                             }
-                        },
+                        }
                     });
                 }
             }

@@ -42,7 +42,8 @@ pub fn grad_body(
     for (k, &input) in inputs.iter().enumerate() {
         if activity.active[input] {
             let t = naming::tangent(ir, input);
-            let unit = (0..width).map(|j| if j == k { quote!(1.0) } else { quote!(0.0) });
+            let (one, zero) = (ir.numbers.one(), ir.numbers.zero());
+            let unit = (0..width).map(|j| if j == k { &one } else { &zero });
             code.extend(quote!(let #t = [#(#unit),*];));
         }
     }
@@ -89,7 +90,8 @@ impl Tangent<'_> {
             }
             _ => {
                 let width = Literal::usize_unsuffixed(self.width);
-                quote!([0.0; #width])
+                let zero = self.e.ir.numbers.zero();
+                quote!([#zero; #width])
             }
         }
     }
@@ -194,7 +196,7 @@ impl Tangent<'_> {
             });
         }
         if sum.is_empty() {
-            quote!(0.0)
+            self.e.ir.numbers.zero().into_token_stream()
         } else {
             sum
         }

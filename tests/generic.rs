@@ -1,0 +1,297 @@
+//! Functions generic over `T: Float`, written the way published crates write them
+//! (optimisation test functions with `T::from_f64(..).unwrap()` constants, `len()`
+//! conversions, iterator chains, destructured parameters), differentiated at `f64` and `f32`.
+//! Every gradient is checked against one worked by hand and against central differences of
+//! the function itself; the `f64` instantiation is checked bit for bit against the same
+//! function written for `f64`.
+
+mod common;
+
+use common::assert_close;
+use differentiate::differentiate;
+use num_traits::{Float, FloatConst, FromPrimitive};
+use std::iter::{Product, Sum};
+
+/// Central differences of `f` at `x`, step `h` (error O(h²)).
+fn central<F: Fn(&[f64]) -> f64>(f: F, x: &[f64], h: f64) -> Vec<f64> {
+    (0..x.len())
+        .map(|i| {
+            let (mut up, mut down) = (x.to_vec(), x.to_vec());
+            up[i] += h;
+            down[i] -= h;
+            (f(&up) - f(&down)) / (2.0 * h)
+        })
+        .collect()
+}
+
+fn to_f32(x: &[f64]) -> Vec<f32> {
+    x.iter().map(|&v| v as f32).collect()
+}
+
+fn widened(x: &[f32]) -> Vec<f64> {
+    x.iter().map(|&v| v as f64).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The test functions.
+// ---------------------------------------------------------------------------------------
+
+/// Rosenbrock with its parameters: Σ (a - xᵢ)² + b (xᵢ₊₁ - xᵢ²)².
+#[differentiate]
+pub fn rosenbrock<T: Float + FromPrimitive>(x: &[T], a: T, b: T) -> T {
+    let mut s = T::zero();
+    for i in 0..x.len() - 1 {
+        s = s + (a - x[i]).powi(2) + b * (x[i + 1] - x[i].powi(2)).powi(2);
+    }
+    s
+}
+
+/// The same function written for `f64`, for the bit-for-bit comparison.
+#[differentiate]
+pub fn rosenbrock_f64(x: &[f64], a: f64, b: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        s = s + (a - x[i]).powi(2) + b * (x[i + 1] - x[i].powi(2)).powi(2);
+    }
+    s
+}
+
+fn rosenbrock_by_hand(x: &[f64], a: f64, b: f64) -> (Vec<f64>, f64, f64) {
+    let n = x.len();
+    let mut dx = vec![0.0; n];
+    let (mut da, mut db) = (0.0, 0.0);
+    for i in 0..n - 1 {
+        let r = x[i + 1] - x[i] * x[i];
+        dx[i] += -2.0 * (a - x[i]) - 4.0 * b * x[i] * r;
+        dx[i + 1] += 2.0 * b * r;
+        da += 2.0 * (a - x[i]);
+        db += r * r;
+    }
+    (dx, da, db)
+}
+
+/// Ackley, as optimisation crates write it: constants through `from_f64`, the dimension
+/// through `from_usize(param.len())`, sums as iterator chains.
+#[differentiate]
+pub fn ackley<T>(param: &[T]) -> T
+where
+    T: Float + FromPrimitive + FloatConst + Sum,
+{
+    let a = T::from_f64(20.0).unwrap();
+    let b = T::from_f64(0.2).unwrap();
+    let c = T::from_f64(2.0).unwrap() * T::PI();
+    let n = T::from_usize(param.len()).unwrap();
+    let sum_squares = param.iter().map(|x| x.powi(2)).sum::<T>();
+    let sum_cosines = param.iter().map(|&x| (c * x).cos()).sum::<T>();
+    -a * (-b * (sum_squares / n).sqrt()).exp() - (sum_cosines / n).exp() + a + T::E()
+}
+
+fn ackley_by_hand(x: &[f64]) -> Vec<f64> {
+    let (a, b, c) = (20.0, 0.2, 2.0 * std::f64::consts::PI);
+    let n = x.len() as f64;
+    let r = (x.iter().map(|v| v * v).sum::<f64>() / n).sqrt();
+    let e = (x.iter().map(|v| (c * v).cos()).sum::<f64>() / n).exp();
+    x.iter()
+        .map(|&v| a * b * (-b * r).exp() * v / (n * r) + e * c * (c * v).sin() / n)
+        .collect()
+}
+
+/// Rastrigin: `A·n + Σ xᵢ² - A cos(2π xᵢ)`, with an untyped `.sum()`.
+#[differentiate]
+pub fn rastrigin<T>(param: &[T]) -> T
+where
+    T: Float + FromPrimitive + FloatConst + Sum,
+{
+    let a = T::from_f64(10.0).unwrap();
+    let two_pi = T::from_f64(2.0).unwrap() * T::PI();
+    a * T::from_usize(param.len()).unwrap()
+        + param
+            .iter()
+            .map(|&x| x.powi(2) - a * (two_pi * x).cos())
+            .sum()
+}
+
+fn rastrigin_by_hand(x: &[f64]) -> Vec<f64> {
+    let c = 2.0 * std::f64::consts::PI;
+    x.iter().map(|&v| 2.0 * v + 10.0 * c * (c * v).sin()).collect()
+}
+
+/// Styblinski–Tang in two variables, destructured from an array parameter.
+#[differentiate]
+pub fn styblinski_tang<T: Float + FromPrimitive>(param: &[T; 2]) -> T {
+    let [x1, x2] = *param;
+    let half = T::from_f64(0.5).unwrap();
+    let sixteen = T::from_f64(16.0).unwrap();
+    let five = T::from_f64(5.0).unwrap();
+    half * (x1.powi(4) - sixteen * x1.powi(2) + five * x1 + x2.powi(4) - sixteen * x2.powi(2)
+        + five * x2)
+}
+
+/// Himmelblau, with its constants through `NumCast` (`T::from(11.0).unwrap()`).
+#[differentiate]
+pub fn himmelblau<T: Float>(param: &[T; 2]) -> T {
+    let [x1, x2] = *param;
+    let eleven = T::from(11.0).unwrap();
+    let seven = T::from(7.0).unwrap();
+    (x1.powi(2) + x2 - eleven).powi(2) + (x1 + x2.powi(2) - seven).powi(2)
+}
+
+/// Beale, by value, constants through `<T as NumCast>::from` and `expect`.
+#[differentiate]
+pub fn beale<T: Float>(param: [T; 2]) -> T {
+    let [x1, x2] = param;
+    let c1 = <T as num_traits::NumCast>::from(1.5).expect("1.5 is a float");
+    let c2 = T::from(2.25).unwrap();
+    let c3 = T::from(2.625).unwrap();
+    (c1 - x1 + x1 * x2).powi(2)
+        + (c2 - x1 + x1 * x2.powi(2)).powi(2)
+        + (c3 - x1 + x1 * x2.powi(3)).powi(2)
+}
+
+fn beale_by_hand(x: [f64; 2]) -> [f64; 2] {
+    let [x1, x2] = x;
+    let u1 = 1.5 - x1 + x1 * x2;
+    let u2 = 2.25 - x1 + x1 * x2 * x2;
+    let u3 = 2.625 - x1 + x1 * x2 * x2 * x2;
+    [
+        2.0 * u1 * (x2 - 1.0) + 2.0 * u2 * (x2 * x2 - 1.0) + 2.0 * u3 * (x2 * x2 * x2 - 1.0),
+        2.0 * u1 * x1 + 4.0 * u2 * x1 * x2 + 6.0 * u3 * x1 * x2 * x2,
+    ]
+}
+
+/// Griewank: a product over `enumerate`, the index converted with `from_usize`.
+#[differentiate]
+pub fn griewank<T>(param: &[T]) -> T
+where
+    T: Float + FromPrimitive + Product,
+{
+    let scale = T::from_f64(4000.0).unwrap();
+    let sum = param.iter().fold(T::zero(), |acc, &x| acc + x * x);
+    let prod = param
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| (x / T::from_usize(i + 1).unwrap().sqrt()).cos())
+        .product::<T>();
+    T::one() + sum / scale - prod
+}
+
+fn griewank_by_hand(x: &[f64]) -> Vec<f64> {
+    let s: Vec<f64> = (0..x.len()).map(|i| ((i + 1) as f64).sqrt()).collect();
+    (0..x.len())
+        .map(|i| {
+            let others: f64 = (0..x.len())
+                .filter(|&j| j != i)
+                .map(|j| (x[j] / s[j]).cos())
+                .product();
+            x[i] / 2000.0 + (x[i] / s[i]).sin() / s[i] * others
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The tests.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn rosenbrock_at_f64_and_f32() {
+    let x = [1.5, -0.5, 2.0, 0.7];
+    let (value, (dx, da, db)) = rosenbrock_grad::<f64>(&x, 1.0, 100.0);
+    let (hx, ha, hb) = rosenbrock_by_hand(&x, 1.0, 100.0);
+    assert_eq!(value, rosenbrock(&x, 1.0, 100.0));
+    assert_close("rosenbrock x", &dx, &hx, 1e-12);
+    assert_close("rosenbrock a, b", &[da, db], &[ha, hb], 1e-12);
+    let fd = central(|x| rosenbrock(x, 1.0, 100.0), &x, 1e-6);
+    assert_close("rosenbrock vs differences", &dx, &fd, 1e-6);
+
+    let xf = to_f32(&x);
+    let (_, (dxf, daf, dbf)) = rosenbrock_grad::<f32>(&xf, 1.0, 100.0);
+    assert_close("rosenbrock f32 x", &widened(&dxf), &hx, 1e-5);
+    assert_close("rosenbrock f32 a, b", &[daf as f64, dbf as f64], &[ha, hb], 1e-5);
+}
+
+#[test]
+fn rosenbrock_at_f64_is_the_f64_function_bit_for_bit() {
+    let x = [1.5, -0.5, 2.0, 0.7, -1.25];
+    let generic = rosenbrock_grad::<f64>(&x, 1.0, 100.0);
+    let concrete = rosenbrock_f64_grad(&x, 1.0, 100.0);
+    assert_eq!(generic.0.to_bits(), concrete.0.to_bits());
+    let bits = |g: &[f64]| g.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&generic.1 .0), bits(&concrete.1 .0));
+    assert_eq!(generic.1 .1.to_bits(), concrete.1 .1.to_bits());
+    assert_eq!(generic.1 .2.to_bits(), concrete.1 .2.to_bits());
+}
+
+#[test]
+fn ackley_at_f64_and_f32() {
+    let x = [0.3, -1.2, 0.8];
+    let (value, grad) = ackley_grad(&x);
+    assert_eq!(value, ackley(&x));
+    assert_close("ackley", &grad, &ackley_by_hand(&x), 1e-12);
+    assert_close("ackley vs differences", &grad, &central(ackley, &x, 1e-6), 1e-7);
+    let (_, grad) = ackley_grad(&to_f32(&x));
+    assert_close("ackley f32", &widened(&grad), &ackley_by_hand(&x), 1e-4);
+    // The global minimum: value 0 (to rounding), gradient 0 by symmetry of the cosines.
+    assert!(ackley(&[1e-9, -1e-9]).abs() < 1e-7);
+}
+
+#[test]
+fn rastrigin_at_f64_and_f32() {
+    let x = [0.3, -1.2, 0.8, 2.1];
+    let (value, grad) = rastrigin_grad(&x);
+    assert_eq!(value, rastrigin(&x));
+    assert_close("rastrigin", &grad, &rastrigin_by_hand(&x), 1e-12);
+    assert_close("rastrigin vs differences", &grad, &central(rastrigin, &x, 1e-6), 1e-6);
+    let (_, grad) = rastrigin_grad(&to_f32(&x));
+    assert_close("rastrigin f32", &widened(&grad), &rastrigin_by_hand(&x), 1e-4);
+}
+
+#[test]
+fn styblinski_tang_destructured() {
+    let x = [0.5, -2.9];
+    let (value, grad) = styblinski_tang_grad(&x);
+    assert_eq!(value, styblinski_tang(&x));
+    let by_hand = x.map(|v: f64| 0.5 * (4.0 * v.powi(3) - 32.0 * v + 5.0));
+    assert_close("styblinski-tang", &grad, &by_hand, 1e-12);
+    let fd = central(|v| styblinski_tang(&[v[0], v[1]]), &x, 1e-6);
+    assert_close("styblinski-tang vs differences", &grad, &fd, 1e-6);
+    // Near its minimum, x = -2.903534 in each variable, the gradient vanishes.
+    let (_, at_min) = styblinski_tang_grad(&[-2.903534f32, -2.903534]);
+    assert!(at_min.iter().all(|g| g.abs() < 1e-3), "{at_min:?}");
+}
+
+#[test]
+fn himmelblau_minima_and_gradient() {
+    let x = [1.3, -0.4];
+    let (_, grad) = himmelblau_grad(&x);
+    let [x1, x2] = x;
+    let by_hand = [
+        4.0 * x1 * (x1 * x1 + x2 - 11.0) + 2.0 * (x1 + x2 * x2 - 7.0),
+        2.0 * (x1 * x1 + x2 - 11.0) + 4.0 * x2 * (x1 + x2 * x2 - 7.0),
+    ];
+    assert_close("himmelblau", &grad, &by_hand, 1e-12);
+    // (3, 2) is one of its four minima: value and gradient exactly zero.
+    assert_eq!(himmelblau_grad(&[3.0f32, 2.0]), (0.0, [0.0, 0.0]));
+}
+
+#[test]
+fn beale_by_value_with_expect() {
+    let x = [1.1, 0.4];
+    let (value, grad) = beale_grad(x);
+    assert_eq!(value, beale(x));
+    assert_close("beale", &grad, &beale_by_hand(x), 1e-12);
+    let fd = central(|v| beale([v[0], v[1]]), &x, 1e-6);
+    assert_close("beale vs differences", &grad, &fd, 1e-6);
+    // Its minimum (3, 0.5): the gradient vanishes.
+    assert_eq!(beale_grad([3.0f32, 0.5]).1, [0.0, 0.0]);
+}
+
+#[test]
+fn griewank_product_over_enumerate() {
+    let x = [0.3, -1.2, 0.8, 2.1];
+    let (value, grad) = griewank_grad(&x);
+    assert_eq!(value, griewank(&x));
+    assert_close("griewank", &grad, &griewank_by_hand(&x), 1e-12);
+    assert_close("griewank vs differences", &grad, &central(griewank, &x, 1e-6), 1e-7);
+    let (_, grad) = griewank_grad(&to_f32(&x));
+    assert_close("griewank f32", &widened(&grad), &griewank_by_hand(&x), 1e-5);
+}
