@@ -295,3 +295,151 @@ fn griewank_product_over_enumerate() {
     let (_, grad) = griewank_grad(&to_f32(&x));
     assert_close("griewank f32", &widened(&grad), &griewank_by_hand(&x), 1e-5);
 }
+
+// ---------------------------------------------------------------------------------------
+// Bounds, calls and the float library through the trait.
+// ---------------------------------------------------------------------------------------
+
+/// A crate's own float trait, with `Float` as a supertrait: the macro cannot see into it.
+pub trait Scalar: Float + FromPrimitive {}
+impl<T: Float + FromPrimitive> Scalar for T {}
+
+/// `x² sin x` through the user's trait.
+#[differentiate]
+pub fn through_own_trait<T: Scalar>(x: T) -> T {
+    x * x * x.sin()
+}
+
+/// The same through `num_traits::real::Real`, which `Float` types implement.
+#[differentiate]
+pub fn through_real<T: num_traits::real::Real>(x: T, y: T) -> T {
+    x.exp() * y.ln()
+}
+
+/// Every way of writing the float library: method, trait path, qualified path, type path.
+#[differentiate]
+pub fn library_forms<T: Float>(x: T, y: T) -> T {
+    let a = Float::sin(x);
+    let b = <T as Float>::cos(y);
+    let c = T::exp(x * y);
+    let d = num_traits::Float::sqrt(x * x + y * y);
+    let e = x.mul_add(y, a);
+    a + b + c + d + e
+}
+
+fn library_forms_by_hand(x: f64, y: f64) -> [f64; 2] {
+    let r = (x * x + y * y).sqrt();
+    let e = (x * y).exp();
+    [
+        x.cos() + y * e + x / r + y + x.cos(),
+        -y.sin() + x * e + y / r + x,
+    ]
+}
+
+/// Branches, comparisons, `max`/`min`, `num_traits::clamp` and constants of the type.
+#[differentiate]
+pub fn piecewise<T: Float>(x: T, y: T) -> T {
+    let lo = -T::one();
+    let hi = T::one() + T::one();
+    let clamped = num_traits::clamp(x, lo, hi);
+    let big = if y > T::zero() { y.max(x) } else { y.min(x * x) };
+    let tiny = T::epsilon() * T::min_positive_value();
+    clamped * big + tiny.min(T::max_value()).max(T::neg_infinity())
+}
+
+/// A const-generic array, and `into` as an identity conversion.
+#[differentiate]
+pub fn sphere<T: Float, const N: usize>(x: [T; N]) -> T {
+    let mut s = T::zero();
+    for i in 0..N {
+        let v: T = x[i].into();
+        s = s + v * v;
+    }
+    s
+}
+
+/// Calls of a generic differentiated function, with the type given and inferred.
+#[differentiate]
+pub fn calls_generic<T: Float + FromPrimitive>(x: &[T], a: T) -> T {
+    let hundred = T::from_f64(100.0).unwrap();
+    rosenbrock::<T>(x, a, hundred) + through_own_trait(a)
+}
+
+/// A result of several numbers: `NAME_jacobian` over `T`.
+#[differentiate]
+pub fn polar<T: Float>(r: T, theta: T) -> (T, T) {
+    (r * theta.cos(), r * theta.sin())
+}
+
+#[test]
+fn bounds_through_own_trait_and_real() {
+    let x = 0.7f64;
+    let (value, grad) = through_own_trait_grad(x);
+    assert_eq!(value, through_own_trait(x));
+    assert!((grad - (2.0 * x * x.sin() + x * x * x.cos())).abs() < 1e-15);
+    let (_, (gx, gy)) = through_real_grad(0.4f32, 2.5f32);
+    assert!((gx - 0.4f32.exp() * 2.5f32.ln()).abs() < 1e-6);
+    assert!((gy - 0.4f32.exp() / 2.5).abs() < 1e-6);
+}
+
+#[test]
+fn float_library_through_the_trait() {
+    let (x, y) = (0.6, -1.3);
+    let (value, (gx, gy)) = library_forms_grad(x, y);
+    assert_eq!(value, library_forms(x, y));
+    assert_close("library forms", &[gx, gy], &library_forms_by_hand(x, y), 1e-14);
+    let fd = central(|v| library_forms(v[0], v[1]), &[x, y], 1e-6);
+    assert_close("library forms vs differences", &[gx, gy], &fd, 1e-8);
+}
+
+#[test]
+fn branches_and_clamp_over_generic_values() {
+    // Inside the clamp, `y > 0` and `y > x`: clamped·big = x·y.
+    let (_, (gx, gy)) = piecewise_grad(0.5, 1.5);
+    assert_eq!((gx, gy), (1.5, 0.5));
+    // Clamped at the upper bound 2 (no derivative in x), `y ≤ 0`: 2·min(y, x²) = 2y.
+    let (_, (gx, gy)) = piecewise_grad(3.0f32, -1.0);
+    assert_eq!((gx, gy), (0.0, 2.0));
+    // Inside the clamp, `y ≤ 0`, and x² < y is impossible: 2y again, x·y for x = 0.5.
+    let (_, (gx, gy)) = piecewise_grad(0.5, -2.0);
+    assert_eq!((gx, gy), (-2.0, 0.5));
+}
+
+#[test]
+fn const_generic_arrays_and_into() {
+    let (value, grad) = sphere_grad([1.0, -2.0, 0.5]);
+    assert_eq!((value, grad), (5.25, [2.0, -4.0, 1.0]));
+    let (value, grad) = sphere_grad([3.0f32; 5]);
+    assert_eq!((value, grad), (45.0, [6.0; 5]));
+}
+
+#[test]
+fn calls_between_generic_functions() {
+    let x = [1.5, -0.5, 2.0];
+    let a = 0.8;
+    let (value, (dx, da)) = calls_generic_grad(&x, a);
+    assert_eq!(value, calls_generic(&x, a));
+    let (hx, ha, _) = rosenbrock_by_hand(&x, a, 100.0);
+    let own = 2.0 * a * a.sin() + a * a * a.cos();
+    assert_close("calls, x", &dx, &hx, 1e-12);
+    assert_close("calls, a", &[da], &[ha + own], 1e-12);
+    let (_, (dxf, _)) = calls_generic_grad(&to_f32(&x), a as f32);
+    assert_close("calls f32", &widened(&dxf), &hx, 1e-5);
+}
+
+#[test]
+fn jacobian_over_a_generic_float() {
+    let (r, t) = (2.0f64, 0.3f64);
+    let (value, [row_x, row_y]) = polar_jacobian(r, t);
+    assert_eq!(value, polar(r, t));
+    assert_eq!(row_x, (t.cos(), -r * t.sin()));
+    assert_eq!(row_y, (t.sin(), r * t.cos()));
+    let (_, [row_x, _]) = polar_jacobian(2.0f32, 0.3f32);
+    assert_eq!(row_x, (0.3f32.cos(), -2.0 * 0.3f32.sin()));
+    let (_, grads) = polar_vjp(r, t, (1.0, 0.0));
+    assert_eq!(grads, row_x_f64(r, t));
+}
+
+fn row_x_f64(r: f64, t: f64) -> (f64, f64) {
+    (t.cos(), -r * t.sin())
+}

@@ -146,18 +146,12 @@ impl Parts<'_> {
     }
 
     /// The generic parameters of the generated items and their `where` clause: the
-    /// function's, and, for a function generic over a float type `T`, `T: Float`, which the
-    /// runtime's rules need (a bound through `Real` or a trait of the user's may not give it).
+    /// function's own. The runtime asks `T: num_traits::real::Real` of a float type `T`, which
+    /// every `Float` type is; it is not added, since a second trait giving `T` the same
+    /// methods would make the user's `x.exp()` ambiguous.
     fn generics(&self) -> (&syn::Generics, TokenStream) {
         let generics = &self.func.sig.generics;
-        let predicates = generics.where_clause.iter().flat_map(|w| w.predicates.iter());
-        match &self.sig.floats.generic {
-            Some(t) => {
-                let rt = self.runtime;
-                (generics, quote!(where #(#predicates,)* #t: #rt::Float))
-            }
-            None => (generics, generics.where_clause.to_token_stream()),
-        }
+        (generics, generics.where_clause.to_token_stream())
     }
 
     fn doc_link(&self) -> String {

@@ -27,7 +27,7 @@ pub trait GradEntry<A> {
 }
 
 /// A number's entry is its adjoint: `f64`, `f32`, and the float type of a generic function.
-impl<T: num_traits::Float> GradEntry<T> for T {
+impl<T: num_traits::real::Real> GradEntry<T> for T {
     #[inline(always)]
     fn into_adjoint(self) -> T {
         self

@@ -14,7 +14,7 @@ use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Lanes<T, const M: usize>(pub [T; M]);
 
-impl<T: num_traits::Float, const M: usize> Lanes<T, M> {
+impl<T: num_traits::real::Real, const M: usize> Lanes<T, M> {
     /// Zero in every lane.
     #[inline(always)]
     pub fn zero() -> Self {
@@ -42,7 +42,7 @@ impl<T: num_traits::Float, const M: usize> Lanes<T, M> {
     }
 }
 
-impl<T: num_traits::Float, const M: usize> Add for Lanes<T, M> {
+impl<T: num_traits::real::Real, const M: usize> Add for Lanes<T, M> {
     type Output = Self;
     #[inline(always)]
     fn add(self, other: Self) -> Self {
@@ -50,7 +50,7 @@ impl<T: num_traits::Float, const M: usize> Add for Lanes<T, M> {
     }
 }
 
-impl<T: num_traits::Float, const M: usize> Sub for Lanes<T, M> {
+impl<T: num_traits::real::Real, const M: usize> Sub for Lanes<T, M> {
     type Output = Self;
     #[inline(always)]
     fn sub(self, other: Self) -> Self {
@@ -58,7 +58,7 @@ impl<T: num_traits::Float, const M: usize> Sub for Lanes<T, M> {
     }
 }
 
-impl<T: num_traits::Float, const M: usize> Neg for Lanes<T, M> {
+impl<T: num_traits::real::Real, const M: usize> Neg for Lanes<T, M> {
     type Output = Self;
     #[inline(always)]
     fn neg(self) -> Self {
@@ -66,14 +66,14 @@ impl<T: num_traits::Float, const M: usize> Neg for Lanes<T, M> {
     }
 }
 
-impl<T: num_traits::Float, const M: usize> AddAssign for Lanes<T, M> {
+impl<T: num_traits::real::Real, const M: usize> AddAssign for Lanes<T, M> {
     #[inline(always)]
     fn add_assign(&mut self, other: Self) {
         *self = *self + other;
     }
 }
 
-impl<T: num_traits::Float, const M: usize> SubAssign for Lanes<T, M> {
+impl<T: num_traits::real::Real, const M: usize> SubAssign for Lanes<T, M> {
     #[inline(always)]
     fn sub_assign(&mut self, other: Self) {
         *self = *self - other;

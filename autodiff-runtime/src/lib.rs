@@ -36,10 +36,7 @@ pub use compose::{
 };
 #[doc(hidden)]
 pub use lanes::Lanes;
-/// The bound the items generated for a function generic over `T` add: `T: Float`, which the
-/// rules are written for.
-#[doc(hidden)]
-pub use num_traits::Float;
+
 #[doc(hidden)]
 pub use tape::Tape;
 #[cfg(feature = "tensor")]

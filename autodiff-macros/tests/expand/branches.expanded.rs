@@ -65,7 +65,7 @@ fn piecewise_pullback(
         let y_8 = ::differentiate::runtime::like(&y_4, prod_7);
         (
             done_3,
-            (::core::default::Default::default()),
+            ::core::default::Default::default(),
             y_8,
             __DifferentiateArms2::Arm0((sin_6,)),
         )
@@ -77,11 +77,7 @@ fn piecewise_pullback(
             let done_12 = ::differentiate::runtime::like(&done_3, true);
             (done_12, ret0_11, __DifferentiateArms2::Arm0((exp_10,)))
         } else {
-            (
-                done_3,
-                (::core::default::Default::default()),
-                __DifferentiateArms2::Arm1(()),
-            )
+            (done_3, ::core::default::Default::default(), __DifferentiateArms2::Arm1(()))
         };
         (done_13, ret0_14, y_4, __DifferentiateArms2::Arm1((__arm2,)))
     };
