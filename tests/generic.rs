@@ -113,7 +113,9 @@ where
 
 fn rastrigin_by_hand(x: &[f64]) -> Vec<f64> {
     let c = 2.0 * std::f64::consts::PI;
-    x.iter().map(|&v| 2.0 * v + 10.0 * c * (c * v).sin()).collect()
+    x.iter()
+        .map(|&v| 2.0 * v + 10.0 * c * (c * v).sin())
+        .collect()
 }
 
 /// Styblinski–Tang in two variables, destructured from an array parameter.
@@ -206,7 +208,12 @@ fn rosenbrock_at_f64_and_f32() {
     let xf = to_f32(&x);
     let (_, (dxf, daf, dbf)) = rosenbrock_grad::<f32>(&xf, 1.0, 100.0);
     assert_close("rosenbrock f32 x", &widened(&dxf), &hx, 1e-5);
-    assert_close("rosenbrock f32 a, b", &[daf as f64, dbf as f64], &[ha, hb], 1e-5);
+    assert_close(
+        "rosenbrock f32 a, b",
+        &[daf as f64, dbf as f64],
+        &[ha, hb],
+        1e-5,
+    );
 }
 
 #[test]
@@ -227,7 +234,12 @@ fn ackley_at_f64_and_f32() {
     let (value, grad) = ackley_grad(&x);
     assert_eq!(value, ackley(&x));
     assert_close("ackley", &grad, &ackley_by_hand(&x), 1e-12);
-    assert_close("ackley vs differences", &grad, &central(ackley, &x, 1e-6), 1e-7);
+    assert_close(
+        "ackley vs differences",
+        &grad,
+        &central(ackley, &x, 1e-6),
+        1e-7,
+    );
     let (_, grad) = ackley_grad(&to_f32(&x));
     assert_close("ackley f32", &widened(&grad), &ackley_by_hand(&x), 1e-4);
     // The global minimum: value 0 (to rounding), gradient 0 by symmetry of the cosines.
@@ -240,9 +252,19 @@ fn rastrigin_at_f64_and_f32() {
     let (value, grad) = rastrigin_grad(&x);
     assert_eq!(value, rastrigin(&x));
     assert_close("rastrigin", &grad, &rastrigin_by_hand(&x), 1e-12);
-    assert_close("rastrigin vs differences", &grad, &central(rastrigin, &x, 1e-6), 1e-6);
+    assert_close(
+        "rastrigin vs differences",
+        &grad,
+        &central(rastrigin, &x, 1e-6),
+        1e-6,
+    );
     let (_, grad) = rastrigin_grad(&to_f32(&x));
-    assert_close("rastrigin f32", &widened(&grad), &rastrigin_by_hand(&x), 1e-4);
+    assert_close(
+        "rastrigin f32",
+        &widened(&grad),
+        &rastrigin_by_hand(&x),
+        1e-4,
+    );
 }
 
 #[test]
@@ -291,7 +313,12 @@ fn griewank_product_over_enumerate() {
     let (value, grad) = griewank_grad(&x);
     assert_eq!(value, griewank(&x));
     assert_close("griewank", &grad, &griewank_by_hand(&x), 1e-12);
-    assert_close("griewank vs differences", &grad, &central(griewank, &x, 1e-6), 1e-7);
+    assert_close(
+        "griewank vs differences",
+        &grad,
+        &central(griewank, &x, 1e-6),
+        1e-7,
+    );
     let (_, grad) = griewank_grad(&to_f32(&x));
     assert_close("griewank f32", &widened(&grad), &griewank_by_hand(&x), 1e-5);
 }
@@ -342,7 +369,11 @@ pub fn piecewise<T: Float>(x: T, y: T) -> T {
     let lo = -T::one();
     let hi = T::one() + T::one();
     let clamped = num_traits::clamp(x, lo, hi);
-    let big = if y > T::zero() { y.max(x) } else { y.min(x * x) };
+    let big = if y > T::zero() {
+        y.max(x)
+    } else {
+        y.min(x * x)
+    };
     let tiny = T::epsilon() * T::min_positive_value();
     clamped * big + tiny.min(T::max_value()).max(T::neg_infinity())
 }
@@ -387,7 +418,12 @@ fn float_library_through_the_trait() {
     let (x, y) = (0.6, -1.3);
     let (value, (gx, gy)) = library_forms_grad(x, y);
     assert_eq!(value, library_forms(x, y));
-    assert_close("library forms", &[gx, gy], &library_forms_by_hand(x, y), 1e-14);
+    assert_close(
+        "library forms",
+        &[gx, gy],
+        &library_forms_by_hand(x, y),
+        1e-14,
+    );
     let fd = central(|v| library_forms(v[0], v[1]), &[x, y], 1e-6);
     assert_close("library forms vs differences", &[gx, gy], &fd, 1e-8);
 }

@@ -169,7 +169,6 @@ pub fn is_tensor_type(ty: &Type) -> bool {
     }
 }
 
-
 pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Errors) -> Signature {
     check_qualifiers(sig, errors);
     let floats = generics::float_types(sig, errors);
@@ -204,9 +203,12 @@ pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Errors) -> 
         }
     }
     let rejected = sig.inputs.iter().any(rejected_type);
-    choose_active(&mut params, sig, options, rejected, &floats, errors);
-    let (output, return_type) = output_shape(sig, &floats, errors);
-    check_one_number_type(&params, output.as_ref(), &floats, errors);
+    let reported_generic = choose_active(&mut params, sig, options, rejected, &floats, errors);
+    let (mut output, return_type) = output_shape(sig, &floats, reported_generic, errors);
+    if !check_one_number_type(&params, output.as_ref(), &floats, errors) {
+        // The body's errors would only repeat that the types disagree.
+        output = None;
+    }
     Signature {
         has_self,
         params,
@@ -270,7 +272,8 @@ fn choose_active(
     rejected: bool,
     floats: &FloatTypes,
     errors: &mut Errors,
-) {
+) -> bool {
+    let mut generic_error = false;
     match &options.wrt {
         Some(wrt) => {
             let mut seen: Vec<String> = Vec::new();
@@ -283,7 +286,7 @@ fn choose_active(
                 seen.push(key);
                 match params.iter_mut().find(|p| p.ident == *name) {
                     None => errors.spanned(name, format!("`wrt` names `{name}`, but `{}` has no parameter `{name}`", sig.ident)),
-                    Some(p) if not_a_float_parameter(p, floats, errors) => {}
+                    Some(p) if not_a_float_parameter(p, floats, errors) => generic_error = true,
                     Some(p) if !p.differentiable() => errors.spanned(
                         name,
                         format!(
@@ -299,7 +302,6 @@ fn choose_active(
             }
         }
         None => {
-            let mut generic_error = false;
             for p in params.iter_mut() {
                 generic_error |= not_a_float_parameter(p, floats, errors);
                 p.active = p.differentiable();
@@ -315,6 +317,7 @@ fn choose_active(
             }
         }
     }
+    generic_error
 }
 
 /// Reports a parameter of a type parameter that is not a float type (`x: T` with `T: Clone`),
@@ -345,16 +348,17 @@ fn not_a_float_parameter(param: &Param, floats: &FloatTypes, errors: &mut Errors
 }
 
 /// In a function generic over a float type `T`, every active value is a `T`: an active `f64`
-/// or `f32` parameter beside it is reported.
+/// or `f32` parameter beside it is reported, and so is such a result (then `false`).
 fn check_one_number_type(
     params: &[Param],
     output: Option<&Output>,
     floats: &FloatTypes,
     errors: &mut Errors,
-) {
+) -> bool {
     let Some(t) = &floats.generic else {
-        return;
+        return true;
     };
+    let mut result_ok = true;
     if let Some(output) = output {
         let concrete = (0..output.components())
             .map(|k| output.component_type(k))
@@ -367,6 +371,7 @@ fn check_one_number_type(
                     ty.to_token_stream()
                 ),
             );
+            result_ok = false;
         }
     }
     for p in params.iter().filter(|p| p.active) {
@@ -387,11 +392,13 @@ fn check_one_number_type(
             );
         }
     }
+    result_ok
 }
 
 fn output_shape(
     sig: &syn::Signature,
     floats: &FloatTypes,
+    reported_generic: bool,
     errors: &mut Errors,
 ) -> (Option<Output>, Type) {
     let is_float_type = |t: &Type| floats.is_float(t);
@@ -422,13 +429,21 @@ fn output_shape(
             }
         },
         other => {
-            errors.spanned(
-                other,
-                format!(
-                    "`{}` cannot be differentiated; return `f64`, `f32`, a tuple of them, an array `[f64; N]` or a `Tensor`",
-                    other.to_token_stream()
+            match floats.other_parameter(other) {
+                // `-> T` of a `T: Clone`: reported at the parameters of type `T`, if any.
+                Some(_) if reported_generic => {}
+                Some(t) => errors.spanned(
+                    other,
+                    format!("`{t}` is not a float type: `#[differentiate]` differentiates functions whose result is a type parameter bounded by `num_traits::Float` (or `num_traits::real::Real`); add the bound `{t}: Float`"),
                 ),
-            );
+                None => errors.spanned(
+                    other,
+                    format!(
+                        "`{}` cannot be differentiated; return `f64`, `f32`, a tuple of them, an array `[f64; N]` or a `Tensor`",
+                        other.to_token_stream()
+                    ),
+                ),
+            }
             None
         }
     };

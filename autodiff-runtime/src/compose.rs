@@ -26,10 +26,16 @@ pub trait GradEntry<A> {
     fn into_adjoint(self) -> A;
 }
 
-/// A number's entry is its adjoint: `f64`, `f32`, and the float type of a generic function.
-impl<T: num_traits::real::Real> GradEntry<T> for T {
+impl GradEntry<f64> for f64 {
     #[inline(always)]
-    fn into_adjoint(self) -> T {
+    fn into_adjoint(self) -> f64 {
+        self
+    }
+}
+
+impl GradEntry<f32> for f32 {
+    #[inline(always)]
+    fn into_adjoint(self) -> f32 {
         self
     }
 }
@@ -46,6 +52,34 @@ impl GradEntry<crate::Tensor> for crate::Tensor {
 #[inline(always)]
 pub fn grad_entry<A, G: GradEntry<A>>(entry: G) -> A {
     entry.into_adjoint()
+}
+
+/// [`GradEntry`] in a function generic over the float type `T`, where the adjoint's type is
+/// known to be `T` (the generated code names it). A trait of its own: a blanket `GradEntry`
+/// impl for every float type would let a refused `Constant` entry pass for an adjoint of type
+/// `Constant`, and report that instead.
+#[diagnostic::on_unimplemented(
+    message = "an active argument is passed to a parameter that is not differentiated",
+    label = "the callee treats this parameter as a constant",
+    note = "add the parameter to the callee's `#[differentiate(wrt(..))]` list, or pass a constant here"
+)]
+pub trait NumberEntry<T> {
+    /// Converts the entry into the caller's adjoint.
+    fn into_number(self) -> T;
+}
+
+impl<T: num_traits::real::Real> NumberEntry<T> for T {
+    #[inline(always)]
+    fn into_number(self) -> T {
+        self
+    }
+}
+
+/// Takes the gradient entry a callee's pullback returned for an active argument of the float
+/// type `T` of a generic caller.
+#[inline(always)]
+pub fn number_entry<T, G: NumberEntry<T>>(entry: G) -> T {
+    entry.into_number()
 }
 
 /// A gradient entry for an array argument (`Vec<T>` for a slice, `[T; N]` for an array) that
@@ -137,4 +171,11 @@ pub fn zero_like<T: ZeroLike>(x: &T) -> T {
 pub fn like<T>(previous: &T, value: T) -> T {
     let _ = previous;
     value
+}
+
+/// `T::from(x).unwrap()` in a function generic over the float type `T`, as the generated code
+/// writes it (`as` cannot convert into a type parameter). Its derivative is `rules::cast_x`'s.
+#[inline(always)]
+pub fn cast<S: num_traits::NumCast, X: num_traits::ToPrimitive>(x: X) -> S {
+    S::from(x).expect("the value converts into the float type")
 }

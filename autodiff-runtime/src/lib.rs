@@ -32,7 +32,8 @@ pub fn detach<T>(x: T) -> T {
 
 #[doc(hidden)]
 pub use compose::{
-    add_array_entry, grad_entry, like, zero_like, ArrayGradEntry, Constant, GradEntry, ZeroLike,
+    add_array_entry, cast, grad_entry, like, number_entry, zero_like, ArrayGradEntry, Constant,
+    GradEntry, NumberEntry, ZeroLike,
 };
 #[doc(hidden)]
 pub use lanes::Lanes;

@@ -415,13 +415,6 @@ pub fn mul_add_c<T: Real>(dy: T) -> T {
     dy
 }
 
-/// `T::from(x).unwrap()` in a function generic over the float type `T`, as the generated code
-/// writes it (`as` cannot convert into a type parameter). Its derivative is [`cast_x`]'s.
-#[inline(always)]
-pub fn cast<S: num_traits::NumCast, X: num_traits::ToPrimitive>(x: X) -> S {
-    S::from(x).expect("the value converts into the float type")
-}
-
 /// `x as f64` (or `as f32`) of an active float: the adjoint converts back to `x`'s type,
 /// which `x` itself only names.
 #[inline(always)]
@@ -438,9 +431,18 @@ mod tests {
     /// derivatives at `f32` are the ones the `f32` library would give.
     #[test]
     fn constants_in_f32_are_the_f32_constants() {
-        assert_eq!(constant::<f32>(core::f64::consts::LN_2), core::f32::consts::LN_2);
-        assert_eq!(constant::<f32>(core::f64::consts::LN_10), core::f32::consts::LN_10);
-        assert_eq!(constant::<f64>(core::f64::consts::LN_2), core::f64::consts::LN_2);
+        assert_eq!(
+            constant::<f32>(core::f64::consts::LN_2),
+            core::f32::consts::LN_2
+        );
+        assert_eq!(
+            constant::<f32>(core::f64::consts::LN_10),
+            core::f32::consts::LN_10
+        );
+        assert_eq!(
+            constant::<f64>(core::f64::consts::LN_2),
+            core::f64::consts::LN_2
+        );
     }
 
     #[test]

@@ -13,11 +13,27 @@ impl Lowerer<'_> {
         if let Some(converted) = self.lower_unwrapped_conversion(m, out) {
             return converted;
         }
+        if let Some(conversion) = conversion_out_of_float(m) {
+            // `x.to_f64()` (and its `unwrap`): named as what it is, not as `unwrap`.
+            return self.opaque_at(
+                &Expr::MethodCall(m.clone()),
+                conversion.span(),
+                format!("the conversion `{conversion}` out of the float type"),
+                "keep the value in the float type (`T::from(..)` converts into it), or pass it through `detach(..)` if it is meant to be a constant",
+                out,
+            );
+        }
         if name == "into" && m.args.is_empty() {
             if let Some(t) = self.floats.generic.clone() {
                 // Into the float type: the only float type an active value can have here.
                 let ty: syn::Type = syn::parse_quote!(#t);
-                return self.lower_conversion(&m.receiver, ty, |arg| syn::parse_quote!(#arg.into()), span, out);
+                return self.lower_conversion(
+                    &m.receiver,
+                    ty,
+                    |arg| syn::parse_quote!(#arg.into()),
+                    span,
+                    out,
+                );
             }
         }
         if let Some(array) = self.array_of(&m.receiver) {
@@ -150,7 +166,13 @@ impl Lowerer<'_> {
                 if let Some(ty) = self.float_type_of(path) {
                     // `f64::from(x)`, `T::from(x)` of `From`: a conversion.
                     let func = &c.func;
-                    return self.lower_conversion(&c.args[0], ty, |arg| syn::parse_quote!(#func(#arg)), span, out);
+                    return self.lower_conversion(
+                        &c.args[0],
+                        ty,
+                        |arg| syn::parse_quote!(#func(#arg)),
+                        span,
+                        out,
+                    );
                 }
             }
         }
@@ -320,8 +342,22 @@ fn is_clamp(segments: &[String]) -> bool {
 /// The functions that convert a number into a float type, returning an `Option`
 /// (`T::from(x)` of `NumCast`, `T::from_f64(x)`, `T::from_usize(x)`, ..).
 const CONVERSIONS: &[&str] = &[
-    "from", "from_f64", "from_f32", "from_usize", "from_isize", "from_i8", "from_i16", "from_i32",
-    "from_i64", "from_i128", "from_u8", "from_u16", "from_u32", "from_u64", "from_u128", "cast",
+    "from",
+    "from_f64",
+    "from_f32",
+    "from_usize",
+    "from_isize",
+    "from_i8",
+    "from_i16",
+    "from_i32",
+    "from_i64",
+    "from_i128",
+    "from_u8",
+    "from_u16",
+    "from_u32",
+    "from_u64",
+    "from_u128",
+    "cast",
 ];
 
 impl Lowerer<'_> {
@@ -338,7 +374,10 @@ impl Lowerer<'_> {
         }
         let owner = segments[segments.len() - 2].ident.to_string();
         let float_type = segments.len() == 2 && self.floats.is_float_name(&owner);
-        let float_trait = matches!(owner.as_str(), "Float" | "Real" | "FloatCore" | "FloatConst");
+        let float_trait = matches!(
+            owner.as_str(),
+            "Float" | "Real" | "FloatCore" | "FloatConst"
+        );
         (float_type || float_trait).then_some(name)
     }
 
@@ -406,6 +445,31 @@ impl Lowerer<'_> {
             Operand::Const(c) => Operand::Const(written(c.into_token_stream())),
             arg => self.bind("t", Rhs::Cast { arg, ty }, span, out),
         }
+    }
+}
+
+/// `to_f64` in `x.to_f64()` or `x.to_f64().unwrap()` (`ToPrimitive`'s conversions).
+fn conversion_out_of_float(m: &syn::ExprMethodCall) -> Option<&syn::Ident> {
+    let is_conversion = |m: &syn::ExprMethodCall| {
+        let name = m.method.to_string();
+        m.args.is_empty()
+            && name.starts_with("to_")
+            && matches!(
+                &name[3..],
+                "f64" | "f32" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16"
+                    | "u32" | "u64" | "u128" | "usize"
+            )
+    };
+    if is_conversion(m) {
+        return Some(&m.method);
+    }
+    match strip_parens(&m.receiver) {
+        Expr::MethodCall(inner)
+            if (m.method == "unwrap" || m.method == "expect") && is_conversion(inner) =>
+        {
+            Some(&inner.method)
+        }
+        _ => None,
     }
 }
 

@@ -596,7 +596,10 @@ pub(super) fn desugar_reduction(
         }
     };
     let (init, update): (Expr, Expr) = match &reduction {
-        Reduction::Sum => (lowerer.ir.numbers.zero(), syn::parse_quote!(#acc + (#value))),
+        Reduction::Sum => (
+            lowerer.ir.numbers.zero(),
+            syn::parse_quote!(#acc + (#value)),
+        ),
         Reduction::Product => (lowerer.ir.numbers.one(), syn::parse_quote!(#acc * (#value))),
         Reduction::FoldClosure { body, .. } => (m.args[0].clone(), body.clone()),
         Reduction::FoldPath(f) => (m.args[0].clone(), syn::parse_quote!(#f(#acc, #value))),

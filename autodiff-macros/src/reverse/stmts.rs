@@ -212,8 +212,8 @@ impl Emitter<'_> {
             }
             Rhs::Cast { arg, ty } if self.ir.numbers.is_generic(ty) => {
                 // `T::from(x).unwrap()`: `as` does not convert into a type parameter.
-                let (arg, rules) = (self.operand(arg), &self.rules);
-                quote!(#rules::cast::<#ty, _>(#arg))
+                let (arg, rt) = (self.operand(arg), &self.rt);
+                quote!(#rt::cast::<#ty, _>(#arg))
             }
             Rhs::Cast { arg, ty } => {
                 let arg = self.operand(arg);
@@ -481,8 +481,14 @@ impl Emitter<'_> {
             let entry = naming::call_entry(var, i, *arg_span);
             match a {
                 CallArg::Value(op) | CallArg::Ref(op) => {
-                    let take =
-                        quote_spanned!(*arg_span=> ::differentiate::runtime::grad_entry(#entry));
+                    let take = match &self.ir.numbers {
+                        Numbers::Generic(t) => {
+                            quote_spanned!(*arg_span=> ::differentiate::runtime::number_entry::<#t, _>(#entry))
+                        }
+                        Numbers::Literal => {
+                            quote_spanned!(*arg_span=> ::differentiate::runtime::grad_entry(#entry))
+                        }
+                    };
                     code.extend(self.accumulate(ctx, op, take, false));
                 }
                 CallArg::Array { array, .. } => {

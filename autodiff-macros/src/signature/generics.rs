@@ -18,14 +18,73 @@ const FLOAT_TRAITS: &[&str] = &["Float", "Real", "FloatCore", "RealField"];
 
 /// Traits that say nothing about being a float: a parameter bounded only by these is not one.
 const OTHER_TRAITS: &[&str] = &[
-    "Add", "AddAssign", "Any", "AsMut", "AsRef", "Borrow", "Bounded", "Clone", "Copy", "Debug",
-    "Default", "Deserialize", "DeserializeOwned", "Display", "Div", "DivAssign", "DoubleEndedIterator",
-    "Eq", "ExactSizeIterator", "Fn", "FnMut", "FnOnce", "FloatConst", "From", "FromPrimitive",
-    "FromStr", "Hash", "Into", "IntoIterator", "Inv", "Iterator", "LowerExp", "Mul", "MulAdd",
-    "MulAssign", "Neg", "Num", "NumAssign", "NumAssignOps", "NumCast", "NumOps", "NumRef", "One",
-    "Ord", "PartialEq", "PartialOrd", "Pow", "Product", "RefNum", "Rem", "RemAssign", "Send",
-    "Serialize", "Signed", "Sized", "Sub", "SubAssign", "Sum", "Sync", "ToPrimitive", "ToString",
-    "TryFrom", "TryInto", "Unpin", "Unsigned", "UpperExp", "Zero",
+    "Add",
+    "AddAssign",
+    "Any",
+    "AsMut",
+    "AsRef",
+    "Borrow",
+    "Bounded",
+    "Clone",
+    "Copy",
+    "Debug",
+    "Default",
+    "Deserialize",
+    "DeserializeOwned",
+    "Display",
+    "Div",
+    "DivAssign",
+    "DoubleEndedIterator",
+    "Eq",
+    "ExactSizeIterator",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "FloatConst",
+    "From",
+    "FromPrimitive",
+    "FromStr",
+    "Hash",
+    "Into",
+    "IntoIterator",
+    "Inv",
+    "Iterator",
+    "LowerExp",
+    "Mul",
+    "MulAdd",
+    "MulAssign",
+    "Neg",
+    "Num",
+    "NumAssign",
+    "NumAssignOps",
+    "NumCast",
+    "NumOps",
+    "NumRef",
+    "One",
+    "Ord",
+    "PartialEq",
+    "PartialOrd",
+    "Pow",
+    "Product",
+    "RefNum",
+    "Rem",
+    "RemAssign",
+    "Send",
+    "Serialize",
+    "Signed",
+    "Sized",
+    "Sub",
+    "SubAssign",
+    "Sum",
+    "Sync",
+    "ToPrimitive",
+    "ToString",
+    "TryFrom",
+    "TryInto",
+    "Unpin",
+    "Unsigned",
+    "UpperExp",
+    "Zero",
 ];
 
 /// The float types of a function: `f64`, `f32` and its float type parameter, if any.
@@ -102,7 +161,8 @@ pub fn float_types(sig: &syn::Signature, errors: &mut Errors) -> FloatTypes {
             if let Some(clause) = &generics.where_clause {
                 for predicate in &clause.predicates {
                     if let WherePredicate::Type(p) = predicate {
-                        if matches!(&p.bounded_ty, Type::Path(path) if path.path.is_ident(&t.ident)) {
+                        if matches!(&p.bounded_ty, Type::Path(path) if path.path.is_ident(&t.ident))
+                        {
                             bounds = classify(p.bounds.iter(), bounds);
                         }
                     }
@@ -138,8 +198,9 @@ pub fn float_types(sig: &syn::Signature, errors: &mut Errors) -> FloatTypes {
             Some((*first).clone())
         }
     };
-    for (ident, _) in params {
-        if Some(&ident) != chosen.as_ref() {
+    for (ident, bounds) in params {
+        // A second float type parameter is reported above, not again at its parameters.
+        if Some(&ident) != chosen.as_ref() && bounds != Bounds::Float {
             floats.other.push(ident);
         }
     }
@@ -167,7 +228,9 @@ fn classify<'b>(bounds: impl Iterator<Item = &'b TypeParamBound>, mut so_far: Bo
 
 /// Whether `ty` mentions the identifier `ident` anywhere.
 fn mentions(ty: &Type, ident: &syn::Ident) -> bool {
-    ty.to_token_stream().into_iter().any(|tree| is_ident(&tree, ident))
+    ty.to_token_stream()
+        .into_iter()
+        .any(|tree| is_ident(&tree, ident))
 }
 
 fn is_ident(tree: &proc_macro2::TokenTree, ident: &syn::Ident) -> bool {
