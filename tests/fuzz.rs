@@ -12,6 +12,9 @@
 //! - `DIFFERENTIATE_FUZZ_BATCH=B`: functions per generated crate (default 250).
 //! - `DIFFERENTIATE_FUZZ_RELEASE=1`: build the generated crate in release mode (about three
 //!   times slower to compile, for no gain: the checks themselves take a fraction of a second).
+//! - `DIFFERENTIATE_FUZZ_GENERIC=0`: leave out the generic twins. By default each function is
+//!   also written over `T: Float` (`tests/fuzz/generic.rs`), as `NAME_generic`, and its value,
+//!   `_grad` and `_vjp` at `T = f64` must equal the `f64` function's bit for bit.
 //! - `DIFFERENTIATE_FUZZ_AVOID=a,b`: leave constructs out, to fuzz past a known bug (the
 //!   names are listed in `gen::AVOIDABLE`, e.g. `closure-shadow,deref-constant`).
 //!
@@ -26,6 +29,8 @@
 
 #[path = "fuzz/gen.rs"]
 mod gen;
+#[path = "fuzz/generic.rs"]
+mod generic;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -94,6 +99,8 @@ impl Finding {
             "wrong derivative"
         } else if detail.contains("panicked") {
             "panic"
+        } else if detail.contains("generic twin") {
+            "generic twin differs from the f64 function"
         } else if detail.contains("_vjp") {
             "_vjp disagrees with _grad"
         } else {
@@ -210,6 +217,17 @@ fn render_check(f: &gen::GenFn) -> String {
     writeln!(s, "            Ok(fz_v) => fz_v,").unwrap();
     writeln!(s, "            Err(fz_msg) => {{ fz_rep.fail(format!(\"point {{fz_point}}: {name}_vjp panicked: {{fz_msg}}\\n      at {{fz_inputs}}\")); continue; }}").unwrap();
     writeln!(s, "        }};").unwrap();
+    if f.source.contains(&format!("fn {name}_generic")) {
+        // The generic twin at `f64`: the same numbers, bit for bit (`{:?}` shows every bit
+        // but a NaN's payload, and tells -0.0 from 0.0).
+        let twin = format!("{name}_generic");
+        writeln!(s, "        let fz_twin = fuzz_rt::guard(|| ({twin}::<f64>({args}), {twin}_grad::<f64>({args}), {twin}_vjp::<f64>({args}, 2.0)));").unwrap();
+        writeln!(s, "        let fz_expected = format!(\"{{:?}}\", (&fz_original, (&fz_value, &fz_grad), (&fz_vjp_value, &fz_vjp_grad)));").unwrap();
+        writeln!(s, "        match fz_twin {{").unwrap();
+        writeln!(s, "            Ok(fz_t) => {{ let fz_got = format!(\"{{:?}}\", (&fz_t.0, (&fz_t.1 .0, &fz_t.1 .1), (&fz_t.2 .0, &fz_t.2 .1))); if fz_got != fz_expected {{ fz_rep.fail(format!(\"point {{fz_point}}: the generic twin at f64 gives (value, _grad, _vjp) {{fz_got}}, the f64 function {{fz_expected}}\\n      at {{fz_inputs}}\")); continue; }} }}").unwrap();
+        writeln!(s, "            Err(fz_msg) => {{ fz_rep.fail(format!(\"point {{fz_point}}: the generic twin panicked: {{fz_msg}}\\n      at {{fz_inputs}}\")); continue; }}").unwrap();
+        writeln!(s, "        }}").unwrap();
+    }
     // Destructure the gradient with its expected type.
     let active: Vec<&gen::Param> = sig.params.iter().filter(|p| p.active).collect();
     let ty = |p: &gen::Param| match p.kind {
@@ -343,13 +361,14 @@ fn render(fns: &[gen::GenFn], included: &[bool]) -> Rendered {
 
 fn write_crate(dir: &Path, package: &str, main_rs: &str, with_differentiate: bool, root: &Path) {
     std::fs::create_dir_all(dir.join("src")).unwrap();
+    // `num-traits` for the generic twins' bounds.
     let deps = if with_differentiate {
         format!(
-            "differentiate = {{ path = {:?} }}\n",
+            "differentiate = {{ path = {:?} }}\nnum-traits = \"0.2\"\n",
             root.to_str().expect("a UTF-8 path")
         )
     } else {
-        String::new()
+        "num-traits = \"0.2\"\n".to_string()
     };
     let toml = format!(
         "[package]\nname = \"{package}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
@@ -360,11 +379,9 @@ fn write_crate(dir: &Path, package: &str, main_rs: &str, with_differentiate: boo
     );
     std::fs::write(dir.join("Cargo.toml"), toml).unwrap();
     // The repository's lock file pins the dependencies' versions (no registry access needed).
-    if with_differentiate {
-        let lock = root.join("Cargo.lock");
-        if lock.exists() {
-            std::fs::copy(&lock, dir.join("Cargo.lock")).unwrap();
-        }
+    let lock = root.join("Cargo.lock");
+    if lock.exists() {
+        std::fs::copy(&lock, dir.join("Cargo.lock")).unwrap();
     }
     std::fs::write(dir.join("src").join("main.rs"), main_rs).unwrap();
 }
@@ -557,6 +574,7 @@ fn differential_fuzz() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let work = root.join("target").join("fuzz-crate");
     let target_dir = root.join("target").join("fuzz-crate-target");
+    let generic_mode = std::env::var("DIFFERENTIATE_FUZZ_GENERIC").map_or(true, |v| v != "0");
     let mut cfg = gen::Config::default();
     // By default, leave out what the README lists as not supported yet: a local buffer
     // declared after an early `return` (the rest of the body then runs inside a branch).
@@ -589,7 +607,14 @@ fn differential_fuzz() {
     for b in 0..batches {
         let first = b * batch_size;
         let count = batch_size.min(cases - first);
-        let fns = gen::generate_batch(seed, b as u64, first, count, &cfg);
+        let mut fns = gen::generate_batch(seed, b as u64, first, count, &cfg);
+        if generic_mode {
+            let names: Vec<String> = fns.iter().map(|f| f.sig.name.clone()).collect();
+            for f in &mut fns {
+                let twin = generic::twin(&f.source, &names);
+                f.source = format!("{}\n{twin}", f.source);
+            }
+        }
         let dir = work.join(format!("batch-{b}"));
         let package = format!("fuzz_batch_{b}");
         let mut included = vec![true; fns.len()];

@@ -252,7 +252,7 @@ impl Plan {
                 prologue.push(Stmt::DeclareArray {
                     array: *cache,
                     init: ArrayInit::Repeat {
-                        value: Operand::Const(syn::parse_quote!(0.0)),
+                        value: Operand::Const(ir.numbers.zero()),
                         len: Operand::Var(*count),
                     },
                     vec: true,
@@ -270,7 +270,8 @@ impl Plan {
         for &h in &self.top {
             let info = &ir.vars[h];
             let (hint, ty) = (info.hint.clone(), info.ty.clone());
-            let init = let_const(ir, &mut prologue, &hint, syn::parse_quote!(0.0));
+            let zero = ir.numbers.zero();
+            let init = let_const(ir, &mut prologue, &hint, zero);
             let exit = ir.new_var(&hint, ty.clone(), span);
             let header = ir.new_var(&hint, ty, span);
             ir.vars[exit].copy_of = Some(h);

@@ -185,15 +185,16 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
         lowerer.ir.result = (0..lowerer.components)
             .map(|k| match lowerer.lookup(&ret_name(k)) {
                 Some(Binding::Var(v)) => Operand::Var(v),
-                _ => dummy(),
+                _ => lowerer.dummy(),
             })
             .collect();
     } else {
         let want = lowerer.components;
         let value = lowerer.lower_stmts(&func.block.stmts, &mut body, want, false);
-        lowerer.ir.result = value.unwrap_or_else(|| vec![dummy(); want]);
+        let dummy = lowerer.dummy();
+        lowerer.ir.result = value.unwrap_or_else(|| vec![dummy.clone(); want]);
         if lowerer.ir.result.len() != want {
-            lowerer.ir.result.resize(want, dummy());
+            lowerer.ir.result.resize(want, dummy);
         }
     }
     lowerer.ir.body = body;
@@ -277,8 +278,6 @@ fn literal_index(expr: &Expr) -> Option<usize> {
     }
 }
 
-/// A placeholder for a value on a path that never uses it (after `return`, or before a
-/// deferred `let x;` is assigned). It carries no derivative.
 /// The stem of a temporary's name: what it computes.
 fn temporary_name(rhs: &Rhs) -> &'static str {
     match rhs {
@@ -296,6 +295,28 @@ fn temporary_name(rhs: &Rhs) -> &'static str {
     }
 }
 
+impl Lowerer<'_> {
+    /// A placeholder for a value on a path that never uses it (after `return`, or before a
+    /// deferred `let x;` is assigned). It carries no derivative. `Default::default()`, but in
+    /// a function generic over `T` it is most often a `T`, which has no `Default`: zero there,
+    /// unless the type is known to be another.
+    fn dummy(&self) -> Operand {
+        self.placeholder(None)
+    }
+
+    /// [`Self::dummy`] of a variable declared with type `ty`.
+    fn placeholder(&self, ty: Option<&syn::Type>) -> Operand {
+        match (&self.ir.numbers, ty) {
+            (Numbers::Generic(_), None) => Operand::Const(self.ir.numbers.zero()),
+            (Numbers::Generic(_), Some(ty)) if self.floats.is_float(ty) => {
+                Operand::Const(self.ir.numbers.zero())
+            }
+            _ => dummy(),
+        }
+    }
+}
+
+/// `Default::default()`: see [`Lowerer::dummy`].
 fn dummy() -> Operand {
     Operand::Const(syn::parse_quote!(::core::default::Default::default()))
 }
@@ -453,7 +474,7 @@ impl Lowerer<'_> {
                 if what.ends_with('s') { "are" } else { "is" }
             ),
         );
-        dummy()
+        self.dummy()
     }
 }
 

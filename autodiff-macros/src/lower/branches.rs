@@ -18,10 +18,10 @@ impl Lowerer<'_> {
                         "labelled blocks are not supported in a `#[differentiate]` function; compute the value with `if`/`else`",
                     );
                     // Its `break 'label` would only be reported again.
-                    return vec![dummy(); want];
+                    return vec![self.dummy(); want];
                 }
                 self.lower_stmts(&b.block.stmts, out, want, false)
-                    .unwrap_or_else(|| vec![dummy(); want])
+                    .unwrap_or_else(|| vec![self.dummy(); want])
             }
             Expr::If(i) => {
                 if let Expr::Let(l) = &*i.cond {
@@ -145,12 +145,12 @@ impl Lowerer<'_> {
                             Some(self.lower_structured_or_expr(e, want, &mut block))
                         }
                         ArmBody::Block(b) => self.lower_stmts(&b.stmts, &mut block, want, false),
-                        ArmBody::Empty => Some(vec![dummy(); want]),
+                        ArmBody::Empty => Some(vec![self.dummy(); want]),
                     };
                     self.scopes.pop();
                     value
                 }
-                ArmSource::Empty => Some(vec![dummy(); want]),
+                ArmSource::Empty => Some(vec![self.dummy(); want]),
             };
             arms.push(block);
             ends.push(self.scopes.clone());
@@ -171,7 +171,7 @@ impl Lowerer<'_> {
                     .iter()
                     .map(|b| match b {
                         Binding::Var(v) => Operand::Var(*v),
-                        _ => dummy(),
+                        _ => self.placeholder(local.ty.as_ref()),
                     })
                     .collect();
                 let var =
@@ -188,7 +188,7 @@ impl Lowerer<'_> {
                 .map(|v| {
                     v.as_ref()
                         .and_then(|v| v.get(k).cloned())
-                        .unwrap_or_else(dummy)
+                        .unwrap_or_else(|| self.dummy())
                 })
                 .collect();
             let var = self.ir.new_var("t", None, span);

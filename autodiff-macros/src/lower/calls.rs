@@ -54,7 +54,7 @@ impl Lowerer<'_> {
                 Ok(block) => self.lower_expr(&block, out),
                 Err(error) => {
                     self.errors.push(error);
-                    dummy()
+                    self.dummy()
                 }
             };
         }
@@ -293,7 +293,7 @@ impl Lowerer<'_> {
                 call,
                 format!("this closure takes {} arguments", closure.inputs.len()),
             );
-            return dummy();
+            return self.dummy();
         }
         let args: Vec<Operand> = call.args.iter().map(|a| self.lower_expr(a, out)).collect();
         let caller = std::mem::replace(&mut self.scopes, captured);
@@ -456,8 +456,20 @@ fn conversion_out_of_float(m: &syn::ExprMethodCall) -> Option<&syn::Ident> {
             && name.starts_with("to_")
             && matches!(
                 &name[3..],
-                "f64" | "f32" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16"
-                    | "u32" | "u64" | "u128" | "usize"
+                "f64"
+                    | "f32"
+                    | "i8"
+                    | "i16"
+                    | "i32"
+                    | "i64"
+                    | "i128"
+                    | "isize"
+                    | "u8"
+                    | "u16"
+                    | "u32"
+                    | "u64"
+                    | "u128"
+                    | "usize"
             )
     };
     if is_conversion(m) {

@@ -23,7 +23,7 @@ impl Lowerer<'_> {
                             .spanned(ret, "`return` needs a value in a differentiated function");
                     }
                 }
-                vec![dummy(); want]
+                vec![self.dummy(); want]
             }
             Expr::Tuple(t) if t.elems.len() == want && (want > 1 || t.elems.trailing_punct()) => {
                 t.elems.iter().map(|e| self.lower_expr(e, out)).collect()
@@ -60,7 +60,7 @@ impl Lowerer<'_> {
                     other,
                     format!("write the {want} returned values out here, as a tuple `(a, b, ..)` or an array `[a, b, ..]`; returning a tuple or array held in a variable or returned by a call is not supported yet"),
                 );
-                vec![dummy(); want]
+                vec![self.dummy(); want]
             }
         }
     }
@@ -73,7 +73,7 @@ impl Lowerer<'_> {
                 Some(Binding::Uninit) => {
                     self.errors
                         .spanned(ident, format!("`{ident}` is used before it is assigned"));
-                    dummy()
+                    self.dummy()
                 }
                 Some(Binding::Array(_)) => self.reject(ident, Rejected::ArrayAsValue),
                 Some(Binding::Closure(_)) => self.reject(ident, Rejected::ClosureAsValue),
@@ -185,11 +185,11 @@ impl Lowerer<'_> {
             }
             Expr::If(_) | Expr::Match(_) | Expr::Block(_) => {
                 let mut value = self.lower_structured(expr, 1, out);
-                value.pop().unwrap_or_else(dummy)
+                value.pop().unwrap_or_else(|| self.dummy())
             }
             Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => {
                 self.lower_exit(expr, out);
-                dummy()
+                self.dummy()
             }
             Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
                 self.lower_loop(expr, out);
@@ -293,7 +293,7 @@ impl Lowerer<'_> {
                     vec![ArmSource::Expr(&constant), ArmSource::Expr(&b.right)]
                 };
                 let mut value = self.lower_branch(Selector::If(cond), arms, 1, span, out);
-                value.pop().unwrap_or_else(dummy)
+                value.pop().unwrap_or_else(|| self.dummy())
             }
             Lt(_) | Le(_) | Gt(_) | Ge(_) | Eq(_) | Ne(_) => {
                 // The operands are lowered (so calls and closures in them work); the comparison

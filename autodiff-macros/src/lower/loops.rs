@@ -241,7 +241,7 @@ impl Lowerer<'_> {
             let local = &self.scopes[si][li];
             let init = match local.binding {
                 Binding::Var(v) => Operand::Var(v),
-                _ => dummy(),
+                _ => self.placeholder(local.ty.as_ref()),
             };
             let ty = local.ty.clone();
             let header_var = self.ir.new_var(name.trim_start_matches('#'), ty, span);
@@ -356,9 +356,10 @@ impl Lowerer<'_> {
         let mut carried_ir = Vec::new();
         for (name, header_var, init) in carried {
             let (si, li) = self.find(&name).expect("carried variables are in scope");
-            let next = match self.scopes[si][li].binding {
+            let local = &self.scopes[si][li];
+            let next = match local.binding {
                 Binding::Var(v) => Operand::Var(v),
-                _ => dummy(),
+                _ => self.placeholder(local.ty.as_ref()),
             };
             let exit = self.ir.new_var(
                 name.trim_start_matches('#'),

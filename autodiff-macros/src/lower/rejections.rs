@@ -76,7 +76,7 @@ impl Lowerer<'_> {
     /// Reports `rejected` at `node`; the returned operand stands in for its value.
     pub(super) fn reject(&mut self, node: impl ToTokens, rejected: Rejected) -> Operand {
         self.errors.spanned(node, rejected.message());
-        dummy()
+        self.dummy()
     }
 
     /// The expressions that have no lowering at all, or `None` for the others.

@@ -72,7 +72,7 @@ impl Lowerer<'_> {
             );
             return None;
         }
-        Some(vec![dummy(); want])
+        Some(vec![self.dummy(); want])
     }
 
     /// Whether `stmt` may leave the current block early: `return`, or `break`/`continue`
@@ -138,7 +138,7 @@ impl Lowerer<'_> {
     ) -> Option<Vec<Operand>> {
         let flags = self.exit_flags();
         if flags.is_empty() {
-            return Some(vec![dummy(); want]);
+            return Some(vec![self.dummy(); want]);
         }
         let cond = self.any_flag(&flags, "go_on", true, span, out);
         let value = self.lower_branch(

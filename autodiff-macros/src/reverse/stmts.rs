@@ -242,11 +242,16 @@ impl Emitter<'_> {
             } => {
                 let (array, index) = (self.array(*array), self.operand(index));
                 let range = resolve(self.ir, guard.range.to_token_stream());
+                // Any value: the loop did not run, and nothing reads it.
+                let unused = match &self.ir.numbers {
+                    Numbers::Literal => quote!(::core::default::Default::default()),
+                    numbers => numbers.zero().into_token_stream(),
+                };
                 quote! {
                     if ::core::iter::Iterator::next(&mut (#range)).is_some() {
                         #array[#index]
                     } else {
-                        ::core::default::Default::default()
+                        #unused
                     }
                 }
             }
