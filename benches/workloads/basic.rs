@@ -9,6 +9,7 @@
 )]
 
 use differentiate::differentiate;
+use num_traits::{Float, NumAssign};
 
 // ---- 1. the seed function and `fonction_complexe` ------------------------------------------
 
@@ -28,6 +29,14 @@ pub fn j_hand_grad(x: f64) -> (f64, f64) {
 /// `f(x, y, z) = xy·atan(x/y)·cos(z² - x)/z + atan(x/y) - cos(z² - x)`.
 #[differentiate]
 pub fn fonction_complexe(x: f64, y: f64, z: f64) -> f64 {
+    x * y * (x / y).atan() * (z.powi(2) - x).cos() / z + (x / y).atan() - (z * z - x).cos()
+}
+
+/// `fonction_complexe` written once for every float type, as a numerical crate writes it: the
+/// "generic" contender, whose `f64` instantiation must cost what the `f64` function costs and
+/// give the same bits.
+#[differentiate]
+pub fn fonction_complexe_generic<T: Float>(x: T, y: T, z: T) -> T {
     x * y * (x / y).atan() * (z.powi(2) - x).cos() / z + (x / y).atan() - (z * z - x).cos()
 }
 
@@ -55,6 +64,17 @@ pub fn fonction_complexe_hand_grad(x: f64, y: f64, z: f64) -> (f64, (f64, f64, f
 #[differentiate]
 pub fn residual_sum(w: &[f64], x: &[f64], y: &[f64]) -> f64 {
     let mut s = 0.0;
+    for i in 0..x.len() {
+        let r = w[i] * x[i] - y[i];
+        s += r * r + x[i].sin();
+    }
+    s
+}
+
+/// `residual_sum` over any float type (see [`fonction_complexe_generic`]).
+#[differentiate]
+pub fn residual_sum_generic<T: Float + NumAssign>(w: &[T], x: &[T], y: &[T]) -> T {
+    let mut s = T::zero();
     for i in 0..x.len() {
         let r = w[i] * x[i] - y[i];
         s += r * r + x[i].sin();

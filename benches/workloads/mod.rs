@@ -233,6 +233,13 @@ fn fonction_complexe_case() -> Case {
             AD_TOL,
             false,
         );
+        // The same function written over `T: Float`, at `f64`: the same bits.
+        let generic = basic::fonction_complexe_generic_grad(x, y, z);
+        assert_eq!(
+            format!("{generic:?}"),
+            format!("{:?}", (v, (dx, dy, dz))),
+            "the generic fonction_complexe at f64 differs from the f64 one"
+        );
         let (_, rg) = peers::fonction_complexe_reverse(&tape, x, y, z);
         assert_close("fonction_complexe reverse", &rg, &hand, AD_TOL, false);
         let (_, ng) = peers::fonction_complexe_num_dual(x, y, z);
@@ -275,6 +282,12 @@ fn fonction_complexe_case() -> Case {
         hand: runner!(pts, |x, y, z| fonction_complexe_hand_grad(x, y, z)),
         peers: vec![
             (
+                "generic",
+                runner!(pts, |x, y, z| basic::fonction_complexe_generic_grad(
+                    x, y, z
+                )),
+            ),
+            (
                 "reverse",
                 runner!(pts, |x, y, z| peers::fonction_complexe_reverse(
                     &tape, x, y, z
@@ -301,6 +314,12 @@ fn residual_sum_case(n: usize) -> Case {
     let x = points(-2.0, 2.0, 0.5)[..n].to_vec();
     let y = points(-1.0, 1.0, 0.9)[..n].to_vec();
     let (v, (dw, dx, dy)) = residual_sum_grad(&w, &x, &y);
+    let generic = basic::residual_sum_generic_grad(&w, &x, &y);
+    assert_eq!(
+        format!("{generic:?}"),
+        format!("{:?}", (v, (&dw, &dx, &dy))),
+        "the generic residual_sum at f64 differs from the f64 one"
+    );
     let (hv, (hw, hx, hy)) = residual_sum_hand_grad(&w, &x, &y);
     assert_eq!(v, residual_sum(&w, &x, &y));
     assert_close("residual_sum value", &[v], &[hv], AD_TOL, false);
@@ -347,6 +366,12 @@ fn residual_sum_case(n: usize) -> Case {
             black_box(residual_sum_hand_grad(w, x, y));
         }),
         peers: vec![
+            (
+                "generic",
+                with(|w, x, y| {
+                    black_box(basic::residual_sum_generic_grad(w, x, y));
+                }),
+            ),
             ("reverse", {
                 let data = data.clone();
                 Box::new(move || {
