@@ -5,6 +5,9 @@
 //! the function itself; the `f64` instantiation is checked bit for bit against the same
 //! function written for `f64`.
 
+// Written as user code is: index loops over a const-generic length, identity conversions.
+#![allow(clippy::needless_range_loop, clippy::useless_conversion)]
+
 mod common;
 
 use common::assert_close;
