@@ -482,3 +482,70 @@ fn jacobian_over_a_generic_float() {
 fn row_x_f64(r: f64, t: f64) -> (f64, f64) {
     (t.cos(), -r * t.sin())
 }
+
+/// A tuple result of a generic call, read by component, in a branch.
+#[differentiate]
+pub fn through_polar<T: Float>(r: T, t: T) -> T {
+    let (x, y) = polar(r, t);
+    if x > T::zero() {
+        x * y
+    } else {
+        y
+    }
+}
+
+/// An early `return` from a loop over a generic slice.
+#[differentiate]
+pub fn until_above_one<T: Float>(x: &[T]) -> T {
+    let mut s = T::zero();
+    for &v in x {
+        if v > T::one() {
+            return s;
+        }
+        s = s + v * v;
+    }
+    s
+}
+
+/// A local buffer of the float type, written and read back.
+#[differentiate]
+pub fn neighbours<T: Float>(x: &[T]) -> T {
+    let mut b = vec![T::zero(); x.len()];
+    for i in 0..x.len() {
+        b[i] = x[i].sin();
+    }
+    let mut s = T::zero();
+    for i in 1..x.len() {
+        s = s + b[i] * b[i - 1];
+    }
+    s
+}
+
+#[test]
+fn components_returns_and_buffers_over_a_generic_float() {
+    // x·y = r² sin(2t) / 2 where x = r cos t > 0.
+    let (r, t) = (2.0f64, 0.3f64);
+    let (_, (dr, dt)) = through_polar_grad(r, t);
+    assert_close(
+        "through polar",
+        &[dr, dt],
+        &[r * (2.0 * t).sin(), r * r * (2.0 * t).cos()],
+        1e-14,
+    );
+    // Stops at 2.0: Σ v² over the values before it.
+    assert_eq!(
+        until_above_one_grad(&[0.5f32, 0.7, 2.0, 0.1]).1,
+        vec![1.0, 1.4, 0.0, 0.0]
+    );
+    let x = [0.5, 0.7, 2.0, 0.1];
+    let (value, grad) = neighbours_grad(&x);
+    assert_eq!(value, neighbours(&x));
+    let by_hand: Vec<f64> = (0..4)
+        .map(|i| {
+            let left = if i > 0 { x[i - 1].sin() } else { 0.0 };
+            let right = if i < 3 { x[i + 1].sin() } else { 0.0 };
+            (left + right) * x[i].cos()
+        })
+        .collect();
+    assert_close("neighbours", &grad, &by_hand, 1e-14);
+}

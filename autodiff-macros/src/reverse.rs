@@ -21,13 +21,15 @@
 //! ## Number types, and derivatives of derivatives
 //!
 //! The emitted code works on the user's values with the runtime's rules, which are generic
-//! over `T: Float`; the only numbers it writes itself are zeros and unit seeds (`0.0`, `1.0`),
-//! which a generic emission writes as the number type's zero and one. That is the design the
-//! next steps build on, rather than turning the reverse sweep into IR for a second transform:
+//! over `T: Real` (every `Float` type is one); the only numbers it writes itself are zeros and
+//! unit seeds, which [`Numbers`] writes as literals (`0.0`, `1.0`) for an `f64` or `f32`
+//! function and as `T::zero()`, `T::one()` for one generic over `T` (with `d = d + c` for
+//! `d += c`, which `Float` does not promise). That is the design the next steps build on,
+//! rather than turning the reverse sweep into IR for a second transform:
 //!
 //! - A function generic over `T: Float` gets a pullback generic over the same `T`: the sweeps
-//!   are the same text, and the instantiation at `f64` compiles to what an `f64` function's
-//!   pullback is today.
+//!   are the same text, and the instantiation at `f64` computes what the `f64` function's
+//!   pullback computes, bit for bit (the fuzzer checks every function it generates both ways).
 //! - Second derivatives compose forward mode over this reverse sweep by instantiating the
 //!   pullback at the runtime's dual numbers: a Hessian-vector product is one pullback call
 //!   whose inputs carry a tangent. An `f64` user function meets that design through a
@@ -451,7 +453,10 @@ impl Emitter<'_> {
         if self.facts.aggregates.contains(&v) {
             let rt = &self.rt;
             let x = self.read(ctx, &Operand::Var(v));
-            return quote!(#rt::zero_like(&#x));
+            return match &self.ir.numbers {
+                Numbers::Literal => quote!(#rt::zero_like(&#x)),
+                Numbers::Generic(t) => quote!(#rt::zero_like_in::<#t, _>(&#x)),
+            };
         }
         if self.facts.kinds[v] == Kind::Tensor {
             let rt = &self.rt;

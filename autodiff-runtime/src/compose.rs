@@ -165,6 +165,43 @@ pub fn zero_like<T: ZeroLike>(x: &T) -> T {
     x.zero_like()
 }
 
+/// [`ZeroLike`] in a function generic over the float type `T`, where a result read by
+/// component is a tuple or array of `T`: a blanket `ZeroLike` for every float type would
+/// overlap the tuple and array impls, so these name `T`.
+pub trait ZeroLikeIn<T> {
+    fn zero_like_in(&self) -> Self;
+}
+
+impl<T: num_traits::real::Real, const N: usize> ZeroLikeIn<T> for [T; N] {
+    fn zero_like_in(&self) -> [T; N] {
+        [T::zero(); N]
+    }
+}
+
+macro_rules! zero_like_in_tuple {
+    (@T $i:tt) => { T };
+    (@zero $i:tt) => { T::zero() };
+    ($($i:tt)+) => {
+        impl<T: num_traits::real::Real> ZeroLikeIn<T> for ($(zero_like_in_tuple!(@T $i),)+) {
+            fn zero_like_in(&self) -> Self {
+                ($(zero_like_in_tuple!(@zero $i),)+)
+            }
+        }
+    };
+}
+
+zero_like_in_tuple!(0);
+zero_like_in_tuple!(0 1);
+zero_like_in_tuple!(0 1 2);
+zero_like_in_tuple!(0 1 2 3);
+zero_like_in_tuple!(0 1 2 3 4);
+zero_like_in_tuple!(0 1 2 3 4 5);
+
+/// Zeros shaped like `x`, a tuple or array of the float type `T`.
+pub fn zero_like_in<T, X: ZeroLikeIn<T>>(x: &X) -> X {
+    x.zero_like_in()
+}
+
 /// `value`, typed like `previous`: a new version of a user variable has the type of the
 /// version it replaces, as the variable in the user's code has one type.
 #[inline(always)]

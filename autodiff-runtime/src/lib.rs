@@ -32,8 +32,8 @@ pub fn detach<T>(x: T) -> T {
 
 #[doc(hidden)]
 pub use compose::{
-    add_array_entry, cast, grad_entry, like, number_entry, zero_like, ArrayGradEntry, Constant,
-    GradEntry, NumberEntry, ZeroLike,
+    add_array_entry, cast, grad_entry, like, number_entry, zero_like, zero_like_in, ArrayGradEntry,
+    Constant, GradEntry, NumberEntry, ZeroLike, ZeroLikeIn,
 };
 #[doc(hidden)]
 pub use lanes::Lanes;
