@@ -549,3 +549,28 @@ fn components_returns_and_buffers_over_a_generic_float() {
         .collect();
     assert_close("neighbours", &grad, &by_hand, 1e-14);
 }
+
+/// The same conversions in an `f64` function: `f64::from_usize(x.len()).unwrap()` is a
+/// constant of the derivative, as `x.len() as f64` is.
+#[differentiate]
+pub fn mean_square(x: &[f64]) -> f64 {
+    let n = f64::from_usize(x.len()).unwrap();
+    let half = f64::from_i32(1).unwrap() / f64::from(2.0f32);
+    half * x.iter().map(|v| v * v).sum::<f64>() / n
+}
+
+/// `T::nan()` and `T::from_i32`: `max` ignores a NaN operand, as `f64::max` does.
+#[differentiate]
+pub fn ignores_nan<T: Float + FromPrimitive>(x: T) -> T {
+    let three = T::from_i32(3).unwrap();
+    x.max(T::nan()) * three
+}
+
+#[test]
+fn integer_conversions_are_constants() {
+    let x = [1.0, -2.0, 4.0];
+    let (value, grad) = mean_square_grad(&x);
+    assert_eq!(value, 0.5 * 21.0 / 3.0);
+    assert_eq!(grad, vec![1.0 / 3.0, -2.0 / 3.0, 4.0 / 3.0]);
+    assert_eq!(ignores_nan_grad(2.0f64), (6.0, 3.0));
+}
