@@ -278,6 +278,15 @@ fn literal_index(expr: &Expr) -> Option<usize> {
     }
 }
 
+/// `expr` without the parentheses around it.
+fn strip_parens(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Paren(p) => strip_parens(&p.expr),
+        Expr::Group(g) => strip_parens(&g.expr),
+        other => other,
+    }
+}
+
 /// The stem of a temporary's name: what it computes.
 fn temporary_name(rhs: &Rhs) -> &'static str {
     match rhs {

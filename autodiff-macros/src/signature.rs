@@ -9,7 +9,7 @@ use syn::{FnArg, Pat, ReturnType, Type};
 
 mod generics;
 
-pub use generics::FloatTypes;
+pub use generics::{FloatTypes, FLOAT_TRAITS};
 
 /// How a parameter enters the derivative.
 pub struct Param {

@@ -485,14 +485,6 @@ fn conversion_out_of_float(m: &syn::ExprMethodCall) -> Option<&syn::Ident> {
     }
 }
 
-fn strip_parens(expr: &Expr) -> &Expr {
-    match expr {
-        Expr::Paren(p) => strip_parens(&p.expr),
-        Expr::Group(g) => strip_parens(&g.expr),
-        other => other,
-    }
-}
-
 /// `detach` or `differentiate::detach` (the runtime's identity that stops derivatives).
 fn is_detach(segments: &[String]) -> bool {
     match segments {

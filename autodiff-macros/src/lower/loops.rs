@@ -459,14 +459,6 @@ fn pat_name(pat: &Pat) -> Option<String> {
     }
 }
 
-fn strip_parens(expr: &Expr) -> &Expr {
-    match expr {
-        Expr::Paren(p) => strip_parens(&p.expr),
-        Expr::Group(g) => strip_parens(&g.expr),
-        other => other,
-    }
-}
-
 /// `a..b`, `a..=b`, and `.rev()`, `.step_by(k)`, `.skip(k)`, `.take(k)` of one.
 fn is_range(expr: &Expr) -> bool {
     match strip_parens(expr) {

@@ -14,7 +14,7 @@ use quote::ToTokens;
 use syn::{GenericParam, Type, TypeParamBound, WherePredicate};
 
 /// Traits whose bound makes a type parameter the float type.
-const FLOAT_TRAITS: &[&str] = &["Float", "Real", "FloatCore", "RealField"];
+pub const FLOAT_TRAITS: &[&str] = &["Float", "Real", "FloatCore", "RealField"];
 
 /// Traits that say nothing about being a float: a parameter bounded only by these is not one.
 const OTHER_TRAITS: &[&str] = &[
