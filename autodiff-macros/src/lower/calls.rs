@@ -1,6 +1,7 @@
 //! Lowering of calls: float-library methods and functions (through the rule table in
 //! `primitives`), calls of other differentiated functions, and local closures (inlined).
 use super::*;
+use crate::signature::FLOAT_TRAITS;
 
 impl Lowerer<'_> {
     pub(super) fn lower_method_call(
@@ -374,10 +375,7 @@ impl Lowerer<'_> {
         }
         let owner = segments[segments.len() - 2].ident.to_string();
         let float_type = segments.len() == 2 && self.floats.is_float_name(&owner);
-        let float_trait = matches!(
-            owner.as_str(),
-            "Float" | "Real" | "FloatCore" | "FloatConst"
-        );
+        let float_trait = FLOAT_TRAITS.contains(&owner.as_str()) || owner == "FloatConst";
         (float_type || float_trait).then_some(name)
     }
 
