@@ -574,3 +574,51 @@ fn integer_conversions_are_constants() {
     assert_eq!(grad, vec![1.0 / 3.0, -2.0 / 3.0, 4.0 / 3.0]);
     assert_eq!(ignores_nan_grad(2.0f64), (6.0, 3.0));
 }
+
+/// An `f64` function calling a generic one: `T` is inferred as `f64`.
+#[differentiate]
+pub fn f64_caller(x: &[f64], a: f64) -> f64 {
+    rosenbrock(x, a, 100.0) * 0.5
+}
+
+/// A loop over two scalar inputs: `NAME_grad` runs in forward mode (see the README), here
+/// over `T`.
+#[differentiate(wrt(k, c))]
+pub fn oscillator<T: Float>(k: T, c: T, x0: T, v0: T, dt: T, steps: usize) -> T {
+    let mut x = x0;
+    let mut v = v0;
+    for _ in 0..steps {
+        let a = -k * x - c * v;
+        x = x + dt * v;
+        v = v + dt * a;
+    }
+    x
+}
+
+#[test]
+fn f64_caller_of_a_generic_function() {
+    let x = [1.5, -0.5, 2.0];
+    let (_, (dx, da)) = f64_caller_grad(&x, 0.8);
+    let (hx, ha, _) = rosenbrock_by_hand(&x, 0.8, 100.0);
+    assert_close(
+        "f64 caller, x",
+        &dx,
+        &hx.iter().map(|g| 0.5 * g).collect::<Vec<_>>(),
+        1e-12,
+    );
+    assert_close("f64 caller, a", &[da], &[0.5 * ha], 1e-12);
+}
+
+#[test]
+fn forward_mode_over_a_generic_float() {
+    let (k, c, x0, v0, dt) = (2.0, 0.3, 1.0, 0.0, 0.01);
+    let (value, (dk, dc)) = oscillator_grad(k, c, x0, v0, dt, 500);
+    // Forward mode (`_grad`) against reverse mode (`_vjp`), and both against differences.
+    let (vjp_value, (rk, rc)) = oscillator_vjp(k, c, x0, v0, dt, 500, 1.0);
+    assert_eq!(value, vjp_value);
+    assert_close("oscillator modes", &[dk, dc], &[rk, rc], 1e-12);
+    let fd = central(|p| oscillator(p[0], p[1], x0, v0, dt, 500), &[k, c], 1e-6);
+    assert_close("oscillator vs differences", &[dk, dc], &fd, 1e-7);
+    let (_, (dkf, dcf)) = oscillator_grad(k as f32, c as f32, 1.0, 0.0, 0.01, 500);
+    assert_close("oscillator f32", &[dkf as f64, dcf as f64], &[dk, dc], 1e-4);
+}
