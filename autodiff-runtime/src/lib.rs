@@ -10,6 +10,7 @@
 pub mod check;
 #[doc(hidden)]
 pub mod compose;
+pub mod dual;
 #[doc(hidden)]
 pub mod lanes;
 pub mod rules;
@@ -35,6 +36,7 @@ pub use compose::{
     add_array_entry, cast, grad_entry, like, number_entry, zero_like, zero_like_in, ArrayGradEntry,
     Constant, GradEntry, NumberEntry, ZeroLike, ZeroLikeIn,
 };
+pub use dual::Dual;
 #[doc(hidden)]
 pub use lanes::Lanes;
 

@@ -64,10 +64,12 @@ fn nan<T: Real>() -> T {
     T::zero() / T::zero()
 }
 
-/// `dy · partial`, or 0 when `dy` is 0: for rules whose partial can be infinite.
+/// `dy · partial`, or 0 when `dy` is 0: for rules whose partial can be infinite. "Is 0" is
+/// `Zero::is_zero`, not `== 0`: a dual number's `==` compares values only, and a zero value
+/// with a nonzero derivative must still contribute its derivative.
 #[inline(always)]
 fn guard<T: Real>(dy: T, contribution: impl FnOnce() -> T) -> T {
-    if dy == T::zero() {
+    if dy.is_zero() {
         T::zero()
     } else {
         contribution()
@@ -257,7 +259,7 @@ pub fn fract_x<T: Real>(dy: T) -> T {
 /// `powi(x, n)`: `n xⁿ⁻¹`, and 0 for `n = 0` (the constant 1) even at `x = 0`.
 #[inline(always)]
 pub fn powi_x<T: Real>(dy: T, x: T, n: i32) -> T {
-    if n == 0 || dy == T::zero() {
+    if n == 0 || dy.is_zero() {
         T::zero()
     } else {
         dy * T::from(n).unwrap_or_else(nan) * x.powi(n - 1)
@@ -271,7 +273,7 @@ pub fn powi_x<T: Real>(dy: T, x: T, n: i32) -> T {
 /// `powf(x, p)`, adjoint of the base: `p xᵖ⁻¹`, and 0 for `p = 0`.
 #[inline(always)]
 pub fn powf_x<T: Real>(dy: T, x: T, p: T) -> T {
-    if p == T::zero() || dy == T::zero() {
+    if p == T::zero() || dy.is_zero() {
         T::zero()
     } else {
         dy * p * x.powf(p - T::one())
