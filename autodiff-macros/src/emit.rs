@@ -13,6 +13,8 @@
 
 use crate::analysis::strategy;
 use crate::ir::Numbers;
+
+mod higher_order;
 use crate::naming;
 use crate::reverse::PullbackBody;
 use crate::signature::{Output, ParamKind, Signature};
@@ -531,7 +533,7 @@ pub fn generated(
         (strategy::Jacobian::Calls, ..) => JacobianBody::Calls,
         _ => JacobianBody::None,
     };
-    parts.items(
+    let generated = parts.items(
         quote! {
         #(#enums)*
         #(#items)*
@@ -542,7 +544,9 @@ pub fn generated(
         tangent.map(|body| quote!(#(#items)* #body)),
         jacobian,
         false,
-    )
+    );
+    let higher_order = parts.higher_order();
+    quote!(#generated #higher_order)
 }
 
 /// The generated items around a derivative the user supplied with `vjp = path`: the pullback

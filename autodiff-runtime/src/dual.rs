@@ -28,7 +28,9 @@ pub struct Dual<T> {
     pub eps: T,
 }
 
-impl<T: Float> Dual<T> {
+// Asking no more than `Zero` of `T` lets the generated items of a function bounded by `Real`
+// alone build dual numbers; what they are then called with must be `Float`.
+impl<T: Zero> Dual<T> {
     pub fn new(re: T, eps: T) -> Self {
         Dual { re, eps }
     }
@@ -421,6 +423,90 @@ impl<T: Float> Float for Dual<T> {
             rules::copysign_x(self.eps, self.re, sign.re),
         )
     }
+}
+
+// ---- what the generated `NAME_jvp`, `NAME_hvp` and `NAME_hessian` call --------------------
+
+/// Dual numbers `x[i] + t[i]·ε`: a slice argument and its tangent.
+#[doc(hidden)]
+pub fn lift_slice<T: Copy + Zero>(x: &[T], t: &[T]) -> Vec<Dual<T>> {
+    assert_eq!(
+        x.len(),
+        t.len(),
+        "the tangent of a slice argument has its length"
+    );
+    x.iter().zip(t).map(|(&x, &t)| Dual::new(x, t)).collect()
+}
+
+/// Constant dual numbers: a slice argument that is not differentiated.
+#[doc(hidden)]
+pub fn constant_slice<T: Copy + Zero>(x: &[T]) -> Vec<Dual<T>> {
+    x.iter().map(|&x| Dual::constant(x)).collect()
+}
+
+/// Dual numbers `x[i] + t[i]·ε`: an array argument and its tangent.
+#[doc(hidden)]
+pub fn lift_array<T: Copy + Zero, const N: usize>(x: &[T; N], t: &[T; N]) -> [Dual<T>; N] {
+    core::array::from_fn(|i| Dual::new(x[i], t[i]))
+}
+
+/// Constant dual numbers: an array argument that is not differentiated.
+#[doc(hidden)]
+pub fn constant_array<T: Copy + Zero, const N: usize>(x: &[T; N]) -> [Dual<T>; N] {
+    core::array::from_fn(|i| Dual::constant(x[i]))
+}
+
+/// Values and tangents of a result or gradient entry of dual numbers.
+#[doc(hidden)]
+pub trait Parts {
+    type Part;
+    fn parts(self) -> (Self::Part, Self::Part);
+}
+
+impl<T> Parts for Dual<T> {
+    type Part = T;
+    fn parts(self) -> (T, T) {
+        (self.re, self.eps)
+    }
+}
+
+impl<T> Parts for Vec<Dual<T>> {
+    type Part = Vec<T>;
+    fn parts(self) -> (Vec<T>, Vec<T>) {
+        self.into_iter().map(|d| (d.re, d.eps)).unzip()
+    }
+}
+
+impl<T: Copy, const N: usize> Parts for [Dual<T>; N] {
+    type Part = [T; N];
+    fn parts(self) -> ([T; N], [T; N]) {
+        (self.map(|d| d.re), self.map(|d| d.eps))
+    }
+}
+
+macro_rules! parts_tuple {
+    ($($p:ident $i:tt),+) => {
+        impl<$($p: Parts),+> Parts for ($($p,)+) {
+            type Part = ($($p::Part,)+);
+            #[allow(non_snake_case)]
+            fn parts(self) -> (Self::Part, Self::Part) {
+                $(let $p = self.$i.parts();)+
+                (($($p.0,)+), ($($p.1,)+))
+            }
+        }
+    };
+}
+parts_tuple!(A 0);
+parts_tuple!(A 0, B 1);
+parts_tuple!(A 0, B 1, C 2);
+parts_tuple!(A 0, B 1, C 2, D 3);
+parts_tuple!(A 0, B 1, C 2, D 3, E 4);
+parts_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+
+/// Values and tangents of `p`.
+#[doc(hidden)]
+pub fn parts<P: Parts>(p: P) -> (P::Part, P::Part) {
+    p.parts()
 }
 
 #[cfg(test)]

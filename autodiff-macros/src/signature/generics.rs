@@ -92,6 +92,8 @@ const OTHER_TRAITS: &[&str] = &[
 pub struct FloatTypes {
     /// The type parameter that is the float type (`T` of `T: Float`).
     pub generic: Option<syn::Ident>,
+    /// Its bounds, inline and in the `where` clause.
+    pub bounds: Vec<TypeParamBound>,
     /// The other type parameters, which are not float types (for the error at a parameter
     /// of such a type).
     pub other: Vec<syn::Ident>,
@@ -155,20 +157,24 @@ enum Bounds {
 pub fn float_types(sig: &syn::Signature, errors: &mut Errors) -> FloatTypes {
     let generics = &sig.generics;
     let mut params: Vec<(syn::Ident, Bounds)> = Vec::new();
+    let mut all_bounds: Vec<Vec<TypeParamBound>> = Vec::new();
     for param in &generics.params {
         if let GenericParam::Type(t) = param {
             let mut bounds = classify(t.bounds.iter(), Bounds::Other);
+            let mut written: Vec<TypeParamBound> = t.bounds.iter().cloned().collect();
             if let Some(clause) = &generics.where_clause {
                 for predicate in &clause.predicates {
                     if let WherePredicate::Type(p) = predicate {
                         if matches!(&p.bounded_ty, Type::Path(path) if path.path.is_ident(&t.ident))
                         {
                             bounds = classify(p.bounds.iter(), bounds);
+                            written.extend(p.bounds.iter().cloned());
                         }
                     }
                 }
             }
             params.push((t.ident.clone(), bounds));
+            all_bounds.push(written);
         }
     }
     let returned = |ident: &syn::Ident| match &sig.output {
@@ -198,6 +204,12 @@ pub fn float_types(sig: &syn::Signature, errors: &mut Errors) -> FloatTypes {
             Some((*first).clone())
         }
     };
+    if let Some(i) = chosen
+        .as_ref()
+        .and_then(|c| params.iter().position(|(p, _)| p == c))
+    {
+        floats.bounds = all_bounds.swap_remove(i);
+    }
     for (ident, bounds) in params {
         // A second float type parameter is reported above, not again at its parameters.
         if Some(&ident) != chosen.as_ref() && bounds != Bounds::Float {
