@@ -1,0 +1,196 @@
+//! Second derivatives: `NAME_jvp`, `NAME_hvp` and `NAME_hessian`, checked against closed forms
+//! worked by hand, central differences of hand-written gradients, and each other in the ways
+//! that do not share a code path (`hvp` against `hessian · v` is a consistency check on top).
+//! For now these exist for functions generic over their float type.
+
+mod common;
+
+use common::assert_close;
+use differentiate::differentiate;
+use num_traits::{Float, FromPrimitive};
+
+/// Central differences of a gradient `g` at `x`: column `j` of the Hessian.
+fn hessian_by_differences(g: impl Fn(&[f64]) -> Vec<f64>, x: &[f64], h: f64) -> Vec<Vec<f64>> {
+    let n = x.len();
+    let mut columns = vec![vec![0.0; n]; n];
+    for j in 0..n {
+        let (mut up, mut down) = (x.to_vec(), x.to_vec());
+        up[j] += h;
+        down[j] -= h;
+        let (gu, gd) = (g(&up), g(&down));
+        for i in 0..n {
+            columns[j][i] = (gu[i] - gd[i]) / (2.0 * h);
+        }
+    }
+    columns
+}
+
+/// The teaching material's `u = x² + y`.
+#[differentiate]
+fn u<T: Float>(x: T, y: T) -> T {
+    x * x + y
+}
+
+/// `J(x) = x³ + x² − 6x + 1`.
+#[differentiate]
+fn j<T: Float + FromPrimitive>(x: T) -> T {
+    x.powi(3) + x.powi(2) - T::from_f64(6.0).unwrap() * x + T::one()
+}
+
+#[test]
+fn teaching_material_values() {
+    // u_xx = 2 and u_xy = 0 at (10, 12).
+    let (value, gradient, h) = u_hessian(10.0, 12.0);
+    assert_eq!(value, 112.0);
+    assert_eq!(gradient, (20.0, 1.0));
+    assert_eq!(h, vec![vec![2.0, 0.0], vec![0.0, 0.0]]);
+    // J'(2) = 10, J''(2) = 14.
+    assert_eq!(j_hessian(2.0), (1.0, 10.0, 14.0));
+    assert_eq!(j_hvp(2.0f32, 0.5), (1.0, 10.0, 7.0));
+}
+
+/// `fonction_complexe`, generic.
+#[differentiate]
+fn fonction_complexe<T: Float>(x: T, y: T, z: T) -> T {
+    x * y * (x / y).atan() * (z.powi(2) - x).cos() / z + (x / y).atan() - (z * z - x).cos()
+}
+
+/// Its gradient worked by hand (as in the benchmarks).
+fn fonction_complexe_gradient(p: &[f64]) -> Vec<f64> {
+    let (x, y, z) = (p[0], p[1], p[2]);
+    let a = (x / y).atan();
+    let u = z * z - x;
+    let (s, c) = u.sin_cos();
+    let r2 = x * x + y * y;
+    let (da_dx, da_dy) = (y / r2, -x / r2);
+    let xy = x * y;
+    let t = xy * a * c / z;
+    vec![
+        (y * a * c + xy * da_dx * c + xy * a * s) / z + da_dx - s,
+        (x * a * c + xy * da_dy * c) / z + da_dy,
+        -2.0 * xy * a * s - t / z + 2.0 * z * s,
+    ]
+}
+
+#[test]
+fn fonction_complexe_hessian_against_differences_of_the_hand_gradient() {
+    for p in [[7.0, 5.0, 2.0], [0.3, -1.2, 0.8], [2.0, 1.0, -1.5]] {
+        let (_, (gx, gy, gz), h) = fonction_complexe_hessian(p[0], p[1], p[2]);
+        assert_close(
+            "gradient",
+            &[gx, gy, gz],
+            &fonction_complexe_gradient(&p),
+            1e-12,
+        );
+        let fd = hessian_by_differences(fonction_complexe_gradient, &p, 1e-5);
+        for (row, expected) in h.iter().zip(&fd) {
+            assert_close("hessian", row, expected, 1e-6);
+        }
+        // Symmetric by construction.
+        for i in 0..3 {
+            for k in 0..3 {
+                assert_eq!(h[i][k], h[k][i]);
+            }
+        }
+    }
+}
+
+/// Rosenbrock over a slice: the hand-written Hessian is tridiagonal.
+#[differentiate(wrt(x))]
+fn rosenbrock<T: Float>(x: &[T], b: T) -> T {
+    let mut s = T::zero();
+    for i in 0..x.len() - 1 {
+        s = s + (T::one() - x[i]).powi(2) + b * (x[i + 1] - x[i].powi(2)).powi(2);
+    }
+    s
+}
+
+fn rosenbrock_hessian_by_hand(x: &[f64], b: f64) -> Vec<Vec<f64>> {
+    let n = x.len();
+    let mut h = vec![vec![0.0; n]; n];
+    for i in 0..n - 1 {
+        h[i][i] += 2.0 - 4.0 * b * (x[i + 1] - x[i] * x[i]) + 8.0 * b * x[i] * x[i];
+        h[i][i + 1] += -4.0 * b * x[i];
+        h[i + 1][i] += -4.0 * b * x[i];
+        h[i + 1][i + 1] += 2.0 * b;
+    }
+    h
+}
+
+#[test]
+fn rosenbrock_hessian_and_hvp() {
+    let x = [1.5, -0.5, 0.7, 1.1, -0.2];
+    let (_, _, h) = rosenbrock_hessian(&x, 100.0);
+    let by_hand = rosenbrock_hessian_by_hand(&x, 100.0);
+    for (row, expected) in h.iter().zip(&by_hand) {
+        assert_close("rosenbrock hessian", row, expected, 1e-12);
+    }
+    // H·v in one sweep, against the hand-written Hessian times v.
+    let v = vec![0.3, -1.0, 2.0, 0.5, -0.7];
+    let (_, _, hv) = rosenbrock_hvp(&x, 100.0, v.clone());
+    let expected: Vec<f64> = by_hand
+        .iter()
+        .map(|row| row.iter().zip(&v).map(|(a, b)| a * b).sum())
+        .collect();
+    assert_close("rosenbrock hvp", &hv, &expected, 1e-12);
+}
+
+/// A data-dependent `while` loop and a call: the tape records what the second-order sweep
+/// needs.
+#[differentiate]
+fn halve_until_small<T: Float>(x: T, y: T) -> T {
+    let mut s = x * y;
+    let limit = T::from(0.1).unwrap();
+    while s.abs() > limit {
+        s = s * T::from(0.5).unwrap() + u(x, y).sin() * T::from(0.01).unwrap();
+    }
+    s * s
+}
+
+#[test]
+fn while_loop_and_call_against_differences() {
+    let p = [1.3, 0.9];
+    let (_, (gx, gy), h) = halve_until_small_hessian(p[0], p[1]);
+    let gradient = |q: &[f64]| {
+        let (_, (a, b)) = halve_until_small_grad(q[0], q[1]);
+        vec![a, b]
+    };
+    assert_close("gradient", &[gx, gy], &gradient(&p), 1e-15);
+    let fd = hessian_by_differences(gradient, &p, 1e-6);
+    for (row, expected) in h.iter().zip(&fd) {
+        assert_close("hessian", row, expected, 1e-5);
+    }
+}
+
+/// A function of a fixed-size array: `H` is `[[T; N]; N]`.
+#[differentiate]
+fn quadratic<T: Float>(x: [T; 3]) -> T {
+    let [a, b, c] = x;
+    a * a + T::from(3.0).unwrap() * a * b + c * c * c
+}
+
+#[differentiate]
+fn polar<T: Float>(r: T, theta: T) -> (T, T) {
+    (r * theta.cos(), r * theta.sin())
+}
+
+#[test]
+fn shapes_and_jvp_against_jacobian_rows() {
+    let (_, _, h) = quadratic_hessian([1.0, 2.0, -1.0]);
+    assert_eq!(h, [[2.0, 3.0, 0.0], [3.0, 0.0, 0.0], [0.0, 0.0, -6.0]]);
+    // J·t against the Jacobian's rows.
+    let (r, t) = (2.0, 0.3);
+    let (_, [row_x, row_y]) = polar_jacobian(r, t);
+    let tangent = (0.7, -1.1);
+    let (value, (dx, dy)) = polar_jvp(r, t, tangent);
+    assert_eq!(value, polar(r, t));
+    assert_close(
+        "jvp",
+        &[dx, dy],
+        &[
+            row_x.0 * tangent.0 + row_x.1 * tangent.1,
+            row_y.0 * tangent.0 + row_y.1 * tangent.1,
+        ],
+        1e-15,
+    );
+}
