@@ -87,9 +87,9 @@ fn fonction_complexe_hessian_against_differences_of_the_hand_gradient() {
             assert_close("hessian", row, expected, 1e-6);
         }
         // Symmetric by construction.
-        for i in 0..3 {
-            for k in 0..3 {
-                assert_eq!(h[i][k], h[k][i]);
+        for (i, row) in h.iter().enumerate() {
+            for (k, entry) in row.iter().enumerate() {
+                assert_eq!(*entry, h[k][i]);
             }
         }
     }
