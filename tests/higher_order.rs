@@ -194,3 +194,20 @@ fn shapes_and_jvp_against_jacobian_rows() {
         1e-15,
     );
 }
+
+/// Parameters named like what the items add (`v`, `tangent`) or derive (`v_tangent`), and a
+/// raw identifier: the generated items keep them apart.
+#[differentiate]
+fn named_like_the_items<T: Float>(v: &[T], tangent: T, r#type: T, v_tangent: T) -> T {
+    v[0] * tangent * r#type * v_tangent
+}
+
+#[test]
+fn parameter_names_do_not_clash() {
+    let (_, g, h) = named_like_the_items_hvp(&[2.0], 3.0, 5.0, 7.0, (vec![1.0], 0.0, 0.0, 0.0));
+    assert_eq!(g, (vec![105.0], 70.0, 42.0, 30.0));
+    // Column 0 of the Hessian: ∂²/∂v₀∂(tangent, type, v_tangent).
+    assert_eq!(h, (vec![0.0], 35.0, 21.0, 15.0));
+    let (_, d) = named_like_the_items_jvp(&[2.0], 3.0, 5.0, 7.0, (vec![1.0], 0.0, 0.0, 0.0));
+    assert_eq!(d, 105.0);
+}

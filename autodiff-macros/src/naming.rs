@@ -76,11 +76,23 @@ pub fn seed() -> Ident {
 
 /// The seed parameter of the public `NAME_vjp`: `seed`, unless a parameter is called that.
 pub fn public_seed(params: &[Ident]) -> Ident {
-    let mut name = String::from("seed");
+    public_param("seed", params)
+}
+
+/// A parameter a generated item adds after the function's own (`seed`, `v`, `tangent`): named
+/// for the documentation, with `_` appended while a parameter of the function has that name.
+pub fn public_param(base: &str, params: &[Ident]) -> Ident {
+    let mut name = String::from(base);
     while params.iter().any(|p| *p == name) {
         name.push('_');
     }
     Ident::new(&name, Span::call_site())
+}
+
+/// A local variable of generated code, which no name of the user's can refer to or shadow.
+pub fn local(name: &str) -> Ident {
+    // Built from a parameter's name, which may be raw (`r#type`).
+    hygienic(&name.replace("r#", ""), Span::call_site())
 }
 
 /// Component `k` of the returned value, before it is assembled.

@@ -13,9 +13,10 @@
 //! makes the call, not the definition, fail, naming it.
 
 use super::Parts;
+use crate::naming;
 use crate::signature::{Output, Param, ParamKind};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, ToTokens};
+use quote::{quote, ToTokens};
 
 impl Parts<'_> {
     /// The three items, for a generic function whose parameters the items can lift to dual
@@ -99,7 +100,7 @@ impl Parts<'_> {
         for (p, tangent) in self.sig.params.iter().zip(tangents) {
             let ident = &p.ident;
             let by_ref = matches!(p.ty, syn::Type::Reference(_));
-            let lifted = format_ident!("{}_dual", ident);
+            let lifted = naming::local(&format!("{}_dual", ident));
             match (&p.kind, tangent) {
                 (ParamKind::Scalar, Some(t)) => args.push(quote!(#rt::Dual::new(#ident, #t))),
                 (ParamKind::Scalar, None) => args.push(quote!(#rt::Dual::constant(#ident))),
@@ -141,7 +142,10 @@ impl Parts<'_> {
             .sig
             .params
             .iter()
-            .map(|p| p.active.then(|| format_ident!("{}_tangent", p.ident)))
+            .map(|p| {
+                p.active
+                    .then(|| naming::local(&format!("{}_tangent", p.ident)))
+            })
             .collect();
         let active: Vec<&syn::Ident> = names.iter().flatten().collect();
         let pattern = match active.as_slice() {
@@ -160,7 +164,7 @@ impl Parts<'_> {
 
     fn jvp(&self, t: &syn::Ident) -> TokenStream {
         let name = self.name();
-        let tangent = format_ident!("tangent");
+        let tangent = naming::public_param("tangent", &self.param_idents());
         let (take_apart, names) = self.tangents(&tangent);
         let (lets, args) = self.lifted(&names);
         let call = self.call_at_duals(name, t);
@@ -173,7 +177,7 @@ impl Parts<'_> {
             self.doc_link(),
             self.doc_value()
         );
-        let ident = format_ident!("{}_jvp", name);
+        let ident = quote::format_ident!("{}_jvp", name);
         let ret = &self.sig.return_type;
         let gradient = self.gradient_type();
         let body = quote! {
@@ -209,7 +213,7 @@ impl Parts<'_> {
             .enumerate()
             .map(|(i, p)| {
                 if p.active {
-                    format_ident!("__entry{}", i).into_token_stream()
+                    naming::local(&format!("__entry{}", i)).into_token_stream()
                 } else {
                     quote!(_)
                 }
@@ -221,10 +225,10 @@ impl Parts<'_> {
         };
         let mut parts = Vec::new();
         for (i, p) in self.sig.params.iter().enumerate().filter(|(_, p)| p.active) {
-            let entry = format_ident!("__entry{}", i);
+            let entry = naming::local(&format!("__entry{}", i));
             let (g, h) = (
-                format_ident!("{}_grad", p.ident),
-                format_ident!("{}_hvp", p.ident),
+                naming::local(&format!("{}_grad", p.ident)),
+                naming::local(&format!("{}_hvp", p.ident)),
             );
             code.extend(quote!(let (#g, #h) = #rt::dual::parts(#entry);));
             parts.push((g, h));
@@ -234,7 +238,7 @@ impl Parts<'_> {
 
     fn hvp(&self, t: &syn::Ident) -> TokenStream {
         let name = self.name();
-        let v = format_ident!("v");
+        let v = naming::public_param("v", &self.param_idents());
         let (take_apart, names) = self.tangents(&v);
         let (code, parts) = self.pullback_at_duals(t, &names);
         let grads = parts.iter().map(|(g, _)| g);
@@ -251,7 +255,7 @@ impl Parts<'_> {
             self.doc_link(),
             self.doc_value()
         );
-        let ident = format_ident!("{}_hvp", name);
+        let ident = quote::format_ident!("{}_hvp", name);
         let ret = &self.sig.return_type;
         let gradient = self.gradient_type();
         let body = quote! {
@@ -272,11 +276,11 @@ impl Parts<'_> {
     fn hessian(&self, t: &syn::Ident) -> TokenStream {
         let name = self.name();
         let active: Vec<&Param> = self.sig.active_params().collect();
-        let hvp = self.call(&format_ident!("{}_hvp", name));
+        let hvp = self.call(&quote::format_ident!("{}_hvp", name));
         let args = self.args();
         // The offset of each active parameter's numbers among all of them.
         let offsets: Vec<syn::Ident> = (0..=active.len())
-            .map(|i| format_ident!("__offset{}", i))
+            .map(|i| naming::local(&format!("__offset{}", i)))
             .collect();
         let mut sizes = TokenStream::new();
         for (i, p) in active.iter().enumerate() {
@@ -316,7 +320,7 @@ impl Parts<'_> {
             many => quote!((#(#many,)*)),
         };
         let hvps: Vec<syn::Ident> = (0..active.len())
-            .map(|i| format_ident!("__hvp{}", i))
+            .map(|i| naming::local(&format!("__hvp{}", i)))
             .collect();
         let hvp_pattern = match hvps.as_slice() {
             [one] => quote!(#one),
@@ -378,7 +382,7 @@ impl Parts<'_> {
             self.doc_value(),
             name
         );
-        let ident = format_ident!("{}_hessian", name);
+        let ident = quote::format_ident!("{}_hessian", name);
         self.item(
             &ident,
             &doc,
@@ -387,6 +391,10 @@ impl Parts<'_> {
             body,
             t,
         )
+    }
+
+    fn param_idents(&self) -> Vec<syn::Ident> {
+        self.sig.params.iter().map(|p| p.ident.clone()).collect()
     }
 
     /// One generated item: the function's parameters, then `extra`.
