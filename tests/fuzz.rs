@@ -14,7 +14,8 @@
 //!   times slower to compile, for no gain: the checks themselves take a fraction of a second).
 //! - `DIFFERENTIATE_FUZZ_GENERIC=0`: leave out the generic twins. By default each function is
 //!   also written over `T: Float` (`tests/fuzz/generic.rs`), as `NAME_generic`, and its value,
-//!   `_grad` and `_vjp` at `T = f64` must equal the `f64` function's bit for bit.
+//!   `_grad` and `_vjp` at `T = f64` must equal the `f64` function's bit for bit, and its
+//!   `_hvp` along a random direction must match the central difference of `_grad` along it.
 //! - `DIFFERENTIATE_FUZZ_AVOID=a,b`: leave constructs out, to fuzz past a known bug (the
 //!   names are listed in `gen::AVOIDABLE`, e.g. `closure-shadow,deref-constant`).
 //!
@@ -99,6 +100,8 @@ impl Finding {
             "wrong derivative"
         } else if detail.contains("panicked") {
             "panic"
+        } else if detail.contains("_hvp") {
+            "generic twin's _hvp wrong"
         } else if detail.contains("generic twin") {
             "generic twin differs from the f64 function"
         } else if detail.contains("_vjp") {
@@ -153,7 +156,8 @@ fn pass(kind: gen::ParamKind, name: &str) -> String {
 }
 
 /// `check_NAME`: random points, the original, `_grad`, `_vjp`, and the comparison.
-fn render_check(f: &gen::GenFn) -> String {
+/// `identity_cast`: whether the function or one it calls casts a float to `f64`.
+fn render_check(f: &gen::GenFn, identity_cast: bool) -> String {
     use gen::ParamKind::*;
     let sig = &f.sig;
     let name = &sig.name;
@@ -313,9 +317,109 @@ fn render_check(f: &gen::GenFn) -> String {
         eval_args.join(", ")
     )
     .unwrap();
+    if f.source.contains(&format!("fn {name}_generic")) && !identity_cast {
+        render_hvp_check(&mut s, f, &active, &args, &eval_args);
+    }
     writeln!(s, "    }}").unwrap();
     writeln!(s, "}}").unwrap();
     s
+}
+
+/// The generic twin's `_hvp` at `f64` along a random direction `v`, against the central
+/// difference of `_grad` along `v`, and its gradient against `_grad`'s.
+fn render_hvp_check(
+    s: &mut String,
+    f: &gen::GenFn,
+    active: &[&gen::Param],
+    args: &str,
+    eval_args: &[String],
+) {
+    use gen::ParamKind::Slice;
+    let name = &f.sig.name;
+    // `v` shaped like the gradient, from the flat `fz_v`.
+    let mut entries = Vec::new();
+    let mut offset = 0usize;
+    for p in active {
+        match p.kind {
+            Slice(len, form) if form.is_array() => {
+                entries.push(format!(
+                    "<[f64; {len}]>::try_from(&fz_v[{offset}..{}]).unwrap()",
+                    offset + len
+                ));
+                offset += len;
+            }
+            Slice(len, _) => {
+                entries.push(format!("fz_v[{offset}..{}].to_vec()", offset + len));
+                offset += len;
+            }
+            _ => {
+                entries.push(format!("fz_v[{offset}]"));
+                offset += 1;
+            }
+        }
+    }
+    let tuple = |names: &[String]| {
+        if names.len() == 1 {
+            names[0].clone()
+        } else {
+            format!("({})", names.join(", "))
+        }
+    };
+    let v = tuple(&entries);
+    let flatten = |prefix: &str, into: &str| -> String {
+        active
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match p.kind {
+                Slice(..) => format!("{into}.extend({prefix}_{i}.iter().copied()); "),
+                _ => format!("{into}.push({prefix}_{i}); "),
+            })
+            .collect()
+    };
+    let names = |prefix: &str| -> String {
+        tuple(
+            &(0..active.len())
+                .map(|i| format!("{prefix}_{i}"))
+                .collect::<Vec<_>>(),
+        )
+    };
+    writeln!(
+        s,
+        "        let fz_v: Vec<f64> = (0..fz_x0.len()).map(|_| fz_rng.scalar()).collect();"
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "        let fz_hvp = fuzz_rt::guard(|| {name}_generic_hvp::<f64>({args}, {v}));"
+    )
+    .unwrap();
+    writeln!(s, "        match fz_hvp {{").unwrap();
+    writeln!(
+        s,
+        "            Ok((_, {}, {})) => {{",
+        names("fz_q"),
+        names("fz_w")
+    )
+    .unwrap();
+    writeln!(s, "                let (mut fz_hg, mut fz_hv): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());").unwrap();
+    writeln!(
+        s,
+        "                {}{}",
+        flatten("fz_q", "fz_hg"),
+        flatten("fz_w", "fz_hv")
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "                fz_rep.check_hvp(fz_point, &fz_inputs, &fz_got_vjp, (&fz_hg, &fz_hv), fz_labels, &fz_x0, &fz_v, &|fz_p: &[f64]| {{ let {}= {name}_grad({}).1; let mut fz_flat = Vec::new(); {}fz_flat }});",
+        names("fz_k"),
+        eval_args.join(", "),
+        flatten("fz_k", "fz_flat")
+    )
+    .unwrap();
+    writeln!(s, "            }}").unwrap();
+    writeln!(s, "            Err(fz_msg) => fz_rep.fail(format!(\"point {{fz_point}}: the generic twin's _hvp panicked: {{fz_msg}}\\n      at {{fz_inputs}}\")),").unwrap();
+    writeln!(s, "        }}").unwrap();
 }
 
 fn render(fns: &[gen::GenFn], included: &[bool]) -> Rendered {
@@ -334,7 +438,10 @@ fn render(fns: &[gen::GenFn], included: &[bool]) -> Rendered {
         writeln!(main_rs, "// ---- {} ----", f.sig.name).unwrap();
         main_rs.push_str(&f.source);
         main_rs.push('\n');
-        main_rs.push_str(&render_check(f));
+        let identity_cast = gen::with_callees(fns, i)
+            .into_iter()
+            .any(|c| fns[c].identity_cast);
+        main_rs.push_str(&render_check(f, identity_cast));
         main_rs.push('\n');
         let end = main_rs.lines().count();
         ranges.push((start, end, i));

@@ -148,6 +148,10 @@ pub struct GenFn {
     pub callees: Vec<usize>,
     /// Seed for the harness's random points.
     pub point_seed: u64,
+    /// Whether its body casts a float to `f64` (`e as f64`), which its generic twin writes
+    /// `T::from(e).unwrap()`: at dual numbers that conversion keeps only the value (see the
+    /// README's second derivatives), so the harness does not check its `_hvp`.
+    pub identity_cast: bool,
 }
 
 // ---- expressions ------------------------------------------------------------------------------
@@ -390,6 +394,8 @@ struct FnGen<'a> {
     loop_mult: f64,
     /// Inside a closure body: no captured mutable variables, buffers or nested closures.
     in_closure: bool,
+    /// Whether an identity cast `e as f64` has been generated.
+    identity_cast: bool,
     /// Inside an iterator closure (`map`, `fold`): no nested iterator reductions.
     in_iter: bool,
     slice: Option<(String, usize)>,
@@ -1189,6 +1195,7 @@ impl<'a> FnGen<'a> {
             }
             36 => {
                 // An identity cast.
+                self.identity_cast = true;
                 let a = need(a, UNARY);
                 E::new(format!("{} as f64", a.s), a.b, CAST, true)
             }
@@ -3053,6 +3060,7 @@ fn generate_fn(global_index: usize, seed: u64, earlier: &[GenFn], cfg: &Config) 
         loop_stack: Vec::new(),
         loop_mult: 1.0,
         in_closure: false,
+        identity_cast: false,
         in_iter: false,
         slice: None,
         slice_form: SliceForm::Slice,
@@ -3157,6 +3165,7 @@ fn generate_fn(global_index: usize, seed: u64, earlier: &[GenFn], cfg: &Config) 
         source: src,
         callees: g.callees,
         point_seed: mix(seed, 2),
+        identity_cast: g.identity_cast,
     }
 }
 

@@ -79,6 +79,9 @@ pub struct Report {
     /// Gradient entries that are not zero (a measure of how much the generated functions
     /// exercise the derivative code).
     pub nonzero: usize,
+    /// Hessian-vector product entries compared with a difference of gradients, and skipped.
+    pub hvp_checked: usize,
+    pub hvp_skipped: usize,
 }
 
 /// The central difference with step `h` along coordinate `j`, and the mean of the two
@@ -207,6 +210,76 @@ impl Report {
     }
 }
 
+impl Report {
+    /// Compares one point's Hessian-vector product `hv` (of the generic twin at `f64`) with
+    /// the central difference of the gradient `g` along `v`, and the gradient it comes with
+    /// with reverse mode's (`vjp2`, `_vjp` with seed 2: `_grad` may run in forward mode),
+    /// bit for bit. An entry is skipped, as in [`Report::check`], where the differences with
+    /// steps `h` and `h/10` disagree (a kink of the gradient between them).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_hvp(
+        &mut self,
+        point: usize,
+        inputs: &str,
+        vjp2: &[f64],
+        (hvp_grad, hv): (&[f64], &[f64]),
+        labels: &[&str],
+        x0: &[f64],
+        v: &[f64],
+        g: &dyn Fn(&[f64]) -> Vec<f64>,
+    ) {
+        let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+        for j in 0..vjp2.len() {
+            if !same(2.0 * hvp_grad[j], vjp2[j]) {
+                self.fail(format!(
+                    "point {point}: d/d{}: the generic twin's _hvp gives the gradient entry {:?}, _vjp with seed 2 {:?}\n      at {inputs}",
+                    labels[j], hvp_grad[j], vjp2[j]
+                ));
+                return;
+            }
+        }
+        let grad = hvp_grad;
+        let scale = x0.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+        let along = |t: f64| -> Vec<f64> {
+            let p: Vec<f64> = x0.iter().zip(v).map(|(x, d)| x + t * d).collect();
+            g(&p)
+        };
+        let difference = |h: f64| -> Vec<f64> {
+            let (up, down) = (along(h), along(-h));
+            up.iter().zip(&down).map(|(u, d)| (u - d) / (2.0 * h)).collect()
+        };
+        let h = 1e-5 * scale;
+        let (d1, d2) = (difference(h), difference(h / 10.0));
+        let mean: Vec<f64> = {
+            let (up, down) = (along(h / 10.0), along(-h / 10.0));
+            up.iter().zip(&down).map(|(u, d)| 0.5 * (u + d)).collect()
+        };
+        for j in 0..hv.len() {
+            if !d1[j].is_finite() || !d2[j].is_finite() || !grad[j].is_finite() {
+                self.hvp_skipped += 1;
+                continue;
+            }
+            let (got, err) = (hv[j], (hv[j] - d1[j]).abs());
+            let tol = 1e-4 * (1.0 + d1[j].abs());
+            if got.is_finite() && err <= tol {
+                self.hvp_checked += 1;
+                continue;
+            }
+            let isolated = (grad[j] - mean[j]).abs() > 1e-7 * (1.0 + grad[j].abs());
+            let stable = !isolated && (d1[j] - d2[j]).abs() <= 0.1 * err;
+            if stable {
+                self.hvp_checked += 1;
+                self.fail(format!(
+                    "point {point}: (H·v) for {}: the generic twin's _hvp gives {got:?}, the difference of _grad along v {:?} (with h/10: {:?})\n      at {inputs}, v = {v:?}",
+                    labels[j], d1[j], d2[j]
+                ));
+            } else {
+                self.hvp_skipped += 1;
+            }
+        }
+    }
+}
+
 pub type Check = fn(&mut Report);
 
 /// Runs every check; prints failures with the function's source and a summary line
@@ -252,6 +325,8 @@ pub fn run(checks: &[(&str, Check)], sources: &[&str]) {
         total.skipped_entries += rep.skipped_entries;
         total.signed_zero_only += rep.signed_zero_only;
         total.nonzero += rep.nonzero;
+        total.hvp_checked += rep.hvp_checked;
+        total.hvp_skipped += rep.hvp_skipped;
         if rep.failed {
             failed += 1;
             println!("=== FAIL {name}");
@@ -268,13 +343,15 @@ pub fn run(checks: &[(&str, Check)], sources: &[&str]) {
         }
     }
     println!(
-        "STATS points={} checked={} nonzero={} skipped_points={} skipped_entries={} signed_zero_only={}",
+        "STATS points={} checked={} nonzero={} skipped_points={} skipped_entries={} signed_zero_only={} hvp_checked={} hvp_skipped={}",
         total.points,
         total.checked,
         total.nonzero,
         total.skipped_points,
         total.skipped_entries,
-        total.signed_zero_only
+        total.signed_zero_only,
+        total.hvp_checked,
+        total.hvp_skipped
     );
     println!("{passed} passed, {failed} failed");
 }

@@ -210,8 +210,15 @@ impl Emitter<'_> {
                     CallForm::Path(path) => quote!(#path(#(#args),*)),
                 }
             }
+            // `T::from(x).unwrap()` of an active `x`, which is a `T` already: `x` itself. A
+            // conversion would keep only the value of a dual number, not its tangent.
+            Rhs::Cast { arg, ty }
+                if self.ir.numbers.is_generic(ty) && self.facts.activity.is_active(arg) =>
+            {
+                self.operand(arg)
+            }
             Rhs::Cast { arg, ty } if self.ir.numbers.is_generic(ty) => {
-                // `T::from(x).unwrap()`: `as` does not convert into a type parameter.
+                // `as` does not convert into a type parameter.
                 let (arg, rt) = (self.operand(arg), &self.rt);
                 quote!(#rt::cast::<#ty, _>(#arg))
             }
@@ -373,6 +380,10 @@ impl Emitter<'_> {
                     let contribution = self.apply_rule(quote!(#rules::#func), &d, &reads);
                     code.extend(self.accumulate(ctx, target, contribution, false));
                 }
+            }
+            // The identity between values of the float type `T` (see `binding`).
+            Rhs::Cast { arg, ty } if self.ir.numbers.is_generic(ty) => {
+                code.extend(self.accumulate(ctx, arg, d, false));
             }
             Rhs::Cast { arg, .. } => {
                 let witness = self.read(ctx, arg);

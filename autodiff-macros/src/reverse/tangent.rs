@@ -176,6 +176,9 @@ impl Tangent<'_> {
                 Some(prim) => terms.extend(self.rule_terms(var, prim, &[a.clone(), b.clone()], k)),
             },
             Rhs::Prim { prim, args, .. } => terms.extend(self.rule_terms(var, prim, args, k)),
+            Rhs::Cast { arg, ty } if self.e.ir.numbers.is_generic(ty) => {
+                terms.extend(self.entry(arg, k).map(|t| (false, t)));
+            }
             Rhs::Cast { arg, .. } => {
                 if let Some(t) = self.entry(arg, k) {
                     let witness = operand(arg);
