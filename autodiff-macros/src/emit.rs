@@ -13,14 +13,14 @@
 
 use crate::analysis::strategy;
 use crate::ir::Numbers;
-
-mod higher_order;
 use crate::naming;
 use crate::reverse::PullbackBody;
 use crate::signature::{Output, ParamKind, Signature};
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 use std::collections::BTreeSet;
+
+mod higher_order;
 
 struct Parts<'a> {
     func: &'a syn::ItemFn,
@@ -147,15 +147,6 @@ impl Parts<'_> {
         Numbers::new(self.sig.floats.generic.as_ref())
     }
 
-    /// The generic parameters of the generated items and their `where` clause: the
-    /// function's own. The runtime asks `T: num_traits::real::Real` of a float type `T`, which
-    /// every `Float` type is; it is not added, since a second trait giving `T` the same
-    /// methods would make the user's `x.exp()` ambiguous.
-    fn generics(&self) -> (&syn::Generics, TokenStream) {
-        let generics = &self.func.sig.generics;
-        (generics, generics.where_clause.to_token_stream())
-    }
-
     fn doc_link(&self) -> String {
         if self.sig.has_self {
             format!("[`Self::{}`]", self.name())
@@ -204,7 +195,10 @@ impl Parts<'_> {
         stub: bool,
     ) -> TokenStream {
         let vis = &self.func.vis;
-        let (generics, where_clause) = self.generics();
+        // The function's own generics and bounds: the runtime's rules ask `T: Real` of a float
+        // type, which every `Float` is (see `runtime::rules`).
+        let generics = &self.func.sig.generics;
+        let where_clause = &generics.where_clause;
         let attrs = self.shared_attrs();
         let receiver = self.receiver();
         let params = self.params();
@@ -409,7 +403,10 @@ impl Parts<'_> {
             }
         };
         let vis = &self.func.vis;
-        let (generics, where_clause) = self.generics();
+        // The function's own generics and bounds: the runtime's rules ask `T: Real` of a float
+        // type, which every `Float` is (see `runtime::rules`).
+        let generics = &self.func.sig.generics;
+        let where_clause = &generics.where_clause;
         let attrs = self.shared_attrs();
         let receiver = self.receiver();
         let params = self.params();

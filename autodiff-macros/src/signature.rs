@@ -9,7 +9,7 @@ use syn::{FnArg, Pat, ReturnType, Type};
 
 mod generics;
 
-pub use generics::{FloatTypes, FLOAT_TRAITS};
+pub use generics::{mentions, FloatTypes, FLOAT_TRAITS};
 
 /// How a parameter enters the derivative.
 pub struct Param {

@@ -39,11 +39,6 @@ impl<T: Zero> Dual<T> {
     pub fn constant(re: T) -> Self {
         Dual { re, eps: T::zero() }
     }
-
-    /// `f(re) + f'(re)·eps·ε` from the value `f(re)` and the derivative part a rule gives.
-    fn with(re: T, eps: T) -> Self {
-        Dual { re, eps }
-    }
 }
 
 impl<T: Float> From<T> for Dual<T> {
@@ -78,7 +73,7 @@ impl<T: Float> Add for Dual<T> {
     type Output = Self;
     #[inline(always)]
     fn add(self, o: Self) -> Self {
-        Dual::with(self.re + o.re, self.eps + o.eps)
+        Dual::new(self.re + o.re, self.eps + o.eps)
     }
 }
 
@@ -86,7 +81,7 @@ impl<T: Float> Sub for Dual<T> {
     type Output = Self;
     #[inline(always)]
     fn sub(self, o: Self) -> Self {
-        Dual::with(self.re - o.re, self.eps - o.eps)
+        Dual::new(self.re - o.re, self.eps - o.eps)
     }
 }
 
@@ -94,7 +89,7 @@ impl<T: Float> Mul for Dual<T> {
     type Output = Self;
     #[inline(always)]
     fn mul(self, o: Self) -> Self {
-        Dual::with(
+        Dual::new(
             self.re * o.re,
             rules::mul_a(self.eps, o.re) + rules::mul_b(o.eps, self.re),
         )
@@ -106,7 +101,7 @@ impl<T: Float> Div for Dual<T> {
     #[inline(always)]
     fn div(self, o: Self) -> Self {
         let y = self.re / o.re;
-        Dual::with(
+        Dual::new(
             y,
             rules::div_a(self.eps, o.re) + rules::div_b(o.eps, o.re, y),
         )
@@ -118,7 +113,7 @@ impl<T: Float> Rem for Dual<T> {
     type Output = Self;
     #[inline(always)]
     fn rem(self, o: Self) -> Self {
-        Dual::with(self.re % o.re, self.eps - o.eps * (self.re / o.re).trunc())
+        Dual::new(self.re % o.re, self.eps - o.eps * (self.re / o.re).trunc())
     }
 }
 
@@ -126,7 +121,7 @@ impl<T: Float> Neg for Dual<T> {
     type Output = Self;
     #[inline(always)]
     fn neg(self) -> Self {
-        Dual::with(-self.re, -self.eps)
+        Dual::new(-self.re, -self.eps)
     }
 }
 
@@ -258,7 +253,7 @@ macro_rules! of_operand {
     ($($f:ident $rule:ident),*) => {$(
         #[inline(always)]
         fn $f(self) -> Self {
-            Dual::with(self.re.$f(), rules::$rule(self.eps, self.re))
+            Dual::new(self.re.$f(), rules::$rule(self.eps, self.re))
         }
     )*};
 }
@@ -269,7 +264,7 @@ macro_rules! of_value {
         #[inline(always)]
         fn $f(self) -> Self {
             let y = self.re.$f();
-            Dual::with(y, rules::$rule(self.eps, y))
+            Dual::new(y, rules::$rule(self.eps, y))
         }
     )*};
 }
@@ -327,19 +322,19 @@ impl<T: Float> Float for Dual<T> {
 
     #[inline(always)]
     fn fract(self) -> Self {
-        Dual::with(self.re.fract(), rules::fract_x(self.eps))
+        Dual::new(self.re.fract(), rules::fract_x(self.eps))
     }
     #[inline(always)]
     fn to_degrees(self) -> Self {
-        Dual::with(self.re.to_degrees(), rules::to_degrees_x(self.eps))
+        Dual::new(self.re.to_degrees(), rules::to_degrees_x(self.eps))
     }
     #[inline(always)]
     fn to_radians(self) -> Self {
-        Dual::with(self.re.to_radians(), rules::to_radians_x(self.eps))
+        Dual::new(self.re.to_radians(), rules::to_radians_x(self.eps))
     }
     #[inline(always)]
     fn mul_add(self, a: Self, b: Self) -> Self {
-        Dual::with(
+        Dual::new(
             self.re.mul_add(a.re, b.re),
             rules::mul_add_a(self.eps, a.re)
                 + rules::mul_add_b(a.eps, self.re)
@@ -348,12 +343,12 @@ impl<T: Float> Float for Dual<T> {
     }
     #[inline(always)]
     fn powi(self, n: i32) -> Self {
-        Dual::with(self.re.powi(n), rules::powi_x(self.eps, self.re, n))
+        Dual::new(self.re.powi(n), rules::powi_x(self.eps, self.re, n))
     }
     #[inline(always)]
     fn powf(self, p: Self) -> Self {
         let y = self.re.powf(p.re);
-        Dual::with(
+        Dual::new(
             y,
             rules::powf_x(self.eps, self.re, p.re) + rules::powf_p(p.eps, self.re, y),
         )
@@ -361,28 +356,28 @@ impl<T: Float> Float for Dual<T> {
     #[inline(always)]
     fn log(self, base: Self) -> Self {
         let y = self.re.log(base.re);
-        Dual::with(
+        Dual::new(
             y,
             rules::log_x(self.eps, self.re, base.re) + rules::log_b(base.eps, base.re, y),
         )
     }
     #[inline(always)]
     fn max(self, o: Self) -> Self {
-        Dual::with(
+        Dual::new(
             self.re.max(o.re),
             rules::max_a(self.eps, self.re, o.re) + rules::max_b(o.eps, self.re, o.re),
         )
     }
     #[inline(always)]
     fn min(self, o: Self) -> Self {
-        Dual::with(
+        Dual::new(
             self.re.min(o.re),
             rules::min_a(self.eps, self.re, o.re) + rules::min_b(o.eps, self.re, o.re),
         )
     }
     #[inline(always)]
     fn clamp(self, lo: Self, hi: Self) -> Self {
-        Dual::with(
+        Dual::new(
             num_traits::clamp(self.re, lo.re, hi.re),
             rules::clamp_x(self.eps, self.re, lo.re, hi.re)
                 + rules::clamp_lo(lo.eps, self.re, lo.re)
@@ -400,14 +395,14 @@ impl<T: Float> Float for Dual<T> {
     #[inline(always)]
     fn hypot(self, o: Self) -> Self {
         let y = self.re.hypot(o.re);
-        Dual::with(
+        Dual::new(
             y,
             rules::hypot_a(self.eps, self.re, y) + rules::hypot_b(o.eps, o.re, y),
         )
     }
     #[inline(always)]
     fn atan2(self, o: Self) -> Self {
-        Dual::with(
+        Dual::new(
             self.re.atan2(o.re),
             rules::atan2_a(self.eps, self.re, o.re) + rules::atan2_b(o.eps, self.re, o.re),
         )
@@ -418,7 +413,7 @@ impl<T: Float> Float for Dual<T> {
     }
     #[inline(always)]
     fn copysign(self, sign: Self) -> Self {
-        Dual::with(
+        Dual::new(
             self.re.copysign(sign.re),
             rules::copysign_x(self.eps, self.re, sign.re),
         )

@@ -14,7 +14,7 @@
 
 use super::Parts;
 use crate::naming;
-use crate::signature::{Output, Param, ParamKind};
+use crate::signature::{mentions, Output, Param, ParamKind};
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 
@@ -48,11 +48,7 @@ impl Parts<'_> {
             ParamKind::Scalar => floats.is_generic(&p.ty),
             ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => floats.is_generic(elem),
             ParamKind::Tensor { .. } => false,
-            ParamKind::Constant => !p
-                .ty
-                .to_token_stream()
-                .into_iter()
-                .any(|tree| mentions(&tree, t)),
+            ParamKind::Constant => !mentions(&p.ty, t),
         }
     }
 
@@ -421,13 +417,5 @@ impl Parts<'_> {
                 #body
             }
         }
-    }
-}
-
-fn mentions(tree: &proc_macro2::TokenTree, ident: &syn::Ident) -> bool {
-    match tree {
-        proc_macro2::TokenTree::Ident(i) => i == ident,
-        proc_macro2::TokenTree::Group(g) => g.stream().into_iter().any(|t| mentions(&t, ident)),
-        _ => false,
     }
 }

@@ -239,7 +239,7 @@ fn classify<'b>(bounds: impl Iterator<Item = &'b TypeParamBound>, mut so_far: Bo
 }
 
 /// Whether `ty` mentions the identifier `ident` anywhere.
-fn mentions(ty: &Type, ident: &syn::Ident) -> bool {
+pub fn mentions(ty: &Type, ident: &syn::Ident) -> bool {
     ty.to_token_stream()
         .into_iter()
         .any(|tree| is_ident(&tree, ident))
