@@ -216,3 +216,45 @@ pub fn like<T>(previous: &T, value: T) -> T {
 pub fn cast<S: num_traits::NumCast, X: num_traits::ToPrimitive>(x: X) -> S {
     S::from(x).expect("the value converts into the float type")
 }
+
+/// `x as I` for a number of any kind: a primitive (as `as` converts it), or the value of a
+/// dual number or Taylor series. The second-order twin of a function writes its casts to
+/// integers so (`as` cannot convert a type parameter).
+pub trait AsInt<I> {
+    fn as_int(self) -> I;
+}
+
+macro_rules! as_int_of_primitives {
+    ($($source:ty)*) => {$(
+        impl<I: Copy + 'static> AsInt<I> for $source
+        where
+            $source: num_traits::AsPrimitive<I>,
+        {
+            #[inline(always)]
+            fn as_int(self) -> I {
+                num_traits::AsPrimitive::as_(self)
+            }
+        }
+    )*};
+}
+as_int_of_primitives!(f64 f32 i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize bool char);
+
+impl<I, T: AsInt<I>> AsInt<I> for crate::Dual<T> {
+    #[inline(always)]
+    fn as_int(self) -> I {
+        self.re.as_int()
+    }
+}
+
+impl<I, T: AsInt<I> + num_traits::Float, const K: usize> AsInt<I> for crate::Taylor<T, K> {
+    #[inline(always)]
+    fn as_int(self) -> I {
+        self.value().as_int()
+    }
+}
+
+/// `x as I`; see [`AsInt`].
+#[inline(always)]
+pub fn as_int<I, X: AsInt<I>>(x: X) -> I {
+    x.as_int()
+}

@@ -15,6 +15,7 @@ pub mod dual;
 pub mod lanes;
 pub mod rules;
 pub mod tape;
+pub mod taylor;
 #[cfg(feature = "tensor")]
 pub mod tensor;
 #[cfg(feature = "tensor")]
@@ -33,10 +34,11 @@ pub fn detach<T>(x: T) -> T {
 
 #[doc(hidden)]
 pub use compose::{
-    add_array_entry, cast, grad_entry, like, number_entry, zero_like, zero_like_in, ArrayGradEntry,
-    Constant, GradEntry, NumberEntry, ZeroLike, ZeroLikeIn,
+    add_array_entry, as_int, cast, grad_entry, like, number_entry, zero_like, zero_like_in, ArrayGradEntry,
+    AsInt, Constant, GradEntry, NumberEntry, ZeroLike, ZeroLikeIn,
 };
 pub use dual::Dual;
+pub use taylor::Taylor;
 #[doc(hidden)]
 pub use lanes::Lanes;
 
