@@ -208,7 +208,6 @@ impl Parts<'_> {
         let grad_ident = naming::grad_fn(name);
         let vjp_ident = naming::vjp_fn(name);
         let pullback_ident = naming::pullback_fn(name, name.span());
-        let seed = naming::seed();
         let public_seed = naming::public_seed(
             &self
                 .sig
@@ -217,7 +216,6 @@ impl Parts<'_> {
                 .map(|p| p.ident.clone())
                 .collect::<Vec<_>>(),
         );
-        let entry_types = self.entry_types();
         let gradient = self.gradient_type();
         let value = naming::result_value();
 
@@ -299,6 +297,7 @@ impl Parts<'_> {
             }
         };
         let jacobian = self.jacobian(&pullback, jacobian, stub);
+        let pullback = self.pullback_item(pullback);
         quote! {
             #grad
 
@@ -306,13 +305,141 @@ impl Parts<'_> {
 
             #jacobian
 
+            #pullback
+        }
+    }
+
+    /// `NAME_pullback(params.., seed) -> (R, (entry, ..))`, hidden: what `NAME_vjp` and
+    /// callers call.
+    fn pullback_item(&self, body: TokenStream) -> TokenStream {
+        let vis = &self.func.vis;
+        let generics = &self.func.sig.generics;
+        let where_clause = &generics.where_clause;
+        let attrs = self.shared_attrs();
+        let receiver = self.receiver();
+        let params = self.params();
+        let ret = &self.sig.return_type;
+        let name = self.name();
+        let pullback_ident = naming::pullback_fn(name, name.span());
+        let seed = naming::seed();
+        let entry_types = self.entry_types();
+        quote! {
             #(#attrs)*
             #[doc(hidden)]
             #[allow(unused, unreachable_code, non_snake_case, non_camel_case_types, clippy::all, clippy::pedantic)]
             #vis fn #pullback_ident #generics (#receiver #(#params,)* #seed: #ret) -> (#ret, (#(#entry_types,)*)) #where_clause {
-                #pullback
+                #body
             }
         }
+    }
+
+    /// `__NAME_twin` and `__NAME_twin_pullback` of a function generic over its float type:
+    /// the function and its pullback, which callers' twins call by the twin's names.
+    fn twin_aliases(&self) -> TokenStream {
+        let vis = &self.func.vis;
+        let generics = &self.func.sig.generics;
+        let where_clause = &generics.where_clause;
+        let attrs = self.shared_attrs();
+        let receiver = self.receiver();
+        let params = self.params();
+        let args = self.args();
+        let ret = &self.sig.return_type;
+        let name = self.name();
+        let twin = naming::twin_fn(name);
+        let (pullback, twin_pullback) = (
+            naming::pullback_fn(name, name.span()),
+            naming::pullback_fn(&twin, name.span()),
+        );
+        let (call, call_pullback) = (self.call(name), self.call(&pullback));
+        let seed = naming::seed();
+        let entry_types = self.entry_types();
+        quote! {
+            #(#attrs)*
+            #[doc(hidden)]
+            #[inline(always)]
+            #[allow(unused, non_snake_case, clippy::all)]
+            #vis fn #twin #generics (#receiver #(#params),*) -> #ret #where_clause {
+                #call(#(#args),*)
+            }
+
+            #(#attrs)*
+            #[doc(hidden)]
+            #[inline(always)]
+            #[allow(unused, non_snake_case, clippy::all)]
+            #vis fn #twin_pullback #generics (#receiver #(#params,)* #seed: #ret) -> (#ret, (#(#entry_types,)*)) #where_clause {
+                #call_pullback(#(#args,)* #seed)
+            }
+        }
+    }
+}
+
+/// What the twin of a function brings beside it (see `twin`).
+pub enum TwinItems<'a> {
+    /// A generic function: the aliases of itself.
+    Itself,
+    /// The twin, transformed: the twin and its pullback.
+    Transformed {
+        func: &'a syn::ItemFn,
+        sig: &'a Signature,
+        body: PullbackBody,
+        items: &'a [syn::Item],
+    },
+    /// None: the twin's signature, and items that fail where they are used with `message`.
+    Unavailable {
+        func: &'a syn::ItemFn,
+        sig: &'a Signature,
+        message: String,
+    },
+}
+
+/// The twin's items; `func` and `sig` the original's.
+pub fn twin_items(
+    func: &syn::ItemFn,
+    sig: &Signature,
+    twin: TwinItems,
+    runtime: &TokenStream,
+) -> TokenStream {
+    let parts = |func, sig| Parts {
+        func,
+        sig,
+        runtime,
+        user_vjp: false,
+        loop_notes: &[],
+    };
+    match twin {
+        TwinItems::Itself => parts(func, sig).twin_aliases(),
+        TwinItems::Transformed {
+            func,
+            sig,
+            body,
+            items,
+        } => {
+            let pullback = parts(func, sig).pullback_item(pullback_tokens(&body, items, runtime));
+            quote!(#func #pullback)
+        }
+        TwinItems::Unavailable { func, sig, message } => {
+            let body = crate::twin::unavailable_body(&message);
+            let mut twin = func.clone();
+            twin.block = syn::parse_quote!({ #body });
+            let pullback = parts(func, sig).pullback_item(body);
+            quote!(#twin #pullback)
+        }
+    }
+}
+
+/// The body of a pullback from the reverse transform's parts.
+fn pullback_tokens(body: &PullbackBody, items: &[syn::Item], rt: &TokenStream) -> TokenStream {
+    let enums = arm_enums(&body.arm_enums);
+    let tapes = body.tapes.iter().map(|t| quote!(let mut #t = #rt::Tape::new();));
+    let statements = &body.body;
+    let value = &body.value;
+    let entries = &body.param_entries;
+    quote! {
+        #(#enums)*
+        #(#items)*
+        #(#tapes)*
+        #statements
+        (#value, (#(#entries,)*))
     }
 }
 
@@ -494,14 +621,7 @@ pub fn generated(
         loop_notes: &body.loop_notes,
     };
     let enums = arm_enums(&body.arm_enums);
-    let rt = runtime;
     let entries = &body.param_entries;
-    let tapes = body
-        .tapes
-        .iter()
-        .map(|t| quote!(let mut #t = #rt::Tape::new();));
-    let statements = &body.body;
-    let value = &body.value;
     // `NAME_jacobian`'s sweeps: the forward sweep after the local items, and each reverse
     // sweep ending with the active parameters' gradient entries.
     let active: Vec<&TokenStream> = entries
@@ -531,13 +651,7 @@ pub fn generated(
         _ => JacobianBody::None,
     };
     let generated = parts.items(
-        quote! {
-        #(#enums)*
-        #(#items)*
-        #(#tapes)*
-        #statements
-        (#value, (#(#entries,)*))
-        },
+        pullback_tokens(&body, items, runtime),
         tangent.map(|body| quote!(#(#items)* #body)),
         jacobian,
         false,
@@ -585,7 +699,7 @@ pub fn supplied(
     } else {
         quote!(#name)
     };
-    parts.items(
+    let items = parts.items(
         quote! {
             let _ = #original;
             let (#value, #pattern) = #call(#(#args,)* #seed);
@@ -594,7 +708,9 @@ pub fn supplied(
         None,
         by_calls(sig),
         false,
-    )
+    );
+    let higher_order = parts.higher_order();
+    quote!(#items #higher_order)
 }
 
 /// Signatures of the generated items with bodies that never run, emitted beside errors.

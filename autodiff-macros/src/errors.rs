@@ -25,6 +25,11 @@ impl Errors {
         self.errors.push(error);
     }
 
+    /// The first recorded error's message.
+    pub fn first(&self) -> Option<String> {
+        self.errors.first().map(|e| e.to_string())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }

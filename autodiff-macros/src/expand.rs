@@ -4,9 +4,12 @@
 //! function is emitted with the errors and stubs of the generated items.
 
 use crate::analysis::{self, Jacobian};
+use crate::emit::TwinItems;
 use crate::errors::Errors;
+use crate::ir::FnIr;
 use crate::reverse::Form;
-use crate::{emit, hoist, loads, lower, options, reverse, signature};
+use crate::twin::Twin;
+use crate::{emit, hoist, loads, lower, options, reverse, signature, twin};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -48,18 +51,16 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             return stubs(errors);
         }
         let generated = with_dump(emit::supplied(&func, &sig, vjp, &runtime));
-        return quote!(#func #generated);
+        let twin = twin_items(&func, &sig, twin::supplied(&func, &sig, vjp), &options, &runtime);
+        return quote!(#func #generated #twin);
     }
-    let mut ir = lower::lower(&func, &sig, &mut errors);
-    loads::optimise(&mut ir);
-    let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
-    let mut values = analysis::values(&ir, &active_params, &mut errors);
-    if !errors.is_empty() {
+    let Some((ir, values)) = lowered(&func, &sig, &mut errors) else {
         return stubs(errors);
-    }
-    hoist::optimise(&mut ir, &values);
-    values.catch_up(&ir);
-    let (facts, strategy) = analysis::facts(&ir, values, &sig);
+    };
+    let twin = twin::twin(&func, &sig, &ir, &values.activity, &values.kinds);
+    let twin = twin_items(&func, &sig, twin, &options, &runtime);
+    let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
+    let (ir, facts, strategy) = rewritten(ir, values, &sig);
 
     let transform = |form| {
         let body = reverse::pullback_body(&ir, &facts, &strategy, &active_params, &runtime, form);
@@ -95,7 +96,85 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     } else {
         TokenStream::new()
     };
-    quote!(#func #generated #dump)
+    quote!(#func #generated #twin #dump)
+}
+
+/// The function lowered to the intermediate form, and the facts about its values; `None`
+/// after an error.
+fn lowered(
+    func: &syn::ItemFn,
+    sig: &signature::Signature,
+    errors: &mut Errors,
+) -> Option<(FnIr, analysis::Values)> {
+    let mut ir = lower::lower(func, sig, errors);
+    loads::optimise(&mut ir);
+    let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
+    let values = analysis::values(&ir, &active_params, errors);
+    errors.is_empty().then_some((ir, values))
+}
+
+/// The intermediate form rewritten for speed (hoisting), with every fact the sweeps read.
+fn rewritten(
+    mut ir: FnIr,
+    mut values: analysis::Values,
+    sig: &signature::Signature,
+) -> (FnIr, analysis::Facts, analysis::Strategy) {
+    hoist::optimise(&mut ir, &values);
+    values.catch_up(&ir);
+    let (facts, strategy) = analysis::facts(&ir, values, sig);
+    (ir, facts, strategy)
+}
+
+/// The items of the function's second-order twin (see `twin`): the twin transformed like any
+/// generic function, or, if it cannot be, items that say why where they are used.
+fn twin_items(
+    func: &syn::ItemFn,
+    sig: &signature::Signature,
+    twin: Twin,
+    options: &options::Options,
+    runtime: &TokenStream,
+) -> TokenStream {
+    let (twin_func, message) = match twin {
+        Twin::Itself => return emit::twin_items(func, sig, TwinItems::Itself, runtime),
+        Twin::Unavailable(twin_func, message) => (twin_func, message),
+        Twin::Rewritten(twin_func) => {
+            let mut errors = Errors::default();
+            let twin_sig = signature::analyse(&twin_func.sig, options, &mut errors);
+            if let Some((ir, values)) = lowered(&twin_func, &twin_sig, &mut errors) {
+                let active_params: Vec<bool> = twin_sig.params.iter().map(|p| p.active).collect();
+                let (ir, facts, strategy) = rewritten(ir, values, &twin_sig);
+                let body = reverse::pullback_body(
+                    &ir,
+                    &facts,
+                    &strategy,
+                    &active_params,
+                    runtime,
+                    Form::Pullback,
+                );
+                let transformed = TwinItems::Transformed {
+                    func: &twin_func,
+                    sig: &twin_sig,
+                    body,
+                    items: &ir.items,
+                };
+                return emit::twin_items(func, sig, transformed, runtime);
+            }
+            let reason = errors.first().unwrap_or_default();
+            let message = format!(
+                "`{}` has no second derivatives: its twin over dual numbers could not be \
+                 differentiated ({reason})",
+                func.sig.ident
+            );
+            (twin_func, message)
+        }
+    };
+    let twin_sig = signature::analyse(&twin_func.sig, options, &mut Errors::default());
+    let unavailable = TwinItems::Unavailable {
+        func: &twin_func,
+        sig: &twin_sig,
+        message,
+    };
+    emit::twin_items(func, sig, unavailable, runtime)
 }
 
 /// The attribute on something that is not a function: the item unchanged, and an error on

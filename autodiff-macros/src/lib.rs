@@ -47,6 +47,7 @@ mod options;
 mod primitives;
 mod reverse;
 mod signature;
+mod twin;
 
 /// Generates the derivative of a numeric function at compile time.
 ///

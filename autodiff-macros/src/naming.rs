@@ -51,6 +51,12 @@ pub fn pullback_fn(name: &Ident, at: Span) -> Ident {
     Ident::new(&format!("{}_pullback", stem(&name.to_string())), at)
 }
 
+/// `__NAME_twin`: the function written over a number type, which its second-order items and
+/// those of its callers evaluate at dual numbers (see `twin`).
+pub fn twin_fn(name: &Ident) -> Ident {
+    Ident::new(&format!("__{}_twin", stem(&name.to_string())), name.span())
+}
+
 /// The variable holding version `v` of a value in the forward sweep.
 pub fn primal(ir: &FnIr, v: VarId) -> Ident {
     let var = &ir.vars[v];

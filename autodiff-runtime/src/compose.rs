@@ -258,3 +258,115 @@ impl<I, T: AsInt<I> + num_traits::Float, const K: usize> AsInt<I> for crate::Tay
 pub fn as_int<I, X: AsInt<I>>(x: X) -> I {
     x.as_int()
 }
+
+/// A constant named in a function's second-order twin (`SCALE`, `N_STEPS`): a float constant
+/// becomes the twin's number type `N`, any other stays what it is.
+pub trait Promote<N> {
+    type Out;
+    fn promote(self) -> Self::Out;
+}
+
+macro_rules! promote_floats {
+    ($($float:ty)*) => {$(
+        impl<N: num_traits::NumCast> Promote<N> for $float {
+            type Out = N;
+            #[inline(always)]
+            fn promote(self) -> N {
+                N::from(self).expect("the constant converts into the number type")
+            }
+        }
+        impl<N: num_traits::NumCast, const K: usize> Promote<N> for [$float; K] {
+            type Out = [N; K];
+            #[inline(always)]
+            fn promote(self) -> [N; K] {
+                self.map(|c| N::from(c).expect("the constant converts into the number type"))
+            }
+        }
+        impl<'a, N: num_traits::NumCast> Promote<N> for &'a [$float] {
+            type Out = Vec<N>;
+            fn promote(self) -> Vec<N> {
+                self.iter().map(|&c| N::from(c).expect("the constant converts into the number type")).collect()
+            }
+        }
+    )*};
+}
+promote_floats!(f64 f32);
+
+macro_rules! promote_unchanged {
+    ($($ty:ty)*) => {$(
+        impl<N> Promote<N> for $ty {
+            type Out = $ty;
+            #[inline(always)]
+            fn promote(self) -> $ty {
+                self
+            }
+        }
+    )*};
+}
+promote_unchanged!(i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize bool char &'static str);
+
+/// See [`Promote`].
+#[inline(always)]
+pub fn promote<N, C: Promote<N>>(c: C) -> C::Out {
+    c.promote()
+}
+
+/// What the second-order twin of an `f64` or `f32` function asks of its number type: what
+/// the dual numbers and Taylor series of the runtime, and the float types, all are. (The twin
+/// also asks `for<'r> &'r N: RefNum<N> + Neg<Output = N>`, arithmetic on references, which
+/// a trait cannot imply.)
+pub trait Number:
+    num_traits::Float
+    + num_traits::NumRef
+    + for<'r> core::iter::Sum<&'r Self>
+    + for<'r> core::iter::Product<&'r Self>
+    + num_traits::FloatConst
+    + num_traits::FromPrimitive
+    + num_traits::NumAssign
+    + core::iter::Sum
+    + core::iter::Product
+    + Default
+    + core::fmt::Debug
+    + core::fmt::Display
+    + AsInt<usize>
+    + AsInt<isize>
+    + AsInt<i8>
+    + AsInt<i16>
+    + AsInt<i32>
+    + AsInt<i64>
+    + AsInt<i128>
+    + AsInt<u8>
+    + AsInt<u16>
+    + AsInt<u32>
+    + AsInt<u64>
+    + AsInt<u128>
+{
+}
+
+impl<N> Number for N where
+    N: num_traits::Float
+        + num_traits::NumRef
+        + for<'r> core::iter::Sum<&'r N>
+        + for<'r> core::iter::Product<&'r N>
+        + num_traits::FloatConst
+        + num_traits::FromPrimitive
+        + num_traits::NumAssign
+        + core::iter::Sum
+        + core::iter::Product
+        + Default
+        + core::fmt::Debug
+        + core::fmt::Display
+        + AsInt<usize>
+        + AsInt<isize>
+        + AsInt<i8>
+        + AsInt<i16>
+        + AsInt<i32>
+        + AsInt<i64>
+        + AsInt<i128>
+        + AsInt<u8>
+        + AsInt<u16>
+        + AsInt<u32>
+        + AsInt<u64>
+        + AsInt<u128>
+{
+}

@@ -165,6 +165,53 @@ macro_rules! mixed_ops {
 }
 mixed_ops!(Add add +, Sub sub -, Mul mul *, Div div /);
 
+// With references on either side, as code over `&f64` writes it (`x.iter().map(|a| a * a)`).
+macro_rules! ref_ops {
+    ($($trait:ident $method:ident $op:tt),*) => {$(
+        impl<'a, T: Float> $trait<&'a Dual<T>> for Dual<T> {
+            type Output = Self;
+            #[inline(always)]
+            fn $method(self, o: &'a Dual<T>) -> Self {
+                self $op *o
+            }
+        }
+        impl<'a, T: Float> $trait<Dual<T>> for &'a Dual<T> {
+            type Output = Dual<T>;
+            #[inline(always)]
+            fn $method(self, o: Dual<T>) -> Dual<T> {
+                *self $op o
+            }
+        }
+        impl<'a, 'b, T: Float> $trait<&'b Dual<T>> for &'a Dual<T> {
+            type Output = Dual<T>;
+            #[inline(always)]
+            fn $method(self, o: &'b Dual<T>) -> Dual<T> {
+                *self $op *o
+            }
+        }
+    )*};
+}
+ref_ops!(Add add +, Sub sub -, Mul mul *, Div div /, Rem rem %);
+
+impl<'a, T: Float> Neg for &'a Dual<T> {
+    type Output = Dual<T>;
+    fn neg(self) -> Dual<T> {
+        -*self
+    }
+}
+
+impl<'a, T: Float> core::iter::Sum<&'a Dual<T>> for Dual<T> {
+    fn sum<I: Iterator<Item = &'a Dual<T>>>(iter: I) -> Self {
+        iter.fold(Self::zero(), |a, b| a + *b)
+    }
+}
+
+impl<'a, T: Float> core::iter::Product<&'a Dual<T>> for Dual<T> {
+    fn product<I: Iterator<Item = &'a Dual<T>>>(iter: I) -> Self {
+        iter.fold(Self::one(), |a, b| a * *b)
+    }
+}
+
 impl<T: Float> core::iter::Sum for Dual<T> {
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
         iter.fold(Self::zero(), |a, b| a + b)

@@ -34,10 +34,12 @@ pub fn detach<T>(x: T) -> T {
 
 #[doc(hidden)]
 pub use compose::{
-    add_array_entry, as_int, cast, grad_entry, like, number_entry, zero_like, zero_like_in, ArrayGradEntry,
-    AsInt, Constant, GradEntry, NumberEntry, ZeroLike, ZeroLikeIn,
+    add_array_entry, as_int, cast, promote, grad_entry, like, number_entry, zero_like, zero_like_in, ArrayGradEntry,
+    AsInt, Constant, GradEntry, Number, Promote, NumberEntry, ZeroLike, ZeroLikeIn,
 };
 pub use dual::Dual;
+#[doc(hidden)]
+pub use num_traits;
 pub use taylor::Taylor;
 #[doc(hidden)]
 pub use lanes::Lanes;

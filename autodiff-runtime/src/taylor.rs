@@ -179,6 +179,12 @@ fn number<T: Float>(n: usize) -> T {
     T::from(n).expect("a count converts into the float type")
 }
 
+impl<T: Float, const K: usize> From<T> for Taylor<T, K> {
+    fn from(value: T) -> Self {
+        Self::constant(value)
+    }
+}
+
 // ---- comparisons: by value ---------------------------------------------------------------
 
 impl<T: Float, const K: usize> PartialEq for Taylor<T, K> {
@@ -291,6 +297,50 @@ macro_rules! assign_ops {
     )*};
 }
 assign_ops!(AddAssign add_assign +, SubAssign sub_assign -, MulAssign mul_assign *, DivAssign div_assign /, RemAssign rem_assign %);
+
+// With references on either side, as code over `&f64` writes it (`x.iter().map(|a| a * a)`).
+macro_rules! ref_ops {
+    ($($trait:ident $method:ident $op:tt),*) => {$(
+        impl<'a, T: Float, const K: usize> $trait<&'a Taylor<T, K>> for Taylor<T, K> {
+            type Output = Self;
+            fn $method(self, o: &'a Taylor<T, K>) -> Self {
+                self $op *o
+            }
+        }
+        impl<'a, T: Float, const K: usize> $trait<Taylor<T, K>> for &'a Taylor<T, K> {
+            type Output = Taylor<T, K>;
+            fn $method(self, o: Taylor<T, K>) -> Taylor<T, K> {
+                *self $op o
+            }
+        }
+        impl<'a, 'b, T: Float, const K: usize> $trait<&'b Taylor<T, K>> for &'a Taylor<T, K> {
+            type Output = Taylor<T, K>;
+            fn $method(self, o: &'b Taylor<T, K>) -> Taylor<T, K> {
+                *self $op *o
+            }
+        }
+    )*};
+}
+ref_ops!(Add add +, Sub sub -, Mul mul *, Div div /, Rem rem %);
+
+impl<'a, T: Float, const K: usize> Neg for &'a Taylor<T, K> {
+    type Output = Taylor<T, K>;
+    fn neg(self) -> Taylor<T, K> {
+        -*self
+    }
+}
+
+impl<'a, T: Float, const K: usize> core::iter::Sum<&'a Taylor<T, K>> for Taylor<T, K> {
+    fn sum<I: Iterator<Item = &'a Taylor<T, K>>>(iter: I) -> Self {
+        iter.fold(Self::zero(), |a, b| a + *b)
+    }
+}
+
+impl<'a, T: Float, const K: usize> core::iter::Product<&'a Taylor<T, K>> for Taylor<T, K> {
+    fn product<I: Iterator<Item = &'a Taylor<T, K>>>(iter: I) -> Self {
+        iter.fold(Self::one(), |a, b| a * *b)
+    }
+}
 
 impl<T: Float, const K: usize> core::iter::Sum for Taylor<T, K> {
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
@@ -608,6 +658,22 @@ impl<T: Float, const K: usize> Taylor<T, K> {
         }
         r
     }
+}
+
+// ---- what the generated `NAME_derivatives` calls ------------------------------------------
+
+/// Constant series: a slice argument that is not differentiated.
+#[doc(hidden)]
+pub fn constant_slice<T: Float, const K: usize>(x: &[T]) -> Vec<Taylor<T, K>> {
+    x.iter().map(|&x| Taylor::constant(x)).collect()
+}
+
+/// Constant series: an array argument that is not differentiated.
+#[doc(hidden)]
+pub fn constant_array<T: Float, const K: usize, const N: usize>(
+    x: &[T; N],
+) -> [Taylor<T, K>; N] {
+    core::array::from_fn(|i| Taylor::constant(x[i]))
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
-//! `NAME_jvp`, `NAME_hvp` and `NAME_hessian` of a function generic over its float type `T`:
-//! the function and its pullback evaluated at the runtime's dual numbers `Dual<T>`.
+//! `NAME_jvp`, `NAME_hvp`, `NAME_hessian` and `NAME_derivatives`: the function and its
+//! pullback evaluated at the runtime's dual numbers `Dual<T>` and Taylor series
+//! `Taylor<T, K>`. A function generic over its float type `T` is evaluated as it is; an `f64`
+//! function through its twin over a number type (see `twin`), `__NAME_twin`.
 //!
 //! ```text
 //! fn NAME_jvp(params.., tangent: G) -> (R, R)      // NAME::<Dual<T>>(params + tangent·ε)
 //! fn NAME_hvp(params.., v: G) -> (R, G, G)         // NAME_pullback::<Dual<T>>(params + v·ε, 1)
 //! fn NAME_hessian(params..) -> (R, G, H)           // one NAME_hvp per unit vector
+//! fn NAME_derivatives::<K>(x) -> [R; K]            // NAME::<Taylor<T, K>>(x + h)
 //! ```
 //! The pullback at dual numbers is forward mode over reverse mode: its adjoints' values are the
 //! gradient, their tangents the Hessian-vector product, in one forward and one reverse sweep.
@@ -16,63 +19,137 @@ use super::Parts;
 use crate::naming;
 use crate::signature::{mentions, Output, Param, ParamKind};
 use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
+use quote::{format_ident, quote, ToTokens};
+
+/// What the items evaluate at other numbers.
+enum Eval {
+    /// The function itself, generic over its float type `T`.
+    Generic(syn::Ident),
+    /// The twin `__NAME_twin` of a function of the float type `f64` or `f32`.
+    Twin(syn::Ident),
+}
+
+impl Eval {
+    /// The float type: `T`, `f64` or `f32`.
+    fn float(&self) -> &syn::Ident {
+        match self {
+            Eval::Generic(t) | Eval::Twin(t) => t,
+        }
+    }
+}
 
 impl Parts<'_> {
-    /// The three items, for a generic function whose parameters the items can lift to dual
-    /// numbers; nothing otherwise.
+    /// The items, for a function whose parameters they can lift to dual numbers; nothing
+    /// otherwise (tensors).
     pub(super) fn higher_order(&self) -> TokenStream {
-        let (Some(t), Some(_)) = (&self.sig.floats.generic, &self.sig.output) else {
-            return TokenStream::new();
-        };
-        if !self.sig.params.iter().all(|p| self.liftable(p, t)) {
+        if self.sig.output.is_none() {
             return TokenStream::new();
         }
-        let jvp = self.jvp(t);
+        let eval = match &self.sig.floats.generic {
+            Some(t) => Eval::Generic(t.clone()),
+            None => Eval::Twin(self.float_type()),
+        };
+        if !self.sig.params.iter().all(|p| self.liftable(p, eval.float())) {
+            return TokenStream::new();
+        }
+        if matches!(self.sig.output, Some(Output::Tensor(_))) {
+            return TokenStream::new();
+        }
+        let jvp = self.jvp(&eval);
         let hvp = match self.sig.output {
             Some(Output::Scalar(_)) => {
-                let hvp = self.hvp(t);
-                let hessian = self.hessian(t);
-                quote!(#hvp #hessian)
+                let hvp = self.hvp(&eval);
+                let hessian = self.hessian(&eval);
+                let derivatives = self.derivatives(&eval);
+                quote!(#hvp #hessian #derivatives)
             }
             _ => TokenStream::new(),
         };
         quote!(#jvp #hvp)
     }
 
+    /// `f64` or `f32`, the float type of a function that is not generic.
+    fn float_type(&self) -> syn::Ident {
+        let mut types = self.sig.params.iter().filter_map(|p| match &p.kind {
+            ParamKind::Scalar => Some(&p.ty),
+            ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => Some(elem),
+            _ => None,
+        });
+        let from_output = match &self.sig.output {
+            Some(Output::Scalar(t)) | Some(Output::Array(t, _)) => Some(t),
+            Some(Output::Tuple(types)) => types.first(),
+            _ => None,
+        };
+        from_output
+            .or_else(|| types.next())
+            .and_then(|t| match t {
+                syn::Type::Path(p) => p.path.get_ident().cloned(),
+                _ => None,
+            })
+            .unwrap_or_else(|| format_ident!("f64"))
+    }
+
     /// Whether a parameter can be passed at dual numbers: one of the float type (a number, a
     /// slice or an array of `T`), or a constant whose type does not mention `T`.
     fn liftable(&self, p: &Param, t: &syn::Ident) -> bool {
-        let floats = &self.sig.floats;
+        let is_t = |ty: &syn::Type| matches!(ty, syn::Type::Path(p) if p.path.is_ident(t));
         match &p.kind {
-            ParamKind::Scalar => floats.is_generic(&p.ty),
-            ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => floats.is_generic(elem),
+            ParamKind::Scalar => is_t(&p.ty),
+            ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => is_t(elem),
             ParamKind::Tensor { .. } => false,
             ParamKind::Constant => !mentions(&p.ty, t),
         }
     }
 
-    /// `::<Dual<T>, _, ..>`: the function's generic arguments with `T` at dual numbers.
-    fn at_duals(&self, t: &syn::Ident) -> TokenStream {
-        let rt = self.runtime;
-        let args = self
+    /// `::<Dual<T>, _, ..>`: the generic arguments of the function (or of its twin, whose
+    /// number type comes last) with the float type at `number`.
+    fn at(&self, eval: &Eval, number: &TokenStream) -> TokenStream {
+        let own = self
             .func
             .sig
             .generics
             .params
             .iter()
             .filter_map(|g| match g {
-                syn::GenericParam::Type(p) if p.ident == *t => Some(quote!(#rt::Dual<#t>)),
+                syn::GenericParam::Type(p) if matches!(eval, Eval::Generic(t) if p.ident == *t) => {
+                    Some(number.clone())
+                }
                 syn::GenericParam::Type(_) | syn::GenericParam::Const(_) => Some(quote!(_)),
                 syn::GenericParam::Lifetime(_) => None,
             });
+        let twin = match eval {
+            Eval::Twin(_) => Some(number.clone()),
+            Eval::Generic(_) => None,
+        };
+        let args = own.chain(twin);
         quote!(::<#(#args),*>)
     }
 
-    /// The `where` clause of the items: the function's, and each bound of `T` asked of
-    /// `Dual<T>` too.
-    fn dual_where(&self, t: &syn::Ident) -> TokenStream {
-        let rt = self.runtime;
+    /// How an item calls the function (`pullback`: its pullback) at `number`.
+    fn call_at(&self, eval: &Eval, pullback: bool, number: &TokenStream) -> TokenStream {
+        let target = match eval {
+            Eval::Generic(_) => self.name().clone(),
+            Eval::Twin(_) => naming::twin_fn(self.name()),
+        };
+        let target = if pullback {
+            naming::pullback_fn(&target, target.span())
+        } else {
+            target
+        };
+        let call = self.call(&target);
+        let generics = self.at(eval, number);
+        quote!(#call #generics)
+    }
+
+    /// `Dual<T>`.
+    fn dual(&self, eval: &Eval) -> TokenStream {
+        let (rt, t) = (self.runtime, eval.float());
+        quote!(#rt::Dual<#t>)
+    }
+
+    /// The `where` clause of the items: the function's, and for a generic one each bound of
+    /// `T` asked of `number` (`Dual<T>`, `Taylor<T, K>`) too.
+    fn number_where(&self, eval: &Eval, number: &TokenStream) -> TokenStream {
         let own = self
             .func
             .sig
@@ -84,7 +161,10 @@ impl Parts<'_> {
         let bounds = self.sig.floats.bounds.iter().filter(|b| {
             !matches!(b, syn::TypeParamBound::Trait(t) if matches!(t.modifier, syn::TraitBoundModifier::Maybe(_)))
         });
-        quote!(where #(#own,)* #rt::Dual<#t>: #(#bounds)+*)
+        match eval {
+            Eval::Generic(_) => quote!(where #(#own,)* #number: #(#bounds)+*),
+            Eval::Twin(_) => quote!(where #(#own,)*),
+        }
     }
 
     /// `let` statements lifting each parameter to dual numbers (with the tangent `tangents[i]`
@@ -151,19 +231,13 @@ impl Parts<'_> {
         (quote!(let #pattern = #from;), names)
     }
 
-    /// How a generated item calls a sibling or the function itself at dual numbers.
-    fn call_at_duals(&self, ident: &syn::Ident, t: &syn::Ident) -> TokenStream {
-        let call = self.call(ident);
-        let generics = self.at_duals(t);
-        quote!(#call #generics)
-    }
-
-    fn jvp(&self, t: &syn::Ident) -> TokenStream {
+    fn jvp(&self, eval: &Eval) -> TokenStream {
         let name = self.name();
         let tangent = naming::public_param("tangent", &self.param_idents());
         let (take_apart, names) = self.tangents(&tangent);
         let (lets, args) = self.lifted(&names);
-        let call = self.call_at_duals(name, t);
+        let dual = self.dual(eval);
+        let call = self.call_at(eval, false, &dual);
         let rt = self.runtime;
         let doc = format!(
             " Value of {} and its Jacobian-vector product: returns `({}, J·tangent)`, the \
@@ -187,7 +261,8 @@ impl Parts<'_> {
             quote!(#tangent: #gradient),
             quote!((#ret, #ret)),
             body,
-            t,
+            eval,
+            &dual,
         )
     }
 
@@ -195,13 +270,13 @@ impl Parts<'_> {
     /// `value`, and `(g_i, h_i)` for each active parameter.
     fn pullback_at_duals(
         &self,
-        t: &syn::Ident,
+        eval: &Eval,
         names: &[Option<syn::Ident>],
     ) -> (TokenStream, Vec<(syn::Ident, syn::Ident)>) {
         let rt = self.runtime;
+        let one = self.numbers().one();
         let (lets, args) = self.lifted(names);
-        let pullback = crate::naming::pullback_fn(self.name(), self.name().span());
-        let call = self.call_at_duals(&pullback, t);
+        let call = self.call_at(eval, true, &self.dual(eval));
         let entries: Vec<TokenStream> = self
             .sig
             .params
@@ -217,7 +292,7 @@ impl Parts<'_> {
             .collect();
         let mut code = quote! {
             #lets
-            let (__value, (#(#entries,)*)) = #call(#(#args,)* #rt::Dual::constant(#t::one()));
+            let (__value, (#(#entries,)*)) = #call(#(#args,)* #rt::Dual::constant(#one));
         };
         let mut parts = Vec::new();
         for (i, p) in self.sig.params.iter().enumerate().filter(|(_, p)| p.active) {
@@ -232,11 +307,11 @@ impl Parts<'_> {
         (code, parts)
     }
 
-    fn hvp(&self, t: &syn::Ident) -> TokenStream {
+    fn hvp(&self, eval: &Eval) -> TokenStream {
         let name = self.name();
         let v = naming::public_param("v", &self.param_idents());
         let (take_apart, names) = self.tangents(&v);
-        let (code, parts) = self.pullback_at_duals(t, &names);
+        let (code, parts) = self.pullback_at_duals(eval, &names);
         let grads = parts.iter().map(|(g, _)| g);
         let hvps = parts.iter().map(|(_, h)| h);
         let (grad, hvp) = if parts.len() == 1 {
@@ -265,11 +340,14 @@ impl Parts<'_> {
             quote!(#v: #gradient),
             quote!((#ret, #gradient, #gradient)),
             body,
-            t,
+            eval,
+            &self.dual(eval),
         )
     }
 
-    fn hessian(&self, t: &syn::Ident) -> TokenStream {
+    fn hessian(&self, eval: &Eval) -> TokenStream {
+        let t = eval.float();
+        let (one, zero) = (self.numbers().one(), self.numbers().zero());
         let name = self.name();
         let active: Vec<&Param> = self.sig.active_params().collect();
         let hvp = self.call(&quote::format_ident!("{}_hvp", name));
@@ -297,7 +375,7 @@ impl Parts<'_> {
                 let at = &offsets[i];
                 let ident = &p.ident;
                 let unit =
-                    |j: TokenStream| quote!(if __k == #at + #j { #t::one() } else { #t::zero() });
+                    |j: TokenStream| quote!(if __k == #at + #j { #one } else { #zero });
                 match &p.kind {
                     ParamKind::Scalar => unit(quote!(0)),
                     ParamKind::Slice { .. } => {
@@ -364,7 +442,7 @@ impl Parts<'_> {
             let __h: ::std::vec::Vec<::std::vec::Vec<#t>> = (0..#total)
                 .map(|__i| {
                     (0..#total)
-                        .map(|__j| (__columns[__j][__i] + __columns[__i][__j]) / (#t::one() + #t::one()))
+                        .map(|__j| (__columns[__j][__i] + __columns[__i][__j]) / (#one + #one))
                         .collect()
                 })
                 .collect();
@@ -385,7 +463,8 @@ impl Parts<'_> {
             TokenStream::new(),
             quote!((#ret, #gradient, #h_type)),
             body,
-            t,
+            eval,
+            &self.dual(eval),
         )
     }
 
@@ -401,21 +480,119 @@ impl Parts<'_> {
         extra: TokenStream,
         ret: TokenStream,
         body: TokenStream,
-        t: &syn::Ident,
+        eval: &Eval,
+        number: &TokenStream,
+    ) -> TokenStream {
+        self.item_with(ident, doc, None, (extra, ret), body, eval, number)
+    }
+
+    /// One generated item, with an extra generic parameter `extra_generic` (`const K: usize`)
+    /// after the function's own, and `extra_param` after its parameters.
+    #[allow(clippy::too_many_arguments)]
+    fn item_with(
+        &self,
+        ident: &syn::Ident,
+        doc: &str,
+        extra_generic: Option<syn::GenericParam>,
+        (extra_param, ret): (TokenStream, TokenStream),
+        body: TokenStream,
+        eval: &Eval,
+        number: &TokenStream,
     ) -> TokenStream {
         let vis = &self.func.vis;
-        let generics = &self.func.sig.generics;
-        let where_clause = self.dual_where(t);
+        let mut generics = self.func.sig.generics.clone();
+        generics.params.extend(extra_generic);
+        let (generics, where_clause) = (&generics, self.number_where(eval, number));
         let attrs = self.shared_attrs();
         let receiver = self.receiver();
         let params = self.params();
+        // Not generic, an `f64` function's item would be compiled whether used or not; inline,
+        // it is compiled where it is used, so that a twin that is unavailable fails only there
+        // (see `twin::unavailable_body`).
+        let inline = match eval {
+            Eval::Twin(_) => quote!(#[inline]),
+            Eval::Generic(_) => TokenStream::new(),
+        };
+        let mention = super::mention_original(self.func);
         quote! {
             #(#attrs)*
             #[doc = #doc]
+            #inline
             #[allow(clippy::all, non_snake_case, unused)]
-            #vis fn #ident #generics (#receiver #(#params,)* #extra) -> #ret #where_clause {
+            #vis fn #ident #generics (#receiver #(#params,)* #extra_param) -> #ret #where_clause {
+                #mention
                 #body
             }
         }
+    }
+
+    /// `NAME_derivatives::<K>(params) -> [R; K]`, for a function of one active number: the
+    /// function at the Taylor series `x + h`, its coefficients times `k!`.
+    fn derivatives(&self, eval: &Eval) -> TokenStream {
+        let active: Vec<&Param> = self.sig.active_params().collect();
+        let [x] = active.as_slice() else {
+            return TokenStream::new();
+        };
+        if !matches!(x.kind, ParamKind::Scalar) {
+            return TokenStream::new();
+        }
+        let (rt, t) = (self.runtime, eval.float());
+        let taken: Vec<String> = self
+            .func
+            .sig
+            .generics
+            .params
+            .iter()
+            .filter_map(|g| match g {
+                syn::GenericParam::Type(p) => Some(p.ident.to_string()),
+                syn::GenericParam::Const(c) => Some(c.ident.to_string()),
+                syn::GenericParam::Lifetime(_) => None,
+            })
+            .collect();
+        let k = if taken.iter().any(|n| n == "K") {
+            format_ident!("__K")
+        } else {
+            format_ident!("K")
+        };
+        let taylor = quote!(#rt::Taylor<#t, #k>);
+        let args = self.sig.params.iter().map(|p| {
+            let ident = &p.ident;
+            let by_ref = matches!(p.ty, syn::Type::Reference(_));
+            match &p.kind {
+                ParamKind::Scalar if p.active => quote!(#rt::Taylor::variable(#ident)),
+                ParamKind::Scalar => quote!(#rt::Taylor::constant(#ident)),
+                ParamKind::Slice { .. } => {
+                    quote!(&#rt::taylor::constant_slice::<#t, #k>(&#ident[..]))
+                }
+                ParamKind::Array { .. } if by_ref => {
+                    quote!(&#rt::taylor::constant_array::<#t, #k, _>(#ident))
+                }
+                ParamKind::Array { .. } => {
+                    quote!(#rt::taylor::constant_array::<#t, #k, _>(&#ident))
+                }
+                ParamKind::Tensor { .. } | ParamKind::Constant => quote!(#ident),
+            }
+        });
+        let call = self.call_at(eval, false, &taylor);
+        let body = quote!(#call(#(#args),*).derivatives());
+        let doc = format!(
+            " The value of {} and its first `{k} − 1` derivatives in `{}`: element `k` is the \
+             `k`-th derivative (`{k} = 4` gives f, f′, f″, f‴). Taylor arithmetic: the \
+             function evaluated at a truncated series; a derivative that is identically zero \
+             is an exact zero.\n\n Generated by `#[differentiate]`.",
+            self.doc_link(),
+            x.ident
+        );
+        let ident = format_ident!("{}_derivatives", self.name());
+        let ret = &self.sig.return_type;
+        self.item_with(
+            &ident,
+            &doc,
+            Some(syn::parse_quote!(const #k: usize)),
+            (TokenStream::new(), quote!([#ret; #k])),
+            body,
+            eval,
+            &taylor,
+        )
     }
 }

@@ -181,6 +181,21 @@ impl Lowerer<'_> {
             let prim = primitives::lookup("clamp", 3).expect("clamp is a primitive");
             return self.lower_prim(prim, CallForm::Path(path.clone()), c.args.iter(), span, out);
         }
+        if path.qself.is_none() && is_runtime(&segments, "promote") && c.args.len() == 1 {
+            // A constant of a second-order twin, converted (see `twin`).
+            let arg = self.lower_expr(&c.args[0], out);
+            if arg.var().is_none() {
+                return Operand::Const(Expr::Call(c.clone()));
+            }
+        }
+        if path.qself.is_none() && is_runtime(&segments, "as_int") && c.args.len() == 1 {
+            // A twin's `x as usize`: discrete, as the cast is.
+            let arg = self.lower_expr(&c.args[0], out);
+            let tokens = operand_tokens(&arg);
+            let func = &c.func;
+            let expr: Expr = syn::parse_quote!(#func(#tokens));
+            return self.without_derivative(expr, &[arg], span, out);
+        }
         if path.qself.is_none() && is_detach(&segments) && c.args.len() == 1 {
             // `detach(x)`: the value passes on, its derivative does not (JAX's
             // `stop_gradient`). The call itself is the identity, so the value is used as is.
@@ -484,6 +499,11 @@ fn conversion_out_of_float(m: &syn::ExprMethodCall) -> Option<&syn::Ident> {
 }
 
 /// `detach` or `differentiate::detach` (the runtime's identity that stops derivatives).
+/// `::differentiate::runtime::NAME`, as a second-order twin writes it.
+fn is_runtime(segments: &[String], name: &str) -> bool {
+    matches!(segments, [krate, runtime, last] if krate == "differentiate" && runtime == "runtime" && last == name)
+}
+
 fn is_detach(segments: &[String]) -> bool {
     match segments {
         [name] => name == "detach",

@@ -235,3 +235,20 @@ where
         .collect();
     (__value, __gradient, __h)
 }
+#[doc(hidden)]
+#[inline(always)]
+#[allow(unused, non_snake_case, clippy::all)]
+pub fn __rosenbrock_twin<T: Float + FromPrimitive>(x: &[T], a: T, b: T) -> T {
+    rosenbrock(x, a, b)
+}
+#[doc(hidden)]
+#[inline(always)]
+#[allow(unused, non_snake_case, clippy::all)]
+pub fn __rosenbrock_twin_pullback<T: Float + FromPrimitive>(
+    x: &[T],
+    a: T,
+    b: T,
+    seed: T,
+) -> (T, (::std::vec::Vec<T>, T, T)) {
+    rosenbrock_pullback(x, a, b, seed)
+}

@@ -86,3 +86,62 @@ fn loss_pullback(
         ),
     )
 }
+#[doc(hidden)]
+#[allow(unused, non_snake_case, clippy::all, clippy::pedantic)]
+fn __loss_twin<
+    __Number: ::differentiate::runtime::num_traits::Float
+        + ::differentiate::runtime::Number,
+>(x: &Tensor, w: &Tensor, b: &Tensor, y: &Tensor) -> __Number
+where
+    for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
+        + ::core::ops::Neg<Output = __Number>,
+{
+    struct __Unavailable<N>(::core::marker::PhantomData<N>);
+    impl<N> __Unavailable<N> {
+        const SECOND_DERIVATIVES: () = ::core::panic!(
+            "`loss` has no second derivatives (`loss_jvp`, `loss_hvp`, `loss_hessian`, `loss_derivatives`, or those of a function calling it): second derivatives of tensor code are not supported yet"
+        );
+    }
+    let () = __Unavailable::<__Number>::SECOND_DERIVATIVES;
+    ::core::unreachable!()
+}
+#[doc(hidden)]
+#[allow(
+    unused,
+    unreachable_code,
+    non_snake_case,
+    non_camel_case_types,
+    clippy::all,
+    clippy::pedantic
+)]
+fn __loss_twin_pullback<
+    __Number: ::differentiate::runtime::num_traits::Float
+        + ::differentiate::runtime::Number,
+>(
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    y: &Tensor,
+    seed: __Number,
+) -> (
+    __Number,
+    (
+        ::differentiate::runtime::Constant,
+        Tensor,
+        Tensor,
+        ::differentiate::runtime::Constant,
+    ),
+)
+where
+    for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
+        + ::core::ops::Neg<Output = __Number>,
+{
+    struct __Unavailable<N>(::core::marker::PhantomData<N>);
+    impl<N> __Unavailable<N> {
+        const SECOND_DERIVATIVES: () = ::core::panic!(
+            "`loss` has no second derivatives (`loss_jvp`, `loss_hvp`, `loss_hessian`, `loss_derivatives`, or those of a function calling it): second derivatives of tensor code are not supported yet"
+        );
+    }
+    let () = __Unavailable::<__Number>::SECOND_DERIVATIVES;
+    ::core::unreachable!()
+}

@@ -1,0 +1,554 @@
+//! The second-order twin of an `f64` (or `f32`) function: the same function written over a
+//! number type `__Number`, from which `NAME_jvp`, `NAME_hvp`, `NAME_hessian` and
+//! `NAME_derivatives` evaluate it (and its pullback) at dual numbers or Taylor series.
+//!
+//! A function generic over its float type needs no twin: it is evaluated at `Dual<T>`
+//! directly. For an `f64` function the attribute writes the twin the way a generic crate
+//! would, and differentiates it like any generic function:
+//!
+//! ```text
+//! fn f(x: &[f64], c: f64) -> f64 {            fn __f_twin<__Number: Float + ..>(x: &[__Number], c: __Number) -> __Number {
+//!     let mut s = 0.0;                            let mut s = __Number::from(0.0_f64).unwrap();
+//!     for i in 0..x.len() {                       for i in 0..x.len() {
+//!         s += c * g(x[i]) / x.len() as f64;          s += c * __g_twin(x[i]) / __Number::from(x.len()).unwrap();
+//!     }                                           }
+//!     s                                           s
+//! }                                           }
+//! ```
+//!
+//! The float type becomes `__Number` wherever it is a type; a float literal, a cast to it and
+//! an upper-case constant become conversions (the last through `runtime::promote`, which
+//! leaves an integer constant an integer); a cast to an integer goes through
+//! `runtime::as_int`; a call of a differentiated function calls its twin. Code the twin could
+//! not follow (a call on constants only, which may be a plain helper of `f64`s; a field; a
+//! method the transform does not know; tensors) leaves the function without one: its
+//! second-order items then fail at their use, at compile time, naming the reason (see
+//! [`unavailable_body`]).
+
+use crate::activity::Activity;
+use crate::ir::{Callee, FnIr, PassiveKind, Rhs, Stmt};
+use crate::kinds::Kind;
+use crate::signature::{mentions, Output, ParamKind, Signature};
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, ToTokens};
+use std::collections::BTreeSet;
+use syn::visit::Visit;
+use syn::visit_mut::VisitMut;
+
+/// The twin's number type parameter.
+pub fn number() -> syn::Ident {
+    syn::Ident::new("__Number", Span::call_site())
+}
+
+/// What the twin of the function is.
+pub enum Twin {
+    /// Generic over its float type: the function is its own twin.
+    Itself,
+    /// The function rewritten over `__Number`.
+    Rewritten(syn::ItemFn),
+    /// None: the twin's signature (rewritten like a twin's), and why there is no body.
+    Unavailable(syn::ItemFn, String),
+}
+
+/// The twin of `func`, from its intermediate form before any rewrite (`activity` and `kinds`
+/// its facts): what it calls, and what it uses that the twin could not follow.
+pub fn twin(
+    func: &syn::ItemFn,
+    sig: &Signature,
+    ir: &FnIr,
+    activity: &Activity,
+    kinds: &[Kind],
+) -> Twin {
+    if sig.floats.generic.is_some() {
+        return Twin::Itself;
+    }
+    let float = match float_type(sig) {
+        Ok(float) => float,
+        Err(reason) => return unavailable(func, "f64", reason),
+    };
+    if let Some(reason) = blocker(sig, ir, activity, kinds, &float) {
+        return unavailable(func, &float, reason);
+    }
+    let mut calls = BTreeSet::new();
+    let mut methods = BTreeSet::new();
+    ir.body.walk(&mut |stmt| {
+        if let Stmt::Let {
+            rhs: Rhs::Call { callee, .. },
+            ..
+        } = stmt
+        {
+            match callee {
+                Callee::Function(path) => {
+                    if let Some(last) = path.path.segments.last() {
+                        calls.insert(last.ident.to_string());
+                    }
+                }
+                Callee::SelfMethod(method) => {
+                    methods.insert(method.to_string());
+                }
+            }
+        }
+    });
+    let mut twin = func.clone();
+    let mut locals = Locals::default();
+    locals.visit_item_fn(func);
+    let mut rewrite = Rewrite {
+        float: &float,
+        number: number(),
+        calls,
+        methods,
+        locals: locals.0,
+    };
+    rewrite.visit_block_mut(&mut twin.block);
+    Twin::Rewritten(signature(twin, &float))
+}
+
+/// The twin of a function whose derivative the user supplied (`vjp = path`): itself if it is
+/// generic (the supplied pullback then runs at dual numbers), none otherwise.
+pub fn supplied(func: &syn::ItemFn, sig: &Signature, vjp: &syn::Path) -> Twin {
+    if sig.floats.generic.is_some() {
+        return Twin::Itself;
+    }
+    let float = float_type(sig).unwrap_or_else(|_| "f64".into());
+    let vjp = vjp.to_token_stream().to_string().replace(' ', "");
+    let reason = format!(
+        "its derivative is supplied (`vjp = {vjp}`) for `{float}` only. For second \
+         derivatives, write `{}` and `{vjp}` generic over `T: Float` (the supplied derivative \
+         then runs at dual numbers, so its formula must be written with `T`'s operations)",
+        func.sig.ident
+    );
+    unavailable(func, &float, reason)
+}
+
+/// The twin's signature: named `__NAME_twin`, the float type replaced by `__Number` (bounded
+/// by what the rewritten body asks of it), hidden.
+fn signature(mut twin: syn::ItemFn, float: &str) -> syn::ItemFn {
+    let mut rewrite = Rewrite {
+        float,
+        number: number(),
+        calls: BTreeSet::new(),
+        methods: BTreeSet::new(),
+        locals: BTreeSet::new(),
+    };
+    for input in &mut twin.sig.inputs {
+        if let syn::FnArg::Typed(t) = input {
+            rewrite.visit_type_mut(&mut t.ty);
+        }
+    }
+    if let syn::ReturnType::Type(_, ty) = &mut twin.sig.output {
+        rewrite.visit_type_mut(ty);
+    }
+    twin.sig.ident = crate::naming::twin_fn(&twin.sig.ident);
+    let n = number();
+    twin.sig.generics.params.push(syn::parse_quote!(
+        #n: ::differentiate::runtime::num_traits::Float + ::differentiate::runtime::Number
+    ));
+    // Arithmetic on references (`a * b` of `&f64`s in `x.iter().map(|(a, b)| a * b)`).
+    twin.sig
+        .generics
+        .make_where_clause()
+        .predicates
+        .push(syn::parse_quote!(
+            for<'__r> &'__r #n: ::differentiate::runtime::num_traits::RefNum<#n>
+                + ::core::ops::Neg<Output = #n>
+        ));
+    twin.attrs.retain(|a| a.path().is_ident("cfg"));
+    twin.attrs.push(syn::parse_quote!(#[doc(hidden)]));
+    twin.attrs.push(syn::parse_quote!(#[allow(
+        unused,
+        non_snake_case,
+        clippy::all,
+        clippy::pedantic
+    )]));
+    twin
+}
+
+fn unavailable(func: &syn::ItemFn, float: &str, reason: String) -> Twin {
+    let mut twin = signature(func.clone(), float);
+    twin.block = syn::parse_quote!({ ::core::unreachable!() });
+    let message = format!(
+        "`{}` has no second derivatives (`{0}_jvp`, `{0}_hvp`, `{0}_hessian`, \
+         `{0}_derivatives`, or those of a function calling it): {reason}",
+        func.sig.ident
+    );
+    Twin::Unavailable(twin, message)
+}
+
+/// The body of an unavailable twin's items: a constant evaluated when the item is
+/// instantiated at a number type, that is, when a second-order item that needs it is used.
+/// It fails there, at compile time, with `message`.
+pub fn unavailable_body(message: &str) -> TokenStream {
+    let n = number();
+    quote! {
+        struct __Unavailable<N>(::core::marker::PhantomData<N>);
+        impl<N> __Unavailable<N> {
+            const SECOND_DERIVATIVES: () = ::core::panic!(#message);
+        }
+        let () = __Unavailable::<#n>::SECOND_DERIVATIVES;
+        ::core::unreachable!()
+    }
+}
+
+/// `f64` or `f32`: the one float type of the signature.
+fn float_type(sig: &Signature) -> Result<String, String> {
+    let mut found = BTreeSet::new();
+    let mut note = |ty: &syn::Type| {
+        if let syn::Type::Path(p) = ty {
+            if let Some(i) = p.path.get_ident() {
+                if i == "f64" || i == "f32" {
+                    found.insert(i.to_string());
+                }
+            }
+        }
+    };
+    for p in &sig.params {
+        match &p.kind {
+            ParamKind::Scalar => note(&p.ty),
+            ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => note(elem),
+            ParamKind::Tensor { .. } => {
+                return Err("second derivatives of tensor code are not supported yet".into())
+            }
+            ParamKind::Constant => {}
+        }
+    }
+    match &sig.output {
+        Some(Output::Scalar(t)) | Some(Output::Array(t, _)) => note(t),
+        Some(Output::Tuple(types)) => types.iter().for_each(&mut note),
+        Some(Output::Tensor(_)) => {
+            return Err("second derivatives of tensor code are not supported yet".into())
+        }
+        _ => {}
+    }
+    let mut found = found.into_iter();
+    match (found.next(), found.next()) {
+        (Some(one), None) => Ok(one),
+        (Some(_), Some(_)) => Err(
+            "it mixes `f64` and `f32`; write it over one float type, or generic over `T: Float`"
+                .into(),
+        ),
+        (None, _) => Ok("f64".into()),
+    }
+}
+
+/// What in the function the twin could not follow, if anything.
+fn blocker(
+    sig: &Signature,
+    ir: &FnIr,
+    activity: &Activity,
+    kinds: &[Kind],
+    float: &str,
+) -> Option<String> {
+    let float_ident = syn::Ident::new(float, Span::call_site());
+    for p in &sig.params {
+        if matches!(p.kind, ParamKind::Constant) && mentions(&p.ty, &float_ident) {
+            let (ident, ty) = (&p.ident, &p.ty);
+            return Some(format!(
+                "its constant parameter `{ident}: {}` holds `{float}`s, which the second-order \
+                 items cannot pass at dual numbers; pass them as a slice or an array of \
+                 `{float}`, or write the function generic over `T: Float`",
+                ty.to_token_stream()
+            ));
+        }
+    }
+    if kinds.iter().any(|k| *k != Kind::Scalar) {
+        return Some("second derivatives of tensor code are not supported yet".into());
+    }
+    let mut reason = None;
+    ir.body.walk(&mut |stmt| {
+        let Stmt::Let { var, rhs, .. } = stmt else {
+            return;
+        };
+        if reason.is_some() {
+            return;
+        }
+        match rhs {
+            Rhs::Passive(p) => {
+                if let PassiveKind::Opaque { what, .. } = &p.kind {
+                    reason = Some(format!(
+                        "it uses {what}, which its second-order twin cannot follow; compute \
+                         that value outside and pass it in as a parameter"
+                    ));
+                }
+            }
+            Rhs::Call { callee, .. } if !activity.active[*var] => {
+                let name = match callee {
+                    Callee::Function(path) => path.to_token_stream().to_string().replace(' ', ""),
+                    Callee::SelfMethod(m) => format!("self.{m}"),
+                };
+                reason = Some(format!(
+                    "it calls `{name}(..)` on constants only, which may be a helper of \
+                     `{float}`s the twin cannot call at dual numbers; compute that value \
+                     outside and pass it in as a parameter, or use it on a differentiated value"
+                ));
+            }
+            _ => {}
+        }
+    });
+    reason
+}
+
+/// The body's rewrite onto the number type.
+struct Rewrite<'a> {
+    float: &'a str,
+    number: syn::Ident,
+    /// Functions the body calls as differentiated functions (by their last path segment).
+    calls: BTreeSet<String>,
+    /// Methods it calls on `self` as differentiated methods.
+    methods: BTreeSet<String>,
+    /// Every name the function binds (an upper-case one is not a constant).
+    locals: BTreeSet<String>,
+}
+
+/// The names a function binds: its parameters, `let`s, closure parameters, patterns.
+#[derive(Default)]
+struct Locals(BTreeSet<String>);
+
+impl<'ast> syn::visit::Visit<'ast> for Locals {
+    fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+        self.0.insert(p.ident.to_string());
+        syn::visit::visit_pat_ident(self, p);
+    }
+}
+
+impl Rewrite<'_> {
+    fn is_float(&self, path: &syn::Path) -> bool {
+        path.is_ident(self.float)
+    }
+
+    fn convert(&self, e: impl ToTokens) -> syn::Expr {
+        let n = &self.number;
+        syn::parse_quote!(#n::from(#e).unwrap())
+    }
+
+    /// A float literal as a conversion into the number type; `None` for any other literal.
+    fn literal(&self, lit: &syn::Lit) -> Option<syn::Expr> {
+        let digits = match lit {
+            syn::Lit::Float(f) if f.suffix().is_empty() || f.suffix() == self.float => {
+                f.base10_digits().to_string()
+            }
+            syn::Lit::Int(i) if i.suffix() == self.float => format!("{}.0", i.base10_digits()),
+            _ => return None,
+        };
+        let digits = if digits.contains(['.', 'e', 'E']) {
+            digits
+        } else {
+            format!("{digits}.0")
+        };
+        let lit: syn::LitFloat = syn::parse_str(&format!("{digits}_{}", self.float)).ok()?;
+        Some(self.convert(lit))
+    }
+
+    /// `f64::MAX` and the like: the number type's own.
+    fn float_constant(&self, name: &str) -> Option<syn::Expr> {
+        let n = &self.number;
+        let f = match name {
+            "MAX" => "max_value",
+            "MIN" => "min_value",
+            "MIN_POSITIVE" => "min_positive_value",
+            "EPSILON" => "epsilon",
+            "INFINITY" => "infinity",
+            "NEG_INFINITY" => "neg_infinity",
+            "NAN" => "nan",
+            _ => return None,
+        };
+        let f = syn::Ident::new(f, Span::call_site());
+        Some(syn::parse_quote!(#n::#f()))
+    }
+
+    fn path(&mut self, p: &syn::ExprPath) -> Option<syn::Expr> {
+        if p.qself.is_some() {
+            return None;
+        }
+        let segments: Vec<String> = p
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let n = &self.number;
+        match segments.as_slice() {
+            [.., ty, "consts", _] if *ty == self.float => Some(self.convert(p)),
+            [ty, name] if *ty == self.float => {
+                if let Some(constant) = self.float_constant(name) {
+                    return Some(constant);
+                }
+                if name.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()) {
+                    return Some(self.convert(p));
+                }
+                let name = syn::Ident::new(name, Span::call_site());
+                Some(syn::parse_quote!(#n::#name))
+            }
+            [.., last] if is_constant_name(last) && !(segments.len() == 1 && self.locals.contains(*last)) => {
+                // An upper-case constant: `promote` turns an `f64` into the number type and
+                // leaves an integer an integer.
+                Some(syn::parse_quote!(::differentiate::runtime::promote::<#n, _>(#p)))
+            }
+            _ => None,
+        }
+    }
+
+    /// `g(..)` of a differentiated function: its twin `__g_twin(..)`.
+    fn rename_call(&self, func: &mut syn::Expr) {
+        if let syn::Expr::Path(p) = func {
+            if let Some(last) = p.path.segments.last_mut() {
+                if self.calls.contains(&last.ident.to_string()) {
+                    // Spanned at the attribute: were the callee not differentiated, the error
+                    // at the call is the function's own (`helper_pullback` is missing), not
+                    // the twin's.
+                    let twin = crate::naming::twin_fn(&last.ident);
+                    last.ident = syn::Ident::new(&twin.to_string(), Span::call_site());
+                }
+            }
+        }
+    }
+}
+
+/// `SCALE`, `N_STEPS`, `module::G`: the name of a constant by the Rust convention.
+fn is_constant_name(name: &str) -> bool {
+    name.chars().any(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+}
+
+impl VisitMut for Rewrite<'_> {
+    fn visit_type_mut(&mut self, ty: &mut syn::Type) {
+        if let syn::Type::Path(p) = ty {
+            if p.qself.is_none() && self.is_float(&p.path) {
+                let n = &self.number;
+                *ty = syn::parse_quote!(#n);
+                return;
+            }
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
+
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        match expr {
+            syn::Expr::Lit(l) => {
+                if let Some(converted) = self.literal(&l.lit) {
+                    *expr = converted;
+                }
+            }
+            syn::Expr::Cast(c) => {
+                self.visit_expr_mut(&mut c.expr);
+                let inner = &c.expr;
+                match &*c.ty {
+                    syn::Type::Path(p) if self.is_float(&p.path) => *expr = self.convert(inner),
+                    syn::Type::Path(p) if p.path.get_ident().is_some_and(is_integer_type) => {
+                        let ty = &c.ty;
+                        *expr = syn::parse_quote!(::differentiate::runtime::as_int::<#ty, _>(#inner));
+                    }
+                    _ => self.visit_type_mut(&mut c.ty),
+                }
+            }
+            syn::Expr::Path(p) => {
+                if let Some(replaced) = self.path(p) {
+                    *expr = replaced;
+                } else {
+                    syn::visit_mut::visit_expr_path_mut(self, p);
+                }
+            }
+            syn::Expr::Call(c) => {
+                for arg in &mut c.args {
+                    self.visit_expr_mut(arg);
+                }
+                if let syn::Expr::Path(p) = &*c.func {
+                    let path = &p.path;
+                    // `f64::from(k)`: a conversion into the number type.
+                    if path.segments.len() == 2
+                        && self.is_float(&syn::Path::from(path.segments[0].ident.clone()))
+                        && path.segments[1].ident == "from"
+                        && c.args.len() == 1
+                    {
+                        *expr = self.convert(&c.args[0]);
+                        return;
+                    }
+                }
+                self.rename_call(&mut c.func);
+                // The callee's generic arguments (`g::<f64>`) and a float-library path.
+                if let syn::Expr::Path(p) = &mut *c.func {
+                    match self.path(p) {
+                        Some(replaced) => *c.func = replaced,
+                        None => syn::visit_mut::visit_expr_path_mut(self, p),
+                    }
+                }
+            }
+            syn::Expr::MethodCall(m) => {
+                syn::visit_mut::visit_expr_method_call_mut(self, m);
+                let on_self = matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self"));
+                if on_self && self.methods.contains(&m.method.to_string()) {
+                    m.method = crate::naming::twin_fn(&m.method);
+                }
+            }
+            syn::Expr::Macro(m) => self.visit_macro_mut(&mut m.mac),
+            // `buf[i] += e` borrows `buf` mutably before `e` reads it when `+=` is a trait
+            // method (it is built in for `f64`): written out, as generic code writes it.
+            syn::Expr::Binary(b) if matches!(&*b.left, syn::Expr::Index(_)) => {
+                syn::visit_mut::visit_expr_binary_mut(self, b);
+                let (left, right) = (&b.left, &b.right);
+                let op = match b.op {
+                    syn::BinOp::AddAssign(_) => quote!(+),
+                    syn::BinOp::SubAssign(_) => quote!(-),
+                    syn::BinOp::MulAssign(_) => quote!(*),
+                    syn::BinOp::DivAssign(_) => quote!(/),
+                    _ => return,
+                };
+                *expr = syn::parse_quote!(#left = #left #op (#right));
+            }
+            _ => syn::visit_mut::visit_expr_mut(self, expr),
+        }
+    }
+
+    fn visit_stmt_macro_mut(&mut self, m: &mut syn::StmtMacro) {
+        self.visit_macro_mut(&mut m.mac);
+    }
+
+    /// `vec![..]`, `assert!(..)`, `println!(..)`: their arguments are expressions.
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        let tokens = mac.tokens.clone();
+        if mac.path.is_ident("vec") {
+            if let Ok(mut array) = syn::parse2::<syn::Expr>(quote!([#tokens])) {
+                self.visit_expr_mut(&mut array);
+                match &array {
+                    syn::Expr::Array(a) => {
+                        let elems = &a.elems;
+                        mac.tokens = quote!(#elems);
+                    }
+                    syn::Expr::Repeat(r) => {
+                        let (e, n) = (&r.expr, &r.len);
+                        mac.tokens = quote!(#e; #n);
+                    }
+                    _ => {}
+                }
+            }
+            return;
+        }
+        let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+        if let Ok(mut args) = syn::parse::Parser::parse2(parser, tokens) {
+            for arg in args.iter_mut() {
+                self.visit_expr_mut(arg);
+            }
+            mac.tokens = args.to_token_stream();
+        }
+    }
+}
+
+fn is_integer_type(ident: &syn::Ident) -> bool {
+    matches!(
+        ident.to_string().as_str(),
+        "usize"
+            | "isize"
+            | "u8"
+            | "u16"
+            | "u32"
+            | "u64"
+            | "u128"
+            | "i8"
+            | "i16"
+            | "i32"
+            | "i64"
+            | "i128"
+    )
+}
