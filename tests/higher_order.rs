@@ -1,7 +1,7 @@
 //! Second derivatives: `NAME_jvp`, `NAME_hvp` and `NAME_hessian`, checked against closed forms
 //! worked by hand, central differences of hand-written gradients, and each other in the ways
 //! that do not share a code path (`hvp` against `hessian · v` is a consistency check on top).
-//! For now these exist for functions generic over their float type.
+//! These functions are generic over their float type; `tests/second_order.rs` checks `f64` ones.
 
 mod common;
 
@@ -210,4 +210,24 @@ fn parameter_names_do_not_clash() {
     assert_eq!(h, (vec![0.0], 35.0, 21.0, 15.0));
     let (_, d) = named_like_the_items_jvp(&[2.0], 3.0, 5.0, 7.0, (vec![1.0], 0.0, 0.0, 0.0));
     assert_eq!(d, 105.0);
+}
+
+/// `T::from(x)` of a differentiated `x`: a `NumCast` of a dual number keeps only its value, so
+/// the items evaluate the pullback's forward sweep, which treats it as the identity.
+#[differentiate]
+fn cube_of_converted<T: Float + FromPrimitive>(x: T) -> T {
+    let y: T = T::from(x).unwrap();
+    y * y * y
+}
+
+#[test]
+fn generic_derivatives_and_conversions() {
+    assert_eq!(j_derivatives::<f64, 4>(2.0), [1.0, 10.0, 14.0, 6.0]);
+    assert_eq!(j_derivatives::<f32, 5>(2.0), [1.0, 10.0, 14.0, 6.0, 0.0]);
+    assert_eq!(cube_of_converted_jvp(2.0, 1.0), (8.0, 12.0));
+    assert_eq!(
+        cube_of_converted_derivatives::<f64, 4>(2.0),
+        [8.0, 12.0, 12.0, 6.0]
+    );
+    assert_eq!(cube_of_converted_hessian(2.0), (8.0, 12.0, 12.0));
 }

@@ -377,7 +377,7 @@ impl Parts<'_> {
 pub enum TwinItems<'a> {
     /// A generic function: the aliases of itself.
     Itself,
-    /// The twin, transformed: the twin and its pullback.
+    /// The twin, transformed: the twin (which callers' forward sweeps call) and its pullback.
     Transformed {
         func: &'a syn::ItemFn,
         sig: &'a Signature,
@@ -430,7 +430,10 @@ pub fn twin_items(
 /// The body of a pullback from the reverse transform's parts.
 fn pullback_tokens(body: &PullbackBody, items: &[syn::Item], rt: &TokenStream) -> TokenStream {
     let enums = arm_enums(&body.arm_enums);
-    let tapes = body.tapes.iter().map(|t| quote!(let mut #t = #rt::Tape::new();));
+    let tapes = body
+        .tapes
+        .iter()
+        .map(|t| quote!(let mut #t = #rt::Tape::new();));
     let statements = &body.body;
     let value = &body.value;
     let entries = &body.param_entries;

@@ -51,7 +51,13 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             return stubs(errors);
         }
         let generated = with_dump(emit::supplied(&func, &sig, vjp, &runtime));
-        let twin = twin_items(&func, &sig, twin::supplied(&func, &sig, vjp), &options, &runtime);
+        let twin = twin_items(
+            &func,
+            &sig,
+            twin::supplied(&func, &sig, vjp),
+            &options,
+            &runtime,
+        );
         return quote!(#func #generated #twin);
     }
     let Some((ir, values)) = lowered(&func, &sig, &mut errors) else {

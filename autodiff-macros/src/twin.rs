@@ -1,6 +1,8 @@
 //! The second-order twin of an `f64` (or `f32`) function: the same function written over a
-//! number type `__Number`, from which `NAME_jvp`, `NAME_hvp`, `NAME_hessian` and
-//! `NAME_derivatives` evaluate it (and its pullback) at dual numbers or Taylor series.
+//! number type `__Number`, whose pullback `__NAME_twin_pullback` `NAME_jvp`, `NAME_hvp`,
+//! `NAME_hessian` and `NAME_derivatives` evaluate at dual numbers or Taylor series (its
+//! forward sweep is the function's value, with `detach` and conversions treated as the
+//! gradient treats them; the twin itself is what callers' twins call).
 //!
 //! A function generic over its float type needs no twin: it is evaluated at `Dual<T>`
 //! directly. For an `f64` function the attribute writes the twin the way a generic crate
@@ -373,13 +375,19 @@ impl Rewrite<'_> {
                 if let Some(constant) = self.float_constant(name) {
                     return Some(constant);
                 }
-                if name.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()) {
+                if name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+                {
                     return Some(self.convert(p));
                 }
                 let name = syn::Ident::new(name, Span::call_site());
                 Some(syn::parse_quote!(#n::#name))
             }
-            [.., last] if is_constant_name(last) && !(segments.len() == 1 && self.locals.contains(*last)) => {
+            [.., last]
+                if is_constant_name(last)
+                    && !(segments.len() == 1 && self.locals.contains(*last)) =>
+            {
                 // An upper-case constant: `promote` turns an `f64` into the number type and
                 // leaves an integer an integer.
                 Some(syn::parse_quote!(::differentiate::runtime::promote::<#n, _>(#p)))
@@ -438,7 +446,8 @@ impl VisitMut for Rewrite<'_> {
                     syn::Type::Path(p) if self.is_float(&p.path) => *expr = self.convert(inner),
                     syn::Type::Path(p) if p.path.get_ident().is_some_and(is_integer_type) => {
                         let ty = &c.ty;
-                        *expr = syn::parse_quote!(::differentiate::runtime::as_int::<#ty, _>(#inner));
+                        *expr =
+                            syn::parse_quote!(::differentiate::runtime::as_int::<#ty, _>(#inner));
                     }
                     _ => self.visit_type_mut(&mut c.ty),
                 }
@@ -463,6 +472,23 @@ impl VisitMut for Rewrite<'_> {
                         && c.args.len() == 1
                     {
                         *expr = self.convert(&c.args[0]);
+                        return;
+                    }
+                }
+                if let syn::Expr::Path(p) = &*c.func {
+                    let segments: Vec<String> = p
+                        .path
+                        .segments
+                        .iter()
+                        .map(|s| s.ident.to_string())
+                        .collect();
+                    let detach = matches!(segments.as_slice(), [d] if d == "detach")
+                        || matches!(segments.as_slice(), [k, d] if k == "differentiate" && d == "detach");
+                    if detach && c.args.len() == 1 {
+                        // Callers' forward sweeps run the twin as written: `detach` must drop
+                        // the derivative parts of a dual number there too.
+                        let arg = &c.args[0];
+                        *expr = syn::parse_quote!(::differentiate::runtime::detached(#arg));
                         return;
                     }
                 }

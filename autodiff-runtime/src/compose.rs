@@ -370,3 +370,48 @@ impl<N> Number for N where
         + AsInt<u128>
 {
 }
+
+/// Zeros of a result's shape at dual numbers or Taylor series: the seed with which a
+/// pullback computes only its forward sweep's value (`NAME_jvp`, `NAME_derivatives`).
+pub trait Zeros {
+    fn zeros() -> Self;
+}
+
+impl<T: num_traits::Zero> Zeros for crate::Dual<T> {
+    fn zeros() -> Self {
+        crate::Dual::constant(T::zero())
+    }
+}
+
+impl<T: num_traits::Float, const K: usize> Zeros for crate::Taylor<T, K> {
+    fn zeros() -> Self {
+        crate::Taylor::constant(T::zero())
+    }
+}
+
+impl<Z: Zeros, const M: usize> Zeros for [Z; M] {
+    fn zeros() -> Self {
+        core::array::from_fn(|_| Z::zeros())
+    }
+}
+
+macro_rules! zeros_tuple {
+    ($($z:ident)+) => {
+        impl<$($z: Zeros),+> Zeros for ($($z,)+) {
+            fn zeros() -> Self {
+                ($($z::zeros(),)+)
+            }
+        }
+    };
+}
+zeros_tuple!(A);
+zeros_tuple!(A B);
+zeros_tuple!(A B C);
+zeros_tuple!(A B C D);
+zeros_tuple!(A B C D E);
+zeros_tuple!(A B C D E F);
+
+/// See [`Zeros`].
+pub fn zeros<Z: Zeros>() -> Z {
+    Z::zeros()
+}

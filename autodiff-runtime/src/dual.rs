@@ -20,7 +20,7 @@ use core::ops::{
 use num_traits::{Float, FloatConst, FromPrimitive, Num, NumCast, One, ToPrimitive, Zero};
 
 /// `re + eps·ε`: a value and its derivative in one direction.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Dual<T> {
     /// The value.
     pub re: T,
@@ -38,6 +38,14 @@ impl<T: Zero> Dual<T> {
     /// A constant: derivative zero.
     pub fn constant(re: T) -> Self {
         Dual { re, eps: T::zero() }
+    }
+}
+
+impl<T: Zero> Default for Dual<T> {
+    /// Zero, as `T::default()` is for the float types (asked of `Zero`, which every `Float`
+    /// is, rather than of `Default`, which a generic `T: Float` need not be).
+    fn default() -> Self {
+        Dual::constant(T::zero())
     }
 }
 

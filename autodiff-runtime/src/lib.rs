@@ -32,17 +32,26 @@ pub fn detach<T>(x: T) -> T {
     x
 }
 
+/// `detach` in a function's second-order twin: the value of a dual number or Taylor series,
+/// its derivative parts dropped (a conversion into the type goes through `to_f64`).
+#[doc(hidden)]
+#[inline(always)]
+pub fn detached<N: num_traits::NumCast + num_traits::ToPrimitive>(x: N) -> N {
+    N::from(x).expect("a number converts into its own type")
+}
+
 #[doc(hidden)]
 pub use compose::{
-    add_array_entry, as_int, cast, promote, grad_entry, like, number_entry, zero_like, zero_like_in, ArrayGradEntry,
-    AsInt, Constant, GradEntry, Number, Promote, NumberEntry, ZeroLike, ZeroLikeIn,
+    add_array_entry, as_int, cast, grad_entry, like, number_entry, promote, zero_like,
+    zero_like_in, zeros, ArrayGradEntry, AsInt, Constant, GradEntry, Number, NumberEntry, Promote,
+    ZeroLike, ZeroLikeIn, Zeros,
 };
 pub use dual::Dual;
 #[doc(hidden)]
+pub use lanes::Lanes;
+#[doc(hidden)]
 pub use num_traits;
 pub use taylor::Taylor;
-#[doc(hidden)]
-pub use lanes::Lanes;
 
 #[doc(hidden)]
 pub use tape::Tape;

@@ -498,8 +498,7 @@ impl<T: Float, const K: usize> Float for Taylor<T, K> {
             rules::clamp_x(d, x0, l0, h0)
         });
         for k in 1..K {
-            r.c[k] =
-                r.c[k] + rules::clamp_lo(lo.c[k], x0, l0) + rules::clamp_hi(hi.c[k], x0, h0);
+            r.c[k] = r.c[k] + rules::clamp_lo(lo.c[k], x0, l0) + rules::clamp_hi(hi.c[k], x0, h0);
         }
         r
     }
@@ -670,9 +669,7 @@ pub fn constant_slice<T: Float, const K: usize>(x: &[T]) -> Vec<Taylor<T, K>> {
 
 /// Constant series: an array argument that is not differentiated.
 #[doc(hidden)]
-pub fn constant_array<T: Float, const K: usize, const N: usize>(
-    x: &[T; N],
-) -> [Taylor<T, K>; N] {
+pub fn constant_array<T: Float, const K: usize, const N: usize>(x: &[T; N]) -> [Taylor<T, K>; N] {
     core::array::from_fn(|i| Taylor::constant(x[i]))
 }
 

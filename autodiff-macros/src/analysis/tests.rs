@@ -31,7 +31,10 @@ fn assert_once(attr: &str, source: &str) {
         "analyses run for {source}"
     );
     for (name, count) in runs {
-        assert_eq!(count, 2, "`{name}` ran {count} times for {source} and its twin");
+        assert_eq!(
+            count, 2,
+            "`{name}` ran {count} times for {source} and its twin"
+        );
     }
 }
 

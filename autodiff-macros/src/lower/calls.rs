@@ -1,6 +1,7 @@
 //! Lowering of calls: float-library methods and functions (through the rule table in
 //! `primitives`), calls of other differentiated functions, and local closures (inlined).
 use super::*;
+use crate::ir::Numbers;
 use crate::signature::FLOAT_TRAITS;
 
 impl Lowerer<'_> {
@@ -196,11 +197,22 @@ impl Lowerer<'_> {
             let expr: Expr = syn::parse_quote!(#func(#tokens));
             return self.without_derivative(expr, &[arg], span, out);
         }
-        if path.qself.is_none() && is_detach(&segments) && c.args.len() == 1 {
+        if path.qself.is_none()
+            && (is_detach(&segments) || is_runtime(&segments, "detached"))
+            && c.args.len() == 1
+        {
             // `detach(x)`: the value passes on, its derivative does not (JAX's
             // `stop_gradient`). The call itself is the identity, so the value is used as is.
             let arg = self.lower_expr(&c.args[0], out);
-            let expr: Expr = syn::parse2(operand_tokens(&arg)).expect("an operand");
+            let tokens = operand_tokens(&arg);
+            let expr: Expr = match &self.ir.numbers {
+                // At dual numbers or Taylor series the value alone passes on: a conversion
+                // into the type keeps only the value (`NumCast` goes through `to_f64`).
+                Numbers::Generic(t) => {
+                    syn::parse_quote!(::differentiate::runtime::cast::<#t, _>(#tokens))
+                }
+                Numbers::Literal => syn::parse2(tokens).expect("an operand"),
+            };
             return self.without_derivative(expr, &[arg], span, out);
         }
         self.lower_user_call(Callee::Function(path.clone()), &c.args, span, out)
