@@ -194,9 +194,9 @@ fn runtime_length_loop_hessian_by_hand() {
 fn doubling(x0: f64, x1: f64, x2: f64) -> f64 {
     let (mut y0, mut y1, mut y2) = (x0, x1, x2);
     while (y0 * y0 + y1 * y1 + y2 * y2).sqrt() < 1000.0 {
-        y0 = 2.0 * y0;
-        y1 = 2.0 * y1;
-        y2 = 2.0 * y2;
+        y0 *= 2.0;
+        y1 *= 2.0;
+        y2 *= 2.0;
     }
     0.1 * y0 + y1 + 0.0001 * y2
 }

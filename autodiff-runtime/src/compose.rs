@@ -221,7 +221,7 @@ pub fn cast<S: num_traits::NumCast, X: num_traits::ToPrimitive>(x: X) -> S {
 /// dual number or Taylor series. The second-order twin of a function writes its casts to
 /// integers so (`as` cannot convert a type parameter).
 pub trait AsInt<I> {
-    fn as_int(self) -> I;
+    fn to_int(self) -> I;
 }
 
 macro_rules! as_int_of_primitives {
@@ -231,7 +231,7 @@ macro_rules! as_int_of_primitives {
             $source: num_traits::AsPrimitive<I>,
         {
             #[inline(always)]
-            fn as_int(self) -> I {
+            fn to_int(self) -> I {
                 num_traits::AsPrimitive::as_(self)
             }
         }
@@ -241,22 +241,22 @@ as_int_of_primitives!(f64 f32 i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usiz
 
 impl<I, T: AsInt<I>> AsInt<I> for crate::Dual<T> {
     #[inline(always)]
-    fn as_int(self) -> I {
-        self.re.as_int()
+    fn to_int(self) -> I {
+        self.re.to_int()
     }
 }
 
 impl<I, T: AsInt<I> + num_traits::Float, const K: usize> AsInt<I> for crate::Taylor<T, K> {
     #[inline(always)]
-    fn as_int(self) -> I {
-        self.value().as_int()
+    fn to_int(self) -> I {
+        self.value().to_int()
     }
 }
 
 /// `x as I`; see [`AsInt`].
 #[inline(always)]
 pub fn as_int<I, X: AsInt<I>>(x: X) -> I {
-    x.as_int()
+    x.to_int()
 }
 
 /// A constant named in a function's second-order twin (`SCALE`, `N_STEPS`): a float constant

@@ -201,7 +201,7 @@ macro_rules! ref_ops {
 }
 ref_ops!(Add add +, Sub sub -, Mul mul *, Div div /, Rem rem %);
 
-impl<'a, T: Float> Neg for &'a Dual<T> {
+impl<T: Float> Neg for &Dual<T> {
     type Output = Dual<T>;
     fn neg(self) -> Dual<T> {
         -*self

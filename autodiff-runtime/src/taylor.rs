@@ -323,7 +323,7 @@ macro_rules! ref_ops {
 }
 ref_ops!(Add add +, Sub sub -, Mul mul *, Div div /, Rem rem %);
 
-impl<'a, T: Float, const K: usize> Neg for &'a Taylor<T, K> {
+impl<T: Float, const K: usize> Neg for &Taylor<T, K> {
     type Output = Taylor<T, K>;
     fn neg(self) -> Taylor<T, K> {
         -*self
@@ -523,7 +523,7 @@ impl<T: Float, const K: usize> Float for Taylor<T, K> {
         let mut e = n.unsigned_abs();
         while e > 0 {
             if e & 1 == 1 {
-                result = result * base;
+                result *= base;
             }
             base = base * base;
             e >>= 1;

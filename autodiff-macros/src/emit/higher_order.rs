@@ -38,6 +38,17 @@ impl Eval {
     }
 }
 
+/// One generated item: the function's parameters then `extra_param`, its generics then
+/// `extra_generic` (`const K: usize`).
+struct Item {
+    ident: syn::Ident,
+    doc: String,
+    extra_generic: Option<syn::GenericParam>,
+    extra_param: TokenStream,
+    ret: TokenStream,
+    body: TokenStream,
+}
+
 impl Parts<'_> {
     /// The items, for a function whose parameters they can lift to dual numbers; nothing
     /// otherwise (tensors).
@@ -263,15 +274,15 @@ impl Parts<'_> {
             #lets
             #rt::dual::parts(#call(#(#args,)* #rt::zeros()).0)
         };
-        self.item(
-            &ident,
-            &doc,
-            quote!(#tangent: #gradient),
-            quote!((#ret, #ret)),
+        let item = Item {
+            ident,
+            doc,
+            extra_generic: None,
+            extra_param: quote!(#tangent: #gradient),
+            ret: quote!((#ret, #ret)),
             body,
-            eval,
-            &dual,
-        )
+        };
+        self.item(item, eval, &dual)
     }
 
     /// The pullback at dual numbers with tangents `names`, its result taken apart into
@@ -342,15 +353,15 @@ impl Parts<'_> {
             #code
             (__value.re, #grad, #hvp)
         };
-        self.item(
-            &ident,
-            &doc,
-            quote!(#v: #gradient),
-            quote!((#ret, #gradient, #gradient)),
+        let item = Item {
+            ident,
+            doc,
+            extra_generic: None,
+            extra_param: quote!(#v: #gradient),
+            ret: quote!((#ret, #gradient, #gradient)),
             body,
-            eval,
-            &self.dual(eval),
-        )
+        };
+        self.item(item, eval, &self.dual(eval))
     }
 
     fn hessian(&self, eval: &Eval) -> TokenStream {
@@ -464,48 +475,31 @@ impl Parts<'_> {
             name
         );
         let ident = quote::format_ident!("{}_hessian", name);
-        self.item(
-            &ident,
-            &doc,
-            TokenStream::new(),
-            quote!((#ret, #gradient, #h_type)),
+        let item = Item {
+            ident,
+            doc,
+            extra_generic: None,
+            extra_param: TokenStream::new(),
+            ret: quote!((#ret, #gradient, #h_type)),
             body,
-            eval,
-            &self.dual(eval),
-        )
+        };
+        self.item(item, eval, &self.dual(eval))
     }
 
     fn param_idents(&self) -> Vec<syn::Ident> {
         self.sig.params.iter().map(|p| p.ident.clone()).collect()
     }
 
-    /// One generated item: the function's parameters, then `extra`.
-    fn item(
-        &self,
-        ident: &syn::Ident,
-        doc: &str,
-        extra: TokenStream,
-        ret: TokenStream,
-        body: TokenStream,
-        eval: &Eval,
-        number: &TokenStream,
-    ) -> TokenStream {
-        self.item_with(ident, doc, None, (extra, ret), body, eval, number)
-    }
-
-    /// One generated item, with an extra generic parameter `extra_generic` (`const K: usize`)
-    /// after the function's own, and `extra_param` after its parameters.
-    #[allow(clippy::too_many_arguments)]
-    fn item_with(
-        &self,
-        ident: &syn::Ident,
-        doc: &str,
-        extra_generic: Option<syn::GenericParam>,
-        (extra_param, ret): (TokenStream, TokenStream),
-        body: TokenStream,
-        eval: &Eval,
-        number: &TokenStream,
-    ) -> TokenStream {
+    /// One generated item, evaluating the function at `number`.
+    fn item(&self, item: Item, eval: &Eval, number: &TokenStream) -> TokenStream {
+        let Item {
+            ident,
+            doc,
+            extra_generic,
+            extra_param,
+            ret,
+            body,
+        } = item;
         let vis = &self.func.vis;
         let mut generics = self.func.sig.generics.clone();
         generics.params.extend(extra_generic);
@@ -616,14 +610,14 @@ impl Parts<'_> {
         );
         let ident = format_ident!("{}_derivatives", self.name());
         let ret = &self.sig.return_type;
-        self.item_with(
-            &ident,
-            &doc,
-            Some(syn::parse_quote!(const #k: usize)),
-            (TokenStream::new(), quote!([#ret; #k])),
+        let item = Item {
+            ident,
+            doc,
+            extra_generic: Some(syn::parse_quote!(const #k: usize)),
+            extra_param: TokenStream::new(),
+            ret: quote!([#ret; #k]),
             body,
-            eval,
-            &taylor,
-        )
+        };
+        self.item(item, eval, &taylor)
     }
 }
