@@ -94,6 +94,21 @@ pub fn twin(
     let mut twin = func.clone();
     let mut locals = Locals::default();
     locals.visit_item_fn(func);
+    let mut seen = Calls::default();
+    seen.visit_block(&func.block);
+    if let Some(unseen) = seen
+        .0
+        .iter()
+        .find(|c| !calls.contains(*c) && !locals.0.contains(*c))
+    {
+        // A call the transform never followed (in a closure never called): renaming it to a
+        // twin could name a plain helper of `f64`s.
+        let reason = format!(
+            "it calls `{unseen}` where the transform does not follow the call (a closure that \
+             is never called?); remove that code"
+        );
+        return unavailable(func, &float, reason);
+    }
     let mut rewrite = Rewrite {
         float: &float,
         number: number(),
@@ -265,7 +280,12 @@ fn blocker(
         }
         match rhs {
             Rhs::Passive(p) => {
+                // `%` and macros read the same at the number type (`N: Rem`, `Display`).
+                let follows = |what: &str| what.contains('%') || what.starts_with("the macro");
                 if let PassiveKind::Opaque { what, .. } = &p.kind {
+                    if follows(what) {
+                        return;
+                    }
                     reason = Some(format!(
                         "it uses {what}, which its second-order twin cannot follow; compute \
                          that value outside and pass it in as a parameter"
@@ -299,6 +319,26 @@ struct Rewrite<'a> {
     methods: BTreeSet<String>,
     /// Every name the function binds (an upper-case one is not a constant).
     locals: BTreeSet<String>,
+}
+
+/// The functions a body calls by a plain name (`g(..)`, not `f64::sin(..)` or `Some(..)`).
+#[derive(Default)]
+struct Calls(BTreeSet<String>);
+
+impl<'ast> syn::visit::Visit<'ast> for Calls {
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let syn::Expr::Path(p) = &*c.func {
+            if let Some(ident) = p.path.get_ident() {
+                let name = ident.to_string();
+                if name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                    && name != "detach"
+                {
+                    self.0.insert(name);
+                }
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
 }
 
 /// The names a function binds: its parameters, `let`s, closure parameters, patterns.

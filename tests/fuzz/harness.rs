@@ -211,7 +211,8 @@ impl Report {
 }
 
 impl Report {
-    /// Compares one point's Hessian-vector product `hv` (of the generic twin at `f64`) with
+    /// Compares one point's Hessian-vector product `hv` (of `what`: `_hvp` or the generic
+    /// twin's at `f64`) with
     /// the central difference of the gradient `g` along `v`, and the gradient it comes with
     /// with reverse mode's (`vjp2`, `_vjp` with seed 2: `_grad` may run in forward mode),
     /// bit for bit. An entry is skipped, as in [`Report::check`], where the differences with
@@ -221,6 +222,7 @@ impl Report {
         &mut self,
         point: usize,
         inputs: &str,
+        what: &str,
         vjp2: &[f64],
         (hvp_grad, hv): (&[f64], &[f64]),
         labels: &[&str],
@@ -232,7 +234,7 @@ impl Report {
         for j in 0..vjp2.len() {
             if !same(2.0 * hvp_grad[j], vjp2[j]) {
                 self.fail(format!(
-                    "point {point}: d/d{}: the generic twin's _hvp gives the gradient entry {:?}, _vjp with seed 2 {:?}\n      at {inputs}",
+                    "point {point}: d/d{}: {what} gives the gradient entry {:?}, _vjp with seed 2 {:?}\n      at {inputs}",
                     labels[j], hvp_grad[j], vjp2[j]
                 ));
                 return;
@@ -270,7 +272,7 @@ impl Report {
             if stable {
                 self.hvp_checked += 1;
                 self.fail(format!(
-                    "point {point}: (H·v) for {}: the generic twin's _hvp gives {got:?}, the difference of _grad along v {:?} (with h/10: {:?})\n      at {inputs}, v = {v:?}",
+                    "point {point}: (H·v) for {}: {what} gives {got:?}, the difference of _grad along v {:?} (with h/10: {:?})\n      at {inputs}, v = {v:?}",
                     labels[j], d1[j], d2[j]
                 ));
             } else {
