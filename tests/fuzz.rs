@@ -760,7 +760,7 @@ fn differential_fuzz() {
     }
 
     let mut findings: Vec<Finding> = Vec::new();
-    let mut without_second_order = 0usize;
+    let mut second_order_missing = 0usize;
     let mut log = String::new();
     let (mut passed, mut failed) = (0usize, 0usize);
     let batches = cases.div_ceil(batch_size);
@@ -889,7 +889,7 @@ fn differential_fuzz() {
         if !built {
             continue;
         }
-        without_second_order += no_second_order
+        second_order_missing += no_second_order
             .iter()
             .zip(&included)
             .filter(|(n, i)| **n && **i)
@@ -961,7 +961,7 @@ fn differential_fuzz() {
         .count();
     writeln!(
         log,
-        "{cases} functions, seed {seed:#x}: {passed} passed, {failed} failed, {compile_failures} failed to compile, {without_second_order} without second derivatives (of their own or a callee's); {:.1} s",
+        "{cases} functions, seed {seed:#x}: {passed} passed, {failed} failed, {compile_failures} failed to compile, {second_order_missing} without second derivatives (of their own or a callee's); {:.1} s",
         started.elapsed().as_secs_f64()
     )
     .unwrap();
