@@ -513,3 +513,33 @@ fn detach_in_a_callee_stops_derivatives_of_the_caller() {
     // x²·detach(x): gradient 2x·x = 18 at 3, Hessian 2·detach(x) = 6.
     assert_eq!(calls_times_detached_hessian(3.0), (27.0, 18.0, 6.0));
 }
+
+/// A supplied derivative written generic over the float type: its pullback runs at dual
+/// numbers, so it has second derivatives, and so do its callers.
+#[differentiate(vjp = softsign_vjp)]
+fn softsign<T: num_traits::Float>(x: T) -> T {
+    x / (T::one() + x.abs())
+}
+
+fn softsign_vjp<T: num_traits::Float>(x: T, seed: T) -> (T, T) {
+    let d = T::one() + x.abs();
+    (x / d, seed / (d * d))
+}
+
+#[differentiate]
+fn softsign_squared(x: f64) -> f64 {
+    softsign(x) * softsign(x)
+}
+
+#[test]
+fn generic_supplied_derivatives_have_second_derivatives() {
+    // softsign(x) = x/(1+x) for x > 0: f' = 1/(1+x)², f'' = −2/(1+x)³.
+    let x: f64 = 0.5;
+    let (_, g, h) = softsign_hessian(x);
+    assert!((g - 1.0 / (1.5f64 * 1.5)).abs() < 1e-15);
+    assert!((h + 2.0 / 1.5f64.powi(3)).abs() < 1e-15, "{h}");
+    // s² has (s²)'' = 2s'² + 2s·s''.
+    let (s, d1, d2) = (x / 1.5, 1.0 / 2.25, -2.0 / 3.375);
+    let (_, _, h) = softsign_squared_hessian(x);
+    assert!((h - (2.0 * d1 * d1 + 2.0 * s * d2)).abs() < 1e-14, "{h}");
+}

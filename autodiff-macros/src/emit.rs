@@ -696,15 +696,10 @@ pub fn supplied(
     } else {
         quote!(#vjp)
     };
-    let name = &func.sig.ident;
-    let original = if sig.has_self {
-        quote!(Self::#name)
-    } else {
-        quote!(#name)
-    };
+    let original = mention_original(func);
     let items = parts.items(
         quote! {
-            let _ = #original;
+            #original
             let (#value, #pattern) = #call(#(#args,)* #seed);
             (#value, (#(#entries,)*))
         },
@@ -773,16 +768,30 @@ pub fn dump(func: &syn::ItemFn, generated: &TokenStream) -> TokenStream {
 
 /// `let _ = NAME;`: a generated item counts as a use of the function it derives from, so a
 /// user who only calls `NAME_grad` (or reads `NAME_dump`) gets no dead-code warning for
-/// `NAME`. A generic function cannot be named without its parameters: nothing then.
+/// `NAME`.
 fn mention_original(func: &syn::ItemFn) -> TokenStream {
     let name = &func.sig.ident;
-    match (
-        func.sig.generics.params.is_empty(),
-        func.sig.receiver().is_some(),
-    ) {
-        (true, false) => quote!(let _ = #name;),
-        (true, true) => quote!(let _ = Self::#name;),
-        (false, _) => TokenStream::new(),
+    let path = if func.sig.receiver().is_some() {
+        quote!(Self::#name)
+    } else {
+        quote!(#name)
+    };
+    // Named with its own type and const parameters, which the items share.
+    let own: Vec<TokenStream> = func
+        .sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|g| match g {
+            syn::GenericParam::Type(p) => Some(p.ident.to_token_stream()),
+            syn::GenericParam::Const(c) => Some(c.ident.to_token_stream()),
+            syn::GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    if own.is_empty() {
+        quote!(let _ = #path;)
+    } else {
+        quote!(let _ = #path::<#(#own),*>;)
     }
 }
 

@@ -514,31 +514,7 @@ impl Parts<'_> {
             Eval::Twin(_) => quote!(#[inline]),
             Eval::Generic(_) => TokenStream::new(),
         };
-        let mention = match eval {
-            Eval::Twin(_) => super::mention_original(self.func),
-            // The items call the pullback: the function itself is mentioned so that it does
-            // not look unused.
-            Eval::Generic(_) => {
-                let name = self.name();
-                let own = self
-                    .func
-                    .sig
-                    .generics
-                    .params
-                    .iter()
-                    .filter_map(|g| match g {
-                        syn::GenericParam::Type(p) => Some(p.ident.to_token_stream()),
-                        syn::GenericParam::Const(c) => Some(c.ident.to_token_stream()),
-                        syn::GenericParam::Lifetime(_) => None,
-                    });
-                let path = if self.sig.has_self {
-                    quote!(Self::#name)
-                } else {
-                    quote!(#name)
-                };
-                quote!(let _ = #path::<#(#own),*>;)
-            }
-        };
+        let mention = super::mention_original(self.func);
         quote! {
             #(#attrs)*
             #[doc = #doc]
