@@ -543,3 +543,31 @@ fn generic_supplied_derivatives_have_second_derivatives() {
     let (_, _, h) = softsign_squared_hessian(x);
     assert!((h - (2.0 * d1 * d1 + 2.0 * s * d2)).abs() < 1e-14, "{h}");
 }
+
+#[differentiate]
+fn f32_product(x: f32, y: f32) -> f32 {
+    x * x * y + 0.5 * y.sin()
+}
+
+/// A const-generic length, and an `f32` function.
+#[differentiate]
+fn squared_norm<const N: usize>(x: [f64; N]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..N {
+        s += x[i] * x[i] * (i + 1) as f64;
+    }
+    s
+}
+
+#[test]
+fn f32_and_const_generic_functions() {
+    let (_, _, h) = f32_product_hessian(1.5, 2.0);
+    let expected = [[4.0, 3.0], [3.0, -0.5 * 2.0f32.sin()]];
+    for i in 0..2 {
+        for k in 0..2 {
+            assert!((h[i][k] - expected[i][k]).abs() < 1e-6, "{h:?}");
+        }
+    }
+    let (_, _, h) = squared_norm_hessian([1.0, 2.0, 3.0]);
+    assert_eq!(h, [[2.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 6.0]]);
+}

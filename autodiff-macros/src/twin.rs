@@ -94,6 +94,14 @@ pub fn twin(
     let mut twin = func.clone();
     let mut locals = Locals::default();
     locals.visit_item_fn(func);
+    // Generic parameters (`N` of `[f64; N]`) are not constants to promote.
+    for g in &func.sig.generics.params {
+        match g {
+            syn::GenericParam::Type(t) => locals.0.insert(t.ident.to_string()),
+            syn::GenericParam::Const(c) => locals.0.insert(c.ident.to_string()),
+            syn::GenericParam::Lifetime(_) => false,
+        };
+    }
     let mut seen = Calls::default();
     seen.visit_block(&func.block);
     if let Some(unseen) = seen
@@ -462,14 +470,21 @@ fn is_constant_name(name: &str) -> bool {
 
 impl VisitMut for Rewrite<'_> {
     fn visit_type_mut(&mut self, ty: &mut syn::Type) {
-        if let syn::Type::Path(p) = ty {
-            if p.qself.is_none() && self.is_float(&p.path) {
+        match ty {
+            syn::Type::Path(p) if p.qself.is_none() && self.is_float(&p.path) => {
                 let n = &self.number;
                 *ty = syn::parse_quote!(#n);
-                return;
             }
+            // A length is a constant of the type, not a number of the function.
+            syn::Type::Array(a) => self.visit_type_mut(&mut a.elem),
+            _ => syn::visit_mut::visit_type_mut(self, ty),
         }
-        syn::visit_mut::visit_type_mut(self, ty);
+    }
+
+    fn visit_generic_argument_mut(&mut self, arg: &mut syn::GenericArgument) {
+        if let syn::GenericArgument::Type(ty) = arg {
+            self.visit_type_mut(ty);
+        }
     }
 
     fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
@@ -549,6 +564,8 @@ impl VisitMut for Rewrite<'_> {
                 }
             }
             syn::Expr::Macro(m) => self.visit_macro_mut(&mut m.mac),
+            // `[0.0; N]`: the length stays a length.
+            syn::Expr::Repeat(r) => self.visit_expr_mut(&mut r.expr),
             // `buf[i] += e` borrows `buf` mutably before `e` reads it when `+=` is a trait
             // method (it is built in for `f64`): written out, as generic code writes it.
             syn::Expr::Binary(b) if matches!(&*b.left, syn::Expr::Index(_)) => {
