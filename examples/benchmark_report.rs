@@ -7,11 +7,16 @@
 //! cargo run --release --example benchmark_report                  # everything (~2-3 min)
 //! cargo run --release --example benchmark_report -- --quick       # shorter timing budget
 //! cargo run --release --example benchmark_report -- --no-expansion gmm_d10
+//! cargo run --release --example benchmark_report -- --second-order-only   # issue 14's table
 //! ```
 //!
 //! Arguments: `--quick` (100 ms per contender instead of 400), `--budget-ms N`,
-//! `--no-expansion`, `--expansion-only`, and any other word keeps only the workloads whose
-//! name contains it.
+//! `--no-expansion`, `--expansion-only`, `--first-order-only`, `--second-order-only`, and any
+//! other word keeps only the workloads whose name contains it.
+//!
+//! The second-order table (`benches/workloads/second_order.rs`) times, per workload, the
+//! generated gradient, `NAME_hvp`, `NAME_hessian`, a Hessian written by hand and the peers
+//! (`num-dual`, `echidna`), interleaved in the same way.
 //!
 //! Timing: each contender is warmed up, then run in batches sized to its cost; the batches
 //! of a workload's contenders are interleaved (f, grad, hand, peers, f, grad, ...) so a load
@@ -126,6 +131,8 @@ struct Options {
     budget: Duration,
     expansion: bool,
     workloads: bool,
+    first_order: bool,
+    second_order: bool,
     filters: Vec<String>,
 }
 
@@ -134,6 +141,8 @@ fn options() -> Options {
         budget: Duration::from_millis(400),
         expansion: true,
         workloads: true,
+        first_order: true,
+        second_order: true,
         filters: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -149,6 +158,8 @@ fn options() -> Options {
             }
             "--no-expansion" => o.expansion = false,
             "--expansion-only" => o.workloads = false,
+            "--first-order-only" => o.second_order = false,
+            "--second-order-only" => o.first_order = false,
             "--bench" => {} // passed by `cargo bench --all-targets`; nothing to do
             other => o.filters.push(other.to_string()),
         }
@@ -295,6 +306,251 @@ fn run_workloads(opts: &Options) -> Vec<Row> {
         rows.push(row);
     }
     rows
+}
+
+// ---- second order -------------------------------------------------------------------------------
+
+use workloads::second_order::{self, Ours};
+
+struct SecondRow {
+    name: String,
+    what: String,
+    grad_ns: f64,
+    hvp_ns: f64,
+    hessian_ns: Option<f64>,
+    hand_ns: Option<f64>,
+    peers: Vec<(&'static str, Ours, f64, usize)>,
+    /// Allocations of the generated gradient, hvp and Hessian and of the hand-written
+    /// Hessian, per evaluation (`None` where the workload has no such contender).
+    allocations: [Option<Allocations>; 4],
+}
+
+impl SecondRow {
+    /// The time of ours a peer compares with.
+    fn ours(&self, kind: Ours) -> Option<f64> {
+        match kind {
+            Ours::Hessian => self.hessian_ns,
+            Ours::Hvp => Some(self.hvp_ns),
+            Ours::Coloured => self
+                .peers
+                .iter()
+                .find(|p| p.0 == second_order::COLOURED)
+                .map(|p| p.2),
+        }
+    }
+
+    fn peer(&self, label: &str) -> Option<f64> {
+        self.peers.iter().find(|p| p.0 == label).map(|p| p.2)
+    }
+}
+
+fn run_second_order(opts: &Options) -> Vec<SecondRow> {
+    eprintln!("building the second-order workloads (each checked against its hand-written Hessian and the peers) ...");
+    let mut rows = Vec::new();
+    for mut case in second_order::cases(&opts.filters) {
+        let t0 = Instant::now();
+        let mut contenders: Vec<&mut workloads::Runner> = vec![&mut case.grad, &mut case.hvp];
+        if let Some(h) = case.hessian.as_mut() {
+            contenders.push(h);
+        }
+        if let Some(h) = case.hand.as_mut() {
+            contenders.push(h);
+        }
+        for (_, _, run) in case.peers.iter_mut() {
+            contenders.push(run);
+        }
+        let times = measure(&mut contenders, opts.budget);
+        let per = case.calls_per_run as f64;
+        let mut next = times.iter().map(|&(t, runs)| (t / per, runs));
+        let grad_ns = next.next().unwrap().0;
+        let hvp_ns = next.next().unwrap().0;
+        let hessian_ns = case.hessian.as_ref().map(|_| next.next().unwrap().0);
+        let hand_ns = case.hand.as_ref().map(|_| next.next().unwrap().0);
+        let peers = case
+            .peers
+            .iter()
+            .map(|(label, kind, _)| {
+                let (t, runs) = next.next().unwrap();
+                (*label, *kind, t, runs)
+            })
+            .collect();
+        let n = case.calls_per_run;
+        let allocations = [
+            Some(count_allocations(&mut case.grad, n)),
+            Some(count_allocations(&mut case.hvp, n)),
+            case.hessian.as_mut().map(|run| count_allocations(run, n)),
+            case.hand.as_mut().map(|run| count_allocations(run, n)),
+        ];
+        let row = SecondRow {
+            name: case.name.clone(),
+            what: case.what.clone(),
+            grad_ns,
+            hvp_ns,
+            hessian_ns,
+            hand_ns,
+            peers,
+            allocations,
+        };
+        eprintln!(
+            "  {:<24} hvp/grad {:5.2}  hessian/hand {}   ({:.1} s)",
+            row.name,
+            row.hvp_ns / row.grad_ns,
+            match (row.hessian_ns, row.hand_ns) {
+                (Some(h), Some(hand)) => format!("{:5.2}", h / hand),
+                _ => "  —  ".into(),
+            },
+            t0.elapsed().as_secs_f64()
+        );
+        rows.push(row);
+    }
+    rows
+}
+
+fn second_order_markdown(rows: &[SecondRow]) -> String {
+    let mut s = String::new();
+    let mut peer_names: Vec<&str> = Vec::new();
+    for r in rows {
+        for (p, _, _, _) in &r.peers {
+            if !peer_names.contains(p) {
+                peer_names.push(p);
+            }
+        }
+    }
+    s.push_str("| workload | grad | hvp | hvp ÷ grad | hessian | hand Hessian | hessian ÷ hand |");
+    for p in &peer_names {
+        write!(s, " {p} (÷ ours) |").unwrap();
+    }
+    s.push_str("\n|---|--:|--:|--:|--:|--:|--:|");
+    for _ in &peer_names {
+        s.push_str("--:|");
+    }
+    s.push('\n');
+    let opt = |t: Option<f64>| t.map(human).unwrap_or_else(|| "—".into());
+    for r in rows {
+        let ratio = match (r.hessian_ns, r.hand_ns) {
+            (Some(h), Some(hand)) => format!("**{:.2}**", h / hand),
+            _ => "—".into(),
+        };
+        write!(
+            s,
+            "| {} | {} | {} | **{:.2}** | {} | {} | {ratio} |",
+            r.name,
+            human(r.grad_ns),
+            human(r.hvp_ns),
+            r.hvp_ns / r.grad_ns,
+            opt(r.hessian_ns),
+            opt(r.hand_ns),
+        )
+        .unwrap();
+        for &p in &peer_names {
+            match r.peers.iter().find(|x| x.0 == p) {
+                Some(&(_, kind, ns, runs)) => {
+                    let few = if runs < 3 { "†" } else { "" };
+                    match r.ours(kind) {
+                        Some(ours) => {
+                            write!(s, " {} ({}){few} |", human(ns), factor(ns / ours)).unwrap()
+                        }
+                        None => write!(s, " {}{few} |", human(ns)).unwrap(),
+                    }
+                }
+                None => s.push_str(" — |"),
+            }
+        }
+        s.push('\n');
+    }
+    s.push_str(
+        "\nTimes are medians per evaluation (per point for `j` and `fonction_complexe`). Each \
+         peer is shown as time (time ÷ ours), where ours is `NAME_hessian` for a peer's Hessian, \
+         `NAME_hvp` for a peer's Hessian-vector product, and the Hessian by colouring for \
+         echidna's sparse Hessian; † timed from fewer than 3 runs.\n\n",
+    );
+    for r in rows {
+        writeln!(s, "- `{}`: {}", r.name, r.what).unwrap();
+    }
+    s.push_str(
+        "\nAllocations per evaluation (one run of each, counted after the timing): calls \
+         (bytes asked for).\n\n| workload | grad | hvp | hessian | hand Hessian |\n|---|--:|--:|--:|--:|\n",
+    );
+    for r in rows {
+        let cells: Vec<String> = r
+            .allocations
+            .iter()
+            .map(|a| match a {
+                Some(a) => allocation_cell(a),
+                None => "—".into(),
+            })
+            .collect();
+        writeln!(s, "| {} | {} |", r.name, cells.join(" | ")).unwrap();
+    }
+    s.push('\n');
+    s.push_str(&second_order_targets(rows));
+    s
+}
+
+/// A ratio with two significant digits below 1 (`0.031×`), one decimal above.
+fn factor(r: f64) -> String {
+    if r >= 0.95 {
+        format!("{r:.1}×")
+    } else if r >= 0.095 {
+        format!("{r:.2}×")
+    } else {
+        format!("{r:.3}×")
+    }
+}
+
+fn second_order_targets(rows: &[SecondRow]) -> String {
+    let mut s = String::from("Second-order targets:\n");
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    let find = |name: &str| rows.iter().find(|r| r.name == name);
+    if let Some(r) = find("fonction_complexe") {
+        if let (Some(h), Some(hand)) = (r.hessian_ns, r.hand_ns) {
+            let ratio = h / hand;
+            writeln!(
+                s,
+                "- hessian ÷ hand-written on `fonction_complexe`: {ratio:.2} (target ≤ 3): {}",
+                verdict(ratio <= 3.0)
+            )
+            .unwrap();
+        }
+    }
+    if let Some(r) = find(second_order::GMM) {
+        let ratio = r.hvp_ns / r.grad_ns;
+        writeln!(
+            s,
+            "- hvp ÷ grad on `{}`: {ratio:.2} (target ≤ 2.5): {}",
+            r.name,
+            verdict(ratio <= 2.5)
+        )
+        .unwrap();
+    }
+    if let Some(r) = find(second_order::ROSENBROCK_NAME) {
+        if let (Some(h), Some(hand)) = (r.hessian_ns, r.hand_ns) {
+            writeln!(
+                s,
+                "- hessian ÷ hand-written on `{}`: {:.2} (reported; the hand-written Hessian \
+                 fills the three bands, the generated one makes {} products); by colouring \
+                 (3 products) ÷ hand-written: {}",
+                r.name,
+                h / hand,
+                second_order::ROSENBROCK_N,
+                r.ours(Ours::Coloured)
+                    .map(|c| format!("{:.2}", c / hand))
+                    .unwrap_or_else(|| "—".into())
+            )
+            .unwrap();
+        }
+        if let (Some(e), Some(h)) = (r.peer("echidna hessian"), r.hessian_ns) {
+            let ratio = e / h;
+            writeln!(
+                s,
+                "- echidna's `tape.hessian` ÷ ours on `{}`: {ratio:.1} (target ≥ 10): {}",
+                r.name,
+                verdict(ratio >= 10.0)
+            )
+            .unwrap();
+        }
+    }
+    s
 }
 
 // ---- expansion time ----------------------------------------------------------------------------
@@ -471,7 +727,7 @@ fn bytes(b: usize) -> String {
     }
 }
 
-fn markdown(rows: &[Row], expansion: &[Expansion]) -> String {
+fn markdown(rows: &[Row], second: &[SecondRow], expansion: &[Expansion]) -> String {
     let mut s = String::new();
     let mut peer_names: Vec<&str> = Vec::new();
     for r in rows {
@@ -524,6 +780,12 @@ fn markdown(rows: &[Row], expansion: &[Expansion]) -> String {
         s.push('\n');
         s.push_str(&targets(rows));
     }
+    if !second.is_empty() {
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        s.push_str(&second_order_markdown(second));
+    }
     if !expansion.is_empty() {
         s.push_str("\n| statements | expansion (ms per function) | whole `cargo check` overhead (ms per function) | functions per crate |\n|--:|--:|--:|--:|\n");
         for e in expansion {
@@ -558,20 +820,23 @@ fn markdown(rows: &[Row], expansion: &[Expansion]) -> String {
     s
 }
 
+/// Calls (bytes asked for), per evaluation.
+fn allocation_cell(a: &Allocations) -> String {
+    let count = if a.count.fract() == 0.0 {
+        format!("{:.0}", a.count)
+    } else {
+        format!("{:.2}", a.count)
+    };
+    format!("{count} ({})", bytes(a.bytes.round() as usize))
+}
+
 fn allocation_table(rows: &[Row]) -> String {
     let mut s = String::from(
         "Allocations per evaluation (one run of each, counted after the timing): calls, bytes \
          asked for, and the most held at once (peak).\n\n\
          | workload | f | generated grad | peak | hand grad | peak |\n|---|--:|--:|--:|--:|--:|\n",
     );
-    let cell = |a: &Allocations| {
-        let count = if a.count.fract() == 0.0 {
-            format!("{:.0}", a.count)
-        } else {
-            format!("{:.2}", a.count)
-        };
-        format!("{count} ({})", bytes(a.bytes.round() as usize))
-    };
+    let cell = allocation_cell;
     for r in rows {
         let [f, grad, hand] = &r.allocations;
         writeln!(
@@ -649,7 +914,7 @@ fn json_number(x: f64) -> String {
     }
 }
 
-fn json(rows: &[Row], expansion: &[Expansion]) -> String {
+fn json(rows: &[Row], second: &[SecondRow], expansion: &[Expansion]) -> String {
     let mut s = String::from("{\n  \"workloads\": [");
     for (i, r) in rows.iter().enumerate() {
         let peers: Vec<String> = r
@@ -665,6 +930,27 @@ fn json(rows: &[Row], expansion: &[Expansion]) -> String {
             json_number(r.f_ns),
             json_number(r.grad_ns),
             json_number(r.hand_ns),
+            peers.join(", ")
+        )
+        .unwrap();
+    }
+    s.push_str("\n  ],\n  \"second_order\": [");
+    for (i, r) in second.iter().enumerate() {
+        let peers: Vec<String> = r
+            .peers
+            .iter()
+            .map(|(p, _, ns, _)| format!("\"{p}\": {}", json_number(*ns)))
+            .collect();
+        let opt = |t: Option<f64>| t.map(json_number).unwrap_or_else(|| "null".into());
+        write!(
+            s,
+            "{}\n    {{\"name\": \"{}\", \"grad_ns\": {}, \"hvp_ns\": {}, \"hessian_ns\": {}, \"hand_ns\": {}, \"peers\": {{{}}}}}",
+            if i == 0 { "" } else { "," },
+            r.name,
+            json_number(r.grad_ns),
+            json_number(r.hvp_ns),
+            opt(r.hessian_ns),
+            opt(r.hand_ns),
             peers.join(", ")
         )
         .unwrap();
@@ -691,8 +977,13 @@ fn main() {
         eprintln!("warning: a debug build; run with --release for meaningful times");
     }
     let started = Instant::now();
-    let rows = if opts.workloads {
+    let rows = if opts.workloads && opts.first_order {
         run_workloads(&opts)
+    } else {
+        Vec::new()
+    };
+    let second = if opts.workloads && opts.second_order {
+        run_second_order(&opts)
     } else {
         Vec::new()
     };
@@ -707,10 +998,10 @@ fn main() {
     } else {
         Vec::new()
     };
-    println!("{}", markdown(&rows, &expansion));
+    println!("{}", markdown(&rows, &second, &expansion));
     let path = workspace.join("target/benchmark-report.json");
     std::fs::create_dir_all(path.parent().unwrap()).expect("create target/");
-    std::fs::write(&path, json(&rows, &expansion)).expect("write the JSON report");
+    std::fs::write(&path, json(&rows, &second, &expansion)).expect("write the JSON report");
     eprintln!(
         "wrote {} ({:.0} s in all)",
         path.display(),

@@ -13,6 +13,7 @@ pub mod adbench;
 pub mod basic;
 pub mod mlp;
 pub mod peers;
+pub mod second_order;
 
 use adbench::{BaInput, GmmInput};
 use mlp::MlpInput;
