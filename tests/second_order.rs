@@ -571,3 +571,37 @@ fn f32_and_const_generic_functions() {
     let (_, _, h) = squared_norm_hessian([1.0, 2.0, 3.0]);
     assert_eq!(h, [[2.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 6.0]]);
 }
+
+/// Plain helpers of `f64`s and integers, called on constants only: in the second-order items
+/// they run at `f64`, whatever they are.
+fn weight(n: usize, scale: f64) -> f64 {
+    scale / n as f64
+}
+
+fn half(n: usize) -> usize {
+    n / 2
+}
+
+#[differentiate]
+fn weighted_squares(x: &[f64]) -> f64 {
+    let w = weight(x.len(), 2.0);
+    let mut s = 0.0;
+    for i in 0..half(x.len() * 2) {
+        s += w * x[i] * x[i] * x[i];
+    }
+    s
+}
+
+#[test]
+fn helpers_on_constants_run_at_f64() {
+    let x = [1.0, -2.0, 0.5];
+    let (_, g, h) = weighted_squares_hessian(&x);
+    let w = 2.0 / 3.0;
+    assert_close("gradient", &g, &[3.0 * w, 12.0 * w, 0.75 * w], 1e-15);
+    for i in 0..3 {
+        for k in 0..3 {
+            let expected = if i == k { 6.0 * w * x[i] } else { 0.0 };
+            assert!((h[i][k] - expected).abs() < 1e-14, "{h:?}");
+        }
+    }
+}

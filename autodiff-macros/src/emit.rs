@@ -377,7 +377,8 @@ impl Parts<'_> {
 pub enum TwinItems<'a> {
     /// A generic function: the aliases of itself.
     Itself,
-    /// The twin, transformed: the twin (which callers' forward sweeps call) and its pullback.
+    /// The twin, transformed: the twin (which callers' forward sweeps call, through its
+    /// pullback) and its pullback.
     Transformed {
         func: &'a syn::ItemFn,
         sig: &'a Signature,
@@ -414,8 +415,15 @@ pub fn twin_items(
             body,
             items,
         } => {
-            let pullback = parts(func, sig).pullback_item(pullback_tokens(&body, items, runtime));
-            quote!(#func #pullback)
+            let parts = parts(func, sig);
+            let pullback = parts.pullback_item(pullback_tokens(&body, items, runtime));
+            // What a caller's forward sweep calls: the pullback's own forward sweep (a zero
+            // seed), which treats `detach` and conversions as the gradient does.
+            let call = parts.call(&naming::pullback_fn(parts.name(), parts.name().span()));
+            let args = parts.args();
+            let mut twin = func.clone();
+            twin.block = syn::parse_quote!({ #call(#(#args,)* #runtime::zeros()).0 });
+            quote!(#twin #pullback)
         }
         TwinItems::Unavailable { func, sig, message } => {
             let body = crate::twin::unavailable_body(&message);

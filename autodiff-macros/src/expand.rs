@@ -146,7 +146,8 @@ fn twin_items(
         Twin::Rewritten(twin_func) => {
             let mut errors = Errors::default();
             let twin_sig = signature::analyse(&twin_func.sig, options, &mut errors);
-            if let Some((ir, values)) = lowered(&twin_func, &twin_sig, &mut errors) {
+            if let Some((mut ir, values)) = lowered(&twin_func, &twin_sig, &mut errors) {
+                ir.twin = true;
                 let active_params: Vec<bool> = twin_sig.params.iter().map(|p| p.active).collect();
                 let (ir, facts, strategy) = rewritten(ir, values, &twin_sig);
                 let body = reverse::pullback_body(

@@ -134,6 +134,7 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
             result: Vec::new(),
             loop_count: 0,
             numbers: Numbers::new(sig.floats.generic.as_ref()),
+            twin: false,
         },
         floats: sig.floats.clone(),
         errors,

@@ -28,7 +28,7 @@
 //! [`unavailable_body`]).
 
 use crate::activity::Activity;
-use crate::ir::{Callee, FnIr, PassiveKind, Rhs, Stmt};
+use crate::ir::{CallArg, Callee, FnIr, PassiveKind, Rhs, Stmt};
 use crate::kinds::Kind;
 use crate::signature::{mentions, Output, ParamKind, Signature};
 use proc_macro2::{Span, TokenStream};
@@ -94,6 +94,22 @@ pub fn twin(
     let mut twin = func.clone();
     let mut locals = Locals::default();
     locals.visit_item_fn(func);
+    // A plain function declared in the body has no twin: a call of it is not renamed (on
+    // constants only, the pullback calls it at the float type).
+    for stmt in &func.block.stmts {
+        if let syn::Stmt::Item(syn::Item::Fn(f)) = stmt {
+            let differentiated = f.attrs.iter().any(|a| {
+                a.path()
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "differentiate")
+            });
+            if !differentiated {
+                calls.remove(&f.sig.ident.to_string());
+                locals.0.insert(f.sig.ident.to_string());
+            }
+        }
+    }
     // Generic parameters (`N` of `[f64; N]`) are not constants to promote.
     for g in &func.sig.generics.params {
         match g {
@@ -101,21 +117,6 @@ pub fn twin(
             syn::GenericParam::Const(c) => locals.0.insert(c.ident.to_string()),
             syn::GenericParam::Lifetime(_) => false,
         };
-    }
-    let mut seen = Calls::default();
-    seen.visit_block(&func.block);
-    if let Some(unseen) = seen
-        .0
-        .iter()
-        .find(|c| !calls.contains(*c) && !locals.0.contains(*c))
-    {
-        // A call the transform never followed (in a closure never called): renaming it to a
-        // twin could name a plain helper of `f64`s.
-        let reason = format!(
-            "it calls `{unseen}` where the transform does not follow the call (a closure that \
-             is never called?); remove that code"
-        );
-        return unavailable(func, &float, reason);
     }
     let mut rewrite = Rewrite {
         float: &float,
@@ -125,6 +126,16 @@ pub fn twin(
         locals: locals.0,
     };
     rewrite.visit_block_mut(&mut twin.block);
+    twin.block.stmts.insert(
+        0,
+        syn::parse_quote!(
+            #[allow(unused_imports)]
+            use ::differentiate::runtime::twin::{
+                LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
+                PromotePair as _, PromoteResult as _, PromoteVec as _,
+            };
+        ),
+    );
     Twin::Rewritten(signature(twin, &float))
 }
 
@@ -168,15 +179,17 @@ fn signature(mut twin: syn::ItemFn, float: &str) -> syn::ItemFn {
     twin.sig.generics.params.push(syn::parse_quote!(
         #n: ::differentiate::runtime::num_traits::Float + ::differentiate::runtime::Number
     ));
+    let predicates = &mut twin.sig.generics.make_where_clause().predicates;
     // Arithmetic on references (`a * b` of `&f64`s in `x.iter().map(|(a, b)| a * b)`).
-    twin.sig
-        .generics
-        .make_where_clause()
-        .predicates
-        .push(syn::parse_quote!(
-            for<'__r> &'__r #n: ::differentiate::runtime::num_traits::RefNum<#n>
-                + ::core::ops::Neg<Output = #n>
-        ));
+    predicates.push(syn::parse_quote!(
+        for<'__r> &'__r #n: ::differentiate::runtime::num_traits::RefNum<#n>
+            + ::core::ops::Neg<Output = #n>
+    ));
+    // Its value at the float type, for the calls it makes at that type.
+    let float = syn::Ident::new(float, Span::call_site());
+    predicates.push(syn::parse_quote!(
+        #n: ::differentiate::runtime::twin::Lowered<Value = #float>
+    ));
     twin.attrs.retain(|a| a.path().is_ident("cfg"));
     twin.attrs.push(syn::parse_quote!(#[doc(hidden)]));
     twin.attrs.push(syn::parse_quote!(#[allow(
@@ -300,15 +313,20 @@ fn blocker(
                     ));
                 }
             }
-            Rhs::Call { callee, .. } if !activity.active[*var] => {
+            // A call the gradient does not differentiate runs at the float type in the twin
+            // (`runtime::twin`); an array argument could not be passed at its values there.
+            Rhs::Call { callee, args, .. }
+                if !activity.active[*var]
+                    && args.iter().any(|a| matches!(a, CallArg::Array { .. })) =>
+            {
                 let name = match callee {
                     Callee::Function(path) => path.to_token_stream().to_string().replace(' ', ""),
                     Callee::SelfMethod(m) => format!("self.{m}"),
                 };
                 reason = Some(format!(
-                    "it calls `{name}(..)` on constants only, which may be a helper of \
-                     `{float}`s the twin cannot call at dual numbers; compute that value \
-                     outside and pass it in as a parameter, or use it on a differentiated value"
+                    "it calls `{name}(..)` with an array on constants only, which may be a \
+                     helper of `{float}`s the twin cannot call at dual numbers; compute that \
+                     value outside and pass it in as a parameter"
                 ));
             }
             _ => {}
@@ -327,26 +345,6 @@ struct Rewrite<'a> {
     methods: BTreeSet<String>,
     /// Every name the function binds (an upper-case one is not a constant).
     locals: BTreeSet<String>,
-}
-
-/// The functions a body calls by a plain name (`g(..)`, not `f64::sin(..)` or `Some(..)`).
-#[derive(Default)]
-struct Calls(BTreeSet<String>);
-
-impl<'ast> syn::visit::Visit<'ast> for Calls {
-    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-        if let syn::Expr::Path(p) = &*c.func {
-            if let Some(ident) = p.path.get_ident() {
-                let name = ident.to_string();
-                if name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-                    && name != "detach"
-                {
-                    self.0.insert(name);
-                }
-            }
-        }
-        syn::visit::visit_expr_call(self, c);
-    }
 }
 
 /// The names a function binds: its parameters, `let`s, closure parameters, patterns.
@@ -442,6 +440,24 @@ impl Rewrite<'_> {
             }
             _ => None,
         }
+    }
+
+    /// `helper(..)` where the transform does not follow the call (a loop's range, a closure
+    /// never called): it runs at the float type, as in the twin's pullback a call the
+    /// gradient does not differentiate does (see `runtime::twin`).
+    fn unfollowed_call(&self, c: &syn::ExprCall) -> Option<syn::Expr> {
+        let syn::Expr::Path(p) = &*c.func else {
+            return None;
+        };
+        let name = p.path.get_ident()?.to_string();
+        let plain = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_');
+        if !plain || name == "detach" || self.calls.contains(&name) || self.locals.contains(&name) {
+            return None;
+        }
+        let (func, n) = (&c.func, &self.number);
+        let args = c.args.iter().map(|a| quote!((&(#a)).lower_arg()));
+        // The traits are in scope from the top of the body (see `twin`).
+        Some(syn::parse_quote!((&#func(#(#args),*)).promote_result::<#n>()))
     }
 
     /// `g(..)` of a differentiated function: its twin `__g_twin(..)`.
@@ -547,6 +563,10 @@ impl VisitMut for Rewrite<'_> {
                         return;
                     }
                 }
+                if let Some(at_float_type) = self.unfollowed_call(c) {
+                    *expr = at_float_type;
+                    return;
+                }
                 self.rename_call(&mut c.func);
                 // The callee's generic arguments (`g::<f64>`) and a float-library path.
                 if let syn::Expr::Path(p) = &mut *c.func {
@@ -583,6 +603,9 @@ impl VisitMut for Rewrite<'_> {
             _ => syn::visit_mut::visit_expr_mut(self, expr),
         }
     }
+
+    /// Items in the body (`fn`, `const`) are their own, kept as written.
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 
     fn visit_stmt_macro_mut(&mut self, m: &mut syn::StmtMacro) {
         self.visit_macro_mut(&mut m.mac);

@@ -317,6 +317,7 @@ pub fn promote<N, C: Promote<N>>(c: C) -> C::Out {
 /// a trait cannot imply.)
 pub trait Number:
     num_traits::Float
+    + Zeros
     + num_traits::NumRef
     + for<'r> core::iter::Sum<&'r Self>
     + for<'r> core::iter::Product<&'r Self>
@@ -345,6 +346,7 @@ pub trait Number:
 
 impl<N> Number for N where
     N: num_traits::Float
+        + Zeros
         + num_traits::NumRef
         + for<'r> core::iter::Sum<&'r N>
         + for<'r> core::iter::Product<&'r N>
@@ -375,6 +377,18 @@ impl<N> Number for N where
 /// pullback computes only its forward sweep's value (`NAME_jvp`, `NAME_derivatives`).
 pub trait Zeros {
     fn zeros() -> Self;
+}
+
+impl Zeros for f64 {
+    fn zeros() -> Self {
+        0.0
+    }
+}
+
+impl Zeros for f32 {
+    fn zeros() -> Self {
+        0.0
+    }
 }
 
 impl<T: num_traits::Zero> Zeros for crate::Dual<T> {

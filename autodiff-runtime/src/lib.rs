@@ -21,6 +21,8 @@ pub mod tensor;
 #[cfg(feature = "tensor")]
 #[doc(hidden)]
 pub mod tensor_rules;
+#[doc(hidden)]
+pub mod twin;
 
 /// `x`, unchanged, with no derivative: inside a `#[differentiate]` function, the derivative
 /// of whatever depends on `detach(x)` does not flow back into `x` (JAX's `stop_gradient`,

@@ -317,6 +317,9 @@ pub struct FnIr {
     pub loop_count: usize,
     /// How the code writes the numbers it makes itself.
     pub numbers: Numbers,
+    /// A second-order twin's (see `twin`): a call the gradient does not differentiate runs at
+    /// the original float type, whatever the callee is.
+    pub twin: bool,
 }
 
 /// How the transform writes the numbers it makes itself (the zeros adjoints and sums start

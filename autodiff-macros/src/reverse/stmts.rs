@@ -226,6 +226,9 @@ impl Emitter<'_> {
                 let arg = self.operand(arg);
                 quote!(#arg as #ty)
             }
+            Rhs::Call { callee, args, .. } if self.ir.twin && !self.facts.activity.active[var] => {
+                self.call_at_float_type(callee, args)
+            }
             Rhs::Call { callee, args, .. } => {
                 let args = args.iter().map(|a| self.call_arg(a, None));
                 match callee {
@@ -285,6 +288,53 @@ impl Emitter<'_> {
             }
             (None, _) => quote!(let #name = #value;),
         }
+    }
+
+    /// A call a second-order twin does not differentiate, which may be of a plain helper of
+    /// `f64`s: the callee the user named (not its twin), its arguments at their values, its
+    /// result back at the twin's number type (see `runtime::twin`).
+    fn call_at_float_type(&self, callee: &Callee, args: &[CallArg]) -> TokenStream {
+        let rt = &self.rt;
+        let untwinned = |ident: &syn::Ident| {
+            let name = ident.to_string();
+            let name = name.strip_prefix("__").unwrap_or(&name);
+            let name = name.strip_suffix("_twin").unwrap_or(name);
+            syn::Ident::new(name, ident.span())
+        };
+        let args = args.iter().map(|a| match a {
+            CallArg::Value(op) => {
+                let op = self.operand(op);
+                quote!((&(#op)).lower_arg())
+            }
+            CallArg::Ref(op) => {
+                let op = self.operand(op);
+                quote!(&(&(#op)).lower_arg())
+            }
+            // Not in a twin: `twin::blocker` refuses such a call.
+            CallArg::Array { .. } => self.call_arg(a, None),
+        });
+        let call = match callee {
+            Callee::Function(path) => {
+                let mut path = path.clone();
+                if let Some(last) = path.path.segments.last_mut() {
+                    last.ident = untwinned(&last.ident);
+                }
+                quote!(#path(#(#args),*))
+            }
+            Callee::SelfMethod(method) => {
+                let method = untwinned(method);
+                quote!(self.#method(#(#args),*))
+            }
+        };
+        let number = match &self.ir.numbers {
+            Numbers::Generic(n) => n.to_token_stream(),
+            Numbers::Literal => quote!(_),
+        };
+        quote! {{
+            #[allow(unused_imports)]
+            use #rt::twin::{LowerArg as _, LowerArgAsIs as _, PromoteResult as _, PromoteArray as _, PromoteVec as _, PromotePair as _, PromoteAsIs as _};
+            (&#call).promote_result::<#number>()
+        }}
     }
 
     /// An argument of a call in the forward sweep, or (with the snapshot the forward sweep

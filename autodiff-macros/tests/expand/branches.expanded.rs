@@ -257,18 +257,9 @@ fn __piecewise_twin<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
-    let mut y = x * k;
-    if x > __Number::from(1.0_f64).unwrap() {
-        y = y.sin() * x;
-    } else if n > 2 {
-        return y.exp();
-    }
-    let z = match n {
-        0 => y,
-        m => y * __Number::from(m).unwrap(),
-    };
-    z + y
+    __piecewise_twin_pullback(x, k, n, ::differentiate::runtime::zeros()).0
 }
 #[doc(hidden)]
 #[allow(
@@ -294,12 +285,18 @@ fn __piecewise_twin_pullback<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
     #[derive(Clone, Copy)]
     enum __DifferentiateArms2<A0, A1> {
         Arm0(A0),
         Arm1(A1),
     }
+    #[allow(unused_imports)]
+    use ::differentiate::runtime::twin::{
+        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
+        PromotePair as _, PromoteResult as _, PromoteVec as _,
+    };
     use ::differentiate::runtime::rules;
     let x_0 = x;
     let k_1 = k;

@@ -187,17 +187,9 @@ fn __prefix_energy_twin<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
-    let mut c = vec![__Number::from(0.0_f64).unwrap(); x.len()];
-    c[0] = x[0];
-    for i in 1..x.len() {
-        c[i] = c[i - 1] + x[i];
-    }
-    let mut e = __Number::from(0.0_f64).unwrap();
-    for i in 0..c.len() {
-        e += c[i].sin() * c[i];
-    }
-    e
+    __prefix_energy_twin_pullback(x, ::differentiate::runtime::zeros()).0
 }
 #[doc(hidden)]
 #[allow(
@@ -215,7 +207,13 @@ fn __prefix_energy_twin_pullback<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
+    #[allow(unused_imports)]
+    use ::differentiate::runtime::twin::{
+        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
+        PromotePair as _, PromoteResult as _, PromoteVec as _,
+    };
     use ::differentiate::runtime::rules;
     let x_a0 = x;
     let mut x_da0 = ::std::vec![__Number::zero(); x_a0.len()];
@@ -466,12 +464,9 @@ fn __doubling_twin<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
-    let mut y = x;
-    while y.abs() < limit {
-        y = __Number::from(2.0_f64).unwrap() * y;
-    }
-    y
+    __doubling_twin_pullback(x, limit, ::differentiate::runtime::zeros()).0
 }
 #[doc(hidden)]
 #[allow(
@@ -489,7 +484,13 @@ fn __doubling_twin_pullback<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
+    #[allow(unused_imports)]
+    use ::differentiate::runtime::twin::{
+        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
+        PromotePair as _, PromoteResult as _, PromoteVec as _,
+    };
     use ::differentiate::runtime::rules;
     let x_0 = x;
     let limit_1 = limit;

@@ -244,20 +244,10 @@ fn __sum_of_squared_distances_twin<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
-    let mut diff = vec![__Number::from(0.0_f64).unwrap(); d];
-    let mut total = __Number::from(0.0_f64).unwrap();
-    for i in 0..x.len() / d {
-        for j in 0..d {
-            diff[j] = x[i * d + j] - mu[j];
-        }
-        let mut sq = __Number::from(0.0_f64).unwrap();
-        for j in 0..d {
-            sq += diff[j] * diff[j];
-        }
-        total += __Number::from(0.5_f64).unwrap() * sq;
-    }
-    total
+    __sum_of_squared_distances_twin_pullback(x, mu, d, ::differentiate::runtime::zeros())
+        .0
 }
 #[doc(hidden)]
 #[allow(
@@ -287,7 +277,13 @@ fn __sum_of_squared_distances_twin_pullback<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
+    #[allow(unused_imports)]
+    use ::differentiate::runtime::twin::{
+        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
+        PromotePair as _, PromoteResult as _, PromoteVec as _,
+    };
     let mut __tape1 = ::differentiate::runtime::Tape::new();
     use ::differentiate::runtime::rules;
     let x_a0 = x;

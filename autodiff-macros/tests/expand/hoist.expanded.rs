@@ -291,18 +291,9 @@ fn __per_point_twin<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
-    let mut s = __Number::from(0.0_f64).unwrap();
-    for i in 0..x.len() {
-        let mut total = __Number::from(0.0_f64).unwrap();
-        for j in 0..q.len() {
-            total += q[j];
-        }
-        for k in 0..q.len() {
-            s += q[k].exp() * x[i] + total;
-        }
-    }
-    s
+    __per_point_twin_pullback(q, x, ::differentiate::runtime::zeros()).0
 }
 #[doc(hidden)]
 #[allow(
@@ -324,7 +315,13 @@ fn __per_point_twin_pullback<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
+    #[allow(unused_imports)]
+    use ::differentiate::runtime::twin::{
+        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
+        PromotePair as _, PromoteResult as _, PromoteVec as _,
+    };
     let mut __tape0 = ::differentiate::runtime::Tape::new();
     let mut __tape3 = ::differentiate::runtime::Tape::new();
     let mut __tape2 = ::differentiate::runtime::Tape::new();

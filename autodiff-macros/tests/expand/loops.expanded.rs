@@ -349,15 +349,18 @@ fn __oscillator_twin<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
-    let mut x = x0;
-    let mut v = v0;
-    for _ in 0..steps {
-        let a = -k * x - c * v;
-        x += dt * v;
-        v += dt * a;
-    }
-    x
+    __oscillator_twin_pullback(
+            k,
+            c,
+            x0,
+            v0,
+            dt,
+            steps,
+            ::differentiate::runtime::zeros(),
+        )
+        .0
 }
 #[doc(hidden)]
 #[allow(
@@ -393,7 +396,13 @@ fn __oscillator_twin_pullback<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
+    #[allow(unused_imports)]
+    use ::differentiate::runtime::twin::{
+        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
+        PromotePair as _, PromoteResult as _, PromoteVec as _,
+    };
     let mut __tape0 = ::differentiate::runtime::Tape::new();
     use ::differentiate::runtime::rules;
     let k_0 = k;
@@ -611,8 +620,9 @@ fn __sum_of_squares_twin<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
-    x.iter().map(|v| v * v).sum()
+    __sum_of_squares_twin_pullback(x, ::differentiate::runtime::zeros()).0
 }
 #[doc(hidden)]
 #[allow(
@@ -630,7 +640,13 @@ fn __sum_of_squares_twin_pullback<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
+    #[allow(unused_imports)]
+    use ::differentiate::runtime::twin::{
+        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
+        PromotePair as _, PromoteResult as _, PromoteVec as _,
+    };
     use ::differentiate::runtime::rules;
     let x_a0 = x;
     let mut x_da0 = ::std::vec![__Number::zero(); x_a0.len()];

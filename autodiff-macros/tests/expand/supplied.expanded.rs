@@ -123,6 +123,7 @@ fn __erf_twin<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
     struct __Unavailable<N>(::core::marker::PhantomData<N>);
     impl<N> __Unavailable<N> {
@@ -149,6 +150,7 @@ fn __erf_twin_pullback<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
     struct __Unavailable<N>(::core::marker::PhantomData<N>);
     impl<N> __Unavailable<N> {
@@ -302,8 +304,9 @@ fn __scaled_erf_twin<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
-    __Number::from(3.0_f64).unwrap() * __erf_twin(x * x)
+    __scaled_erf_twin_pullback(x, ::differentiate::runtime::zeros()).0
 }
 #[doc(hidden)]
 #[allow(
@@ -321,7 +324,13 @@ fn __scaled_erf_twin_pullback<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
+    #[allow(unused_imports)]
+    use ::differentiate::runtime::twin::{
+        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
+        PromotePair as _, PromoteResult as _, PromoteVec as _,
+    };
     use ::differentiate::runtime::rules;
     let x_0 = x;
     let prod_1 = x_0 * x_0;

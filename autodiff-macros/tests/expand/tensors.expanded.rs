@@ -95,6 +95,7 @@ fn __loss_twin<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
     struct __Unavailable<N>(::core::marker::PhantomData<N>);
     impl<N> __Unavailable<N> {
@@ -135,6 +136,7 @@ fn __loss_twin_pullback<
 where
     for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
         + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
 {
     struct __Unavailable<N>(::core::marker::PhantomData<N>);
     impl<N> __Unavailable<N> {
