@@ -145,6 +145,8 @@ mod tests {
     use super::*;
     use crate::Dual;
 
+    // The borrows select the implementation, as in the generated code.
+    #[allow(clippy::needless_borrow)]
     fn twin_call<N: Lowered<Value = f64> + NumCast + Copy>(x: N, n: usize) -> (N, usize) {
         fn scale(x: f64, n: usize) -> f64 {
             x * n as f64
