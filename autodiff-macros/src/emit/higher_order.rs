@@ -419,53 +419,81 @@ impl Parts<'_> {
             many => quote!((#(#many,)*)),
         };
         let flatten = active.iter().zip(&hvps).map(|(p, h)| match &p.kind {
-            ParamKind::Scalar => quote!(__column.push(#h);),
-            _ => quote!(__column.extend(#h.iter().copied());),
+            ParamKind::Scalar => quote!(__row.push(#h);),
+            _ => quote!(__row.extend(#h.iter().copied());),
         });
-        let (h_type, h_value) = match (active.as_slice(), &active[0].kind) {
-            ([_], ParamKind::Scalar) => (quote!(#t), quote!(__h[0][0])),
-            ([_], ParamKind::Array { len, .. }) => (
-                quote!([[#t; #len]; #len]),
-                quote!(::core::array::from_fn(|__i| ::core::array::from_fn(
-                    |__j| __h[__i][__j]
-                ))),
-            ),
-            _ => (quote!(::std::vec::Vec<::std::vec::Vec<#t>>), quote!(__h)),
-        };
-        let ret = &self.sig.return_type;
-        let gradient = self.gradient_type();
-        let body = quote! {
-            let #first = 0usize;
-            #sizes
-            let mut __columns: ::std::vec::Vec<::std::vec::Vec<#t>> = ::std::vec::Vec::with_capacity(#total);
-            let mut __value_and_gradient = ::core::option::Option::None;
-            for __k in 0..#total {
-                let (__value, __gradient, #hvp_pattern) = #hvp(#(#args,)* #unit);
-                let mut __column = ::std::vec::Vec::with_capacity(#total);
-                #(#flatten)*
-                __columns.push(__column);
-                __value_and_gradient = ::core::option::Option::Some((__value, __gradient));
+        // Row `k` is `H·e_k`; where the products disagree in the last bits, each pair of
+        // entries becomes the mean of the two, so the result is symmetric by construction.
+        let symmetrise = quote! {
+            for __i in 0..#total {
+                for __j in (__i + 1)..#total {
+                    let __mean = (__h[__i][__j] + __h[__j][__i]) / (#one + #one);
+                    __h[__i][__j] = __mean;
+                    __h[__j][__i] = __mean;
+                }
             }
+        };
+        // The value and gradient come with every product; with no numbers to differentiate
+        // (empty slices), one product along nothing gives them.
+        let value_and_gradient = quote! {
             let (__value, __gradient) = match __value_and_gradient {
                 ::core::option::Option::Some(found) => found,
-                // No numbers to differentiate (empty slices): the gradient alone.
                 ::core::option::Option::None => {
                     let __k = usize::MAX;
                     let (__value, __gradient, _) = #hvp(#(#args,)* #unit);
                     (__value, __gradient)
                 }
             };
-            // Symmetric by construction: each pair of entries is the mean of the two
-            // products that computed it.
-            let __h: ::std::vec::Vec<::std::vec::Vec<#t>> = (0..#total)
-                .map(|__i| {
-                    (0..#total)
-                        .map(|__j| (__columns[__j][__i] + __columns[__i][__j]) / (#one + #one))
-                        .collect()
-                })
-                .collect();
-            (__value, __gradient, #h_value)
         };
+        let (h_type, body) = match (active.as_slice(), &active[0].kind) {
+            // One number: its one product is the Hessian.
+            ([_], ParamKind::Scalar) => (
+                quote!(#t),
+                quote! {
+                    let (#first, __k) = (0usize, 0usize);
+                    #hvp(#(#args,)* #unit)
+                },
+            ),
+            // One array: the rows in place, on the stack.
+            ([_], ParamKind::Array { len, .. }) => (
+                quote!([[#t; #len]; #len]),
+                quote! {
+                    let #first = 0usize;
+                    #sizes
+                    let mut __h = [[#zero; #len]; #len];
+                    let mut __value_and_gradient = ::core::option::Option::None;
+                    for __k in 0..#total {
+                        let (__value, __gradient, __row) = #hvp(#(#args,)* #unit);
+                        __h[__k] = __row;
+                        __value_and_gradient = ::core::option::Option::Some((__value, __gradient));
+                    }
+                    #value_and_gradient
+                    #symmetrise
+                    (__value, __gradient, __h)
+                },
+            ),
+            _ => (
+                quote!(::std::vec::Vec<::std::vec::Vec<#t>>),
+                quote! {
+                    let #first = 0usize;
+                    #sizes
+                    let mut __h: ::std::vec::Vec<::std::vec::Vec<#t>> = ::std::vec::Vec::with_capacity(#total);
+                    let mut __value_and_gradient = ::core::option::Option::None;
+                    for __k in 0..#total {
+                        let (__value, __gradient, #hvp_pattern) = #hvp(#(#args,)* #unit);
+                        let mut __row = ::std::vec::Vec::with_capacity(#total);
+                        #(#flatten)*
+                        __h.push(__row);
+                        __value_and_gradient = ::core::option::Option::Some((__value, __gradient));
+                    }
+                    #value_and_gradient
+                    #symmetrise
+                    (__value, __gradient, __h)
+                },
+            ),
+        };
+        let ret = &self.sig.return_type;
+        let gradient = self.gradient_type();
         let doc = format!(
             " Value, gradient and Hessian of {}: returns `({}, ∇, H)`, `H` symmetric, over \
              the active parameters' numbers in order (one `{}_hvp` per number).\n\n \

@@ -190,45 +190,8 @@ fn piecewise_hvp(x: f64, k: f64, n: usize, v: f64) -> (f64, f64, f64) {
 #[allow(clippy::all, non_snake_case, unused)]
 fn piecewise_hessian(x: f64, k: f64, n: usize) -> (f64, f64, f64) {
     let _ = piecewise;
-    let __offset0 = 0usize;
-    let __offset1 = __offset0 + 1;
-    let mut __columns: ::std::vec::Vec<::std::vec::Vec<f64>> = ::std::vec::Vec::with_capacity(
-        __offset1,
-    );
-    let mut __value_and_gradient = ::core::option::Option::None;
-    for __k in 0..__offset1 {
-        let (__value, __gradient, __hvp0) = piecewise_hvp(
-            x,
-            k,
-            n,
-            if __k == __offset0 + 0 { 1.0 } else { 0.0 },
-        );
-        let mut __column = ::std::vec::Vec::with_capacity(__offset1);
-        __column.push(__hvp0);
-        __columns.push(__column);
-        __value_and_gradient = ::core::option::Option::Some((__value, __gradient));
-    }
-    let (__value, __gradient) = match __value_and_gradient {
-        ::core::option::Option::Some(found) => found,
-        ::core::option::Option::None => {
-            let __k = usize::MAX;
-            let (__value, __gradient, _) = piecewise_hvp(
-                x,
-                k,
-                n,
-                if __k == __offset0 + 0 { 1.0 } else { 0.0 },
-            );
-            (__value, __gradient)
-        }
-    };
-    let __h: ::std::vec::Vec<::std::vec::Vec<f64>> = (0..__offset1)
-        .map(|__i| {
-            (0..__offset1)
-                .map(|__j| (__columns[__j][__i] + __columns[__i][__j]) / (1.0 + 1.0))
-                .collect()
-        })
-        .collect();
-    (__value, __gradient, __h[0][0])
+    let (__offset0, __k) = (0usize, 0usize);
+    piecewise_hvp(x, k, n, if __k == __offset0 + 0 { 1.0 } else { 0.0 })
 }
 /** The value of [`piecewise`] and its first `K − 1` derivatives in `x`: element `k` is the `k`-th derivative (`K = 4` gives f, f′, f″, f‴). Taylor arithmetic: the function's forward sweep evaluated at a truncated series; a derivative that is identically zero is an exact zero.
 

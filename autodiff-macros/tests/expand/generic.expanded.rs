@@ -185,7 +185,7 @@ where
     let __offset1 = __offset0 + x.len();
     let __offset2 = __offset1 + 1;
     let __offset3 = __offset2 + 1;
-    let mut __columns: ::std::vec::Vec<::std::vec::Vec<T>> = ::std::vec::Vec::with_capacity(
+    let mut __h: ::std::vec::Vec<::std::vec::Vec<T>> = ::std::vec::Vec::with_capacity(
         __offset3,
     );
     let mut __value_and_gradient = ::core::option::Option::None;
@@ -202,11 +202,11 @@ where
                 if __k == __offset2 + 0 { T::one() } else { T::zero() },
             ),
         );
-        let mut __column = ::std::vec::Vec::with_capacity(__offset3);
-        __column.extend(__hvp0.iter().copied());
-        __column.push(__hvp1);
-        __column.push(__hvp2);
-        __columns.push(__column);
+        let mut __row = ::std::vec::Vec::with_capacity(__offset3);
+        __row.extend(__hvp0.iter().copied());
+        __row.push(__hvp1);
+        __row.push(__hvp2);
+        __h.push(__row);
         __value_and_gradient = ::core::option::Option::Some((__value, __gradient));
     }
     let (__value, __gradient) = match __value_and_gradient {
@@ -230,15 +230,13 @@ where
             (__value, __gradient)
         }
     };
-    let __h: ::std::vec::Vec<::std::vec::Vec<T>> = (0..__offset3)
-        .map(|__i| {
-            (0..__offset3)
-                .map(|__j| {
-                    (__columns[__j][__i] + __columns[__i][__j]) / (T::one() + T::one())
-                })
-                .collect()
-        })
-        .collect();
+    for __i in 0..__offset3 {
+        for __j in (__i + 1)..__offset3 {
+            let __mean = (__h[__i][__j] + __h[__j][__i]) / (T::one() + T::one());
+            __h[__i][__j] = __mean;
+            __h[__j][__i] = __mean;
+        }
+    }
     (__value, __gradient, __h)
 }
 #[doc(hidden)]

@@ -242,7 +242,7 @@ fn per_point_hessian(
     let _ = per_point;
     let __offset0 = 0usize;
     let __offset1 = __offset0 + q.len();
-    let mut __columns: ::std::vec::Vec<::std::vec::Vec<f64>> = ::std::vec::Vec::with_capacity(
+    let mut __h: ::std::vec::Vec<::std::vec::Vec<f64>> = ::std::vec::Vec::with_capacity(
         __offset1,
     );
     let mut __value_and_gradient = ::core::option::Option::None;
@@ -254,9 +254,9 @@ fn per_point_hessian(
                 .map(|__j| if __k == __offset0 + __j { 1.0 } else { 0.0 })
                 .collect::<::std::vec::Vec<f64>>(),
         );
-        let mut __column = ::std::vec::Vec::with_capacity(__offset1);
-        __column.extend(__hvp0.iter().copied());
-        __columns.push(__column);
+        let mut __row = ::std::vec::Vec::with_capacity(__offset1);
+        __row.extend(__hvp0.iter().copied());
+        __h.push(__row);
         __value_and_gradient = ::core::option::Option::Some((__value, __gradient));
     }
     let (__value, __gradient) = match __value_and_gradient {
@@ -273,13 +273,13 @@ fn per_point_hessian(
             (__value, __gradient)
         }
     };
-    let __h: ::std::vec::Vec<::std::vec::Vec<f64>> = (0..__offset1)
-        .map(|__i| {
-            (0..__offset1)
-                .map(|__j| (__columns[__j][__i] + __columns[__i][__j]) / (1.0 + 1.0))
-                .collect()
-        })
-        .collect();
+    for __i in 0..__offset1 {
+        for __j in (__i + 1)..__offset1 {
+            let __mean = (__h[__i][__j] + __h[__j][__i]) / (1.0 + 1.0);
+            __h[__i][__j] = __mean;
+            __h[__j][__i] = __mean;
+        }
+    }
     (__value, __gradient, __h)
 }
 #[doc(hidden)]

@@ -282,7 +282,7 @@ fn oscillator_hessian(
     let __offset0 = 0usize;
     let __offset1 = __offset0 + 1;
     let __offset2 = __offset1 + 1;
-    let mut __columns: ::std::vec::Vec<::std::vec::Vec<f64>> = ::std::vec::Vec::with_capacity(
+    let mut __h: ::std::vec::Vec<::std::vec::Vec<f64>> = ::std::vec::Vec::with_capacity(
         __offset2,
     );
     let mut __value_and_gradient = ::core::option::Option::None;
@@ -299,10 +299,10 @@ fn oscillator_hessian(
                 if __k == __offset1 + 0 { 1.0 } else { 0.0 },
             ),
         );
-        let mut __column = ::std::vec::Vec::with_capacity(__offset2);
-        __column.push(__hvp0);
-        __column.push(__hvp1);
-        __columns.push(__column);
+        let mut __row = ::std::vec::Vec::with_capacity(__offset2);
+        __row.push(__hvp0);
+        __row.push(__hvp1);
+        __h.push(__row);
         __value_and_gradient = ::core::option::Option::Some((__value, __gradient));
     }
     let (__value, __gradient) = match __value_and_gradient {
@@ -324,13 +324,13 @@ fn oscillator_hessian(
             (__value, __gradient)
         }
     };
-    let __h: ::std::vec::Vec<::std::vec::Vec<f64>> = (0..__offset2)
-        .map(|__i| {
-            (0..__offset2)
-                .map(|__j| (__columns[__j][__i] + __columns[__i][__j]) / (1.0 + 1.0))
-                .collect()
-        })
-        .collect();
+    for __i in 0..__offset2 {
+        for __j in (__i + 1)..__offset2 {
+            let __mean = (__h[__i][__j] + __h[__j][__i]) / (1.0 + 1.0);
+            __h[__i][__j] = __mean;
+            __h[__j][__i] = __mean;
+        }
+    }
     (__value, __gradient, __h)
 }
 #[doc(hidden)]
@@ -573,7 +573,7 @@ fn sum_of_squares_hessian(
     let _ = sum_of_squares;
     let __offset0 = 0usize;
     let __offset1 = __offset0 + x.len();
-    let mut __columns: ::std::vec::Vec<::std::vec::Vec<f64>> = ::std::vec::Vec::with_capacity(
+    let mut __h: ::std::vec::Vec<::std::vec::Vec<f64>> = ::std::vec::Vec::with_capacity(
         __offset1,
     );
     let mut __value_and_gradient = ::core::option::Option::None;
@@ -584,9 +584,9 @@ fn sum_of_squares_hessian(
                 .map(|__j| if __k == __offset0 + __j { 1.0 } else { 0.0 })
                 .collect::<::std::vec::Vec<f64>>(),
         );
-        let mut __column = ::std::vec::Vec::with_capacity(__offset1);
-        __column.extend(__hvp0.iter().copied());
-        __columns.push(__column);
+        let mut __row = ::std::vec::Vec::with_capacity(__offset1);
+        __row.extend(__hvp0.iter().copied());
+        __h.push(__row);
         __value_and_gradient = ::core::option::Option::Some((__value, __gradient));
     }
     let (__value, __gradient) = match __value_and_gradient {
@@ -602,13 +602,13 @@ fn sum_of_squares_hessian(
             (__value, __gradient)
         }
     };
-    let __h: ::std::vec::Vec<::std::vec::Vec<f64>> = (0..__offset1)
-        .map(|__i| {
-            (0..__offset1)
-                .map(|__j| (__columns[__j][__i] + __columns[__i][__j]) / (1.0 + 1.0))
-                .collect()
-        })
-        .collect();
+    for __i in 0..__offset1 {
+        for __j in (__i + 1)..__offset1 {
+            let __mean = (__h[__i][__j] + __h[__j][__i]) / (1.0 + 1.0);
+            __h[__i][__j] = __mean;
+            __h[__j][__i] = __mean;
+        }
+    }
     (__value, __gradient, __h)
 }
 #[doc(hidden)]
