@@ -785,9 +785,18 @@ fn mention_original(func: &syn::ItemFn) -> TokenStream {
         quote!(#name)
     };
     // Named with its own type and const parameters, which the items share.
-    let own: Vec<TokenStream> = func
-        .sig
-        .generics
+    let own = own_generic_args(&func.sig.generics);
+    if own.is_empty() {
+        quote!(let _ = #path;)
+    } else {
+        quote!(let _ = #path::<#(#own),*>;)
+    }
+}
+
+/// The type and const parameters of `generics`, as arguments (lifetimes are left to
+/// inference).
+fn own_generic_args(generics: &syn::Generics) -> Vec<TokenStream> {
+    generics
         .params
         .iter()
         .filter_map(|g| match g {
@@ -795,12 +804,7 @@ fn mention_original(func: &syn::ItemFn) -> TokenStream {
             syn::GenericParam::Const(c) => Some(c.ident.to_token_stream()),
             syn::GenericParam::Lifetime(_) => None,
         })
-        .collect();
-    if own.is_empty() {
-        quote!(let _ = #path;)
-    } else {
-        quote!(let _ = #path::<#(#own),*>;)
-    }
+        .collect()
 }
 
 /// Each `landmark!("text");` of pretty-printed code (one line, or several where the text is

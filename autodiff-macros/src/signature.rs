@@ -155,6 +155,16 @@ impl Signature {
     }
 }
 
+/// The primitive integer types.
+pub const INTEGER_TYPES: &[&str] = &[
+    "usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128",
+];
+
+/// Whether `ident` names a primitive integer type.
+pub fn is_integer_type(ident: &syn::Ident) -> bool {
+    INTEGER_TYPES.contains(&ident.to_string().as_str())
+}
+
 /// Whether `ty` names the runtime's tensor type (`Tensor`, `differentiate::Tensor`, ..).
 pub fn is_tensor_type(ty: &Type) -> bool {
     match ty {

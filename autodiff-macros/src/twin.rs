@@ -30,7 +30,7 @@
 use crate::activity::Activity;
 use crate::ir::{CallArg, Callee, FnIr, PassiveKind, Rhs, Stmt};
 use crate::kinds::Kind;
-use crate::signature::{mentions, Output, ParamKind, Signature};
+use crate::signature::{is_integer_type, mentions, Output, ParamKind, Signature};
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, ToTokens};
 use std::collections::BTreeSet;
@@ -639,22 +639,4 @@ impl VisitMut for Rewrite<'_> {
             mac.tokens = args.to_token_stream();
         }
     }
-}
-
-fn is_integer_type(ident: &syn::Ident) -> bool {
-    matches!(
-        ident.to_string().as_str(),
-        "usize"
-            | "isize"
-            | "u8"
-            | "u16"
-            | "u32"
-            | "u64"
-            | "u128"
-            | "i8"
-            | "i16"
-            | "i32"
-            | "i64"
-            | "i128"
-    )
 }

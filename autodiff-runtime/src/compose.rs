@@ -315,41 +315,24 @@ pub fn promote<N, C: Promote<N>>(c: C) -> C::Out {
 /// the dual numbers and Taylor series of the runtime, and the float types, all are. (The twin
 /// also asks `for<'r> &'r N: RefNum<N> + Neg<Output = N>`, arithmetic on references, which
 /// a trait cannot imply.)
-pub trait Number:
-    num_traits::Float
-    + Zeros
-    + num_traits::NumRef
-    + for<'r> core::iter::Sum<&'r Self>
-    + for<'r> core::iter::Product<&'r Self>
-    + num_traits::FloatConst
-    + num_traits::FromPrimitive
-    + num_traits::NumAssign
-    + core::iter::Sum
-    + core::iter::Product
-    + Default
-    + core::fmt::Debug
-    + core::fmt::Display
-    + AsInt<usize>
-    + AsInt<isize>
-    + AsInt<i8>
-    + AsInt<i16>
-    + AsInt<i32>
-    + AsInt<i64>
-    + AsInt<i128>
-    + AsInt<u8>
-    + AsInt<u16>
-    + AsInt<u32>
-    + AsInt<u64>
-    + AsInt<u128>
-{
+pub trait Number: NumberBounds {}
+
+impl<N: NumberBounds> Number for N {}
+
+macro_rules! number_bounds {
+    ($($bound:tt)*) => {
+        /// The bounds of [`Number`], written once.
+        pub trait NumberBounds: $($bound)* {}
+        impl<N: $($bound)*> NumberBounds for N {}
+    };
 }
 
-impl<N> Number for N where
-    N: num_traits::Float
+number_bounds!(
+    num_traits::Float
         + Zeros
         + num_traits::NumRef
-        + for<'r> core::iter::Sum<&'r N>
-        + for<'r> core::iter::Product<&'r N>
+        + for<'r> core::iter::Sum<&'r Self>
+        + for<'r> core::iter::Product<&'r Self>
         + num_traits::FloatConst
         + num_traits::FromPrimitive
         + num_traits::NumAssign
@@ -370,8 +353,7 @@ impl<N> Number for N where
         + AsInt<u32>
         + AsInt<u64>
         + AsInt<u128>
-{
-}
+);
 
 /// Zeros of a result's shape at dual numbers or Taylor series: the seed with which a
 /// pullback computes only its forward sweep's value (`NAME_jvp`, `NAME_derivatives`).

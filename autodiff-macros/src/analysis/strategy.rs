@@ -154,25 +154,8 @@ fn is_copy(ty: &syn::Type) -> bool {
         syn::Type::Path(p) => {
             p.qself.is_none()
                 && p.path.get_ident().is_some_and(|i| {
-                    matches!(
-                        i.to_string().as_str(),
-                        "f32"
-                            | "f64"
-                            | "bool"
-                            | "char"
-                            | "usize"
-                            | "isize"
-                            | "u8"
-                            | "u16"
-                            | "u32"
-                            | "u64"
-                            | "u128"
-                            | "i8"
-                            | "i16"
-                            | "i32"
-                            | "i64"
-                            | "i128"
-                    )
+                    crate::signature::is_integer_type(i)
+                        || matches!(i.to_string().as_str(), "f32" | "f64" | "bool" | "char")
                 })
         }
         _ => false,

@@ -566,17 +566,9 @@ impl Parts<'_> {
             return TokenStream::new();
         }
         let (rt, t) = (self.runtime, eval.float());
-        let taken: Vec<String> = self
-            .func
-            .sig
-            .generics
-            .params
+        let taken: Vec<String> = super::own_generic_args(&self.func.sig.generics)
             .iter()
-            .filter_map(|g| match g {
-                syn::GenericParam::Type(p) => Some(p.ident.to_string()),
-                syn::GenericParam::Const(c) => Some(c.ident.to_string()),
-                syn::GenericParam::Lifetime(_) => None,
-            })
+            .map(ToString::to_string)
             .collect();
         let k = if taken.iter().any(|n| n == "K") {
             format_ident!("__K")
