@@ -605,3 +605,34 @@ fn helpers_on_constants_run_at_f64() {
         }
     }
 }
+
+fn mean_of(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+fn first_of(a: [f64; 2]) -> f64 {
+    a[0]
+}
+
+/// Helpers called with slices, buffers and arrays of constants.
+#[differentiate(wrt(x))]
+fn centred(x: &[f64], data: &[f64]) -> f64 {
+    let m = mean_of(data);
+    let buf = vec![1.0, 2.0, 3.0];
+    let b = mean_of(&buf);
+    let a = first_of([0.5, 1.5]);
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += (x[i] - m) * (x[i] - m) * b * a;
+    }
+    s
+}
+
+#[test]
+fn helpers_on_constant_arrays_run_at_f64() {
+    let (x, data) = ([1.0, 3.0], [2.0, 4.0, 6.0]);
+    let (_, g, h) = centred_hessian(&x, &data);
+    // (x_i − 4)²·2·0.5: gradient 2(x_i − 4), Hessian 2·I.
+    assert_eq!(g, vec![-6.0, -2.0]);
+    assert_eq!(h, vec![vec![2.0, 0.0], vec![0.0, 2.0]]);
+}

@@ -63,7 +63,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let Some((ir, values)) = lowered(&func, &sig, &mut errors) else {
         return stubs(errors);
     };
-    let twin = twin::twin(&func, &sig, &ir, &values.activity, &values.kinds);
+    let twin = twin::twin(&func, &sig, &ir, &values.kinds);
     let twin = twin_items(&func, &sig, twin, &options, &runtime);
     let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
     let (ir, facts, strategy) = rewritten(ir, values, &sig);

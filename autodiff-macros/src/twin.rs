@@ -27,8 +27,7 @@
 //! second-order items then fail at their use, at compile time, naming the reason (see
 //! [`unavailable_body`]).
 
-use crate::activity::Activity;
-use crate::ir::{CallArg, Callee, FnIr, PassiveKind, Rhs, Stmt};
+use crate::ir::{Callee, FnIr, PassiveKind, Rhs, Stmt};
 use crate::kinds::Kind;
 use crate::signature::{is_integer_type, mentions, Output, ParamKind, Signature};
 use proc_macro2::{Span, TokenStream};
@@ -52,15 +51,9 @@ pub enum Twin {
     Unavailable(syn::ItemFn, String),
 }
 
-/// The twin of `func`, from its intermediate form before any rewrite (`activity` and `kinds`
-/// its facts): what it calls, and what it uses that the twin could not follow.
-pub fn twin(
-    func: &syn::ItemFn,
-    sig: &Signature,
-    ir: &FnIr,
-    activity: &Activity,
-    kinds: &[Kind],
-) -> Twin {
+/// The twin of `func`, from its intermediate form before any rewrite (`kinds` its facts):
+/// what it calls, and what it uses that the twin could not follow.
+pub fn twin(func: &syn::ItemFn, sig: &Signature, ir: &FnIr, kinds: &[Kind]) -> Twin {
     if sig.floats.generic.is_some() {
         return Twin::Itself;
     }
@@ -68,7 +61,7 @@ pub fn twin(
         Ok(float) => float,
         Err(reason) => return unavailable(func, "f64", reason),
     };
-    if let Some(reason) = blocker(sig, ir, activity, kinds, &float) {
+    if let Some(reason) = blocker(sig, ir, kinds, &float) {
         return unavailable(func, &float, reason);
     }
     let mut calls = BTreeSet::new();
@@ -131,8 +124,9 @@ pub fn twin(
         syn::parse_quote!(
             #[allow(unused_imports)]
             use ::differentiate::runtime::twin::{
-                LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
-                PromotePair as _, PromoteResult as _, PromoteVec as _,
+                LowerArg as _, LowerArgAsIs as _, LowerArray as _, LowerSlice as _, LowerVec as _,
+                PromoteArray as _, PromoteAsIs as _, PromotePair as _, PromoteResult as _,
+                PromoteVec as _,
             };
         ),
     );
@@ -269,13 +263,7 @@ fn float_type(sig: &Signature) -> Result<String, String> {
 }
 
 /// What in the function the twin could not follow, if anything.
-fn blocker(
-    sig: &Signature,
-    ir: &FnIr,
-    activity: &Activity,
-    kinds: &[Kind],
-    float: &str,
-) -> Option<String> {
+fn blocker(sig: &Signature, ir: &FnIr, kinds: &[Kind], float: &str) -> Option<String> {
     let float_ident = syn::Ident::new(float, Span::call_site());
     for p in &sig.params {
         if matches!(p.kind, ParamKind::Constant) && mentions(&p.ty, &float_ident) {
@@ -293,7 +281,7 @@ fn blocker(
     }
     let mut reason = None;
     ir.body.walk(&mut |stmt| {
-        let Stmt::Let { var, rhs, .. } = stmt else {
+        let Stmt::Let { rhs, .. } = stmt else {
             return;
         };
         if reason.is_some() {
@@ -301,8 +289,11 @@ fn blocker(
         }
         match rhs {
             Rhs::Passive(p) => {
-                // `%` and macros read the same at the number type (`N: Rem`, `Display`).
-                let follows = |what: &str| what.contains('%') || what.starts_with("the macro");
+                // `%`, macros and arrays of numbers read the same at the number type (`N: Rem`,
+                // `Display`; literals become the number type's).
+                let follows = |what: &str| {
+                    what.contains('%') || what.starts_with("the macro") || what == "an array"
+                };
                 if let PassiveKind::Opaque { what, .. } = &p.kind {
                     if follows(what) {
                         return;
@@ -312,22 +303,6 @@ fn blocker(
                          that value outside and pass it in as a parameter"
                     ));
                 }
-            }
-            // A call the gradient does not differentiate runs at the float type in the twin
-            // (`runtime::twin`); an array argument could not be passed at its values there.
-            Rhs::Call { callee, args, .. }
-                if !activity.active[*var]
-                    && args.iter().any(|a| matches!(a, CallArg::Array { .. })) =>
-            {
-                let name = match callee {
-                    Callee::Function(path) => path.to_token_stream().to_string().replace(' ', ""),
-                    Callee::SelfMethod(m) => format!("self.{m}"),
-                };
-                reason = Some(format!(
-                    "it calls `{name}(..)` with an array on constants only, which may be a \
-                     helper of `{float}`s the twin cannot call at dual numbers; compute that \
-                     value outside and pass it in as a parameter"
-                ));
             }
             _ => {}
         }

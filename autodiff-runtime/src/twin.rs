@@ -58,6 +58,45 @@ impl<N: Lowered> LowerArg for N {
     }
 }
 
+/// A `Vec` of numbers of the twin (`&vec![..]` of constants): their values.
+pub trait LowerVec {
+    type Out;
+    fn lower_arg(&self) -> Self::Out;
+}
+
+impl<N: Lowered> LowerVec for Vec<N> {
+    type Out = Vec<N::Value>;
+    fn lower_arg(&self) -> Vec<N::Value> {
+        self.iter().map(Lowered::lowered).collect()
+    }
+}
+
+/// A slice of numbers of the twin (a slice parameter, a buffer): their values.
+pub trait LowerSlice {
+    type Out;
+    fn lower_arg(&self) -> Self::Out;
+}
+
+impl<N: Lowered> LowerSlice for [N] {
+    type Out = Vec<N::Value>;
+    fn lower_arg(&self) -> Vec<N::Value> {
+        self.iter().map(Lowered::lowered).collect()
+    }
+}
+
+/// An array of numbers of the twin: their values.
+pub trait LowerArray {
+    type Out;
+    fn lower_arg(&self) -> Self::Out;
+}
+
+impl<N: Lowered, const K: usize> LowerArray for [N; K] {
+    type Out = [N::Value; K];
+    fn lower_arg(&self) -> [N::Value; K] {
+        core::array::from_fn(|i| self[i].lowered())
+    }
+}
+
 /// Any other argument: itself.
 pub trait LowerArgAsIs {
     type Out;
@@ -157,6 +196,18 @@ mod tests {
         let scaled = (&scale((&x).lower_arg(), (&n).lower_arg())).promote_result::<N>();
         let counted = (&count((&n).lower_arg())).promote_result::<N>();
         (scaled, counted)
+    }
+
+    #[test]
+    #[allow(clippy::needless_borrow)]
+    fn collections_of_numbers_go_down_to_their_values() {
+        fn total(v: &Vec<f64>, a: [f64; 2]) -> f64 {
+            v.iter().sum::<f64>() + a[0] + a[1]
+        }
+        let v = vec![Dual::new(1.0, 1.0), Dual::new(2.0, 0.5)];
+        let a = [Dual::new(3.0, 1.0), Dual::new(4.0, 1.0)];
+        let t: Dual<f64> = (&total(&(&v).lower_arg(), (&a).lower_arg())).promote_result();
+        assert_eq!((t.re, t.eps), (10.0, 0.0));
     }
 
     #[test]

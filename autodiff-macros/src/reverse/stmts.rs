@@ -291,8 +291,8 @@ impl Emitter<'_> {
     }
 
     /// A call a second-order twin does not differentiate, which may be of a plain helper of
-    /// `f64`s: the callee the user named (not its twin), its arguments at their values, its
-    /// result back at the twin's number type (see `runtime::twin`).
+    /// `f64`s: the callee the user named (not its twin), its arguments at their values (arrays
+    /// and slices copied), its result back at the twin's number type (see `runtime::twin`).
     fn call_at_float_type(&self, callee: &Callee, args: &[CallArg]) -> TokenStream {
         let rt = &self.rt;
         let untwinned = |ident: &syn::Ident| {
@@ -310,8 +310,16 @@ impl Emitter<'_> {
                 let op = self.operand(op);
                 quote!(&(&(#op)).lower_arg())
             }
-            // Not in a twin: `twin::blocker` refuses such a call.
-            CallArg::Array { .. } => self.call_arg(a, None),
+            // A slice or buffer at its values, passed by reference (`&Vec<f64>` coerces to
+            // `&[f64]`); a fixed-size array as it was passed.
+            CallArg::Array { array, by_ref } => {
+                let name = self.array(*array);
+                match (self.ir.arrays[*array].fixed_len.is_some(), by_ref) {
+                    (false, _) => quote!(&(&#name[..]).lower_arg()),
+                    (true, true) => quote!(&(&#name).lower_arg()),
+                    (true, false) => quote!((&#name).lower_arg()),
+                }
+            }
         });
         let call = match callee {
             Callee::Function(path) => {
@@ -332,7 +340,7 @@ impl Emitter<'_> {
         };
         quote! {{
             #[allow(unused_imports)]
-            use #rt::twin::{LowerArg as _, LowerArgAsIs as _, PromoteResult as _, PromoteArray as _, PromoteVec as _, PromotePair as _, PromoteAsIs as _};
+            use #rt::twin::{LowerArg as _, LowerArgAsIs as _, LowerArray as _, LowerSlice as _, LowerVec as _, PromoteResult as _, PromoteArray as _, PromoteVec as _, PromotePair as _, PromoteAsIs as _};
             (&#call).promote_result::<#number>()
         }}
     }

@@ -125,8 +125,9 @@ where
 {
     #[allow(unused_imports)]
     use ::differentiate::runtime::twin::{
-        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
-        PromotePair as _, PromoteResult as _, PromoteVec as _,
+        LowerArg as _, LowerArgAsIs as _, LowerArray as _, LowerSlice as _,
+        LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
+        PromoteResult as _, PromoteVec as _,
     };
     use ::differentiate::runtime::rules;
     let x_0 = x;
@@ -326,8 +327,9 @@ where
 {
     #[allow(unused_imports)]
     use ::differentiate::runtime::twin::{
-        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
-        PromotePair as _, PromoteResult as _, PromoteVec as _,
+        LowerArg as _, LowerArgAsIs as _, LowerArray as _, LowerSlice as _,
+        LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
+        PromoteResult as _, PromoteVec as _,
     };
     use ::differentiate::runtime::rules;
     let v_a0 = v;
@@ -582,8 +584,9 @@ where
 {
     #[allow(unused_imports)]
     use ::differentiate::runtime::twin::{
-        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
-        PromotePair as _, PromoteResult as _, PromoteVec as _,
+        LowerArg as _, LowerArgAsIs as _, LowerArray as _, LowerSlice as _,
+        LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
+        PromoteResult as _, PromoteVec as _,
     };
     use ::differentiate::runtime::rules;
     let x_0 = x;

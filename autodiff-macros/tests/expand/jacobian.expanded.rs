@@ -140,8 +140,9 @@ where
 {
     #[allow(unused_imports)]
     use ::differentiate::runtime::twin::{
-        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
-        PromotePair as _, PromoteResult as _, PromoteVec as _,
+        LowerArg as _, LowerArgAsIs as _, LowerArray as _, LowerSlice as _,
+        LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
+        PromoteResult as _, PromoteVec as _,
     };
     use ::differentiate::runtime::rules;
     let r_0 = r;
@@ -294,8 +295,9 @@ where
 {
     #[allow(unused_imports)]
     use ::differentiate::runtime::twin::{
-        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
-        PromotePair as _, PromoteResult as _, PromoteVec as _,
+        LowerArg as _, LowerArgAsIs as _, LowerArray as _, LowerSlice as _,
+        LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
+        PromoteResult as _, PromoteVec as _,
     };
     use ::differentiate::runtime::rules;
     let x_a0 = x;

@@ -400,8 +400,9 @@ where
 {
     #[allow(unused_imports)]
     use ::differentiate::runtime::twin::{
-        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
-        PromotePair as _, PromoteResult as _, PromoteVec as _,
+        LowerArg as _, LowerArgAsIs as _, LowerArray as _, LowerSlice as _,
+        LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
+        PromoteResult as _, PromoteVec as _,
     };
     let mut __tape0 = ::differentiate::runtime::Tape::new();
     use ::differentiate::runtime::rules;
@@ -644,8 +645,9 @@ where
 {
     #[allow(unused_imports)]
     use ::differentiate::runtime::twin::{
-        LowerArg as _, LowerArgAsIs as _, PromoteArray as _, PromoteAsIs as _,
-        PromotePair as _, PromoteResult as _, PromoteVec as _,
+        LowerArg as _, LowerArgAsIs as _, LowerArray as _, LowerSlice as _,
+        LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
+        PromoteResult as _, PromoteVec as _,
     };
     use ::differentiate::runtime::rules;
     let x_a0 = x;
