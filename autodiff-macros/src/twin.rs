@@ -280,29 +280,24 @@ fn blocker(sig: &Signature, ir: &FnIr, kinds: &[Kind], float: &str) -> Option<St
         return Some("second derivatives of tensor code are not supported yet".into());
     }
     let mut reason = None;
+    // `%`, macros and arrays of numbers read the same at the number type (`N: Rem`,
+    // `Display`; literals become the number type's).
+    let follows =
+        |what: &str| what.contains('%') || what.starts_with("the macro") || what == "an array";
     ir.body.walk(&mut |stmt| {
-        let Stmt::Let { rhs, .. } = stmt else {
+        let Stmt::Let {
+            rhs: Rhs::Passive(p),
+            ..
+        } = stmt
+        else {
             return;
         };
-        if reason.is_some() {
-            return;
-        }
-        match rhs {
-            Rhs::Passive(p) => {
-                // `%`, macros and arrays of numbers read the same at the number type (`N: Rem`,
-                // `Display`; literals become the number type's).
-                let follows = |what: &str| {
-                    what.contains('%') || what.starts_with("the macro") || what == "an array"
-                };
-                if let PassiveKind::Opaque { what, .. } = &p.kind {
-                    if follows(what) {
-                        return;
-                    }
-                    reason = Some(format!(
-                        "it uses {what}, which its second-order twin cannot follow; compute \
-                         that value outside and pass it in as a parameter"
-                    ));
-                }
+        match &p.kind {
+            PassiveKind::Opaque { what, .. } if reason.is_none() && !follows(what) => {
+                reason = Some(format!(
+                    "it uses {what}, which its second-order twin cannot follow; compute that \
+                     value outside and pass it in as a parameter"
+                ));
             }
             _ => {}
         }
