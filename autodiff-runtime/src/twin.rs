@@ -201,6 +201,8 @@ mod tests {
     #[test]
     #[allow(clippy::needless_borrow)]
     fn collections_of_numbers_go_down_to_their_values() {
+        // A helper as users write them, `&Vec` included.
+        #[allow(clippy::ptr_arg)]
         fn total(v: &Vec<f64>, a: [f64; 2]) -> f64 {
             v.iter().sum::<f64>() + a[0] + a[1]
         }
