@@ -636,3 +636,24 @@ fn helpers_on_constant_arrays_run_at_f64() {
     assert_eq!(g, vec![-6.0, -2.0]);
     assert_eq!(h, vec![vec![2.0, 0.0], vec![0.0, 2.0]]);
 }
+
+fn spread_of(v: &[f64; 3]) -> f64 {
+    v[2] - v[0]
+}
+
+fn sum_of(v: [f64; 2]) -> f64 {
+    v[0] + v[1]
+}
+
+/// A helper called with an array parameter as it is, and with a local array by value.
+#[differentiate(wrt(x))]
+fn scaled_by_spread(x: f64, v: &[f64; 3]) -> f64 {
+    let pair = [1.0, 2.0];
+    x * x * spread_of(v) * sum_of(pair)
+}
+
+#[test]
+fn helpers_on_array_parameters_run_at_f64() {
+    let (_, g, h) = scaled_by_spread_hessian(2.0, &[1.0, 0.0, 4.0]);
+    assert_eq!((g, h), (36.0, 18.0));
+}

@@ -158,6 +158,7 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
                 let array = lowerer
                     .ir
                     .new_array(&name, Some(elem.clone()), fixed_len, span);
+                lowerer.ir.arrays[array].reference = matches!(param.ty, syn::Type::Reference(_));
                 lowerer.ir.params.push(ParamSlot::Array(array));
                 lowerer.declare(&name, Binding::Array(array), None);
             }

@@ -39,6 +39,9 @@ pub struct Array {
     pub fixed_len: Option<syn::Expr>,
     /// For a cache a rewrite added (hoisting's): the variable whose values it holds.
     pub holds: Option<VarId>,
+    /// A parameter that is a reference (`x: &[f64; 3]`): named as it is, it is passed by
+    /// reference.
+    pub reference: bool,
 }
 
 /// How a local buffer starts.
@@ -397,6 +400,7 @@ impl FnIr {
             elem,
             fixed_len,
             holds: None,
+            reference: false,
         });
         self.arrays.len() - 1
     }

@@ -313,11 +313,12 @@ impl Emitter<'_> {
             // A slice or buffer at its values, passed by reference (`&Vec<f64>` coerces to
             // `&[f64]`); a fixed-size array as it was passed.
             CallArg::Array { array, by_ref } => {
-                let name = self.array(*array);
-                match (self.ir.arrays[*array].fixed_len.is_some(), by_ref) {
-                    (false, _) => quote!(&(&#name[..]).lower_arg()),
-                    (true, true) => quote!(&(&#name).lower_arg()),
-                    (true, false) => quote!((&#name).lower_arg()),
+                let (name, info) = (self.array(*array), &self.ir.arrays[*array]);
+                match (info.fixed_len.is_some(), info.reference, by_ref) {
+                    (false, ..) => quote!(&(&#name[..]).lower_arg()),
+                    (true, true, _) => quote!(&(&*#name).lower_arg()),
+                    (true, false, true) => quote!(&(&#name).lower_arg()),
+                    (true, false, false) => quote!((&#name).lower_arg()),
                 }
             }
         });
