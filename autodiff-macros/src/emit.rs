@@ -30,6 +30,8 @@ struct Parts<'a> {
     user_vjp: bool,
     /// What each taped loop keeps, for `NAME_vjp`'s documentation.
     loop_notes: &'a [String],
+    /// There is a `__NAME_twin_forward` (see `twin::forward`).
+    forward_twin: bool,
 }
 
 impl Parts<'_> {
@@ -406,6 +408,7 @@ pub fn twin_items(
         runtime,
         user_vjp: false,
         loop_notes: &[],
+        forward_twin: false,
     };
     match twin {
         TwinItems::Itself => parts(func, sig).twin_aliases(),
@@ -623,6 +626,7 @@ pub fn generated(
     strategy: &strategy::Jacobian,
     items: &[syn::Item],
     runtime: &TokenStream,
+    forward_twin: bool,
 ) -> TokenStream {
     let parts = Parts {
         func,
@@ -630,6 +634,7 @@ pub fn generated(
         runtime,
         user_vjp: false,
         loop_notes: &body.loop_notes,
+        forward_twin,
     };
     let enums = arm_enums(&body.arm_enums);
     let entries = &body.param_entries;
@@ -686,6 +691,7 @@ pub fn supplied(
         runtime,
         user_vjp,
         loop_notes: &[],
+        forward_twin: false,
     };
     let rt = runtime;
     let args = parts.args();
@@ -727,6 +733,7 @@ pub fn stubs(func: &syn::ItemFn, sig: &Signature, runtime: &TokenStream) -> Toke
         runtime,
         user_vjp: false,
         loop_notes: &[],
+        forward_twin: false,
     };
     parts.items(
         quote!(::core::unreachable!(

@@ -64,6 +64,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         return stubs(errors);
     };
     let twin = twin::twin(&func, &sig, &ir, &values.kinds);
+    let forward = twin::forward(&twin, &sig, &ir, &values.activity);
     let twin = twin_items(&func, &sig, twin, &options, &runtime);
     let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
     let (ir, facts, strategy) = rewritten(ir, values, &sig);
@@ -93,6 +94,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             &strategy.jacobian,
             &ir.items,
             &runtime,
+            forward.is_some(),
         )
     };
     let generated = transform(Form::Pullback);
@@ -102,7 +104,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     } else {
         TokenStream::new()
     };
-    quote!(#func #generated #twin #dump)
+    quote!(#func #generated #twin #forward #dump)
 }
 
 /// The function lowered to the intermediate form, and the facts about its values; `None`

@@ -133,6 +133,53 @@ pub fn twin(func: &syn::ItemFn, sig: &Signature, ir: &FnIr, kinds: &[Kind]) -> T
     Twin::Rewritten(signature(twin, &float))
 }
 
+/// The twin as written, `__NAME_twin_forward`, for a function of one active number whose
+/// twin is exact when run directly (nothing in it that only its pullback treats as the
+/// gradient does: `detach`, a conversion of a differentiated value, a call the gradient does
+/// not differentiate). Its higher derivatives are then forward mode alone: at dual numbers of
+/// dual numbers for `NAME_hvp`, at Taylor series for `NAME_derivatives`, without a reverse
+/// sweep (what num-dual's hyper-dual numbers do).
+pub fn forward(
+    twin: &Twin,
+    sig: &Signature,
+    ir: &FnIr,
+    activity: &crate::activity::Activity,
+) -> Option<syn::ItemFn> {
+    let Twin::Rewritten(rewritten) = twin else {
+        return None;
+    };
+    let active: Vec<_> = sig.active_params().collect();
+    let one_number = matches!(active.as_slice(), [p] if matches!(p.kind, ParamKind::Scalar));
+    let plain_params = sig
+        .params
+        .iter()
+        .all(|p| matches!(p.kind, ParamKind::Scalar | ParamKind::Constant));
+    if !one_number || !plain_params || !matches!(sig.output, Some(Output::Scalar(_))) {
+        return None;
+    }
+    let mut exact = !rewritten
+        .block
+        .to_token_stream()
+        .to_string()
+        .contains("detached");
+    ir.body.walk(&mut |stmt| {
+        if let Stmt::Let { var, rhs, .. } = stmt {
+            match rhs {
+                Rhs::Call { .. } if !activity.active[*var] => exact = false,
+                Rhs::Cast { arg, .. } if activity.is_active(arg) => exact = false,
+                _ => {}
+            }
+        }
+    });
+    if !exact {
+        return None;
+    }
+    let mut forward = rewritten.clone();
+    forward.sig.ident = quote::format_ident!("{}_forward", rewritten.sig.ident);
+    forward.attrs.push(syn::parse_quote!(#[inline]));
+    Some(forward)
+}
+
 /// The twin of a function whose derivative the user supplied (`vjp = path`): itself if it is
 /// generic (the supplied pullback then runs at dual numbers), none otherwise.
 pub fn supplied(func: &syn::ItemFn, sig: &Signature, vjp: &syn::Path) -> Twin {
