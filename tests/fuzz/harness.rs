@@ -215,7 +215,8 @@ impl Report {
     /// twin's at `f64`) with
     /// the central difference of the gradient `g` along `v`, and the gradient it comes with
     /// with reverse mode's (`vjp2`, `_vjp` with seed 2: `_grad` may run in forward mode), bit
-    /// for bit or, for one computed forward, to rounding. An entry is skipped, as in [`Report::check`], where the differences with
+    /// for bit or, for one computed forward, to rounding. An entry is skipped, as in
+    /// [`Report::check`], where the differences with
     /// steps `h` and `h/10` disagree (a kink of the gradient between them).
     #[allow(clippy::too_many_arguments)]
     pub fn check_hvp(
