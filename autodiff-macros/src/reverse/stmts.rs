@@ -294,7 +294,6 @@ impl Emitter<'_> {
     /// `f64`s: the callee the user named (not its twin), its arguments at their values (arrays
     /// and slices copied), its result back at the twin's number type (see `runtime::twin`).
     fn call_at_float_type(&self, callee: &Callee, args: &[CallArg]) -> TokenStream {
-        let rt = &self.rt;
         let untwinned = |ident: &syn::Ident| {
             let name = ident.to_string();
             let name = name.strip_prefix("__").unwrap_or(&name);
@@ -339,11 +338,9 @@ impl Emitter<'_> {
             Numbers::Generic(n) => n.to_token_stream(),
             Numbers::Literal => quote!(_),
         };
-        quote! {{
-            #[allow(unused_imports)]
-            use #rt::twin::{LowerArg as _, LowerArgAsIs as _, LowerArray as _, LowerSlice as _, LowerVec as _, PromoteResult as _, PromoteArray as _, PromoteVec as _, PromotePair as _, PromoteAsIs as _};
-            (&#call).promote_result::<#number>()
-        }}
+        // The traits are in scope from the `use` the twin's body starts with (see `twin`),
+        // which the pullback emits among the body's items.
+        quote!((&#call).promote_result::<#number>())
     }
 
     /// An argument of a call in the forward sweep, or (with the snapshot the forward sweep
