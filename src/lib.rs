@@ -2,6 +2,8 @@
 
 #[doc(inline)]
 pub use autodiff_macros::differentiate;
+#[doc(inline)]
+pub use autodiff_macros::Differentiable;
 
 /// Runtime support the generated code calls: derivative rules, the tape, tensors and
 /// gradient-check helpers.

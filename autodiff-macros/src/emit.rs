@@ -784,7 +784,7 @@ pub fn dump(func: &syn::ItemFn, generated: &TokenStream) -> TokenStream {
 /// `let _ = NAME;`: a generated item counts as a use of the function it derives from, so a
 /// user who only calls `NAME_grad` (or reads `NAME_dump`) gets no dead-code warning for
 /// `NAME`.
-fn mention_original(func: &syn::ItemFn) -> TokenStream {
+pub fn mention_original(func: &syn::ItemFn) -> TokenStream {
     let name = &func.sig.ident;
     let path = if func.sig.receiver().is_some() {
         quote!(Self::#name)

@@ -9,7 +9,7 @@ use crate::errors::Errors;
 use crate::ir::FnIr;
 use crate::reverse::Form;
 use crate::twin::Twin;
-use crate::{emit, hoist, loads, lower, options, reverse, signature, twin};
+use crate::{emit, hoist, loads, lower, options, reverse, signature, structs, twin};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -25,8 +25,27 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(func) => func,
         Err(_) => return not_a_function(item, errors),
     };
+    expand_function(func, options, errors)
+}
+
+fn expand_function(func: syn::ItemFn, options: options::Options, mut errors: Errors) -> TokenStream {
     let runtime = runtime_path();
     let sig = signature::analyse(&func.sig, &options, &mut errors);
+    if sig.output.is_some() && structs::has_active_struct(&sig) {
+        // Differentiated as the flat function of the fields its body reads (see `structs`).
+        if errors.is_empty() {
+            if let Some(flattened) =
+                structs::flatten(&func, &sig, &options, &runtime, &mut errors)
+            {
+                let flat = expand_function(flattened.flat, flattened.options, Errors::default());
+                let wrappers = flattened.wrappers;
+                return quote!(#func #flat #wrappers);
+            }
+        }
+        let errors = errors.to_compile_errors();
+        let stubs = emit::stubs(&func, &sig, &runtime);
+        return quote!(#func #errors #stubs);
+    }
     // The items beside the function, and `NAME_dump` of them if asked for.
     let with_dump = |generated: TokenStream| {
         let dump = if options.dump {

@@ -33,6 +33,7 @@ use proc_macro::TokenStream;
 
 mod activity;
 mod analysis;
+mod derive;
 mod emit;
 mod errors;
 mod expand;
@@ -47,6 +48,7 @@ mod options;
 mod primitives;
 mod reverse;
 mod signature;
+mod structs;
 mod twin;
 
 /// Generates the derivative of a numeric function at compile time.
@@ -95,6 +97,18 @@ mod twin;
 #[proc_macro_attribute]
 pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(attr.into(), item.into()).into()
+}
+
+/// Derives `differentiate::runtime::Differentiable` for a struct whose numbers are
+/// parameters: such a struct can be a parameter of a `#[differentiate]` function, and its
+/// gradient is a value of the same type.
+///
+/// Fields of floats, `Vec`s and arrays of floats, tensors and other `Differentiable` structs
+/// hold numbers; fields of integers, `bool`, `String` and collections of them, and fields
+/// marked `#[differentiate(constant)]`, are constants, cloned into the gradient.
+#[proc_macro_derive(Differentiable, attributes(differentiate))]
+pub fn derive_differentiable(item: TokenStream) -> TokenStream {
+    derive::derive(item.into()).into()
 }
 
 #[cfg(test)]

@@ -168,7 +168,7 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
                 lowerer.ir.params.push(ParamSlot::Var(var));
                 lowerer.declare(&name, Binding::Var(var), Some(ty.clone()));
             }
-            ParamKind::Scalar | ParamKind::Constant => {
+            ParamKind::Scalar | ParamKind::Constant | ParamKind::Struct { .. } => {
                 let var = lowerer.ir.new_var(&name, Some(param.ty.clone()), span);
                 lowerer.ir.params.push(ParamSlot::Var(var));
                 lowerer.declare(&name, Binding::Var(var), Some(param.ty.clone()));

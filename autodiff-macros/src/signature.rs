@@ -37,6 +37,9 @@ pub enum ParamKind {
     Array { elem: Type, len: syn::Expr },
     /// The runtime's tensor type, by value or `&`: gradient the tensor type (`ty`, as written).
     Tensor { ty: Type },
+    /// A user struct (`p: &Params`, `p: Params`) that derives `Differentiable`: gradient the
+    /// struct type (`ty`, without the reference). Active by default; `structs` flattens it.
+    Struct { ty: Type },
     /// Anything else: always a constant.
     Constant,
 }
@@ -52,7 +55,7 @@ impl Param {
         match &self.kind {
             ParamKind::Slice { elem } => quote!(::std::vec::Vec<#elem>),
             ParamKind::Array { elem, len } => quote!([#elem; #len]),
-            ParamKind::Tensor { ty } => ty.to_token_stream(),
+            ParamKind::Tensor { ty } | ParamKind::Struct { ty } => ty.to_token_stream(),
             ParamKind::Scalar | ParamKind::Constant => self.ty.to_token_stream(),
         }
     }
@@ -85,12 +88,26 @@ pub fn param_kind(ty: &Type, floats: &FloatTypes) -> ParamKind {
             },
             Type::Path(p) => match vec_element(p, floats) {
                 Some(elem) => ParamKind::Slice { elem },
+                None if is_struct_type(&r.elem, floats) => ParamKind::Struct {
+                    ty: (*r.elem).clone(),
+                },
                 None => ParamKind::Constant,
             },
             _ => ParamKind::Constant,
         },
+        t if is_struct_type(t, floats) => ParamKind::Struct { ty: t.clone() },
         _ => ParamKind::Constant,
     }
+}
+
+/// A named type that is not a float, a tensor, a type parameter or a constant by its spelling:
+/// a user struct, which holds parameters if it derives `Differentiable`.
+fn is_struct_type(ty: &Type, floats: &FloatTypes) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none())
+        && !floats.is_float(ty)
+        && floats.other_parameter(ty).is_none()
+        && !is_tensor_type(ty)
+        && !is_constant_type(ty)
 }
 
 /// `T` of `Vec<T>` when `T` is a float.
@@ -165,6 +182,50 @@ pub fn is_integer_type(ident: &syn::Ident) -> bool {
     INTEGER_TYPES.contains(&ident.to_string().as_str())
 }
 
+/// Types that never hold a gradient, by their spelling: integers, `bool`, `char`, strings,
+/// functions and closures, and collections, options and references of them.
+pub fn is_constant_type(ty: &Type) -> bool {
+    const CONSTANT_NAMES: &[&str] = &[
+        "bool", "char", "str", "String", "PhantomData", "Range", "RangeInclusive", "Ordering",
+    ];
+    const CONTAINERS: &[&str] = &[
+        "Vec", "Option", "Box", "Rc", "Arc", "HashMap", "BTreeMap", "HashSet", "BTreeSet",
+        "VecDeque", "Cell", "RefCell",
+    ];
+    match ty {
+        Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else {
+                return false;
+            };
+            let name = last.ident.to_string();
+            if is_integer_type(&last.ident) || CONSTANT_NAMES.contains(&name.as_str()) {
+                return true;
+            }
+            if !CONTAINERS.contains(&name.as_str()) {
+                return false;
+            }
+            // A container is a constant when what it holds is (the `V` of a map).
+            match &last.arguments {
+                syn::PathArguments::AngleBracketed(args) => {
+                    args.args.iter().all(|a| match a {
+                        syn::GenericArgument::Type(t) => is_constant_type(t),
+                        _ => true,
+                    })
+                }
+                _ => false,
+            }
+        }
+        Type::Reference(r) => is_constant_type(&r.elem),
+        Type::Array(a) => is_constant_type(&a.elem),
+        Type::Slice(s) => is_constant_type(&s.elem),
+        Type::Tuple(t) => t.elems.iter().all(is_constant_type),
+        Type::Paren(p) => is_constant_type(&p.elem),
+        Type::Group(g) => is_constant_type(&g.elem),
+        Type::BareFn(_) | Type::ImplTrait(_) | Type::TraitObject(_) | Type::Never(_) => true,
+        _ => false,
+    }
+}
+
 /// Whether `ty` names the runtime's tensor type (`Tensor`, `differentiate::Tensor`, ..).
 pub fn is_tensor_type(ty: &Type) -> bool {
     match ty {
@@ -214,6 +275,12 @@ pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Errors) -> 
     }
     let rejected = sig.inputs.iter().any(rejected_type);
     let reported_generic = choose_active(&mut params, sig, options, rejected, &floats, errors);
+    for p in params.iter_mut().filter(|p| !p.active) {
+        if matches!(p.kind, ParamKind::Struct { .. }) {
+            // A struct left out of `wrt(..)` is a constant like any other.
+            p.kind = ParamKind::Constant;
+        }
+    }
     let (mut output, return_type) = output_shape(sig, &floats, reported_generic, errors);
     if !check_one_number_type(&params, output.as_ref(), &floats, errors) {
         // The body's errors would only repeat that the types disagree.
@@ -300,7 +367,7 @@ fn choose_active(
                     Some(p) if !p.differentiable() => errors.spanned(
                         name,
                         format!(
-                            "parameter `{name}` has type `{}`, which cannot be active; active parameters are `f64`, `f32`, slices `&[f64]`, `&Vec<f64>`, arrays `[f64; N]` and `Tensor`",
+                            "parameter `{name}` has type `{}`, which cannot be active; active parameters are `f64`, `f32`, slices `&[f64]`, `&Vec<f64>`, arrays `[f64; N]`, `Tensor` and structs that derive `Differentiable`",
                             p.ty.to_token_stream()
                         ),
                     ),
@@ -388,7 +455,7 @@ fn check_one_number_type(
         let elem = match &p.kind {
             ParamKind::Scalar => &p.ty,
             ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => elem,
-            ParamKind::Tensor { .. } | ParamKind::Constant => continue,
+            ParamKind::Tensor { .. } | ParamKind::Constant | ParamKind::Struct { .. } => continue,
         };
         if !floats.is_generic(elem) {
             errors.spanned(

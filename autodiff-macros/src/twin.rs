@@ -287,7 +287,7 @@ fn float_type(sig: &Signature) -> Result<String, String> {
             ParamKind::Tensor { .. } => {
                 return Err("second derivatives of tensor code are not supported yet".into())
             }
-            ParamKind::Constant => {}
+            ParamKind::Constant | ParamKind::Struct { .. } => {}
         }
     }
     match &sig.output {

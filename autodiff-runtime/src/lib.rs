@@ -10,6 +10,7 @@
 pub mod check;
 #[doc(hidden)]
 pub mod compose;
+pub mod differentiable;
 pub mod dual;
 #[doc(hidden)]
 pub mod lanes;
@@ -48,6 +49,7 @@ pub use compose::{
     zero_like_in, zeros, ArrayGradEntry, AsInt, Constant, GradEntry, Number, NumberEntry, Promote,
     ZeroLike, ZeroLikeIn, Zeros,
 };
+pub use differentiable::Differentiable;
 pub use dual::Dual;
 #[doc(hidden)]
 pub use lanes::Lanes;

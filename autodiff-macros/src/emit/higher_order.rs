@@ -113,7 +113,7 @@ impl Parts<'_> {
             ParamKind::Scalar => is_t(&p.ty),
             ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => is_t(elem),
             ParamKind::Tensor { .. } => false,
-            ParamKind::Constant => !mentions(&p.ty, t),
+            ParamKind::Constant | ParamKind::Struct { .. } => !mentions(&p.ty, t),
         }
     }
 
@@ -221,7 +221,9 @@ impl Parts<'_> {
                         quote!(#lifted)
                     });
                 }
-                (ParamKind::Tensor { .. } | ParamKind::Constant, _) => args.push(quote!(#ident)),
+                (ParamKind::Tensor { .. } | ParamKind::Constant | ParamKind::Struct { .. }, _) => {
+                    args.push(quote!(#ident))
+                }
             }
         }
         (lets, args)
@@ -652,7 +654,9 @@ impl Parts<'_> {
                 ParamKind::Array { .. } => {
                     quote!(#rt::taylor::constant_array::<#t, #k, _>(&#ident))
                 }
-                ParamKind::Tensor { .. } | ParamKind::Constant => quote!(#ident),
+                ParamKind::Tensor { .. } | ParamKind::Constant | ParamKind::Struct { .. } => {
+                    quote!(#ident)
+                }
             }
         });
         let forward = self.call_forward(eval, &taylor, |ident, active| {

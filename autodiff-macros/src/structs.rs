@@ -1,0 +1,832 @@
+//! Struct parameters: `fn loss(p: &Params, x: &[f64]) -> f64` where `Params` derives
+//! `Differentiable`.
+//!
+//! The attribute cannot see the struct's definition, only how the body reads it, and that is
+//! enough: each field path the body computes with (`p.b`, `p.layer.w`) becomes a parameter
+//! of a hidden flat function, `__NAME_flat(__p_b: f64, __p_layer_w: &[f64], p: &Params, x)`,
+//! which the rest of the pipeline differentiates like any function of numbers and slices.
+//! A path the body indexes, iterates over, takes the length or the address of is a slice;
+//! any other is a number. Reads whose value cannot carry a derivative (an index, a range
+//! bound, a comparison, a condition, a cast to an integer, a macro's arguments) stay on
+//! `p` itself, which the flat function also takes, as a constant. If a guess is wrong the
+//! generated call says so at the field (`runtime::FieldNumber`), never silently.
+//!
+//! The items the user calls (`NAME_grad`, `NAME_vjp`, ...) keep the original signature:
+//! they call the flat function's and build the struct's gradient from a zero copy of the
+//! struct (constants kept) with each field's gradient stored in place.
+
+use crate::errors::Errors;
+use crate::options::{Options, Wrt};
+use crate::signature::{is_constant_type, is_integer_type, Output, ParamKind, Signature};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+
+/// How the body reads a field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    Number,
+    Numbers,
+}
+
+/// A field path the body reads, and the flat function's parameter that carries it.
+#[derive(Clone)]
+struct FieldRead {
+    members: Vec<syn::Member>,
+    reading: Reading,
+    ident: syn::Ident,
+    /// The first read, where a wrong guess is reported.
+    span: Span,
+}
+
+/// An active struct parameter and the fields its body reads.
+struct StructParam {
+    ident: syn::Ident,
+    by_ref: bool,
+    fields: Vec<FieldRead>,
+}
+
+/// The flat function, the options it is expanded with, and the items with the user's
+/// signatures that call its generated ones.
+pub struct Flattened {
+    pub flat: syn::ItemFn,
+    pub options: Options,
+    pub wrappers: TokenStream,
+}
+
+pub fn has_active_struct(sig: &Signature) -> bool {
+    sig.params
+        .iter()
+        .any(|p| p.active && matches!(p.kind, ParamKind::Struct { .. }))
+}
+
+pub fn flatten(
+    func: &syn::ItemFn,
+    sig: &Signature,
+    options: &Options,
+    runtime: &TokenStream,
+    errors: &mut Errors,
+) -> Option<Flattened> {
+    if let Some(vjp) = &options.vjp {
+        errors.spanned(vjp, "a supplied derivative (`vjp = ..`) of a function with a struct parameter is not supported yet; take the struct's numbers as slices, or leave the struct out of `wrt(..)`");
+        return None;
+    }
+    let roots: Vec<syn::Ident> = sig
+        .params
+        .iter()
+        .filter(|p| p.active && matches!(p.kind, ParamKind::Struct { .. }))
+        .map(|p| p.ident.clone())
+        .collect();
+    let mut block = (*func.block).clone();
+    let mut reads = Reads {
+        roots: &roots,
+        found: vec![Vec::new(); roots.len()],
+        rename: None,
+        context: Context::Value,
+        errors,
+    };
+    reads.visit_block_mut(&mut block);
+    let found = std::mem::take(&mut reads.found);
+    let structs: Vec<StructParam> = roots
+        .iter()
+        .zip(found)
+        .map(|(root, fields)| StructParam {
+            ident: root.clone(),
+            by_ref: sig
+                .params
+                .iter()
+                .any(|p| p.ident == *root && matches!(p.ty, syn::Type::Reference(_))),
+            fields,
+        })
+        .collect();
+    let renames: Vec<Vec<(Vec<String>, syn::Ident)>> = structs
+        .iter()
+        .map(|s| {
+            s.fields
+                .iter()
+                .map(|f| (member_names(&f.members), f.ident.clone()))
+                .collect()
+        })
+        .collect();
+    let mut rename = Reads {
+        roots: &roots,
+        found: vec![Vec::new(); roots.len()],
+        rename: Some(&renames),
+        context: Context::Value,
+        errors,
+    };
+    rename.visit_block_mut(&mut block);
+    if !errors.is_empty() {
+        return None;
+    }
+    let flat = Flat {
+        func,
+        sig,
+        structs,
+        number: number_type(sig),
+        rt: runtime,
+    };
+    let flat_fn = flat.function(block);
+    let wrappers = flat.wrappers(options.dump);
+    let options = Options {
+        wrt: Some(Wrt {
+            keyword: format_ident!("wrt"),
+            names: flat.active_names(),
+        }),
+        vjp: None,
+        dump: options.dump,
+    };
+    Some(Flattened {
+        flat: flat_fn,
+        options,
+        wrappers,
+    })
+}
+
+fn member_names(members: &[syn::Member]) -> Vec<String> {
+    members.iter().map(|m| m.to_token_stream().to_string()).collect()
+}
+
+/// The float type the fields are read as: the function's type parameter, or the result's.
+fn number_type(sig: &Signature) -> syn::Type {
+    if let Some(t) = &sig.floats.generic {
+        return syn::parse_quote!(#t);
+    }
+    let from_output = sig.output.as_ref().and_then(|o| {
+        (0..o.components())
+            .map(|k| o.component_type(k))
+            .find(|t| sig.floats.is_float(t))
+            .cloned()
+    });
+    from_output.unwrap_or_else(|| syn::parse_quote!(f64))
+}
+
+/// Where an expression sits, which decides how a field read there is taken.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Context {
+    /// Its value is computed with: a number.
+    Value,
+    /// Indexed, iterated, measured or borrowed: a slice of numbers.
+    Numbers,
+    /// Its value cannot carry a derivative (an index, a bound, a condition): left as written.
+    Discrete,
+}
+
+/// Finds the field paths of the active struct parameters the body reads (`rename: None`),
+/// or replaces them by the flat function's parameters.
+struct Reads<'a, 'e> {
+    roots: &'a [syn::Ident],
+    found: Vec<Vec<FieldRead>>,
+    rename: Option<&'a [Vec<(Vec<String>, syn::Ident)>]>,
+    context: Context,
+    errors: &'e mut Errors,
+}
+
+/// Methods that read their receiver as a slice.
+const SLICE_METHODS: &[&str] = &[
+    "len", "is_empty", "iter", "first", "last", "get", "windows", "chunks", "chunks_exact",
+    "split_at", "to_vec", "as_slice",
+];
+
+impl Reads<'_, '_> {
+    /// `p.a.b` of an active struct parameter `p`: which one, and the members.
+    fn field_path(&self, expr: &syn::Expr) -> Option<(usize, Vec<syn::Member>)> {
+        let mut members = Vec::new();
+        let mut at = expr;
+        while let syn::Expr::Field(f) = at {
+            members.push(f.member.clone());
+            at = &f.base;
+        }
+        if members.is_empty() {
+            return None;
+        }
+        members.reverse();
+        let root = self.root_of(at)?;
+        Some((root, members))
+    }
+
+    fn root_of(&self, expr: &syn::Expr) -> Option<usize> {
+        let syn::Expr::Path(p) = expr else {
+            return None;
+        };
+        let ident = p.path.get_ident()?;
+        self.roots.iter().position(|r| r == ident)
+    }
+
+    fn record(&mut self, root: usize, members: Vec<syn::Member>, context: Context, span: Span) {
+        let reading = if context == Context::Numbers {
+            Reading::Numbers
+        } else {
+            Reading::Number
+        };
+        let names = member_names(&members);
+        let fields = &mut self.found[root];
+        match fields.iter_mut().find(|f| member_names(&f.members) == names) {
+            Some(f) if reading == Reading::Numbers => f.reading = Reading::Numbers,
+            Some(_) => {}
+            None => {
+                let ident = format_ident!(
+                    "__{}_{}",
+                    self.roots[root].to_string().trim_start_matches("r#"),
+                    names.join("_")
+                );
+                fields.push(FieldRead {
+                    members,
+                    reading,
+                    ident,
+                    span,
+                });
+            }
+        }
+    }
+
+    fn visit_in(&mut self, context: Context, expr: &mut syn::Expr) {
+        self.context = context;
+        self.visit_expr_mut(expr);
+    }
+}
+
+fn is_comparison(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(op, Eq(_) | Ne(_) | Lt(_) | Le(_) | Gt(_) | Ge(_) | And(_) | Or(_))
+}
+
+fn is_integer(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.path.get_ident().is_some_and(is_integer_type))
+}
+
+impl VisitMut for Reads<'_, '_> {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        let context = std::mem::replace(&mut self.context, Context::Value);
+        if context == Context::Discrete {
+            return;
+        }
+        if let Some((root, members)) = self.field_path(expr) {
+            match self.rename {
+                None => self.record(root, members, context, expr.span()),
+                Some(renames) => {
+                    let names = member_names(&members);
+                    if let Some((_, ident)) = renames[root].iter().find(|(n, _)| *n == names) {
+                        let ident = syn::Ident::new(&ident.to_string(), expr.span());
+                        *expr = syn::parse_quote!(#ident);
+                    }
+                }
+            }
+            return;
+        }
+        match expr {
+            syn::Expr::Path(_) if self.rename.is_none() && self.root_of(expr).is_some() => {
+                let root = &self.roots[self.root_of(expr).unwrap_or_default()];
+                self.errors.spanned(
+                    &*expr,
+                    format!("the struct parameter `{root}` is used as a whole here; a `#[differentiate]` function reads an active struct through its fields (`{root}.w`, `{root}.b`): passing it whole to a call or a method is not supported yet. Read the fields here, or leave `{root}` out of `wrt(..)` to keep it a constant"),
+                );
+            }
+            syn::Expr::Index(i) => {
+                self.visit_in(Context::Numbers, &mut i.expr);
+                self.visit_in(Context::Discrete, &mut i.index);
+            }
+            syn::Expr::MethodCall(m) => {
+                let method = m.method.to_string();
+                let receiver = if SLICE_METHODS.contains(&method.as_str()) {
+                    Context::Numbers
+                } else {
+                    Context::Value
+                };
+                self.visit_in(receiver, &mut m.receiver);
+                for arg in m.args.iter_mut() {
+                    self.visit_in(Context::Value, arg);
+                }
+            }
+            syn::Expr::Reference(r) => self.visit_in(Context::Numbers, &mut r.expr),
+            syn::Expr::ForLoop(f) => {
+                self.visit_in(Context::Numbers, &mut f.expr);
+                self.visit_block_mut(&mut f.body);
+            }
+            syn::Expr::Binary(b) if is_comparison(&b.op) => {}
+            syn::Expr::Cast(c) if is_integer(&c.ty) => {}
+            syn::Expr::Range(_) => {}
+            syn::Expr::If(i) => {
+                self.visit_in(Context::Discrete, &mut i.cond);
+                self.visit_block_mut(&mut i.then_branch);
+                if let Some((_, other)) = &mut i.else_branch {
+                    self.visit_in(Context::Value, other);
+                }
+            }
+            syn::Expr::While(w) => self.visit_block_mut(&mut w.body),
+            syn::Expr::Match(m) => {
+                for arm in m.arms.iter_mut() {
+                    self.visit_in(Context::Value, &mut arm.body);
+                }
+            }
+            _ => syn::visit_mut::visit_expr_mut(self, expr),
+        }
+    }
+
+    fn visit_local_mut(&mut self, local: &mut syn::Local) {
+        // `let n: usize = p.n;` reads a constant.
+        if let syn::Pat::Type(t) = &local.pat {
+            if is_constant_type(&t.ty) {
+                return;
+            }
+        }
+        if let Some(init) = &mut local.init {
+            self.visit_in(Context::Value, &mut init.expr);
+            if let Some((_, other)) = &mut init.diverge {
+                self.visit_in(Context::Value, other);
+            }
+        }
+    }
+
+    fn visit_macro_mut(&mut self, _: &mut syn::Macro) {}
+}
+
+/// The flat function and the user-facing items around it.
+struct Flat<'a> {
+    func: &'a syn::ItemFn,
+    sig: &'a Signature,
+    structs: Vec<StructParam>,
+    /// The float type fields are read as.
+    number: syn::Type,
+    rt: &'a TokenStream,
+}
+
+/// What a parameter of the original function becomes in the flat one.
+enum Becomes<'a> {
+    Struct(&'a StructParam),
+    Itself { ident: &'a syn::Ident, active: bool },
+}
+
+impl<'a> Flat<'a> {
+    fn name(&self, suffix: &str) -> syn::Ident {
+        let name = self.func.sig.ident.to_string();
+        let name = name.trim_start_matches("r#");
+        format_ident!("__{}_flat{}", name, suffix)
+    }
+
+    fn becomes(&self) -> Vec<Becomes<'_>> {
+        self.sig
+            .params
+            .iter()
+            .map(|p| match self.structs.iter().find(|s| s.ident == p.ident) {
+                Some(s) => Becomes::Struct(s),
+                None => Becomes::Itself {
+                    ident: &p.ident,
+                    active: p.active,
+                },
+            })
+            .collect()
+    }
+
+    fn function(&self, block: syn::Block) -> syn::ItemFn {
+        let mut flat = self.func.clone();
+        flat.sig.ident = self.name("");
+        flat.attrs.retain(|a| a.path().is_ident("cfg"));
+        flat.attrs.push(syn::parse_quote!(#[doc(hidden)]));
+        flat.attrs.push(syn::parse_quote!(#[allow(unused_variables, clippy::too_many_arguments)]));
+        let number = &self.number;
+        let mut inputs = syn::punctuated::Punctuated::new();
+        for input in &self.func.sig.inputs {
+            let syn::FnArg::Typed(typed) = input else {
+                inputs.push(input.clone());
+                continue;
+            };
+            let ident = match &*typed.pat {
+                syn::Pat::Ident(p) => &p.ident,
+                _ => {
+                    inputs.push(input.clone());
+                    continue;
+                }
+            };
+            let Some(s) = self.structs.iter().find(|s| s.ident == *ident) else {
+                inputs.push(input.clone());
+                continue;
+            };
+            for f in &s.fields {
+                let name = &f.ident;
+                inputs.push(match f.reading {
+                    Reading::Number => syn::parse_quote!(#name: #number),
+                    Reading::Numbers => syn::parse_quote!(#name: &[#number]),
+                });
+            }
+            let ty = match &*typed.ty {
+                syn::Type::Reference(_) => (*typed.ty).clone(),
+                owned => syn::parse_quote!(&#owned),
+            };
+            inputs.push(syn::parse_quote!(#ident: #ty));
+        }
+        flat.sig.inputs = inputs;
+        flat.block = Box::new(block);
+        flat
+    }
+
+    /// The flat function's active parameters, for its `wrt(..)`.
+    fn active_names(&self) -> Vec<syn::Ident> {
+        let mut names = Vec::new();
+        for b in self.becomes() {
+            match b {
+                Becomes::Struct(s) => names.extend(s.fields.iter().map(|f| f.ident.clone())),
+                Becomes::Itself { ident, active: true } => names.push(ident.clone()),
+                Becomes::Itself { .. } => {}
+            }
+        }
+        names
+    }
+
+    /// The arguments of a call to a flat item, from the original parameters.
+    fn flat_args(&self) -> Vec<TokenStream> {
+        let (rt, number) = (self.rt, &self.number);
+        let mut args = Vec::new();
+        for b in self.becomes() {
+            match b {
+                Becomes::Struct(s) => {
+                    let root = &s.ident;
+                    for f in &s.fields {
+                        let members = &f.members;
+                        args.push(match f.reading {
+                            Reading::Number => quote_spanned!(f.span=>
+                                #rt::differentiable::field_number::<#number, _>(&#root #(.#members)*)),
+                            Reading::Numbers => quote_spanned!(f.span=>
+                                #rt::differentiable::field_numbers::<#number, _>(&#root #(.#members)*)),
+                        });
+                    }
+                    args.push(if s.by_ref { quote!(#root) } else { quote!(&#root) });
+                }
+                Becomes::Itself { ident, .. } => args.push(quote!(#ident)),
+            }
+        }
+        args
+    }
+
+    /// Names for the flat gradient's entries, one per active flat parameter, and the pattern
+    /// that binds the flat `G` to them.
+    fn flat_gradient_pattern(&self, prefix: &str) -> (Vec<syn::Ident>, TokenStream) {
+        let n = self.active_names().len();
+        let names: Vec<syn::Ident> = (0..n).map(|k| format_ident!("__{}{}", prefix, k)).collect();
+        let pattern = match names.as_slice() {
+            [one] => quote!(#one),
+            many => quote!((#(#many,)*)),
+        };
+        (names, pattern)
+    }
+
+    /// The user's `G` built from the flat entries `names` (in flat order).
+    fn gradient(&self, names: &[syn::Ident]) -> TokenStream {
+        let (rt, number) = (self.rt, &self.number);
+        let mut next = names.iter();
+        let mut entries = Vec::new();
+        for b in self.becomes() {
+            match b {
+                Becomes::Struct(s) => {
+                    let root = &s.ident;
+                    let root_ref = if s.by_ref { quote!(#root) } else { quote!(&#root) };
+                    let stores = s.fields.iter().map(|f| {
+                        let members = &f.members;
+                        let entry = next.next();
+                        quote!(#rt::differentiable::store_gradient(&mut __gradient #(.#members)*, #entry);)
+                    });
+                    entries.push(quote!({
+                        let mut __gradient = #rt::differentiable::zero_gradient::<#number, _>(#root_ref);
+                        #(#stores)*
+                        __gradient
+                    }));
+                }
+                Becomes::Itself { active: true, .. } => {
+                    let entry = next.next();
+                    entries.push(quote!(#entry));
+                }
+                Becomes::Itself { .. } => {}
+            }
+        }
+        match entries.as_slice() {
+            [one] => one.clone(),
+            many => quote!((#(#many,)*)),
+        }
+    }
+
+    /// The flat tangent (or direction) from the user's `G`-shaped `tangent`.
+    fn flat_tangent(&self, tangent: &syn::Ident) -> TokenStream {
+        let (rt, number) = (self.rt, &self.number);
+        let active: Vec<Becomes<'_>> = self
+            .becomes()
+            .into_iter()
+            .filter(|b| !matches!(b, Becomes::Itself { active: false, .. }))
+            .collect();
+        let names: Vec<syn::Ident> = (0..active.len()).map(|k| format_ident!("__t{}", k)).collect();
+        let pattern = match names.as_slice() {
+            [one] => quote!(#one),
+            many => quote!((#(#many,)*)),
+        };
+        let mut flat = Vec::new();
+        for (b, name) in active.iter().zip(&names) {
+            match b {
+                Becomes::Struct(s) => {
+                    for f in &s.fields {
+                        let members = &f.members;
+                        flat.push(match f.reading {
+                            Reading::Number => quote!(#rt::differentiable::field_number::<#number, _>(&#name #(.#members)*)),
+                            Reading::Numbers => quote!(#rt::differentiable::field_numbers_owned::<#number, _>(&#name #(.#members)*)),
+                        });
+                    }
+                }
+                Becomes::Itself { .. } => flat.push(quote!(#name)),
+            }
+        }
+        let flat = match flat.as_slice() {
+            [one] => one.clone(),
+            many => quote!((#(#many,)*)),
+        };
+        quote!({ let #pattern = #tangent; #flat })
+    }
+
+    fn wrappers(&self, dump: bool) -> TokenStream {
+        let func = self.func;
+        let vis = &func.vis;
+        let name = &func.sig.ident;
+        let stem = name.to_string();
+        let stem = stem.trim_start_matches("r#");
+        let item = |suffix: &str| format_ident!("{}_{}", stem, suffix, span = name.span());
+        let generics = &func.sig.generics;
+        let where_clause = &generics.where_clause;
+        let (_, turbofish, _) = generics.split_for_impl();
+        let turbofish = turbofish.as_turbofish();
+        let receiver = if self.sig.has_self { quote!(&self,) } else { quote!() };
+        let call = |ident: &syn::Ident| {
+            if self.sig.has_self {
+                quote!(self.#ident #turbofish)
+            } else {
+                quote!(#ident #turbofish)
+            }
+        };
+        let params: Vec<TokenStream> = self
+            .sig
+            .params
+            .iter()
+            .map(|p| {
+                let (ident, ty) = (&p.ident, &p.ty);
+                quote!(#ident: #ty)
+            })
+            .collect();
+        let args = self.flat_args();
+        let ret = &self.sig.return_type;
+        let rt = self.rt;
+        let gradient_types: Vec<TokenStream> =
+            self.sig.active_params().map(|p| p.gradient_type()).collect();
+        let gradient_type = match gradient_types.as_slice() {
+            [one] => one.clone(),
+            many => quote!((#(#many,)*)),
+        };
+        let attrs: Vec<&syn::Attribute> =
+            func.attrs.iter().filter(|a| a.path().is_ident("cfg")).collect();
+        let (flat_names, flat_pattern) = self.flat_gradient_pattern("g");
+        let gradient = self.gradient(&flat_names);
+        let seed = format_ident!("seed");
+        let doc_of = |what: &str| format!("{what} of [`{name}`]; see the `differentiate` crate for its shape (a struct parameter's gradient is a value of its type).");
+        let mut items = TokenStream::new();
+
+        let vjp = item("vjp");
+        let flat_vjp = call(&self.name("_vjp"));
+        let doc = doc_of("The value and the vector-Jacobian product");
+        let mention_original = crate::emit::mention_original(func);
+        items.extend(quote! {
+            #(#attrs)*
+            #[doc = #doc]
+            #[allow(clippy::too_many_arguments)]
+            #vis fn #vjp #generics (#receiver #(#params,)* #seed: #ret) -> (#ret, #gradient_type) #where_clause {
+                #mention_original
+                let (__value, #flat_pattern) = #flat_vjp(#(#args,)* #seed);
+                (__value, #gradient)
+            }
+        });
+
+        // The hidden pullback differentiated callers use: one entry per parameter.
+        let pullback = item("pullback");
+        let flat_pullback = call(&self.name("_pullback"));
+        let mut entry_pattern = Vec::new();
+        let mut entry_types = Vec::new();
+        let mut entries = Vec::new();
+        let mut next = flat_names.iter();
+        for (b, p) in self.becomes().into_iter().zip(&self.sig.params) {
+            match b {
+                Becomes::Struct(s) => {
+                    for _ in &s.fields {
+                        let e = next.next();
+                        entry_pattern.push(quote!(#e));
+                    }
+                    entry_pattern.push(quote!(_));
+                    entry_types.push(p.gradient_type());
+                }
+                Becomes::Itself { active: true, .. } => {
+                    let e = next.next();
+                    entry_pattern.push(quote!(#e));
+                    entry_types.push(p.gradient_type());
+                }
+                Becomes::Itself { .. } => {
+                    entry_pattern.push(quote!(_));
+                    entry_types.push(quote!(#rt::Constant));
+                }
+            }
+        }
+        let gradient_list = {
+            // The user's entries again, now one per parameter with constants in place.
+            let g = self.gradient(&flat_names);
+            let active = self.sig.params.iter().filter(|p| p.active).count();
+            let mut k = 0;
+            for p in &self.sig.params {
+                if p.active {
+                    let index = syn::Index::from(k);
+                    entries.push(if active == 1 {
+                        quote!(__user)
+                    } else {
+                        quote!(__user.#index)
+                    });
+                    k += 1;
+                } else {
+                    entries.push(quote!(#rt::Constant));
+                }
+            }
+            g
+        };
+        items.extend(quote! {
+            #(#attrs)*
+            #[doc(hidden)]
+            #[allow(clippy::too_many_arguments)]
+            #vis fn #pullback #generics (#receiver #(#params,)* #seed: #ret) -> (#ret, (#(#entry_types,)*)) #where_clause {
+                let (__value, (#(#entry_pattern,)*)) = #flat_pullback(#(#args,)* #seed);
+                let __user = #gradient_list;
+                (__value, (#(#entries,)*))
+            }
+        });
+
+        let tangent = format_ident!("tangent");
+        let jvp = item("jvp");
+        let flat_jvp = call(&self.name("_jvp"));
+        let flat_tangent = self.flat_tangent(&tangent);
+        let doc = doc_of("The value and the Jacobian-vector product");
+        items.extend(quote! {
+            #(#attrs)*
+            #[doc = #doc]
+            #[allow(clippy::too_many_arguments)]
+            #vis fn #jvp #generics (#receiver #(#params,)* #tangent: #gradient_type) -> (#ret, #ret) #where_clause {
+                #flat_jvp(#(#args,)* #flat_tangent)
+            }
+        });
+
+        match &self.sig.output {
+            Some(Output::Scalar(_)) => {
+                let grad = item("grad");
+                let arg_names: Vec<&syn::Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
+                let own_vjp = call(&vjp);
+                let doc = doc_of("The value and the gradient");
+                items.extend(quote! {
+                    #(#attrs)*
+                    #[doc = #doc]
+                    #[allow(clippy::too_many_arguments)]
+                    #vis fn #grad #generics (#receiver #(#params),*) -> (#ret, #gradient_type) #where_clause {
+                        #own_vjp(#(#arg_names,)* <#ret as #rt::num_traits::One>::one())
+                    }
+                });
+                let v = format_ident!("v");
+                let hvp = item("hvp");
+                let flat_hvp = call(&self.name("_hvp"));
+                let flat_v = self.flat_tangent(&v);
+                let (hv_names, hv_pattern) = self.flat_gradient_pattern("h");
+                let hv = self.gradient(&hv_names);
+                let doc = doc_of("The value, the gradient and the Hessian-vector product");
+                items.extend(quote! {
+                    #(#attrs)*
+                    #[doc = #doc]
+                    #[allow(clippy::too_many_arguments)]
+                    #vis fn #hvp #generics (#receiver #(#params,)* #v: #gradient_type) -> (#ret, #gradient_type, #gradient_type) #where_clause {
+                        let (__value, #flat_pattern, #hv_pattern) = #flat_hvp(#(#args,)* #flat_v);
+                        (__value, #gradient, #hv)
+                    }
+                });
+                items.extend(self.hessian(&item("hessian"), &params, &gradient_type, &attrs));
+            }
+            Some(Output::Tuple(_)) | Some(Output::Array(..)) => {
+                let m = self.sig.output.as_ref().map_or(0, Output::components);
+                let jacobian = item("jacobian");
+                let flat_jacobian = call(&self.name("_jacobian"));
+                let doc = doc_of("The value and the Jacobian, one row per output,");
+                items.extend(quote! {
+                    #(#attrs)*
+                    #[doc = #doc]
+                    #[allow(clippy::too_many_arguments)]
+                    #vis fn #jacobian #generics (#receiver #(#params),*) -> (#ret, [#gradient_type; #m]) #where_clause {
+                        let (__value, __rows) = #flat_jacobian(#(#args),*);
+                        (__value, __rows.map(|#flat_pattern| #gradient))
+                    }
+                });
+            }
+            _ => {}
+        }
+        if dump {
+            let dump = item("dump");
+            let flat_dump = self.name("_dump");
+            items.extend(quote! {
+                #(#attrs)*
+                #[doc = "The code generated for the function (its flat form, one parameter per field read)."]
+                #vis fn #dump() -> &'static str {
+                    #flat_dump()
+                }
+            });
+        }
+        items
+    }
+
+    /// `NAME_hessian`: one Hessian-vector product per number of the active parameters, laid
+    /// out flat in parameter order (a struct's numbers in declaration order).
+    fn hessian(
+        &self,
+        ident: &syn::Ident,
+        params: &[TokenStream],
+        gradient_type: &TokenStream,
+        attrs: &[&syn::Attribute],
+    ) -> TokenStream {
+        let (rt, number) = (self.rt, &self.number);
+        let func = self.func;
+        let vis = &func.vis;
+        let generics = &func.sig.generics;
+        let where_clause = &generics.where_clause;
+        let (_, turbofish, _) = generics.split_for_impl();
+        let turbofish = turbofish.as_turbofish();
+        let receiver = if self.sig.has_self { quote!(&self,) } else { quote!() };
+        let ret = &self.sig.return_type;
+        let count = self.sig.active_params().count();
+        let entries: Vec<syn::Ident> = (0..count).map(|k| format_ident!("__e{}", k)).collect();
+        let pattern = match entries.as_slice() {
+            [one] => quote!(#one),
+            many => quote!((#(#many,)*)),
+        };
+        let rebuild = match entries.as_slice() {
+            [one] => quote!({
+                let mut #one = #rt::Differentiable::<#number>::zero_like(#one);
+                #rt::Differentiable::<#number>::read_numbers(&mut #one, &mut __rest);
+                #one
+            }),
+            many => quote!((#({
+                let mut #many = #rt::Differentiable::<#number>::zero_like(#many);
+                #rt::Differentiable::<#number>::read_numbers(&mut #many, &mut __rest);
+                #many
+            },)*)),
+        };
+        let flatten = |value: TokenStream| match entries.as_slice() {
+            [one] => quote!({ let #one = &#value; #rt::Differentiable::<#number>::write_numbers(#one, &mut __numbers); }),
+            many => quote!({ let (#(#many,)*) = &#value; #(#rt::Differentiable::<#number>::write_numbers(#many, &mut __numbers);)* }),
+        };
+        let flatten_gradient = flatten(quote!(__gradient));
+        let flatten_row = flatten(quote!(__hv));
+        let grad = format_ident!("{}", ident.to_string().replace("_hessian", "_grad"));
+        let grad = if self.sig.has_self {
+            quote!(self.#grad #turbofish)
+        } else {
+            quote!(#grad #turbofish)
+        };
+        let arg_names: Vec<&syn::Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
+        let hvp_user = format_ident!("{}", ident.to_string().replace("_hessian", "_hvp"));
+        let hvp_user = if self.sig.has_self {
+            quote!(self.#hvp_user #turbofish)
+        } else {
+            quote!(#hvp_user #turbofish)
+        };
+        let doc = format!("The value, the gradient and the Hessian of [`{}`], over the active parameters' numbers laid out flat (a struct's in declaration order); one Hessian-vector product per number.", func.sig.ident);
+        if !crate::analysis::strategy::params_are_copy(self.sig) {
+            return TokenStream::new();
+        }
+        quote! {
+            #(#attrs)*
+            #[doc = #doc]
+            #[allow(clippy::too_many_arguments)]
+            #vis fn #ident #generics (#receiver #(#params),*) -> (#ret, #gradient_type, ::std::vec::Vec<::std::vec::Vec<#number>>) #where_clause {
+                let (__value, __gradient) = #grad(#(#arg_names),*);
+                let mut __numbers = ::std::vec::Vec::new();
+                #flatten_gradient
+                let __n = __numbers.len();
+                let mut __hessian = ::std::vec::Vec::with_capacity(__n);
+                for __k in 0..__n {
+                    let mut __unit = ::std::vec![<#number as #rt::num_traits::Zero>::zero(); __n];
+                    __unit[__k] = <#number as #rt::num_traits::One>::one();
+                    let mut __rest: &[#number] = &__unit;
+                    let #pattern = &__gradient;
+                    let __direction = #rebuild;
+                    let (_, _, __hv) = #hvp_user(#(#arg_names,)* __direction);
+                    __numbers.clear();
+                    #flatten_row
+                    __hessian.push(__numbers.clone());
+                }
+                // Symmetric by construction: each pair of entries is averaged.
+                let __half = <#number as #rt::num_traits::One>::one() / (<#number as #rt::num_traits::One>::one() + <#number as #rt::num_traits::One>::one());
+                for __i in 0..__n {
+                    for __j in 0..__i {
+                        let __mean = (__hessian[__i][__j] + __hessian[__j][__i]) * __half;
+                        __hessian[__i][__j] = __mean;
+                        __hessian[__j][__i] = __mean;
+                    }
+                }
+                (__value, __gradient, __hessian)
+            }
+        }
+    }
+}

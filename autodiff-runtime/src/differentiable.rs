@@ -1,0 +1,209 @@
+//! Values whose numbers carry a gradient: user structs that derive `Differentiable`, and the
+//! field types such a struct may hold.
+//!
+//! A struct parameter's gradient is a value of the same type: its numbers hold the partial
+//! derivatives, its constant fields are copies (JAX's pytrees, PyTorch's `.grad` on a
+//! module's parameters). The generated code reads the fields the body uses as numbers or
+//! slices of numbers ([`FieldNumber`], [`FieldNumbers`]) and stores their gradients back
+//! ([`StoreGradient`]); [`Differentiable`] makes the zero gradient the others start from and
+//! lays the numbers out flat, in declaration order, for the Hessian.
+
+/// A value whose numbers (of type `F`) can carry a gradient. Derive it on a struct with
+/// `#[derive(differentiate::Differentiable)]`: fields of floats, `Vec`s and arrays of them,
+/// tensors and other `Differentiable` structs hold numbers; integer, `bool`, `String` fields
+/// and fields marked `#[differentiate(constant)]` are constants, copied into the gradient.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot carry a gradient of `{F}` numbers: it does not implement `Differentiable`",
+    label = "a parameter of this type is active by default",
+    note = "derive it (`#[derive(differentiate::Differentiable)]`) if its numbers are parameters to differentiate, or name the active parameters with `#[differentiate(wrt(..))]` so that this one stays a constant"
+)]
+pub trait Differentiable<F>: Sized {
+    /// The same value with every number zero and every constant kept.
+    fn zero_like(&self) -> Self;
+    /// How many numbers it holds.
+    fn count_numbers(&self) -> usize;
+    /// Appends its numbers, in declaration order.
+    fn write_numbers(&self, out: &mut Vec<F>);
+    /// Replaces its numbers, in declaration order, by the first ones of `numbers`, and moves
+    /// `numbers` past them.
+    fn read_numbers(&mut self, numbers: &mut &[F]);
+}
+
+macro_rules! float_differentiable {
+    ($($t:ty),*) => {$(
+        impl Differentiable<$t> for $t {
+            fn zero_like(&self) -> $t {
+                0.0
+            }
+            fn count_numbers(&self) -> usize {
+                1
+            }
+            fn write_numbers(&self, out: &mut Vec<$t>) {
+                out.push(*self);
+            }
+            fn read_numbers(&mut self, numbers: &mut &[$t]) {
+                *self = numbers[0];
+                *numbers = &numbers[1..];
+            }
+        }
+    )*};
+}
+float_differentiable!(f64, f32);
+
+impl<F, T: Differentiable<F>> Differentiable<F> for Vec<T> {
+    fn zero_like(&self) -> Vec<T> {
+        self.iter().map(T::zero_like).collect()
+    }
+    fn count_numbers(&self) -> usize {
+        self.iter().map(T::count_numbers).sum()
+    }
+    fn write_numbers(&self, out: &mut Vec<F>) {
+        self.iter().for_each(|x| x.write_numbers(out));
+    }
+    fn read_numbers(&mut self, numbers: &mut &[F]) {
+        self.iter_mut().for_each(|x| x.read_numbers(numbers));
+    }
+}
+
+impl<F, T: Differentiable<F>, const N: usize> Differentiable<F> for [T; N] {
+    fn zero_like(&self) -> [T; N] {
+        std::array::from_fn(|i| self[i].zero_like())
+    }
+    fn count_numbers(&self) -> usize {
+        self.iter().map(T::count_numbers).sum()
+    }
+    fn write_numbers(&self, out: &mut Vec<F>) {
+        self.iter().for_each(|x| x.write_numbers(out));
+    }
+    fn read_numbers(&mut self, numbers: &mut &[F]) {
+        self.iter_mut().for_each(|x| x.read_numbers(numbers));
+    }
+}
+
+#[cfg(feature = "tensor")]
+impl Differentiable<f64> for crate::Tensor {
+    fn zero_like(&self) -> crate::Tensor {
+        self.zeros_like()
+    }
+    fn count_numbers(&self) -> usize {
+        self.shape().iter().product()
+    }
+    fn write_numbers(&self, out: &mut Vec<f64>) {
+        out.extend(self.array().iter().copied());
+    }
+    fn read_numbers(&mut self, numbers: &mut &[f64]) {
+        let n = self.count_numbers();
+        let shape = self.shape().to_vec();
+        *self = crate::Tensor::from_vec(&shape, numbers[..n].to_vec());
+        *numbers = &numbers[n..];
+    }
+}
+
+/// A field the body reads as one number of the function's float type `F`.
+#[diagnostic::on_unimplemented(
+    message = "this field is read as a number of type `{F}`, but it holds `{Self}`",
+    label = "read as a `{F}` here",
+    note = "a `#[differentiate]` function reads a field of an active struct as a number where it computes with it; an integer field used in arithmetic: copy it into a typed local first (`let n: usize = p.n;`)"
+)]
+pub trait FieldNumber<F> {
+    fn number(&self) -> F;
+}
+
+/// A field the body reads as a slice of numbers of the function's float type `F` (it indexes
+/// it, iterates over it, or takes its length).
+#[diagnostic::on_unimplemented(
+    message = "this field is read as a slice of `{F}` numbers, but it holds `{Self}`",
+    label = "read as `&[{F}]` here",
+    note = "a `#[differentiate]` function reads a field of an active struct as a slice where it indexes it, iterates over it or takes its length: a `Vec<{F}>` or `[{F}; N]` field; a field of integers used as indices: copy it into a typed local first (`let idx: &[usize] = &p.idx;`)"
+)]
+pub trait FieldNumbers<F> {
+    fn numbers(&self) -> &[F];
+}
+
+/// Stores the gradient the generated code computed for a field (a number, or a `Vec` for a
+/// field read as a slice) into that field of the struct's gradient.
+pub trait StoreGradient<G> {
+    fn store_gradient(&mut self, gradient: G);
+}
+
+macro_rules! float_fields {
+    ($($t:ty),*) => {$(
+        impl FieldNumber<$t> for $t {
+            #[inline(always)]
+            fn number(&self) -> $t {
+                *self
+            }
+        }
+        impl StoreGradient<$t> for $t {
+            #[inline(always)]
+            fn store_gradient(&mut self, gradient: $t) {
+                *self = gradient;
+            }
+        }
+    )*};
+}
+float_fields!(f64, f32);
+
+impl<F> FieldNumbers<F> for Vec<F> {
+    #[inline(always)]
+    fn numbers(&self) -> &[F] {
+        self
+    }
+}
+
+impl<F, const N: usize> FieldNumbers<F> for [F; N] {
+    #[inline(always)]
+    fn numbers(&self) -> &[F] {
+        self
+    }
+}
+
+impl<F> StoreGradient<Vec<F>> for Vec<F> {
+    #[inline(always)]
+    fn store_gradient(&mut self, gradient: Vec<F>) {
+        *self = gradient;
+    }
+}
+
+impl<F: Copy, const N: usize> StoreGradient<Vec<F>> for [F; N] {
+    #[inline(always)]
+    fn store_gradient(&mut self, gradient: Vec<F>) {
+        self.copy_from_slice(&gradient);
+    }
+}
+
+/// The field `x` of a struct, read as a number `F` (see [`FieldNumber`]).
+#[inline(always)]
+pub fn field_number<F, X: FieldNumber<F> + ?Sized>(x: &X) -> F {
+    x.number()
+}
+
+/// The field `x` of a struct, read as a slice of numbers `F` (see [`FieldNumbers`]).
+#[inline(always)]
+pub fn field_numbers<F, X: FieldNumbers<F> + ?Sized>(x: &X) -> &[F] {
+    x.numbers()
+}
+
+/// A field's tangent or direction, as the owned `Vec` a slice's entry is.
+#[inline(always)]
+pub fn field_numbers_owned<F: Clone, X: FieldNumbers<F> + ?Sized>(x: &X) -> Vec<F> {
+    x.numbers().to_vec()
+}
+
+/// Stores a field's gradient (see [`StoreGradient`]).
+#[inline(always)]
+pub fn store_gradient<G, X: StoreGradient<G> + ?Sized>(field: &mut X, gradient: G) {
+    field.store_gradient(gradient);
+}
+
+/// The zero gradient of a struct parameter, which the generated code fills field by field
+/// (a reference or the value itself).
+#[inline(always)]
+pub fn zero_gradient<F, S: Differentiable<F>>(x: &S) -> S {
+    x.zero_like()
+}
+
+/// The numbers of several parameters laid out flat, in parameter and declaration order.
+pub fn flatten_numbers<F, S: Differentiable<F>>(x: &S, out: &mut Vec<F>) {
+    x.write_numbers(out);
+}
