@@ -39,3 +39,134 @@ fn linear_model_in_a_struct() {
     assert!((gx[0] - 2.0 * r0 * 0.5).abs() < 1e-12);
     assert!((gy[1] + 2.0 * r1).abs() < 1e-12);
 }
+
+#[differentiate(wrt(p))]
+fn loss_wrt_p(p: &Params, x: &[f64], y: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..p.n {
+        let mut pred = p.b;
+        for (j, w) in p.w.iter().enumerate() {
+            pred += w * x[i * p.w.len() + j];
+        }
+        total += (pred - y[i]).powi(2);
+    }
+    total
+}
+
+#[test]
+fn wrt_names_the_struct() {
+    let p = Params { w: vec![0.5, -1.0], b: 0.25, n: 2 };
+    let x = [1.0, 2.0, 3.0, 4.0];
+    let y = [1.0, -2.0];
+    let (_, (expected, _, _)) = loss_grad(&p, &x, &y);
+    let (_, gp) = loss_wrt_p_grad(&p, &x, &y);
+    assert_eq!(gp, expected);
+}
+
+mod common;
+use common::{assert_close, hessian_by_differences};
+use differentiate::check::central_gradient;
+
+/// A two-link planar arm: link lengths in an array, joint offsets in a nested struct.
+#[derive(Clone, Debug, Differentiable)]
+struct Offsets {
+    shoulder: f64,
+    elbow: f64,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Arm {
+    lengths: [f64; 2],
+    offsets: Offsets,
+    name: String,
+}
+
+#[differentiate]
+fn reach_error(arm: Arm, q: [f64; 2]) -> f64 {
+    let target = (1.0, 0.5);
+    let a = q[0] + arm.offsets.shoulder;
+    let b = a + q[1] + arm.offsets.elbow;
+    let x = arm.lengths[0] * a.cos() + arm.lengths[1] * b.cos();
+    let y = arm.lengths[0] * a.sin() + arm.lengths[1] * b.sin();
+    let (tx, ty) = (target.0, target.1);
+    (x - tx).powi(2) + (y - ty).powi(2)
+}
+
+fn arm_from(numbers: &[f64]) -> Arm {
+    Arm {
+        lengths: [numbers[0], numbers[1]],
+        offsets: Offsets { shoulder: numbers[2], elbow: numbers[3] },
+        name: "two-link".into(),
+    }
+}
+
+fn reach_flat(v: &[f64]) -> f64 {
+    reach_error(arm_from(&v[..4]), [v[4], v[5]])
+}
+
+const ARM_AT: [f64; 6] = [1.0, 0.7, 0.1, -0.2, 0.4, 0.9];
+
+#[test]
+fn nested_struct_by_value_against_differences() {
+    let arm = arm_from(&ARM_AT[..4]);
+    let (value, (g_arm, g_q)) = reach_error_grad(arm.clone(), [ARM_AT[4], ARM_AT[5]]);
+    assert_eq!(value, reach_flat(&ARM_AT));
+    assert_eq!(g_arm.name, "two-link");
+    let got = [
+        g_arm.lengths[0],
+        g_arm.lengths[1],
+        g_arm.offsets.shoulder,
+        g_arm.offsets.elbow,
+        g_q[0],
+        g_q[1],
+    ];
+    assert_close("reach_error", &got, &central_gradient(reach_flat, &ARM_AT, 1e-6), 1e-7);
+}
+
+#[differentiate]
+fn reach_error_ref(arm: &Arm, q: &[f64; 2]) -> f64 {
+    let a = q[0] + arm.offsets.shoulder;
+    let b = a + q[1] + arm.offsets.elbow;
+    let x = arm.lengths[0] * a.cos() + arm.lengths[1] * b.cos();
+    let y = arm.lengths[0] * a.sin() + arm.lengths[1] * b.sin();
+    (x - 1.0).powi(2) + (y - 0.5).powi(2)
+}
+
+fn reach_ref_gradient(v: &[f64]) -> Vec<f64> {
+    let (_, (g_arm, g_q)) = reach_error_ref_grad(&arm_from(&v[..4]), &[v[4], v[5]]);
+    let mut flat = vec![g_arm.lengths[0], g_arm.lengths[1], g_arm.offsets.shoulder, g_arm.offsets.elbow];
+    flat.extend(g_q);
+    flat
+}
+
+#[test]
+fn hessian_over_fields_in_declaration_order() {
+    let arm = arm_from(&ARM_AT[..4]);
+    let q = [ARM_AT[4], ARM_AT[5]];
+    let (value, _, hessian) = reach_error_ref_hessian(&arm, &q);
+    assert_eq!(value, reach_flat(&ARM_AT));
+    let expected = hessian_by_differences(reach_ref_gradient, &ARM_AT, 1e-5);
+    assert_eq!(hessian.len(), 6);
+    for (i, row) in hessian.iter().enumerate() {
+        assert_close(&format!("hessian row {i}"), row, &expected[i], 1e-6);
+    }
+}
+
+#[test]
+fn hvp_and_jvp_take_the_gradient_type() {
+    let arm = arm_from(&ARM_AT[..4]);
+    let q = [ARM_AT[4], ARM_AT[5]];
+    let direction = [0.3, -0.1, 0.7, 0.2, -0.5, 0.4];
+    let (v_arm, v_q) = (arm_from(&direction[..4]), [direction[4], direction[5]]);
+    // H·v against the Hessian by differences.
+    let (_, _, (h_arm, h_q)) = reach_error_ref_hvp(&arm, &q, (v_arm.clone(), v_q));
+    let h = hessian_by_differences(reach_ref_gradient, &ARM_AT, 1e-5);
+    let expected: Vec<f64> = (0..6).map(|i| (0..6).map(|j| h[i][j] * direction[j]).sum()).collect();
+    let got = [h_arm.lengths[0], h_arm.lengths[1], h_arm.offsets.shoulder, h_arm.offsets.elbow, h_q[0], h_q[1]];
+    assert_close("hvp", &got, &expected, 1e-6);
+    // J·v against the gradient (forward against reverse).
+    let (_, jv) = reach_error_ref_jvp(&arm, &q, (v_arm, v_q));
+    let g = reach_ref_gradient(&ARM_AT);
+    let dot: f64 = g.iter().zip(direction).map(|(a, b)| a * b).sum();
+    assert!((jv - dot).abs() < 1e-12, "{jv} vs {dot}");
+}
