@@ -170,3 +170,19 @@ fn hvp_and_jvp_take_the_gradient_type() {
     let dot: f64 = g.iter().zip(direction).map(|(a, b)| a * b).sum();
     assert!((jv - dot).abs() < 1e-12, "{jv} vs {dot}");
 }
+
+#[test]
+fn hessian_of_the_linear_model_with_a_constant_field() {
+    let p = Params { w: vec![0.5, -1.0], b: 0.25, n: 2 };
+    let x = [1.0, 2.0, 3.0, 4.0];
+    let y = [1.0, -2.0];
+    let (_, _, h) = loss_wrt_p_hessian(&p, &x, &y);
+    // 2·Σ_i (1, x_i)(1, x_i)ᵀ over (w0, w1, b).
+    let rows = [[1.0, 2.0, 1.0], [3.0, 4.0, 1.0]];
+    for i in 0..3 {
+        for j in 0..3 {
+            let expected: f64 = rows.iter().map(|r| 2.0 * r[i] * r[j]).sum();
+            assert!((h[i][j] - expected).abs() < 1e-12, "h[{i}][{j}] = {}", h[i][j]);
+        }
+    }
+}

@@ -191,7 +191,7 @@ fn twin_items(
             let message = format!(
                 "`{}` has no second derivatives: its twin over dual numbers could not be \
                  differentiated ({reason})",
-                func.sig.ident
+                crate::naming::user_facing(&func.sig.ident)
             );
             (twin_func, message)
         }

@@ -51,6 +51,16 @@ pub fn pullback_fn(name: &Ident, at: Span) -> Ident {
     Ident::new(&format!("{}_pullback", stem(&name.to_string())), at)
 }
 
+/// The name a user knows a function by: `NAME` for the flat function `__NAME_flat` of a
+/// function with struct parameters (see `structs`), the name itself otherwise.
+pub fn user_facing(name: &Ident) -> String {
+    let text = name.to_string();
+    match text.strip_prefix("__").and_then(|t| t.strip_suffix("_flat")) {
+        Some(user) => user.to_string(),
+        None => text,
+    }
+}
+
 /// `__NAME_twin`: the function written over a number type, which its second-order items and
 /// those of its callers evaluate at dual numbers (see `twin`).
 pub fn twin_fn(name: &Ident) -> Ident {

@@ -84,6 +84,7 @@ pub fn flatten(
         found: vec![Vec::new(); roots.len()],
         rename: None,
         context: Context::Value,
+        discrete: false,
         errors,
     };
     reads.visit_block_mut(&mut block);
@@ -100,12 +101,12 @@ pub fn flatten(
             fields,
         })
         .collect();
-    let renames: Vec<Vec<(Vec<String>, syn::Ident)>> = structs
+    let renames: Vec<Vec<(Vec<String>, syn::Ident, Reading)>> = structs
         .iter()
         .map(|s| {
             s.fields
                 .iter()
-                .map(|f| (member_names(&f.members), f.ident.clone()))
+                .map(|f| (member_names(&f.members), f.ident.clone(), f.reading))
                 .collect()
         })
         .collect();
@@ -114,6 +115,7 @@ pub fn flatten(
         found: vec![Vec::new(); roots.len()],
         rename: Some(&renames),
         context: Context::Value,
+        discrete: false,
         errors,
     };
     rename.visit_block_mut(&mut block);
@@ -178,8 +180,10 @@ enum Context {
 struct Reads<'a, 'e> {
     roots: &'a [syn::Ident],
     found: Vec<Vec<FieldRead>>,
-    rename: Option<&'a [Vec<(Vec<String>, syn::Ident)>]>,
+    rename: Option<&'a [Vec<(Vec<String>, syn::Ident, Reading)>]>,
     context: Context,
+    /// Inside an expression whose value carries no derivative.
+    discrete: bool,
     errors: &'e mut Errors,
 }
 
@@ -241,6 +245,21 @@ impl Reads<'_, '_> {
         }
     }
 
+    /// Replaces a field path by the flat parameter carrying it (only a slice's, `slices_only`).
+    fn rename_field(&mut self, expr: &mut syn::Expr, slices_only: bool) {
+        let (Some(renames), Some((root, members))) = (self.rename, self.field_path(expr)) else {
+            return;
+        };
+        let names = member_names(&members);
+        let found = renames[root].iter().find(|(n, _, _)| *n == names);
+        if let Some((_, ident, reading)) = found {
+            if !slices_only || *reading == Reading::Numbers {
+                let ident = syn::Ident::new(&ident.to_string(), expr.span());
+                *expr = syn::parse_quote!(#ident);
+            }
+        }
+    }
+
     fn visit_in(&mut self, context: Context, expr: &mut syn::Expr) {
         self.context = context;
         self.visit_expr_mut(expr);
@@ -259,19 +278,24 @@ fn is_integer(ty: &syn::Type) -> bool {
 impl VisitMut for Reads<'_, '_> {
     fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
         let context = std::mem::replace(&mut self.context, Context::Value);
-        if context == Context::Discrete {
+        if context == Context::Discrete || self.discrete {
+            // Nothing here carries a derivative; a slice the body also computes with is
+            // renamed all the same, so that its length is the flat parameter's.
+            if self.rename.is_some() {
+                let was = std::mem::replace(&mut self.discrete, true);
+                if self.field_path(expr).is_some() {
+                    self.rename_field(expr, true);
+                } else {
+                    syn::visit_mut::visit_expr_mut(self, expr);
+                }
+                self.discrete = was;
+            }
             return;
         }
         if let Some((root, members)) = self.field_path(expr) {
             match self.rename {
                 None => self.record(root, members, context, expr.span()),
-                Some(renames) => {
-                    let names = member_names(&members);
-                    if let Some((_, ident)) = renames[root].iter().find(|(n, _)| *n == names) {
-                        let ident = syn::Ident::new(&ident.to_string(), expr.span());
-                        *expr = syn::parse_quote!(#ident);
-                    }
-                }
+                Some(_) => self.rename_field(expr, false),
             }
             return;
         }

@@ -248,7 +248,7 @@ fn unavailable(func: &syn::ItemFn, float: &str, reason: String) -> Twin {
     let message = format!(
         "`{}` has no second derivatives (`{0}_jvp`, `{0}_hvp`, `{0}_hessian`, \
          `{0}_derivatives`, or those of a function calling it): {reason}",
-        func.sig.ident
+        crate::naming::user_facing(&func.sig.ident)
     );
     Twin::Unavailable(twin, message)
 }
