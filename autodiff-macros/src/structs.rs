@@ -43,6 +43,8 @@ struct FieldRead {
 /// An active struct parameter and the fields its body reads.
 struct StructParam {
     ident: syn::Ident,
+    /// Where its type is written, where a type that cannot carry a gradient is reported.
+    ty_span: Span,
     by_ref: bool,
     fields: Vec<FieldRead>,
 }
@@ -94,6 +96,11 @@ pub fn flatten(
         .zip(found)
         .map(|(root, fields)| StructParam {
             ident: root.clone(),
+            ty_span: sig
+                .params
+                .iter()
+                .find(|p| p.ident == *root)
+                .map_or_else(Span::call_site, |p| p.ty.span()),
             by_ref: sig
                 .params
                 .iter()
@@ -144,6 +151,22 @@ pub fn flatten(
         options,
         wrappers,
     })
+}
+
+/// `base.a.b`, every token at `span`, so that an error about the field points at the body's
+/// read of it rather than at the parameter's declaration.
+fn field_at(base: &syn::Ident, members: &[syn::Member], span: Span) -> TokenStream {
+    let base = syn::Ident::new(&base.to_string(), span);
+    let members = members.iter().map(|m| match m {
+        syn::Member::Named(ident) => {
+            syn::Member::Named(syn::Ident::new(&ident.to_string(), span))
+        }
+        syn::Member::Unnamed(index) => syn::Member::Unnamed(syn::Index {
+            index: index.index,
+            span,
+        }),
+    });
+    quote_spanned!(span=> #base #(.#members)*)
 }
 
 fn member_names(members: &[syn::Member]) -> Vec<String> {
@@ -467,12 +490,12 @@ impl<'a> Flat<'a> {
                 Becomes::Struct(s) => {
                     let root = &s.ident;
                     for f in &s.fields {
-                        let members = &f.members;
+                        let field = field_at(root, &f.members, f.span);
                         args.push(match f.reading {
                             Reading::Number => quote_spanned!(f.span=>
-                                #rt::differentiable::field_number::<#number, _>(&#root #(.#members)*)),
+                                #rt::differentiable::FieldNumber::<#number>::number(&#field)),
                             Reading::Numbers => quote_spanned!(f.span=>
-                                #rt::differentiable::field_numbers::<#number, _>(&#root #(.#members)*)),
+                                #rt::differentiable::FieldNumbers::<#number>::numbers(&#field)),
                         });
                     }
                     args.push(if s.by_ref { quote!(#root) } else { quote!(&#root) });
@@ -506,12 +529,16 @@ impl<'a> Flat<'a> {
                     let root = &s.ident;
                     let root_ref = if s.by_ref { quote!(#root) } else { quote!(&#root) };
                     let stores = s.fields.iter().map(|f| {
-                        let members = &f.members;
+                        let field = field_at(&format_ident!("__gradient"), &f.members, f.span);
                         let entry = next.next();
-                        quote!(#rt::differentiable::store_gradient(&mut __gradient #(.#members)*, #entry);)
+                        match f.reading {
+                            Reading::Number => quote_spanned!(f.span=> #rt::differentiable::FieldNumber::<#number>::store(&mut #field, #entry);),
+                            Reading::Numbers => quote_spanned!(f.span=> #rt::differentiable::FieldNumbers::<#number>::store(&mut #field, #entry);),
+                        }
                     });
+                    let zero = quote_spanned!(s.ty_span=> #rt::Differentiable::<#number>::zero_like);
                     entries.push(quote!({
-                        let mut __gradient = #rt::differentiable::zero_gradient::<#number, _>(#root_ref);
+                        let mut __gradient = #zero(#root_ref);
                         #(#stores)*
                         __gradient
                     }));
@@ -547,10 +574,10 @@ impl<'a> Flat<'a> {
             match b {
                 Becomes::Struct(s) => {
                     for f in &s.fields {
-                        let members = &f.members;
+                        let field = field_at(name, &f.members, f.span);
                         flat.push(match f.reading {
-                            Reading::Number => quote!(#rt::differentiable::field_number::<#number, _>(&#name #(.#members)*)),
-                            Reading::Numbers => quote!(#rt::differentiable::field_numbers_owned::<#number, _>(&#name #(.#members)*)),
+                            Reading::Number => quote_spanned!(f.span=> #rt::differentiable::FieldNumber::<#number>::number(&#field)),
+                            Reading::Numbers => quote_spanned!(f.span=> #rt::differentiable::FieldNumbers::<#number>::numbers(&#field).to_vec()),
                         });
                     }
                 }
@@ -784,22 +811,34 @@ impl<'a> Flat<'a> {
             [one] => quote!(#one),
             many => quote!((#(#many,)*)),
         };
-        let rebuild = match entries.as_slice() {
-            [one] => quote!({
-                let mut #one = #rt::Differentiable::<#number>::zero_like(#one);
-                #rt::Differentiable::<#number>::read_numbers(&mut #one, &mut __rest);
-                #one
-            }),
-            many => quote!((#({
-                let mut #many = #rt::Differentiable::<#number>::zero_like(#many);
-                #rt::Differentiable::<#number>::read_numbers(&mut #many, &mut __rest);
-                #many
-            },)*)),
+        // The `Differentiable` calls at each parameter's type, where a type that is not one is
+        // reported (once: the same error at the same place as the other items').
+        let spans: Vec<Span> = self.sig.active_params().map(|p| p.ty.span()).collect();
+        let rebuilt: Vec<TokenStream> = entries
+            .iter()
+            .zip(&spans)
+            .map(|(e, span)| {
+                let e = syn::Ident::new(&e.to_string(), *span);
+                quote_spanned!(*span=> {
+                    let mut #e = #rt::Differentiable::<#number>::zero_like(#e);
+                    #rt::Differentiable::<#number>::read_numbers(&mut #e, &mut __rest);
+                    #e
+                })
+            })
+            .collect();
+        let rebuild = match rebuilt.as_slice() {
+            [one] => one.clone(),
+            many => quote!((#(#many,)*)),
         };
-        let flatten = |value: TokenStream| match entries.as_slice() {
-            [one] => quote!({ let #one = &#value; #rt::Differentiable::<#number>::write_numbers(#one, &mut __numbers); }),
-            many => quote!({ let (#(#many,)*) = &#value; #(#rt::Differentiable::<#number>::write_numbers(#many, &mut __numbers);)* }),
-        };
+        let writes: Vec<TokenStream> = entries
+            .iter()
+            .zip(&spans)
+            .map(|(e, span)| {
+                let e = syn::Ident::new(&e.to_string(), *span);
+                quote_spanned!(*span=> #rt::Differentiable::<#number>::write_numbers(#e, &mut __numbers);)
+            })
+            .collect();
+        let flatten = |value: TokenStream| quote!({ let #pattern = &#value; #(#writes)* });
         let flatten_gradient = flatten(quote!(__gradient));
         let flatten_row = flatten(quote!(__hv));
         let grad = format_ident!("{}", ident.to_string().replace("_hessian", "_grad"));

@@ -4,8 +4,8 @@
 //! A struct parameter's gradient is a value of the same type: its numbers hold the partial
 //! derivatives, its constant fields are copies (JAX's pytrees, PyTorch's `.grad` on a
 //! module's parameters). The generated code reads the fields the body uses as numbers or
-//! slices of numbers ([`FieldNumber`], [`FieldNumbers`]) and stores their gradients back
-//! ([`StoreGradient`]); [`Differentiable`] makes the zero gradient the others start from and
+//! slices of numbers and stores their gradients back ([`FieldNumber`], [`FieldNumbers`]);
+//! [`Differentiable`] makes the zero gradient the others start from and
 //! lays the numbers out flat, in declaration order, for the Hessian.
 
 /// A value whose numbers (of type `F`) can carry a gradient. Derive it on a struct with
@@ -99,31 +99,29 @@ impl Differentiable<f64> for crate::Tensor {
     }
 }
 
-/// A field the body reads as one number of the function's float type `F`.
+/// A field the body reads as one number of the function's float type `F`, and whose
+/// gradient the generated code stores back.
 #[diagnostic::on_unimplemented(
     message = "this field is read as a number of type `{F}`, but it holds `{Self}`",
-    label = "read as a `{F}` here",
+    label = "read as a number here",
     note = "a `#[differentiate]` function reads a field of an active struct as a number where it computes with it; an integer field used in arithmetic: copy it into a typed local first (`let n: usize = p.n;`)"
 )]
 pub trait FieldNumber<F> {
     fn number(&self) -> F;
+    fn store(&mut self, gradient: F);
 }
 
 /// A field the body reads as a slice of numbers of the function's float type `F` (it indexes
-/// it, iterates over it, or takes its length).
+/// it, iterates over it, or takes its length), and whose gradient the generated code stores
+/// back.
 #[diagnostic::on_unimplemented(
     message = "this field is read as a slice of `{F}` numbers, but it holds `{Self}`",
-    label = "read as `&[{F}]` here",
+    label = "read as a slice of numbers here",
     note = "a `#[differentiate]` function reads a field of an active struct as a slice where it indexes it, iterates over it or takes its length: a `Vec<{F}>` or `[{F}; N]` field; a field of integers used as indices: copy it into a typed local first (`let idx: &[usize] = &p.idx;`)"
 )]
 pub trait FieldNumbers<F> {
     fn numbers(&self) -> &[F];
-}
-
-/// Stores the gradient the generated code computed for a field (a number, or a `Vec` for a
-/// field read as a slice) into that field of the struct's gradient.
-pub trait StoreGradient<G> {
-    fn store_gradient(&mut self, gradient: G);
+    fn store(&mut self, gradient: Vec<F>);
 }
 
 macro_rules! float_fields {
@@ -133,10 +131,8 @@ macro_rules! float_fields {
             fn number(&self) -> $t {
                 *self
             }
-        }
-        impl StoreGradient<$t> for $t {
             #[inline(always)]
-            fn store_gradient(&mut self, gradient: $t) {
+            fn store(&mut self, gradient: $t) {
                 *self = gradient;
             }
         }
@@ -149,51 +145,21 @@ impl<F> FieldNumbers<F> for Vec<F> {
     fn numbers(&self) -> &[F] {
         self
     }
-}
-
-impl<F, const N: usize> FieldNumbers<F> for [F; N] {
     #[inline(always)]
-    fn numbers(&self) -> &[F] {
-        self
-    }
-}
-
-impl<F> StoreGradient<Vec<F>> for Vec<F> {
-    #[inline(always)]
-    fn store_gradient(&mut self, gradient: Vec<F>) {
+    fn store(&mut self, gradient: Vec<F>) {
         *self = gradient;
     }
 }
 
-impl<F: Copy, const N: usize> StoreGradient<Vec<F>> for [F; N] {
+impl<F: Copy, const N: usize> FieldNumbers<F> for [F; N] {
     #[inline(always)]
-    fn store_gradient(&mut self, gradient: Vec<F>) {
+    fn numbers(&self) -> &[F] {
+        self
+    }
+    #[inline(always)]
+    fn store(&mut self, gradient: Vec<F>) {
         self.copy_from_slice(&gradient);
     }
-}
-
-/// The field `x` of a struct, read as a number `F` (see [`FieldNumber`]).
-#[inline(always)]
-pub fn field_number<F, X: FieldNumber<F> + ?Sized>(x: &X) -> F {
-    x.number()
-}
-
-/// The field `x` of a struct, read as a slice of numbers `F` (see [`FieldNumbers`]).
-#[inline(always)]
-pub fn field_numbers<F, X: FieldNumbers<F> + ?Sized>(x: &X) -> &[F] {
-    x.numbers()
-}
-
-/// A field's tangent or direction, as the owned `Vec` a slice's entry is.
-#[inline(always)]
-pub fn field_numbers_owned<F: Clone, X: FieldNumbers<F> + ?Sized>(x: &X) -> Vec<F> {
-    x.numbers().to_vec()
-}
-
-/// Stores a field's gradient (see [`StoreGradient`]).
-#[inline(always)]
-pub fn store_gradient<G, X: StoreGradient<G> + ?Sized>(field: &mut X, gradient: G) {
-    field.store_gradient(gradient);
 }
 
 /// The zero gradient of a struct parameter, which the generated code fills field by field
