@@ -9,7 +9,7 @@ use crate::errors::Errors;
 use crate::ir::FnIr;
 use crate::reverse::Form;
 use crate::twin::Twin;
-use crate::{emit, hoist, loads, lower, options, reverse, signature, structs, twin};
+use crate::{emit, hoist, loads, lower, options, reverse, seeded, signature, structs, twin};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -31,6 +31,18 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 fn expand_function(func: syn::ItemFn, options: options::Options, mut errors: Errors) -> TokenStream {
     let runtime = runtime_path();
     let sig = signature::analyse(&func.sig, &options, &mut errors);
+    if let Some(signature::Output::Vec(elem)) = &sig.output {
+        // Differentiated as its seeded sum, a scalar function (see `seeded`).
+        if errors.is_empty() {
+            if let Some(s) = seeded::seeded(&func, &sig, elem, &options, &runtime, &mut errors) {
+                let inner = expand_function(s.seeded, s.options, Errors::default());
+                let wrappers = s.wrappers;
+                return quote!(#func #inner #wrappers);
+            }
+        }
+        let errors = errors.to_compile_errors();
+        return quote!(#func #errors);
+    }
     if sig.output.is_some() && structs::has_active_struct(&sig) {
         // Differentiated as the flat function of the fields its body reads (see `structs`).
         if errors.is_empty() {

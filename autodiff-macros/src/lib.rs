@@ -47,6 +47,7 @@ mod naming;
 mod options;
 mod primitives;
 mod reverse;
+mod seeded;
 mod signature;
 mod structs;
 mod twin;

@@ -135,12 +135,14 @@ pub enum Output {
     Array(Type, usize),
     /// The tensor type: the seed is a tensor of the result's shape.
     Tensor(Type),
+    /// `Vec<T>` of a float `T`: the seed is `&[T]` (see `seeded`).
+    Vec(Type),
 }
 
 impl Output {
     pub fn components(&self) -> usize {
         match self {
-            Output::Scalar(_) | Output::Tensor(_) => 1,
+            Output::Scalar(_) | Output::Tensor(_) | Output::Vec(_) => 1,
             Output::Tuple(types) => types.len(),
             Output::Array(_, n) => *n,
         }
@@ -148,7 +150,7 @@ impl Output {
 
     pub fn component_type(&self, k: usize) -> &Type {
         match self {
-            Output::Scalar(ty) | Output::Tensor(ty) => ty,
+            Output::Scalar(ty) | Output::Tensor(ty) | Output::Vec(ty) => ty,
             Output::Tuple(types) => &types[k],
             Output::Array(ty, _) => ty,
         }
@@ -492,6 +494,9 @@ fn output_shape(
     let shape = match &ty {
         t if is_float_type(t) => Some(Output::Scalar(t.clone())),
         t if is_tensor_type(t) => Some(Output::Tensor(t.clone())),
+        Type::Path(p) if vec_element(p, floats).is_some() => {
+            vec_element(p, floats).map(Output::Vec)
+        }
         Type::Tuple(tuple) if !tuple.elems.is_empty() && tuple.elems.iter().all(is_float_type) => {
             Some(Output::Tuple(tuple.elems.iter().cloned().collect()))
         }
@@ -516,7 +521,7 @@ fn output_shape(
                 None => errors.spanned(
                     other,
                     format!(
-                        "`{}` cannot be differentiated; return `f64`, `f32`, a tuple of them, an array `[f64; N]` or a `Tensor`",
+                        "`{}` cannot be differentiated; return `f64`, `f32`, a tuple of them, an array `[f64; N]`, a `Vec<f64>` or a `Tensor`",
                         other.to_token_stream()
                     ),
                 ),
