@@ -74,3 +74,31 @@ fn literal_result_and_default_parameters() {
     assert_close("dx", &[rows[0].0, rows[0].1], &[0.5f64.cos(), -2.0 * 0.5f64.sin()], 1e-15);
     assert_close("dy", &[rows[1].0, rows[1].1], &[0.5f64.sin(), 2.0 * 0.5f64.cos()], 1e-15);
 }
+
+#[derive(Clone, Debug, differentiate::Differentiable)]
+struct Model {
+    a: f64,
+    b: f64,
+    c: f64,
+}
+
+/// A struct parameter and a `Vec` result together (the curve-fitting example's residuals).
+#[differentiate(wrt(m))]
+fn model_residuals(m: &Model, t: &[f64], y: &[f64]) -> Vec<f64> {
+    let mut r = vec![0.0; t.len()];
+    for i in 0..t.len() {
+        r[i] = m.a * (m.b * t[i]).exp() + m.c - y[i];
+    }
+    r
+}
+
+#[test]
+fn struct_parameter_with_vec_result() {
+    let m = Model { a: P[0], b: P[1], c: P[2] };
+    let (value, rows) = model_residuals_jacobian(&m, &T, &Y);
+    let (expected_value, expected) = residuals_jacobian(&P, &T, &Y);
+    assert_eq!(value, expected_value);
+    for (row, e) in rows.iter().zip(&expected) {
+        assert_eq!([row.a, row.b, row.c], *e);
+    }
+}
