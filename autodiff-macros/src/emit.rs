@@ -63,13 +63,9 @@ impl Parts<'_> {
         self.sig.params.iter().map(|p| &p.ident).collect()
     }
 
-    /// How a generated function calls a sibling: `f(..)` or `self.f(..)`.
+    /// How a generated function calls a sibling: `f(..)`, `self.f(..)` or `Self::f(..)`.
     fn call(&self, ident: &syn::Ident) -> TokenStream {
-        if self.sig.has_self {
-            quote!(self.#ident)
-        } else {
-            quote!(#ident)
-        }
+        sibling(self.sig, ident)
     }
 
     /// `G`: the gradient, one entry per active parameter; the entry itself when only one.
@@ -150,7 +146,7 @@ impl Parts<'_> {
     }
 
     fn doc_link(&self) -> String {
-        if self.sig.has_self {
+        if self.sig.has_self || self.sig.associated {
             format!("[`Self::{}`]", self.name())
         } else {
             format!("[`{}`]", self.name())
@@ -224,7 +220,7 @@ impl Parts<'_> {
         let entry_pats = self.entry_patterns();
         let gradient_value = self.active_entries();
         let call_pullback = self.call(&pullback_ident);
-        let mention_original = mention_original(self.func);
+        let mention_original = mention_original(self.func, self.sig);
         let call_vjp = self.call(&vjp_ident);
 
         let link = self.doc_link();
@@ -710,7 +706,7 @@ pub fn supplied(
     } else {
         quote!(#vjp)
     };
-    let original = mention_original(func);
+    let original = mention_original(func, sig);
     let items = parts.items(
         quote! {
             #original
@@ -757,7 +753,7 @@ fn by_calls(sig: &Signature) -> JacobianBody {
 
 /// `NAME_dump() -> &'static str`: the code generated for `func`, pretty-printed, with the
 /// landmarks of the landmarked pullback (`landmark!("..");`) turned into comments.
-pub fn dump(func: &syn::ItemFn, generated: &TokenStream) -> TokenStream {
+pub fn dump(func: &syn::ItemFn, sig: &Signature, generated: &TokenStream) -> TokenStream {
     let text = match syn::parse2::<syn::File>(generated.clone()) {
         Ok(file) => with_landmarks_as_comments(&prettyplease::unparse(&file)),
         Err(error) => format!("// the generated code does not parse: {error}\n{generated}"),
@@ -765,7 +761,7 @@ pub fn dump(func: &syn::ItemFn, generated: &TokenStream) -> TokenStream {
     let vis = &func.vis;
     let name = &func.sig.ident;
     let ident = naming::dump_fn(name);
-    let mention_original = mention_original(func);
+    let mention_original = mention_original(func, sig);
     let doc = format!(
         " The code `#[differentiate]` generated for [`{name}`], as text: the derivative items, \
          with comments marking the forward sweep, the reverse sweep, the adjoint of each \
@@ -784,9 +780,21 @@ pub fn dump(func: &syn::ItemFn, generated: &TokenStream) -> TokenStream {
 /// `let _ = NAME;`: a generated item counts as a use of the function it derives from, so a
 /// user who only calls `NAME_grad` (or reads `NAME_dump`) gets no dead-code warning for
 /// `NAME`.
-pub fn mention_original(func: &syn::ItemFn) -> TokenStream {
+/// How a generated item calls a sibling `ident`: `f`, `self.f` or, for an associated
+/// function, `Self::f`.
+pub fn sibling(sig: &Signature, ident: &syn::Ident) -> TokenStream {
+    if sig.has_self {
+        quote!(self.#ident)
+    } else if sig.associated {
+        quote!(Self::#ident)
+    } else {
+        quote!(#ident)
+    }
+}
+
+pub fn mention_original(func: &syn::ItemFn, sig: &Signature) -> TokenStream {
     let name = &func.sig.ident;
-    let path = if func.sig.receiver().is_some() {
+    let path = if func.sig.receiver().is_some() || sig.associated {
         quote!(Self::#name)
     } else {
         quote!(#name)

@@ -23,12 +23,85 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let options = options::parse(attr, &mut errors);
     let func: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
-        Err(_) => return not_a_function(item, errors),
+        Err(_) => match syn::parse2::<syn::ItemImpl>(item.clone()) {
+            Ok(block) if errors.is_empty() && options.is_default() => {
+                return expand_impl(block)
+            }
+            Ok(_) if errors.is_empty() => {
+                errors.spanned(
+                    &item,
+                    "options of `#[differentiate]` on an `impl` block go on each method: `#[differentiate(wrt(x))] fn ..`",
+                );
+                let errors = errors.to_compile_errors();
+                return quote!(#item #errors);
+            }
+            _ => return not_a_function(item, errors),
+        },
     };
     expand_function(func, options, errors)
 }
 
-fn expand_function(func: syn::ItemFn, options: options::Options, mut errors: Errors) -> TokenStream {
+/// `#[differentiate]` on an `impl` block: each function in it marked `#[differentiate(..)]`
+/// is expanded knowing it is an associated function (its siblings are `Self::f`). The items
+/// generated for the methods of a trait impl go in an inherent impl of the same type beside
+/// it, since a trait impl holds only the trait's items.
+fn expand_impl(mut block: syn::ItemImpl) -> TokenStream {
+    let trait_impl = block.trait_.is_some();
+    let mut beside = TokenStream::new();
+    for item in block.items.iter_mut() {
+        let syn::ImplItem::Fn(method) = item else {
+            continue;
+        };
+        let Some(at) = method.attrs.iter().position(|a| a.path().is_ident("differentiate")) else {
+            continue;
+        };
+        let attr = method.attrs.remove(at);
+        let mut errors = Errors::default();
+        let args = match attr.meta {
+            syn::Meta::Path(_) => TokenStream::new(),
+            syn::Meta::List(list) => list.tokens,
+            syn::Meta::NameValue(nv) => {
+                errors.spanned(&nv, "write the options in parentheses: `#[differentiate(wrt(x))]`");
+                TokenStream::new()
+            }
+        };
+        let mut options = options::parse(args, &mut errors);
+        options.in_impl = true;
+        let mut func = syn::ItemFn {
+            attrs: method.attrs.clone(),
+            vis: method.vis.clone(),
+            sig: method.sig.clone(),
+            block: Box::new(method.block.clone()),
+        };
+        if trait_impl {
+            // A trait's methods are as visible as the trait; their derivatives are public.
+            func.vis = syn::parse_quote!(pub);
+            beside.extend(generated_items(&func, options, errors));
+        } else {
+            *item = syn::ImplItem::Verbatim(expand_function(func, options, errors));
+        }
+    }
+    if beside.is_empty() {
+        return quote!(#block);
+    }
+    let (impl_generics, _, where_clause) = block.generics.split_for_impl();
+    let self_ty = &block.self_ty;
+    quote! {
+        #block
+        impl #impl_generics #self_ty #where_clause {
+            #beside
+        }
+    }
+}
+
+/// The function and the items generated beside it.
+fn expand_function(func: syn::ItemFn, options: options::Options, errors: Errors) -> TokenStream {
+    let generated = generated_items(&func, options, errors);
+    quote!(#func #generated)
+}
+
+/// The items generated beside the function (not the function itself).
+fn generated_items(func: &syn::ItemFn, options: options::Options, mut errors: Errors) -> TokenStream {
     let runtime = runtime_path();
     let sig = signature::analyse(&func.sig, &options, &mut errors);
     if let Some(signature::Output::Vec(elem)) = &sig.output {
@@ -37,11 +110,11 @@ fn expand_function(func: syn::ItemFn, options: options::Options, mut errors: Err
             if let Some(s) = seeded::seeded(&func, &sig, elem, &options, &runtime, &mut errors) {
                 let inner = expand_function(s.seeded, s.options, Errors::default());
                 let wrappers = s.wrappers;
-                return quote!(#func #inner #wrappers);
+                return quote!(#inner #wrappers);
             }
         }
         let errors = errors.to_compile_errors();
-        return quote!(#func #errors);
+        return quote!(#errors);
     }
     if sig.output.is_some() && structs::has_active_struct(&sig) {
         // Differentiated as the flat function of the fields its body reads (see `structs`).
@@ -51,17 +124,17 @@ fn expand_function(func: syn::ItemFn, options: options::Options, mut errors: Err
             {
                 let flat = expand_function(flattened.flat, flattened.options, Errors::default());
                 let wrappers = flattened.wrappers;
-                return quote!(#func #flat #wrappers);
+                return quote!(#flat #wrappers);
             }
         }
         let errors = errors.to_compile_errors();
         let stubs = emit::stubs(&func, &sig, &runtime);
-        return quote!(#func #errors #stubs);
+        return quote!(#errors #stubs);
     }
     // The items beside the function, and `NAME_dump` of them if asked for.
     let with_dump = |generated: TokenStream| {
         let dump = if options.dump {
-            emit::dump(&func, &generated)
+            emit::dump(&func, &sig, &generated)
         } else {
             TokenStream::new()
         };
@@ -70,7 +143,7 @@ fn expand_function(func: syn::ItemFn, options: options::Options, mut errors: Err
     let stubs = |errors: Errors| {
         let errors = errors.to_compile_errors();
         let stubs = with_dump(emit::stubs(&func, &sig, &runtime));
-        quote!(#func #errors #stubs)
+        quote!(#errors #stubs)
     };
     if sig.output.is_none() {
         // Without a result shape the body's errors would only be knock-on errors.
@@ -89,7 +162,7 @@ fn expand_function(func: syn::ItemFn, options: options::Options, mut errors: Err
             &options,
             &runtime,
         );
-        return quote!(#func #generated #twin);
+        return quote!(#generated #twin);
     }
     let Some((ir, values)) = lowered(&func, &sig, &mut errors) else {
         return stubs(errors);
@@ -131,11 +204,11 @@ fn expand_function(func: syn::ItemFn, options: options::Options, mut errors: Err
     let generated = transform(Form::Pullback);
     // The dump shows the landmarked pullback, which is never compiled.
     let dump = if options.dump {
-        emit::dump(&func, &transform(Form::Landmarked))
+        emit::dump(&func, &sig, &transform(Form::Landmarked))
     } else {
         TokenStream::new()
     };
-    quote!(#func #generated #twin #forward #dump)
+    quote!(#generated #twin #forward #dump)
 }
 
 /// The function lowered to the intermediate form, and the facts about its values; `None`
@@ -231,9 +304,6 @@ fn not_a_function(item: TokenStream, mut errors: Errors) -> TokenStream {
             let (kind, span) = match &parsed {
                 syn::Item::Struct(s) => ("a struct", s.struct_token.span),
                 syn::Item::Enum(e) => ("an enum", e.enum_token.span),
-                syn::Item::Impl(i) => {
-                    ("an `impl` block (put it on each method)", i.impl_token.span)
-                }
                 syn::Item::Trait(t) => ("a trait", t.trait_token.span),
                 syn::Item::Const(c) => ("a constant", c.const_token.span),
                 syn::Item::Static(s) => ("a static", s.static_token.span),

@@ -16,6 +16,16 @@ pub struct Options {
     pub vjp: Option<syn::Path>,
     /// `dump`: also generate `NAME_dump() -> &'static str`, the generated code for a reader.
     pub dump: bool,
+    /// Not an option the user writes: the function is in an `impl` block the attribute is on,
+    /// so a function without `self` is an associated function, called as `Self::f`.
+    pub in_impl: bool,
+}
+
+impl Options {
+    /// `#[differentiate]` with no options.
+    pub fn is_default(&self) -> bool {
+        self.wrt.is_none() && self.vjp.is_none() && !self.dump
+    }
 }
 
 pub struct Wrt {

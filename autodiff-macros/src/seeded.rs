@@ -106,6 +106,7 @@ pub fn seeded(
             }),
             vjp: None,
             dump: options.dump,
+            in_impl: options.in_impl,
         },
         wrappers,
     })
@@ -140,11 +141,8 @@ fn wrappers(
     let turbofish = turbofish.as_turbofish();
     let receiver = if sig.has_self { quote!(&self,) } else { quote!() };
     let call = |ident: &syn::Ident| {
-        if sig.has_self {
-            quote!(self.#ident #turbofish)
-        } else {
-            quote!(#ident #turbofish)
-        }
+        let sibling = crate::emit::sibling(sig, ident);
+        quote!(#sibling #turbofish)
     };
     let params: Vec<TokenStream> = sig
         .params

@@ -160,6 +160,8 @@ impl Output {
 pub struct Signature {
     /// `&self`, the only receiver a differentiated method may take.
     pub has_self: bool,
+    /// An associated function without `self`: its siblings are called as `Self::f`.
+    pub associated: bool,
     pub params: Vec<Param>,
     /// `None` when the return type cannot be differentiated (already reported).
     pub output: Option<Output>,
@@ -290,6 +292,7 @@ pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Errors) -> 
     }
     Signature {
         has_self,
+        associated: options.in_impl && !has_self,
         params,
         output,
         return_type,

@@ -145,6 +145,7 @@ pub fn flatten(
         }),
         vjp: None,
         dump: options.dump,
+        in_impl: options.in_impl,
     };
     Some(Flattened {
         flat: flat_fn,
@@ -604,11 +605,8 @@ impl<'a> Flat<'a> {
         let turbofish = turbofish.as_turbofish();
         let receiver = if self.sig.has_self { quote!(&self,) } else { quote!() };
         let call = |ident: &syn::Ident| {
-            if self.sig.has_self {
-                quote!(self.#ident #turbofish)
-            } else {
-                quote!(#ident #turbofish)
-            }
+            let sibling = crate::emit::sibling(self.sig, ident);
+            quote!(#sibling #turbofish)
         };
         let params: Vec<TokenStream> = self
             .sig
@@ -639,7 +637,7 @@ impl<'a> Flat<'a> {
         let vjp = item("vjp");
         let flat_vjp = call(&self.name("_vjp"));
         let doc = doc_of("The value and the vector-Jacobian product");
-        let mention_original = crate::emit::mention_original(func);
+        let mention_original = crate::emit::mention_original(func, self.sig);
         items.extend(quote! {
             #(#attrs)*
             #[doc = #doc]
@@ -842,18 +840,12 @@ impl<'a> Flat<'a> {
         let flatten_gradient = flatten(quote!(__gradient));
         let flatten_row = flatten(quote!(__hv));
         let grad = format_ident!("{}", ident.to_string().replace("_hessian", "_grad"));
-        let grad = if self.sig.has_self {
-            quote!(self.#grad #turbofish)
-        } else {
-            quote!(#grad #turbofish)
-        };
+        let grad = crate::emit::sibling(self.sig, &grad);
+        let grad = quote!(#grad #turbofish);
         let arg_names: Vec<&syn::Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
         let hvp_user = format_ident!("{}", ident.to_string().replace("_hessian", "_hvp"));
-        let hvp_user = if self.sig.has_self {
-            quote!(self.#hvp_user #turbofish)
-        } else {
-            quote!(#hvp_user #turbofish)
-        };
+        let hvp_user = crate::emit::sibling(self.sig, &hvp_user);
+        let hvp_user = quote!(#hvp_user #turbofish);
         let doc = format!("The value, the gradient and the Hessian of [`{}`], over the active parameters' numbers laid out flat (a struct's in declaration order); one Hessian-vector product per number.", func.sig.ident);
         if !crate::analysis::strategy::params_are_copy(self.sig) {
             return TokenStream::new();

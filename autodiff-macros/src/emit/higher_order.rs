@@ -605,7 +605,7 @@ impl Parts<'_> {
             Eval::Twin(_) => quote!(#[inline]),
             Eval::Generic(_) => TokenStream::new(),
         };
-        let mention = super::mention_original(self.func);
+        let mention = super::mention_original(self.func, self.sig);
         quote! {
             #(#attrs)*
             #[doc = #doc]
