@@ -186,3 +186,37 @@ fn hessian_of_the_linear_model_with_a_constant_field() {
         }
     }
 }
+
+/// A model whose prediction is a method; `wrt(self)` makes its fields active.
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Line {
+    slope: f64,
+    intercept: f64,
+}
+
+impl Line {
+    #[differentiate(wrt(self))]
+    fn squared_error(&self, x: f64, y: f64) -> f64 {
+        (self.slope * x + self.intercept - y).powi(2)
+    }
+
+    #[differentiate(wrt(self, x))]
+    fn prediction(&self, x: f64) -> f64 {
+        self.slope * x.sin() + self.intercept
+    }
+}
+
+#[test]
+fn wrt_self_gives_a_gradient_of_type_self() {
+    let line = Line { slope: 2.0, intercept: -1.0 };
+    // r = 2·3 − 1 − 4 = 1: ∂/∂slope = 2 r x = 6, ∂/∂intercept = 2 r = 2.
+    let (value, g) = line.squared_error_grad(3.0, 4.0);
+    assert_eq!(value, 1.0);
+    assert_eq!(g, Line { slope: 6.0, intercept: 2.0 });
+    let (_, (g_line, g_x)) = line.prediction_grad(0.5);
+    assert_eq!(g_line, Line { slope: 0.5f64.sin(), intercept: 1.0 });
+    assert!((g_x - 2.0 * 0.5f64.cos()).abs() < 1e-15);
+    // The Hessian over (slope, intercept): 2 (x, 1)(x, 1)ᵀ.
+    let (_, _, h) = line.squared_error_hessian(3.0, 4.0);
+    assert_eq!(h, vec![vec![18.0, 6.0], vec![6.0, 2.0]]);
+}

@@ -91,7 +91,7 @@ impl Parse for RawOptions {
                 let content;
                 syn::parenthesized!(content in input);
                 let names: Punctuated<Ident, Token![,]> =
-                    content.parse_terminated(Ident::parse, Token![,])?;
+                    content.parse_terminated(syn::ext::IdentExt::parse_any, Token![,])?;
                 options.push(RawOption::Wrt(Wrt {
                     keyword,
                     names: names.into_iter().collect(),

@@ -162,6 +162,8 @@ pub struct Signature {
     pub has_self: bool,
     /// An associated function without `self`: its siblings are called as `Self::f`.
     pub associated: bool,
+    /// `wrt(self)`: the fields of `self` are active, and the gradient starts with a `Self`.
+    pub self_active: bool,
     pub params: Vec<Param>,
     /// `None` when the return type cannot be differentiated (already reported).
     pub output: Option<Output>,
@@ -293,6 +295,11 @@ pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Errors) -> 
     Signature {
         has_self,
         associated: options.in_impl && !has_self,
+        self_active: has_self
+            && options
+                .wrt
+                .as_ref()
+                .is_some_and(|w| w.names.iter().any(|n| n == "self")),
         params,
         output,
         return_type,
@@ -366,6 +373,12 @@ fn choose_active(
                     continue;
                 }
                 seen.push(key);
+                if name == "self" {
+                    if sig.receiver().is_none() {
+                        errors.spanned(name, format!("`wrt` names `self`, but `{}` has no `self` parameter", sig.ident));
+                    }
+                    continue;
+                }
                 match params.iter_mut().find(|p| p.ident == *name) {
                     None => errors.spanned(name, format!("`wrt` names `{name}`, but `{}` has no parameter `{name}`", sig.ident)),
                     Some(p) if not_a_float_parameter(p, floats, errors) => generic_error = true,

@@ -43,6 +43,9 @@ struct FieldRead {
 /// An active struct parameter and the fields its body reads.
 struct StructParam {
     ident: syn::Ident,
+    /// `self` of a method with `wrt(self)`: the flat function is a method too, and `self`
+    /// is its receiver rather than a parameter.
+    is_self: bool,
     /// Where its type is written, where a type that cannot carry a gradient is reported.
     ty_span: Span,
     by_ref: bool,
@@ -58,9 +61,11 @@ pub struct Flattened {
 }
 
 pub fn has_active_struct(sig: &Signature) -> bool {
-    sig.params
-        .iter()
-        .any(|p| p.active && matches!(p.kind, ParamKind::Struct { .. }))
+    sig.self_active
+        || sig
+            .params
+            .iter()
+            .any(|p| p.active && matches!(p.kind, ParamKind::Struct { .. }))
 }
 
 pub fn flatten(
@@ -74,12 +79,16 @@ pub fn flatten(
         errors.spanned(vjp, "a supplied derivative (`vjp = ..`) of a function with a struct parameter is not supported yet; take the struct's numbers as slices, or leave the struct out of `wrt(..)`");
         return None;
     }
-    let roots: Vec<syn::Ident> = sig
-        .params
-        .iter()
-        .filter(|p| p.active && matches!(p.kind, ParamKind::Struct { .. }))
-        .map(|p| p.ident.clone())
-        .collect();
+    let mut roots: Vec<syn::Ident> = Vec::new();
+    if sig.self_active {
+        roots.push(syn::Ident::new("self", Span::call_site()));
+    }
+    roots.extend(
+        sig.params
+            .iter()
+            .filter(|p| p.active && matches!(p.kind, ParamKind::Struct { .. }))
+            .map(|p| p.ident.clone()),
+    );
     let mut block = (*func.block).clone();
     let mut reads = Reads {
         roots: &roots,
@@ -95,16 +104,18 @@ pub fn flatten(
         .iter()
         .zip(found)
         .map(|(root, fields)| StructParam {
+            is_self: root == "self",
             ident: root.clone(),
             ty_span: sig
                 .params
                 .iter()
                 .find(|p| p.ident == *root)
                 .map_or_else(Span::call_site, |p| p.ty.span()),
-            by_ref: sig
-                .params
-                .iter()
-                .any(|p| p.ident == *root && matches!(p.ty, syn::Type::Reference(_))),
+            by_ref: root == "self"
+                || sig
+                    .params
+                    .iter()
+                    .any(|p| p.ident == *root && matches!(p.ty, syn::Type::Reference(_))),
             fields,
         })
         .collect();
@@ -413,18 +424,19 @@ impl<'a> Flat<'a> {
         format_ident!("__{}_flat{}", name, suffix)
     }
 
+    /// `self`'s fields first (with `wrt(self)`), then each parameter.
     fn becomes(&self) -> Vec<Becomes<'_>> {
-        self.sig
-            .params
-            .iter()
-            .map(|p| match self.structs.iter().find(|s| s.ident == p.ident) {
+        let receiver = self.structs.iter().filter(|s| s.is_self).map(Becomes::Struct);
+        let params = self.sig.params.iter().map(|p| {
+            match self.structs.iter().find(|s| !s.is_self && s.ident == p.ident) {
                 Some(s) => Becomes::Struct(s),
                 None => Becomes::Itself {
                     ident: &p.ident,
                     active: p.active,
                 },
-            })
-            .collect()
+            }
+        });
+        receiver.chain(params).collect()
     }
 
     fn function(&self, block: syn::Block) -> syn::ItemFn {
@@ -438,6 +450,15 @@ impl<'a> Flat<'a> {
         for input in &self.func.sig.inputs {
             let syn::FnArg::Typed(typed) = input else {
                 inputs.push(input.clone());
+                for s in self.structs.iter().filter(|s| s.is_self) {
+                    for f in &s.fields {
+                        let name = &f.ident;
+                        inputs.push(match f.reading {
+                            Reading::Number => syn::parse_quote!(#name: #number),
+                            Reading::Numbers => syn::parse_quote!(#name: &[#number]),
+                        });
+                    }
+                }
                 continue;
             };
             let ident = match &*typed.pat {
@@ -447,7 +468,7 @@ impl<'a> Flat<'a> {
                     continue;
                 }
             };
-            let Some(s) = self.structs.iter().find(|s| s.ident == *ident) else {
+            let Some(s) = self.structs.iter().find(|s| !s.is_self && s.ident == *ident) else {
                 inputs.push(input.clone());
                 continue;
             };
@@ -499,7 +520,9 @@ impl<'a> Flat<'a> {
                                 #rt::differentiable::FieldNumbers::<#number>::numbers(&#field)),
                         });
                     }
-                    args.push(if s.by_ref { quote!(#root) } else { quote!(&#root) });
+                    if !s.is_self {
+                        args.push(if s.by_ref { quote!(#root) } else { quote!(&#root) });
+                    }
                 }
                 Becomes::Itself { ident, .. } => args.push(quote!(#ident)),
             }
@@ -620,8 +643,11 @@ impl<'a> Flat<'a> {
         let args = self.flat_args();
         let ret = &self.sig.return_type;
         let rt = self.rt;
-        let gradient_types: Vec<TokenStream> =
+        let mut gradient_types: Vec<TokenStream> =
             self.sig.active_params().map(|p| p.gradient_type()).collect();
+        if self.sig.self_active {
+            gradient_types.insert(0, quote!(Self));
+        }
         let gradient_type = match gradient_types.as_slice() {
             [one] => one.clone(),
             many => quote!((#(#many,)*)),
@@ -656,7 +682,17 @@ impl<'a> Flat<'a> {
         let mut entry_types = Vec::new();
         let mut entries = Vec::new();
         let mut next = flat_names.iter();
-        for (b, p) in self.becomes().into_iter().zip(&self.sig.params) {
+        let becomes = self.becomes();
+        let (of_self, of_params) = becomes.split_at(usize::from(self.sig.self_active));
+        for b in of_self {
+            if let Becomes::Struct(s) = b {
+                for _ in &s.fields {
+                    let e = next.next();
+                    entry_pattern.push(quote!(#e));
+                }
+            }
+        }
+        for (b, p) in of_params.iter().zip(&self.sig.params) {
             match b {
                 Becomes::Struct(s) => {
                     for _ in &s.fields {
@@ -679,9 +715,10 @@ impl<'a> Flat<'a> {
         }
         let gradient_list = {
             // The user's entries again, now one per parameter with constants in place.
+            // `self`'s gradient, if active, is first in `G` and not an entry of the pullback.
             let g = self.gradient(&flat_names);
-            let active = self.sig.params.iter().filter(|p| p.active).count();
-            let mut k = 0;
+            let active = gradient_types.len();
+            let mut k = usize::from(self.sig.self_active);
             for p in &self.sig.params {
                 if p.active {
                     let index = syn::Index::from(k);
@@ -803,7 +840,7 @@ impl<'a> Flat<'a> {
         let turbofish = turbofish.as_turbofish();
         let receiver = if self.sig.has_self { quote!(&self,) } else { quote!() };
         let ret = &self.sig.return_type;
-        let count = self.sig.active_params().count();
+        let count = self.sig.active_params().count() + usize::from(self.sig.self_active);
         let entries: Vec<syn::Ident> = (0..count).map(|k| format_ident!("__e{}", k)).collect();
         let pattern = match entries.as_slice() {
             [one] => quote!(#one),
@@ -811,7 +848,12 @@ impl<'a> Flat<'a> {
         };
         // The `Differentiable` calls at each parameter's type, where a type that is not one is
         // reported (once: the same error at the same place as the other items').
-        let spans: Vec<Span> = self.sig.active_params().map(|p| p.ty.span()).collect();
+        let self_span = self.func.sig.receiver().map(|r| r.span());
+        let spans: Vec<Span> = self_span
+            .into_iter()
+            .filter(|_| self.sig.self_active)
+            .chain(self.sig.active_params().map(|p| p.ty.span()))
+            .collect();
         let rebuilt: Vec<TokenStream> = entries
             .iter()
             .zip(&spans)
