@@ -25,7 +25,9 @@ fn residuals(m: &Model, t: &[f64], y: &[f64]) -> Vec<f64> {
 
 /// Deterministic noise in [-1, 1) (a linear congruential generator), so the run is repeatable.
 fn noise(state: &mut u64) -> f64 {
-    *state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    *state = state
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     ((*state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
 }
 
@@ -39,8 +41,9 @@ fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> [f64; 3] {
         b.swap(col, pivot);
         for row in col + 1..3 {
             let factor = a[row][col] / a[col][col];
-            for k in col..3 {
-                a[row][k] -= factor * a[col][k];
+            let pivot_row = a[col];
+            for (entry, p) in a[row].iter_mut().zip(pivot_row).skip(col) {
+                *entry -= factor * p;
             }
             b[row] -= factor * b[col];
         }
@@ -58,7 +61,11 @@ fn sum_of_squares(r: &[f64]) -> f64 {
 }
 
 fn main() {
-    let truth = Model { a: 2.5, b: -1.3, c: 0.5 };
+    let truth = Model {
+        a: 2.5,
+        b: -1.3,
+        c: 0.5,
+    };
     let mut state = 42;
     let t: Vec<f64> = (0..40).map(|i| i as f64 * 0.1).collect();
     let y: Vec<f64> = t
@@ -66,7 +73,11 @@ fn main() {
         .map(|&ti| truth.a * (truth.b * ti).exp() + truth.c + 0.01 * noise(&mut state))
         .collect();
 
-    let mut m = Model { a: 1.0, b: -0.5, c: 0.0 };
+    let mut m = Model {
+        a: 1.0,
+        b: -0.5,
+        c: 0.0,
+    };
     let mut damping = 1e-3;
     println!("iteration  a           b           c           ‖r‖²");
     for iteration in 0..50 {
@@ -92,7 +103,11 @@ fn main() {
             line[i] *= 1.0 + damping;
         }
         let step = solve3(jtj, jtr);
-        let trial = Model { a: m.a + step[0], b: m.b + step[1], c: m.c + step[2] };
+        let trial = Model {
+            a: m.a + step[0],
+            b: m.b + step[1],
+            c: m.c + step[2],
+        };
         if sum_of_squares(&residuals(&trial, &t, &y)) < cost {
             m = trial;
             damping *= 0.3;
@@ -104,5 +119,9 @@ fn main() {
         }
     }
     println!("fitted {m:?}, true {truth:?}");
-    assert!((m.a - truth.a).abs() < 0.05 && (m.b - truth.b).abs() < 0.05 && (m.c - truth.c).abs() < 0.05);
+    assert!(
+        (m.a - truth.a).abs() < 0.05
+            && (m.b - truth.b).abs() < 0.05
+            && (m.c - truth.c).abs() < 0.05
+    );
 }

@@ -25,7 +25,11 @@ fn loss(p: &Params, x: &[f64], y: &[f64]) -> f64 {
 
 #[test]
 fn linear_model_in_a_struct() {
-    let p = Params { w: vec![0.5, -1.0], b: 0.25, n: 2 };
+    let p = Params {
+        w: vec![0.5, -1.0],
+        b: 0.25,
+        n: 2,
+    };
     let x = [1.0, 2.0, 3.0, 4.0];
     let y = [1.0, -2.0];
     let (value, (gp, gx, gy)) = loss_grad(&p, &x, &y);
@@ -55,7 +59,11 @@ fn loss_wrt_p(p: &Params, x: &[f64], y: &[f64]) -> f64 {
 
 #[test]
 fn wrt_names_the_struct() {
-    let p = Params { w: vec![0.5, -1.0], b: 0.25, n: 2 };
+    let p = Params {
+        w: vec![0.5, -1.0],
+        b: 0.25,
+        n: 2,
+    };
     let x = [1.0, 2.0, 3.0, 4.0];
     let y = [1.0, -2.0];
     let (_, (expected, _, _)) = loss_grad(&p, &x, &y);
@@ -95,7 +103,10 @@ fn reach_error(arm: Arm, q: [f64; 2]) -> f64 {
 fn arm_from(numbers: &[f64]) -> Arm {
     Arm {
         lengths: [numbers[0], numbers[1]],
-        offsets: Offsets { shoulder: numbers[2], elbow: numbers[3] },
+        offsets: Offsets {
+            shoulder: numbers[2],
+            elbow: numbers[3],
+        },
         name: "two-link".into(),
     }
 }
@@ -120,7 +131,12 @@ fn nested_struct_by_value_against_differences() {
         g_q[0],
         g_q[1],
     ];
-    assert_close("reach_error", &got, &central_gradient(reach_flat, &ARM_AT, 1e-6), 1e-7);
+    assert_close(
+        "reach_error",
+        &got,
+        &central_gradient(reach_flat, &ARM_AT, 1e-6),
+        1e-7,
+    );
 }
 
 #[differentiate]
@@ -134,7 +150,12 @@ fn reach_error_ref(arm: &Arm, q: &[f64; 2]) -> f64 {
 
 fn reach_ref_gradient(v: &[f64]) -> Vec<f64> {
     let (_, (g_arm, g_q)) = reach_error_ref_grad(&arm_from(&v[..4]), &[v[4], v[5]]);
-    let mut flat = vec![g_arm.lengths[0], g_arm.lengths[1], g_arm.offsets.shoulder, g_arm.offsets.elbow];
+    let mut flat = vec![
+        g_arm.lengths[0],
+        g_arm.lengths[1],
+        g_arm.offsets.shoulder,
+        g_arm.offsets.elbow,
+    ];
     flat.extend(g_q);
     flat
 }
@@ -161,8 +182,17 @@ fn hvp_and_jvp_take_the_gradient_type() {
     // H·v against the Hessian by differences.
     let (_, _, (h_arm, h_q)) = reach_error_ref_hvp(&arm, &q, (v_arm.clone(), v_q));
     let h = hessian_by_differences(reach_ref_gradient, &ARM_AT, 1e-5);
-    let expected: Vec<f64> = (0..6).map(|i| (0..6).map(|j| h[i][j] * direction[j]).sum()).collect();
-    let got = [h_arm.lengths[0], h_arm.lengths[1], h_arm.offsets.shoulder, h_arm.offsets.elbow, h_q[0], h_q[1]];
+    let expected: Vec<f64> = (0..6)
+        .map(|i| (0..6).map(|j| h[i][j] * direction[j]).sum())
+        .collect();
+    let got = [
+        h_arm.lengths[0],
+        h_arm.lengths[1],
+        h_arm.offsets.shoulder,
+        h_arm.offsets.elbow,
+        h_q[0],
+        h_q[1],
+    ];
     assert_close("hvp", &got, &expected, 1e-6);
     // J·v against the gradient (forward against reverse).
     let (_, jv) = reach_error_ref_jvp(&arm, &q, (v_arm, v_q));
@@ -173,7 +203,11 @@ fn hvp_and_jvp_take_the_gradient_type() {
 
 #[test]
 fn hessian_of_the_linear_model_with_a_constant_field() {
-    let p = Params { w: vec![0.5, -1.0], b: 0.25, n: 2 };
+    let p = Params {
+        w: vec![0.5, -1.0],
+        b: 0.25,
+        n: 2,
+    };
     let x = [1.0, 2.0, 3.0, 4.0];
     let y = [1.0, -2.0];
     let (_, _, h) = loss_wrt_p_hessian(&p, &x, &y);
@@ -182,7 +216,11 @@ fn hessian_of_the_linear_model_with_a_constant_field() {
     for i in 0..3 {
         for j in 0..3 {
             let expected: f64 = rows.iter().map(|r| 2.0 * r[i] * r[j]).sum();
-            assert!((h[i][j] - expected).abs() < 1e-12, "h[{i}][{j}] = {}", h[i][j]);
+            assert!(
+                (h[i][j] - expected).abs() < 1e-12,
+                "h[{i}][{j}] = {}",
+                h[i][j]
+            );
         }
     }
 }
@@ -208,13 +246,28 @@ impl Line {
 
 #[test]
 fn wrt_self_gives_a_gradient_of_type_self() {
-    let line = Line { slope: 2.0, intercept: -1.0 };
+    let line = Line {
+        slope: 2.0,
+        intercept: -1.0,
+    };
     // r = 2·3 − 1 − 4 = 1: ∂/∂slope = 2 r x = 6, ∂/∂intercept = 2 r = 2.
     let (value, g) = line.squared_error_grad(3.0, 4.0);
     assert_eq!(value, 1.0);
-    assert_eq!(g, Line { slope: 6.0, intercept: 2.0 });
+    assert_eq!(
+        g,
+        Line {
+            slope: 6.0,
+            intercept: 2.0
+        }
+    );
     let (_, (g_line, g_x)) = line.prediction_grad(0.5);
-    assert_eq!(g_line, Line { slope: 0.5f64.sin(), intercept: 1.0 });
+    assert_eq!(
+        g_line,
+        Line {
+            slope: 0.5f64.sin(),
+            intercept: 1.0
+        }
+    );
     assert!((g_x - 2.0 * 0.5f64.cos()).abs() < 1e-15);
     // The Hessian over (slope, intercept): 2 (x, 1)(x, 1)ᵀ.
     let (_, _, h) = line.squared_error_hessian(3.0, 4.0);

@@ -39,7 +39,9 @@ fn vjp_is_seed_times_jacobian() {
     let (value, g) = residuals_vjp(&P, &T, &Y, &seed);
     let (_, rows) = residuals_jacobian(&P, &T, &Y);
     assert_eq!(value.len(), 4);
-    let expected: Vec<f64> = (0..3).map(|j| (0..4).map(|i| seed[i] * rows[i][j]).sum()).collect();
+    let expected: Vec<f64> = (0..3)
+        .map(|j| (0..4).map(|i| seed[i] * rows[i][j]).sum())
+        .collect();
     assert_close("vjp", &g, &expected, 1e-14);
     // A `Vec` seed passes as a slice.
     let seed_vec = seed.to_vec();
@@ -53,11 +55,19 @@ fn jvp_against_differences() {
     assert_eq!(value, residuals(&P, &T, &Y));
     let h = 1e-6;
     let shifted = |s: f64| {
-        let p = [P[0] + s * tangent[0], P[1] + s * tangent[1], P[2] + s * tangent[2]];
+        let p = [
+            P[0] + s * tangent[0],
+            P[1] + s * tangent[1],
+            P[2] + s * tangent[2],
+        ];
         residuals(&p, &T, &Y)
     };
     let (up, down) = (shifted(h), shifted(-h));
-    let expected: Vec<f64> = up.iter().zip(&down).map(|(u, d)| (u - d) / (2.0 * h)).collect();
+    let expected: Vec<f64> = up
+        .iter()
+        .zip(&down)
+        .map(|(u, d)| (u - d) / (2.0 * h))
+        .collect();
     assert_close("jvp", &jv, &expected, 1e-8);
 }
 
@@ -71,8 +81,18 @@ fn polar_to_cartesian(r: f64, theta: f64) -> Vec<f64> {
 fn literal_result_and_default_parameters() {
     let (value, rows) = polar_to_cartesian_jacobian(2.0, 0.5);
     assert_eq!(value, vec![2.0 * 0.5f64.cos(), 2.0 * 0.5f64.sin()]);
-    assert_close("dx", &[rows[0].0, rows[0].1], &[0.5f64.cos(), -2.0 * 0.5f64.sin()], 1e-15);
-    assert_close("dy", &[rows[1].0, rows[1].1], &[0.5f64.sin(), 2.0 * 0.5f64.cos()], 1e-15);
+    assert_close(
+        "dx",
+        &[rows[0].0, rows[0].1],
+        &[0.5f64.cos(), -2.0 * 0.5f64.sin()],
+        1e-15,
+    );
+    assert_close(
+        "dy",
+        &[rows[1].0, rows[1].1],
+        &[0.5f64.sin(), 2.0 * 0.5f64.cos()],
+        1e-15,
+    );
 }
 
 #[derive(Clone, Debug, differentiate::Differentiable)]
@@ -94,7 +114,11 @@ fn model_residuals(m: &Model, t: &[f64], y: &[f64]) -> Vec<f64> {
 
 #[test]
 fn struct_parameter_with_vec_result() {
-    let m = Model { a: P[0], b: P[1], c: P[2] };
+    let m = Model {
+        a: P[0],
+        b: P[1],
+        c: P[2],
+    };
     let (value, rows) = model_residuals_jacobian(&m, &T, &Y);
     let (expected_value, expected) = residuals_jacobian(&P, &T, &Y);
     assert_eq!(value, expected_value);

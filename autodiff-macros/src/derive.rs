@@ -94,7 +94,24 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     } else {
         quote!(#(#rt::Differentiable::<__F>::count_numbers(&self.#number_fields))+*)
     };
+    // Each field that holds numbers, checked where it is declared (a field whose type names
+    // the struct's own type parameters is checked where the struct is used).
+    let own: Vec<String> = input
+        .generics
+        .type_params()
+        .map(|t| t.ident.to_string())
+        .collect();
+    let checks = fields
+        .iter()
+        .filter(|f| f.numbers && !mentions_any(f.ty, &own))
+        .map(|f| {
+            let ty = f.ty;
+            quote_spanned!(ty.span()=> #rt::differentiable::holds_numbers::<#ty>();)
+        });
+    let (plain_impl_generics, _, _) = input.generics.split_for_impl();
     Ok(quote! {
+        const _: () = { #(#checks)* };
+        impl #plain_impl_generics #rt::differentiable::HoldsNumbers for #name #ty_generics #where_clause {}
         impl #impl_generics #rt::Differentiable<__F> for #name #ty_generics
         where #(#predicates,)*
         {
@@ -114,10 +131,31 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     })
 }
 
+/// Whether `ty` mentions any of the identifiers `names` (a type parameter).
+fn mentions_any(ty: &syn::Type, names: &[String]) -> bool {
+    quote!(#ty)
+        .into_iter()
+        .flat_map(flatten_tokens)
+        .any(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if names.contains(&i.to_string())))
+}
+
+fn flatten_tokens(tree: proc_macro2::TokenTree) -> Vec<proc_macro2::TokenTree> {
+    match tree {
+        proc_macro2::TokenTree::Group(g) => {
+            g.stream().into_iter().flat_map(flatten_tokens).collect()
+        }
+        other => vec![other],
+    }
+}
+
 /// `#[differentiate(constant)]` on a field: a constant whatever its type.
 fn marked_constant(field: &syn::Field) -> syn::Result<bool> {
     let mut constant = false;
-    for attr in field.attrs.iter().filter(|a| a.path().is_ident("differentiate")) {
+    for attr in field
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("differentiate"))
+    {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("constant") {
                 constant = true;

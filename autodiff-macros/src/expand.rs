@@ -24,9 +24,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let func: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(_) => match syn::parse2::<syn::ItemImpl>(item.clone()) {
-            Ok(block) if errors.is_empty() && options.is_default() => {
-                return expand_impl(block)
-            }
+            Ok(block) if errors.is_empty() && options.is_default() => return expand_impl(block),
             Ok(_) if errors.is_empty() => {
                 errors.spanned(
                     &item,
@@ -52,7 +50,11 @@ fn expand_impl(mut block: syn::ItemImpl) -> TokenStream {
         let syn::ImplItem::Fn(method) = item else {
             continue;
         };
-        let Some(at) = method.attrs.iter().position(|a| a.path().is_ident("differentiate")) else {
+        let Some(at) = method
+            .attrs
+            .iter()
+            .position(|a| a.path().is_ident("differentiate"))
+        else {
             continue;
         };
         let attr = method.attrs.remove(at);
@@ -61,7 +63,10 @@ fn expand_impl(mut block: syn::ItemImpl) -> TokenStream {
             syn::Meta::Path(_) => TokenStream::new(),
             syn::Meta::List(list) => list.tokens,
             syn::Meta::NameValue(nv) => {
-                errors.spanned(&nv, "write the options in parentheses: `#[differentiate(wrt(x))]`");
+                errors.spanned(
+                    &nv,
+                    "write the options in parentheses: `#[differentiate(wrt(x))]`",
+                );
                 TokenStream::new()
             }
         };
@@ -101,13 +106,17 @@ fn expand_function(func: syn::ItemFn, options: options::Options, errors: Errors)
 }
 
 /// The items generated beside the function (not the function itself).
-fn generated_items(func: &syn::ItemFn, options: options::Options, mut errors: Errors) -> TokenStream {
+fn generated_items(
+    func: &syn::ItemFn,
+    options: options::Options,
+    mut errors: Errors,
+) -> TokenStream {
     let runtime = runtime_path();
     let sig = signature::analyse(&func.sig, &options, &mut errors);
     if let Some(signature::Output::Vec(elem)) = &sig.output {
         // Differentiated as its seeded sum, a scalar function (see `seeded`).
         if errors.is_empty() {
-            if let Some(s) = seeded::seeded(&func, &sig, elem, &options, &runtime, &mut errors) {
+            if let Some(s) = seeded::seeded(func, &sig, elem, &options, &runtime, &mut errors) {
                 let inner = expand_function(s.seeded, s.options, Errors::default());
                 let wrappers = s.wrappers;
                 return quote!(#inner #wrappers);
@@ -119,22 +128,20 @@ fn generated_items(func: &syn::ItemFn, options: options::Options, mut errors: Er
     if sig.output.is_some() && structs::has_active_struct(&sig) {
         // Differentiated as the flat function of the fields its body reads (see `structs`).
         if errors.is_empty() {
-            if let Some(flattened) =
-                structs::flatten(&func, &sig, &options, &runtime, &mut errors)
-            {
+            if let Some(flattened) = structs::flatten(func, &sig, &options, &runtime, &mut errors) {
                 let flat = expand_function(flattened.flat, flattened.options, Errors::default());
                 let wrappers = flattened.wrappers;
                 return quote!(#flat #wrappers);
             }
         }
         let errors = errors.to_compile_errors();
-        let stubs = emit::stubs(&func, &sig, &runtime);
+        let stubs = emit::stubs(func, &sig, &runtime);
         return quote!(#errors #stubs);
     }
     // The items beside the function, and `NAME_dump` of them if asked for.
     let with_dump = |generated: TokenStream| {
         let dump = if options.dump {
-            emit::dump(&func, &sig, &generated)
+            emit::dump(func, &sig, &generated)
         } else {
             TokenStream::new()
         };
@@ -142,7 +149,7 @@ fn generated_items(func: &syn::ItemFn, options: options::Options, mut errors: Er
     };
     let stubs = |errors: Errors| {
         let errors = errors.to_compile_errors();
-        let stubs = with_dump(emit::stubs(&func, &sig, &runtime));
+        let stubs = with_dump(emit::stubs(func, &sig, &runtime));
         quote!(#errors #stubs)
     };
     if sig.output.is_none() {
@@ -154,22 +161,22 @@ fn generated_items(func: &syn::ItemFn, options: options::Options, mut errors: Er
         if !errors.is_empty() {
             return stubs(errors);
         }
-        let generated = with_dump(emit::supplied(&func, &sig, vjp, &runtime));
+        let generated = with_dump(emit::supplied(func, &sig, vjp, &runtime));
         let twin = twin_items(
-            &func,
+            func,
             &sig,
-            twin::supplied(&func, &sig, vjp),
+            twin::supplied(func, &sig, vjp),
             &options,
             &runtime,
         );
         return quote!(#generated #twin);
     }
-    let Some((ir, values)) = lowered(&func, &sig, &mut errors) else {
+    let Some((ir, values)) = lowered(func, &sig, &mut errors) else {
         return stubs(errors);
     };
-    let twin = twin::twin(&func, &sig, &ir, &values.kinds);
+    let twin = twin::twin(func, &sig, &ir, &values.kinds);
     let forward = twin::forward(&twin, &sig, &ir, &values.activity);
-    let twin = twin_items(&func, &sig, twin, &options, &runtime);
+    let twin = twin_items(func, &sig, twin, &options, &runtime);
     let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
     let (ir, facts, strategy) = rewritten(ir, values, &sig);
 
@@ -190,7 +197,7 @@ fn generated_items(func: &syn::ItemFn, options: options::Options, mut errors: Er
             .forward_grad
             .then(|| reverse::tangent_grad_body(&ir, &facts, &active_params, &runtime));
         emit::generated(
-            &func,
+            func,
             &sig,
             body,
             tangent,
@@ -204,7 +211,7 @@ fn generated_items(func: &syn::ItemFn, options: options::Options, mut errors: Er
     let generated = transform(Form::Pullback);
     // The dump shows the landmarked pullback, which is never compiled.
     let dump = if options.dump {
-        emit::dump(&func, &sig, &transform(Form::Landmarked))
+        emit::dump(func, &sig, &transform(Form::Landmarked))
     } else {
         TokenStream::new()
     };

@@ -55,7 +55,10 @@ pub fn pullback_fn(name: &Ident, at: Span) -> Ident {
 /// function with struct parameters (see `structs`), the name itself otherwise.
 pub fn user_facing(name: &Ident) -> String {
     let text = name.to_string();
-    match text.strip_prefix("__").and_then(|t| t.strip_suffix("_flat")) {
+    match text
+        .strip_prefix("__")
+        .and_then(|t| t.strip_suffix("_flat"))
+    {
         Some(user) => user.to_string(),
         None => text,
     }

@@ -53,10 +53,9 @@ pub fn seeded(
     let tail = match block.stmts.pop() {
         Some(syn::Stmt::Expr(expr, None)) => expr,
         other => {
-            let at = other.as_ref().map_or_else(
-                || func.sig.ident.span(),
-                |s| syn::spanned::Spanned::span(s),
-            );
+            let at = other
+                .as_ref()
+                .map_or_else(|| func.sig.ident.span(), syn::spanned::Spanned::span);
             errors.at(at, "a function returning a `Vec` must end with the returned buffer (`r`, or `vec![..]`)");
             return None;
         }
@@ -82,7 +81,9 @@ pub fn seeded(
             __dot += #buffer[__k] * __seed[__k];
         }
     });
-    block.stmts.push(syn::Stmt::Expr(syn::parse_quote!(__dot), None));
+    block
+        .stmts
+        .push(syn::Stmt::Expr(syn::parse_quote!(__dot), None));
 
     let mut seeded = func.clone();
     let name = func.sig.ident.to_string();
@@ -90,7 +91,9 @@ pub fn seeded(
     seeded.sig.ident = format_ident!("__{}_seeded", name);
     seeded.attrs.retain(|a| a.path().is_ident("cfg"));
     seeded.attrs.push(syn::parse_quote!(#[doc(hidden)]));
-    seeded.attrs.push(syn::parse_quote!(#[allow(clippy::too_many_arguments)]));
+    seeded
+        .attrs
+        .push(syn::parse_quote!(#[allow(clippy::too_many_arguments)]));
     seeded.sig.inputs.push(syn::parse_quote!(__seed: &[#elem]));
     seeded.sig.output = syn::parse_quote!(-> #elem);
     seeded.block = Box::new(block);
@@ -139,7 +142,11 @@ fn wrappers(
     let where_clause = &generics.where_clause;
     let (_, turbofish, _) = generics.split_for_impl();
     let turbofish = turbofish.as_turbofish();
-    let receiver = if sig.has_self { quote!(&self,) } else { quote!() };
+    let receiver = if sig.has_self {
+        quote!(&self,)
+    } else {
+        quote!()
+    };
     let call = |ident: &syn::Ident| {
         let sibling = crate::emit::sibling(sig, ident);
         quote!(#sibling #turbofish)
@@ -158,7 +165,11 @@ fn wrappers(
         [one] => one.clone(),
         many => quote!((#(#many,)*)),
     };
-    let attrs: Vec<&syn::Attribute> = func.attrs.iter().filter(|a| a.path().is_ident("cfg")).collect();
+    let attrs: Vec<&syn::Attribute> = func
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .collect();
     let original = call(name);
     let (vjp, jacobian, jvp) = (item("vjp"), item("jacobian"), item("jvp"));
     let (seeded_grad, seeded_jvp) = (call(&seeded("grad")), call(&seeded("jvp")));

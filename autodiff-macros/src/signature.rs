@@ -103,7 +103,7 @@ pub fn param_kind(ty: &Type, floats: &FloatTypes) -> ParamKind {
 /// A named type that is not a float, a tensor, a type parameter or a constant by its spelling:
 /// a user struct, which holds parameters if it derives `Differentiable`.
 fn is_struct_type(ty: &Type, floats: &FloatTypes) -> bool {
-    matches!(ty, Type::Path(p) if p.qself.is_none())
+    matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.segments.last().is_none_or(|s| s.ident != "Vec"))
         && !floats.is_float(ty)
         && floats.other_parameter(ty).is_none()
         && !is_tensor_type(ty)
@@ -192,7 +192,14 @@ pub fn is_integer_type(ident: &syn::Ident) -> bool {
 /// functions and closures, and collections, options and references of them.
 pub fn is_constant_type(ty: &Type) -> bool {
     const CONSTANT_NAMES: &[&str] = &[
-        "bool", "char", "str", "String", "PhantomData", "Range", "RangeInclusive", "Ordering",
+        "bool",
+        "char",
+        "str",
+        "String",
+        "PhantomData",
+        "Range",
+        "RangeInclusive",
+        "Ordering",
     ];
     const CONTAINERS: &[&str] = &[
         "Vec", "Option", "Box", "Rc", "Arc", "HashMap", "BTreeMap", "HashSet", "BTreeSet",
@@ -210,14 +217,17 @@ pub fn is_constant_type(ty: &Type) -> bool {
             if !CONTAINERS.contains(&name.as_str()) {
                 return false;
             }
-            // A container is a constant when what it holds is (the `V` of a map).
+            if name != "Vec" {
+                // Options, boxes and maps are passed through: a gradient has the value's
+                // shape, and theirs can change from one call to the next.
+                return true;
+            }
+            // A vector is a constant when what it holds is.
             match &last.arguments {
-                syn::PathArguments::AngleBracketed(args) => {
-                    args.args.iter().all(|a| match a {
-                        syn::GenericArgument::Type(t) => is_constant_type(t),
-                        _ => true,
-                    })
-                }
+                syn::PathArguments::AngleBracketed(args) => args.args.iter().all(|a| match a {
+                    syn::GenericArgument::Type(t) => is_constant_type(t),
+                    _ => true,
+                }),
                 _ => false,
             }
         }
@@ -375,7 +385,13 @@ fn choose_active(
                 seen.push(key);
                 if name == "self" {
                     if sig.receiver().is_none() {
-                        errors.spanned(name, format!("`wrt` names `self`, but `{}` has no `self` parameter", sig.ident));
+                        errors.spanned(
+                            name,
+                            format!(
+                                "`wrt` names `self`, but `{}` has no `self` parameter",
+                                sig.ident
+                            ),
+                        );
                     }
                     continue;
                 }

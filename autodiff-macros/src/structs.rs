@@ -119,15 +119,7 @@ pub fn flatten(
             fields,
         })
         .collect();
-    let renames: Vec<Vec<(Vec<String>, syn::Ident, Reading)>> = structs
-        .iter()
-        .map(|s| {
-            s.fields
-                .iter()
-                .map(|f| (member_names(&f.members), f.ident.clone(), f.reading))
-                .collect()
-        })
-        .collect();
+    let renames: Vec<Vec<FieldRead>> = structs.iter().map(|s| s.fields.clone()).collect();
     let mut rename = Reads {
         roots: &roots,
         found: vec![Vec::new(); roots.len()],
@@ -170,9 +162,7 @@ pub fn flatten(
 fn field_at(base: &syn::Ident, members: &[syn::Member], span: Span) -> TokenStream {
     let base = syn::Ident::new(&base.to_string(), span);
     let members = members.iter().map(|m| match m {
-        syn::Member::Named(ident) => {
-            syn::Member::Named(syn::Ident::new(&ident.to_string(), span))
-        }
+        syn::Member::Named(ident) => syn::Member::Named(syn::Ident::new(&ident.to_string(), span)),
         syn::Member::Unnamed(index) => syn::Member::Unnamed(syn::Index {
             index: index.index,
             span,
@@ -182,7 +172,10 @@ fn field_at(base: &syn::Ident, members: &[syn::Member], span: Span) -> TokenStre
 }
 
 fn member_names(members: &[syn::Member]) -> Vec<String> {
-    members.iter().map(|m| m.to_token_stream().to_string()).collect()
+    members
+        .iter()
+        .map(|m| m.to_token_stream().to_string())
+        .collect()
 }
 
 /// The float type the fields are read as: the function's type parameter, or the result's.
@@ -215,7 +208,7 @@ enum Context {
 struct Reads<'a, 'e> {
     roots: &'a [syn::Ident],
     found: Vec<Vec<FieldRead>>,
-    rename: Option<&'a [Vec<(Vec<String>, syn::Ident, Reading)>]>,
+    rename: Option<&'a [Vec<FieldRead>]>,
     context: Context,
     /// Inside an expression whose value carries no derivative.
     discrete: bool,
@@ -224,8 +217,18 @@ struct Reads<'a, 'e> {
 
 /// Methods that read their receiver as a slice.
 const SLICE_METHODS: &[&str] = &[
-    "len", "is_empty", "iter", "first", "last", "get", "windows", "chunks", "chunks_exact",
-    "split_at", "to_vec", "as_slice",
+    "len",
+    "is_empty",
+    "iter",
+    "first",
+    "last",
+    "get",
+    "windows",
+    "chunks",
+    "chunks_exact",
+    "split_at",
+    "to_vec",
+    "as_slice",
 ];
 
 impl Reads<'_, '_> {
@@ -261,7 +264,10 @@ impl Reads<'_, '_> {
         };
         let names = member_names(&members);
         let fields = &mut self.found[root];
-        match fields.iter_mut().find(|f| member_names(&f.members) == names) {
+        match fields
+            .iter_mut()
+            .find(|f| member_names(&f.members) == names)
+        {
             Some(f) if reading == Reading::Numbers => f.reading = Reading::Numbers,
             Some(_) => {}
             None => {
@@ -286,10 +292,12 @@ impl Reads<'_, '_> {
             return;
         };
         let names = member_names(&members);
-        let found = renames[root].iter().find(|(n, _, _)| *n == names);
-        if let Some((_, ident, reading)) = found {
-            if !slices_only || *reading == Reading::Numbers {
-                let ident = syn::Ident::new(&ident.to_string(), expr.span());
+        let found = renames[root]
+            .iter()
+            .find(|f| member_names(&f.members) == names);
+        if let Some(f) = found {
+            if !slices_only || f.reading == Reading::Numbers {
+                let ident = syn::Ident::new(&f.ident.to_string(), expr.span());
                 *expr = syn::parse_quote!(#ident);
             }
         }
@@ -303,7 +311,10 @@ impl Reads<'_, '_> {
 
 fn is_comparison(op: &syn::BinOp) -> bool {
     use syn::BinOp::*;
-    matches!(op, Eq(_) | Ne(_) | Lt(_) | Le(_) | Gt(_) | Ge(_) | And(_) | Or(_))
+    matches!(
+        op,
+        Eq(_) | Ne(_) | Lt(_) | Le(_) | Gt(_) | Ge(_) | And(_) | Or(_)
+    )
 }
 
 fn is_integer(ty: &syn::Type) -> bool {
@@ -426,9 +437,17 @@ impl<'a> Flat<'a> {
 
     /// `self`'s fields first (with `wrt(self)`), then each parameter.
     fn becomes(&self) -> Vec<Becomes<'_>> {
-        let receiver = self.structs.iter().filter(|s| s.is_self).map(Becomes::Struct);
+        let receiver = self
+            .structs
+            .iter()
+            .filter(|s| s.is_self)
+            .map(Becomes::Struct);
         let params = self.sig.params.iter().map(|p| {
-            match self.structs.iter().find(|s| !s.is_self && s.ident == p.ident) {
+            match self
+                .structs
+                .iter()
+                .find(|s| !s.is_self && s.ident == p.ident)
+            {
                 Some(s) => Becomes::Struct(s),
                 None => Becomes::Itself {
                     ident: &p.ident,
@@ -444,7 +463,8 @@ impl<'a> Flat<'a> {
         flat.sig.ident = self.name("");
         flat.attrs.retain(|a| a.path().is_ident("cfg"));
         flat.attrs.push(syn::parse_quote!(#[doc(hidden)]));
-        flat.attrs.push(syn::parse_quote!(#[allow(unused_variables, clippy::too_many_arguments)]));
+        flat.attrs
+            .push(syn::parse_quote!(#[allow(unused_variables, clippy::too_many_arguments)]));
         let number = &self.number;
         let mut inputs = syn::punctuated::Punctuated::new();
         for input in &self.func.sig.inputs {
@@ -468,7 +488,11 @@ impl<'a> Flat<'a> {
                     continue;
                 }
             };
-            let Some(s) = self.structs.iter().find(|s| !s.is_self && s.ident == *ident) else {
+            let Some(s) = self
+                .structs
+                .iter()
+                .find(|s| !s.is_self && s.ident == *ident)
+            else {
                 inputs.push(input.clone());
                 continue;
             };
@@ -496,7 +520,10 @@ impl<'a> Flat<'a> {
         for b in self.becomes() {
             match b {
                 Becomes::Struct(s) => names.extend(s.fields.iter().map(|f| f.ident.clone())),
-                Becomes::Itself { ident, active: true } => names.push(ident.clone()),
+                Becomes::Itself {
+                    ident,
+                    active: true,
+                } => names.push(ident.clone()),
                 Becomes::Itself { .. } => {}
             }
         }
@@ -521,7 +548,11 @@ impl<'a> Flat<'a> {
                         });
                     }
                     if !s.is_self {
-                        args.push(if s.by_ref { quote!(#root) } else { quote!(&#root) });
+                        args.push(if s.by_ref {
+                            quote!(#root)
+                        } else {
+                            quote!(&#root)
+                        });
                     }
                 }
                 Becomes::Itself { ident, .. } => args.push(quote!(#ident)),
@@ -551,7 +582,11 @@ impl<'a> Flat<'a> {
             match b {
                 Becomes::Struct(s) => {
                     let root = &s.ident;
-                    let root_ref = if s.by_ref { quote!(#root) } else { quote!(&#root) };
+                    let root_ref = if s.by_ref {
+                        quote!(#root)
+                    } else {
+                        quote!(&#root)
+                    };
                     let stores = s.fields.iter().map(|f| {
                         let field = field_at(&format_ident!("__gradient"), &f.members, f.span);
                         let entry = next.next();
@@ -560,7 +595,8 @@ impl<'a> Flat<'a> {
                             Reading::Numbers => quote_spanned!(f.span=> #rt::differentiable::FieldNumbers::<#number>::store(&mut #field, #entry);),
                         }
                     });
-                    let zero = quote_spanned!(s.ty_span=> #rt::Differentiable::<#number>::zero_like);
+                    let zero =
+                        quote_spanned!(s.ty_span=> #rt::Differentiable::<#number>::zero_like);
                     entries.push(quote!({
                         let mut __gradient = #zero(#root_ref);
                         #(#stores)*
@@ -588,7 +624,9 @@ impl<'a> Flat<'a> {
             .into_iter()
             .filter(|b| !matches!(b, Becomes::Itself { active: false, .. }))
             .collect();
-        let names: Vec<syn::Ident> = (0..active.len()).map(|k| format_ident!("__t{}", k)).collect();
+        let names: Vec<syn::Ident> = (0..active.len())
+            .map(|k| format_ident!("__t{}", k))
+            .collect();
         let pattern = match names.as_slice() {
             [one] => quote!(#one),
             many => quote!((#(#many,)*)),
@@ -626,7 +664,11 @@ impl<'a> Flat<'a> {
         let where_clause = &generics.where_clause;
         let (_, turbofish, _) = generics.split_for_impl();
         let turbofish = turbofish.as_turbofish();
-        let receiver = if self.sig.has_self { quote!(&self,) } else { quote!() };
+        let receiver = if self.sig.has_self {
+            quote!(&self,)
+        } else {
+            quote!()
+        };
         let call = |ident: &syn::Ident| {
             let sibling = crate::emit::sibling(self.sig, ident);
             quote!(#sibling #turbofish)
@@ -643,8 +685,11 @@ impl<'a> Flat<'a> {
         let args = self.flat_args();
         let ret = &self.sig.return_type;
         let rt = self.rt;
-        let mut gradient_types: Vec<TokenStream> =
-            self.sig.active_params().map(|p| p.gradient_type()).collect();
+        let mut gradient_types: Vec<TokenStream> = self
+            .sig
+            .active_params()
+            .map(|p| p.gradient_type())
+            .collect();
         if self.sig.self_active {
             gradient_types.insert(0, quote!(Self));
         }
@@ -652,12 +697,17 @@ impl<'a> Flat<'a> {
             [one] => one.clone(),
             many => quote!((#(#many,)*)),
         };
-        let attrs: Vec<&syn::Attribute> =
-            func.attrs.iter().filter(|a| a.path().is_ident("cfg")).collect();
+        let attrs: Vec<&syn::Attribute> = func
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("cfg"))
+            .collect();
         let (flat_names, flat_pattern) = self.flat_gradient_pattern("g");
         let gradient = self.gradient(&flat_names);
         let seed = format_ident!("seed");
-        let doc_of = |what: &str| format!("{what} of [`{name}`]; see the `differentiate` crate for its shape (a struct parameter's gradient is a value of its type).");
+        let doc_of = |what: &str| {
+            format!("{what} of [`{name}`]; see the `differentiate` crate for its shape (a struct parameter's gradient is a value of its type).")
+        };
         let mut items = TokenStream::new();
 
         let vjp = item("vjp");
@@ -762,7 +812,8 @@ impl<'a> Flat<'a> {
         match &self.sig.output {
             Some(Output::Scalar(_)) => {
                 let grad = item("grad");
-                let arg_names: Vec<&syn::Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
+                let arg_names: Vec<&syn::Ident> =
+                    self.sig.params.iter().map(|p| &p.ident).collect();
                 let own_vjp = call(&vjp);
                 let doc = doc_of("The value and the gradient");
                 items.extend(quote! {
@@ -838,7 +889,11 @@ impl<'a> Flat<'a> {
         let where_clause = &generics.where_clause;
         let (_, turbofish, _) = generics.split_for_impl();
         let turbofish = turbofish.as_turbofish();
-        let receiver = if self.sig.has_self { quote!(&self,) } else { quote!() };
+        let receiver = if self.sig.has_self {
+            quote!(&self,)
+        } else {
+            quote!()
+        };
         let ret = &self.sig.return_type;
         let count = self.sig.active_params().count() + usize::from(self.sig.self_active);
         let entries: Vec<syn::Ident> = (0..count).map(|k| format_ident!("__e{}", k)).collect();

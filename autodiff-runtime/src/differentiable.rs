@@ -29,6 +29,26 @@ pub trait Differentiable<F>: Sized {
     fn read_numbers(&mut self, numbers: &mut &[F]);
 }
 
+/// A type a field of a `Differentiable` struct may have and hold numbers: floats, `Vec`s and
+/// arrays of them, tensors, and structs that derive `Differentiable`. The derive checks each
+/// such field against it, so a field of another type is reported where it is declared.
+#[diagnostic::on_unimplemented(
+    message = "the field's type `{Self}` cannot hold a gradient",
+    label = "neither numbers nor a `Differentiable` struct",
+    note = "derive `Differentiable` for `{Self}` if it holds parameters, or mark the field `#[differentiate(constant)]` to copy it into the gradient unchanged"
+)]
+pub trait HoldsNumbers {}
+
+impl HoldsNumbers for f64 {}
+impl HoldsNumbers for f32 {}
+impl<T: HoldsNumbers> HoldsNumbers for Vec<T> {}
+impl<T: HoldsNumbers, const N: usize> HoldsNumbers for [T; N] {}
+#[cfg(feature = "tensor")]
+impl HoldsNumbers for crate::Tensor {}
+
+/// The derive's check of a field's type (see [`HoldsNumbers`]).
+pub const fn holds_numbers<T: HoldsNumbers + ?Sized>() {}
+
 macro_rules! float_differentiable {
     ($($t:ty),*) => {$(
         impl Differentiable<$t> for $t {

@@ -1,10 +1,16 @@
+// A field whose type is neither numbers nor a constant by its spelling must derive
+// `Differentiable` too (or be marked `#[differentiate(constant)]`): the error is at the field.
 use differentiate::{differentiate, Differentiable};
-use std::collections::HashMap;
+
+#[derive(Clone)]
+struct Schedule {
+    rate: f64,
+}
 
 #[derive(Clone, Differentiable)]
 struct Params {
     w: f64,
-    cache: HashMap<String, f64>,
+    schedule: Schedule,
 }
 
 #[differentiate]
