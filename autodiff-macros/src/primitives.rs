@@ -443,6 +443,12 @@ pub fn lookup(name: &str, arity: usize) -> Option<&'static Primitive> {
         .find(|p| p.name == name && p.arity == arity)
 }
 
+/// A method only tensors have (`matmul`, `softmax`), unlike `exp` or `tanh`, which numbers
+/// have too: its receiver and arguments are tensors.
+pub fn is_tensor_method(name: &str) -> bool {
+    TENSOR_PRIMITIVES.iter().any(|p| p.name == name) && !PRIMITIVES.iter().any(|p| p.name == name)
+}
+
 pub fn is_piecewise_constant(name: &str) -> bool {
     PIECEWISE_CONSTANT.contains(&name) || TENSOR_CONSTANT_METHODS.contains(&name)
 }

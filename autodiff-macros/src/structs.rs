@@ -28,6 +28,7 @@ use syn::visit_mut::VisitMut;
 enum Reading {
     Number,
     Numbers,
+    Tensor,
 }
 
 /// A field path the body reads, and the flat function's parameter that carries it.
@@ -199,6 +200,8 @@ enum Context {
     Value,
     /// Indexed, iterated, measured or borrowed: a slice of numbers.
     Numbers,
+    /// The receiver or argument of a tensor method, or added by reference: a tensor.
+    Tensor,
     /// Its value cannot carry a derivative (an index, a bound, a condition): left as written.
     Discrete,
 }
@@ -257,10 +260,10 @@ impl Reads<'_, '_> {
     }
 
     fn record(&mut self, root: usize, members: Vec<syn::Member>, context: Context, span: Span) {
-        let reading = if context == Context::Numbers {
-            Reading::Numbers
-        } else {
-            Reading::Number
+        let reading = match context {
+            Context::Numbers => Reading::Numbers,
+            Context::Tensor => Reading::Tensor,
+            Context::Value | Context::Discrete => Reading::Number,
         };
         let names = member_names(&members);
         let fields = &mut self.found[root];
@@ -268,7 +271,11 @@ impl Reads<'_, '_> {
             .iter_mut()
             .find(|f| member_names(&f.members) == names)
         {
-            Some(f) if reading == Reading::Numbers => f.reading = Reading::Numbers,
+            // A tensor reading decides, then a slice one.
+            Some(f) if reading == Reading::Tensor => f.reading = Reading::Tensor,
+            Some(f) if reading == Reading::Numbers && f.reading == Reading::Number => {
+                f.reading = Reading::Numbers
+            }
             Some(_) => {}
             None => {
                 let ident = format_ident!(
@@ -301,6 +308,41 @@ impl Reads<'_, '_> {
                 *expr = syn::parse_quote!(#ident);
             }
         }
+    }
+
+    /// An operand of a tensor method or of arithmetic: `&p.w` there is a tensor, and is
+    /// replaced by the flat parameter, itself a reference.
+    fn visit_tensor_operand(&mut self, expr: &mut syn::Expr) {
+        let syn::Expr::Reference(r) = expr else {
+            return self.visit_in(Context::Value, expr);
+        };
+        if self.field_path(&r.expr).is_none() {
+            return self.visit_in(Context::Value, expr);
+        }
+        match self.rename {
+            None => self.visit_in(Context::Tensor, &mut r.expr),
+            Some(_) => {
+                let mut inner = (*r.expr).clone();
+                self.rename_field(&mut inner, false);
+                let renamed_to_tensor =
+                    matches!(&inner, syn::Expr::Path(p) if self.is_tensor_field(p));
+                if renamed_to_tensor {
+                    *expr = inner;
+                } else {
+                    self.visit_in(Context::Numbers, &mut r.expr);
+                }
+            }
+        }
+    }
+
+    /// Whether `path` is the flat parameter of a field read as a tensor.
+    fn is_tensor_field(&self, path: &syn::ExprPath) -> bool {
+        self.rename.is_some_and(|renames| {
+            renames
+                .iter()
+                .flatten()
+                .any(|f| f.reading == Reading::Tensor && path.path.is_ident(&f.ident))
+        })
     }
 
     fn visit_in(&mut self, context: Context, expr: &mut syn::Expr) {
@@ -359,15 +401,26 @@ impl VisitMut for Reads<'_, '_> {
             }
             syn::Expr::MethodCall(m) => {
                 let method = m.method.to_string();
-                let receiver = if SLICE_METHODS.contains(&method.as_str()) {
+                let tensor = crate::primitives::is_tensor_method(&method);
+                let receiver = if tensor {
+                    Context::Tensor
+                } else if SLICE_METHODS.contains(&method.as_str()) {
                     Context::Numbers
                 } else {
                     Context::Value
                 };
                 self.visit_in(receiver, &mut m.receiver);
                 for arg in m.args.iter_mut() {
-                    self.visit_in(Context::Value, arg);
+                    if tensor {
+                        self.visit_tensor_operand(arg);
+                    } else {
+                        self.visit_in(Context::Value, arg);
+                    }
                 }
+            }
+            syn::Expr::Binary(b) if !is_comparison(&b.op) => {
+                self.visit_tensor_operand(&mut b.left);
+                self.visit_tensor_operand(&mut b.right);
             }
             syn::Expr::Reference(r) => self.visit_in(Context::Numbers, &mut r.expr),
             syn::Expr::ForLoop(f) => {
@@ -465,18 +518,13 @@ impl<'a> Flat<'a> {
         flat.attrs.push(syn::parse_quote!(#[doc(hidden)]));
         flat.attrs
             .push(syn::parse_quote!(#[allow(unused_variables, clippy::too_many_arguments)]));
-        let number = &self.number;
         let mut inputs = syn::punctuated::Punctuated::new();
         for input in &self.func.sig.inputs {
             let syn::FnArg::Typed(typed) = input else {
                 inputs.push(input.clone());
                 for s in self.structs.iter().filter(|s| s.is_self) {
                     for f in &s.fields {
-                        let name = &f.ident;
-                        inputs.push(match f.reading {
-                            Reading::Number => syn::parse_quote!(#name: #number),
-                            Reading::Numbers => syn::parse_quote!(#name: &[#number]),
-                        });
+                        inputs.push(self.flat_param(f));
                     }
                 }
                 continue;
@@ -497,11 +545,7 @@ impl<'a> Flat<'a> {
                 continue;
             };
             for f in &s.fields {
-                let name = &f.ident;
-                inputs.push(match f.reading {
-                    Reading::Number => syn::parse_quote!(#name: #number),
-                    Reading::Numbers => syn::parse_quote!(#name: &[#number]),
-                });
+                inputs.push(self.flat_param(f));
             }
             let ty = match &*typed.ty {
                 syn::Type::Reference(_) => (*typed.ty).clone(),
@@ -512,6 +556,39 @@ impl<'a> Flat<'a> {
         flat.sig.inputs = inputs;
         flat.block = Box::new(block);
         flat
+    }
+
+    /// Whether the flat function has `_jvp`, `_hvp` and `_hessian`: not with tensors (see
+    /// `emit::higher_order`), nor with a constant that mentions the float type.
+    fn has_higher_order(&self) -> bool {
+        let number = match &self.number {
+            syn::Type::Path(p) => p.path.get_ident().cloned(),
+            _ => None,
+        };
+        let Some(number) = number else {
+            return false;
+        };
+        let tensor_field = self
+            .structs
+            .iter()
+            .flat_map(|s| &s.fields)
+            .any(|f| f.reading == Reading::Tensor);
+        !tensor_field
+            && self.sig.params.iter().all(|p| match &p.kind {
+                ParamKind::Tensor { .. } => false,
+                ParamKind::Constant => !crate::signature::mentions(&p.ty, &number),
+                _ => true,
+            })
+    }
+
+    /// The flat function's parameter carrying a field.
+    fn flat_param(&self, f: &FieldRead) -> syn::FnArg {
+        let (name, number, rt) = (&f.ident, &self.number, self.rt);
+        match f.reading {
+            Reading::Number => syn::parse_quote!(#name: #number),
+            Reading::Numbers => syn::parse_quote!(#name: &[#number]),
+            Reading::Tensor => syn::parse_quote!(#name: &#rt::Tensor),
+        }
     }
 
     /// The flat function's active parameters, for its `wrt(..)`.
@@ -545,6 +622,8 @@ impl<'a> Flat<'a> {
                                 #rt::differentiable::FieldNumber::<#number>::number(&#field)),
                             Reading::Numbers => quote_spanned!(f.span=>
                                 #rt::differentiable::FieldNumbers::<#number>::numbers(&#field)),
+                            Reading::Tensor => quote_spanned!(f.span=>
+                                #rt::differentiable::FieldTensor::tensor(&#field)),
                         });
                     }
                     if !s.is_self {
@@ -593,6 +672,7 @@ impl<'a> Flat<'a> {
                         match f.reading {
                             Reading::Number => quote_spanned!(f.span=> #rt::differentiable::FieldNumber::<#number>::store(&mut #field, #entry);),
                             Reading::Numbers => quote_spanned!(f.span=> #rt::differentiable::FieldNumbers::<#number>::store(&mut #field, #entry);),
+                            Reading::Tensor => quote_spanned!(f.span=> #rt::differentiable::FieldTensor::store(&mut #field, #entry);),
                         }
                     });
                     let zero =
@@ -640,6 +720,7 @@ impl<'a> Flat<'a> {
                         flat.push(match f.reading {
                             Reading::Number => quote_spanned!(f.span=> #rt::differentiable::FieldNumber::<#number>::number(&#field)),
                             Reading::Numbers => quote_spanned!(f.span=> #rt::differentiable::FieldNumbers::<#number>::numbers(&#field).to_vec()),
+                            Reading::Tensor => quote_spanned!(f.span=> ::core::clone::Clone::clone(#rt::differentiable::FieldTensor::tensor(&#field))),
                         });
                     }
                 }
@@ -795,19 +876,20 @@ impl<'a> Flat<'a> {
             }
         });
 
+        let higher_order = self.has_higher_order();
         let tangent = format_ident!("tangent");
         let jvp = item("jvp");
         let flat_jvp = call(&self.name("_jvp"));
         let flat_tangent = self.flat_tangent(&tangent);
         let doc = doc_of("The value and the Jacobian-vector product");
-        items.extend(quote! {
+        items.extend(higher_order.then(|| quote! {
             #(#attrs)*
             #[doc = #doc]
             #[allow(clippy::too_many_arguments)]
             #vis fn #jvp #generics (#receiver #(#params,)* #tangent: #gradient_type) -> (#ret, #ret) #where_clause {
                 #flat_jvp(#(#args,)* #flat_tangent)
             }
-        });
+        }));
 
         match &self.sig.output {
             Some(Output::Scalar(_)) => {
@@ -831,7 +913,7 @@ impl<'a> Flat<'a> {
                 let (hv_names, hv_pattern) = self.flat_gradient_pattern("h");
                 let hv = self.gradient(&hv_names);
                 let doc = doc_of("The value, the gradient and the Hessian-vector product");
-                items.extend(quote! {
+                items.extend(higher_order.then(|| quote! {
                     #(#attrs)*
                     #[doc = #doc]
                     #[allow(clippy::too_many_arguments)]
@@ -839,8 +921,10 @@ impl<'a> Flat<'a> {
                         let (__value, #flat_pattern, #hv_pattern) = #flat_hvp(#(#args,)* #flat_v);
                         (__value, #gradient, #hv)
                     }
-                });
-                items.extend(self.hessian(&item("hessian"), &params, &gradient_type, &attrs));
+                }));
+                if higher_order {
+                    items.extend(self.hessian(&item("hessian"), &params, &gradient_type, &attrs));
+                }
             }
             Some(Output::Tuple(_)) | Some(Output::Array(..)) => {
                 let m = self.sig.output.as_ref().map_or(0, Output::components);

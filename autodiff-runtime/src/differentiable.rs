@@ -182,6 +182,30 @@ impl<F: Copy, const N: usize> FieldNumbers<F> for [F; N] {
     }
 }
 
+/// A field the body reads as a tensor (it calls a tensor method on it, passes it to one, or
+/// adds it by reference), and whose gradient the generated code stores back.
+#[cfg(feature = "tensor")]
+#[diagnostic::on_unimplemented(
+    message = "this field is read as a tensor, but it holds `{Self}`",
+    label = "read as a tensor here"
+)]
+pub trait FieldTensor {
+    fn tensor(&self) -> &crate::Tensor;
+    fn store(&mut self, gradient: crate::Tensor);
+}
+
+#[cfg(feature = "tensor")]
+impl FieldTensor for crate::Tensor {
+    #[inline(always)]
+    fn tensor(&self) -> &crate::Tensor {
+        self
+    }
+    #[inline(always)]
+    fn store(&mut self, gradient: crate::Tensor) {
+        *self = gradient;
+    }
+}
+
 /// The zero gradient of a struct parameter, which the generated code fills field by field
 /// (a reference or the value itself).
 #[inline(always)]

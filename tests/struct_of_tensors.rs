@@ -1,0 +1,84 @@
+//! A two-layer perceptron whose weights live in a struct of tensors: its gradient struct
+//! holds the same tensors as the gradient of `examples/mlp.rs`'s loss of four tensors.
+#![cfg(feature = "tensor")]
+
+use differentiate::{differentiate, Differentiable, Tensor};
+
+#[derive(Clone, Differentiable)]
+struct Mlp {
+    w1: Tensor,
+    b1: Tensor,
+    w2: Tensor,
+    b2: Tensor,
+}
+
+/// `examples/mlp.rs`'s loss, the parameters in a struct.
+#[differentiate(wrt(model))]
+fn loss(model: &Mlp, x: &Tensor, onehot: &Tensor) -> f64 {
+    let hidden = (x.matmul(&model.w1) + &model.b1).tanh();
+    let logits = hidden.matmul(&model.w2) + &model.b2;
+    let log_normaliser = logits.logsumexp_axis(1);
+    let picked = (&logits * onehot).sum_axis(1);
+    (&log_normaliser - &picked).mean()
+}
+
+/// The same loss, one tensor per parameter, as `examples/mlp.rs` writes it.
+#[differentiate(wrt(w1, b1, w2, b2))]
+fn loss_of_tensors(
+    w1: &Tensor,
+    b1: &Tensor,
+    w2: &Tensor,
+    b2: &Tensor,
+    x: &Tensor,
+    onehot: &Tensor,
+) -> f64 {
+    let hidden = (x.matmul(w1) + b1).tanh();
+    let logits = hidden.matmul(w2) + b2;
+    let log_normaliser = logits.logsumexp_axis(1);
+    let picked = (&logits * onehot).sum_axis(1);
+    (&log_normaliser - &picked).mean()
+}
+
+fn filled(shape: &[usize], seed: f64) -> Tensor {
+    let n: usize = shape.iter().product();
+    Tensor::from_vec(
+        shape,
+        (0..n)
+            .map(|i| ((i as f64 + seed) * 0.731).sin() * 0.5)
+            .collect(),
+    )
+}
+
+#[test]
+fn struct_gradient_equals_the_tensors_gradient() {
+    let model = Mlp {
+        w1: filled(&[3, 4], 0.1),
+        b1: filled(&[4], 0.2),
+        w2: filled(&[4, 2], 0.3),
+        b2: filled(&[2], 0.4),
+    };
+    let x = filled(&[5, 3], 0.5);
+    let onehot = Tensor::from_vec(
+        &[5, 2],
+        vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0],
+    );
+    let (value, g) = loss_grad(&model, &x, &onehot);
+    let (expected, (g1, gb1, g2, gb2)) =
+        loss_of_tensors_grad(&model.w1, &model.b1, &model.w2, &model.b2, &x, &onehot);
+    assert_eq!(value, expected);
+    assert_eq!(g.w1.to_vec(), g1.to_vec());
+    assert_eq!(g.b1.to_vec(), gb1.to_vec());
+    assert_eq!(g.w2.to_vec(), g2.to_vec());
+    assert_eq!(g.b2.to_vec(), gb2.to_vec());
+    // And against central differences on one weight.
+    let h = 1e-6;
+    let mut up = model.clone();
+    let mut data = model.w1.to_vec();
+    data[5] += h;
+    up.w1 = Tensor::from_vec(&[3, 4], data.clone());
+    let mut down = model.clone();
+    data[5] -= 2.0 * h;
+    down.w1 = Tensor::from_vec(&[3, 4], data);
+    let difference = (loss(&up, &x, &onehot) - loss(&down, &x, &onehot)) / (2.0 * h);
+    assert!((g.w1.to_vec()[5] - difference).abs() < 1e-8);
+}
