@@ -92,17 +92,28 @@ fn blobs(n: usize) -> (Vec<f64>, Vec<f64>) {
 
 fn main() -> Result<(), Error> {
     let (x, labels) = blobs(200);
-    let template = Model { w: [0.0, 0.0], b: 0.0, l2: 1e-3 };
+    let template = Model {
+        w: [0.0, 0.0],
+        b: 0.0,
+        l2: 1e-3,
+    };
     let mut start = Vec::new();
     template.write_numbers(&mut start);
-    let problem = Problem { template, x, labels };
+    let problem = Problem {
+        template,
+        x,
+        labels,
+    };
 
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7);
     let result = Executor::new(problem, solver)
         .configure(|state| state.param(start).max_iters(100))
         .run()?;
     let state = result.state();
-    let best = state.best_param.clone().expect("L-BFGS keeps its best parameters");
+    let best = state
+        .best_param
+        .clone()
+        .expect("L-BFGS keeps its best parameters");
     let model = result.problem.problem.as_ref().map(|p| p.model(&best));
     println!(
         "L-BFGS: {} iterations, loss {:.6}, termination {:?}",
@@ -110,7 +121,11 @@ fn main() -> Result<(), Error> {
     );
     println!("model: {model:?}");
     // At the optimum the gradient vanishes.
-    let problem = result.problem.problem.as_ref().expect("the executor returns the problem");
+    let problem = result
+        .problem
+        .problem
+        .as_ref()
+        .expect("the executor returns the problem");
     let g = problem.gradient(&best)?;
     let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
     println!("‖gradient‖ at the optimum: {norm:.2e}");

@@ -273,3 +273,40 @@ fn wrt_self_gives_a_gradient_of_type_self() {
     let (_, _, h) = line.squared_error_hessian(3.0, 4.0);
     assert_eq!(h, vec![vec![18.0, 6.0], vec![6.0, 2.0]]);
 }
+
+/// A generic model, as crates write them: `T: Float` fields and constants from `T::from`.
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Quadratic<T> {
+    coefficients: [T; 3],
+    scale: T,
+}
+
+#[differentiate(wrt(q))]
+fn quadratic_energy<T: num_traits::Float>(q: &Quadratic<T>, x: T) -> T {
+    let half = T::from(0.5).unwrap();
+    half * q.scale * (q.coefficients[0] + q.coefficients[1] * x + q.coefficients[2] * x * x).powi(2)
+}
+
+#[test]
+fn generic_struct_in_a_generic_function() {
+    let q = Quadratic {
+        coefficients: [1.0, -2.0, 0.5],
+        scale: 2.0,
+    };
+    let x = 3.0;
+    let p = 1.0 - 2.0 * x + 0.5 * x * x; // −0.5
+    let (value, g) = quadratic_energy_grad(&q, x);
+    assert_eq!(value, 0.5 * 2.0 * p * p);
+    assert_eq!(
+        g,
+        Quadratic {
+            coefficients: [2.0 * p, 2.0 * p * x, 2.0 * p * x * x],
+            scale: 0.5 * p * p
+        }
+    );
+    let q32 = Quadratic {
+        coefficients: [1.0f32, -2.0, 0.5],
+        scale: 2.0,
+    };
+    assert_eq!(quadratic_energy_grad(&q32, 3.0f32).1.scale, 0.125);
+}

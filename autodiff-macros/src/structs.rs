@@ -573,12 +573,48 @@ impl<'a> Flat<'a> {
             .iter()
             .flat_map(|s| &s.fields)
             .any(|f| f.reading == Reading::Tensor);
+        // The flat function takes the struct itself as a constant: over a type parameter, it
+        // could not be lifted to dual numbers.
+        let generic_struct = self.sig.params.iter().any(|p| {
+            matches!(p.kind, ParamKind::Struct { .. }) && crate::signature::mentions(&p.ty, &number)
+        });
         !tensor_field
+            && !generic_struct
+            && !(self.sig.self_active && self.sig.floats.generic.is_some())
             && self.sig.params.iter().all(|p| match &p.kind {
                 ParamKind::Tensor { .. } => false,
                 ParamKind::Constant => !crate::signature::mentions(&p.ty, &number),
                 _ => true,
             })
+    }
+
+    /// The function's `where` clause, with `S: Differentiable<T>` for each struct `S` over the
+    /// float type parameter `T`: the derived impl needs `T: Differentiable<T>`, which holds
+    /// at `f64` and `f32`, where the caller proves it.
+    fn where_clause(&self) -> TokenStream {
+        let rt = self.rt;
+        let mut predicates: Vec<TokenStream> = self
+            .func
+            .sig
+            .generics
+            .where_clause
+            .iter()
+            .flat_map(|w| w.predicates.iter().map(|p| quote!(#p)))
+            .collect();
+        if let Some(t) = &self.sig.floats.generic {
+            for p in &self.sig.params {
+                if let ParamKind::Struct { ty } = &p.kind {
+                    if crate::signature::mentions(ty, t) {
+                        predicates.push(quote!(#ty: #rt::Differentiable<#t>));
+                    }
+                }
+            }
+        }
+        if predicates.is_empty() {
+            TokenStream::new()
+        } else {
+            quote!(where #(#predicates,)*)
+        }
     }
 
     /// The flat function's parameter carrying a field.
@@ -742,7 +778,7 @@ impl<'a> Flat<'a> {
         let stem = stem.trim_start_matches("r#");
         let item = |suffix: &str| format_ident!("{}_{}", stem, suffix, span = name.span());
         let generics = &func.sig.generics;
-        let where_clause = &generics.where_clause;
+        let where_clause = self.where_clause();
         let (_, turbofish, _) = generics.split_for_impl();
         let turbofish = turbofish.as_turbofish();
         let receiver = if self.sig.has_self {
@@ -970,7 +1006,7 @@ impl<'a> Flat<'a> {
         let func = self.func;
         let vis = &func.vis;
         let generics = &func.sig.generics;
-        let where_clause = &generics.where_clause;
+        let where_clause = self.where_clause();
         let (_, turbofish, _) = generics.split_for_impl();
         let turbofish = turbofish.as_turbofish();
         let receiver = if self.sig.has_self {

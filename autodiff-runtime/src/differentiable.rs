@@ -144,21 +144,16 @@ pub trait FieldNumbers<F> {
     fn store(&mut self, gradient: Vec<F>);
 }
 
-macro_rules! float_fields {
-    ($($t:ty),*) => {$(
-        impl FieldNumber<$t> for $t {
-            #[inline(always)]
-            fn number(&self) -> $t {
-                *self
-            }
-            #[inline(always)]
-            fn store(&mut self, gradient: $t) {
-                *self = gradient;
-            }
-        }
-    )*};
+impl<F: num_traits::Float> FieldNumber<F> for F {
+    #[inline(always)]
+    fn number(&self) -> F {
+        *self
+    }
+    #[inline(always)]
+    fn store(&mut self, gradient: F) {
+        *self = gradient;
+    }
 }
-float_fields!(f64, f32);
 
 impl<F> FieldNumbers<F> for Vec<F> {
     #[inline(always)]
