@@ -578,9 +578,9 @@ impl<'a> Flat<'a> {
         let generic_struct = self.sig.params.iter().any(|p| {
             matches!(p.kind, ParamKind::Struct { .. }) && crate::signature::mentions(&p.ty, &number)
         });
-        !tensor_field
-            && !generic_struct
-            && !(self.sig.self_active && self.sig.floats.generic.is_some())
+        let generic_self = self.sig.self_active && self.sig.floats.generic.is_some();
+        let unliftable = tensor_field || generic_struct || generic_self;
+        !unliftable
             && self.sig.params.iter().all(|p| match &p.kind {
                 ParamKind::Tensor { .. } => false,
                 ParamKind::Constant => !crate::signature::mentions(&p.ty, &number),
