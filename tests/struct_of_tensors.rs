@@ -82,3 +82,36 @@ fn struct_gradient_equals_the_tensors_gradient() {
     let difference = (loss(&up, &x, &onehot) - loss(&down, &x, &onehot)) / (2.0 * h);
     assert!((g.w1.to_vec()[5] - difference).abs() < 1e-8);
 }
+
+use differentiate::runtime::Differentiable as _;
+use ndarray::{Array1, Array2};
+
+/// ndarray parameters read by index and by iteration: a weighted sum of squares of `x`'s
+/// entries (row-major) with weights `w`.
+#[differentiate]
+fn weighted_entries(w: &Array1<f64>, x: &Array2<f64>) -> f64 {
+    let mut total = 0.0;
+    for (k, v) in x.iter().enumerate() {
+        total += w[k % w.len()] * v * v;
+    }
+    total
+}
+
+#[test]
+fn ndarray_parameters_have_ndarray_gradients() {
+    let w = Array1::from(vec![1.0, 2.0]);
+    let x = Array2::from_shape_vec((2, 2), vec![1.0, -1.0, 0.5, 3.0]).unwrap();
+    let (value, (g_w, g_x)) = weighted_entries_grad(&w, &x);
+    assert_eq!(value, 1.0 + 2.0 + 0.25 + 18.0);
+    assert_eq!(g_w, Array1::from(vec![1.0 + 0.25, 1.0 + 9.0]));
+    assert_eq!(
+        g_x,
+        Array2::from_shape_vec((2, 2), vec![2.0, -4.0, 1.0, 12.0]).unwrap()
+    );
+    // The Hessian over (w, x) laid out flat: ∂²/∂w∂x and ∂²/∂x² only.
+    let (_, _, h) = weighted_entries_hessian(&w, &x);
+    assert_eq!(h.len(), w.count_numbers() + x.count_numbers());
+    assert_eq!(h[2][2], 2.0 * w[0]);
+    assert_eq!(h[0][4], 2.0 * x[[1, 0]]);
+    assert_eq!(h[0][3], 0.0);
+}

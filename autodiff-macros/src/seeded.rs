@@ -173,8 +173,9 @@ fn wrappers(
     let original = call(name);
     let (vjp, jacobian, jvp) = (item("vjp"), item("jacobian"), item("jvp"));
     let (seeded_grad, seeded_jvp) = (call(&seeded("grad")), call(&seeded("jvp")));
-    let seed = format_ident!("seed");
-    let tangent = format_ident!("tangent");
+    let own: Vec<syn::Ident> = sig.params.iter().map(|p| p.ident.clone()).collect();
+    let seed = crate::naming::public_param("seed", &own);
+    let tangent = crate::naming::public_param("tangent", &own);
     let vec = quote!(::std::vec::Vec);
     let zero = quote!(<#elem as #rt::num_traits::Zero>::zero());
     let one = quote!(<#elem as #rt::num_traits::One>::one());

@@ -251,6 +251,18 @@ impl Reads<'_, '_> {
         Some((root, members))
     }
 
+    /// A field path, or in a slice or tensor context the parameter itself (`v[i]` of a
+    /// `DVector`, `x.iter()` of an `Array1`), read whole as numbers.
+    fn read_path(&self, expr: &syn::Expr, context: Context) -> Option<(usize, Vec<syn::Member>)> {
+        if let Some(path) = self.field_path(expr) {
+            return Some(path);
+        }
+        match context {
+            Context::Numbers | Context::Tensor => self.root_of(expr).map(|r| (r, Vec::new())),
+            Context::Value | Context::Discrete => None,
+        }
+    }
+
     fn root_of(&self, expr: &syn::Expr) -> Option<usize> {
         let syn::Expr::Path(p) = expr else {
             return None;
@@ -278,11 +290,13 @@ impl Reads<'_, '_> {
             }
             Some(_) => {}
             None => {
-                let ident = format_ident!(
-                    "__{}_{}",
-                    self.roots[root].to_string().trim_start_matches("r#"),
-                    names.join("_")
-                );
+                let root_name = self.roots[root].to_string();
+                let root_name = root_name.trim_start_matches("r#");
+                let ident = if names.is_empty() {
+                    format_ident!("__{}", root_name)
+                } else {
+                    format_ident!("__{}_{}", root_name, names.join("_"))
+                };
                 fields.push(FieldRead {
                     members,
                     reading,
@@ -294,8 +308,9 @@ impl Reads<'_, '_> {
     }
 
     /// Replaces a field path by the flat parameter carrying it (only a slice's, `slices_only`).
-    fn rename_field(&mut self, expr: &mut syn::Expr, slices_only: bool) {
-        let (Some(renames), Some((root, members))) = (self.rename, self.field_path(expr)) else {
+    fn rename_field(&mut self, expr: &mut syn::Expr, context: Context, slices_only: bool) {
+        let (Some(renames), Some((root, members))) = (self.rename, self.read_path(expr, context))
+        else {
             return;
         };
         let names = member_names(&members);
@@ -323,7 +338,7 @@ impl Reads<'_, '_> {
             None => self.visit_in(Context::Tensor, &mut r.expr),
             Some(_) => {
                 let mut inner = (*r.expr).clone();
-                self.rename_field(&mut inner, false);
+                self.rename_field(&mut inner, Context::Tensor, false);
                 let renamed_to_tensor =
                     matches!(&inner, syn::Expr::Path(p) if self.is_tensor_field(p));
                 if renamed_to_tensor {
@@ -372,7 +387,7 @@ impl VisitMut for Reads<'_, '_> {
             if self.rename.is_some() {
                 let was = std::mem::replace(&mut self.discrete, true);
                 if self.field_path(expr).is_some() {
-                    self.rename_field(expr, true);
+                    self.rename_field(expr, Context::Discrete, true);
                 } else {
                     syn::visit_mut::visit_expr_mut(self, expr);
                 }
@@ -380,10 +395,10 @@ impl VisitMut for Reads<'_, '_> {
             }
             return;
         }
-        if let Some((root, members)) = self.field_path(expr) {
+        if let Some((root, members)) = self.read_path(expr, context) {
             match self.rename {
                 None => self.record(root, members, context, expr.span()),
-                Some(_) => self.rename_field(expr, false),
+                Some(_) => self.rename_field(expr, context, false),
             }
             return;
         }
@@ -575,15 +590,21 @@ impl<'a> Flat<'a> {
             .any(|f| f.reading == Reading::Tensor);
         // The flat function takes the struct itself as a constant: over a type parameter, it
         // could not be lifted to dual numbers.
-        let generic_struct = self.sig.params.iter().any(|p| {
-            matches!(p.kind, ParamKind::Struct { .. }) && crate::signature::mentions(&p.ty, &number)
-        });
+        let generic_struct = self.sig.floats.generic.is_some()
+            && self.sig.params.iter().any(|p| {
+                matches!(p.kind, ParamKind::Struct { .. })
+                    && crate::signature::mentions(&p.ty, &number)
+            });
         let generic_self = self.sig.self_active && self.sig.floats.generic.is_some();
         let unliftable = tensor_field || generic_struct || generic_self;
         !unliftable
             && self.sig.params.iter().all(|p| match &p.kind {
                 ParamKind::Tensor { .. } => false,
-                ParamKind::Constant => !crate::signature::mentions(&p.ty, &number),
+                ParamKind::Constant => {
+                    !crate::signature::mentions(&p.ty, &number)
+                        || (self.sig.floats.generic.is_none()
+                            && crate::twin::foreign_generic(&p.ty))
+                }
                 _ => true,
             })
     }
@@ -653,6 +674,13 @@ impl<'a> Flat<'a> {
                     let root = &s.ident;
                     for f in &s.fields {
                         let field = field_at(root, &f.members, f.span);
+                        // `&p.w` borrows a field; a reference parameter read whole is passed
+                        // as it is (`FieldNumbers::numbers(x)` of `x: &DVector<f64>`).
+                        let field = if f.members.is_empty() && s.by_ref {
+                            quote_spanned!(f.span=> *#field)
+                        } else {
+                            field
+                        };
                         args.push(match f.reading {
                             Reading::Number => quote_spanned!(f.span=>
                                 #rt::differentiable::FieldNumber::<#number>::number(&#field)),
@@ -702,13 +730,26 @@ impl<'a> Flat<'a> {
                     } else {
                         quote!(&#root)
                     };
+                    // Where the body reads a value and a part of it (`v[0]` and `v.x`), both
+                    // gradients add up; otherwise each is stored (a `Vec` moved in place).
+                    let nested = s.fields.iter().any(|a| {
+                        s.fields.iter().any(|b| {
+                            b.members.len() > a.members.len()
+                                && member_names(&b.members).starts_with(&member_names(&a.members))
+                        })
+                    });
+                    let put = if nested {
+                        format_ident!("add")
+                    } else {
+                        format_ident!("store")
+                    };
                     let stores = s.fields.iter().map(|f| {
                         let field = field_at(&format_ident!("__gradient"), &f.members, f.span);
                         let entry = next.next();
                         match f.reading {
-                            Reading::Number => quote_spanned!(f.span=> #rt::differentiable::FieldNumber::<#number>::store(&mut #field, #entry);),
-                            Reading::Numbers => quote_spanned!(f.span=> #rt::differentiable::FieldNumbers::<#number>::store(&mut #field, #entry);),
-                            Reading::Tensor => quote_spanned!(f.span=> #rt::differentiable::FieldTensor::store(&mut #field, #entry);),
+                            Reading::Number => quote_spanned!(f.span=> #rt::differentiable::FieldNumber::<#number>::#put(&mut #field, #entry);),
+                            Reading::Numbers => quote_spanned!(f.span=> #rt::differentiable::FieldNumbers::<#number>::#put(&mut #field, #entry);),
+                            Reading::Tensor => quote_spanned!(f.span=> #rt::differentiable::FieldTensor::#put(&mut #field, #entry);),
                         }
                     });
                     let zero =
@@ -821,7 +862,8 @@ impl<'a> Flat<'a> {
             .collect();
         let (flat_names, flat_pattern) = self.flat_gradient_pattern("g");
         let gradient = self.gradient(&flat_names);
-        let seed = format_ident!("seed");
+        let own: Vec<syn::Ident> = self.sig.params.iter().map(|p| p.ident.clone()).collect();
+        let seed = crate::naming::public_param("seed", &own);
         let doc_of = |what: &str| {
             format!("{what} of [`{name}`]; see the `differentiate` crate for its shape (a struct parameter's gradient is a value of its type).")
         };
@@ -913,7 +955,7 @@ impl<'a> Flat<'a> {
         });
 
         let higher_order = self.has_higher_order();
-        let tangent = format_ident!("tangent");
+        let tangent = crate::naming::public_param("tangent", &own);
         let jvp = item("jvp");
         let flat_jvp = call(&self.name("_jvp"));
         let flat_tangent = self.flat_tangent(&tangent);
@@ -942,7 +984,7 @@ impl<'a> Flat<'a> {
                         #own_vjp(#(#arg_names,)* <#ret as #rt::num_traits::One>::one())
                     }
                 });
-                let v = format_ident!("v");
+                let v = crate::naming::public_param("v", &own);
                 let hvp = item("hvp");
                 let flat_hvp = call(&self.name("_hvp"));
                 let flat_v = self.flat_tangent(&v);

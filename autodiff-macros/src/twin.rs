@@ -199,6 +199,20 @@ pub fn supplied(func: &syn::ItemFn, sig: &Signature, vjp: &syn::Path) -> Twin {
 
 /// The twin's signature: named `__NAME_twin`, the float type replaced by `__Number` (bounded
 /// by what the rewritten body asks of it), hidden.
+/// A type of another crate over the float type (`&Point3<f64>`, `DVector<f64>`): a
+/// constant of the twin, kept at the float type (its bounds may not hold at a number type).
+pub fn foreign_generic(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Reference(r) => foreign_generic(&r.elem),
+        syn::Type::Paren(p) => foreign_generic(&p.elem),
+        syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| {
+            !matches!(s.arguments, syn::PathArguments::None)
+                && !matches!(s.ident.to_string().as_str(), "Vec" | "Option" | "Box")
+        }),
+        _ => false,
+    }
+}
+
 fn signature(mut twin: syn::ItemFn, float: &str) -> syn::ItemFn {
     let mut rewrite = Rewrite {
         float,
@@ -209,7 +223,9 @@ fn signature(mut twin: syn::ItemFn, float: &str) -> syn::ItemFn {
     };
     for input in &mut twin.sig.inputs {
         if let syn::FnArg::Typed(t) = input {
-            rewrite.visit_type_mut(&mut t.ty);
+            if !foreign_generic(&t.ty) {
+                rewrite.visit_type_mut(&mut t.ty);
+            }
         }
     }
     if let syn::ReturnType::Type(_, ty) = &mut twin.sig.output {
@@ -313,7 +329,8 @@ fn float_type(sig: &Signature) -> Result<String, String> {
 fn blocker(sig: &Signature, ir: &FnIr, kinds: &[Kind], float: &str) -> Option<String> {
     let float_ident = syn::Ident::new(float, Span::call_site());
     for p in &sig.params {
-        if matches!(p.kind, ParamKind::Constant) && mentions(&p.ty, &float_ident) {
+        let kept = foreign_generic(&p.ty);
+        if matches!(p.kind, ParamKind::Constant) && mentions(&p.ty, &float_ident) && !kept {
             let (ident, ty) = (&p.ident, &p.ty);
             return Some(format!(
                 "its constant parameter `{ident}: {}` holds `{float}`s, which the second-order \

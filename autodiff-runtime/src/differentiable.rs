@@ -128,7 +128,10 @@ impl Differentiable<f64> for crate::Tensor {
 )]
 pub trait FieldNumber<F> {
     fn number(&self) -> F;
+    /// Stores the gradient into a zero gradient's field.
     fn store(&mut self, gradient: F);
+    /// Adds the gradient, where the body also reads an enclosing value (`v[0]` and `v.x`).
+    fn add(&mut self, gradient: F);
 }
 
 /// A field the body reads as a slice of numbers of the function's float type `F` (it indexes
@@ -141,7 +144,17 @@ pub trait FieldNumber<F> {
 )]
 pub trait FieldNumbers<F> {
     fn numbers(&self) -> &[F];
+    /// Stores the gradient into a zero gradient's field.
     fn store(&mut self, gradient: Vec<F>);
+    /// Adds the gradient, where the body also reads a part of it (`v[0]` and `v.x`).
+    fn add(&mut self, gradient: Vec<F>);
+}
+
+/// `numbers += gradient`, element by element.
+fn add_into<F: Copy + std::ops::Add<Output = F>>(numbers: &mut [F], gradient: &[F]) {
+    for (n, g) in numbers.iter_mut().zip(gradient) {
+        *n = *n + *g;
+    }
 }
 
 impl<F: num_traits::Float> FieldNumber<F> for F {
@@ -153,9 +166,13 @@ impl<F: num_traits::Float> FieldNumber<F> for F {
     fn store(&mut self, gradient: F) {
         *self = gradient;
     }
+    #[inline(always)]
+    fn add(&mut self, gradient: F) {
+        *self = *self + gradient;
+    }
 }
 
-impl<F> FieldNumbers<F> for Vec<F> {
+impl<F: Copy + std::ops::Add<Output = F>> FieldNumbers<F> for Vec<F> {
     #[inline(always)]
     fn numbers(&self) -> &[F] {
         self
@@ -164,9 +181,12 @@ impl<F> FieldNumbers<F> for Vec<F> {
     fn store(&mut self, gradient: Vec<F>) {
         *self = gradient;
     }
+    fn add(&mut self, gradient: Vec<F>) {
+        add_into(self, &gradient);
+    }
 }
 
-impl<F: Copy, const N: usize> FieldNumbers<F> for [F; N] {
+impl<F: Copy + std::ops::Add<Output = F>, const N: usize> FieldNumbers<F> for [F; N] {
     #[inline(always)]
     fn numbers(&self) -> &[F] {
         self
@@ -174,6 +194,9 @@ impl<F: Copy, const N: usize> FieldNumbers<F> for [F; N] {
     #[inline(always)]
     fn store(&mut self, gradient: Vec<F>) {
         self.copy_from_slice(&gradient);
+    }
+    fn add(&mut self, gradient: Vec<F>) {
+        add_into(self, &gradient);
     }
 }
 
@@ -187,6 +210,7 @@ impl<F: Copy, const N: usize> FieldNumbers<F> for [F; N] {
 pub trait FieldTensor {
     fn tensor(&self) -> &crate::Tensor;
     fn store(&mut self, gradient: crate::Tensor);
+    fn add(&mut self, gradient: crate::Tensor);
 }
 
 #[cfg(feature = "tensor")]
@@ -198,6 +222,9 @@ impl FieldTensor for crate::Tensor {
     #[inline(always)]
     fn store(&mut self, gradient: crate::Tensor) {
         *self = gradient;
+    }
+    fn add(&mut self, gradient: crate::Tensor) {
+        *self += gradient;
     }
 }
 
@@ -211,4 +238,145 @@ pub fn zero_gradient<F, S: Differentiable<F>>(x: &S) -> S {
 /// The numbers of several parameters laid out flat, in parameter and declaration order.
 pub fn flatten_numbers<F, S: Differentiable<F>>(x: &S, out: &mut Vec<F>) {
     x.write_numbers(out);
+}
+
+/// ndarray arrays (with the `tensor` feature): parameters whose body indexes them, iterates
+/// over them or takes their length, with a gradient of the same type (owned, same shape).
+#[cfg(feature = "tensor")]
+mod ndarray_arrays {
+    use super::{add_into, Differentiable, FieldNumbers, HoldsNumbers};
+    use ndarray::{Array, Dimension};
+
+    impl<F: Copy + num_traits::Zero, D: Dimension> Differentiable<F> for Array<F, D> {
+        fn zero_like(&self) -> Self {
+            Array::zeros(self.raw_dim())
+        }
+        fn count_numbers(&self) -> usize {
+            self.len()
+        }
+        fn write_numbers(&self, out: &mut Vec<F>) {
+            out.extend(self.iter().copied());
+        }
+        fn read_numbers(&mut self, numbers: &mut &[F]) {
+            let n = self.len();
+            for (x, v) in self.iter_mut().zip(&numbers[..n]) {
+                *x = *v;
+            }
+            *numbers = &numbers[n..];
+        }
+    }
+
+    impl<F: Copy + std::ops::Add<Output = F>, D: Dimension> FieldNumbers<F> for Array<F, D> {
+        fn numbers(&self) -> &[F] {
+            self.as_slice()
+                .expect("an ndarray parameter read as a slice is in standard (row-major) layout")
+        }
+        fn store(&mut self, gradient: Vec<F>) {
+            self.add(gradient);
+        }
+        fn add(&mut self, gradient: Vec<F>) {
+            let numbers = self
+                .as_slice_mut()
+                .expect("a gradient array is in standard layout");
+            add_into(numbers, &gradient);
+        }
+    }
+
+    impl<F, D: Dimension> HoldsNumbers for Array<F, D> {}
+}
+
+/// nalgebra vectors, matrices and points (with the `nalgebra` feature): parameters whose body
+/// reads `.x`/`.y`/`.z`, indexes them or iterates over them, with a gradient of the same type.
+#[cfg(feature = "nalgebra")]
+mod nalgebra_values {
+    use super::{add_into, Differentiable, FieldNumbers, HoldsNumbers};
+    use nalgebra::allocator::Allocator;
+    use nalgebra::{DefaultAllocator, Dim, DimName, OMatrix, OPoint, Scalar};
+
+    impl<F, R, C> Differentiable<F> for OMatrix<F, R, C>
+    where
+        F: Scalar + Copy + num_traits::Zero,
+        R: Dim,
+        C: Dim,
+        DefaultAllocator: Allocator<R, C>,
+    {
+        fn zero_like(&self) -> Self {
+            self.map(|_| F::zero())
+        }
+        fn count_numbers(&self) -> usize {
+            self.len()
+        }
+        fn write_numbers(&self, out: &mut Vec<F>) {
+            out.extend(self.iter().copied());
+        }
+        fn read_numbers(&mut self, numbers: &mut &[F]) {
+            let n = self.len();
+            for (x, v) in self.iter_mut().zip(&numbers[..n]) {
+                *x = *v;
+            }
+            *numbers = &numbers[n..];
+        }
+    }
+
+    impl<F, R, C> FieldNumbers<F> for OMatrix<F, R, C>
+    where
+        F: Scalar + Copy + std::ops::Add<Output = F>,
+        R: Dim,
+        C: Dim,
+        DefaultAllocator: Allocator<R, C>,
+    {
+        fn numbers(&self) -> &[F] {
+            self.as_slice()
+        }
+        fn store(&mut self, gradient: Vec<F>) {
+            self.add(gradient);
+        }
+        fn add(&mut self, gradient: Vec<F>) {
+            add_into(self.as_mut_slice(), &gradient);
+        }
+    }
+
+    impl<F: Scalar, R: Dim, C: Dim> HoldsNumbers for OMatrix<F, R, C> where
+        DefaultAllocator: Allocator<R, C>
+    {
+    }
+
+    impl<F, D> Differentiable<F> for OPoint<F, D>
+    where
+        F: Scalar + Copy + num_traits::Zero,
+        D: DimName,
+        DefaultAllocator: Allocator<D>,
+    {
+        fn zero_like(&self) -> Self {
+            OPoint::from(self.coords.zero_like())
+        }
+        fn count_numbers(&self) -> usize {
+            self.coords.len()
+        }
+        fn write_numbers(&self, out: &mut Vec<F>) {
+            self.coords.write_numbers(out);
+        }
+        fn read_numbers(&mut self, numbers: &mut &[F]) {
+            self.coords.read_numbers(numbers);
+        }
+    }
+
+    impl<F, D> FieldNumbers<F> for OPoint<F, D>
+    where
+        F: Scalar + Copy + std::ops::Add<Output = F>,
+        D: DimName,
+        DefaultAllocator: Allocator<D>,
+    {
+        fn numbers(&self) -> &[F] {
+            self.coords.as_slice()
+        }
+        fn store(&mut self, gradient: Vec<F>) {
+            self.add(gradient);
+        }
+        fn add(&mut self, gradient: Vec<F>) {
+            add_into(self.coords.as_mut_slice(), &gradient);
+        }
+    }
+
+    impl<F: Scalar, D: DimName> HoldsNumbers for OPoint<F, D> where DefaultAllocator: Allocator<D> {}
 }

@@ -113,7 +113,11 @@ impl Parts<'_> {
             ParamKind::Scalar => is_t(&p.ty),
             ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => is_t(elem),
             ParamKind::Tensor { .. } => false,
-            ParamKind::Constant | ParamKind::Struct { .. } => !mentions(&p.ty, t),
+            // A twin keeps another crate's types at the float type (`twin::foreign_generic`).
+            ParamKind::Constant | ParamKind::Struct { .. } => {
+                !mentions(&p.ty, t)
+                    || (self.sig.floats.generic.is_none() && crate::twin::foreign_generic(&p.ty))
+            }
         }
     }
 
