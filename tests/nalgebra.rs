@@ -89,3 +89,15 @@ fn matrices_and_nested_readings() {
     // ∂²/∂m₀₀∂v₀ = 2 v₀.
     assert_eq!(h[0][4], 2.0 * v[0]);
 }
+
+/// The README's example.
+#[differentiate]
+fn height_energy(p: &Point3<f64>, k: f64) -> f64 {
+    0.5 * k * (p.x * p.x + p.y * p.y) + 9.81 * p.z
+}
+
+#[test]
+fn readme_example() {
+    let (_, (g_p, _)) = height_energy_grad(&Point3::new(1.0, 2.0, 3.0), 2.0);
+    assert_eq!(g_p, Point3::new(2.0, 4.0, 9.81));
+}
