@@ -263,6 +263,15 @@ impl Reads<'_, '_> {
         }
     }
 
+    /// `p.method(..)` of an active struct parameter `p` itself, with a method that does not
+    /// read it as numbers (`len`, `iter`) or as a tensor.
+    fn method_on_root(&self, m: &syn::ExprMethodCall) -> bool {
+        let method = m.method.to_string();
+        self.root_of(&m.receiver).is_some()
+            && !SLICE_METHODS.contains(&method.as_str())
+            && !crate::primitives::is_tensor_method(&method)
+    }
+
     fn root_of(&self, expr: &syn::Expr) -> Option<usize> {
         let syn::Expr::Path(p) = expr else {
             return None;
@@ -413,6 +422,14 @@ impl VisitMut for Reads<'_, '_> {
             syn::Expr::Index(i) => {
                 self.visit_in(Context::Numbers, &mut i.expr);
                 self.visit_in(Context::Discrete, &mut i.index);
+            }
+            syn::Expr::MethodCall(m) if self.rename.is_none() && self.method_on_root(m) => {
+                let root = &self.roots[self.root_of(&m.receiver).unwrap_or_default()];
+                let method = &m.method;
+                self.errors.spanned(
+                    method,
+                    format!("`#[differentiate]` cannot differentiate through the method `{method}` of the active parameter `{root}` yet: methods of structs (differentiated ones included) and operations of nalgebra or ndarray values have no rules; read `{root}`'s fields or components (`{root}.w`, `{root}.x`, `{root}[i]`, `{root}.iter()`) instead"),
+                );
             }
             syn::Expr::MethodCall(m) => {
                 let method = m.method.to_string();
