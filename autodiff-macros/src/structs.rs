@@ -1038,6 +1038,7 @@ impl<'a> Flat<'a> {
             }
             _ => {}
         }
+        items.extend(self.twin_items());
         if dump {
             let dump = item("dump");
             let flat_dump = self.name("_dump");
@@ -1050,6 +1051,130 @@ impl<'a> Flat<'a> {
             });
         }
         items
+    }
+
+    /// `__NAME_twin` and `__NAME_twin_pullback`, which the second-order twins of callers call
+    /// (passing the struct as a constant): the flat function's, its fields lifted to the
+    /// number type. A generic function is its own twin.
+    fn twin_items(&self) -> TokenStream {
+        let (func, sig, rt) = (self.func, self.sig, self.rt);
+        if sig.floats.generic.is_some() {
+            // With the wrappers' bounds (`S: Differentiable<T>`), which its aliases call.
+            let mut bounded = func.clone();
+            let where_clause = self.where_clause();
+            bounded.sig.generics.where_clause = if where_clause.is_empty() {
+                None
+            } else {
+                syn::parse2(where_clause).ok()
+            };
+            return crate::emit::twin_items(&bounded, sig, crate::emit::TwinItems::Itself, rt);
+        }
+        let float = self.number.to_token_stream().to_string();
+        let n = crate::twin::number();
+        let mut twin = crate::twin::signature(func.clone(), &float);
+        let name = &func.sig.ident;
+        let twin_name = crate::naming::twin_fn(name);
+        let twin_pullback = crate::naming::pullback_fn(&twin_name, name.span());
+        let flat = self.name("");
+        let flat_twin = crate::naming::twin_fn(&flat);
+        let flat_twin_pullback = crate::naming::pullback_fn(&flat_twin, name.span());
+        let sibling = |ident: &syn::Ident| crate::emit::sibling(sig, ident);
+        let (call_flat_twin, call_flat_pullback) =
+            (sibling(&flat_twin), sibling(&flat_twin_pullback));
+
+        // The flat twin's arguments, and the pattern of its pullback's entries.
+        let mut args = Vec::new();
+        let mut flat_entries = Vec::new();
+        let mut entries = Vec::new();
+        let float_ty = &self.number;
+        for (k, b) in self.becomes().into_iter().enumerate() {
+            match b {
+                Becomes::Struct(s) => {
+                    let root = &s.ident;
+                    for f in &s.fields {
+                        let field = field_at(root, &f.members, f.span);
+                        let field = if f.members.is_empty() && s.by_ref {
+                            quote!(*#field)
+                        } else {
+                            field
+                        };
+                        args.push(match f.reading {
+                            Reading::Number => quote!(#rt::differentiable::lift_number::<#n, #float_ty>(
+                                #rt::differentiable::FieldNumber::<#float_ty>::number(&#field))),
+                            Reading::Numbers => quote!(&#rt::differentiable::lift_numbers::<#n, #float_ty>(
+                                #rt::differentiable::FieldNumbers::<#float_ty>::numbers(&#field))[..]),
+                            Reading::Tensor => quote!(#rt::differentiable::FieldTensor::tensor(&#field)),
+                        });
+                        flat_entries.push(quote!(_));
+                    }
+                    if !s.is_self {
+                        args.push(if s.by_ref {
+                            quote!(#root)
+                        } else {
+                            quote!(&#root)
+                        });
+                        flat_entries.push(quote!(_));
+                        entries.push(quote!(#rt::Constant));
+                    }
+                }
+                Becomes::Itself { ident, active } => {
+                    args.push(quote!(#ident));
+                    if active {
+                        let e = format_ident!("__e{}", k);
+                        flat_entries.push(quote!(#e));
+                        entries.push(quote!(#e));
+                    } else {
+                        flat_entries.push(quote!(_));
+                        entries.push(quote!(#rt::Constant));
+                    }
+                }
+            }
+        }
+        // Entry types: a struct is a constant of a caller's twin; the others as the twin has them.
+        let mut errors = crate::errors::Errors::default();
+        let twin_options = Options {
+            wrt: Some(Wrt {
+                keyword: format_ident!("wrt"),
+                names: sig
+                    .params
+                    .iter()
+                    .filter(|p| p.active && !matches!(p.kind, ParamKind::Struct { .. }))
+                    .map(|p| p.ident.clone())
+                    .collect(),
+            }),
+            vjp: None,
+            dump: false,
+            in_impl: sig.associated,
+        };
+        let twin_sig = crate::signature::analyse(&twin.sig, &twin_options, &mut errors);
+        let entry_types: Vec<TokenStream> = sig
+            .params
+            .iter()
+            .zip(&twin_sig.params)
+            .map(|(p, t)| {
+                if p.active && !matches!(p.kind, ParamKind::Struct { .. }) {
+                    t.gradient_type()
+                } else {
+                    quote!(#rt::Constant)
+                }
+            })
+            .collect();
+        let ret = match &twin.sig.output {
+            syn::ReturnType::Type(_, ty) => quote!(#ty),
+            syn::ReturnType::Default => quote!(()),
+        };
+        let seed = crate::naming::seed();
+        twin.block = syn::parse_quote!({ #call_flat_twin(#(#args),*) });
+        let mut pullback = twin.clone();
+        pullback.sig.ident = twin_pullback;
+        pullback.sig.inputs.push(syn::parse_quote!(#seed: #ret));
+        pullback.sig.output = syn::parse_quote!(-> (#ret, (#(#entry_types,)*)));
+        pullback.block = syn::parse_quote!({
+            let (__value, (#(#flat_entries,)*)) = #call_flat_pullback(#(#args,)* #seed);
+            (__value, (#(#entries,)*))
+        });
+        twin.sig.ident = twin_name;
+        quote!(#twin #pullback)
     }
 
     /// `NAME_hessian`: one Hessian-vector product per number of the active parameters, laid

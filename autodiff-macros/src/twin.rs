@@ -213,7 +213,7 @@ pub fn foreign_generic(ty: &syn::Type) -> bool {
     }
 }
 
-fn signature(mut twin: syn::ItemFn, float: &str) -> syn::ItemFn {
+pub fn signature(mut twin: syn::ItemFn, float: &str) -> syn::ItemFn {
     let mut rewrite = Rewrite {
         float,
         number: number(),

@@ -228,6 +228,17 @@ impl FieldTensor for crate::Tensor {
     }
 }
 
+/// A struct's number as a constant of a caller's second-order twin (at dual numbers).
+#[inline(always)]
+pub fn lift_number<N: num_traits::NumCast, F: num_traits::ToPrimitive>(x: F) -> N {
+    N::from(x).expect("a float converts into the twin's number type")
+}
+
+/// A struct's slice of numbers as constants of a caller's second-order twin.
+pub fn lift_numbers<N: num_traits::NumCast, F: num_traits::ToPrimitive + Copy>(x: &[F]) -> Vec<N> {
+    x.iter().map(|v| lift_number(*v)).collect()
+}
+
 /// The zero gradient of a struct parameter, which the generated code fills field by field
 /// (a reference or the value itself).
 #[inline(always)]

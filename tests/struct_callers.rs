@@ -1,0 +1,66 @@
+//! Functions with struct parameters called from other differentiated functions.
+
+use differentiate::{differentiate, Differentiable};
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Spring {
+    k: f64,
+    rest: f64,
+}
+
+#[differentiate]
+fn energy(s: &Spring, x: f64) -> f64 {
+    0.5 * s.k * (x - s.rest).powi(2)
+}
+
+/// `s` is a constant here: only `x` is differentiated, through `energy`.
+#[differentiate(wrt(x))]
+fn total(s: &Spring, x: f64) -> f64 {
+    energy(s, x) + x
+}
+
+#[test]
+fn calling_a_struct_function_on_a_constant_struct() {
+    let s = Spring { k: 2.0, rest: 1.0 };
+    let (value, g) = total_grad(&s, 3.0);
+    assert_eq!(value, 4.0 + 3.0);
+    assert_eq!(g, 2.0 * 2.0 + 1.0);
+    // Second derivatives through the call: the struct's twin, its fields constants.
+    let (_, g2, hv) = total_hvp(&s, 3.0, 1.0);
+    assert_eq!((g2, hv), (5.0, 2.0));
+    assert_eq!(total_derivatives::<4>(&s, 3.0), [7.0, 5.0, 2.0, 0.0]);
+}
+
+/// A slice field and a number field, read by a callee of a function of `x` alone.
+#[derive(Clone, Debug, Differentiable)]
+struct Poly {
+    coefficients: Vec<f64>,
+    shift: f64,
+}
+
+#[differentiate]
+fn poly(p: &Poly, x: f64) -> f64 {
+    let mut total = 0.0;
+    for (k, c) in p.coefficients.iter().enumerate() {
+        total += c * (x - p.shift).powi(k as i32);
+    }
+    total
+}
+
+#[differentiate(wrt(x))]
+fn poly_squared(p: &Poly, x: f64) -> f64 {
+    poly(p, x).powi(2)
+}
+
+#[test]
+fn slice_fields_in_a_callers_second_derivatives() {
+    let p = Poly {
+        coefficients: vec![1.0, 2.0, 3.0],
+        shift: 1.0,
+    };
+    // q(x) = 1 + 2u + 3u², u = x − 1; at x = 2: q = 6, q' = 2 + 6u = 8, q'' = 6.
+    let (value, g, h) = poly_squared_hessian(&p, 2.0);
+    assert_eq!(value, 36.0);
+    assert_eq!(g, 2.0 * 6.0 * 8.0);
+    assert_eq!(h, 2.0 * (8.0 * 8.0 + 6.0 * 6.0));
+}
