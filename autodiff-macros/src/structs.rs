@@ -1094,16 +1094,17 @@ impl<'a> Flat<'a> {
                     for f in &s.fields {
                         let field = field_at(root, &f.members, f.span);
                         let field = if f.members.is_empty() && s.by_ref {
-                            quote!(*#field)
+                            quote_spanned!(f.span=> *#field)
                         } else {
                             field
                         };
+                        let span = f.span;
                         args.push(match f.reading {
-                            Reading::Number => quote!(#rt::differentiable::lift_number::<#n, #float_ty>(
+                            Reading::Number => quote_spanned!(span=> #rt::differentiable::lift_number::<#n, #float_ty>(
                                 #rt::differentiable::FieldNumber::<#float_ty>::number(&#field))),
-                            Reading::Numbers => quote!(&#rt::differentiable::lift_numbers::<#n, #float_ty>(
+                            Reading::Numbers => quote_spanned!(span=> &#rt::differentiable::lift_numbers::<#n, #float_ty>(
                                 #rt::differentiable::FieldNumbers::<#float_ty>::numbers(&#field))[..]),
-                            Reading::Tensor => quote!(#rt::differentiable::FieldTensor::tensor(&#field)),
+                            Reading::Tensor => quote_spanned!(span=> #rt::differentiable::FieldTensor::tensor(&#field)),
                         });
                         flat_entries.push(quote!(_));
                     }
