@@ -1,4 +1,5 @@
 //! Functions with struct parameters called from other differentiated functions.
+#![allow(clippy::needless_range_loop)] // index loops, as the differentiated code is written
 
 use differentiate::{differentiate, Differentiable};
 
@@ -63,4 +64,81 @@ fn slice_fields_in_a_callers_second_derivatives() {
     assert_eq!(value, 36.0);
     assert_eq!(g, 2.0 * 6.0 * 8.0);
     assert_eq!(h, 2.0 * (8.0 * 8.0 + 6.0 * 6.0));
+}
+
+/// A linear model whose loss calls its prediction with the struct passed whole.
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Linear {
+    w: Vec<f64>,
+    b: f64,
+}
+
+#[differentiate]
+fn predict(m: &Linear, x: &[f64]) -> f64 {
+    let mut total = m.b;
+    for i in 0..x.len() {
+        total += m.w[i] * x[i];
+    }
+    total
+}
+
+#[differentiate(wrt(m))]
+fn squared_error(m: &Linear, x: &[f64], y: f64) -> f64 {
+    let r = predict(m, x) - y;
+    r * r + 0.1 * m.b * m.b
+}
+
+#[test]
+fn a_struct_passed_whole_to_a_differentiated_call() {
+    let m = Linear {
+        w: vec![0.5, -1.0],
+        b: 0.25,
+    };
+    let x = [2.0, 3.0];
+    let (value, g) = squared_error_grad(&m, &x, 1.0);
+    // r = 0.25 + 1 − 3 − 1 = −2.75.
+    let r = -2.75;
+    assert_eq!(value, r * r + 0.1 * 0.0625);
+    assert_eq!(
+        g,
+        Linear {
+            w: vec![2.0 * r * 2.0, 2.0 * r * 3.0],
+            b: 2.0 * r + 0.2 * 0.25
+        }
+    );
+}
+
+impl Linear {
+    #[differentiate(wrt(self))]
+    fn output(&self, x: &[f64]) -> f64 {
+        let mut total = self.b;
+        for i in 0..x.len() {
+            total += self.w[i] * x[i];
+        }
+        total
+    }
+
+    /// `self.output(x)` with `self` active: differentiated through the method.
+    #[differentiate(wrt(self))]
+    fn loss(&self, x: &[f64], y: f64) -> f64 {
+        (self.output(x) - y).powi(2)
+    }
+}
+
+#[test]
+fn a_differentiated_method_called_on_an_active_self() {
+    let m = Linear {
+        w: vec![0.5, -1.0],
+        b: 0.25,
+    };
+    let (value, g) = m.loss_grad(&[2.0, 3.0], 1.0);
+    let r = -2.75;
+    assert_eq!(value, r * r);
+    assert_eq!(
+        g,
+        Linear {
+            w: vec![2.0 * r * 2.0, 2.0 * r * 3.0],
+            b: 2.0 * r
+        }
+    );
 }

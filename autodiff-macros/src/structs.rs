@@ -29,6 +29,8 @@ enum Reading {
     Number,
     Numbers,
     Tensor,
+    /// The whole value, passed to a differentiated call: all its numbers, in a slice.
+    All,
 }
 
 /// A field path the body reads, and the flat function's parameter that carries it.
@@ -263,6 +265,91 @@ impl Reads<'_, '_> {
         }
     }
 
+    /// Whether a call passes an active struct whole (`f(p, x)`, `f(&p, x)`).
+    fn whole_arguments(&self, call: &syn::ExprCall) -> bool {
+        matches!(&*call.func, syn::Expr::Path(_))
+            && call.args.iter().any(|a| self.whole_root(a).is_some())
+    }
+
+    /// `p` or `&p` of an active struct parameter `p`.
+    fn whole_root(&self, arg: &syn::Expr) -> Option<usize> {
+        match arg {
+            syn::Expr::Reference(r) => self.root_of(&r.expr),
+            other => self.root_of(other),
+        }
+    }
+
+    /// `f(p, x)` becomes `__f_numbers(p, __p_all, x)`: the callee's form that takes the
+    /// struct's numbers as a slice, whose gradient the reverse sweep computes.
+    fn call_with_whole(&mut self, call: &mut syn::ExprCall) {
+        let mut args = syn::punctuated::Punctuated::new();
+        for mut arg in std::mem::take(&mut call.args) {
+            match self.whole_root(&arg) {
+                Some(root) => {
+                    let span = arg.span();
+                    let all = self.whole(root, span);
+                    args.push(arg);
+                    if let Some(all) = all {
+                        args.push(syn::parse_quote!(#all));
+                    }
+                }
+                None => {
+                    self.visit_in(Context::Value, &mut arg);
+                    args.push(arg);
+                }
+            }
+        }
+        call.args = args;
+        if self.rename.is_some() {
+            if let syn::Expr::Path(p) = &mut *call.func {
+                if let Some(last) = p.path.segments.last_mut() {
+                    let name = last.ident.to_string();
+                    last.ident = format_ident!(
+                        "__{}_numbers",
+                        name.trim_start_matches("r#"),
+                        span = last.ident.span()
+                    );
+                }
+            }
+        }
+    }
+
+    /// Records (or, renaming, names) the slice of all the numbers of struct `root`.
+    fn whole(&mut self, root: usize, span: Span) -> Option<syn::Ident> {
+        match self.rename {
+            None => {
+                self.record_reading(root, Vec::new(), Reading::All, span);
+                None
+            }
+            Some(renames) => renames[root]
+                .iter()
+                .find(|f| f.reading == Reading::All)
+                .map(|f| syn::Ident::new(&f.ident.to_string(), span)),
+        }
+    }
+
+    /// `self.m(..)` where `self` is active (`wrt(self)`) and `m` is not a slice method.
+    fn method_on_self(&self, m: &syn::ExprMethodCall) -> bool {
+        self.method_on_root(m)
+            && self
+                .root_of(&m.receiver)
+                .is_some_and(|r| self.roots[r] == "self")
+    }
+
+    /// `self.m(x)` becomes `self.__m_numbers(__self_all, x)` (see [`Self::call_with_whole`]).
+    fn self_method(&mut self, m: &mut syn::ExprMethodCall) {
+        for arg in m.args.iter_mut() {
+            self.visit_in(Context::Value, arg);
+        }
+        let root = self.root_of(&m.receiver).unwrap_or_default();
+        let span = m.method.span();
+        if let Some(all) = self.whole(root, span) {
+            m.args.insert(0, syn::parse_quote!(#all));
+            let name = m.method.to_string();
+            m.method = format_ident!("__{}_numbers", name.trim_start_matches("r#"), span = span);
+        }
+    }
+
     /// `p.method(..)` of an active struct parameter `p` itself, with a method that does not
     /// read it as numbers (`len`, `iter`) or as a tensor.
     fn method_on_root(&self, m: &syn::ExprMethodCall) -> bool {
@@ -286,12 +373,23 @@ impl Reads<'_, '_> {
             Context::Tensor => Reading::Tensor,
             Context::Value | Context::Discrete => Reading::Number,
         };
+        self.record_reading(root, members, reading, span);
+    }
+
+    fn record_reading(
+        &mut self,
+        root: usize,
+        members: Vec<syn::Member>,
+        reading: Reading,
+        span: Span,
+    ) {
         let names = member_names(&members);
         let fields = &mut self.found[root];
-        match fields
-            .iter_mut()
-            .find(|f| member_names(&f.members) == names)
-        {
+        let same = |f: &FieldRead| {
+            member_names(&f.members) == names
+                && (f.reading == Reading::All) == (reading == Reading::All)
+        };
+        match fields.iter_mut().find(|f| same(f)) {
             // A tensor reading decides, then a slice one.
             Some(f) if reading == Reading::Tensor => f.reading = Reading::Tensor,
             Some(f) if reading == Reading::Numbers && f.reading == Reading::Number => {
@@ -301,7 +399,9 @@ impl Reads<'_, '_> {
             None => {
                 let root_name = self.roots[root].to_string();
                 let root_name = root_name.trim_start_matches("r#");
-                let ident = if names.is_empty() {
+                let ident = if reading == Reading::All {
+                    format_ident!("__{}_all", root_name)
+                } else if names.is_empty() {
                     format_ident!("__{}", root_name)
                 } else {
                     format_ident!("__{}_{}", root_name, names.join("_"))
@@ -416,19 +516,21 @@ impl VisitMut for Reads<'_, '_> {
                 let root = &self.roots[self.root_of(expr).unwrap_or_default()];
                 self.errors.spanned(
                     &*expr,
-                    format!("the struct parameter `{root}` is used as a whole here; a `#[differentiate]` function reads an active struct through its fields (`{root}.w`, `{root}.b`): passing it whole to a call or a method is not supported yet. Read the fields here, or leave `{root}` out of `wrt(..)` to keep it a constant"),
+                    format!("the struct parameter `{root}` is used as a whole here; a `#[differentiate]` function reads an active struct through its fields (`{root}.w`, `{root}.b`), or passes it whole as an argument of a differentiated function (`f({root}, x)`) or, for `self`, to a differentiated method (`self.m(x)`). Read the fields here, or leave `{root}` out of `wrt(..)` to keep it a constant"),
                 );
             }
             syn::Expr::Index(i) => {
                 self.visit_in(Context::Numbers, &mut i.expr);
                 self.visit_in(Context::Discrete, &mut i.index);
             }
+            syn::Expr::Call(c) if self.whole_arguments(c) => self.call_with_whole(c),
+            syn::Expr::MethodCall(m) if self.method_on_self(m) => self.self_method(m),
             syn::Expr::MethodCall(m) if self.rename.is_none() && self.method_on_root(m) => {
                 let root = &self.roots[self.root_of(&m.receiver).unwrap_or_default()];
                 let method = &m.method;
                 self.errors.spanned(
                     method,
-                    format!("`#[differentiate]` cannot differentiate through the method `{method}` of the active parameter `{root}` yet: methods of structs (differentiated ones included) and operations of nalgebra or ndarray values have no rules; read `{root}`'s fields or components (`{root}.w`, `{root}.x`, `{root}[i]`, `{root}.iter()`) instead"),
+                    format!("`#[differentiate]` cannot differentiate through the method `{method}` of the active parameter `{root}` yet: methods of a struct parameter other than `self`, and operations of nalgebra or ndarray values, have no rules; pass `{root}` whole to a differentiated function (`{method}({root}, ..)`), or read its fields or components (`{root}.w`, `{root}.x`, `{root}[i]`, `{root}.iter()`)"),
                 );
             }
             syn::Expr::MethodCall(m) => {
@@ -662,6 +764,7 @@ impl<'a> Flat<'a> {
             Reading::Number => syn::parse_quote!(#name: #number),
             Reading::Numbers => syn::parse_quote!(#name: &[#number]),
             Reading::Tensor => syn::parse_quote!(#name: &#rt::Tensor),
+            Reading::All => syn::parse_quote!(#name: &[#number]),
         }
     }
 
@@ -705,6 +808,8 @@ impl<'a> Flat<'a> {
                                 #rt::differentiable::FieldNumbers::<#number>::numbers(&#field)),
                             Reading::Tensor => quote_spanned!(f.span=>
                                 #rt::differentiable::FieldTensor::tensor(&#field)),
+                            Reading::All => quote_spanned!(f.span=>
+                                &#rt::differentiable::numbers_of::<#number, _>(&#field)[..]),
                         });
                     }
                     if !s.is_self {
@@ -767,6 +872,7 @@ impl<'a> Flat<'a> {
                             Reading::Number => quote_spanned!(f.span=> #rt::differentiable::FieldNumber::<#number>::#put(&mut #field, #entry);),
                             Reading::Numbers => quote_spanned!(f.span=> #rt::differentiable::FieldNumbers::<#number>::#put(&mut #field, #entry);),
                             Reading::Tensor => quote_spanned!(f.span=> #rt::differentiable::FieldTensor::#put(&mut #field, #entry);),
+                            Reading::All => quote_spanned!(f.span=> #rt::differentiable::add_numbers::<#number, _>(&mut #field, &#entry);),
                         }
                     });
                     let zero =
@@ -815,6 +921,7 @@ impl<'a> Flat<'a> {
                             Reading::Number => quote_spanned!(f.span=> #rt::differentiable::FieldNumber::<#number>::number(&#field)),
                             Reading::Numbers => quote_spanned!(f.span=> #rt::differentiable::FieldNumbers::<#number>::numbers(&#field).to_vec()),
                             Reading::Tensor => quote_spanned!(f.span=> ::core::clone::Clone::clone(#rt::differentiable::FieldTensor::tensor(&#field))),
+                            Reading::All => quote_spanned!(f.span=> #rt::differentiable::numbers_of::<#number, _>(&#field)),
                         });
                     }
                 }
@@ -1039,6 +1146,7 @@ impl<'a> Flat<'a> {
             _ => {}
         }
         items.extend(self.twin_items());
+        items.extend(self.numbers_form());
         if dump {
             let dump = item("dump");
             let flat_dump = self.name("_dump");
@@ -1105,6 +1213,8 @@ impl<'a> Flat<'a> {
                             Reading::Numbers => quote_spanned!(span=> &#rt::differentiable::lift_numbers::<#n, #float_ty>(
                                 #rt::differentiable::FieldNumbers::<#float_ty>::numbers(&#field))[..]),
                             Reading::Tensor => quote_spanned!(span=> #rt::differentiable::FieldTensor::tensor(&#field)),
+                            Reading::All => quote_spanned!(span=> &#rt::differentiable::lift_numbers::<#n, #float_ty>(
+                                &#rt::differentiable::numbers_of::<#float_ty, _>(&#field))[..]),
                         });
                         flat_entries.push(quote!(_));
                     }
@@ -1176,6 +1286,187 @@ impl<'a> Flat<'a> {
         });
         twin.sig.ident = twin_name;
         quote!(#twin #pullback)
+    }
+
+    /// `__NAME_numbers`, what a differentiated caller that passes a struct whole calls (see
+    /// `Reads`): each active struct as a template (its constants) and its numbers in a slice,
+    /// so that the caller's reverse sweep adds the struct's gradient to a slice of numbers.
+    /// Its pullback calls `NAME_vjp` on the rebuilt struct and lays the struct's gradient out
+    /// flat. Its twin is unavailable: second derivatives do not go through it yet.
+    fn numbers_form(&self) -> TokenStream {
+        let (func, sig, rt, number) = (self.func, self.sig, self.rt, &self.number);
+        let name = &func.sig.ident;
+        let stem = name.to_string();
+        let stem = stem.trim_start_matches("r#");
+        let form = format_ident!("__{}_numbers", stem, span = name.span());
+        let form_pullback = crate::naming::pullback_fn(&form, name.span());
+        let vjp = crate::emit::sibling(sig, &format_ident!("{}_vjp", stem));
+        let vis = &func.vis;
+        let generics = &func.sig.generics;
+        let where_clause = self.where_clause();
+        let attrs: Vec<&syn::Attribute> = func
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("cfg"))
+            .collect();
+
+        let mut params = Vec::new();
+        let mut rebuild = Vec::new();
+        let mut args = Vec::new();
+        let mut entry_types = Vec::new();
+        let mut receiver = TokenStream::new();
+        let mut call_on = TokenStream::new();
+        if sig.has_self {
+            receiver = quote!(&self,);
+            call_on = quote!(self.);
+        }
+        if sig.self_active {
+            params.push(quote!(__self_numbers: &[#number]));
+            rebuild.push(quote!(let __self_whole = #rt::differentiable::with_numbers::<#number, _>(self, __self_numbers);));
+            call_on = quote!(__self_whole.);
+            entry_types.push(quote!(::std::vec::Vec<#number>));
+        }
+        for p in &sig.params {
+            let (ident, ty) = (&p.ident, &p.ty);
+            if p.active && matches!(p.kind, ParamKind::Struct { .. }) {
+                let numbers =
+                    format_ident!("__{}_numbers", ident.to_string().trim_start_matches("r#"));
+                let whole = format_ident!("__{}_whole", ident.to_string().trim_start_matches("r#"));
+                let by_ref = matches!(ty, syn::Type::Reference(_));
+                let template = if by_ref { quote!(#ty) } else { quote!(&#ty) };
+                params.push(quote!(#ident: #template));
+                params.push(quote!(#numbers: &[#number]));
+                rebuild.push(quote!(let #whole = #rt::differentiable::with_numbers::<#number, _>(#ident, #numbers);));
+                args.push(if by_ref {
+                    quote!(&#whole)
+                } else {
+                    quote!(#whole)
+                });
+                entry_types.push(quote!(#rt::Constant));
+                entry_types.push(quote!(::std::vec::Vec<#number>));
+            } else {
+                params.push(quote!(#ident: #ty));
+                args.push(quote!(#ident));
+                entry_types.push(if p.active {
+                    p.gradient_type()
+                } else {
+                    quote!(#rt::Constant)
+                });
+            }
+        }
+        // `NAME_vjp`'s gradient, one name per active entry, and the entries per parameter.
+        let active = usize::from(sig.self_active) + sig.active_params().count();
+        let names: Vec<syn::Ident> = (0..active).map(|k| format_ident!("__g{}", k)).collect();
+        let pattern = match names.as_slice() {
+            [one] => quote!(#one),
+            many => quote!((#(#many,)*)),
+        };
+        let mut next = names.iter();
+        let mut entries = Vec::new();
+        if sig.self_active {
+            let g = next.next();
+            entries.push(quote!(#rt::differentiable::numbers_of::<#number, _>(&#g)));
+        }
+        for p in &sig.params {
+            if p.active && matches!(p.kind, ParamKind::Struct { .. }) {
+                let g = next.next();
+                entries.push(quote!(#rt::Constant));
+                entries.push(quote!(#rt::differentiable::numbers_of::<#number, _>(&#g)));
+            } else if p.active {
+                let g = next.next();
+                entries.push(quote!(#g));
+            } else {
+                entries.push(quote!(#rt::Constant));
+            }
+        }
+        let ret = &sig.return_type;
+        let seed = crate::naming::seed();
+        let call = if sig.associated {
+            quote!(Self::#name)
+        } else if sig.has_self {
+            quote!(#call_on #name)
+        } else {
+            quote!(#name)
+        };
+        let vjp_call = if sig.has_self {
+            let vjp_ident = format_ident!("{}_vjp", stem);
+            quote!(#call_on #vjp_ident)
+        } else {
+            vjp
+        };
+        let form_fn: syn::ItemFn = syn::parse_quote! {
+            #(#attrs)*
+            #[doc(hidden)]
+            #[allow(clippy::too_many_arguments, non_snake_case)]
+            #vis fn #form #generics (#receiver #(#params),*) -> #ret #where_clause {
+                #(#rebuild)*
+                #call(#(#args),*)
+            }
+        };
+        let twin = self.numbers_twin(&form_fn);
+        quote! {
+            #form_fn
+
+            #(#attrs)*
+            #[doc(hidden)]
+            #[allow(clippy::too_many_arguments, non_snake_case)]
+            #vis fn #form_pullback #generics (#receiver #(#params,)* #seed: #ret) -> (#ret, (#(#entry_types,)*)) #where_clause {
+                #(#rebuild)*
+                let (__value, #pattern) = #vjp_call(#(#args,)* #seed);
+                (__value, (#(#entries,)*))
+            }
+
+            #twin
+        }
+    }
+
+    /// The twin of `__NAME_numbers`, which a caller's second-order items would call: there is
+    /// none yet, so it says so where it is used.
+    fn numbers_twin(&self, form: &syn::ItemFn) -> TokenStream {
+        let rt = self.rt;
+        // Active: the numbers, and the function's other active parameters.
+        let mut names = Vec::new();
+        if self.sig.self_active {
+            names.push(format_ident!("__self_numbers"));
+        }
+        for p in &self.sig.params {
+            if p.active && matches!(p.kind, ParamKind::Struct { .. }) {
+                names.push(format_ident!(
+                    "__{}_numbers",
+                    p.ident.to_string().trim_start_matches("r#")
+                ));
+            } else if p.active {
+                names.push(p.ident.clone());
+            }
+        }
+        let options = Options {
+            wrt: Some(Wrt {
+                keyword: format_ident!("wrt"),
+                names,
+            }),
+            vjp: None,
+            dump: false,
+            in_impl: self.sig.associated,
+        };
+        let mut errors = crate::errors::Errors::default();
+        let form_sig = crate::signature::analyse(&form.sig, &options, &mut errors);
+        if self.sig.floats.generic.is_some() {
+            return crate::emit::twin_items(form, &form_sig, crate::emit::TwinItems::Itself, rt);
+        }
+        let float = self.number.to_token_stream().to_string();
+        let mut twin = crate::twin::signature(form.clone(), &float);
+        twin.block = syn::parse_quote!({ ::core::unreachable!() });
+        let twin_sig = crate::signature::analyse(&twin.sig, &options, &mut errors);
+        let message = format!(
+            "`{}` has no second derivatives where a caller passes it a struct whole: pass the struct's fields, or differentiate the caller to first order only",
+            self.func.sig.ident
+        );
+        let unavailable = crate::emit::TwinItems::Unavailable {
+            func: &twin,
+            sig: &twin_sig,
+            message,
+        };
+        crate::emit::twin_items(form, &form_sig, unavailable, rt)
     }
 
     /// `NAME_hessian`: one Hessian-vector product per number of the active parameters, laid

@@ -228,6 +228,32 @@ impl FieldTensor for crate::Tensor {
     }
 }
 
+/// Every number of a value, in declaration order: a struct passed whole to a differentiated
+/// call, as the caller's reverse sweep sees it.
+pub fn numbers_of<F, S: Differentiable<F>>(x: &S) -> Vec<F> {
+    let mut out = Vec::with_capacity(x.count_numbers());
+    x.write_numbers(&mut out);
+    out
+}
+
+/// The value `template` with its numbers replaced by `numbers` (its constants kept): the
+/// struct a callee receives from a caller that passed it whole.
+pub fn with_numbers<F, S: Differentiable<F>>(template: &S, numbers: &[F]) -> S {
+    let mut value = template.zero_like();
+    value.read_numbers(&mut &numbers[..]);
+    value
+}
+
+/// Adds `numbers`, in declaration order, to the numbers of `gradient`.
+pub fn add_numbers<F: Copy + std::ops::Add<Output = F>, S: Differentiable<F>>(
+    gradient: &mut S,
+    numbers: &[F],
+) {
+    let mut sum = numbers_of(gradient);
+    add_into(&mut sum, numbers);
+    gradient.read_numbers(&mut &sum[..]);
+}
+
 /// A struct's number as a constant of a caller's second-order twin (at dual numbers).
 #[inline(always)]
 pub fn lift_number<N: num_traits::NumCast, F: num_traits::ToPrimitive>(x: F) -> N {

@@ -1,3 +1,5 @@
+// An active struct is read through its fields or passed whole to a differentiated function;
+// a copy of it held in a variable is neither.
 use differentiate::{differentiate, Differentiable};
 
 #[derive(Clone, Differentiable)]
@@ -6,13 +8,9 @@ struct Params {
 }
 
 #[differentiate]
-fn predict(p: &Params, x: f64) -> f64 {
-    p.w * x
-}
-
-#[differentiate]
 fn loss(p: &Params, x: f64) -> f64 {
-    predict(p, x).powi(2)
+    let q = p;
+    q.w * x
 }
 
 fn main() {}
