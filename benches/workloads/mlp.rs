@@ -4,7 +4,7 @@
 
 #![allow(clippy::type_complexity)]
 
-use differentiate::{differentiate, Tensor};
+use differentiate::{differentiate, Differentiable, Tensor};
 
 /// Batch size, input dimension, hidden width, classes.
 pub const BATCH: usize = 256;
@@ -27,6 +27,36 @@ pub fn mlp_loss(
     let log_normaliser = logits.logsumexp_axis(1);
     let picked = (&logits * onehot).sum_axis(1);
     (&log_normaliser - &picked).mean()
+}
+
+/// The perceptron's parameters in a struct, as a model is usually held.
+#[derive(Clone, Differentiable)]
+pub struct MlpParams {
+    pub w1: Tensor,
+    pub b1: Tensor,
+    pub w2: Tensor,
+    pub b2: Tensor,
+}
+
+/// [`mlp_loss`] with the parameters in a struct: its gradient is an `MlpParams`.
+#[differentiate(wrt(params))]
+pub fn mlp_struct_loss(params: &MlpParams, x: &Tensor, onehot: &Tensor) -> f64 {
+    let hidden = (x.matmul(&params.w1) + &params.b1).tanh();
+    let logits = hidden.matmul(&params.w2) + &params.b2;
+    let log_normaliser = logits.logsumexp_axis(1);
+    let picked = (&logits * onehot).sum_axis(1);
+    (&log_normaliser - &picked).mean()
+}
+
+/// The hand-written gradient of [`mlp_struct_loss`]: [`mlp_loss_hand_grad`] on the fields.
+pub fn mlp_struct_loss_hand_grad(
+    params: &MlpParams,
+    x: &Tensor,
+    onehot: &Tensor,
+) -> (f64, MlpParams) {
+    let (value, (w1, b1, w2, b2)) =
+        mlp_loss_hand_grad(&params.w1, &params.b1, &params.w2, &params.b2, x, onehot);
+    (value, MlpParams { w1, b1, w2, b2 })
 }
 
 /// The textbook backward pass, written as one would with ndarray: H = tanh(X·W1 + b1),
@@ -191,6 +221,6 @@ impl MlpInput {
     }
 }
 
-fn flatten((a, b, c, d): (Tensor, Tensor, Tensor, Tensor)) -> Vec<f64> {
+pub fn flatten((a, b, c, d): (Tensor, Tensor, Tensor, Tensor)) -> Vec<f64> {
     [a.to_vec(), b.to_vec(), c.to_vec(), d.to_vec()].concat()
 }

@@ -77,6 +77,9 @@ pub fn cases(filters: &[String]) -> Vec<Case> {
     if wanted(MLP_NAME) {
         out.push(mlp_case());
     }
+    if wanted(MLP_STRUCT_NAME) {
+        out.push(mlp_struct_case());
+    }
     out
 }
 
@@ -89,6 +92,9 @@ pub const BA_FILES: [&str; 4] = [
 
 /// Workload 6's name: batch, input, hidden width.
 pub const MLP_NAME: &str = "mlp_b256_d256_h256";
+
+/// Workload 6 with its parameters in a `Differentiable` struct.
+pub const MLP_STRUCT_NAME: &str = "mlp_struct_b256_d256_h256";
 
 // ---- checks ------------------------------------------------------------------------------------
 
@@ -731,6 +737,68 @@ fn mlp_case() -> Case {
         // The `reverse` and `num-dual` crates work on scalars and have no tensor type; finite
         // differences would take 2 × 68,362 loss evaluations. No peers for this workload.
         peers: Vec::new(),
+        calls_per_run: 1,
+    }
+}
+
+/// Workload 6 with the parameters in a struct (issue 15): the generated struct gradient
+/// against the hand-written one, and, as the peer, the generated gradient of the same loss
+/// over four tensor parameters.
+fn mlp_struct_case() -> Case {
+    use mlp::{
+        mlp_loss_grad, mlp_struct_loss, mlp_struct_loss_grad, mlp_struct_loss_hand_grad, MlpParams,
+    };
+    let input = MlpInput::new();
+    let params = MlpParams {
+        w1: input.w1.clone(),
+        b1: input.b1.clone(),
+        w2: input.w2.clone(),
+        b2: input.b2.clone(),
+    };
+    let (value, g) = mlp_struct_loss_grad(&params, &input.x, &input.onehot);
+    let (tensors_value, tensors) = input.generated_gradient();
+    assert_eq!(value, tensors_value);
+    let struct_flat = mlp::flatten((g.w1, g.b1, g.w2, g.b2));
+    assert_eq!(
+        struct_flat, tensors,
+        "the struct gradient is the tensors' gradient"
+    );
+    let (hand_value, hand) = mlp_struct_loss_hand_grad(&params, &input.x, &input.onehot);
+    assert_close("mlp struct value", &[value], &[hand_value], AD_TOL, false);
+    assert_close(
+        "mlp struct hand",
+        &struct_flat,
+        &mlp::flatten((hand.w1, hand.b1, hand.w2, hand.b2)),
+        AD_TOL,
+        false,
+    );
+
+    let shared = Rc::new((params, input));
+    macro_rules! runner {
+        ($f:ident) => {{
+            let shared = shared.clone();
+            Box::new(move || {
+                let (p, i) = black_box(&*shared);
+                black_box($f(p, &i.x, &i.onehot));
+            }) as Runner
+        }};
+    }
+    let tensors_peer = {
+        let shared = shared.clone();
+        Box::new(move || {
+            let (p, i) = black_box(&*shared);
+            black_box(mlp_loss_grad(&p.w1, &p.b1, &p.w2, &p.b2, &i.x, &i.onehot));
+        }) as Runner
+    };
+    Case {
+        name: MLP_STRUCT_NAME.into(),
+        what:
+            "workload 6 with W1, b1, W2, b2 in a `Differentiable` struct; gradient an `MlpParams`"
+                .into(),
+        f: runner!(mlp_struct_loss),
+        grad: runner!(mlp_struct_loss_grad),
+        hand: runner!(mlp_struct_loss_hand_grad),
+        peers: vec![("four tensor parameters", tensors_peer)],
         calls_per_run: 1,
     }
 }
