@@ -161,15 +161,8 @@ fn wrappers(
         .collect();
     let args: Vec<&syn::Ident> = sig.params.iter().map(|p| &p.ident).collect();
     let gradient_types: Vec<TokenStream> = sig.active_params().map(|p| p.gradient_type()).collect();
-    let gradient = match gradient_types.as_slice() {
-        [one] => one.clone(),
-        many => quote!((#(#many,)*)),
-    };
-    let attrs: Vec<&syn::Attribute> = func
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("cfg"))
-        .collect();
+    let gradient = crate::structs::one_or_tuple(&gradient_types);
+    let attrs: Vec<&syn::Attribute> = crate::structs::cfg_attrs(func);
     let original = call(name);
     let (vjp, jacobian, jvp) = (item("vjp"), item("jacobian"), item("jvp"));
     let (seeded_grad, seeded_jvp) = (call(&seeded("grad")), call(&seeded("jvp")));

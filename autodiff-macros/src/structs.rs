@@ -174,6 +174,33 @@ fn field_at(base: &syn::Ident, members: &[syn::Member], span: Span) -> TokenStre
     quote_spanned!(span=> #base #(.#members)*)
 }
 
+/// One item as itself, several as a tuple: how a gradient holds its entries (API.md).
+pub fn one_or_tuple<T: ToTokens>(items: &[T]) -> TokenStream {
+    match items {
+        [one] => quote!(#one),
+        many => quote!((#(#many,)*)),
+    }
+}
+
+/// The original's `cfg` attributes, which the generated items share.
+pub fn cfg_attrs(func: &syn::ItemFn) -> Vec<&syn::Attribute> {
+    func.attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .collect()
+}
+
+/// The place a field read takes its value from: `p.a.b`, or `*x` for a reference parameter
+/// read whole (`FieldNumbers::numbers(&*x)` of `x: &DVector<f64>`).
+fn read_place(s: &StructParam, f: &FieldRead) -> TokenStream {
+    let field = field_at(&s.ident, &f.members, f.span);
+    if f.members.is_empty() && s.by_ref {
+        quote_spanned!(f.span=> *#field)
+    } else {
+        field
+    }
+}
+
 fn member_names(members: &[syn::Member]) -> Vec<String> {
     members
         .iter()
@@ -793,14 +820,7 @@ impl<'a> Flat<'a> {
                 Becomes::Struct(s) => {
                     let root = &s.ident;
                     for f in &s.fields {
-                        let field = field_at(root, &f.members, f.span);
-                        // `&p.w` borrows a field; a reference parameter read whole is passed
-                        // as it is (`FieldNumbers::numbers(x)` of `x: &DVector<f64>`).
-                        let field = if f.members.is_empty() && s.by_ref {
-                            quote_spanned!(f.span=> *#field)
-                        } else {
-                            field
-                        };
+                        let field = read_place(s, f);
                         args.push(match f.reading {
                             Reading::Number => quote_spanned!(f.span=>
                                 #rt::differentiable::FieldNumber::<#number>::number(&#field)),
@@ -831,10 +851,7 @@ impl<'a> Flat<'a> {
     fn flat_gradient_pattern(&self, prefix: &str) -> (Vec<syn::Ident>, TokenStream) {
         let n = self.active_names().len();
         let names: Vec<syn::Ident> = (0..n).map(|k| format_ident!("__{}{}", prefix, k)).collect();
-        let pattern = match names.as_slice() {
-            [one] => quote!(#one),
-            many => quote!((#(#many,)*)),
-        };
+        let pattern = one_or_tuple(&names);
         (names, pattern)
     }
 
@@ -890,10 +907,7 @@ impl<'a> Flat<'a> {
                 Becomes::Itself { .. } => {}
             }
         }
-        match entries.as_slice() {
-            [one] => one.clone(),
-            many => quote!((#(#many,)*)),
-        }
+        one_or_tuple(&entries)
     }
 
     /// The flat tangent (or direction) from the user's `G`-shaped `tangent`.
@@ -907,10 +921,7 @@ impl<'a> Flat<'a> {
         let names: Vec<syn::Ident> = (0..active.len())
             .map(|k| format_ident!("__t{}", k))
             .collect();
-        let pattern = match names.as_slice() {
-            [one] => quote!(#one),
-            many => quote!((#(#many,)*)),
-        };
+        let pattern = one_or_tuple(&names);
         let mut flat = Vec::new();
         for (b, name) in active.iter().zip(&names) {
             match b {
@@ -928,10 +939,7 @@ impl<'a> Flat<'a> {
                 Becomes::Itself { .. } => flat.push(quote!(#name)),
             }
         }
-        let flat = match flat.as_slice() {
-            [one] => one.clone(),
-            many => quote!((#(#many,)*)),
-        };
+        let flat = one_or_tuple(&flat);
         quote!({ let #pattern = #tangent; #flat })
     }
 
@@ -975,15 +983,8 @@ impl<'a> Flat<'a> {
         if self.sig.self_active {
             gradient_types.insert(0, quote!(Self));
         }
-        let gradient_type = match gradient_types.as_slice() {
-            [one] => one.clone(),
-            many => quote!((#(#many,)*)),
-        };
-        let attrs: Vec<&syn::Attribute> = func
-            .attrs
-            .iter()
-            .filter(|a| a.path().is_ident("cfg"))
-            .collect();
+        let gradient_type = one_or_tuple(&gradient_types);
+        let attrs: Vec<&syn::Attribute> = cfg_attrs(func);
         let (flat_names, flat_pattern) = self.flat_gradient_pattern("g");
         let gradient = self.gradient(&flat_names);
         let own: Vec<syn::Ident> = self.sig.params.iter().map(|p| p.ident.clone()).collect();
@@ -1200,12 +1201,7 @@ impl<'a> Flat<'a> {
                 Becomes::Struct(s) => {
                     let root = &s.ident;
                     for f in &s.fields {
-                        let field = field_at(root, &f.members, f.span);
-                        let field = if f.members.is_empty() && s.by_ref {
-                            quote_spanned!(f.span=> *#field)
-                        } else {
-                            field
-                        };
+                        let field = read_place(s, f);
                         let span = f.span;
                         args.push(match f.reading {
                             Reading::Number => quote_spanned!(span=> #rt::differentiable::lift_number::<#n, #float_ty>(
@@ -1304,11 +1300,7 @@ impl<'a> Flat<'a> {
         let vis = &func.vis;
         let generics = &func.sig.generics;
         let where_clause = self.where_clause();
-        let attrs: Vec<&syn::Attribute> = func
-            .attrs
-            .iter()
-            .filter(|a| a.path().is_ident("cfg"))
-            .collect();
+        let attrs: Vec<&syn::Attribute> = cfg_attrs(func);
 
         let mut params = Vec::new();
         let mut rebuild = Vec::new();
@@ -1357,10 +1349,7 @@ impl<'a> Flat<'a> {
         // `NAME_vjp`'s gradient, one name per active entry, and the entries per parameter.
         let active = usize::from(sig.self_active) + sig.active_params().count();
         let names: Vec<syn::Ident> = (0..active).map(|k| format_ident!("__g{}", k)).collect();
-        let pattern = match names.as_slice() {
-            [one] => quote!(#one),
-            many => quote!((#(#many,)*)),
-        };
+        let pattern = one_or_tuple(&names);
         let mut next = names.iter();
         let mut entries = Vec::new();
         if sig.self_active {
@@ -1493,10 +1482,7 @@ impl<'a> Flat<'a> {
         let ret = &self.sig.return_type;
         let count = self.sig.active_params().count() + usize::from(self.sig.self_active);
         let entries: Vec<syn::Ident> = (0..count).map(|k| format_ident!("__e{}", k)).collect();
-        let pattern = match entries.as_slice() {
-            [one] => quote!(#one),
-            many => quote!((#(#many,)*)),
-        };
+        let pattern = one_or_tuple(&entries);
         // The `Differentiable` calls at each parameter's type, where a type that is not one is
         // reported (once: the same error at the same place as the other items').
         let self_span = self.func.sig.receiver().map(|r| r.span());
@@ -1517,10 +1503,7 @@ impl<'a> Flat<'a> {
                 })
             })
             .collect();
-        let rebuild = match rebuilt.as_slice() {
-            [one] => one.clone(),
-            many => quote!((#(#many,)*)),
-        };
+        let rebuild = one_or_tuple(&rebuilt);
         let writes: Vec<TokenStream> = entries
             .iter()
             .zip(&spans)

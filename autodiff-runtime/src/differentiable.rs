@@ -150,6 +150,19 @@ pub trait FieldNumbers<F> {
     fn add(&mut self, gradient: Vec<F>);
 }
 
+/// The first `n` of `numbers` into `slots`, in order; `numbers` moves past them.
+#[cfg(any(feature = "tensor", feature = "nalgebra"))]
+fn read_into<'a, F: Copy + 'a>(
+    slots: impl Iterator<Item = &'a mut F>,
+    n: usize,
+    numbers: &mut &[F],
+) {
+    for (x, v) in slots.zip(&numbers[..n]) {
+        *x = *v;
+    }
+    *numbers = &numbers[n..];
+}
+
 /// `numbers += gradient`, element by element.
 fn add_into<F: Copy + std::ops::Add<Output = F>>(numbers: &mut [F], gradient: &[F]) {
     for (n, g) in numbers.iter_mut().zip(gradient) {
@@ -281,7 +294,7 @@ pub fn flatten_numbers<F, S: Differentiable<F>>(x: &S, out: &mut Vec<F>) {
 /// over them or takes their length, with a gradient of the same type (owned, same shape).
 #[cfg(feature = "tensor")]
 mod ndarray_arrays {
-    use super::{add_into, Differentiable, FieldNumbers, HoldsNumbers};
+    use super::{add_into, read_into, Differentiable, FieldNumbers, HoldsNumbers};
     use ndarray::{Array, Dimension};
 
     impl<F: Copy + num_traits::Zero, D: Dimension> Differentiable<F> for Array<F, D> {
@@ -296,10 +309,7 @@ mod ndarray_arrays {
         }
         fn read_numbers(&mut self, numbers: &mut &[F]) {
             let n = self.len();
-            for (x, v) in self.iter_mut().zip(&numbers[..n]) {
-                *x = *v;
-            }
-            *numbers = &numbers[n..];
+            read_into(self.iter_mut(), n, numbers);
         }
     }
 
@@ -326,7 +336,7 @@ mod ndarray_arrays {
 /// reads `.x`/`.y`/`.z`, indexes them or iterates over them, with a gradient of the same type.
 #[cfg(feature = "nalgebra")]
 mod nalgebra_values {
-    use super::{add_into, Differentiable, FieldNumbers, HoldsNumbers};
+    use super::{add_into, read_into, Differentiable, FieldNumbers, HoldsNumbers};
     use nalgebra::allocator::Allocator;
     use nalgebra::{DefaultAllocator, Dim, DimName, OMatrix, OPoint, Scalar};
 
@@ -348,10 +358,7 @@ mod nalgebra_values {
         }
         fn read_numbers(&mut self, numbers: &mut &[F]) {
             let n = self.len();
-            for (x, v) in self.iter_mut().zip(&numbers[..n]) {
-                *x = *v;
-            }
-            *numbers = &numbers[n..];
+            read_into(self.iter_mut(), n, numbers);
         }
     }
 
