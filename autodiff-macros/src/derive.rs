@@ -6,7 +6,7 @@
 //! whose type is a constant by its spelling (integers, `bool`, `String`, collections of
 //! them) or marked `#[differentiate(constant)]` are cloned into the gradient.
 
-use crate::signature::is_constant_type;
+use crate::signature::{is_constant_type, mentions};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -96,14 +96,10 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     };
     // Each field that holds numbers, checked where it is declared (a field whose type names
     // the struct's own type parameters is checked where the struct is used).
-    let own: Vec<String> = input
-        .generics
-        .type_params()
-        .map(|t| t.ident.to_string())
-        .collect();
+    let own: Vec<&syn::Ident> = input.generics.type_params().map(|t| &t.ident).collect();
     let checks = fields
         .iter()
-        .filter(|f| f.numbers && !mentions_any(f.ty, &own))
+        .filter(|f| f.numbers && !own.iter().any(|t| mentions(f.ty, t)))
         .map(|f| {
             let ty = f.ty;
             quote_spanned!(ty.span()=> #rt::differentiable::holds_numbers::<#ty>();)
@@ -129,23 +125,6 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     })
-}
-
-/// Whether `ty` mentions any of the identifiers `names` (a type parameter).
-fn mentions_any(ty: &syn::Type, names: &[String]) -> bool {
-    quote!(#ty)
-        .into_iter()
-        .flat_map(flatten_tokens)
-        .any(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if names.contains(&i.to_string())))
-}
-
-fn flatten_tokens(tree: proc_macro2::TokenTree) -> Vec<proc_macro2::TokenTree> {
-    match tree {
-        proc_macro2::TokenTree::Group(g) => {
-            g.stream().into_iter().flat_map(flatten_tokens).collect()
-        }
-        other => vec![other],
-    }
 }
 
 /// `#[differentiate(constant)]` on a field: a constant whatever its type.

@@ -86,9 +86,7 @@ pub fn seeded(
         .push(syn::Stmt::Expr(syn::parse_quote!(__dot), None));
 
     let mut seeded = func.clone();
-    let name = func.sig.ident.to_string();
-    let name = name.trim_start_matches("r#");
-    seeded.sig.ident = format_ident!("__{}_seeded", name);
+    seeded.sig.ident = crate::naming::hidden_fn(&func.sig.ident, "seeded");
     seeded.attrs.retain(|a| a.path().is_ident("cfg"));
     seeded.attrs.push(syn::parse_quote!(#[doc(hidden)]));
     seeded
@@ -134,10 +132,9 @@ fn wrappers(
 ) -> TokenStream {
     let vis = &func.vis;
     let name = &func.sig.ident;
-    let stem = name.to_string();
-    let stem = stem.trim_start_matches("r#");
-    let item = |suffix: &str| format_ident!("{}_{}", stem, suffix, span = name.span());
-    let seeded = |suffix: &str| format_ident!("__{}_seeded_{}", stem, suffix);
+    let item = |suffix: &str| crate::naming::item_fn(name, suffix);
+    let seeded =
+        |suffix: &str| crate::naming::item_fn(&crate::naming::hidden_fn(name, "seeded"), suffix);
     let generics = &func.sig.generics;
     let where_clause = &generics.where_clause;
     let (_, turbofish, _) = generics.split_for_impl();

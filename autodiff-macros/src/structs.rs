@@ -636,6 +636,15 @@ struct Flat<'a> {
     rt: &'a TokenStream,
 }
 
+/// Whose entries [`Flat::entries_from_gradient`] makes: the pullback's (a struct's gradient
+/// as itself, `self`'s none), or the numbers form's (a struct's template a constant and its
+/// gradient laid out flat, `self`'s first).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EntriesFor {
+    Pullback,
+    Numbers,
+}
+
 /// What a parameter of the original function becomes in the flat one.
 enum Becomes<'a> {
     Struct(&'a StructParam),
@@ -643,10 +652,59 @@ enum Becomes<'a> {
 }
 
 impl<'a> Flat<'a> {
+    /// `__NAME_flat` (`suffix` empty) or its item `__NAME_flat_{suffix}`.
     fn name(&self, suffix: &str) -> syn::Ident {
-        let name = self.func.sig.ident.to_string();
-        let name = name.trim_start_matches("r#");
-        format_ident!("__{}_flat{}", name, suffix)
+        let flat = crate::naming::hidden_fn(&self.func.sig.ident, "flat");
+        if suffix.is_empty() {
+            flat
+        } else {
+            crate::naming::item_fn(&flat, suffix)
+        }
+    }
+
+    /// `&self,` for a method.
+    fn receiver(&self) -> TokenStream {
+        if self.sig.has_self {
+            quote!(&self,)
+        } else {
+            TokenStream::new()
+        }
+    }
+
+    /// How an item calls a sibling, with the function's own generic arguments.
+    fn call(&self, ident: &syn::Ident) -> TokenStream {
+        let (_, turbofish, _) = self.func.sig.generics.split_for_impl();
+        let turbofish = turbofish.as_turbofish();
+        let sibling = crate::emit::sibling(self.sig, ident);
+        quote!(#sibling #turbofish)
+    }
+
+    /// `NAME_vjp`'s gradient bound to names (`pattern`), and from them the entries of a
+    /// pullback, one per parameter (`self`'s first, where `form` has one).
+    fn entries_from_gradient(&self, form: EntriesFor) -> (TokenStream, Vec<TokenStream>) {
+        let (rt, number) = (self.rt, &self.number);
+        let active = usize::from(self.sig.self_active) + self.sig.active_params().count();
+        let names: Vec<syn::Ident> = (0..active).map(|k| format_ident!("__g{}", k)).collect();
+        let mut next = names.iter();
+        let mut entries = Vec::new();
+        if self.sig.self_active {
+            let g = next.next();
+            if form == EntriesFor::Numbers {
+                entries.push(quote!(#rt::differentiable::numbers_of::<#number, _>(&#g)));
+            }
+        }
+        for p in &self.sig.params {
+            let g = p.active.then(|| next.next()).flatten();
+            match (g, form) {
+                (Some(g), EntriesFor::Numbers) if matches!(p.kind, ParamKind::Struct { .. }) => {
+                    entries.push(quote!(#rt::Constant));
+                    entries.push(quote!(#rt::differentiable::numbers_of::<#number, _>(&#g)));
+                }
+                (Some(g), _) => entries.push(quote!(#g)),
+                (None, _) => entries.push(quote!(#rt::Constant)),
+            }
+        }
+        (one_or_tuple(&names), entries)
     }
 
     /// `self`'s fields first (with `wrt(self)`), then each parameter.
@@ -947,22 +1005,11 @@ impl<'a> Flat<'a> {
         let func = self.func;
         let vis = &func.vis;
         let name = &func.sig.ident;
-        let stem = name.to_string();
-        let stem = stem.trim_start_matches("r#");
-        let item = |suffix: &str| format_ident!("{}_{}", stem, suffix, span = name.span());
+        let item = |suffix: &str| crate::naming::item_fn(name, suffix);
         let generics = &func.sig.generics;
         let where_clause = self.where_clause();
-        let (_, turbofish, _) = generics.split_for_impl();
-        let turbofish = turbofish.as_turbofish();
-        let receiver = if self.sig.has_self {
-            quote!(&self,)
-        } else {
-            quote!()
-        };
-        let call = |ident: &syn::Ident| {
-            let sibling = crate::emit::sibling(self.sig, ident);
-            quote!(#sibling #turbofish)
-        };
+        let receiver = self.receiver();
+        let call = |ident: &syn::Ident| self.call(ident);
         let params: Vec<TokenStream> = self
             .sig
             .params
@@ -995,7 +1042,7 @@ impl<'a> Flat<'a> {
         let mut items = TokenStream::new();
 
         let vjp = item("vjp");
-        let flat_vjp = call(&self.name("_vjp"));
+        let flat_vjp = call(&self.name("vjp"));
         let doc = doc_of("The value and the vector-Jacobian product");
         let mention_original = crate::emit::mention_original(func, self.sig);
         items.extend(quote! {
@@ -1009,72 +1056,30 @@ impl<'a> Flat<'a> {
             }
         });
 
-        // The hidden pullback differentiated callers use: one entry per parameter.
+        // The hidden pullback differentiated callers use: one entry per parameter (an active
+        // `self`'s gradient is not one), from `NAME_vjp`.
         let pullback = item("pullback");
-        let flat_pullback = call(&self.name("_pullback"));
-        let mut entry_pattern = Vec::new();
-        let mut entry_types = Vec::new();
-        let mut entries = Vec::new();
-        let mut next = flat_names.iter();
-        let becomes = self.becomes();
-        let (of_self, of_params) = becomes.split_at(usize::from(self.sig.self_active));
-        for b in of_self {
-            if let Becomes::Struct(s) = b {
-                for _ in &s.fields {
-                    let e = next.next();
-                    entry_pattern.push(quote!(#e));
-                }
-            }
-        }
-        for (b, p) in of_params.iter().zip(&self.sig.params) {
-            match b {
-                Becomes::Struct(s) => {
-                    for _ in &s.fields {
-                        let e = next.next();
-                        entry_pattern.push(quote!(#e));
-                    }
-                    entry_pattern.push(quote!(_));
-                    entry_types.push(p.gradient_type());
-                }
-                Becomes::Itself { active: true, .. } => {
-                    let e = next.next();
-                    entry_pattern.push(quote!(#e));
-                    entry_types.push(p.gradient_type());
-                }
-                Becomes::Itself { .. } => {
-                    entry_pattern.push(quote!(_));
-                    entry_types.push(quote!(#rt::Constant));
-                }
-            }
-        }
-        let gradient_list = {
-            // The user's entries again, now one per parameter with constants in place.
-            // `self`'s gradient, if active, is first in `G` and not an entry of the pullback.
-            let g = self.gradient(&flat_names);
-            let active = gradient_types.len();
-            let mut k = usize::from(self.sig.self_active);
-            for p in &self.sig.params {
+        let own_vjp = call(&vjp);
+        let arg_names: Vec<&syn::Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
+        let entry_types: Vec<TokenStream> = self
+            .sig
+            .params
+            .iter()
+            .map(|p| {
                 if p.active {
-                    let index = syn::Index::from(k);
-                    entries.push(if active == 1 {
-                        quote!(__user)
-                    } else {
-                        quote!(__user.#index)
-                    });
-                    k += 1;
+                    p.gradient_type()
                 } else {
-                    entries.push(quote!(#rt::Constant));
+                    quote!(#rt::Constant)
                 }
-            }
-            g
-        };
+            })
+            .collect();
+        let (pattern, entries) = self.entries_from_gradient(EntriesFor::Pullback);
         items.extend(quote! {
             #(#attrs)*
             #[doc(hidden)]
             #[allow(clippy::too_many_arguments)]
             #vis fn #pullback #generics (#receiver #(#params,)* #seed: #ret) -> (#ret, (#(#entry_types,)*)) #where_clause {
-                let (__value, (#(#entry_pattern,)*)) = #flat_pullback(#(#args,)* #seed);
-                let __user = #gradient_list;
+                let (__value, #pattern) = #own_vjp(#(#arg_names,)* #seed);
                 (__value, (#(#entries,)*))
             }
         });
@@ -1082,7 +1087,7 @@ impl<'a> Flat<'a> {
         let higher_order = self.has_higher_order();
         let tangent = crate::naming::public_param("tangent", &own);
         let jvp = item("jvp");
-        let flat_jvp = call(&self.name("_jvp"));
+        let flat_jvp = call(&self.name("jvp"));
         let flat_tangent = self.flat_tangent(&tangent);
         let doc = doc_of("The value and the Jacobian-vector product");
         items.extend(higher_order.then(|| quote! {
@@ -1097,9 +1102,6 @@ impl<'a> Flat<'a> {
         match &self.sig.output {
             Some(Output::Scalar(_)) => {
                 let grad = item("grad");
-                let arg_names: Vec<&syn::Ident> =
-                    self.sig.params.iter().map(|p| &p.ident).collect();
-                let own_vjp = call(&vjp);
                 let doc = doc_of("The value and the gradient");
                 items.extend(quote! {
                     #(#attrs)*
@@ -1111,7 +1113,7 @@ impl<'a> Flat<'a> {
                 });
                 let v = crate::naming::public_param("v", &own);
                 let hvp = item("hvp");
-                let flat_hvp = call(&self.name("_hvp"));
+                let flat_hvp = call(&self.name("hvp"));
                 let flat_v = self.flat_tangent(&v);
                 let (hv_names, hv_pattern) = self.flat_gradient_pattern("h");
                 let hv = self.gradient(&hv_names);
@@ -1126,13 +1128,13 @@ impl<'a> Flat<'a> {
                     }
                 }));
                 if higher_order {
-                    items.extend(self.hessian(&item("hessian"), &params, &gradient_type, &attrs));
+                    items.extend(self.hessian(&params, &gradient_type, &attrs));
                 }
             }
             Some(Output::Tuple(_)) | Some(Output::Array(..)) => {
                 let m = self.sig.output.as_ref().map_or(0, Output::components);
                 let jacobian = item("jacobian");
-                let flat_jacobian = call(&self.name("_jacobian"));
+                let flat_jacobian = call(&self.name("jacobian"));
                 let doc = doc_of("The value and the Jacobian, one row per output,");
                 items.extend(quote! {
                     #(#attrs)*
@@ -1150,7 +1152,7 @@ impl<'a> Flat<'a> {
         items.extend(self.numbers_form());
         if dump {
             let dump = item("dump");
-            let flat_dump = self.name("_dump");
+            let flat_dump = self.name("dump");
             items.extend(quote! {
                 #(#attrs)*
                 #[doc = "The code generated for the function (its flat form, one parameter per field read)."]
@@ -1292,11 +1294,9 @@ impl<'a> Flat<'a> {
     fn numbers_form(&self) -> TokenStream {
         let (func, sig, rt, number) = (self.func, self.sig, self.rt, &self.number);
         let name = &func.sig.ident;
-        let stem = name.to_string();
-        let stem = stem.trim_start_matches("r#");
-        let form = format_ident!("__{}_numbers", stem, span = name.span());
+        let form = crate::naming::hidden_fn(name, "numbers");
         let form_pullback = crate::naming::pullback_fn(&form, name.span());
-        let vjp = crate::emit::sibling(sig, &format_ident!("{}_vjp", stem));
+        let vjp = crate::naming::vjp_fn(name);
         let vis = &func.vis;
         let generics = &func.sig.generics;
         let where_clause = self.where_clause();
@@ -1306,12 +1306,13 @@ impl<'a> Flat<'a> {
         let mut rebuild = Vec::new();
         let mut args = Vec::new();
         let mut entry_types = Vec::new();
-        let mut receiver = TokenStream::new();
-        let mut call_on = TokenStream::new();
-        if sig.has_self {
-            receiver = quote!(&self,);
-            call_on = quote!(self.);
-        }
+        let receiver = self.receiver();
+        // The original and its `NAME_vjp` are called on the rebuilt `self` where it is active.
+        let mut call_on = if sig.has_self {
+            quote!(self.)
+        } else {
+            TokenStream::new()
+        };
         if sig.self_active {
             params.push(quote!(__self_numbers: &[#number]));
             rebuild.push(quote!(let __self_whole = #rt::differentiable::with_numbers::<#number, _>(self, __self_numbers);));
@@ -1346,42 +1347,13 @@ impl<'a> Flat<'a> {
                 });
             }
         }
-        // `NAME_vjp`'s gradient, one name per active entry, and the entries per parameter.
-        let active = usize::from(sig.self_active) + sig.active_params().count();
-        let names: Vec<syn::Ident> = (0..active).map(|k| format_ident!("__g{}", k)).collect();
-        let pattern = one_or_tuple(&names);
-        let mut next = names.iter();
-        let mut entries = Vec::new();
-        if sig.self_active {
-            let g = next.next();
-            entries.push(quote!(#rt::differentiable::numbers_of::<#number, _>(&#g)));
-        }
-        for p in &sig.params {
-            if p.active && matches!(p.kind, ParamKind::Struct { .. }) {
-                let g = next.next();
-                entries.push(quote!(#rt::Constant));
-                entries.push(quote!(#rt::differentiable::numbers_of::<#number, _>(&#g)));
-            } else if p.active {
-                let g = next.next();
-                entries.push(quote!(#g));
-            } else {
-                entries.push(quote!(#rt::Constant));
-            }
-        }
+        let (pattern, entries) = self.entries_from_gradient(EntriesFor::Numbers);
         let ret = &sig.return_type;
         let seed = crate::naming::seed();
-        let call = if sig.associated {
-            quote!(Self::#name)
-        } else if sig.has_self {
-            quote!(#call_on #name)
+        let (call, vjp_call) = if sig.has_self {
+            (quote!(#call_on #name), quote!(#call_on #vjp))
         } else {
-            quote!(#name)
-        };
-        let vjp_call = if sig.has_self {
-            let vjp_ident = format_ident!("{}_vjp", stem);
-            quote!(#call_on #vjp_ident)
-        } else {
-            vjp
+            (self.call(name), self.call(&vjp))
         };
         let form_fn: syn::ItemFn = syn::parse_quote! {
             #(#attrs)*
@@ -1462,23 +1434,22 @@ impl<'a> Flat<'a> {
     /// out flat in parameter order (a struct's numbers in declaration order).
     fn hessian(
         &self,
-        ident: &syn::Ident,
         params: &[TokenStream],
         gradient_type: &TokenStream,
         attrs: &[&syn::Attribute],
     ) -> TokenStream {
+        // Each row calls `NAME_hvp` with the parameters again.
+        if !crate::analysis::strategy::params_are_copy(self.sig) {
+            return TokenStream::new();
+        }
         let (rt, number) = (self.rt, &self.number);
         let func = self.func;
+        let name = &func.sig.ident;
+        let ident = crate::naming::item_fn(name, "hessian");
         let vis = &func.vis;
         let generics = &func.sig.generics;
         let where_clause = self.where_clause();
-        let (_, turbofish, _) = generics.split_for_impl();
-        let turbofish = turbofish.as_turbofish();
-        let receiver = if self.sig.has_self {
-            quote!(&self,)
-        } else {
-            quote!()
-        };
+        let receiver = self.receiver();
         let ret = &self.sig.return_type;
         let count = self.sig.active_params().count() + usize::from(self.sig.self_active);
         let entries: Vec<syn::Ident> = (0..count).map(|k| format_ident!("__e{}", k)).collect();
@@ -1509,43 +1480,40 @@ impl<'a> Flat<'a> {
             .zip(&spans)
             .map(|(e, span)| {
                 let e = syn::Ident::new(&e.to_string(), *span);
-                quote_spanned!(*span=> #rt::Differentiable::<#number>::write_numbers(#e, &mut __numbers);)
+                quote_spanned!(*span=> #rt::Differentiable::<#number>::write_numbers(#e, &mut __row);)
             })
             .collect();
-        let flatten = |value: TokenStream| quote!({ let #pattern = &#value; #(#writes)* });
-        let flatten_gradient = flatten(quote!(__gradient));
-        let flatten_row = flatten(quote!(__hv));
-        let grad = format_ident!("{}", ident.to_string().replace("_hessian", "_grad"));
-        let grad = crate::emit::sibling(self.sig, &grad);
-        let grad = quote!(#grad #turbofish);
+        let counts: Vec<TokenStream> = entries
+            .iter()
+            .zip(&spans)
+            .map(|(e, span)| {
+                let e = syn::Ident::new(&e.to_string(), *span);
+                quote_spanned!(*span=> #rt::Differentiable::<#number>::count_numbers(#e))
+            })
+            .collect();
+        let grad = self.call(&crate::naming::grad_fn(name));
+        let hvp = self.call(&crate::naming::item_fn(name, "hvp"));
         let arg_names: Vec<&syn::Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
-        let hvp_user = format_ident!("{}", ident.to_string().replace("_hessian", "_hvp"));
-        let hvp_user = crate::emit::sibling(self.sig, &hvp_user);
-        let hvp_user = quote!(#hvp_user #turbofish);
-        let doc = format!("The value, the gradient and the Hessian of [`{}`], over the active parameters' numbers laid out flat (a struct's in declaration order); one Hessian-vector product per number.", func.sig.ident);
-        if !crate::analysis::strategy::params_are_copy(self.sig) {
-            return TokenStream::new();
-        }
+        let doc = format!("The value, the gradient and the Hessian of [`{name}`], over the active parameters' numbers laid out flat (a struct's in declaration order); one Hessian-vector product per number.");
         quote! {
             #(#attrs)*
             #[doc = #doc]
             #[allow(clippy::too_many_arguments)]
             #vis fn #ident #generics (#receiver #(#params),*) -> (#ret, #gradient_type, ::std::vec::Vec<::std::vec::Vec<#number>>) #where_clause {
                 let (__value, __gradient) = #grad(#(#arg_names),*);
-                let mut __numbers = ::std::vec::Vec::new();
-                #flatten_gradient
-                let __n = __numbers.len();
+                let __n = { let #pattern = &__gradient; 0 #(+ #counts)* };
                 let mut __hessian = ::std::vec::Vec::with_capacity(__n);
+                // Row k is H·e_k, its direction built in the gradient's shape.
+                let mut __unit = ::std::vec![<#number as #rt::num_traits::Zero>::zero(); __n];
                 for __k in 0..__n {
-                    let mut __unit = ::std::vec![<#number as #rt::num_traits::Zero>::zero(); __n];
                     __unit[__k] = <#number as #rt::num_traits::One>::one();
                     let mut __rest: &[#number] = &__unit;
-                    let #pattern = &__gradient;
-                    let __direction = #rebuild;
-                    let (_, _, __hv) = #hvp_user(#(#arg_names,)* __direction);
-                    __numbers.clear();
-                    #flatten_row
-                    __hessian.push(__numbers.clone());
+                    let __direction = { let #pattern = &__gradient; #rebuild };
+                    __unit[__k] = <#number as #rt::num_traits::Zero>::zero();
+                    let (_, _, __hv) = #hvp(#(#arg_names,)* __direction);
+                    let mut __row = ::std::vec::Vec::with_capacity(__n);
+                    { let #pattern = &__hv; #(#writes)* }
+                    __hessian.push(__row);
                 }
                 // Symmetric by construction: each pair of entries is averaged.
                 let __half = <#number as #rt::num_traits::One>::one() / (<#number as #rt::num_traits::One>::one() + <#number as #rt::num_traits::One>::one());

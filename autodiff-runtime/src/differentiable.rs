@@ -278,18 +278,6 @@ pub fn lift_numbers<N: num_traits::NumCast, F: num_traits::ToPrimitive + Copy>(x
     x.iter().map(|v| lift_number(*v)).collect()
 }
 
-/// The zero gradient of a struct parameter, which the generated code fills field by field
-/// (a reference or the value itself).
-#[inline(always)]
-pub fn zero_gradient<F, S: Differentiable<F>>(x: &S) -> S {
-    x.zero_like()
-}
-
-/// The numbers of several parameters laid out flat, in parameter and declaration order.
-pub fn flatten_numbers<F, S: Differentiable<F>>(x: &S, out: &mut Vec<F>) {
-    x.write_numbers(out);
-}
-
 /// ndarray arrays (with the `tensor` feature): parameters whose body indexes them, iterates
 /// over them or takes their length, with a gradient of the same type (owned, same shape).
 #[cfg(feature = "tensor")]
