@@ -27,12 +27,15 @@ use std::rc::Rc;
 mod branches;
 mod calls;
 mod exprs;
+mod iterators;
 mod kept;
 mod loops;
 mod rejections;
 mod stmts;
+mod views;
 
 use branches::*;
+use views::View;
 use kept::*;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
@@ -56,6 +59,8 @@ enum Binding {
     Uninit,
     /// A slice, array or local buffer of floats.
     Array(ArrayId),
+    /// A sub-slice of one (`let s = &x[1..];`, a `windows(k)` item).
+    View(View),
     /// `let f = |t| ..;`: inlined where it is called.
     /// With the scopes it was defined in: its free variables are the ones it captured.
     Closure(Rc<(syn::ExprClosure, Scopes)>),
@@ -67,6 +72,7 @@ impl PartialEq for Binding {
             (Binding::Var(a), Binding::Var(b)) => a == b,
             (Binding::Uninit, Binding::Uninit) => true,
             (Binding::Array(a), Binding::Array(b)) => a == b,
+            (Binding::View(a), Binding::View(b)) => a.same_as(b),
             (Binding::Closure(a), Binding::Closure(b)) => Rc::ptr_eq(a, b),
             _ => false,
         }
@@ -285,6 +291,14 @@ fn strip_parens(expr: &Expr) -> &Expr {
     match expr {
         Expr::Paren(p) => strip_parens(&p.expr),
         Expr::Group(g) => strip_parens(&g.expr),
+        other => other,
+    }
+}
+
+/// `v` of `*v`, `**v`: what the dereferences start from.
+fn peel_derefs(expr: &Expr) -> &Expr {
+    match strip_parens(expr) {
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => peel_derefs(&u.expr),
         other => other,
     }
 }

@@ -317,6 +317,36 @@ pub fn promote<N, C: Promote<N>>(c: C) -> C::Out {
 /// a trait cannot imply.)
 pub trait Number: NumberBounds {}
 
+/// `total_cmp` on every number a twin computes with (the comparison a `min_by(|a, b|
+/// a.total_cmp(b))` makes): on dual numbers and Taylor series, of their values.
+pub trait TotalCmp {
+    fn total_cmp(&self, other: &Self) -> core::cmp::Ordering;
+}
+
+impl TotalCmp for f64 {
+    fn total_cmp(&self, other: &Self) -> core::cmp::Ordering {
+        f64::total_cmp(self, other)
+    }
+}
+
+impl TotalCmp for f32 {
+    fn total_cmp(&self, other: &Self) -> core::cmp::Ordering {
+        f32::total_cmp(self, other)
+    }
+}
+
+impl<T: TotalCmp> TotalCmp for crate::Dual<T> {
+    fn total_cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.re.total_cmp(&other.re)
+    }
+}
+
+impl<T: TotalCmp + num_traits::Float, const K: usize> TotalCmp for crate::Taylor<T, K> {
+    fn total_cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.value().total_cmp(&other.value())
+    }
+}
+
 impl<N: NumberBounds> Number for N {}
 
 macro_rules! number_bounds {
@@ -329,6 +359,7 @@ macro_rules! number_bounds {
 
 number_bounds!(
     num_traits::Float
+        + TotalCmp
         + Zeros
         + num_traits::NumRef
         + for<'r> core::iter::Sum<&'r Self>

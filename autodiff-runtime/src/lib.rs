@@ -15,6 +15,8 @@ pub mod dual;
 #[doc(hidden)]
 pub mod lanes;
 pub mod rules;
+#[doc(hidden)]
+pub mod slices;
 pub mod tape;
 pub mod taylor;
 #[cfg(feature = "tensor")]
@@ -41,6 +43,13 @@ pub fn detach<T>(x: T) -> T {
 #[inline(always)]
 pub fn detached<N: num_traits::NumCast + num_traits::ToPrimitive>(x: N) -> N {
     N::from(x).expect("a number converts into its own type")
+}
+
+/// The comparison of `max_by`/`min_by` in generated code, called as the iterator would.
+#[doc(hidden)]
+#[inline]
+pub fn ordering<T, F: FnOnce(T, T) -> core::cmp::Ordering>(compare: F, a: T, b: T) -> core::cmp::Ordering {
+    compare(a, b)
 }
 
 #[doc(hidden)]

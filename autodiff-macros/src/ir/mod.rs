@@ -65,10 +65,12 @@ pub enum CallArg {
     Value(Operand),
     /// `&value`, as the user wrote it.
     Ref(Operand),
-    /// An array, passed as `&x` (`by_ref`) or `x`.
+    /// An array, passed as `&x` (`by_ref`) or `x`; or a sub-slice of it,
+    /// `&x[start..start + len]` (`range`, as `(start, len)`).
     Array {
         array: ArrayId,
         by_ref: bool,
+        range: Option<(Operand, Operand)>,
     },
 }
 

@@ -46,9 +46,14 @@ impl Rhs {
             Rhs::Prim { args, .. } => args.iter().collect(),
             Rhs::Call { args, .. } => args
                 .iter()
-                .filter_map(|arg| match arg {
-                    CallArg::Value(op) | CallArg::Ref(op) => Some(op),
-                    CallArg::Array { .. } => None,
+                .flat_map(|arg| match arg {
+                    CallArg::Value(op) | CallArg::Ref(op) => vec![op],
+                    // A sub-slice's bounds are read like a load's index.
+                    CallArg::Array {
+                        range: Some((start, len)),
+                        ..
+                    } => vec![start, len],
+                    CallArg::Array { range: None, .. } => Vec::new(),
                 })
                 .collect(),
             Rhs::Load { index, .. } => vec![index],

@@ -43,6 +43,15 @@ impl Lowerer<'_> {
                 return self.bind("len", Rhs::Len(array), span, out);
             }
         }
+        if name == "len" && m.args.is_empty() && self.names_view(&m.receiver) {
+            return self.view_of(&m.receiver, out).expect("checked").len;
+        }
+        if let Some(element) = self.lower_first_or_last(&Expr::MethodCall(m.clone()), out) {
+            return element;
+        }
+        if let Some(written) = self.lower_slice_write(m, out) {
+            return written;
+        }
         if (name == "clone" || name == "to_owned")
             && m.args.is_empty()
             && self.array_of(&m.receiver).is_none()
@@ -51,7 +60,9 @@ impl Lowerer<'_> {
             let value = self.lower_expr(&m.receiver, out);
             return self.bind("t", Rhs::Use(value), span, out);
         }
-        if let Some(loop_expr) = loops::desugar_reduction(m, self) {
+        if let Some(loop_expr) =
+            loops::desugar_reduction(m, self).or_else(|| loops::desugar_selection(m, self))
+        {
             return match loop_expr {
                 Ok(block) => self.lower_expr(&block, out),
                 Err(error) => {
@@ -90,7 +101,7 @@ impl Lowerer<'_> {
             }
             return self.passive(&Expr::MethodCall(m.clone()), PassiveKind::Discrete, out);
         }
-        if self.array_of(&m.receiver).is_some() {
+        if self.array_of(&m.receiver).is_some() || self.names_view(&m.receiver) {
             let what = format!("the method `{name}` on an array");
             let fix = "index it, iterate over it (`for v in x.iter()`, `.map(..).sum()`, `.fold(..)`), or take `.len()`";
             return self.unsupported(&m.method, &what, fix);
@@ -188,6 +199,10 @@ impl Lowerer<'_> {
             if arg.var().is_none() {
                 return Operand::Const(Expr::Call(c.clone()));
             }
+        }
+        if path.qself.is_none() && is_runtime(&segments, "ordering") {
+            // A comparison `max_by`/`min_by` makes (see `loops::desugar_selection`): kept.
+            return self.passive(&Expr::Call(c.clone()), PassiveKind::Discrete, out);
         }
         if path.qself.is_none() && is_runtime(&segments, "as_int") && c.args.len() == 1 {
             // A twin's `x as usize`: discrete, as the cast is.
@@ -300,8 +315,21 @@ impl Lowerer<'_> {
             },
             other => (other, false),
         };
+        if self.names_view(arg) {
+            if let Some(view) = self.view_of(arg, out) {
+                return CallArg::Array {
+                    array: view.array,
+                    by_ref: true,
+                    range: Some((view.start, view.len)),
+                };
+            }
+        }
         match self.array_of(inner) {
-            Some(array) => CallArg::Array { array, by_ref },
+            Some(array) => CallArg::Array {
+                array,
+                by_ref,
+                range: None,
+            },
             None if by_ref => CallArg::Ref(self.lower_expr(inner, out)),
             None => CallArg::Value(self.lower_expr(arg, out)),
         }

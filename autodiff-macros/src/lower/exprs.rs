@@ -75,7 +75,9 @@ impl Lowerer<'_> {
                         .spanned(ident, format!("`{ident}` is used before it is assigned"));
                     self.dummy()
                 }
-                Some(Binding::Array(_)) => self.reject(ident, Rejected::ArrayAsValue),
+                Some(Binding::Array(_) | Binding::View(_)) => {
+                    self.reject(ident, Rejected::ArrayAsValue)
+                }
                 Some(Binding::Closure(_)) => self.reject(ident, Rejected::ClosureAsValue),
                 None => Operand::Const(expr.clone()),
             },
@@ -109,10 +111,15 @@ impl Lowerer<'_> {
     /// `x[i]` of an array is a load; `q[0]` of an array a call returned, a component.
     fn lower_index(&mut self, expr: &Expr, i: &syn::ExprIndex, out: &mut Block) -> Operand {
         let span = expr.span();
+        if matches!(strip_parens(&i.index), Expr::Range(_)) && self.names_view(expr) {
+            return self.reject(expr, Rejected::Slicing);
+        }
+        if self.names_view(&i.expr) {
+            let view = self.view_of(&i.expr, out).expect("checked");
+            let index = self.lower_expr(&i.index, out);
+            return self.load_from_view(&view, index, span, out);
+        }
         if let Some(array) = self.array_of(&i.expr) {
-            if matches!(&*i.index, Expr::Range(_)) {
-                return self.reject(&i.index, Rejected::Slicing);
-            }
             let index = self.lower_expr(&i.index, out);
             let load = Rhs::Load {
                 array,
@@ -139,6 +146,28 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Whether `expr` is `x.first()`/`x.last()` or a `max_by`/`min_by`/`reduce` over an
+    /// array, unwrapped: a reference to an element, whose `*` is the element.
+    fn selects_element(&self, expr: &Expr) -> bool {
+        let Expr::MethodCall(unwrap) = strip_parens(expr) else {
+            return false;
+        };
+        if !(unwrap.method == "unwrap" || unwrap.method == "expect") {
+            return false;
+        }
+        let Expr::MethodCall(m) = strip_parens(&unwrap.receiver) else {
+            return false;
+        };
+        match m.method.to_string().as_str() {
+            "first" | "last" => self.array_of(&m.receiver).is_some() || self.names_view(&m.receiver),
+            "max_by" | "min_by" | "reduce" => matches!(
+                self.plan(&m.receiver),
+                iterators::Planned::Chain(plan) if plan.root_elements().is_some()
+            ),
+            _ => false,
+        }
+    }
+
     pub(super) fn lower_expr(&mut self, expr: &Expr, out: &mut Block) -> Operand {
         let span = expr.span();
         match expr {
@@ -153,7 +182,11 @@ impl Lowerer<'_> {
                     op => self.bind("t", Rhs::Neg(op), span, out),
                 },
                 syn::UnOp::Not(_) => self.passive(expr, PassiveKind::Discrete, out),
-                _ => match Self::local_ident(&u.expr).and_then(|i| self.lookup(&i.to_string())) {
+                // `*x.last().unwrap()`, `*x.iter().max_by(..).unwrap()`: the element.
+                _ if self.selects_element(peel_derefs(&u.expr)) => {
+                    self.lower_expr(peel_derefs(&u.expr), out)
+                }
+                _ => match Self::local_ident(peel_derefs(&u.expr)).and_then(|i| self.lookup(&i.to_string())) {
                     // `*v` of an element reference is the element.
                     Some(Binding::Var(v)) if self.element_refs.contains(&v) => Operand::Var(v),
                     _ => self.opaque(expr, "dereference `*`", "dereference a constant only", out),
@@ -210,7 +243,7 @@ impl Lowerer<'_> {
                 out,
             ),
             Expr::Index(i) => self.lower_index(expr, i, out),
-            Expr::Reference(r) if matches!(&*r.expr, Expr::Index(i) if self.array_of(&i.expr).is_some()) =>
+            Expr::Reference(r) if matches!(&*r.expr, Expr::Index(i) if self.array_of(&i.expr).is_some() || self.names_view(&i.expr)) =>
             {
                 // `&x[a..b]` (or `&x[i]`): indexing lowers it, and rejects the slice.
                 self.lower_expr(&r.expr, out)
@@ -312,6 +345,21 @@ impl Lowerer<'_> {
 
     pub(super) fn assign_to(&mut self, place: &Expr, value: Operand, out: &mut Block) {
         if let Expr::Index(target) = place {
+            if self.names_view(&target.expr) {
+                let view = self.view_of(&target.expr, out).expect("checked");
+                if self.ir.params.iter().any(|p| matches!(p, ParamSlot::Array(a) if *a == view.array)) {
+                    self.reject(&target.expr, Rejected::WriteIntoParameter);
+                    return;
+                }
+                let i = self.lower_expr(&target.index, out);
+                let index = self.index_call("at", "view_index", &[&view.start, &i, &view.len], place.span(), out);
+                out.stmts.push(Stmt::Store {
+                    array: view.array,
+                    index,
+                    value,
+                });
+                return;
+            }
             if let Some(array) = self.array_of(&target.expr) {
                 if self
                     .ir

@@ -56,6 +56,17 @@ impl Renamer<'_, '_> {
                 }
                 Some(located_marker(array_marker(a), ident))
             }
+            Some(Binding::View(view)) => {
+                if !self.arrays.contains(&view.array) {
+                    self.arrays.push(view.array);
+                }
+                for v in [view.start.var(), view.len.var()].into_iter().flatten() {
+                    if !self.uses.contains(&v) {
+                        self.uses.push(v);
+                    }
+                }
+                Some(self.lowerer.view_tokens(&view, ident))
+            }
             Some(Binding::Closure(_)) => {
                 self.lowerer.errors.spanned(
                     ident,
@@ -80,7 +91,7 @@ impl VisitMut for Renamer<'_, '_> {
         // `*v` of an element reference (`for v in x.iter()`) is the element itself.
         if let Expr::Unary(u) = e {
             if matches!(u.op, syn::UnOp::Deref(_)) {
-                if let Some(ident) = Lowerer::local_ident(&u.expr) {
+                if let Some(ident) = Lowerer::local_ident(peel_derefs(&u.expr)) {
                     let name = ident.to_string();
                     if let (false, Some(Binding::Var(v))) =
                         (self.shadowed.contains(&name), self.lowerer.lookup(&name))

@@ -115,6 +115,12 @@ enum Header<'s> {
         enumerate: bool,
         pat: &'s Pat,
     },
+    /// Any other iterator chain over arrays (`.skip(1)`, `windows(2)`, sub-slices, ..): an
+    /// index loop over `0..count` (see `iterators`).
+    Chain {
+        plan: iterators::Plan<'s>,
+        pat: &'s Pat,
+    },
     While(&'s Expr),
     Loop,
 }
@@ -186,10 +192,17 @@ impl Lowerer<'_> {
                 enumerate,
                 pat: &f.pat,
             }),
-            _ => {
-                self.reject(&f.expr, Rejected::ForIterator);
-                None
-            }
+            _ => match self.plan(iter) {
+                iterators::Planned::Chain(plan) => Some(Header::Chain { plan, pat: &f.pat }),
+                iterators::Planned::Unsupported(node, message) => {
+                    self.errors.spanned(node, message);
+                    None
+                }
+                iterators::Planned::Other => {
+                    self.reject(&f.expr, Rejected::ForIterator);
+                    None
+                }
+            },
         }
     }
 
@@ -260,8 +273,19 @@ impl Lowerer<'_> {
     ) {
         // Identities in source order: a loop before the loops nested in it.
         let id = self.ir.new_loop();
+        // A chain's count, offsets and steps are computed once, before the loop.
+        let chain = match &header {
+            Header::Chain { plan, .. } => Some(self.lower_chain(plan, out)),
+            _ => None,
+        };
         // The range is evaluated once, before the loop, with the variables as they are here.
         let kind_iter = match &header {
+            Header::Chain { .. } => {
+                let count = &chain.as_ref().expect("lowered above").count;
+                let uses = count.var().into_iter().collect();
+                let count = operand_tokens(count);
+                Some((syn::parse_quote!(0..#count), uses))
+            }
             Header::Range { iter, .. } => Some(self.rename(iter)),
             Header::Elements { arrays, .. } => {
                 let lens: Vec<TokenStream> = arrays
@@ -317,6 +341,7 @@ impl Lowerer<'_> {
         }
         let brk = frame.brk.clone();
         self.loops.push(frame);
+        let mut filter = None;
         let kind = match (header, kind_iter) {
             (Header::Range { pat, .. }, Some((iter, uses))) => {
                 let index = self.loop_index(pat);
@@ -334,9 +359,24 @@ impl Lowerer<'_> {
                 self.bind_elements(&arrays, enumerate, pat, index, &mut block);
                 LoopKind::Range { index, iter, uses }
             }
+            (Header::Chain { pat, .. }, Some((iter, uses))) => {
+                let index = self.ir.new_var("i", None, span);
+                let chain = chain.as_ref().expect("lowered above");
+                filter = self.bind_chain_item(chain, pat, index, &mut block);
+                LoopKind::Range { index, iter, uses }
+            }
             _ => LoopKind::Conditional,
         };
-        self.lower_stmts(&body.stmts, &mut block, 0, false);
+        match filter {
+            // `filter`: the body runs for the items the predicates keep.
+            Some(keep) => {
+                let arms = vec![ArmSource::Block(body), ArmSource::Empty];
+                self.lower_branch(Selector::If(keep), arms, 0, span, &mut block);
+            }
+            None => {
+                self.lower_stmts(&body.stmts, &mut block, 0, false);
+            }
+        }
         let mut stop_flags: Vec<VarId> = Vec::new();
         if let Some(Binding::Var(v)) = brk.as_ref().and_then(|b| self.lookup(b)) {
             stop_flags.push(v);
@@ -508,16 +548,17 @@ pub(super) fn desugar_reduction(
         source = strip_parens(&inner.receiver);
     }
     maps.reverse();
-    let is_source = |e: &Expr| {
-        let e = strip_parens(e);
-        let base = match e {
-            Expr::MethodCall(s) if s.method == "enumerate" || s.method == "zip" => &*s.receiver,
-            other => other,
-        };
-        matches!(strip_parens(base), Expr::MethodCall(it) if (it.method == "iter" || it.method == "copied" || it.method == "cloned") && lowerer.element_source(strip_parens(base)).is_some())
-    };
-    if !is_source(source) {
-        return None;
+    match lowerer.plan(source) {
+        iterators::Planned::Chain(plan) => {
+            // A range's integers summed stay integers: only a reduction of floats is a loop here.
+            if plan.root_elements().is_none() && !reduces_floats(m, &maps, lowerer) {
+                return None;
+            }
+        }
+        iterators::Planned::Other => return None,
+        iterators::Planned::Unsupported(node, message) => {
+            return Some(Err(syn::Error::new_spanned(node, message)))
+        }
     }
     let reduction = match reduce.as_str() {
         "sum" => Reduction::Sum,
@@ -553,7 +594,8 @@ pub(super) fn desugar_reduction(
     let (loop_pat, mut value): (Pat, Option<Expr>) = match maps.split_first() {
         None => match &reduction {
             Reduction::FoldClosure { elem, .. } => (strip_pat_type(elem).clone(), None),
-            _ => (syn::parse_quote!(#item), Some(syn::parse_quote!(*#item))),
+            // `&item` binds the element whether the items are references or values.
+            _ => (syn::parse_quote!(&#item), Some(syn::parse_quote!(#item))),
         },
         Some((first, rest)) => {
             let mut value: Expr = (*first.body).clone();
@@ -603,7 +645,7 @@ pub(super) fn desugar_reduction(
         Some(syn::GenericArgument::Type(ty)) => Some(ty.clone()),
         _ => None,
     });
-    let elem = first_array(source, lowerer).and_then(|a| lowerer.ir.arrays[a].elem.clone());
+    let elem = element_type_of(source, lowerer);
     let acc_type = match (&reduction, turbofish.or(elem)) {
         (Reduction::Sum | Reduction::Product, Some(ty)) => quote::quote!(: #ty),
         _ => TokenStream::new(),
@@ -619,14 +661,45 @@ pub(super) fn desugar_reduction(
     })))
 }
 
-/// The first array an element source reads.
-fn first_array(source: &Expr, lowerer: &Lowerer<'_>) -> Option<ArrayId> {
-    match strip_parens(source) {
-        Expr::MethodCall(m) if m.method == "enumerate" || m.method == "zip" => {
-            lowerer.element_source(&m.receiver)
-        }
-        other => lowerer.element_source(other),
+/// The element type of the arrays a chain reads, when known.
+fn element_type_of(source: &Expr, lowerer: &Lowerer<'_>) -> Option<syn::Type> {
+    let iterators::Planned::Chain(plan) = lowerer.plan(source) else {
+        return None;
+    };
+    let root = plan.root_elements()?;
+    let array = lowerer.array_of(root).or_else(|| lowerer.view_array(root))?;
+    lowerer.ir.arrays[array].elem.clone()
+}
+
+/// Whether a reduction over a range reduces floats: `sum::<f64>()`, or maps whose last
+/// value reads arrays or float literals.
+fn reduces_floats(m: &syn::ExprMethodCall, maps: &[&syn::ExprClosure], lowerer: &Lowerer<'_>) -> bool {
+    if let Some(syn::GenericArgument::Type(ty)) = m.turbofish.as_ref().and_then(|t| t.args.first()) {
+        return lowerer.floats.is_float(ty);
     }
+    struct Floats<'l, 'e> {
+        lowerer: &'l Lowerer<'e>,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for Floats<'_, '_> {
+        fn visit_lit_float(&mut self, _: &'ast syn::LitFloat) {
+            self.found = true;
+        }
+        fn visit_expr_index(&mut self, i: &'ast syn::ExprIndex) {
+            if self.lowerer.array_of(&i.expr).is_some() || self.lowerer.names_view(&i.expr) {
+                self.found = true;
+            }
+            syn::visit::visit_expr_index(self, i);
+        }
+    }
+    let mut floats = Floats { lowerer, found: false };
+    if let Some(last) = maps.last() {
+        floats.visit_expr(&last.body);
+    }
+    if let Some(init) = m.args.first() {
+        floats.visit_expr(init);
+    }
+    floats.found
 }
 
 enum Reduction {
@@ -641,4 +714,94 @@ fn strip_pat_type(pat: &Pat) -> &Pat {
         Pat::Type(t) => &t.pat,
         other => other,
     }
+}
+
+/// `SRC.max_by(cmp)`, `.min_by(cmp)` or `.reduce(f)` over a chain, then `.unwrap()` or
+/// `.expect(..)`, as the loop it stands for: the first item starts the accumulator, each
+/// later one replaces it (`max_by` keeps the last of equal maxima and `min_by` the first,
+/// as the standard library does) or is folded into it. The comparison is kept as written
+/// (it has no derivative); the selected element carries its own.
+///
+/// `None` when `m` is not such a call.
+pub(super) fn desugar_selection(
+    m: &syn::ExprMethodCall,
+    lowerer: &Lowerer<'_>,
+) -> Option<Result<Expr, syn::Error>> {
+    if !(m.method == "unwrap" || m.method == "expect") {
+        return None;
+    }
+    let Expr::MethodCall(select) = strip_parens(&m.receiver) else {
+        return None;
+    };
+    let kind = select.method.to_string();
+    if !matches!(kind.as_str(), "max_by" | "min_by" | "reduce") || select.args.len() != 1 {
+        return None;
+    }
+    let source = strip_parens(&select.receiver);
+    let by_ref = match lowerer.plan(source) {
+        iterators::Planned::Chain(plan) if plan.root_elements().is_some() => {
+            match plan.items_by_ref() {
+                Some(by_ref) => by_ref,
+                None => {
+                    return Some(Err(syn::Error::new_spanned(
+                        &select.method,
+                        format!("`{kind}` over pairs is not supported in a `#[differentiate]` function; select over the floats themselves (`.map(..)` first)"),
+                    )))
+                }
+            }
+        }
+        iterators::Planned::Unsupported(node, message) => {
+            return Some(Err(syn::Error::new_spanned(node, message)))
+        }
+        _ => return None,
+    };
+    let span = select.method.span();
+    let acc = syn::Ident::new("__differentiate_acc", span);
+    let first = syn::Ident::new("__differentiate_first", span);
+    let item = syn::Ident::new("__differentiate_item", span);
+    let f = &select.args[0];
+    let later: syn::Stmt = match kind.as_str() {
+        "reduce" => {
+            let Expr::Closure(c) = strip_parens(f) else {
+                return Some(Err(syn::Error::new_spanned(f, "`reduce` takes a closure `|acc, v| ..` here")));
+            };
+            if c.inputs.len() != 2 {
+                return Some(Err(syn::Error::new_spanned(c, "`reduce` takes a closure of two arguments")));
+            }
+            let (pa, pb, body) = (&c.inputs[0], &c.inputs[1], &c.body);
+            syn::parse_quote!(#acc = { let #pa = #acc; let #pb = #item; #body };)
+        }
+        _ => {
+            // The comparison gets references to the items, as the standard library passes them.
+            let (a, b): (Expr, Expr) = if by_ref {
+                (syn::parse_quote!(&&#item), syn::parse_quote!(&&#acc))
+            } else {
+                (syn::parse_quote!(&#item), syn::parse_quote!(&#acc))
+            };
+            let ordering: Expr = syn::parse_quote!(::differentiate::runtime::ordering(#f, #a, #b));
+            let replaces: Expr = if kind == "max_by" {
+                syn::parse_quote!(#ordering != ::core::cmp::Ordering::Less)
+            } else {
+                syn::parse_quote!(#ordering == ::core::cmp::Ordering::Less)
+            };
+            syn::parse_quote!(if #replaces { #acc = #item; })
+        }
+    };
+    let zero = lowerer.ir.numbers.zero();
+    let acc_type = element_type_of(source, lowerer).map(|ty| quote::quote!(: #ty));
+    let message = "called `Option::unwrap()` on a `None` value";
+    Some(Ok(syn::parse_quote!({
+        let mut #acc #acc_type = #zero;
+        let mut #first = true;
+        for &#item in #source {
+            if #first {
+                #acc = #item;
+                #first = false;
+            } else {
+                #later
+            }
+        }
+        assert!(!#first, #message);
+        #acc
+    })))
 }

@@ -44,7 +44,7 @@ impl Rejected {
         match self {
             ArrayAsValue => "using an array as a value is not supported in a `#[differentiate]` function; index it (`x[i]`), iterate over it, take `.len()`, or pass it to a function marked `#[differentiate]`",
             ClosureAsValue => "using a closure as a value is not supported in a `#[differentiate]` function; call it (`f(x)`): calls of local closures are inlined",
-            Slicing => "slicing an array is not supported in a `#[differentiate]` function; index single elements, or pass the whole array",
+            Slicing => "a sub-slice cannot be used as a value here in a `#[differentiate]` function; name it (`let s = &x[a..b];`), index it, iterate over it (`x[a..b].iter()`), or pass it to a function marked `#[differentiate]`",
             MutBorrow => "`&mut` borrows are not supported in a `#[differentiate]` function; compute new values instead of mutating through a reference",
             UnsafeBlock => "`unsafe` blocks are not supported in a `#[differentiate]` function; move the unsafe code into a function with its own derivative",
             AsyncBlock => "`async` blocks are not supported in a `#[differentiate]` function; differentiate synchronous code",

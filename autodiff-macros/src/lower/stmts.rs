@@ -205,6 +205,10 @@ impl Lowerer<'_> {
                         .all(|p| matches!(p, Pat::Ident(_) | Pat::Wild(_) | Pat::Type(_))) =>
             {
                 let init = &local.init.as_ref().expect("checked").expr;
+                let pats: Vec<&Pat> = t.elems.iter().collect();
+                if self.lower_split_at(&pats, init, out) {
+                    return;
+                }
                 match init.as_ref() {
                     // `x.sin_cos()` is `(x.sin(), x.cos())` (the optimiser fuses them again).
                     Expr::MethodCall(m)
@@ -264,6 +268,43 @@ impl Lowerer<'_> {
             if values.elems.len() == elems.len() {
                 self.bind_each(elems.into_iter(), &values.elems, out);
                 return;
+            }
+        }
+        // `let [a, b] = *w;` of a sub-slice (a window): its elements, checked.
+        if self.names_view(source) {
+            let view = self.view_of(source, out).expect("checked");
+            for (index, pat) in elems.into_iter().enumerate() {
+                let at = Operand::Const(syn::parse_str(&index.to_string()).expect("an index"));
+                let value = self.load_from_view(&view, at, pat.span(), out);
+                self.bind_pattern(pat, value, out);
+            }
+            return;
+        }
+        // `let [a, b] = x.map(|v| 2.0 * v);` of an array: each element mapped.
+        if let Expr::MethodCall(m) = source {
+            if let (true, Some(array), Some(Expr::Closure(c))) = (
+                m.method == "map" && m.args.len() == 1,
+                self.array_of(&m.receiver),
+                m.args.first().map(strip_parens),
+            ) {
+                if c.inputs.len() == 1 {
+                    for (index, pat) in elems.into_iter().enumerate() {
+                        let at =
+                            Operand::Const(syn::parse_str(&index.to_string()).expect("an index"));
+                        let load = Rhs::Load {
+                            array,
+                            index: at,
+                            guard: None,
+                        };
+                        let element = self.bind("t", load, pat.span(), out);
+                        self.scopes.push(Vec::new());
+                        self.bind_pattern(&c.inputs[0], element, out);
+                        let value = self.lower_expr(&c.body, out);
+                        self.scopes.pop();
+                        self.bind_pattern(pat, value, out);
+                    }
+                    return;
+                }
             }
         }
         if let Some(array) = self.array_of(source) {
@@ -350,6 +391,11 @@ impl Lowerer<'_> {
         }
         if let Some(array) = self.array_of(init) {
             self.declare(name, Binding::Array(array), None);
+            return true;
+        }
+        if self.names_view(init) {
+            let view = self.view_of(init, out).expect("checked");
+            self.declare(name, Binding::View(view), None);
             return true;
         }
         let Some((init, vec)) = self.array_init(init, ty, out) else {

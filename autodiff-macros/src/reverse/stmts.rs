@@ -311,7 +311,15 @@ impl Emitter<'_> {
             }
             // A slice or buffer at its values, passed by reference (`&Vec<f64>` coerces to
             // `&[f64]`); a fixed-size array as it was passed.
-            CallArg::Array { array, by_ref } => {
+            CallArg::Array {
+                array,
+                range: Some(range),
+                ..
+            } => {
+                let part = self.sub_slice(self.array(*array).into_token_stream(), range);
+                quote!(&(&#part).lower_arg())
+            }
+            CallArg::Array { array, by_ref, .. } => {
                 let (name, info) = (self.array(*array), &self.ir.arrays[*array]);
                 match (info.fixed_len.is_some(), info.reference, by_ref) {
                     (false, ..) => quote!(&(&#name[..]).lower_arg()),
@@ -356,11 +364,19 @@ impl Emitter<'_> {
                 let op = self.operand(op);
                 quote!(&#op)
             }
-            CallArg::Array { array, by_ref } => {
+            CallArg::Array {
+                array,
+                by_ref,
+                range,
+            } => {
                 let name = match snapshot {
                     Some(s) => s.clone(),
                     None => self.array(*array),
                 };
+                if let Some(range) = range {
+                    let part = self.sub_slice(name.into_token_stream(), range);
+                    return quote!(&#part);
+                }
                 if *by_ref {
                     quote!(&#name)
                 } else {
@@ -368,6 +384,12 @@ impl Emitter<'_> {
                 }
             }
         }
+    }
+
+    /// `name[start..start + len]`, a sub-slice passed to a call.
+    fn sub_slice(&self, name: TokenStream, (start, len): &(Operand, Operand)) -> TokenStream {
+        let (start, len) = (self.operand(start), self.operand(len));
+        quote!(#name[#start..#start + #len])
     }
 
     /// Copies of the buffers an active call reads that the function also writes: the
@@ -516,7 +538,13 @@ impl Emitter<'_> {
                     self.read(ctx, op);
                     self.call_arg(a, None)
                 }
-                CallArg::Array { .. } => self.call_arg(a, snapshot.as_ref()),
+                CallArg::Array { range, .. } => {
+                    if let Some((start, len)) = range {
+                        self.read(ctx, start);
+                        self.read(ctx, len);
+                    }
+                    self.call_arg(a, snapshot.as_ref())
+                }
             })
             .collect();
         let entries: Vec<TokenStream> = args
@@ -563,9 +591,13 @@ impl Emitter<'_> {
                     };
                     code.extend(self.accumulate(ctx, op, take, false));
                 }
-                CallArg::Array { array, .. } => {
-                    let d = naming::array_adjoint(self.ir, *array);
-                    code.extend(quote_spanned!(*arg_span=> ::differentiate::runtime::add_array_entry(&mut #d[..], #entry);));
+                CallArg::Array { array, range, .. } => {
+                    let d = naming::array_adjoint(self.ir, *array).into_token_stream();
+                    let part = match range {
+                        Some(range) => self.sub_slice(d, range),
+                        None => quote!(#d[..]),
+                    };
+                    code.extend(quote_spanned!(*arg_span=> ::differentiate::runtime::add_array_entry(&mut #part, #entry);));
                 }
             }
         }

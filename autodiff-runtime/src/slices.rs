@@ -1,0 +1,140 @@
+//! Index arithmetic for sub-slices and iterator adaptors in generated code.
+//!
+//! The macro turns `&x[a..b]`, `windows(k)`, `skip(n)` and their kin into index arithmetic on
+//! the array they view, so that an element's adjoint lands in the array's adjoint. These
+//! helpers keep the checks the slice itself would have made: an out-of-range sub-slice or
+//! index panics as it does in the original function.
+
+/// The length of `a..b` inside a slice of length `len`, panicking as `&x[a..b]` would.
+#[inline]
+pub fn sub_range(a: usize, b: usize, len: usize) -> usize {
+    if a > b {
+        panic!("slice index starts at {a} but ends at {b}");
+    }
+    if b > len {
+        panic!("range end index {b} out of range for slice of length {len}");
+    }
+    b - a
+}
+
+/// The length of `a..` inside a slice of length `len`, panicking as `&x[a..]` would.
+#[inline]
+pub fn sub_range_from(a: usize, len: usize) -> usize {
+    if a > len {
+        panic!("range start index {a} out of range for slice of length {len}");
+    }
+    len - a
+}
+
+/// The position in the viewed array of index `i` of a view starting at `start` with `len`
+/// elements, panicking as indexing the sub-slice would.
+#[inline]
+pub fn view_index(start: usize, i: usize, len: usize) -> usize {
+    if i >= len {
+        panic!("index out of bounds: the len is {len} but the index is {i}");
+    }
+    start + i
+}
+
+/// The index of the last element of `len`, for `x.last().unwrap()`.
+#[inline]
+pub fn last_index(len: usize) -> usize {
+    match len.checked_sub(1) {
+        Some(last) => last,
+        None => panic!("called `Option::unwrap()` on a `None` value"),
+    }
+}
+
+/// How many integers `a..b` has (none when `b < a`); also what `skip(a)` leaves of `b`.
+#[inline]
+pub fn range_count(a: usize, b: usize) -> usize {
+    b.saturating_sub(a)
+}
+
+/// How many items `take(n)` leaves of `count` (and `zip` of two counts).
+#[inline]
+pub fn take_count(count: usize, n: usize) -> usize {
+    count.min(n)
+}
+
+/// The length of both sides of `copy_from_slice`, which panics when they differ.
+#[inline]
+pub fn same_len(dst: usize, src: usize) -> usize {
+    if dst != src {
+        panic!("source slice length ({src}) does not match destination slice length ({dst})");
+    }
+    dst
+}
+
+/// How many windows of `k` `windows(k)` makes of `len` elements.
+#[inline]
+pub fn windows_count(len: usize, k: usize) -> usize {
+    assert!(k != 0, "window size must be non-zero");
+    (len + 1).saturating_sub(k)
+}
+
+/// How many chunks of `k` `chunks(k)` makes of `len` elements (the last may be shorter).
+#[inline]
+pub fn chunks_count(len: usize, k: usize) -> usize {
+    assert!(k != 0, "chunk size must be non-zero");
+    len.div_ceil(k)
+}
+
+/// How many items `step_by(k)` keeps of `count`.
+#[inline]
+pub fn step_count(count: usize, k: usize) -> usize {
+    assert!(k != 0, "assertion failed: step != 0");
+    count.div_ceil(k)
+}
+
+/// Where the first item of a reversed `step_by(k)` lies: `step_by` keeps the last of the
+/// reversed run, so the kept positions start at `(count - 1) % k`.
+#[inline]
+pub fn reversed_step_offset(count: usize, k: usize) -> usize {
+    if count == 0 {
+        0
+    } else {
+        (count - 1) % k
+    }
+}
+
+/// The length of chunk `i` of `chunks(k)` over `len` elements.
+#[inline]
+pub fn chunk_len(i: usize, k: usize, len: usize) -> usize {
+    k.min(len - i * k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_match_the_standard_adaptors() {
+        let x: Vec<f64> = (0..7).map(f64::from).collect();
+        for k in 1..9 {
+            assert_eq!(windows_count(x.len(), k), x.windows(k).count());
+            assert_eq!(chunks_count(x.len(), k), x.chunks(k).count());
+            assert_eq!(step_count(x.len(), k), x.iter().step_by(k).count());
+            let kept: Vec<f64> = x.iter().rev().step_by(k).copied().collect();
+            let offset = reversed_step_offset(x.len(), k);
+            let n = step_count(x.len(), k);
+            let ours: Vec<f64> = (0..n).map(|i| x[offset + (n - 1 - i) * k]).collect();
+            assert_eq!(kept, ours, "rev().step_by({k})");
+            for (i, chunk) in x.chunks(k).enumerate() {
+                assert_eq!(chunk.len(), chunk_len(i, k, x.len()));
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "out of range")]
+    fn a_range_past_the_end_panics() {
+        sub_range(2, 9, 5);
+    }
+
+    #[test]
+    #[should_panic(expected = "index out of bounds")]
+    fn an_index_past_a_view_panics() {
+        view_index(3, 2, 2);
+    }
+}

@@ -1,0 +1,211 @@
+//! Sub-slices and iterator adaptors over arrays: `&x[a..b]`, `split_at`, `first`/`last`,
+//! `skip`, `take`, `step_by`, `rev`, `zip`, `enumerate`, `windows`, `chunks`,
+//! `chunks_exact`, `filter`, `map` chains, and writes into a buffer's sub-slice. Each
+//! against a gradient worked by hand and central differences.
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+
+use common::assert_close;
+use differentiate::check::central_gradient;
+use differentiate::differentiate;
+
+/// Rosenbrock as crates write it: each element with the next.
+#[differentiate]
+fn rosenbrock(x: &[f64]) -> f64 {
+    x.iter()
+        .zip(x.iter().skip(1))
+        .map(|(&a, &b)| 100.0 * (b - a * a).powi(2) + (1.0 - a).powi(2))
+        .sum()
+}
+
+fn rosenbrock_by_hand(x: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    let mut g = vec![0.0; n];
+    for i in 0..n - 1 {
+        g[i] += -400.0 * x[i] * (x[i + 1] - x[i] * x[i]) - 2.0 * (1.0 - x[i]);
+        g[i + 1] += 200.0 * (x[i + 1] - x[i] * x[i]);
+    }
+    g
+}
+
+#[test]
+fn rosenbrock_zip_skip() {
+    let x = [0.3, -1.2, 0.8, 1.7, -0.4];
+    let (value, grad) = rosenbrock_grad(&x);
+    assert_eq!(value, rosenbrock(&x));
+    assert_close("rosenbrock", &grad, &rosenbrock_by_hand(&x), 1e-14);
+    assert_eq!(rosenbrock_grad(&[1.0, 1.0, 1.0]).1, vec![0.0; 3]);
+}
+
+/// Differences of neighbours through `windows(2)`.
+#[differentiate]
+fn total_variation(x: &[f64]) -> f64 {
+    x.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum::<f64>()
+}
+
+#[test]
+fn windows_of_two() {
+    let x = [0.5, 1.5, -2.0, 0.25];
+    let (_, grad) = total_variation_grad(&x);
+    let mut expected = vec![0.0; 4];
+    for i in 0..3 {
+        let d = 2.0 * (x[i + 1] - x[i]);
+        expected[i + 1] += d;
+        expected[i] -= d;
+    }
+    assert_close("windows", &grad, &expected, 1e-15);
+}
+
+/// Sub-slices named, indexed, iterated, measured and passed on.
+#[differentiate]
+fn weighted_tail(x: &[f64], w: &[f64]) -> f64 {
+    let n = x.len();
+    let inner = &x[1..n - 1];
+    let mut s = 0.0;
+    for (i, v) in inner.iter().enumerate() {
+        s += w[i] * v * v;
+    }
+    s + inner[0] * x[n - 1] + inner.len() as f64 * x[0]
+}
+
+#[test]
+fn named_sub_slice() {
+    let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+    let w = [0.5, -1.0, 2.0];
+    let (_, (gx, gw)) = weighted_tail_grad(&x, &w);
+    let expected_x = [
+        3.0,
+        2.0 * w[0] * x[1] + x[4],
+        2.0 * w[1] * x[2],
+        2.0 * w[2] * x[3],
+        x[1],
+    ];
+    assert_close("x", &gx, &expected_x, 1e-15);
+    assert_close("w", &gw, &[x[1] * x[1], x[2] * x[2], x[3] * x[3]], 1e-15);
+}
+
+/// `rev`, `step_by`, `take`, and a reversed chain zipped with a forward one.
+#[differentiate]
+fn adaptors(x: &[f64]) -> f64 {
+    let a: f64 = x.iter().rev().step_by(2).map(|v| v * v).sum();
+    let b: f64 = x.iter().skip(1).take(3).map(|v| v.sin()).sum();
+    let c: f64 = x.iter().rev().zip(x.iter()).map(|(p, q)| p * q).sum();
+    let d: f64 = x[..4].iter().rev().skip(1).step_by(2).copied().sum();
+    a + 2.0 * b + 3.0 * c + 5.0 * d
+}
+
+#[test]
+fn adaptors_against_differences() {
+    let x = [0.7, -0.3, 1.1, 0.4, -1.6, 0.9, 0.2];
+    let (value, grad) = adaptors_grad(&x);
+    assert_eq!(value, adaptors(&x));
+    let numeric = central_gradient(|p| adaptors(p), &x, 1e-6);
+    assert_close("adaptors", &grad, &numeric, 1e-8);
+    // By hand: a reads x6, x4, x2, x0; b x1..x3; c pairs x[i] with x[n-1-i]; d x2, x0.
+    let n = x.len();
+    let mut expected = vec![0.0; n];
+    for i in [6, 4, 2, 0] {
+        expected[i] += 2.0 * x[i];
+    }
+    for i in 1..4 {
+        expected[i] += 2.0 * x[i].cos();
+    }
+    for i in 0..n {
+        expected[i] += 3.0 * 2.0 * x[n - 1 - i];
+    }
+    expected[2] += 5.0;
+    expected[0] += 5.0;
+    assert_close("adaptors by hand", &grad, &expected, 1e-14);
+}
+
+/// `chunks`, `chunks_exact`, `split_at`, `first`, `last`.
+#[differentiate]
+fn pieces(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for c in x.chunks(3) {
+        s += c[0] * c[c.len() - 1];
+    }
+    for pair in x.chunks_exact(2) {
+        s += pair[0] - pair[1];
+    }
+    let (left, right) = x.split_at(2);
+    let l: f64 = left.iter().sum();
+    let r: f64 = right.iter().map(|v| v * v).sum();
+    s + l * r + x.first().unwrap() * *x.last().unwrap()
+}
+
+#[test]
+fn pieces_against_differences() {
+    let x = [0.5, -1.0, 2.0, 0.25, 1.5, -0.75, 3.0];
+    let (value, grad) = pieces_grad(&x);
+    assert_eq!(value, pieces(&x));
+    let numeric = central_gradient(|p| pieces(p), &x, 1e-6);
+    assert_close("pieces", &grad, &numeric, 1e-8);
+}
+
+/// `filter` on a passive predicate, and `max_by`/`min_by`.
+#[differentiate]
+fn selections(x: &[f64]) -> f64 {
+    let positive: f64 = x.iter().filter(|v| **v > 0.0).map(|v| v * v).sum();
+    let big = *x.iter().max_by(|a, b| a.partial_cmp(b).unwrap()).unwrap();
+    let small = x.iter().copied().min_by(|a, b| a.total_cmp(b)).unwrap();
+    positive + 3.0 * big - small
+}
+
+#[test]
+fn filter_and_extremes() {
+    let x = [0.5, -1.0, 2.0, -0.25, 1.5];
+    let (_, grad) = selections_grad(&x);
+    let expected = [1.0, -1.0, 4.0 + 3.0, 0.0, 3.0];
+    assert_close("selections", &grad, &expected, 1e-15);
+}
+
+/// Writing into a buffer's sub-slice.
+#[differentiate]
+fn shifted(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut buf = vec![0.0; n + 2];
+    buf[1..n + 1].copy_from_slice(x);
+    buf[..1].fill(x[0]);
+    let mut s = 0.0;
+    for w in buf.windows(3) {
+        s += w[0] * w[2];
+    }
+    s
+}
+
+#[test]
+fn writes_into_a_sub_slice() {
+    let x = [0.5, -1.0, 2.0, 0.25];
+    let (value, grad) = shifted_grad(&x);
+    assert_eq!(value, shifted(&x));
+    let numeric = central_gradient(|p| shifted(p), &x, 1e-6);
+    assert_close("shifted", &grad, &numeric, 1e-8);
+}
+
+#[differentiate]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(p, q)| p * q).sum()
+}
+
+/// Sub-slices passed to a differentiated function.
+#[differentiate]
+fn halves(x: &[f64]) -> f64 {
+    let h = x.len() / 2;
+    dot(&x[..h], &x[h..2 * h]) + dot(&x[1..], &x[..x.len() - 1])
+}
+
+#[test]
+fn sub_slices_passed_on() {
+    let x = [0.5, -1.0, 2.0, 0.25, 1.5];
+    let (_, grad) = halves_grad(&x);
+    let numeric = central_gradient(|p| halves(p), &x, 1e-6);
+    assert_close("halves", &grad, &numeric, 1e-8);
+}
+
+#[test]
+#[should_panic(expected = "out of range")]
+fn a_sub_slice_out_of_range_panics_as_it_would() {
+    let _ = halves_grad(&[]);
+}
