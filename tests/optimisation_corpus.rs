@@ -723,17 +723,14 @@ mod levy_n13 {
 }
 
 // ---------------------------------------------------------------------------------------
-// Published constructs the macro does not take yet: each a compile error today (the note on
-// each module names the construct and the error). Gated off until they are supported;
-// remove the `#[cfg(any())]` to try them.
+// Functions written with sub-slices and iterator adaptors (`zip(skip(1))`, `x[1..n - 1]`,
+// `array.map(..)`).
 // ---------------------------------------------------------------------------------------
 
-#[cfg(any())]
-mod pending {
+mod slices_and_adaptors {
     use super::*;
 
-    /// Blocked by `param.iter().zip(param.iter().skip(1))`: `.skip(1)` on a slice iterator.
-    /// rustc: "error: this `for` iterator is not supported in a `#[differentiate]` function; ..."
+    /// Written with `param.iter().zip(param.iter().skip(1))`: `.skip(1)` on a slice iterator.
     mod rosenbrock {
         use super::*;
 
@@ -814,9 +811,8 @@ mod pending {
         }
     }
 
-    /// Blocked by the slice `param[1..(plen - 1)].iter()` (the chained `.map(..)`s and the
-    /// closure `w` called inside them compile without the slice). rustc, at the first `map`:
-    /// "error: using a closure as a value is not supported in a `#[differentiate]` function; ..."
+    /// Written with the slice `param[1..(plen - 1)].iter()`, chained `.map(..)`s and a local
+    /// closure `w` called inside them.
     mod levy {
         use super::*;
 
@@ -886,8 +882,7 @@ mod pending {
         }
     }
 
-    /// Blocked by `param.map(|x| n4 * x - n2)` (`map` on an array, destructured).
-    /// rustc: "error: the method `map` on an array is not supported in a `#[differentiate]` function; ..."
+    /// Written with `param.map(|x| n4 * x - n2)` (`map` on an array, destructured).
     mod picheny {
         use super::*;
 
