@@ -2,8 +2,7 @@ use differentiate::differentiate;
 
 #[differentiate]
 fn f(x: &[f64]) -> f64 {
-    let tail = &x[1..];
-    tail[0] * 2.0
+    x.iter().filter(|v| **v > 0.0).skip(1).map(|v| v * v).sum()
 }
 
 fn main() {}
