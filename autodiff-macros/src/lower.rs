@@ -84,6 +84,10 @@ impl PartialEq for Binding {
 struct LoopFrame {
     brk: Option<String>,
     cont: Option<String>,
+    /// The loop's label, for `break 'label` and `continue 'label` from loops inside it.
+    label: Option<String>,
+    /// The hidden variable `break value` assigns, for a `loop` used as a value.
+    value: Option<String>,
 }
 
 #[derive(Clone)]
@@ -126,6 +130,8 @@ struct Lowerer<'e> {
     temporaries: BTreeSet<VarId>,
     /// `f64`, `f32` and the function's float type parameter.
     floats: FloatTypes,
+    /// The hidden variable of the `loop` being lowered as a value, until its frame takes it.
+    loop_value: Option<String>,
 }
 
 /// Lowers the body of a function whose signature has been analysed.
@@ -151,6 +157,7 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
         nesting: 0,
         element_refs: BTreeSet::new(),
         temporaries: BTreeSet::new(),
+        loop_value: None,
     };
     for param in &sig.params {
         let name = param.ident.to_string();

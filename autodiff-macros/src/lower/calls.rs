@@ -26,8 +26,14 @@ impl Lowerer<'_> {
             );
         }
         if name == "into" && m.args.is_empty() {
-            if let Some(t) = self.floats.generic.clone() {
-                // Into the float type: the only float type an active value can have here.
+            // Into the float type, the only float type an active value can have in a generic
+            // function; else into `f64`, the only float type `From` converts into (from
+            // `f32`, or from `f64` itself).
+            let target = match self.floats.generic.clone() {
+                Some(t) => Some(t),
+                None => Some(syn::Ident::new("f64", m.method.span())),
+            };
+            if let Some(t) = target {
                 let ty: syn::Type = syn::parse_quote!(#t);
                 return self.lower_conversion(
                     &m.receiver,

@@ -224,6 +224,10 @@ impl Lowerer<'_> {
                 self.lower_exit(expr, out);
                 self.dummy()
             }
+            // `let v = loop { .. break x; };`
+            Expr::Loop(l) if loops::ExitFinder::in_block(&l.body).breaks_with_value => {
+                self.lower_loop_value(expr, out)
+            }
             Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
                 self.lower_loop(expr, out);
                 Operand::Const(syn::parse_quote!(()))

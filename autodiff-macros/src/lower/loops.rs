@@ -16,6 +16,10 @@ pub(super) struct ExitFinder {
     pub returns: bool,
     pub breaks: bool,
     pub continues: bool,
+    /// A labelled `break` or `continue` anywhere inside.
+    pub labelled: bool,
+    /// A `break value` of the loop it is directly in.
+    pub breaks_with_value: bool,
     depth: usize,
 }
 
@@ -48,11 +52,18 @@ impl<'ast> Visit<'ast> for ExitFinder {
         if self.depth == 0 || b.label.is_some() {
             self.breaks = true;
         }
+        self.labelled |= b.label.is_some();
+        self.breaks_with_value |= b.expr.is_some() && (self.depth == 0 || b.label.is_some());
         syn::visit::visit_expr_break(self, b);
     }
     fn visit_expr_continue(&mut self, c: &'ast syn::ExprContinue) {
         if self.depth == 0 || c.label.is_some() {
             self.continues = true;
+        }
+        // `continue 'outer` from an inner loop stops the inner loop: a break of it.
+        if c.label.is_some() {
+            self.breaks = true;
+            self.labelled = true;
         }
     }
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
@@ -127,14 +138,22 @@ enum Header<'s> {
 
 impl Lowerer<'_> {
     pub(super) fn lower_loop(&mut self, expr: &Expr, out: &mut Block) {
-        let (label, header, body, span) = match expr {
+        let (label, header, body, span): (&Option<syn::Label>, _, _, _) = match expr {
             Expr::ForLoop(f) => match self.for_header(f) {
                 Some(header) => (&f.label, header, &f.body, f.for_token.span),
                 None => return,
             },
             Expr::While(w) => {
                 if let Expr::Let(l) = &*w.cond {
-                    self.reject(l.let_token, Rejected::WhileLet);
+                    // `while let PAT = EXPR { BODY }` is
+                    // `loop { if let PAT = EXPR { BODY } else { break } }`.
+                    let (label, (pat, scrutinee), body) = (&w.label, (&l.pat, &l.expr), &w.body);
+                    let desugared: Expr = syn::parse_quote_spanned!(w.while_token.span=>
+                        #label loop {
+                            if let #pat = #scrutinee #body else { break; }
+                        }
+                    );
+                    self.lower_loop(&desugared, out);
                     return;
                 }
                 (
@@ -147,14 +166,21 @@ impl Lowerer<'_> {
             Expr::Loop(l) => (&l.label, Header::Loop, &l.body, l.loop_token.span),
             _ => return,
         };
-        if let Some(label) = label {
-            self.errors.spanned(
-                label,
-                "labelled loops are not supported in a `#[differentiate]` function; break out of nested loops with a flag",
-            );
-            return;
+        let label = label.as_ref().map(|l| l.name.ident.to_string());
+        self.lower_loop_with(header, label, body, span, out);
+    }
+
+    /// `loop { .. break value; .. }` as a value: the hidden variable `break` assigns.
+    pub(super) fn lower_loop_value(&mut self, expr: &Expr, out: &mut Block) -> Operand {
+        let name = format!("#loop{}", self.ir.loop_count);
+        self.declare(&name, Binding::Uninit, None);
+        self.loop_value = Some(name.clone());
+        self.lower_loop(expr, out);
+        self.loop_value = None;
+        match self.lookup(&name) {
+            Some(Binding::Var(v)) => Operand::Var(v),
+            _ => self.dummy(),
         }
-        self.lower_loop_with(header, body, span, out);
     }
 
     /// Recognises what a `for` iterates over.
@@ -229,10 +255,18 @@ impl Lowerer<'_> {
         header: &Header<'_>,
         body: &syn::Block,
         exits: &ExitFinder,
+        value: Option<&str>,
         span: Span,
     ) -> Vec<(String, VarId, Operand)> {
         let mut finder = AssignFinder::default();
         finder.visit_block(body);
+        finder.0.extend(value.map(str::to_string));
+        // What `break 'outer` and `continue 'outer` set in the loops around.
+        if exits.labelled {
+            for frame in &self.loops {
+                finder.0.extend(frame.brk.iter().chain(&frame.cont).chain(&frame.value).cloned());
+            }
+        }
         if let Header::While(cond) = &header {
             finder.visit_expr(cond);
         }
@@ -267,6 +301,7 @@ impl Lowerer<'_> {
     fn lower_loop_with(
         &mut self,
         header: Header<'_>,
+        label: Option<String>,
         body: &syn::Block,
         span: Span,
         out: &mut Block,
@@ -307,7 +342,11 @@ impl Lowerer<'_> {
 
         // Variables the loop assigns are carried across iterations.
         let exits = ExitFinder::in_block(body);
-        let carried = self.carried_headers(&header, body, &exits, span);
+        let value = match &header {
+            Header::Loop => self.loop_value.take(),
+            _ => None,
+        };
+        let carried = self.carried_headers(&header, body, &exits, value.as_deref(), span);
 
         // `while`: the condition, computed at the head of each iteration.
         let mut head = Block::default();
@@ -328,6 +367,8 @@ impl Lowerer<'_> {
             cont: exits
                 .continues
                 .then(|| format!("#cont{}", self.loops.len())),
+            label,
+            value,
         };
         let mut block = Block::default();
         self.scopes.push(Vec::new());

@@ -163,10 +163,23 @@ impl Lowerer<'_> {
     pub(super) fn lower_local(&mut self, local: &syn::Local, out: &mut Block) {
         if let Some(init) = &local.init {
             if let Some((_, diverge)) = &init.diverge {
-                self.errors.spanned(
-                    diverge,
-                    "`let .. else` is not supported in a `#[differentiate]` function; use `match`",
-                );
+                // `let PAT = EXPR else { DIVERGE };` is
+                // `let (a, b, ..) = match EXPR { PAT => (a, b, ..), _ => DIVERGE };`.
+                let mut names = Vec::new();
+                collect_pat_names(&local.pat, &mut names);
+                let idents: Vec<syn::Ident> = names
+                    .iter()
+                    .map(|n| syn::Ident::new(n, local.pat.span()))
+                    .collect();
+                let (pat, expr) = (&local.pat, &init.expr);
+                let desugared: syn::Stmt = match idents.as_slice() {
+                    [one] => syn::parse_quote!(let #one = match #expr { #pat => #one, _ => #diverge };),
+                    many => syn::parse_quote!(let (#(#many),*) = match #expr { #pat => (#(#many),*), _ => #diverge };),
+                };
+                if let syn::Stmt::Local(desugared) = &desugared {
+                    self.lower_local(desugared, out);
+                }
+                return;
             }
         }
         let (pat, ty) = match &local.pat {
@@ -565,22 +578,58 @@ impl Lowerer<'_> {
                 }
             },
             Expr::Break(b) => {
-                if let Some(label) = &b.label {
-                    self.errors.spanned(label, "labelled `break` is not supported in a `#[differentiate]` function; set a flag and `break` out of each loop");
-                } else if let Some(value) = &b.expr {
-                    self.errors.spanned(value, "`break` with a value is not supported in a `#[differentiate]` function; assign the value to a variable before `break`");
-                } else if let Some(flag) = self.loops.last().and_then(|f| f.brk.clone()) {
-                    self.assign(&flag, truth(), b.span(), out);
+                let Some(target) = self.exit_target(b.label.as_ref()) else {
+                    return;
+                };
+                if let Some(value) = &b.expr {
+                    match self.loops[target].value.clone() {
+                        Some(name) => {
+                            let op = self.lower_expr(value, out);
+                            self.assign(&name, op, value.span(), out);
+                        }
+                        None => {
+                            self.errors.spanned(value, "`break` with a value is supported in a `loop` whose value is used (`let v = loop { .. break x; };`)");
+                            return;
+                        }
+                    }
+                }
+                // The target stops, and every loop inside it that the `break` leaves.
+                for frame in target..self.loops.len() {
+                    if let Some(flag) = self.loops[frame].brk.clone() {
+                        self.assign(&flag, truth(), b.span(), out);
+                    }
                 }
             }
             Expr::Continue(c) => {
-                if let Some(label) = &c.label {
-                    self.errors.spanned(label, "labelled `continue` is not supported in a `#[differentiate]` function; set a flag and `continue` each loop");
-                } else if let Some(flag) = self.loops.last().and_then(|f| f.cont.clone()) {
+                let Some(target) = self.exit_target(c.label.as_ref()) else {
+                    return;
+                };
+                // The target goes on with its next iteration; the loops inside it stop.
+                if let Some(flag) = self.loops[target].cont.clone() {
                     self.assign(&flag, truth(), c.span(), out);
+                }
+                for frame in target + 1..self.loops.len() {
+                    if let Some(flag) = self.loops[frame].brk.clone() {
+                        self.assign(&flag, truth(), c.span(), out);
+                    }
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The loop a `break` or `continue` (with `label`) leaves: an index into `loops`.
+    fn exit_target(&mut self, label: Option<&syn::Lifetime>) -> Option<usize> {
+        match label {
+            None => self.loops.len().checked_sub(1),
+            Some(label) => {
+                let name = label.ident.to_string();
+                let found = self.loops.iter().rposition(|f| f.label.as_deref() == Some(&name));
+                if found.is_none() {
+                    self.errors.spanned(label, format!("`'{name}` labels no loop around this in the `#[differentiate]` function; labelled blocks are not supported, label the loop"));
+                }
+                found
+            }
         }
     }
 

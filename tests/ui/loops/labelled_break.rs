@@ -1,17 +1,18 @@
 use differentiate::differentiate;
 
 #[differentiate]
-fn f(x: f64, n: usize) -> f64 {
-    let mut y = x;
-    'outer: for _ in 0..n {
-        for _ in 0..n {
-            y = y * x;
-            if y > 10.0 {
-                break 'outer;
+fn f(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    'sum: {
+        for v in x {
+            s += v;
+            if s > 1.0 {
+                break 'sum;
             }
         }
+        s = 2.0 * s;
     }
-    y
+    s
 }
 
 fn main() {}
