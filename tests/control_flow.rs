@@ -104,8 +104,15 @@ fn while_let_counts_down() {
     for n in 0..5 {
         let (value, grad) = power_grad(1.7, n);
         assert_eq!(value, power(1.7, n));
-        let expected = if n == 0 { 0.0 } else { n as f64 * 1.7f64.powi(n as i32 - 1) };
-        assert!((grad - expected).abs() < 1e-13, "n = {n}: {grad} vs {expected}");
+        let expected = if n == 0 {
+            0.0
+        } else {
+            n as f64 * 1.7f64.powi(n as i32 - 1)
+        };
+        assert!(
+            (grad - expected).abs() < 1e-13,
+            "n = {n}: {grad} vs {expected}"
+        );
     }
 }
 
@@ -142,7 +149,18 @@ fn conversions_between_float_types() {
     let expected_a = x.cos() * y + 2.0 * z * y + x.exp();
     let expected_b = x.sin() + 2.0 * z * x;
     let numeric = central_gradient(|p| mixed(p[0] as f32, p[1] as f32), &[x, y], 1e-3);
-    assert!((ga as f64 - expected_a).abs() < 1e-5, "{ga} vs {expected_a}");
-    assert!((gb as f64 - expected_b).abs() < 1e-5, "{gb} vs {expected_b}");
-    assert_close("mixed vs differences", &[ga as f64, gb as f64], &numeric, 1e-2);
+    assert!(
+        (ga as f64 - expected_a).abs() < 1e-5,
+        "{ga} vs {expected_a}"
+    );
+    assert!(
+        (gb as f64 - expected_b).abs() < 1e-5,
+        "{gb} vs {expected_b}"
+    );
+    assert_close(
+        "mixed vs differences",
+        &[ga as f64, gb as f64],
+        &numeric,
+        1e-2,
+    );
 }

@@ -209,3 +209,35 @@ fn sub_slices_passed_on() {
 fn a_sub_slice_out_of_range_panics_as_it_would() {
     let _ = halves_grad(&[]);
 }
+
+/// Buffers declared inside a loop, inside a branch, and after an early `return`.
+#[differentiate]
+fn local_buffers(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut s = 0.0;
+    for k in 0..3 {
+        let mut row = vec![0.0; n];
+        for i in 0..n {
+            row[i] = x[i] * (k as f64 + 1.0);
+        }
+        let pair = [row[0], row[n - 1]];
+        s += row.iter().map(|v| v * v).sum::<f64>() + pair[0] * pair[1];
+    }
+    if s > 1e6 {
+        return s;
+    }
+    let mut tail = vec![1.0; n];
+    for i in 0..n {
+        tail[i] *= x[i].sin();
+    }
+    s + tail.iter().sum::<f64>()
+}
+
+#[test]
+fn buffers_declared_inside_loops_and_after_return() {
+    let x = [0.5, -1.0, 2.0, 0.25];
+    let (value, grad) = local_buffers_grad(&x);
+    assert_eq!(value, local_buffers(&x));
+    let numeric = central_gradient(|p| local_buffers(p), &x, 1e-6);
+    assert_close("local buffers", &grad, &numeric, 1e-7);
+}

@@ -25,6 +25,7 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 mod branches;
+mod buffers;
 mod calls;
 mod exprs;
 mod iterators;
@@ -35,7 +36,6 @@ mod stmts;
 mod views;
 
 use branches::*;
-use views::View;
 use kept::*;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
@@ -44,6 +44,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Pat};
+use views::View;
 
 /// The hidden user-level variables of early return. `#` keeps them apart from any identifier.
 const DONE: &str = "#done";
@@ -132,6 +133,8 @@ struct Lowerer<'e> {
     floats: FloatTypes,
     /// The hidden variable of the `loop` being lowered as a value, until its frame takes it.
     loop_value: Option<String>,
+    /// Buffers declared ahead of the loop or branch whose `let` declares them.
+    hoisted: Vec<buffers::Hoisted>,
 }
 
 /// Lowers the body of a function whose signature has been analysed.
@@ -158,6 +161,7 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
         element_refs: BTreeSet::new(),
         temporaries: BTreeSet::new(),
         loop_value: None,
+        hoisted: Vec::new(),
     };
     for param in &sig.params {
         let name = param.ident.to_string();

@@ -48,7 +48,11 @@ pub fn detached<N: num_traits::NumCast + num_traits::ToPrimitive>(x: N) -> N {
 /// The comparison of `max_by`/`min_by` in generated code, called as the iterator would.
 #[doc(hidden)]
 #[inline]
-pub fn ordering<T, F: FnOnce(T, T) -> core::cmp::Ordering>(compare: F, a: T, b: T) -> core::cmp::Ordering {
+pub fn ordering<T, F: FnOnce(T, T) -> core::cmp::Ordering>(
+    compare: F,
+    a: T,
+    b: T,
+) -> core::cmp::Ordering {
     compare(a, b)
 }
 

@@ -159,7 +159,9 @@ impl Lowerer<'_> {
             return false;
         };
         match m.method.to_string().as_str() {
-            "first" | "last" => self.array_of(&m.receiver).is_some() || self.names_view(&m.receiver),
+            "first" | "last" => {
+                self.array_of(&m.receiver).is_some() || self.names_view(&m.receiver)
+            }
             "max_by" | "min_by" | "reduce" => matches!(
                 self.plan(&m.receiver),
                 iterators::Planned::Chain(plan) if plan.root_elements().is_some()
@@ -186,7 +188,9 @@ impl Lowerer<'_> {
                 _ if self.selects_element(peel_derefs(&u.expr)) => {
                     self.lower_expr(peel_derefs(&u.expr), out)
                 }
-                _ => match Self::local_ident(peel_derefs(&u.expr)).and_then(|i| self.lookup(&i.to_string())) {
+                _ => match Self::local_ident(peel_derefs(&u.expr))
+                    .and_then(|i| self.lookup(&i.to_string()))
+                {
                     // `*v` of an element reference is the element.
                     Some(Binding::Var(v)) if self.element_refs.contains(&v) => Operand::Var(v),
                     _ => self.opaque(expr, "dereference `*`", "dereference a constant only", out),
@@ -351,12 +355,23 @@ impl Lowerer<'_> {
         if let Expr::Index(target) = place {
             if self.names_view(&target.expr) {
                 let view = self.view_of(&target.expr, out).expect("checked");
-                if self.ir.params.iter().any(|p| matches!(p, ParamSlot::Array(a) if *a == view.array)) {
+                if self
+                    .ir
+                    .params
+                    .iter()
+                    .any(|p| matches!(p, ParamSlot::Array(a) if *a == view.array))
+                {
                     self.reject(&target.expr, Rejected::WriteIntoParameter);
                     return;
                 }
                 let i = self.lower_expr(&target.index, out);
-                let index = self.index_call("at", "view_index", &[&view.start, &i, &view.len], place.span(), out);
+                let index = self.index_call(
+                    "at",
+                    "view_index",
+                    &[&view.start, &i, &view.len],
+                    place.span(),
+                    out,
+                );
                 out.stmts.push(Stmt::Store {
                     array: view.array,
                     index,

@@ -101,9 +101,7 @@ impl Lowerer<'_> {
                 ("iter" | "into_iter", 0) => Planned::Chain(Plan::Elements(&m.receiver)),
                 ("windows", 1) => Planned::Chain(Plan::Windows(&m.receiver, &m.args[0])),
                 ("chunks", 1) => Planned::Chain(Plan::Chunks(&m.receiver, &m.args[0], false)),
-                ("chunks_exact", 1) => {
-                    Planned::Chain(Plan::Chunks(&m.receiver, &m.args[0], true))
-                }
+                ("chunks_exact", 1) => Planned::Chain(Plan::Chunks(&m.receiver, &m.args[0], true)),
                 _ => Planned::Other,
             };
         }
@@ -200,7 +198,13 @@ impl Lowerer<'_> {
                 let k = self.lower_expr(k, out);
                 let count = if *exact {
                     let (n, tk) = (operand_tokens(&view.len), operand_tokens(&k));
-                    self.index_value("n", syn::parse_quote!(#n / #tk), &[&view.len, &k], span, out)
+                    self.index_value(
+                        "n",
+                        syn::parse_quote!(#n / #tk),
+                        &[&view.len, &k],
+                        span,
+                        out,
+                    )
                 } else {
                     self.index_call("n", "chunks_count", &[&view.len, &k], span, out)
                 };
@@ -344,7 +348,13 @@ impl Lowerer<'_> {
                 None => kept,
                 Some(before) => {
                     let (a, b) = (operand_tokens(&before), operand_tokens(&kept));
-                    self.index_value("keep", syn::parse_quote!(#a && #b), &[&before, &kept], span, out)
+                    self.index_value(
+                        "keep",
+                        syn::parse_quote!(#a && #b),
+                        &[&before, &kept],
+                        span,
+                        out,
+                    )
                 }
             });
         }
@@ -365,7 +375,13 @@ impl Lowerer<'_> {
         let i = Operand::Var(index);
         let position = if p.rev {
             let (n, ti) = (operand_tokens(&chain.count), operand_tokens(&i));
-            self.index_value("at", syn::parse_quote!(#n - 1 - #ti), &[&chain.count, &i], span, out)
+            self.index_value(
+                "at",
+                syn::parse_quote!(#n - 1 - #ti),
+                &[&chain.count, &i],
+                span,
+                out,
+            )
         } else {
             i
         };
@@ -556,7 +572,11 @@ impl Plan<'_> {
             | Plan::StepBy(inner, _)
             | Plan::Rev(inner)
             | Plan::Filter(inner, _) => inner.items_by_ref(),
-            Plan::Windows(..) | Plan::Chunks(..) | Plan::Range(_) | Plan::Enumerate(_) | Plan::Zip(..) => None,
+            Plan::Windows(..)
+            | Plan::Chunks(..)
+            | Plan::Range(_)
+            | Plan::Enumerate(_)
+            | Plan::Zip(..) => None,
         }
     }
 

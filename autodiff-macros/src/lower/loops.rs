@@ -264,7 +264,14 @@ impl Lowerer<'_> {
         // What `break 'outer` and `continue 'outer` set in the loops around.
         if exits.labelled {
             for frame in &self.loops {
-                finder.0.extend(frame.brk.iter().chain(&frame.cont).chain(&frame.value).cloned());
+                finder.0.extend(
+                    frame
+                        .brk
+                        .iter()
+                        .chain(&frame.cont)
+                        .chain(&frame.value)
+                        .cloned(),
+                );
             }
         }
         if let Header::While(cond) = &header {
@@ -708,14 +715,21 @@ fn element_type_of(source: &Expr, lowerer: &Lowerer<'_>) -> Option<syn::Type> {
         return None;
     };
     let root = plan.root_elements()?;
-    let array = lowerer.array_of(root).or_else(|| lowerer.view_array(root))?;
+    let array = lowerer
+        .array_of(root)
+        .or_else(|| lowerer.view_array(root))?;
     lowerer.ir.arrays[array].elem.clone()
 }
 
 /// Whether a reduction over a range reduces floats: `sum::<f64>()`, or maps whose last
 /// value reads arrays or float literals.
-fn reduces_floats(m: &syn::ExprMethodCall, maps: &[&syn::ExprClosure], lowerer: &Lowerer<'_>) -> bool {
-    if let Some(syn::GenericArgument::Type(ty)) = m.turbofish.as_ref().and_then(|t| t.args.first()) {
+fn reduces_floats(
+    m: &syn::ExprMethodCall,
+    maps: &[&syn::ExprClosure],
+    lowerer: &Lowerer<'_>,
+) -> bool {
+    if let Some(syn::GenericArgument::Type(ty)) = m.turbofish.as_ref().and_then(|t| t.args.first())
+    {
         return lowerer.floats.is_float(ty);
     }
     struct Floats<'l, 'e> {
@@ -733,7 +747,10 @@ fn reduces_floats(m: &syn::ExprMethodCall, maps: &[&syn::ExprClosure], lowerer: 
             syn::visit::visit_expr_index(self, i);
         }
     }
-    let mut floats = Floats { lowerer, found: false };
+    let mut floats = Floats {
+        lowerer,
+        found: false,
+    };
     if let Some(last) = maps.last() {
         floats.visit_expr(&last.body);
     }
@@ -804,10 +821,16 @@ pub(super) fn desugar_selection(
     let later: syn::Stmt = match kind.as_str() {
         "reduce" => {
             let Expr::Closure(c) = strip_parens(f) else {
-                return Some(Err(syn::Error::new_spanned(f, "`reduce` takes a closure `|acc, v| ..` here")));
+                return Some(Err(syn::Error::new_spanned(
+                    f,
+                    "`reduce` takes a closure `|acc, v| ..` here",
+                )));
             };
             if c.inputs.len() != 2 {
-                return Some(Err(syn::Error::new_spanned(c, "`reduce` takes a closure of two arguments")));
+                return Some(Err(syn::Error::new_spanned(
+                    c,
+                    "`reduce` takes a closure of two arguments",
+                )));
             }
             let (pa, pb, body) = (&c.inputs[0], &c.inputs[1], &c.body);
             syn::parse_quote!(#acc = { let #pa = #acc; let #pb = #item; #body };)

@@ -60,8 +60,14 @@ impl Lowerer<'_> {
                 self.lower_exit(exit, out);
                 return None;
             }
+            if self.nesting == 0 {
+                self.hoist_buffers(std::slice::from_ref(stmt), false, out);
+            }
             self.lower_stmt(stmt, out);
             if !is_last && self.may_exit(stmt) {
+                if self.nesting == 0 {
+                    self.hoist_buffers(rest, true, out);
+                }
                 return self.lower_rest_unless_exited(rest, out, want, tail_returns, stmt.span());
             }
         }
@@ -173,8 +179,12 @@ impl Lowerer<'_> {
                     .collect();
                 let (pat, expr) = (&local.pat, &init.expr);
                 let desugared: syn::Stmt = match idents.as_slice() {
-                    [one] => syn::parse_quote!(let #one = match #expr { #pat => #one, _ => #diverge };),
-                    many => syn::parse_quote!(let (#(#many),*) = match #expr { #pat => (#(#many),*), _ => #diverge };),
+                    [one] => {
+                        syn::parse_quote!(let #one = match #expr { #pat => #one, _ => #diverge };)
+                    }
+                    many => {
+                        syn::parse_quote!(let (#(#many),*) = match #expr { #pat => (#(#many),*), _ => #diverge };)
+                    }
                 };
                 if let syn::Stmt::Local(desugared) = &desugared {
                     self.lower_local(desugared, out);
@@ -382,6 +392,7 @@ impl Lowerer<'_> {
         init: &Expr,
         out: &mut Block,
     ) -> bool {
+        let original_init = init;
         let init = match init {
             Expr::Paren(p) => &*p.expr,
             other => other,
@@ -415,9 +426,15 @@ impl Lowerer<'_> {
             return false;
         };
         if self.nesting > 0 {
+            if let Some(array) = self.take_hoisted(name, original_init) {
+                self.restart_buffer(array, init, ident.span(), out);
+                self.declare(name, Binding::Array(array), None);
+                return true;
+            }
+            // Reported, and declared here all the same so that its uses lower.
             self.errors.spanned(
                 ident,
-                "local buffers must be declared in the function's outermost block, outside loops and branches (after an early `return`, the rest of the body runs inside a branch); declare it before the loop, branch or first `return`, and overwrite its elements",
+                "this buffer's length is computed inside the loop or branch that declares it; a local buffer is one location for the whole function, so compute its length before the loop, branch or first `return` (or declare the buffer there, and overwrite its elements)",
             );
         }
         let elem = ty.and_then(|t| element_type(t, &self.floats));
@@ -624,7 +641,10 @@ impl Lowerer<'_> {
             None => self.loops.len().checked_sub(1),
             Some(label) => {
                 let name = label.ident.to_string();
-                let found = self.loops.iter().rposition(|f| f.label.as_deref() == Some(&name));
+                let found = self
+                    .loops
+                    .iter()
+                    .rposition(|f| f.label.as_deref() == Some(&name));
                 if found.is_none() {
                     self.errors.spanned(label, format!("`'{name}` labels no loop around this in the `#[differentiate]` function; labelled blocks are not supported, label the loop"));
                 }

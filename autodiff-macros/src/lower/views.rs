@@ -236,19 +236,13 @@ impl Lowerer<'_> {
     }
 
     /// `let (a, b) = x.split_at(k);`: two views. Returns whether `init` was such a call.
-    pub(super) fn lower_split_at(
-        &mut self,
-        pats: &[&Pat],
-        init: &Expr,
-        out: &mut Block,
-    ) -> bool {
+    pub(super) fn lower_split_at(&mut self, pats: &[&Pat], init: &Expr, out: &mut Block) -> bool {
         let Expr::MethodCall(m) = strip_parens(init) else {
             return false;
         };
         let receiver_is_array =
             self.array_of(&m.receiver).is_some() || self.names_view(&m.receiver);
-        if m.method != "split_at" || m.args.len() != 1 || pats.len() != 2 || !receiver_is_array
-        {
+        if m.method != "split_at" || m.args.len() != 1 || pats.len() != 2 || !receiver_is_array {
             return false;
         }
         let Some(view) = self.view_of(&m.receiver, out) else {
@@ -256,7 +250,13 @@ impl Lowerer<'_> {
         };
         let span = m.span();
         let k = self.lower_expr(&m.args[0], out);
-        let first_len = self.index_call("len", "sub_range", &[&Operand::Const(syn::parse_quote!(0)), &k, &view.len], span, out);
+        let first_len = self.index_call(
+            "len",
+            "sub_range",
+            &[&Operand::Const(syn::parse_quote!(0)), &k, &view.len],
+            span,
+            out,
+        );
         let second_start = self.index_arith(quote::quote!(+), &view.start, &k, span, out);
         let second_len = self.index_arith(quote::quote!(-), &view.len, &k, span, out);
         let halves = [
@@ -353,7 +353,9 @@ impl Lowerer<'_> {
             "copy_from_slice" | "clone_from_slice" => false,
             _ => return None,
         };
-        if m.args.len() != 1 || !(self.array_of(&m.receiver).is_some() || self.names_view(&m.receiver)) {
+        if m.args.len() != 1
+            || !(self.array_of(&m.receiver).is_some() || self.names_view(&m.receiver))
+        {
             return None;
         }
         let span = m.span();
@@ -367,40 +369,54 @@ impl Lowerer<'_> {
             return Some(self.reject(&m.receiver, Rejected::WriteIntoParameter));
         }
         let unit = Operand::Const(syn::parse_quote!(()));
+        if fill {
+            let value = self.lower_expr(&m.args[0], out);
+            self.fill_view(dst, value, span, out);
+            return Some(unit);
+        }
+        if !(self.array_of(&m.args[0]).is_some() || self.names_view(&m.args[0])) {
+            return Some(self.unsupported(
+                &m.args[0],
+                "copying from something other than an array or sub-slice of floats",
+                "copy from a slice, an array, a local buffer or a sub-slice of one",
+            ));
+        }
+        let from = self.view_of(&m.args[0], out)?;
         self.scopes.push(Vec::new());
         self.declare(DST, Binding::View(dst), None);
+        self.declare(SRC, Binding::View(from), None);
         let (dst, src, k) = (
             syn::Ident::new(DST, span),
             syn::Ident::new(SRC, span),
             syn::Ident::new("__differentiate_k", span),
         );
-        let copy: Expr = if fill {
-            let value = self.lower_expr(&m.args[0], out);
-            match value {
-                Operand::Var(v) => self.declare(SRC, Binding::Var(v), None),
-                Operand::Const(c) => {
-                    let v = self.constant_var("fill", c, out);
-                    self.declare(SRC, Binding::Var(v), None);
-                }
-            }
-            syn::parse_quote!(for #k in 0..#dst.len() { #dst[#k] = #src; })
-        } else {
-            if !(self.array_of(&m.args[0]).is_some() || self.names_view(&m.args[0])) {
-                self.scopes.pop();
-                return Some(self.unsupported(
-                    &m.args[0],
-                    "copying from something other than an array or sub-slice of floats",
-                    "copy from a slice, an array, a local buffer or a sub-slice of one",
-                ));
-            }
-            let from = self.view_of(&m.args[0], out)?;
-            self.declare(SRC, Binding::View(from), None);
-            let same = slices_fn("same_len");
-            syn::parse_quote!(for #k in 0..#same(#dst.len(), #src.len()) { #dst[#k] = #src[#k]; })
-        };
+        let same = slices_fn("same_len");
+        let copy: Expr =
+            syn::parse_quote!(for #k in 0..#same(#dst.len(), #src.len()) { #dst[#k] = #src[#k]; });
         self.lower_loop(&copy, out);
         self.scopes.pop();
         Some(unit)
+    }
+
+    /// Every element of `dst` set to `value`: the loop `fill` stands for.
+    pub(super) fn fill_view(&mut self, dst: View, value: Operand, span: Span, out: &mut Block) {
+        self.scopes.push(Vec::new());
+        self.declare(DST, Binding::View(dst), None);
+        match value {
+            Operand::Var(v) => self.declare(SRC, Binding::Var(v), None),
+            Operand::Const(c) => {
+                let v = self.constant_var("fill", c, out);
+                self.declare(SRC, Binding::Var(v), None);
+            }
+        }
+        let (dst, src, k) = (
+            syn::Ident::new(DST, span),
+            syn::Ident::new(SRC, span),
+            syn::Ident::new("__differentiate_k", span),
+        );
+        let fill: Expr = syn::parse_quote!(for #k in 0..#dst.len() { #dst[#k] = #src; });
+        self.lower_loop(&fill, out);
+        self.scopes.pop();
     }
 }
 
