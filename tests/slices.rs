@@ -241,3 +241,29 @@ fn buffers_declared_inside_loops_and_after_return() {
     let numeric = central_gradient(|p| local_buffers(p), &x, 1e-6);
     assert_close("local buffers", &grad, &numeric, 1e-7);
 }
+
+/// Iterator chains collected into a buffer, and an array mapped and destructured.
+#[differentiate]
+fn collected(x: &[f64], p: [f64; 2]) -> f64 {
+    let scaled: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
+    let steps = x.windows(2).map(|w| w[1] - w[0]).collect::<Vec<f64>>();
+    let [a, b] = p.map(|v| v * v);
+    scaled.iter().zip(&steps).map(|(s, d)| s * d).sum::<f64>() + a * b + scaled[0]
+}
+
+#[test]
+fn collect_into_buffers() {
+    let x = [0.5, -1.0, 2.0, 0.25];
+    let p = [1.5, -0.5];
+    let (value, (gx, gp)) = collected_grad(&x, p);
+    assert_eq!(value, collected(&x, p));
+    let numeric = central_gradient(|q| collected(q, p), &x, 1e-6);
+    assert_close("collected x", &gx, &numeric, 1e-8);
+    // a·b = p0² p1²
+    assert_close(
+        "collected p",
+        &gp,
+        &[2.0 * p[0] * p[1] * p[1], 2.0 * p[1] * p[0] * p[0]],
+        1e-15,
+    );
+}

@@ -328,6 +328,69 @@ impl Lowerer<'_> {
         chain
     }
 
+    /// `let y: Vec<f64> = x.iter().map(..).collect();` (or `collect::<Vec<_>>()`): a local
+    /// buffer as long as the chain, its items stored in order. Returns whether `init` was
+    /// such a call.
+    pub(super) fn lower_collect(
+        &mut self,
+        name: &str,
+        ident: &syn::Ident,
+        ty: Option<&syn::Type>,
+        init: &Expr,
+        out: &mut Block,
+    ) -> bool {
+        let Expr::MethodCall(m) = strip_parens(init) else {
+            return false;
+        };
+        if m.method != "collect" || !m.args.is_empty() {
+            return false;
+        }
+        let Planned::Chain(plan) = self.plan(&m.receiver) else {
+            return false;
+        };
+        if plan.items_by_ref().is_none() && !matches!(plan, Plan::Map(..)) {
+            return false;
+        }
+        if self.nesting > 0 {
+            self.errors.spanned(
+                ident,
+                "a buffer collected from an iterator must be declared in the function's outermost block, outside loops and branches; collect it before the loop or branch",
+            );
+            return true;
+        }
+        let turbofish = m.turbofish.as_ref().and_then(|t| match t.args.first() {
+            Some(syn::GenericArgument::Type(ty)) => Some(ty.clone()),
+            _ => None,
+        });
+        let elem = ty
+            .or(turbofish.as_ref())
+            .and_then(|t| element_type(t, &self.floats))
+            .or_else(|| {
+                let root = plan.root_elements()?;
+                let array = self.array_of(root).or_else(|| self.view_array(root))?;
+                self.ir.arrays[array].elem.clone()
+            });
+        let count = self.lower_chain(&plan, out).count;
+        let array = self.ir.new_array(name, elem, None, ident.span());
+        let zero = Operand::Const(self.ir.numbers.zero());
+        out.stmts.push(Stmt::DeclareArray {
+            array,
+            init: ArrayInit::Repeat { value: zero, len: count },
+            vec: true,
+        });
+        // `for (k, &v) in SOURCE.enumerate() { name[k] = v; }` (`&v` binds an item whether it
+        // is a reference or a value).
+        let (k, v, source) = (
+            syn::Ident::new("__differentiate_k", ident.span()),
+            syn::Ident::new("__differentiate_v", ident.span()),
+            &m.receiver,
+        );
+        self.declare(name, Binding::Array(array), None);
+        let fill: Expr = syn::parse_quote!(for (#k, &#v) in (#source).enumerate() { #ident[#k] = #v; });
+        self.lower_loop(&fill, out);
+        true
+    }
+
     /// Binds the loop pattern to item `index` of the chain, inside the loop body. Returns
     /// the condition the body runs under when the chain filters.
     pub(super) fn bind_chain_item(

@@ -422,6 +422,9 @@ impl Lowerer<'_> {
             self.declare(name, Binding::View(view), None);
             return true;
         }
+        if self.lower_collect(name, ident, ty, init, out) {
+            return true;
+        }
         let Some((init, vec)) = self.array_init(init, ty, out) else {
             return false;
         };
