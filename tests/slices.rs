@@ -267,3 +267,26 @@ fn collect_into_buffers() {
         1e-15,
     );
 }
+
+/// `chain` of two slices, in a loop and in reductions.
+#[differentiate]
+fn chained(x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for v in x.iter().chain(&y[1..]).map(|v| v * v) {
+        s = 0.5 * s + v;
+    }
+    let t: f64 = x.iter().chain(y.iter()).map(|v| v.sin()).sum();
+    let m = x.iter().chain(y.iter()).copied().max_by(|a, b| a.total_cmp(b)).unwrap();
+    s + t + m
+}
+
+#[test]
+fn chain_of_two_slices() {
+    let (x, y) = ([0.5, -1.0, 2.0], [0.25, 1.5, -0.75]);
+    let (value, (gx, gy)) = chained_grad(&x, &y);
+    assert_eq!(value, chained(&x, &y));
+    let both: Vec<f64> = x.iter().chain(&y).copied().collect();
+    let numeric = central_gradient(|p| chained(&p[..3], &p[3..]), &both, 1e-6);
+    let got: Vec<f64> = gx.iter().chain(&gy).copied().collect();
+    assert_close("chained", &got, &numeric, 1e-8);
+}

@@ -162,6 +162,47 @@ impl Lowerer<'_> {
         Planned::Chain(plan)
     }
 
+    /// `a.chain(b)` followed by `map`, `filter` or `copied` stages: the two iterators the
+    /// stages apply to, `a.S` and `b.S`, walked one after the other. `None` when there is no
+    /// `chain`; an error for a stage after it that counts (`skip` of the joined sequence is
+    /// not `skip` of each part).
+    pub(super) fn split_chain(&self, expr: &Expr) -> Option<Result<(Expr, Expr), syn::Error>> {
+        let mut stages: Vec<&syn::ExprMethodCall> = Vec::new();
+        let mut at = strip_parens(expr);
+        loop {
+            let Expr::MethodCall(m) = at else {
+                return None;
+            };
+            if m.method == "chain" && m.args.len() == 1 {
+                if let Some(counting) = stages
+                    .iter()
+                    .find(|s| !matches!(s.method.to_string().as_str(), "map" | "filter" | "copied" | "cloned"))
+                {
+                    let message = format!("`{}` after `chain` is not supported in a `#[differentiate]` function; apply it to each part before `chain`, or use an index loop", counting.method);
+                    return Some(Err(syn::Error::new_spanned(&counting.method, message)));
+                }
+                let reapply = |base: &Expr| {
+                    stages.iter().rev().fold(base.clone(), |acc, s| {
+                        let mut stage = (*s).clone();
+                        stage.receiver = Box::new(acc);
+                        Expr::MethodCall(stage)
+                    })
+                };
+                let first: Expr = reapply(&m.receiver);
+                // `chain` takes any `IntoIterator`: `&y` and `&y[1..]` as `.iter()`.
+                let other = &m.args[0];
+                let second: Expr = if self.is_elements(other) {
+                    reapply(&syn::parse_quote!((#other).iter()))
+                } else {
+                    reapply(other)
+                };
+                return Some(Ok((first, second)));
+            }
+            stages.push(m);
+            at = strip_parens(&m.receiver);
+        }
+    }
+
     /// Computes a chain's count, offsets and steps (before the loop that walks it).
     pub(super) fn lower_chain<'e>(&mut self, plan: &Plan<'e>, out: &mut Block) -> Chain<'e> {
         let zero = || Operand::Const(syn::parse_quote!(0));

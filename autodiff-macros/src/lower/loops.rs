@@ -138,6 +138,12 @@ enum Header<'s> {
 
 impl Lowerer<'_> {
     pub(super) fn lower_loop(&mut self, expr: &Expr, out: &mut Block) {
+        if let Expr::ForLoop(f) = expr {
+            if let Some(split) = self.split_chain(&f.expr) {
+                self.lower_chained_loops(f, split, out);
+                return;
+            }
+        }
         let (label, header, body, span): (&Option<syn::Label>, _, _, _) = match expr {
             Expr::ForLoop(f) => match self.for_header(f) {
                 Some(header) => (&f.label, header, &f.body, f.for_token.span),
@@ -168,6 +174,34 @@ impl Lowerer<'_> {
         };
         let label = label.as_ref().map(|l| l.name.ident.to_string());
         self.lower_loop_with(header, label, body, span, out);
+    }
+
+    /// `for pat in a.chain(b) { body }` as two loops, `for pat in a { body }` then
+    /// `for pat in b { body }`: the same iterations in the same order, when the body does not
+    /// leave the loop early.
+    fn lower_chained_loops(
+        &mut self,
+        f: &syn::ExprForLoop,
+        split: Result<(Expr, Expr), syn::Error>,
+        out: &mut Block,
+    ) {
+        let (first, second) = match split {
+            Ok(parts) => parts,
+            Err(error) => return self.errors.push(error),
+        };
+        let exits = ExitFinder::in_block(&f.body);
+        if exits.breaks || exits.continues || f.label.is_some() {
+            self.errors.spanned(
+                &f.expr,
+                "`break` or `continue` in a loop over `chain` is not supported in a `#[differentiate]` function; loop over each part, or use an index loop",
+            );
+            return;
+        }
+        let (pat, body) = (&f.pat, &f.body);
+        for part in [first, second] {
+            let one: Expr = syn::parse_quote_spanned!(f.for_token.span=> for #pat in #part #body);
+            self.lower_loop(&one, out);
+        }
     }
 
     /// `loop { .. break value; .. }` as a value: the hidden variable `break` assigns.
@@ -596,7 +630,11 @@ pub(super) fn desugar_reduction(
         source = strip_parens(&inner.receiver);
     }
     maps.reverse();
-    match lowerer.plan(source) {
+    let first = match first_part(source, lowerer) {
+        Ok(first) => first,
+        Err(error) => return Some(Err(error)),
+    };
+    match lowerer.plan(first.as_ref().unwrap_or(source)) {
         iterators::Planned::Chain(plan) => {
             // A range's integers summed stay integers: only a reduction of floats is a loop here.
             if plan.root_elements().is_none() && !reduces_floats(m, &maps, lowerer) {
@@ -709,9 +747,20 @@ pub(super) fn desugar_reduction(
     })))
 }
 
+/// The first part of `a.chain(b)` (what a reduction over it is planned by: the loop lowers
+/// both parts), or `None` when there is no `chain`.
+fn first_part(source: &Expr, lowerer: &Lowerer<'_>) -> Result<Option<Expr>, syn::Error> {
+    match lowerer.split_chain(source) {
+        Some(Ok((first, _))) => Ok(Some(first)),
+        Some(Err(error)) => Err(error),
+        None => Ok(None),
+    }
+}
+
 /// The element type of the arrays a chain reads, when known.
 fn element_type_of(source: &Expr, lowerer: &Lowerer<'_>) -> Option<syn::Type> {
-    let iterators::Planned::Chain(plan) = lowerer.plan(source) else {
+    let first = first_part(source, lowerer).ok()?;
+    let iterators::Planned::Chain(plan) = lowerer.plan(first.as_ref().unwrap_or(source)) else {
         return None;
     };
     let root = plan.root_elements()?;
@@ -796,7 +845,11 @@ pub(super) fn desugar_selection(
         return None;
     }
     let source = strip_parens(&select.receiver);
-    let by_ref = match lowerer.plan(source) {
+    let first = match first_part(source, lowerer) {
+        Ok(first) => first,
+        Err(error) => return Some(Err(error)),
+    };
+    let by_ref = match lowerer.plan(first.as_ref().unwrap_or(source)) {
         iterators::Planned::Chain(plan) if plan.root_elements().is_some() => {
             match plan.items_by_ref() {
                 Some(by_ref) => by_ref,
