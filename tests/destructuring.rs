@@ -106,3 +106,26 @@ fn literals_destructure_element_by_element() {
     assert_eq!(dx, 2.0 * x * y + y * y + 1.0 - y);
     assert_eq!(dy, x * x + 2.0 * x * y + 1.0 - x);
 }
+
+/// A tuple held in a variable, read by field and taken apart; nested patterns of literals.
+#[differentiate]
+fn held_tuples(x: f64, y: f64) -> f64 {
+    let t = (x * y, x + y);
+    let (a, b) = t;
+    let u = t.0 * t.1;
+    let ((c, d), e) = ((a, b), x);
+    let [[p, q], [r, s]] = [[x, y], [y, x]];
+    a * b + u + c * d * e + p * s - q * r
+}
+
+#[test]
+fn tuples_held_in_variables_and_nested_patterns() {
+    let (x, y) = (2.0, 3.0);
+    let (value, (dx, dy)) = held_tuples_grad(x, y);
+    assert_eq!(value, held_tuples(x, y));
+    // f = 2xy(x + y) + xy(x + y)·x + x² − y²
+    let expected_x = 2.0 * y * (x + y) + 2.0 * x * y + 2.0 * x * y * (x + y) + x * x * y + 2.0 * x;
+    let expected_y = 2.0 * x * (x + y) + 2.0 * x * y + x * x * (x + y) + x * x * y - 2.0 * y;
+    assert!((dx - expected_x).abs() < 1e-12, "{dx} vs {expected_x}");
+    assert!((dy - expected_y).abs() < 1e-12, "{dy} vs {expected_y}");
+}

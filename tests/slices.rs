@@ -276,7 +276,12 @@ fn chained(x: &[f64], y: &[f64]) -> f64 {
         s = 0.5 * s + v;
     }
     let t: f64 = x.iter().chain(y.iter()).map(|v| v.sin()).sum();
-    let m = x.iter().chain(y.iter()).copied().max_by(|a, b| a.total_cmp(b)).unwrap();
+    let m = x
+        .iter()
+        .chain(y.iter())
+        .copied()
+        .max_by(|a, b| a.total_cmp(b))
+        .unwrap();
     s + t + m
 }
 

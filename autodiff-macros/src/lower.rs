@@ -62,6 +62,8 @@ enum Binding {
     Array(ArrayId),
     /// A sub-slice of one (`let s = &x[1..];`, a `windows(k)` item).
     View(View),
+    /// A tuple of values held in a variable (`let t = (x, y);`): its components.
+    Tuple(Vec<Operand>),
     /// `let f = |t| ..;`: inlined where it is called.
     /// With the scopes it was defined in: its free variables are the ones it captured.
     Closure(Rc<(syn::ExprClosure, Scopes)>),
@@ -74,6 +76,9 @@ impl PartialEq for Binding {
             (Binding::Uninit, Binding::Uninit) => true,
             (Binding::Array(a), Binding::Array(b)) => a == b,
             (Binding::View(a), Binding::View(b)) => a.same_as(b),
+            (Binding::Tuple(a), Binding::Tuple(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(a, b)| views::same_operand(a, b))
+            }
             (Binding::Closure(a), Binding::Closure(b)) => Rc::ptr_eq(a, b),
             _ => false,
         }

@@ -35,6 +35,9 @@ impl Lowerer<'_> {
                 let op = self.lower_expr(&r.expr, out);
                 vec![op; want]
             }
+            Expr::Path(_) if self.tuple_of(expr).is_some_and(|t| t.len() == want) => {
+                self.tuple_of(expr).expect("checked")
+            }
             Expr::Path(_) if want > 1 && self.array_of(expr).is_some() => {
                 // A local `[f64; N]` returned whole: its elements as they are now.
                 let array = self.array_of(expr).expect("checked");
@@ -78,6 +81,7 @@ impl Lowerer<'_> {
                 Some(Binding::Array(_) | Binding::View(_)) => {
                     self.reject(ident, Rejected::ArrayAsValue)
                 }
+                Some(Binding::Tuple(_)) => self.reject(ident, Rejected::TupleAsValue),
                 Some(Binding::Closure(_)) => self.reject(ident, Rejected::ClosureAsValue),
                 None => Operand::Const(expr.clone()),
             },
@@ -90,6 +94,16 @@ impl Lowerer<'_> {
 
     /// `q.0` of a tuple a call returned is a component; any other field has no derivative.
     fn lower_field(&mut self, expr: &Expr, f: &syn::ExprField, out: &mut Block) -> Operand {
+        if let (syn::Member::Unnamed(index), Some(parts)) = (&f.member, self.tuple_of(&f.base)) {
+            return match parts.get(index.index as usize) {
+                Some(part) => part.clone(),
+                None => self.unsupported(
+                    &f.member,
+                    "a tuple field past its end",
+                    "index the tuple's fields",
+                ),
+            };
+        }
         match (&f.member, self.local_var(&f.base)) {
             (syn::Member::Unnamed(index), Some(of)) => {
                 let component = Rhs::Component {

@@ -174,10 +174,12 @@ impl Lowerer<'_> {
                 return None;
             };
             if m.method == "chain" && m.args.len() == 1 {
-                if let Some(counting) = stages
-                    .iter()
-                    .find(|s| !matches!(s.method.to_string().as_str(), "map" | "filter" | "copied" | "cloned"))
-                {
+                if let Some(counting) = stages.iter().find(|s| {
+                    !matches!(
+                        s.method.to_string().as_str(),
+                        "map" | "filter" | "copied" | "cloned"
+                    )
+                }) {
                     let message = format!("`{}` after `chain` is not supported in a `#[differentiate]` function; apply it to each part before `chain`, or use an index loop", counting.method);
                     return Some(Err(syn::Error::new_spanned(&counting.method, message)));
                 }
@@ -416,7 +418,10 @@ impl Lowerer<'_> {
         let zero = Operand::Const(self.ir.numbers.zero());
         out.stmts.push(Stmt::DeclareArray {
             array,
-            init: ArrayInit::Repeat { value: zero, len: count },
+            init: ArrayInit::Repeat {
+                value: zero,
+                len: count,
+            },
             vec: true,
         });
         // `for (k, &v) in SOURCE.enumerate() { name[k] = v; }` (`&v` binds an item whether it
@@ -427,7 +432,8 @@ impl Lowerer<'_> {
             &m.receiver,
         );
         self.declare(name, Binding::Array(array), None);
-        let fill: Expr = syn::parse_quote!(for (#k, &#v) in (#source).enumerate() { #ident[#k] = #v; });
+        let fill: Expr =
+            syn::parse_quote!(for (#k, &#v) in (#source).enumerate() { #ident[#k] = #v; });
         self.lower_loop(&fill, out);
         true
     }

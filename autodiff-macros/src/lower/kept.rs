@@ -67,6 +67,21 @@ impl Renamer<'_, '_> {
                 }
                 Some(self.lowerer.view_tokens(&view, ident))
             }
+            Some(Binding::Tuple(parts)) => {
+                let parts: Vec<TokenStream> = parts
+                    .iter()
+                    .map(|op| match op {
+                        Operand::Var(v) => {
+                            if !self.uses.contains(v) {
+                                self.uses.push(*v);
+                            }
+                            located_marker(var_marker(*v), ident)
+                        }
+                        Operand::Const(c) => c.to_token_stream(),
+                    })
+                    .collect();
+                Some(quote::quote!((#(#parts,)*)))
+            }
             Some(Binding::Closure(_)) => {
                 self.lowerer.errors.spanned(
                     ident,

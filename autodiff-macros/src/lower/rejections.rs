@@ -12,6 +12,7 @@ use super::*;
 pub(super) enum Rejected {
     ArrayAsValue,
     ClosureAsValue,
+    TupleAsValue,
     Slicing,
     MutBorrow,
     UnsafeBlock,
@@ -42,6 +43,7 @@ impl Rejected {
         use Rejected::*;
         match self {
             ArrayAsValue => "using an array as a value is not supported in a `#[differentiate]` function; index it (`x[i]`), iterate over it, take `.len()`, or pass it to a function marked `#[differentiate]`",
+            TupleAsValue => "using a tuple held in a variable as a value is not supported in a `#[differentiate]` function; take it apart (`t.0`, `let (a, b) = t;`) or return it",
             ClosureAsValue => "using a closure as a value is not supported in a `#[differentiate]` function; call it (`f(x)`): calls of local closures are inlined",
             Slicing => "a sub-slice cannot be used as a value here in a `#[differentiate]` function; name it (`let s = &x[a..b];`), index it, iterate over it (`x[a..b].iter()`), or pass it to a function marked `#[differentiate]`",
             MutBorrow => "`&mut` borrows are not supported in a `#[differentiate]` function; compute new values instead of mutating through a reference",

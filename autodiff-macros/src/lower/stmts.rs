@@ -196,6 +196,11 @@ impl Lowerer<'_> {
             Pat::Type(typed) => (&*typed.pat, Some((*typed.ty).clone())),
             other => (other, None),
         };
+        if let Some(init) = &local.init {
+            if self.lower_structured_let(pat, &init.expr, out) {
+                return;
+            }
+        }
         match pat {
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
                 let name = p.ident.to_string();
@@ -264,6 +269,53 @@ impl Lowerer<'_> {
             other => {
                 self.reject(other, Rejected::LetPattern);
             }
+        }
+    }
+
+    /// `let t = (x * y, x + y);` (a tuple held in a variable), `let (a, b) = t;`, and patterns
+    /// nested in a literal of the same shape (`let ((a, b), c) = ((x, y), z);`). Returns
+    /// whether `pat` and `init` were one of those.
+    fn lower_structured_let(&mut self, pat: &Pat, init: &Expr, out: &mut Block) -> bool {
+        let init = strip_parens(init);
+        match (pat, init) {
+            (Pat::Ident(p), Expr::Tuple(t)) if p.subpat.is_none() && !t.elems.is_empty() => {
+                let parts = t.elems.iter().map(|e| self.lower_expr(e, out)).collect();
+                self.declare(&p.ident.to_string(), Binding::Tuple(parts), None);
+                true
+            }
+            (Pat::Tuple(p), _)
+                if self
+                    .tuple_of(init)
+                    .is_some_and(|t| t.len() == p.elems.len()) =>
+            {
+                let parts = self.tuple_of(init).expect("checked");
+                for (pat, part) in p.elems.iter().zip(parts) {
+                    self.bind_pattern(pat, part, out);
+                }
+                true
+            }
+            _ if nested(pat) && same_shape(pat, init) => {
+                // All values first, then the names, as a `let` of a literal evaluates them.
+                let mut leaves = Vec::new();
+                leaf_pairs(pat, init, &mut leaves);
+                let values: Vec<Operand> = leaves
+                    .iter()
+                    .map(|(_, e)| self.lower_expr(e, out))
+                    .collect();
+                for ((pat, _), value) in leaves.into_iter().zip(values) {
+                    self.bind_pattern(pat, value, out);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The components of a tuple held in a variable.
+    pub(super) fn tuple_of(&self, expr: &Expr) -> Option<Vec<Operand>> {
+        match self.lookup(&Self::local_ident(expr)?.to_string())? {
+            Binding::Tuple(parts) => Some(parts),
+            _ => None,
         }
     }
 
@@ -672,5 +724,55 @@ impl Lowerer<'_> {
             self.errors
                 .spanned(value, "internal: `return` found late; please report this");
         }
+    }
+}
+
+/// A tuple or slice pattern with another inside it.
+fn nested(pat: &Pat) -> bool {
+    let inner = |elems: &syn::punctuated::Punctuated<Pat, syn::Token![,]>| {
+        elems
+            .iter()
+            .any(|p| matches!(p, Pat::Tuple(_) | Pat::Slice(_)))
+    };
+    match pat {
+        Pat::Tuple(t) => inner(&t.elems),
+        Pat::Slice(s) => inner(&s.elems),
+        _ => false,
+    }
+}
+
+/// Whether a pattern takes apart a literal of its shape, down to names.
+fn same_shape(pat: &Pat, init: &Expr) -> bool {
+    match (pat, strip_parens(init)) {
+        (Pat::Tuple(p), Expr::Tuple(e)) => {
+            p.elems.len() == e.elems.len()
+                && p.elems.iter().zip(&e.elems).all(|(p, e)| same_shape(p, e))
+        }
+        (Pat::Slice(p), Expr::Array(e)) => {
+            p.elems.len() == e.elems.len()
+                && p.elems.iter().zip(&e.elems).all(|(p, e)| same_shape(p, e))
+        }
+        (Pat::Tuple(_) | Pat::Slice(_), _) => false,
+        (Pat::Ident(p), _) => p.subpat.is_none(),
+        (Pat::Type(t), e) => same_shape(&t.pat, e),
+        (Pat::Wild(_), _) => true,
+        _ => false,
+    }
+}
+
+/// The names of a nested pattern with the parts of the literal they take.
+fn leaf_pairs<'p>(pat: &'p Pat, init: &'p Expr, out: &mut Vec<(&'p Pat, &'p Expr)>) {
+    match (pat, strip_parens(init)) {
+        (Pat::Tuple(p), Expr::Tuple(e)) => p
+            .elems
+            .iter()
+            .zip(&e.elems)
+            .for_each(|(p, e)| leaf_pairs(p, e, out)),
+        (Pat::Slice(p), Expr::Array(e)) => p
+            .elems
+            .iter()
+            .zip(&e.elems)
+            .for_each(|(p, e)| leaf_pairs(p, e, out)),
+        (pat, init) => out.push((pat, init)),
     }
 }

@@ -20,7 +20,7 @@ impl View {
     }
 }
 
-fn same_operand(a: &Operand, b: &Operand) -> bool {
+pub(super) fn same_operand(a: &Operand, b: &Operand) -> bool {
     match (a, b) {
         (Operand::Var(a), Operand::Var(b)) => a == b,
         (Operand::Const(a), Operand::Const(b)) => {
