@@ -76,7 +76,7 @@ fn cube_root(a: f64) -> f64 {
         }
         y = next;
     };
-    root
+    root * 1.0
 }
 
 #[test]

@@ -100,7 +100,7 @@ fn adaptors_against_differences() {
     let x = [0.7, -0.3, 1.1, 0.4, -1.6, 0.9, 0.2];
     let (value, grad) = adaptors_grad(&x);
     assert_eq!(value, adaptors(&x));
-    let numeric = central_gradient(|p| adaptors(p), &x, 1e-6);
+    let numeric = central_gradient(adaptors, &x, 1e-6);
     assert_close("adaptors", &grad, &numeric, 1e-8);
     // By hand: a reads x6, x4, x2, x0; b x1..x3; c pairs x[i] with x[n-1-i]; d x2, x0.
     let n = x.len();
@@ -140,7 +140,7 @@ fn pieces_against_differences() {
     let x = [0.5, -1.0, 2.0, 0.25, 1.5, -0.75, 3.0];
     let (value, grad) = pieces_grad(&x);
     assert_eq!(value, pieces(&x));
-    let numeric = central_gradient(|p| pieces(p), &x, 1e-6);
+    let numeric = central_gradient(pieces, &x, 1e-6);
     assert_close("pieces", &grad, &numeric, 1e-8);
 }
 
@@ -180,7 +180,7 @@ fn writes_into_a_sub_slice() {
     let x = [0.5, -1.0, 2.0, 0.25];
     let (value, grad) = shifted_grad(&x);
     assert_eq!(value, shifted(&x));
-    let numeric = central_gradient(|p| shifted(p), &x, 1e-6);
+    let numeric = central_gradient(shifted, &x, 1e-6);
     assert_close("shifted", &grad, &numeric, 1e-8);
 }
 
@@ -200,7 +200,7 @@ fn halves(x: &[f64]) -> f64 {
 fn sub_slices_passed_on() {
     let x = [0.5, -1.0, 2.0, 0.25, 1.5];
     let (_, grad) = halves_grad(&x);
-    let numeric = central_gradient(|p| halves(p), &x, 1e-6);
+    let numeric = central_gradient(halves, &x, 1e-6);
     assert_close("halves", &grad, &numeric, 1e-8);
 }
 
@@ -238,7 +238,7 @@ fn buffers_declared_inside_loops_and_after_return() {
     let x = [0.5, -1.0, 2.0, 0.25];
     let (value, grad) = local_buffers_grad(&x);
     assert_eq!(value, local_buffers(&x));
-    let numeric = central_gradient(|p| local_buffers(p), &x, 1e-6);
+    let numeric = central_gradient(local_buffers, &x, 1e-6);
     assert_close("local buffers", &grad, &numeric, 1e-7);
 }
 

@@ -73,7 +73,9 @@ impl Lowerer<'_> {
                 Ok(block) => self.lower_expr(&block, out),
                 Err(error) => {
                     self.errors.push(error);
-                    self.dummy()
+                    // A variable, so that taking it apart reports nothing more.
+                    let dummy = self.dummy();
+                    self.bind("t", Rhs::Use(dummy), span, out)
                 }
             };
         }

@@ -350,6 +350,14 @@ impl Lowerer<'_> {
                 let mut value = self.lower_branch(Selector::If(cond), arms, 1, span, out);
                 value.pop().unwrap_or_else(|| self.dummy())
             }
+            // Comparing slices (`&x[..2] == &y[..2]`): kept as written.
+            Lt(_) | Le(_) | Gt(_) | Ge(_) | Eq(_) | Ne(_)
+                if [&b.left, &b.right].iter().any(|side| {
+                    self.names_view(side) || self.array_of(strip_parens(side)).is_some()
+                }) =>
+            {
+                self.passive(&Expr::Binary(b.clone()), PassiveKind::Discrete, out)
+            }
             Lt(_) | Le(_) | Gt(_) | Ge(_) | Eq(_) | Ne(_) => {
                 // The operands are lowered (so calls and closures in them work); the comparison
                 // itself is a constant.

@@ -1,14 +1,12 @@
 use differentiate::differentiate;
 
-#[allow(dead_code)]
-struct Point {
-    a: f64,
+fn norm(p: (f64, f64)) -> f64 {
+    (p.0 * p.0 + p.1 * p.1).sqrt()
 }
 
 #[differentiate]
 fn f(x: f64) -> f64 {
-    let t = (x, 2.0);
-    t.0 * 3.0
+    norm((x, 2.0)) * 3.0
 }
 
 fn main() {}

@@ -1,0 +1,13 @@
+use differentiate::differentiate;
+
+fn norm(p: (f64, f64)) -> f64 {
+    (p.0 * p.0 + p.1 * p.1).sqrt()
+}
+
+#[differentiate]
+fn f(x: f64, y: f64) -> f64 {
+    let t = (x, y);
+    norm(t)
+}
+
+fn main() {}
