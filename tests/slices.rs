@@ -248,7 +248,8 @@ fn collected(x: &[f64], p: [f64; 2]) -> f64 {
     let scaled: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
     let steps = x.windows(2).map(|w| w[1] - w[0]).collect::<Vec<f64>>();
     let [a, b] = p.map(|v| v * v);
-    scaled.iter().zip(&steps).map(|(s, d)| s * d).sum::<f64>() + a * b + scaled[0]
+    let q = p.map(|v| v.sin());
+    scaled.iter().zip(&steps).map(|(s, d)| s * d).sum::<f64>() + a * b + scaled[0] + q[1]
 }
 
 #[test]
@@ -263,7 +264,10 @@ fn collect_into_buffers() {
     assert_close(
         "collected p",
         &gp,
-        &[2.0 * p[0] * p[1] * p[1], 2.0 * p[1] * p[0] * p[0]],
+        &[
+            2.0 * p[0] * p[1] * p[1],
+            2.0 * p[1] * p[0] * p[0] + p[1].cos(),
+        ],
         1e-15,
     );
 }
@@ -294,4 +298,46 @@ fn chain_of_two_slices() {
     let numeric = central_gradient(|p| chained(&p[..3], &p[3..]), &both, 1e-6);
     let got: Vec<f64> = gx.iter().chain(&gy).copied().collect();
     assert_close("chained", &got, &numeric, 1e-8);
+}
+
+/// Second order through the adaptors: Rosenbrock's Hessian against differences of its
+/// gradient, and a generic function's Hessian-vector product.
+#[differentiate]
+fn smooth_steps<T: num_traits::Float>(x: &[T]) -> T {
+    x.windows(2)
+        .map(|w| (w[1] - w[0]).sin())
+        .fold(T::zero(), |acc, d| acc + d * d)
+        + x[1..]
+            .iter()
+            .rev()
+            .step_by(2)
+            .fold(T::zero(), |acc, v| acc + *v * *v * *v)
+}
+
+#[test]
+fn second_order_through_adaptors() {
+    let x = [0.3, -1.2, 0.8, 1.7];
+    let (_, _, h) = rosenbrock_hessian(&x);
+    let by_differences = common::hessian_by_differences(|p| rosenbrock_grad(p).1, &x, 1e-5);
+    for (row, expected) in h.iter().zip(&by_differences) {
+        assert_close("rosenbrock hessian", row, expected, 1e-6);
+    }
+    let v = vec![0.5, -0.25, 1.0, 0.75];
+    let (_, g, hv) = smooth_steps_hvp(&x[..], v.clone());
+    assert_close(
+        "generic grad",
+        &g,
+        &central_gradient(smooth_steps::<f64>, &x, 1e-6),
+        1e-8,
+    );
+    let step = 1e-5;
+    let up: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + step * b).collect();
+    let down: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a - step * b).collect();
+    let (gu, gd) = (smooth_steps_grad(&up[..]).1, smooth_steps_grad(&down[..]).1);
+    let expected: Vec<f64> = gu
+        .iter()
+        .zip(&gd)
+        .map(|(a, b)| (a - b) / (2.0 * step))
+        .collect();
+    assert_close("generic hvp", &hv, &expected, 1e-6);
 }

@@ -385,6 +385,9 @@ impl Lowerer<'_> {
         let Expr::MethodCall(m) = strip_parens(init) else {
             return false;
         };
+        if m.method == "map" && m.args.len() == 1 {
+            return self.lower_array_map(name, ident, m, out);
+        }
         if m.method != "collect" || !m.args.is_empty() {
             return false;
         }
@@ -434,6 +437,61 @@ impl Lowerer<'_> {
         self.declare(name, Binding::Array(array), None);
         let fill: Expr =
             syn::parse_quote!(for (#k, &#v) in (#source).enumerate() { #ident[#k] = #v; });
+        self.lower_loop(&fill, out);
+        true
+    }
+
+    /// `let y = x.map(|v| ..);` of a fixed-size array: a local array of the same length, each
+    /// element the closure's value. Returns whether `m` was such a call.
+    fn lower_array_map(
+        &mut self,
+        name: &str,
+        ident: &syn::Ident,
+        m: &syn::ExprMethodCall,
+        out: &mut Block,
+    ) -> bool {
+        let (Some(source), Expr::Closure(closure)) =
+            (self.array_of(&m.receiver), strip_parens(&m.args[0]))
+        else {
+            return false;
+        };
+        let Some(len) = self.ir.arrays[source].fixed_len.clone() else {
+            return false;
+        };
+        if closure.inputs.len() != 1 {
+            return false;
+        }
+        if self.nesting > 0 {
+            self.errors.spanned(
+                ident,
+                "an array mapped with `map` must be declared in the function's outermost block, outside loops and branches; map it before the loop or branch",
+            );
+            return true;
+        }
+        let elem = self.ir.arrays[source].elem.clone();
+        let array = self
+            .ir
+            .new_array(name, elem, Some(len.clone()), ident.span());
+        let zero = Operand::Const(self.ir.numbers.zero());
+        out.stmts.push(Stmt::DeclareArray {
+            array,
+            init: ArrayInit::Repeat {
+                value: zero,
+                len: Operand::Const(len),
+            },
+            vec: false,
+        });
+        self.declare(name, Binding::Array(array), None);
+        let (k, v, receiver) = (
+            syn::Ident::new("__differentiate_k", ident.span()),
+            syn::Ident::new("__differentiate_v", ident.span()),
+            &m.receiver,
+        );
+        let (param, body) = (&closure.inputs[0], &closure.body);
+        let fill: Expr = syn::parse_quote!(for (#k, &#v) in (#receiver).iter().enumerate() {
+            let #param = #v;
+            #ident[#k] = #body;
+        });
         self.lower_loop(&fill, out);
         true
     }
