@@ -134,21 +134,26 @@ impl Lowerer<'_> {
                 _ => None,
             };
             let array = self.ir.new_array(&buffer.name, elem, fixed_len, span);
-            let zero = Operand::Const(self.ir.numbers.zero());
-            out.stmts.push(Stmt::DeclareArray {
-                array,
-                init: ArrayInit::Repeat {
-                    value: zero,
-                    len: len_op,
-                },
-                vec,
-            });
+            self.declare_zeroed(array, len_op, vec, out);
             self.hoisted.push(Hoisted {
                 name: buffer.name,
                 init: buffer.init.to_token_stream().to_string(),
                 array,
             });
         }
+    }
+
+    /// Declares a local buffer of `len` zeros (a `Vec` with `vec`), to be overwritten.
+    pub(super) fn declare_zeroed(
+        &mut self,
+        array: ArrayId,
+        len: Operand,
+        vec: bool,
+        out: &mut Block,
+    ) {
+        let value = Operand::Const(self.ir.numbers.zero());
+        let init = ArrayInit::Repeat { value, len };
+        out.stmts.push(Stmt::DeclareArray { array, init, vec });
     }
 
     /// The buffer declared ahead for `let name = init;`, if there is one: taken, so a `let`

@@ -418,15 +418,7 @@ impl Lowerer<'_> {
             });
         let count = self.lower_chain(&plan, out).count;
         let array = self.ir.new_array(name, elem, None, ident.span());
-        let zero = Operand::Const(self.ir.numbers.zero());
-        out.stmts.push(Stmt::DeclareArray {
-            array,
-            init: ArrayInit::Repeat {
-                value: zero,
-                len: count,
-            },
-            vec: true,
-        });
+        self.declare_zeroed(array, count, true, out);
         // `for (k, &v) in SOURCE.enumerate() { name[k] = v; }` (`&v` binds an item whether it
         // is a reference or a value).
         let (k, v, source) = (
@@ -472,15 +464,7 @@ impl Lowerer<'_> {
         let array = self
             .ir
             .new_array(name, elem, Some(len.clone()), ident.span());
-        let zero = Operand::Const(self.ir.numbers.zero());
-        out.stmts.push(Stmt::DeclareArray {
-            array,
-            init: ArrayInit::Repeat {
-                value: zero,
-                len: Operand::Const(len),
-            },
-            vec: false,
-        });
+        self.declare_zeroed(array, Operand::Const(len), false, out);
         self.declare(name, Binding::Array(array), None);
         let (k, v, receiver) = (
             syn::Ident::new("__differentiate_k", ident.span()),
