@@ -25,5 +25,25 @@ pub use autodiff_runtime::check;
 /// ```
 #[doc(inline)]
 pub use autodiff_runtime::detach;
+/// What `NAME_graph(params..)` returns: the computation graph at a point, each node with its
+/// value and adjoint (see [`runtime::graph`]).
+///
+/// ```
+/// use differentiate::differentiate;
+///
+/// #[differentiate]
+/// fn t(x: f64) -> f64 {
+///     let y = x.cos();
+///     let z = 4.0 * y * y;
+///     z.tanh()
+/// }
+///
+/// let graph = t_graph(7.0);
+/// // TensorFlow's `tape.gradient(t, y)`: the adjoint of an intermediate value.
+/// assert!((graph.adjoint_of("y").unwrap() - 0.2503759).abs() < 1e-6);
+/// assert!(graph.to_dot().starts_with("digraph \"t\""));
+/// ```
+#[doc(inline)]
+pub use autodiff_runtime::graph::Graph;
 #[cfg(feature = "tensor")]
 pub use autodiff_runtime::Tensor;

@@ -9,7 +9,7 @@ use crate::errors::Errors;
 use crate::ir::FnIr;
 use crate::reverse::Form;
 use crate::twin::Twin;
-use crate::{emit, hoist, loads, lower, options, reverse, seeded, signature, structs, twin};
+use crate::{emit, graph, hoist, loads, lower, options, reverse, seeded, signature, structs, twin};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -150,7 +150,8 @@ fn generated_items(
     let stubs = |errors: Errors| {
         let errors = errors.to_compile_errors();
         let stubs = with_dump(emit::stubs(func, &sig, &runtime));
-        quote!(#errors #stubs)
+        let graph = emit::graph_item(func, &sig, None, &runtime);
+        quote!(#errors #stubs #graph)
     };
     if sig.output.is_none() {
         // Without a result shape the body's errors would only be knock-on errors.
@@ -162,6 +163,13 @@ fn generated_items(
             return stubs(errors);
         }
         let generated = with_dump(emit::supplied(func, &sig, vjp, &runtime));
+        let graph = match &sig.output {
+            Some(signature::Output::Scalar(_)) => {
+                let body = graph::supplied_body(func, &sig, &runtime);
+                emit::graph_item(func, &sig, Some(body), &runtime)
+            }
+            _ => TokenStream::new(),
+        };
         let twin = twin_items(
             func,
             &sig,
@@ -169,10 +177,26 @@ fn generated_items(
             &options,
             &runtime,
         );
-        return quote!(#generated #twin);
+        return quote!(#generated #twin #graph);
     }
     let Some((ir, values)) = lowered(func, &sig, &mut errors) else {
         return stubs(errors);
+    };
+    // The graph shows the function as lowered, before any rewrite for speed.
+    let graph = if values.kinds.contains(&crate::kinds::Kind::Tensor) {
+        TokenStream::new()
+    } else {
+        let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();
+        let float = twin::float_type(&sig).unwrap_or_else(|_| "f64".into());
+        let body = graph::graph_body(
+            &func.sig.ident,
+            &ir,
+            &values.activity,
+            &active_params,
+            &float,
+            &runtime,
+        );
+        emit::graph_item(func, &sig, Some(body), &runtime)
     };
     let twin = twin::twin(func, &sig, &ir, &values.kinds);
     let forward = twin::forward(&twin, &sig, &ir, &values.activity);
@@ -215,7 +239,7 @@ fn generated_items(
     } else {
         TokenStream::new()
     };
-    quote!(#generated #twin #forward #dump)
+    quote!(#generated #twin #forward #graph #dump)
 }
 
 /// The function lowered to the intermediate form, and the facts about its values; `None`

@@ -38,6 +38,7 @@ mod emit;
 mod errors;
 mod expand;
 mod fusion;
+mod graph;
 mod hoist;
 mod ir;
 mod kinds;

@@ -186,12 +186,14 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
             }
             ParamKind::Tensor { ty } => {
                 // Bound as an owned tensor (a shared reference to the same data).
-                let var = lowerer.ir.new_var(&name, Some(ty.clone()), span);
+                let var = lowerer.ir.new_named_var(&name, Some(ty.clone()), span);
                 lowerer.ir.params.push(ParamSlot::Var(var));
                 lowerer.declare(&name, Binding::Var(var), Some(ty.clone()));
             }
             ParamKind::Scalar | ParamKind::Constant | ParamKind::Struct { .. } => {
-                let var = lowerer.ir.new_var(&name, Some(param.ty.clone()), span);
+                let var = lowerer
+                    .ir
+                    .new_named_var(&name, Some(param.ty.clone()), span);
                 lowerer.ir.params.push(ParamSlot::Var(var));
                 lowerer.declare(&name, Binding::Var(var), Some(param.ty.clone()));
             }
@@ -399,7 +401,7 @@ impl Lowerer<'_> {
             return;
         };
         let ty = self.scopes[si][li].ty.clone();
-        let hint = name.trim_start_matches('#');
+        let hint = name;
         // A new version of a variable of no declared type takes the type of the version it
         // replaces, as the user's one variable has one type (`v = 2.5 / 3.0` must not leave
         // `v` an ambiguous float).
@@ -407,7 +409,7 @@ impl Lowerer<'_> {
             (None, Binding::Var(previous)) => Some(*previous),
             _ => None,
         };
-        let var = self.ir.new_var(hint, ty, span);
+        let var = self.ir.new_named_var(hint, ty, span);
         self.ir.vars[var].like = like;
         out.stmts.push(Stmt::Let {
             var,

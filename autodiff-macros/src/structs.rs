@@ -1150,6 +1150,30 @@ impl<'a> Flat<'a> {
         }
         items.extend(self.twin_items());
         items.extend(self.numbers_form());
+        // The graph of the flat form: a struct's fields are its inputs (`__p_w[0]`, `__p_b`).
+        // Tensors have none (see `graph`).
+        let tensors = self
+            .structs
+            .iter()
+            .flat_map(|s| &s.fields)
+            .any(|f| f.reading == Reading::Tensor)
+            || self
+                .sig
+                .params
+                .iter()
+                .any(|p| matches!(p.kind, ParamKind::Tensor { .. }));
+        let graph = item("graph");
+        let flat_graph = call(&self.name("graph"));
+        if !tensors {
+            items.extend(quote! {
+                #(#attrs)*
+                #[doc = "The computation graph at this point (see the `differentiate` crate's `Graph`); a struct's fields are inputs named after the flat form's parameters."]
+                #[allow(clippy::too_many_arguments)]
+                #vis fn #graph #generics (#receiver #(#params),*) -> ::differentiate::Graph #where_clause {
+                    #flat_graph(#(#args),*)
+                }
+            });
+        }
         if dump {
             let dump = item("dump");
             let flat_dump = self.name("dump");

@@ -285,7 +285,7 @@ pub fn unavailable_body(message: &str) -> TokenStream {
 }
 
 /// `f64` or `f32`: the one float type of the signature.
-fn float_type(sig: &Signature) -> Result<String, String> {
+pub fn float_type(sig: &Signature) -> Result<String, String> {
     let mut found = BTreeSet::new();
     let mut note = |ty: &syn::Type| {
         if let syn::Type::Path(p) = ty {

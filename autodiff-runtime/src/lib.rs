@@ -12,6 +12,7 @@ pub mod check;
 pub mod compose;
 pub mod differentiable;
 pub mod dual;
+pub mod graph;
 #[doc(hidden)]
 pub mod lanes;
 pub mod rules;
@@ -64,6 +65,7 @@ pub use compose::{
 };
 pub use differentiable::Differentiable;
 pub use dual::Dual;
+pub use graph::Graph;
 #[doc(hidden)]
 pub use lanes::Lanes;
 #[doc(hidden)]

@@ -86,6 +86,9 @@ pub struct Var {
     /// For a variable a rewrite added as a copy of another (hoisting's copies of loop code,
     /// the values they carry out): that variable, whose facts it shares.
     pub copy_of: Option<VarId>,
+    /// Whether it is a version of one of the user's variables (`hint` is its name), rather
+    /// than a temporary or a hidden variable.
+    pub named: bool,
     pub span: Span,
 }
 
@@ -413,9 +416,17 @@ impl FnIr {
             ty,
             like: None,
             copy_of: None,
+            named: false,
             span,
         });
         self.vars.len() - 1
+    }
+
+    /// A new version of the variable `name`: one of the user's, unless hidden (`#done`).
+    pub fn new_named_var(&mut self, name: &str, ty: Option<syn::Type>, span: Span) -> VarId {
+        let var = self.new_var(name.trim_start_matches('#'), ty, span);
+        self.vars[var].named = !name.starts_with('#');
+        var
     }
 }
 

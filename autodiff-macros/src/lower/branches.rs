@@ -174,9 +174,7 @@ impl Lowerer<'_> {
                         _ => self.placeholder(local.ty.as_ref()),
                     })
                     .collect();
-                let var =
-                    self.ir
-                        .new_var(local.name.trim_start_matches('#'), local.ty.clone(), span);
+                let var = self.ir.new_named_var(&local.name, local.ty.clone(), span);
                 phis.push(Phi { var, srcs });
                 merged[si][li].binding = Binding::Var(var);
             }

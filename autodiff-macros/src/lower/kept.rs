@@ -240,7 +240,7 @@ impl VisitMut for PatternBinder<'_, '_> {
                 ..
             }) => *v,
             _ => {
-                let v = self.lowerer.ir.new_var(&name, None, p.ident.span());
+                let v = self.lowerer.ir.new_named_var(&name, None, p.ident.span());
                 self.bound.push(Local {
                     name: name.clone(),
                     binding: Binding::Var(v),

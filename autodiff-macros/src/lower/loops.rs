@@ -332,7 +332,7 @@ impl Lowerer<'_> {
                 _ => self.placeholder(local.ty.as_ref()),
             };
             let ty = local.ty.clone();
-            let header_var = self.ir.new_var(name.trim_start_matches('#'), ty, span);
+            let header_var = self.ir.new_named_var(name, ty, span);
             self.scopes[si][li].binding = Binding::Var(header_var);
             carried.push((name.clone(), header_var, init));
         }
@@ -483,11 +483,9 @@ impl Lowerer<'_> {
                 Binding::Var(v) => Operand::Var(v),
                 _ => self.placeholder(local.ty.as_ref()),
             };
-            let exit = self.ir.new_var(
-                name.trim_start_matches('#'),
-                self.scopes[si][li].ty.clone(),
-                span,
-            );
+            let exit = self
+                .ir
+                .new_named_var(&name, self.scopes[si][li].ty.clone(), span);
             self.scopes[si][li].binding = Binding::Var(exit);
             carried_ir.push(Carried {
                 header: header_var,
@@ -511,7 +509,9 @@ impl Lowerer<'_> {
     fn loop_index(&mut self, pat: &Pat) -> VarId {
         match pat {
             Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
-                let var = self.ir.new_var(&p.ident.to_string(), None, p.ident.span());
+                let var = self
+                    .ir
+                    .new_named_var(&p.ident.to_string(), None, p.ident.span());
                 self.declare(&p.ident.to_string(), Binding::Var(var), None);
                 var
             }

@@ -567,11 +567,12 @@ impl Lowerer<'_> {
                 && self.temporaries.contains(&v);
             if fresh {
                 self.ir.vars[v].hint = name.to_string();
+                self.ir.vars[v].named = true;
                 self.ir.vars[v].ty = ty;
                 return v;
             }
         }
-        let var = self.ir.new_var(name, ty, span);
+        let var = self.ir.new_named_var(name, ty, span);
         out.stmts.push(Stmt::Let {
             var,
             rhs: Rhs::Use(op),

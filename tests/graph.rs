@@ -1,0 +1,164 @@
+//! `NAME_graph`: the computation graph at a point, its nodes, edges, values and adjoints,
+//! against the teaching material's published numbers, and its Graphviz text.
+
+use differentiate::differentiate;
+
+#[differentiate]
+fn j(x: f64) -> f64 {
+    x.powi(3) + x.powi(2) - 6.0 * x + 1.0
+}
+
+/// t = tanh(4 cos²x), in the steps the material names.
+#[differentiate]
+fn t(x: f64) -> f64 {
+    let y = x.cos();
+    let z = 4.0 * y * y;
+    z.tanh()
+}
+
+/// The diamond: x reaches z along two paths.
+#[differentiate]
+fn diamond(x: f64) -> f64 {
+    let a = x * x;
+    let b = x.cos();
+    let c = a * b;
+    c * c
+}
+
+#[test]
+fn j_graph_nodes_edges_values_adjoints() {
+    let g = j_graph(2.0);
+    let labels: Vec<&str> = g.nodes().iter().map(|n| n.label.as_str()).collect();
+    // The input, x³, x², their sum, the constant 6, 6x, the difference, 1, the result.
+    assert_eq!(
+        labels,
+        [
+            "x",
+            "powi(·, 3)",
+            "powi(·, 2)",
+            "+",
+            "6.0",
+            "*",
+            "-",
+            "1.0",
+            "+"
+        ]
+    );
+    assert_eq!(g.edge_count(), 10);
+    assert_eq!(g.results(), vec![j(2.0)]);
+    // J'(2) = 3·4 + 2·2 − 6 = 10, J(2) = 1.
+    assert_eq!(g.adjoint_of("x"), Some(10.0));
+    assert_eq!(g.value_of("x"), Some(2.0));
+    let adjoints: Vec<f64> = g.nodes().iter().map(|n| n.adjoint).collect();
+    assert_eq!(adjoints, [10.0, 1.0, 1.0, 1.0, -2.0, -1.0, 1.0, 1.0, 1.0]);
+}
+
+#[test]
+fn chain_rule_step_by_step() {
+    let g = t_graph(7.0);
+    // The material's values come from TensorFlow in single precision: agreement to its
+    // precision (a few parts in 10⁷), in double precision here.
+    let close = |name: &str, expected: f64| {
+        let got = g.adjoint_of(name).unwrap();
+        assert!(
+            (got - expected).abs() < 2e-6 * expected.abs(),
+            "∂t/∂{name}: {got} vs {expected}"
+        );
+    };
+    close("z", 0.041513324);
+    close("y", 0.2503759);
+    close("x", -0.1644936);
+    // And exactly what the gradient gives.
+    assert_eq!(g.adjoint_of("x"), Some(t_grad(7.0).1));
+}
+
+#[test]
+fn accumulation_on_the_diamond() {
+    let pi = std::f64::consts::PI;
+    let g = diamond_graph(pi);
+    let a = g.adjoint_of("a").unwrap();
+    let b = g.adjoint_of("b").unwrap();
+    let x = g.adjoint_of("x").unwrap();
+    assert!((a - 2.0 * pi.powi(2)).abs() < 1e-12, "{a}");
+    assert!((b + 2.0 * pi.powi(4)).abs() < 1e-10, "{b}");
+    assert!((x - 4.0 * pi.powi(3)).abs() < 1e-10, "{x}");
+}
+
+#[differentiate]
+fn smooth_max(x: f64, y: f64) -> f64 {
+    if x > y {
+        x + (y - x).exp().ln_1p()
+    } else {
+        y + (x - y).exp().ln_1p()
+    }
+}
+
+/// A loop, a branch, a buffer and a call: clusters hold what ran.
+#[differentiate]
+fn running(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut seen = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        let m = smooth_max(s, x[i]);
+        seen[i] = m;
+        s = 0.5 * m;
+    }
+    s + seen[0]
+}
+
+#[test]
+fn loops_branches_buffers_and_calls() {
+    let x = [0.5, -1.0, 2.0];
+    let g = running_graph(&x);
+    let (value, grad) = running_grad(&x);
+    assert_eq!(g.results(), vec![value]);
+    for (k, expected) in grad.iter().enumerate() {
+        let node = g
+            .nodes()
+            .iter()
+            .find(|n| n.label == format!("x[{k}]"))
+            .expect("an input node per element");
+        assert!(
+            (node.adjoint - expected).abs() < 1e-15,
+            "x[{k}]: {} vs {expected}",
+            node.adjoint
+        );
+    }
+    // One cluster per iteration.
+    let labels: Vec<&str> = g.clusters().iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, ["for i = 0", "for i = 1", "for i = 2"]);
+    // Each call is one node, its partials from the callee's pullback.
+    assert_eq!(
+        g.nodes()
+            .iter()
+            .filter(|n| n.label == "smooth_max(..)")
+            .count(),
+        3
+    );
+    assert!(g.adjoint_of("s").is_some());
+}
+
+#[test]
+fn the_branch_taken_is_a_cluster() {
+    let g = smooth_max_graph(1.0, 3.0);
+    let labels: Vec<&str> = g.clusters().iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, ["if: else"]);
+    let (_, (dx, dy)) = smooth_max_grad(1.0, 3.0);
+    assert_eq!(g.adjoint_of("x"), Some(dx));
+    assert_eq!(g.adjoint_of("y"), Some(dy));
+}
+
+/// A variable the result does not depend on has adjoint 0, never an error.
+#[differentiate]
+fn ignores_y(x: f64, y: f64) -> f64 {
+    let unused = y.sin();
+    let _ = unused;
+    x * x
+}
+
+#[test]
+fn an_unused_input_has_adjoint_zero() {
+    let g = ignores_y_graph(3.0, 1.0);
+    assert_eq!(g.adjoint_of("x"), Some(6.0));
+    assert_eq!(g.adjoint_of("y"), Some(0.0));
+}
