@@ -162,3 +162,116 @@ fn an_unused_input_has_adjoint_zero() {
     assert_eq!(g.adjoint_of("x"), Some(6.0));
     assert_eq!(g.adjoint_of("y"), Some(0.0));
 }
+
+#[differentiate]
+fn fonction_complexe(x: f64, y: f64, z: f64) -> f64 {
+    x * y * (x / y).atan() * (z.powi(2) - x).cos() / z + (x / y).atan() - (z * z - x).cos()
+}
+
+#[test]
+fn fonction_complexe_graph_matches_the_published_gradient() {
+    let g = fonction_complexe_graph(7.0, 5.0, 2.0);
+    // Three inputs and sixteen primitives (x·y, x/y, atan, ·, z², −x, cos, ·, /z, x/y, atan,
+    // +, z·z, −x, cos, −), as written: no constants, since `powi`'s exponent has no rule.
+    assert_eq!(g.nodes().len(), 19);
+    // One edge per operand: ten binary operations of two, six unary of one... counted by hand.
+    assert_eq!(g.edge_count(), 27);
+    for (name, published) in [
+        ("x", -5.66196787253764),
+        ("y", -1.74937550466067),
+        ("z", 17.0594520169513),
+    ] {
+        let got = g.adjoint_of(name).unwrap();
+        assert!(
+            (got - published).abs() < 1e-12,
+            "{name}: {got} vs {published}"
+        );
+    }
+    let (n, e) = check_dot(&g.to_dot()).unwrap();
+    assert_eq!((n, e), (19, 2 * 27));
+}
+
+#[test]
+fn dot_text_is_well_formed_and_graphviz_accepts_it() {
+    for dot in [
+        j_graph(2.0).to_dot(),
+        running_graph(&[0.5, -1.0, 2.0]).to_dot(),
+        smooth_max_graph(1.0, 3.0).to_dot(),
+    ] {
+        check_dot(&dot).unwrap_or_else(|e| panic!("{e}\n{dot}"));
+        match std::process::Command::new("dot")
+            .arg("-Tsvg")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+        {
+            Ok(mut child) => {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(dot.as_bytes()).unwrap();
+                let output = child.wait_with_output().unwrap();
+                assert!(output.status.success(), "dot rejected:\n{}\n{dot}", String::from_utf8_lossy(&output.stderr));
+            }
+            Err(_) => eprintln!("note: Graphviz `dot` is not installed; checked the DOT text with the test's own checker only"),
+        }
+    }
+}
+
+/// A checker for the DOT this crate writes: a `digraph` of node statements (`nK [..];`),
+/// edge statements (`nA -> nB [..];`) and nested `subgraph cluster_K { .. }` blocks, with
+/// balanced quotes and brackets, every edge between declared nodes. Returns the counts of
+/// nodes and edges.
+fn check_dot(dot: &str) -> Result<(usize, usize), String> {
+    let mut lines = dot.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().ok_or("empty")?;
+    if !(first.starts_with("digraph \"") && first.ends_with('{')) {
+        return Err(format!("bad header: {first}"));
+    }
+    let (mut depth, mut nodes, mut edges) = (1usize, Vec::new(), Vec::new());
+    for line in lines {
+        if line == "}" {
+            depth = depth.checked_sub(1).ok_or("unbalanced }")?;
+            continue;
+        }
+        if depth == 0 {
+            return Err(format!("text after the graph: {line}"));
+        }
+        if line.starts_with("subgraph cluster_") && line.ends_with('{') {
+            depth += 1;
+            continue;
+        }
+        if !line.ends_with(';') {
+            return Err(format!("statement without `;`: {line}"));
+        }
+        if line.matches('"').count() % 2 != 0
+            || line.matches('[').count() != line.matches(']').count()
+        {
+            return Err(format!("unbalanced quotes or brackets: {line}"));
+        }
+        let head = line
+            .split(" [")
+            .next()
+            .unwrap_or(line)
+            .trim_end_matches(';');
+        if let Some((a, b)) = head.split_once(" -> ") {
+            edges.push((a.to_string(), b.to_string()));
+        } else if head.starts_with('n') && head[1..].chars().all(|c| c.is_ascii_digit()) {
+            nodes.push(head.to_string());
+        } else if !(head.starts_with("rankdir")
+            || head == "node"
+            || head == "edge"
+            || head.starts_with("label="))
+        {
+            return Err(format!("unknown statement: {line}"));
+        }
+    }
+    if depth != 0 {
+        return Err("unclosed graph".into());
+    }
+    for (a, b) in &edges {
+        if !nodes.contains(a) || !nodes.contains(b) {
+            return Err(format!("edge {a} -> {b} between undeclared nodes"));
+        }
+    }
+    Ok((nodes.len(), edges.len()))
+}

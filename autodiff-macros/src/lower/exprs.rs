@@ -211,6 +211,30 @@ impl Lowerer<'_> {
                 },
             },
             Expr::Binary(b) => self.lower_binary(b, out),
+            // `y = [a, b, c];` of a local array: every value computed, then each element stored.
+            Expr::Assign(a)
+                if matches!(strip_parens(&a.right), Expr::Array(_))
+                    && self.array_of(&a.left).is_some() =>
+            {
+                let array = self.array_of(&a.left).expect("checked");
+                let Expr::Array(values) = strip_parens(&a.right) else {
+                    unreachable!("checked")
+                };
+                let values: Vec<Operand> = values
+                    .elems
+                    .iter()
+                    .map(|e| self.lower_expr(e, out))
+                    .collect();
+                for (k, value) in values.into_iter().enumerate() {
+                    let index = Operand::Const(syn::parse_str(&k.to_string()).expect("an index"));
+                    out.stmts.push(Stmt::Store {
+                        array,
+                        index,
+                        value,
+                    });
+                }
+                Operand::Const(syn::parse_quote!(()))
+            }
             Expr::Assign(a) => {
                 let op = self.lower_expr(&a.right, out);
                 self.assign_to(&a.left, op, out);
