@@ -310,3 +310,49 @@ fn generic_struct_in_a_generic_function() {
     };
     assert_eq!(quadratic_energy_grad(&q32, 3.0f32).1.scale, 0.125);
 }
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Fit {
+    slope: f64,
+    offset: Offset,
+}
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Offset {
+    value: f64,
+    scale: f64,
+}
+
+/// Struct patterns on the parameter, nested, with `..`, used as references and values.
+#[differentiate(wrt(line))]
+fn fit_loss(line: &Fit, xs: &[f64], ys: &[f64]) -> f64 {
+    let Fit {
+        slope,
+        offset: Offset { value: c, .. },
+    } = line;
+    let Offset { scale, .. } = &line.offset;
+    xs.iter()
+        .zip(ys)
+        .map(|(x, y)| (slope * x + c * *scale - y).powi(2))
+        .sum()
+}
+
+#[test]
+fn struct_patterns_read_the_fields() {
+    let line = Fit {
+        slope: 0.5,
+        offset: Offset {
+            value: -1.0,
+            scale: 2.0,
+        },
+    };
+    let (xs, ys) = ([1.0, 2.0, 3.0], [0.0, 1.5, -1.0]);
+    let (value, g) = fit_loss_grad(&line, &xs, &ys);
+    assert_eq!(value, fit_loss(&line, &xs, &ys));
+    // r = slope·x + value·scale − y; ∂/∂slope = Σ 2r·x, ∂/∂value = Σ 2r·scale, ∂/∂scale = Σ 2r·value.
+    let r: Vec<f64> = xs.iter().zip(&ys).map(|(x, y)| 0.5 * x - 2.0 - y).collect();
+    let sum = |f: &dyn Fn(usize) -> f64| (0..3).map(f).sum::<f64>();
+    assert_eq!(g.slope, sum(&|i| 2.0 * r[i] * xs[i]));
+    assert_eq!(g.offset.value, sum(&|i| 2.0 * r[i] * 2.0));
+    assert_eq!(g.offset.scale, sum(&|i| 2.0 * r[i] * -1.0));
+}

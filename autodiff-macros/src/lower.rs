@@ -142,6 +142,11 @@ struct Lowerer<'e> {
     hoisted: Vec<buffers::Hoisted>,
 }
 
+/// The names a pattern binds (for other stages that rewrite bodies).
+pub fn pattern_names(pat: &Pat, out: &mut Vec<String>) {
+    collect_pat_names(pat, out);
+}
+
 /// Lowers the body of a function whose signature has been analysed.
 pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
     let mut lowerer = Lowerer {

@@ -22,6 +22,9 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
+use syn::Pat;
+
+mod patterns;
 
 /// How the body reads a field.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -93,6 +96,7 @@ pub fn flatten(
             .map(|p| p.ident.clone()),
     );
     let mut block = (*func.block).clone();
+    patterns::expand(&mut block, &roots);
     let mut reads = Reads {
         roots: &roots,
         found: vec![Vec::new(); roots.len()],
