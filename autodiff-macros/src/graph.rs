@@ -23,7 +23,8 @@
 //! ```
 
 use crate::activity::Activity;
-use crate::ir::{self, *};
+use crate::forward;
+use crate::ir::*;
 use crate::naming;
 use crate::primitives::{self, Read};
 use crate::signature::{ParamKind, Signature};
@@ -313,7 +314,7 @@ impl Grapher<'_> {
     fn binding(&self, var: VarId, rhs: &Rhs) -> TokenStream {
         let name = self.primal(var);
         let recorder = recorder();
-        let value = self.rhs_value(var, rhs);
+        let value = self.rhs_value(rhs);
         // Typed as the function types it (see `reverse::stmts::binding`).
         let info = &self.ir.vars[var];
         let mut code = match (&info.ty, info.like) {
@@ -338,20 +339,8 @@ impl Grapher<'_> {
                 guard,
             } => {
                 let nodes = self.element_nodes(*array);
-                let index = self.operand(index);
-                match guard {
-                    None => quote!(#nodes[#index]),
-                    Some(guard) => {
-                        let range = resolve(self.ir, guard.range.to_token_stream());
-                        quote! {
-                            if ::core::iter::Iterator::next(&mut (#range)).is_some() {
-                                #nodes[#index]
-                            } else {
-                                #recorder.constant("unused", 0.0)
-                            }
-                        }
-                    }
-                }
+                let unused = quote!(#recorder.constant("unused", 0.0));
+                forward::load(self.ir, &nodes, self.operand(index), guard.as_ref(), unused)
             }
             Rhs::Component { of, index, .. } => self.component_node(*of, *index),
             Rhs::Neg(a) => {
@@ -396,12 +385,7 @@ impl Grapher<'_> {
                     for (&k, &tuple) in read {
                         let component = self.component_node(var, k);
                         let label = format!("{}(..).{k}", callee_name(callee));
-                        let part = if tuple {
-                            let k = syn::Index::from(k);
-                            quote!(#name.#k)
-                        } else {
-                            quote!(#name[#k])
-                        };
+                        let part = forward::component(&name, k, tuple);
                         let number = self.value(part);
                         let rt = self.rt;
                         let inputs =
@@ -425,22 +409,14 @@ impl Grapher<'_> {
 
 impl Grapher<'_> {
     /// The value a binding computes, as the function computes it.
-    fn rhs_value(&self, var: VarId, rhs: &Rhs) -> TokenStream {
+    fn rhs_value(&self, rhs: &Rhs) -> TokenStream {
         match rhs {
             Rhs::Use(a) => self.operand(a),
             Rhs::Neg(a) => {
                 let a = self.operand(a);
                 quote!(-#a)
             }
-            Rhs::Arith(op, a, b) => {
-                let (a, b) = (self.operand(a), self.operand(b));
-                match op {
-                    ArithOp::Add => quote!(#a + #b),
-                    ArithOp::Sub => quote!(#a - #b),
-                    ArithOp::Mul => quote!(#a * #b),
-                    ArithOp::Div => quote!(#a / #b),
-                }
-            }
+            Rhs::Arith(op, a, b) => forward::arith(*op, self.operand(a), self.operand(b)),
             Rhs::Prim {
                 form, args, refs, ..
             } => {
@@ -456,13 +432,7 @@ impl Grapher<'_> {
                         }
                     })
                     .collect();
-                match form {
-                    CallForm::Method(method) => {
-                        let (receiver, rest) = args.split_first().expect("a method has a receiver");
-                        quote!(#receiver.#method(#(#rest),*))
-                    }
-                    CallForm::Path(path) => quote!(#path(#(#args),*)),
-                }
+                forward::prim_call(form, args)
             }
             // `T::from(x)` of an active `x`, which is a `T` already.
             Rhs::Cast { arg, ty }
@@ -491,36 +461,17 @@ impl Grapher<'_> {
                 guard,
             } => {
                 let (array, index) = (naming::array(self.ir, *array), self.operand(index));
-                match guard {
-                    None => quote!(#array[#index]),
-                    Some(guard) => {
-                        let range = resolve(self.ir, guard.range.to_token_stream());
-                        let zero = self.ir.numbers.zero();
-                        let _ = var;
-                        quote! {
-                            if ::core::iter::Iterator::next(&mut (#range)).is_some() {
-                                #array[#index]
-                            } else {
-                                #zero
-                            }
-                        }
-                    }
-                }
+                let zero = self.ir.numbers.zero().into_token_stream();
+                forward::load(self.ir, &array, index, guard.as_ref(), zero)
             }
             Rhs::Component { of, index, tuple } => {
-                let of = self.primal(*of);
-                if *tuple {
-                    let index = syn::Index::from(*index);
-                    quote!(#of.#index)
-                } else {
-                    quote!(#of[#index])
-                }
+                forward::component(&self.primal(*of), *index, *tuple)
             }
             Rhs::Len(a) => {
                 let array = naming::array(self.ir, *a);
                 quote!(#array.len())
             }
-            Rhs::Passive(p) => resolve(self.ir, p.expr.to_token_stream()),
+            Rhs::Passive(p) => forward::resolve(self.ir, p.expr.to_token_stream()),
         }
     }
 
@@ -540,8 +491,12 @@ impl Grapher<'_> {
                 let name = naming::array(self.ir, *array);
                 match range {
                     Some((start, len)) => {
-                        let (start, len) = (self.operand(start), self.operand(len));
-                        quote!(&#name[#start..#start + #len])
+                        let part = forward::sub_slice(
+                            name.into_token_stream(),
+                            self.operand(start),
+                            self.operand(len),
+                        );
+                        quote!(&#part)
                     }
                     None if *by_ref => quote!(&#name),
                     None => quote!(#name),
@@ -683,34 +638,7 @@ impl Grapher<'_> {
                 })
             })
             .collect();
-        let dispatch = match selector {
-            Selector::If(cond) => {
-                let cond = self.operand(cond);
-                let (then, otherwise) = (&bodies[0], &bodies[1]);
-                quote!(if #cond #then else #otherwise)
-            }
-            Selector::Match {
-                scrutinee,
-                pats,
-                guards,
-                ..
-            } => {
-                let scrutinee = self.operand(scrutinee);
-                let arms = pats
-                    .iter()
-                    .zip(guards)
-                    .zip(&bodies)
-                    .map(|((pat, guard), body)| {
-                        let pat = resolve(self.ir, pat.to_token_stream());
-                        let guard = guard.as_ref().map(|g| {
-                            let g = resolve(self.ir, g.to_token_stream());
-                            quote!(if #g)
-                        });
-                        quote!(#pat #guard => #body)
-                    });
-                quote!(match #scrutinee { #(#arms)* })
-            }
-        };
+        let dispatch = forward::dispatch(self.ir, selector, &bodies, |op| self.operand(op));
         quote!(#declare #dispatch)
     }
 
@@ -752,7 +680,7 @@ impl Grapher<'_> {
         let (label, header) = match &l.kind {
             LoopKind::Range { index, iter, .. } => {
                 let (index, hint) = (self.primal(*index), &self.ir.vars[*index].hint);
-                let iter = resolve(self.ir, iter.to_token_stream());
+                let iter = forward::resolve(self.ir, iter.to_token_stream());
                 let label = format!("for {hint} = {{}}");
                 (
                     quote!(::std::format!(#label, #index)),
@@ -866,13 +794,4 @@ fn callee_name(callee: &Callee) -> String {
             .unwrap_or_default(),
         Callee::SelfMethod(method) => format!("self.{method}"),
     }
-}
-
-/// Replaces the markers of kept user expressions with the generated names.
-fn resolve(ir: &FnIr, tokens: TokenStream) -> TokenStream {
-    ir::kept::resolve(
-        tokens,
-        &|v| (v < ir.vars.len()).then(|| naming::primal(ir, v)),
-        &|a| (a < ir.arrays.len()).then(|| naming::array(ir, a)),
-    )
 }

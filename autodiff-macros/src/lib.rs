@@ -37,6 +37,7 @@ mod derive;
 mod emit;
 mod errors;
 mod expand;
+mod forward;
 mod fusion;
 mod graph;
 mod hoist;

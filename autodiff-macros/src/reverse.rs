@@ -41,7 +41,6 @@
 
 use crate::analysis::{Facts, Jacobian, Strategy};
 use crate::fusion;
-use crate::ir::kept;
 use crate::ir::*;
 use crate::kinds::Kind;
 use crate::naming;

@@ -2,6 +2,7 @@
 //! buffers, stores, calls and branches (loops are in `loops`).
 
 use super::*;
+use crate::forward;
 
 impl Emitter<'_> {
     /// Forward and reverse code of a block. The reverse is in reverse statement order.
@@ -176,13 +177,7 @@ impl Emitter<'_> {
                 quote!(-#a)
             }
             Rhs::Arith(op, a, b) => {
-                let (a, b) = (self.maybe_borrowed(a), self.maybe_borrowed(b));
-                match op {
-                    ArithOp::Add => quote!(#a + #b),
-                    ArithOp::Sub => quote!(#a - #b),
-                    ArithOp::Mul => quote!(#a * #b),
-                    ArithOp::Div => quote!(#a / #b),
-                }
+                forward::arith(*op, self.maybe_borrowed(a), self.maybe_borrowed(b))
             }
             Rhs::Prim {
                 form, args, refs, ..
@@ -202,13 +197,7 @@ impl Emitter<'_> {
                         }
                     })
                     .collect();
-                match form {
-                    CallForm::Method(method) => {
-                        let (receiver, rest) = args.split_first().expect("a method has a receiver");
-                        quote!(#receiver.#method(#(#rest),*))
-                    }
-                    CallForm::Path(path) => quote!(#path(#(#args),*)),
-                }
+                forward::prim_call(form, args)
             }
             // `T::from(x).unwrap()` of an active `x`, which is a `T` already: `x` itself. A
             // conversion would keep only the value of a dual number, not its tangent.
@@ -240,43 +229,22 @@ impl Emitter<'_> {
             Rhs::Load {
                 array,
                 index,
-                guard: None,
+                guard,
             } => {
                 let (array, index) = (self.array(*array), self.operand(index));
-                quote!(#array[#index])
-            }
-            Rhs::Load {
-                array,
-                index,
-                guard: Some(guard),
-            } => {
-                let (array, index) = (self.array(*array), self.operand(index));
-                let range = resolve(self.ir, guard.range.to_token_stream());
-                // Any value: the loop did not run, and nothing reads it.
+                // Any value where the loop did not run: nothing reads it.
                 let unused = match &self.ir.numbers {
                     Numbers::Literal => quote!(::core::default::Default::default()),
                     numbers => numbers.zero().into_token_stream(),
                 };
-                quote! {
-                    if ::core::iter::Iterator::next(&mut (#range)).is_some() {
-                        #array[#index]
-                    } else {
-                        #unused
-                    }
-                }
+                forward::load(self.ir, &array, index, guard.as_ref(), unused)
             }
             Rhs::Len(array) => {
                 let array = self.array(*array);
                 quote!(#array.len())
             }
             Rhs::Component { of, index, tuple } => {
-                let of = self.primal(*of);
-                if *tuple {
-                    let index = syn::Index::from(*index);
-                    quote!(#of.#index)
-                } else {
-                    quote!(#of[#index])
-                }
+                forward::component(&self.primal(*of), *index, *tuple)
             }
         };
         let info = &self.ir.vars[var];
@@ -388,8 +356,7 @@ impl Emitter<'_> {
 
     /// `name[start..start + len]`, a sub-slice passed to a call.
     fn sub_slice(&self, name: TokenStream, (start, len): &(Operand, Operand)) -> TokenStream {
-        let (start, len) = (self.operand(start), self.operand(len));
-        quote!(#name[#start..#start + #len])
+        forward::sub_slice(name, self.operand(start), self.operand(len))
     }
 
     /// Copies of the buffers an active call reads that the function also writes: the
@@ -734,42 +701,11 @@ impl Emitter<'_> {
 
     /// `if`/`match` choosing among `bodies` as the user's code did.
     pub(super) fn dispatch(&self, selector: &Selector, bodies: &[TokenStream]) -> TokenStream {
-        match selector {
-            Selector::If(cond) => {
-                let cond = self.operand(cond);
-                let (then, otherwise) = (&bodies[0], &bodies[1]);
-                quote!(if #cond #then else #otherwise)
-            }
-            Selector::Match {
-                scrutinee,
-                pats,
-                guards,
-                ..
-            } => {
-                let scrutinee = self.operand(scrutinee);
-                let arms = pats
-                    .iter()
-                    .zip(guards)
-                    .zip(bodies)
-                    .map(|((pat, guard), body)| {
-                        let pat = resolve(self.ir, pat.to_token_stream());
-                        let guard = guard.as_ref().map(|g| {
-                            let g = resolve(self.ir, g.to_token_stream());
-                            quote!(if #g)
-                        });
-                        quote!(#pat #guard => #body)
-                    });
-                quote!(match #scrutinee { #(#arms)* })
-            }
-        }
+        forward::dispatch(self.ir, selector, bodies, |op| self.operand(op))
     }
 }
 
 /// Replaces the markers of kept user expressions with the generated names.
 pub(super) fn resolve(ir: &FnIr, tokens: TokenStream) -> TokenStream {
-    kept::resolve(
-        tokens,
-        &|v| (v < ir.vars.len()).then(|| naming::primal(ir, v)),
-        &|a| (a < ir.arrays.len()).then(|| naming::array(ir, a)),
-    )
+    forward::resolve(ir, tokens)
 }
