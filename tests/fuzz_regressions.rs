@@ -163,3 +163,48 @@ fn a_closure_inside_a_path_form_floor_is_inlined() {
     // floor(3.1) + 3: the floor's derivative is zero.
     assert_eq!(d, 6.0);
 }
+
+/// Found by the fuzzer with issue 16's constructs: `f32` inside an `f64` function (the
+/// gradient compiles; the second-order items say why they are missing).
+#[differentiate]
+fn through_f32(y: f64) -> f64 {
+    let u = y as f32;
+    f64::from(u) * y + y * f64::from((0.5 as f32).cos())
+}
+
+#[test]
+fn f32_inside_an_f64_function() {
+    let (value, slope) = through_f32_grad(0.75);
+    assert_eq!(value, through_f32(0.75));
+    let expected = 2.0 * f64::from(0.75f32) + f64::from(0.5f32.cos());
+    assert!((slope - expected).abs() < 1e-6, "{slope} vs {expected}");
+}
+
+/// Found by the fuzzer: `let .. else` in a generic function.
+#[differentiate]
+fn let_else_generic<T: num_traits::Float>(x: T, k: usize) -> T {
+    let Some(j) = k.checked_sub(1) else {
+        return x;
+    };
+    x * x * T::from(j).unwrap()
+}
+
+#[test]
+fn let_else_in_a_generic_function() {
+    assert_eq!(let_else_generic_grad(0.5f64, 0), (0.5, 1.0));
+    assert_eq!(let_else_generic_grad(0.5f64, 3), (0.5, 2.0));
+    let (_, _, h) = let_else_generic_hvp(0.5f64, 3, 1.0);
+    assert_eq!(h, 4.0);
+}
+
+/// Found by the fuzzer: `(*x).map(..)` of an array behind a reference.
+#[differentiate]
+fn deref_map(x: &[f64; 2]) -> f64 {
+    let [a, b] = (*x).map(|v| 2.0 * v);
+    a * b
+}
+
+#[test]
+fn map_of_a_dereferenced_array() {
+    assert_eq!(deref_map_grad(&[2.0, 1.0]), (8.0, [4.0 * 1.0, 4.0 * 2.0]));
+}

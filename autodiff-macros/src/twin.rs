@@ -64,6 +64,15 @@ pub fn twin(func: &syn::ItemFn, sig: &Signature, ir: &FnIr, kinds: &[Kind]) -> T
     if let Some(reason) = blocker(sig, ir, kinds, &float) {
         return unavailable(func, &float, reason);
     }
+    // A conversion to the other float type (`y as f32` in an `f64` function) leaves the
+    // twin's number type, whose conversions go to and from its own float type only.
+    let other = if float == "f64" { "f32" } else { "f64" };
+    if mentions_ident(func.block.to_token_stream(), other) {
+        let reason = format!(
+            "it converts values to `{other}`, which its second-order twin over `{float}`              cannot follow; keep the computation in `{float}`, or write the function generic              over `T: Float`"
+        );
+        return unavailable(func, &float, reason);
+    }
     let mut calls = BTreeSet::new();
     let mut methods = BTreeSet::new();
     ir.body.walk(&mut |stmt| {
@@ -325,6 +334,39 @@ pub fn float_type(sig: &Signature) -> Result<String, String> {
     }
 }
 
+/// Methods of integers that floats do not have: on the constants of a twin, as written.
+const INTEGER_METHODS: &[&str] = &[
+    "checked_add",
+    "checked_sub",
+    "checked_mul",
+    "checked_div",
+    "saturating_add",
+    "saturating_sub",
+    "saturating_mul",
+    "wrapping_add",
+    "wrapping_sub",
+    "wrapping_mul",
+    "abs_diff",
+    "pow",
+    "count_ones",
+    "leading_zeros",
+    "trailing_zeros",
+    "is_power_of_two",
+    "next_power_of_two",
+    "ilog2",
+    "ilog10",
+    "isqrt",
+];
+
+/// Whether `tokens` name the identifier `name` anywhere.
+fn mentions_ident(tokens: TokenStream, name: &str) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == name,
+        proc_macro2::TokenTree::Group(g) => mentions_ident(g.stream(), name),
+        _ => false,
+    })
+}
+
 /// What in the function the twin could not follow, if anything.
 fn blocker(sig: &Signature, ir: &FnIr, kinds: &[Kind], float: &str) -> Option<String> {
     let float_ident = syn::Ident::new(float, Span::call_site());
@@ -345,9 +387,16 @@ fn blocker(sig: &Signature, ir: &FnIr, kinds: &[Kind], float: &str) -> Option<St
     }
     let mut reason = None;
     // `%`, macros and arrays of numbers read the same at the number type (`N: Rem`,
-    // `Display`; literals become the number type's).
-    let follows =
-        |what: &str| what.contains('%') || what.starts_with("the macro") || what == "an array";
+    // `Display`; literals become the number type's), and methods only integers have act on
+    // integers (`left.checked_sub(1)` of `while let`).
+    let follows = |what: &str| {
+        what.contains('%')
+            || what.starts_with("the macro")
+            || what == "an array"
+            || INTEGER_METHODS
+                .iter()
+                .any(|m| what == format!("the method `{m}`"))
+    };
     ir.body.walk(&mut |stmt| {
         let Stmt::Let {
             rhs: Rhs::Passive(p),

@@ -152,6 +152,8 @@ pub struct GenFn {
     /// `T::from(e).unwrap()`: at dual numbers that conversion keeps only the value (see the
     /// README's second derivatives), so the harness does not check its `_hvp`.
     pub identity_cast: bool,
+    /// Whether its body uses `f32` (no generic twin; later functions do not call it).
+    pub uses_f32: bool,
 }
 
 // ---- expressions ------------------------------------------------------------------------------
@@ -283,12 +285,55 @@ struct Closure {
     typed: bool,
 }
 
+/// A named sequence of numbers other than the parameter: a sub-slice (`let s = &xs[1..];`,
+/// `split_at`) or the item of `windows` / `chunks`.
+#[derive(Clone, Debug)]
+struct Seq {
+    name: String,
+    /// Its length is in `len..=max`.
+    len: usize,
+    max: usize,
+}
+
+impl Seq {
+    fn exact(&self) -> bool {
+        self.len == self.max
+    }
+}
+
+/// What an iterator chain yields.
+#[derive(Clone, Debug)]
+enum Item {
+    /// `&f64`
+    Ref,
+    /// `f64`
+    Val,
+    /// A sub-slice (of `windows`, `chunks`, `chunks_exact`) of length in `len..=max`.
+    Win(usize, usize),
+    /// An integer in `0..=max` (a range, `enumerate`), and whether its type is fixed (a
+    /// range of literals is not).
+    Idx(i64, bool),
+    Pair(Box<Item>, Box<Item>),
+}
+
+/// An iterator chain: its text and how many items it yields (`min..=max`).
+#[derive(Clone, Debug)]
+struct Chain {
+    text: String,
+    min: usize,
+    max: usize,
+    item: Item,
+}
+
 #[derive(Clone, Default, Debug)]
 struct Scope {
     f: Vec<FVar>,
     i: Vec<IVar>,
     bufs: Vec<Buf>,
     closures: Vec<Closure>,
+    seqs: Vec<Seq>,
+    /// `f32` variables (`let u = e as f32;`) and their bounds.
+    f32s: Vec<(String, f64)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -299,6 +344,9 @@ enum LoopKind {
     CounterFirst,
     /// `while` whose counter is incremented at the end of the body (no `continue`).
     CounterLast,
+    /// `let v = loop { j += 1; if j > n { break e; } .. }`: counter first, and every `break`
+    /// carries a value.
+    Value,
 }
 
 /// Knobs for the constructs the generator emits.
@@ -357,6 +405,52 @@ pub const AVOIDABLE: &[(&str, &str)] = &[
         "destructuring",
         "no `let [a, b, ..] = *x;` of the array parameter",
     ),
+    (
+        "sub-slices",
+        "no sub-slices `&x[a..b]`, `&x[1..]`, `&x[..n]` (named or inline)",
+    ),
+    ("split-at", "no `let (l, r) = x.split_at(k);`"),
+    ("first-last", "no `*x.first().unwrap()`, `*x.last().unwrap()`"),
+    (
+        "slice-calls",
+        "no sub-slices passed to generated functions (`g(&x[1..])`)",
+    ),
+    (
+        "slice-writes",
+        "no `buf[a..b].copy_from_slice(..)` / `buf[a..b].fill(v)` on local buffers",
+    ),
+    (
+        "adaptors",
+        "no `skip`, `take`, `step_by`, `rev`, `enumerate` in iterator chains",
+    ),
+    ("zip", "no `zip` in iterator chains"),
+    ("windows", "no `windows`, `chunks`, `chunks_exact`"),
+    ("filter", "no `filter` with a passive predicate in iterator chains"),
+    (
+        "extremes",
+        "no `max_by`/`min_by` with `partial_cmp`, `reduce`, followed by `unwrap`",
+    ),
+    ("range-map", "no `(0..n).map(|i| x[i] ..).sum::<f64>()`"),
+    (
+        "chain-for",
+        "no `for` loops over iterator chains (`for (a, b) in x.iter().zip(..)`, `for w in x.windows(2)`)",
+    ),
+    ("array-map", "no `let [a, b] = x.map(|v| ..);` on the array parameter"),
+    (
+        "array-map-deref",
+        "no `(*x).map(|v| ..)` (spelled `x.map(..)` instead) for `x: &[f64; N]`",
+    ),
+    (
+        "labelled-loops",
+        "no labelled loops with `break 'l` / `continue 'l`",
+    ),
+    ("loop-value", "no `let v = loop { .. break e; };`"),
+    ("while-let", "no `while let Some(k) = left.checked_sub(1) { .. }`"),
+    ("let-else", "no `let Some(j) = .. else { return ..; };`"),
+    (
+        "f32",
+        "no `f32` values (`e as f32`, `f64::from(u)`, `u.into()`, `u as f64`)",
+    ),
 ];
 
 impl Default for Config {
@@ -390,6 +484,13 @@ struct FnGen<'a> {
     used_names: HashSet<String>,
     budget: i32,
     loop_stack: Vec<LoopKind>,
+    /// The label of each loop of `loop_stack`, if it has one.
+    loop_labels: Vec<Option<String>>,
+    /// Integer variables whose type is fixed where they are declared (`usize`), so that a
+    /// method may be called on them.
+    fixed_ints: HashSet<String>,
+    /// Whether the body uses `f32`.
+    uses_f32: bool,
     /// Product of the maximum trip counts of the enclosing loops.
     loop_mult: f64,
     /// Inside a closure body: no captured mutable variables, buffers or nested closures.
@@ -516,6 +617,11 @@ impl<'a> FnGen<'a> {
     }
 
     fn add_i(&mut self, v: IVar) {
+        if v.ty == ITy::Usize {
+            self.fixed_ints.insert(v.name.clone());
+        } else {
+            self.fixed_ints.remove(&v.name);
+        }
         self.scopes.last_mut().unwrap().i.push(v);
     }
 
@@ -646,6 +752,14 @@ impl<'a> FnGen<'a> {
         } else {
             self.visible_bufs()
         };
+        let f32s: Vec<(String, f64)> = if self.in_cond {
+            Vec::new()
+        } else {
+            self.scopes
+                .iter()
+                .flat_map(|s| s.f32s.iter().cloned())
+                .collect()
+        };
         let weights = [
             if fvars.is_empty() { 0.0 } else { 8.0 },
             1.5,
@@ -658,6 +772,12 @@ impl<'a> FnGen<'a> {
             },
             if self.no_consts { 0.0 } else { 0.3 },
             if self.slice.is_some() { 0.2 } else { 0.0 },
+            if self.slice.is_some() && !self.cfg.avoids("first-last") {
+                0.3
+            } else {
+                0.0
+            },
+            if f32s.is_empty() { 0.0 } else { 1.0 },
         ];
         match self.rng.weighted(&weights).unwrap() {
             0 => {
@@ -673,10 +793,14 @@ impl<'a> FnGen<'a> {
             }
             1 => self.lit(),
             2 => {
-                let (name, len) = self.slice.clone().unwrap();
-                let len_text = format!("{name}.len()");
-                let idx = self.index(len, &len_text);
-                E::new(format!("{name}[{idx}]"), 2.0, ATOM, true)
+                let s = self.pick_seq();
+                let len_text = if s.exact() && self.rng.chance(0.3) {
+                    s.len.to_string()
+                } else {
+                    format!("{}.len()", s.name)
+                };
+                let idx = self.index(s.len, &len_text);
+                E::new(format!("{}[{idx}]", s.name), 2.0, ATOM, true)
             }
             3 => {
                 let b = self.rng.pick(&bufs).clone();
@@ -724,10 +848,20 @@ impl<'a> FnGen<'a> {
                 ]);
                 E::new(s, b, ATOM, true)
             }
-            _ => {
-                let (name, len) = self.slice.clone().unwrap();
-                E::new(format!("{name}.len() as f64"), len as f64, CAST, true)
+            6 => {
+                let s = self.pick_seq();
+                E::new(format!("{}.len() as f64", s.name), s.max as f64, CAST, true)
             }
+            7 => {
+                let s = self.pick_seq();
+                let end = if self.rng.chance(0.5) {
+                    "first"
+                } else {
+                    "last"
+                };
+                E::new(format!("*{}.{end}().unwrap()", s.name), 2.0, UNARY, true)
+            }
+            _ => self.f32_leaf(&f32s),
         }
     }
 
@@ -938,6 +1072,12 @@ impl<'a> FnGen<'a> {
             }, // call
             if closures.is_empty() { 0.0 } else { 1.0 }, // closure call
             if can_iter { 1.5 } else { 0.0 }, // iterator reduction
+            if can_iter { 1.5 } else { 0.0 }, // iterator chain reduction
+            if self.cfg.avoids("f32") || self.in_cond {
+                0.0
+            } else {
+                0.25
+            }, // through f32
         ];
         match self.rng.weighted(&weights).unwrap() {
             0 => {
@@ -996,7 +1136,22 @@ impl<'a> FnGen<'a> {
                     c.typed,
                 )
             }
-            _ => self.iter_reduction(depth),
+            8 => self.iter_reduction(depth),
+            9 => self.chain_reduction(depth),
+            _ => {
+                // `f64::from(e as f32)` and the like, scaled down (the rounding is noise to
+                // the finite differences).
+                self.uses_f32 = true;
+                let a = self.expr(depth - 1);
+                let a = self.tame(a, 1.0);
+                let a = need(a, UNARY);
+                let inner = match self.rng.below(3) {
+                    0 => format!("f64::from({} as f32)", a.s),
+                    1 => format!("({} as f32 as f64)", a.s),
+                    _ => format!("f64::from(({} as f32).cos())", a.s),
+                };
+                E::new(format!("0.001 * {inner}"), 0.001 * a.b.max(1.0), MUL, true)
+            }
         }
     }
 
@@ -1354,6 +1509,33 @@ impl<'a> FnGen<'a> {
                 }
             }
         }
+        if form == SliceForm::Slice && self.slice.is_some() && !self.cfg.avoids("slice-calls") {
+            // Sub-slices of the right length: named ones, and taken here.
+            let param = self.slice.clone().unwrap().0;
+            for q in self.seqs() {
+                if !q.exact() || q.len < len {
+                    continue;
+                }
+                if q.len == len && q.name != param {
+                    sources.push(q.name.clone());
+                }
+                if q.len > len && !self.cfg.avoids("sub-slices") {
+                    let p = self.rng.range(0, q.len - len);
+                    let n = &q.name;
+                    sources.push(if p == 0 {
+                        format!("&{n}[..{len}]")
+                    } else if p + len == q.len {
+                        if self.rng.chance(0.5) {
+                            format!("&{n}[{p}..]")
+                        } else {
+                            format!("&{n}[{p}..{n}.len()]")
+                        }
+                    } else {
+                        format!("&{n}[{p}..{}]", p + len)
+                    });
+                }
+            }
+        }
         if !self.in_closure {
             for b in self.visible_bufs() {
                 if b.len != len {
@@ -1380,6 +1562,9 @@ impl<'a> FnGen<'a> {
         for _ in 0..4 {
             let idx = self.rng.range(lo, self.earlier.len() - 1);
             let callee = &self.earlier[idx];
+            if callee.uses_f32 {
+                continue;
+            }
             let extra = callee.sig.cost * self.loop_mult;
             if self.cost + extra > 120.0 {
                 continue;
@@ -1823,6 +2008,24 @@ impl<'a> FnGen<'a> {
             } else {
                 0.0
             }, // 21 destructure the array parameter
+            if self.slice.is_some() { 1.0 } else { 0.0 }, // 22 let s = &xs[a..b];
+            if self.slice.is_some() { 0.4 } else { 0.0 }, // 23 split_at
+            if depth_ok && self.slice.is_some() {
+                1.5
+            } else {
+                0.0
+            }, // 24 for over an iterator chain
+            if self.loop_stack.is_empty() { 0.8 } else { 0.0 }, // 25 labelled loops
+            if depth_ok { 0.8 } else { 0.0 }, // 26 let v = loop { .. }
+            if depth_ok { 0.4 } else { 0.0 }, // 27 while let
+            0.6,                            // 28 let .. else
+            0.5,                            // 29 f32
+            if bufs.is_empty() { 0.0 } else { 1.5 }, // 30 buffer sub-slice write
+            if self.slice.is_some() && self.slice_form.is_array() && !self.in_iter {
+                0.4
+            } else {
+                0.0
+            }, // 31 let [a, b] = xs.map(..)
         ];
         let avoid = |w: &mut [f64], which: &[usize]| {
             for &i in which {
@@ -1830,7 +2033,7 @@ impl<'a> FnGen<'a> {
             }
         };
         if self.seen_return && self.cfg.avoids("return-then-loop") {
-            avoid(&mut weights, &[8, 13]);
+            avoid(&mut weights, &[8, 13, 25, 26, 27]);
             if self.in_loop() {
                 avoid(&mut weights, &[12, 19]);
             }
@@ -1839,16 +2042,32 @@ impl<'a> FnGen<'a> {
             avoid(&mut weights, &[10]);
         }
         if self.branch_depth > 0 && self.cfg.avoids("buffer-in-branch") {
-            avoid(&mut weights, &[3, 20]);
+            avoid(&mut weights, &[3, 20, 30]);
         }
         if self.branch_depth > 0 && self.cfg.avoids("loop-in-branch") {
-            avoid(&mut weights, &[7, 8, 9, 17, 20]);
+            avoid(&mut weights, &[7, 8, 9, 17, 20, 24, 25, 26, 27]);
         }
         if self.cfg.avoids("loops") {
-            avoid(&mut weights, &[7, 8, 9, 13, 20]);
+            avoid(&mut weights, &[7, 8, 9, 13, 20, 24, 25, 26, 27]);
         }
         if self.cfg.avoids("buffers") {
-            avoid(&mut weights, &[3, 10, 20]);
+            avoid(&mut weights, &[3, 10, 20, 30]);
+        }
+        for (i, name) in [
+            (22, "sub-slices"),
+            (23, "split-at"),
+            (24, "chain-for"),
+            (25, "labelled-loops"),
+            (26, "loop-value"),
+            (27, "while-let"),
+            (28, "let-else"),
+            (29, "f32"),
+            (30, "slice-writes"),
+            (31, "array-map"),
+        ] {
+            if self.cfg.avoids(name) {
+                weights[i] = 0.0;
+            }
         }
         if self.cfg.avoids("closures") {
             avoid(&mut weights, &[11]);
@@ -1890,26 +2109,7 @@ impl<'a> FnGen<'a> {
                 self.indent -= 1;
                 self.line("}");
             }
-            13 => {
-                let kind = *self.loop_stack.last().unwrap();
-                let can_continue = kind != LoopKind::CounterLast;
-                let word = if can_continue && self.rng.chance(0.4) {
-                    "continue"
-                } else {
-                    "break"
-                };
-                let c = self.cond();
-                self.line(&format!("if {c} {{"));
-                self.indent += 1;
-                self.push_scope();
-                if self.rng.chance(0.4) && !mutables.is_empty() {
-                    self.assign(&mutables);
-                }
-                self.pop_scope();
-                self.line(&format!("{word};"));
-                self.indent -= 1;
-                self.line("}");
-            }
+            13 => self.break_continue(&mutables),
             14 => {
                 let name = self.fresh("v");
                 self.line(&format!("let {name} = {{"));
@@ -2049,7 +2249,17 @@ impl<'a> FnGen<'a> {
                 self.terminated = true;
             }
             20 => self.buf_scan(&bufs),
-            _ => self.destructure_array(),
+            21 => self.destructure_array(),
+            22 => self.let_sub_slice(),
+            23 => self.split_at(),
+            24 => self.for_chain(),
+            25 => self.labelled_loops(),
+            26 => self.loop_value(),
+            27 => self.while_let(),
+            28 => self.let_else(),
+            29 => self.f32_let(),
+            30 => self.buf_slice_write(&bufs),
+            _ => self.array_map(),
         }
     }
 
@@ -2268,6 +2478,7 @@ impl<'a> FnGen<'a> {
         self.indent += 1;
         self.push_scope();
         self.loop_stack.push(LoopKind::For);
+        self.loop_labels.push(None);
         let saved_mult = self.loop_mult;
         self.loop_mult *= b.len as f64;
         self.inflate_for_loop(b.len as f64);
@@ -2294,6 +2505,7 @@ impl<'a> FnGen<'a> {
         self.line(&format!("{}[{i}] = {body};", b.name));
         self.stmts(1);
         self.loop_stack.pop();
+        self.loop_labels.pop();
         self.loop_mult = saved_mult;
         self.pop_scope();
         self.indent -= 1;
@@ -2602,12 +2814,43 @@ impl<'a> FnGen<'a> {
     }
 
     fn loop_body(&mut self, kind: LoopKind, trips: f64) {
+        self.loop_body_labelled(kind, None, trips, 1);
+    }
+
+    /// Entering a loop's body: returns what [`FnGen::leave_loop`] restores.
+    fn enter_loop(&mut self, kind: LoopKind, label: Option<String>, trips: f64) -> (bool, f64) {
         let saved_arm_top = std::mem::replace(&mut self.arm_top, false);
         self.loop_stack.push(kind);
+        self.loop_labels.push(label);
         let saved_mult = self.loop_mult;
         self.loop_mult *= trips.max(1.0);
         self.inflate_for_loop(trips);
-        let n = self.rng.range(1, 4);
+        (saved_arm_top, saved_mult)
+    }
+
+    fn leave_loop(&mut self, saved: (bool, f64)) {
+        self.loop_mult = saved.1;
+        self.loop_stack.pop();
+        self.loop_labels.pop();
+        self.terminated = false;
+        self.arm_top = saved.0;
+    }
+
+    /// A loop body of `min..=4` statements, then something carried out of it.
+    fn loop_body_labelled(
+        &mut self,
+        kind: LoopKind,
+        label: Option<String>,
+        trips: f64,
+        min: usize,
+    ) {
+        let saved_arm_top = std::mem::replace(&mut self.arm_top, false);
+        self.loop_stack.push(kind);
+        self.loop_labels.push(label);
+        let saved_mult = self.loop_mult;
+        self.loop_mult *= trips.max(1.0);
+        self.inflate_for_loop(trips);
+        let n = self.rng.range(min, 4);
         self.stmts(n);
         // Make sure the loop does something with a carried variable.
         if !self.terminated {
@@ -2623,6 +2866,7 @@ impl<'a> FnGen<'a> {
         }
         self.loop_mult = saved_mult;
         self.loop_stack.pop();
+        self.loop_labels.pop();
         self.terminated = false;
         self.arm_top = saved_arm_top;
     }
@@ -2894,6 +3138,1116 @@ impl<'a> FnGen<'a> {
         self.tame(e, LIMIT)
     }
 
+    // ---- sub-slices, iterator chains, control flow, f32 --------------------------------------
+
+    /// The named sequences in scope, innermost first, then the sequence parameter.
+    fn seqs(&self) -> Vec<Seq> {
+        let mut v = self.visible(|s| &s.seqs, |q| &q.name);
+        if let Some((name, len)) = self.slice.clone() {
+            v.push(Seq {
+                name,
+                len,
+                max: len,
+            });
+        }
+        v
+    }
+
+    /// A sequence to read: the parameter half of the time, else a named one.
+    fn pick_seq(&mut self) -> Seq {
+        let seqs = self.seqs();
+        if seqs.len() == 1 || self.rng.chance(0.5) {
+            seqs.last().unwrap().clone()
+        } else {
+            self.rng.pick(&seqs[..seqs.len() - 1]).clone()
+        }
+    }
+
+    /// A range inside a sequence of exactly `len` elements (`len_text` spells the length):
+    /// its text and the length of the sub-slice it takes (`min..=max`).
+    fn sub_range(&mut self, len: usize, len_text: &str) -> (String, usize, usize) {
+        let konst_usize = matches!(self.konst, Some((_, ParamKind::Usize)));
+        match self.rng.below(6) {
+            0 | 1 => {
+                let a = self.rng.range(0, len - 1);
+                let b = self.rng.range(a + 1, len);
+                (format!("{a}..{b}"), b - a, b - a)
+            }
+            2 => {
+                let a = self.rng.range(1, len - 1);
+                (format!("{a}.."), len - a, len - a)
+            }
+            3 => {
+                let b = self.rng.range(1, len);
+                (format!("..{b}"), b, b)
+            }
+            4 if len >= 3 => {
+                let a = self.rng.range(0, 1);
+                let c = self.rng.range(1, len - 1 - a);
+                (format!("{a}..{len_text} - {c}"), len - a - c, len - a - c)
+            }
+            5 if konst_usize && len >= 4 => {
+                let k = self.konst.clone().unwrap().0;
+                (format!("{k}.."), len - 3, len)
+            }
+            _ => (format!("1..{len_text}"), len - 1, len - 1),
+        }
+    }
+
+    /// `let s = &xs[a..b];`
+    fn let_sub_slice(&mut self) {
+        let seqs: Vec<Seq> = self
+            .seqs()
+            .into_iter()
+            .filter(|s| s.exact() && s.len >= 2)
+            .collect();
+        if seqs.is_empty() {
+            return;
+        }
+        let src = self.rng.pick(&seqs).clone();
+        let len_text = format!("{}.len()", src.name);
+        let (range, min, max) = self.sub_range(src.len, &len_text);
+        let name = self.fresh("s");
+        self.line(&format!("let {name} = &{}[{range}];", src.name));
+        if min >= 1 {
+            self.scopes.last_mut().unwrap().seqs.push(Seq {
+                name,
+                len: min,
+                max,
+            });
+        }
+    }
+
+    /// `let (l, r) = xs.split_at(k);`
+    fn split_at(&mut self) {
+        let seqs: Vec<Seq> = self
+            .seqs()
+            .into_iter()
+            .filter(|s| s.exact() && s.len >= 2)
+            .collect();
+        if seqs.is_empty() {
+            return;
+        }
+        let src = self.rng.pick(&seqs).clone();
+        let k = self.rng.range(1, src.len - 1);
+        let at = if self.rng.chance(0.2) {
+            format!("{}.len() - {}", src.name, src.len - k)
+        } else {
+            k.to_string()
+        };
+        let l = self.fresh("s");
+        let r = self.fresh("s");
+        self.line(&format!("let ({l}, {r}) = {}.split_at({at});", src.name));
+        let scope = self.scopes.last_mut().unwrap();
+        scope.seqs.push(Seq {
+            name: l,
+            len: k,
+            max: k,
+        });
+        scope.seqs.push(Seq {
+            name: r,
+            len: src.len - k,
+            max: src.len - k,
+        });
+    }
+
+    /// The start of an iterator chain over a sequence (or, `range`, a range of indices).
+    fn chain_base(&mut self, range: bool) -> Chain {
+        if range && self.rng.chance(0.3) {
+            let n = self.rng.range(1, 5);
+            let text = if self.rng.chance(0.3) {
+                format!("(0..{n}).rev()")
+            } else {
+                format!("(0..{n})")
+            };
+            return Chain {
+                text,
+                min: n,
+                max: n,
+                item: Item::Idx(n as i64 - 1, false),
+            };
+        }
+        let s = self.pick_seq();
+        let windows = s.exact() && !self.cfg.avoids("windows");
+        let subs = s.exact() && s.len >= 2 && !self.cfg.avoids("sub-slices");
+        let weights = [
+            4.0,
+            if subs { 1.5 } else { 0.0 },
+            if windows { 1.0 } else { 0.0 },
+            if windows && s.len >= 2 { 0.7 } else { 0.0 },
+            if windows && s.len >= 2 { 0.5 } else { 0.0 },
+            1.0,
+        ];
+        match self.rng.weighted(&weights).unwrap() {
+            0 => Chain {
+                text: format!("{}.iter()", s.name),
+                min: s.len,
+                max: s.max,
+                item: Item::Ref,
+            },
+            1 => {
+                let len_text = format!("{}.len()", s.name);
+                let (r, min, max) = self.sub_range(s.len, &len_text);
+                Chain {
+                    text: format!("{}[{r}].iter()", s.name),
+                    min,
+                    max,
+                    item: Item::Ref,
+                }
+            }
+            2 => {
+                let k = self.rng.range(1, s.len.min(3));
+                let n = s.len - k + 1;
+                Chain {
+                    text: format!("{}.windows({k})", s.name),
+                    min: n,
+                    max: n,
+                    item: Item::Win(k, k),
+                }
+            }
+            3 => {
+                let k = self.rng.range(2, s.len.min(3));
+                let n = s.len.div_ceil(k);
+                let last = if s.len % k == 0 { k } else { s.len % k };
+                Chain {
+                    text: format!("{}.chunks({k})", s.name),
+                    min: n,
+                    max: n,
+                    item: Item::Win(last, k),
+                }
+            }
+            4 => {
+                let k = self.rng.range(2, s.len.min(3));
+                let n = s.len / k;
+                Chain {
+                    text: format!("{}.chunks_exact({k})", s.name),
+                    min: n,
+                    max: n,
+                    item: Item::Win(k, k),
+                }
+            }
+            _ => Chain {
+                text: format!("{}.iter().copied()", s.name),
+                min: s.len,
+                max: s.max,
+                item: Item::Val,
+            },
+        }
+    }
+
+    /// Counting adaptors (`skip`, `take`, `step_by`, `rev`), keeping at least one item.
+    fn adapt(&mut self, c: &mut Chain) {
+        if self.cfg.avoids("adaptors") {
+            return;
+        }
+        let n = self.rng.below(3);
+        for _ in 0..n {
+            match self.rng.below(4) {
+                0 if c.min >= 2 => {
+                    let k = self.rng.range(1, c.min - 1);
+                    c.text = format!("{}.skip({k})", c.text);
+                    c.min -= k;
+                    c.max -= k;
+                }
+                1 if c.min >= 2 => {
+                    let k = self.rng.range(1, c.min - 1);
+                    c.text = format!("{}.take({k})", c.text);
+                    c.min = k;
+                    c.max = k;
+                }
+                2 if c.min >= 2 => {
+                    let s = self.rng.range(2, 3);
+                    c.text = format!("{}.step_by({s})", c.text);
+                    c.min = c.min.div_ceil(s);
+                    c.max = c.max.div_ceil(s);
+                }
+                3 => c.text = format!("{}.rev()", c.text),
+                _ => {}
+            }
+        }
+    }
+
+    /// An iterator chain: a base, adaptors, maybe `zip`, `enumerate`, `copied`, `filter`.
+    /// `filter`: whether it may end with a `filter` (leaving maybe no item).
+    fn chain(&mut self, filter: bool) -> Chain {
+        let mut c = self.chain_base(false);
+        self.adapt(&mut c);
+        if !self.cfg.avoids("zip") && self.rng.chance(0.3) {
+            let mut other = if self.rng.chance(0.2) {
+                // A named sequence (or the parameter) itself: `&[f64]` iterates by reference.
+                let s = self.pick_seq();
+                let text = if s.name == self.slice.as_ref().unwrap().0
+                    && self.slice_form == SliceForm::Arr
+                {
+                    format!("{}.iter()", s.name)
+                } else if s.name == self.slice.as_ref().unwrap().0 {
+                    format!("{}.iter()", s.name)
+                } else {
+                    s.name.clone()
+                };
+                Chain {
+                    text,
+                    min: s.len,
+                    max: s.max,
+                    item: Item::Ref,
+                }
+            } else {
+                let mut o = self.chain_base(true);
+                self.adapt(&mut o);
+                o
+            };
+            let plain = !other.text.contains('.') && !other.text.contains('(');
+            if self.rng.chance(0.5) && !plain && !matches!(other.item, Item::Idx(..)) {
+                std::mem::swap(&mut c, &mut other);
+            }
+            let (first, second) = (c, other);
+            let text = if first.text.starts_with("0..") {
+                format!("({}).zip({})", first.text, second.text)
+            } else {
+                format!("{}.zip({})", first.text, second.text)
+            };
+            c = Chain {
+                text,
+                min: first.min.min(second.min),
+                max: first.max.min(second.max),
+                item: Item::Pair(Box::new(first.item), Box::new(second.item)),
+            };
+            if self.rng.chance(0.2) {
+                self.adapt(&mut c);
+            }
+        }
+        if !self.cfg.avoids("adaptors") && self.rng.chance(0.2) {
+            c.text = format!("{}.enumerate()", c.text);
+            c.item = Item::Pair(
+                Box::new(Item::Idx(c.max as i64 - 1, true)),
+                Box::new(c.item),
+            );
+            if self.rng.chance(0.2) {
+                self.adapt(&mut c);
+            }
+        }
+        if matches!(c.item, Item::Ref) && self.rng.chance(0.3) {
+            c.text = format!("{}.copied()", c.text);
+            c.item = Item::Val;
+        }
+        if filter && !self.cfg.avoids("filter") && self.rng.chance(0.15) {
+            let cut = fmt_lit(*self.rng.pick(&[0.0, 0.5, -0.5, 1.0, -1.0]));
+            let op = if self.rng.chance(0.5) { ">" } else { "<" };
+            let pred = match &c.item {
+                Item::Ref => Some(if self.rng.chance(0.5) {
+                    format!("|v| **v {op} {cut}")
+                } else {
+                    format!("|&&v| v {op} {cut}")
+                }),
+                Item::Val => Some(if self.rng.chance(0.5) {
+                    format!("|v| *v {op} {cut}")
+                } else {
+                    format!("|&v| v {op} {cut}")
+                }),
+                Item::Pair(a, _) if matches!(**a, Item::Idx(..)) => {
+                    Some(format!("|(i, _)| i % 2 == {}", self.rng.below(2)))
+                }
+                _ => None,
+            };
+            if let Some(pred) = pred {
+                c.text = format!("{}.filter({pred})", c.text);
+                c.min = 0;
+            }
+        }
+        c
+    }
+
+    /// Binds an item's pattern in the current scope: the pattern and the float expressions it
+    /// names (text, precedence).
+    fn bind(&mut self, item: &Item) -> (String, Vec<(String, u8)>) {
+        match item {
+            Item::Ref => {
+                let v = self.fresh("e");
+                let (pat, text, prec) = if self.rng.chance(0.5) {
+                    (format!("&{v}"), v.clone(), ATOM)
+                } else {
+                    (v.clone(), format!("*{v}"), UNARY)
+                };
+                self.add_f(FVar {
+                    name: v,
+                    text: text.clone(),
+                    prec,
+                    bound: 2.0,
+                    mutable: false,
+                    typed: true,
+                    stamp: 0,
+                });
+                (pat, vec![(text, prec)])
+            }
+            Item::Val => {
+                let v = self.fresh("e");
+                self.add_f(FVar {
+                    name: v.clone(),
+                    text: v.clone(),
+                    prec: ATOM,
+                    bound: 2.0,
+                    mutable: false,
+                    typed: true,
+                    stamp: 0,
+                });
+                (v.clone(), vec![(v, ATOM)])
+            }
+            Item::Win(len, max) => {
+                let w = self.fresh("w");
+                self.scopes.last_mut().unwrap().seqs.push(Seq {
+                    name: w.clone(),
+                    len: *len,
+                    max: *max,
+                });
+                let k = self.rng.below(*len);
+                let text = if self.rng.chance(0.3) {
+                    format!("{w}[{w}.len() - 1]")
+                } else {
+                    format!("{w}[{k}]")
+                };
+                (w, vec![(text, ATOM)])
+            }
+            Item::Idx(max, fixed) => {
+                if self.rng.chance(0.2) {
+                    return ("_".to_string(), Vec::new());
+                }
+                let i = self.fresh("i");
+                self.add_i(IVar {
+                    name: i.clone(),
+                    ty: if *fixed { ITy::Usize } else { ITy::Infer },
+                    min: 0,
+                    max: *max,
+                });
+                (i, Vec::new())
+            }
+            Item::Pair(a, b) => {
+                let (pa, mut ta) = self.bind(a);
+                let (pb, tb) = self.bind(b);
+                ta.extend(tb);
+                (format!("({pa}, {pb})"), ta)
+            }
+        }
+    }
+
+    /// A closure body over the names an item binds.
+    fn item_body(&mut self, depth: u32, names: &[(String, u8)], limit: f64) -> E {
+        let body = self.expr(depth.saturating_sub(1).max(1));
+        let body = if names.is_empty() {
+            body
+        } else {
+            let (t, p) = self.rng.pick(names).clone();
+            self.mention(body, &t, &t, p)
+        };
+        self.tame(body, limit)
+    }
+
+    /// A reduction over an iterator chain.
+    fn chain_reduction(&mut self, depth: u32) -> E {
+        let saved_iter = self.in_iter;
+        self.in_iter = true;
+        self.push_scope();
+        let extremes = !self.cfg.avoids("extremes");
+        let range_map = !self.cfg.avoids("range-map");
+        let form = self.rng.weighted(&[
+            5.0,                               // map(..).sum()
+            1.0,                               // map(..).product()
+            1.5,                               // fold
+            if extremes { 1.5 } else { 0.0 },  // max_by / min_by
+            if extremes { 1.0 } else { 0.0 },  // reduce
+            if range_map { 1.5 } else { 0.0 }, // (0..n).map(|i| x[i] ..)
+            1.0,                               // copied().sum()
+        ]);
+        let result = match form.unwrap() {
+            0 | 1 => {
+                let c = self.chain(true);
+                let (pat, names) = self.bind(&c.item);
+                let product = form == Some(1);
+                let body = self.item_body(depth, &names, if product { 0.5 } else { 5.0 });
+                if product {
+                    let one = E::new("1.0", 1.0, ATOM, false);
+                    let f = self.add(one, "+", body);
+                    E::new(
+                        format!("{}.map(|{pat}| {}).product::<f64>()", c.text, f.s),
+                        1.5f64.powi(c.max as i32),
+                        ATOM,
+                        true,
+                    )
+                } else {
+                    E::new(
+                        format!("{}.map(|{pat}| {}).sum::<f64>()", c.text, body.s),
+                        body.b * c.max as f64,
+                        ATOM,
+                        true,
+                    )
+                }
+            }
+            2 => {
+                let c = self.chain(true);
+                let acc = self.fresh("acc");
+                let init = self.leaf();
+                let init = self.tame(init, 2.0);
+                let bound = init.b + 2.0 * c.max as f64;
+                self.add_f(FVar {
+                    name: acc.clone(),
+                    text: acc.clone(),
+                    prec: ATOM,
+                    bound,
+                    mutable: false,
+                    typed: init.typed,
+                    stamp: 0,
+                });
+                let (pat, names) = self.bind(&c.item);
+                let body = self.item_body(depth, &names, 2.0);
+                let k = *self.rng.pick(&["0.5", "0.9", "-0.7", "1.0"]);
+                let acc_e = E::new(acc.clone(), bound, ATOM, init.typed);
+                let ce = E::new(k, 1.0, if k.starts_with('-') { UNARY } else { ATOM }, false);
+                let m = self.mul(acc_e, ce);
+                let f = self.add(m, "+", body);
+                E::new(
+                    format!("{}.fold({}, |{acc}, {pat}| {})", c.text, init.s, f.s),
+                    bound,
+                    ATOM,
+                    true,
+                )
+            }
+            3 => {
+                let c = self.chain(false);
+                let which = if self.rng.chance(0.5) {
+                    "max_by"
+                } else {
+                    "min_by"
+                };
+                let cmp = "|a, b| a.partial_cmp(b).unwrap()";
+                match c.item.clone() {
+                    Item::Ref => E::new(
+                        format!("*{}.{which}({cmp}).unwrap()", c.text),
+                        2.0,
+                        UNARY,
+                        true,
+                    ),
+                    Item::Val => E::new(
+                        format!("{}.{which}({cmp}).unwrap()", c.text),
+                        2.0,
+                        ATOM,
+                        true,
+                    ),
+                    item => {
+                        let (pat, names) = self.bind(&item);
+                        let body = self.item_body(depth, &names, 5.0);
+                        E::new(
+                            format!("{}.map(|{pat}| {}).{which}({cmp}).unwrap()", c.text, body.s),
+                            body.b,
+                            ATOM,
+                            true,
+                        )
+                    }
+                }
+            }
+            4 => {
+                let c = self.chain(false);
+                let (text, b) = match c.item.clone() {
+                    Item::Val => (c.text.clone(), 2.0),
+                    Item::Ref => (format!("{}.copied()", c.text), 2.0),
+                    item => {
+                        let (pat, names) = self.bind(&item);
+                        let body = self.item_body(depth, &names, 2.0);
+                        (format!("{}.map(|{pat}| {})", c.text, body.s), body.b)
+                    }
+                };
+                let (f, bound) = match self.rng.below(4) {
+                    0 => ("|a, b| a + b", b * c.max as f64),
+                    1 => ("|a, b| a.max(b)", b),
+                    2 => ("|a, b| a.min(b)", b),
+                    _ => ("|a, b| 0.5 * a + b", 2.0 * b),
+                };
+                E::new(format!("{text}.reduce({f}).unwrap()"), bound, ATOM, true)
+            }
+            5 => {
+                let s = self.pick_seq();
+                let i = self.fresh("i");
+                let (n_text, max) = match self.rng.below(3) {
+                    0 => (format!("{}.len()", s.name), s.max),
+                    _ => {
+                        let n = self.rng.range(1, s.len);
+                        (n.to_string(), n)
+                    }
+                };
+                self.add_i(IVar {
+                    name: i.clone(),
+                    ty: ITy::Usize,
+                    min: 0,
+                    max: max as i64 - 1,
+                });
+                let elem = format!("{}[{i}]", s.name);
+                let body = self.item_body(depth, &[(elem, ATOM)], 5.0);
+                E::new(
+                    format!("(0..{n_text}).map(|{i}| {}).sum::<f64>()", body.s),
+                    body.b * max as f64,
+                    ATOM,
+                    true,
+                )
+            }
+            _ => {
+                let c = self.chain(true);
+                let text = match c.item {
+                    Item::Ref => format!("{}.copied()", c.text),
+                    Item::Val => c.text.clone(),
+                    ref item => {
+                        let item = item.clone();
+                        let (pat, names) = self.bind(&item);
+                        let body = self.item_body(depth, &names, 5.0);
+                        format!("{}.map(|{pat}| {})", c.text, body.s)
+                    }
+                };
+                E::new(
+                    format!("{text}.sum::<f64>()"),
+                    5.0 * c.max as f64,
+                    ATOM,
+                    true,
+                )
+            }
+        };
+        self.pop_scope();
+        self.in_iter = saved_iter;
+        result
+    }
+
+    /// `for PAT in CHAIN { .. }`
+    fn for_chain(&mut self) {
+        self.ensure_accumulator();
+        let c = if self.rng.chance(0.15) && !self.cfg.avoids("sub-slices") {
+            // `for &v in &xs[1..]`
+            let s = self.pick_seq();
+            if s.exact() && s.len >= 2 {
+                let len_text = format!("{}.len()", s.name);
+                let (r, min, max) = self.sub_range(s.len, &len_text);
+                Chain {
+                    text: format!("&{}[{r}]", s.name),
+                    min,
+                    max,
+                    item: Item::Ref,
+                }
+            } else {
+                self.chain(true)
+            }
+        } else {
+            self.chain(true)
+        };
+        self.push_scope();
+        let (pat, _) = self.bind(&c.item);
+        self.line(&format!("for {pat} in {} {{", c.text));
+        self.indent += 1;
+        self.loop_body(LoopKind::For, c.max as f64);
+        self.indent -= 1;
+        self.pop_scope();
+        self.line("}");
+    }
+
+    /// `let [a, b, ..] = xs.map(|v| ..);` on the array parameter.
+    fn array_map(&mut self) {
+        let (xs, len) = self.slice.clone().unwrap();
+        self.push_scope();
+        let saved_iter = self.in_iter;
+        self.in_iter = true;
+        let v = self.fresh("e");
+        self.add_f(FVar {
+            name: v.clone(),
+            text: v.clone(),
+            prec: ATOM,
+            bound: 2.0,
+            mutable: false,
+            typed: true,
+            stamp: 0,
+        });
+        let body = self.expr(1);
+        let body = self.mention(body, &v, &v, ATOM);
+        let body = self.tame(body, 5.0);
+        self.in_iter = saved_iter;
+        self.pop_scope();
+        let k = if self.rng.chance(0.5) {
+            len
+        } else {
+            self.rng.range(1, len)
+        };
+        let names: Vec<String> = (0..k).map(|_| self.fresh("e")).collect();
+        let rest = if k < len { ", .." } else { "" };
+        let recv = if self.slice_form == SliceForm::ArrRef
+            && !self.cfg.avoids("array-map-deref")
+            && self.rng.chance(0.5)
+        {
+            format!("(*{xs})")
+        } else {
+            xs
+        };
+        self.line(&format!(
+            "let [{}{rest}] = {recv}.map(|{v}| {});",
+            names.join(", "),
+            body.s
+        ));
+        for name in names {
+            self.add_f(FVar {
+                text: name.clone(),
+                name,
+                prec: ATOM,
+                bound: body.b,
+                mutable: false,
+                typed: true,
+                stamp: 0,
+            });
+        }
+    }
+
+    /// `break` or `continue`, of the innermost loop or of a labelled one.
+    fn break_continue(&mut self, mutables: &[FVar]) {
+        let depth = self.loop_stack.len();
+        let mut target = depth - 1;
+        let mut label = String::new();
+        if !self.cfg.avoids("labelled-loops") && self.rng.chance(0.5) {
+            let labelled: Vec<usize> = (0..depth)
+                .filter(|&i| self.loop_labels[i].is_some())
+                .collect();
+            if !labelled.is_empty() {
+                target = *self.rng.pick(&labelled);
+                label = format!(" {}", self.loop_labels[target].clone().unwrap());
+            }
+        }
+        let kind = self.loop_stack[target];
+        let can_continue = kind != LoopKind::CounterLast;
+        let c = self.cond();
+        self.line(&format!("if {c} {{"));
+        self.indent += 1;
+        self.push_scope();
+        if self.rng.chance(0.4) && !mutables.is_empty() {
+            self.assign(mutables);
+        }
+        let word = if can_continue && self.rng.chance(0.4) {
+            format!("continue{label};")
+        } else if kind == LoopKind::Value {
+            let e = self.expr(2);
+            let e = self.tame(e, 10.0);
+            format!("break {};", e.s)
+        } else {
+            format!("break{label};")
+        };
+        self.pop_scope();
+        self.line(&word);
+        self.indent -= 1;
+        self.line("}");
+    }
+
+    /// `'l: for i in .. { .. for j in .. { .. if c { continue 'l; } .. } .. }`
+    fn labelled_loops(&mut self) {
+        self.ensure_accumulator();
+        let label = format!("'{}", self.fresh("l"));
+        let (head, trips, ivar) = self.loop_head();
+        self.line(&format!("{label}: {head} {{"));
+        self.indent += 1;
+        self.push_scope();
+        if let Some(iv) = ivar {
+            self.add_i(iv);
+        }
+        let saved = self.enter_loop(LoopKind::For, Some(label.clone()), trips);
+        let n = self.rng.range(0, 1);
+        self.stmts(n);
+        if !self.terminated {
+            let inner_label = if self.rng.chance(0.3) {
+                Some(format!("'{}", self.fresh("l")))
+            } else {
+                None
+            };
+            let (head2, trips2, ivar2) = self.loop_head();
+            match &inner_label {
+                Some(l) => self.line(&format!("{l}: {head2} {{")),
+                None => self.line(&format!("{head2} {{")),
+            }
+            self.indent += 1;
+            self.push_scope();
+            if let Some(iv) = ivar2 {
+                self.add_i(iv);
+            }
+            let saved2 = self.enter_loop(LoopKind::For, inner_label, trips2);
+            let n = self.rng.range(0, 2);
+            self.stmts(n);
+            if !self.terminated {
+                let c = self.cond();
+                let word = if self.rng.chance(0.5) {
+                    "continue"
+                } else {
+                    "break"
+                };
+                self.line(&format!("if {c} {{"));
+                self.line(&format!("    {word} {label};"));
+                self.line("}");
+                let n = self.rng.range(0, 1);
+                self.stmts(n);
+            }
+            if !self.terminated {
+                self.sink();
+            }
+            self.leave_loop(saved2);
+            self.pop_scope();
+            self.indent -= 1;
+            self.line("}");
+            let n = self.rng.range(0, 1);
+            self.stmts(n);
+        }
+        if !self.terminated && self.rng.chance(0.7) {
+            self.sink();
+        }
+        self.leave_loop(saved);
+        self.pop_scope();
+        self.indent -= 1;
+        self.line("}");
+    }
+
+    /// The head of a `for` loop (without the brace), its trip count and its index.
+    fn loop_head(&mut self) -> (String, f64, Option<IVar>) {
+        let i = self.fresh("i");
+        if let Some((xs, len)) = self.slice.clone() {
+            if self.rng.chance(0.3) {
+                return (
+                    format!("for {i} in 0..{xs}.len()"),
+                    len as f64,
+                    Some(IVar {
+                        name: i,
+                        ty: ITy::Usize,
+                        min: 0,
+                        max: len as i64 - 1,
+                    }),
+                );
+            }
+        }
+        let n = self.rng.range(2, 4) as i64;
+        (
+            format!("for {i} in 0..{n}"),
+            n as f64,
+            Some(IVar {
+                name: i,
+                ty: ITy::Infer,
+                min: 0,
+                max: n - 1,
+            }),
+        )
+    }
+
+    /// `let v = loop { j += 1; if j > n { break e; } .. };`
+    fn loop_value(&mut self) {
+        self.ensure_accumulator();
+        let j = self.fresh("j");
+        let konst_usize = matches!(self.konst, Some((_, ParamKind::Usize)));
+        let (limit, trips) = if konst_usize && self.rng.chance(0.3) {
+            (self.konst.clone().unwrap().0, 3i64)
+        } else {
+            let n = self.rng.range(1, 4) as i64;
+            (n.to_string(), n)
+        };
+        let e = self.expr(2);
+        let e = self.tame(e, 10.0);
+        let name = self.fresh("v");
+        self.line(&format!("let mut {j} = 0;"));
+        if !e.typed || self.rng.chance(0.3) {
+            self.line(&format!("let {name}: f64 = loop {{"));
+        } else {
+            self.line(&format!("let {name} = loop {{"));
+        }
+        self.indent += 1;
+        self.line(&format!("{j} += 1;"));
+        self.line(&format!("if {j} > {limit} {{"));
+        self.line(&format!("    break {};", e.s));
+        self.line("}");
+        self.push_scope();
+        self.add_i(IVar {
+            name: j,
+            ty: if limit.parse::<i64>().is_ok() {
+                ITy::Infer
+            } else {
+                ITy::Usize
+            },
+            min: 1,
+            max: trips,
+        });
+        self.loop_body_labelled(LoopKind::Value, None, trips as f64, 1);
+        self.pop_scope();
+        self.indent -= 1;
+        self.line("};");
+        self.add_f(FVar {
+            name: name.clone(),
+            text: name,
+            prec: ATOM,
+            bound: e.b.max(10.0),
+            mutable: false,
+            typed: true,
+            stamp: 0,
+        });
+    }
+
+    /// `let mut left: usize = n; while let Some(k) = left.checked_sub(1) { left = k; .. }`
+    fn while_let(&mut self) {
+        self.ensure_accumulator();
+        let left = self.fresh("left");
+        let konst_usize = matches!(self.konst, Some((_, ParamKind::Usize)));
+        let (init, n) = match self.rng.below(4) {
+            0 if konst_usize => (self.konst.clone().unwrap().0, 3),
+            1 if self.slice.is_some() => {
+                let (xs, len) = self.slice.clone().unwrap();
+                (format!("{xs}.len()"), len as i64)
+            }
+            2 => {
+                let n = self.rng.range(1, 4) as i64;
+                (format!("{n}_usize"), n)
+            }
+            _ => {
+                let n = self.rng.range(1, 4) as i64;
+                self.line(&format!("let mut {left}: usize = {n};"));
+                (String::new(), n)
+            }
+        };
+        if !init.is_empty() {
+            self.line(&format!("let mut {left} = {init};"));
+        }
+        let k = self.fresh("k");
+        self.line(&format!("while let Some({k}) = {left}.checked_sub(1) {{"));
+        self.indent += 1;
+        self.line(&format!("{left} = {k};"));
+        self.push_scope();
+        self.add_i(IVar {
+            name: k,
+            ty: ITy::Usize,
+            min: 0,
+            max: n - 1,
+        });
+        self.loop_body(LoopKind::CounterFirst, n as f64);
+        self.pop_scope();
+        self.indent -= 1;
+        self.line("}");
+    }
+
+    /// `let Some(j) = k.checked_sub(1) else { return e; };` and the like; in a loop, the
+    /// `else` may `continue` or `break` instead.
+    fn let_else(&mut self) {
+        let konst_usize = matches!(self.konst, Some((_, ParamKind::Usize)));
+        let ints: Vec<IVar> = self
+            .visible_i()
+            .into_iter()
+            .filter(|i| self.fixed_ints.contains(&i.name) && i.min >= 0)
+            .collect();
+        let mut opts = Vec::new();
+        if konst_usize {
+            opts.push(0);
+        }
+        if !ints.is_empty() {
+            opts.push(1);
+        }
+        // (`let Some(&v) = xs.first() else { .. }` is rejected: `first` is supported only as
+        // `first().unwrap()`.)
+        if self.slice.is_some() && self.cfg.avoids("none") {
+            opts.push(2);
+        }
+        if opts.is_empty() {
+            return;
+        }
+        let in_loop = self.in_loop();
+        let diverge = if in_loop && (self.rng.chance(0.5) || self.cfg.avoids("early-return")) {
+            let kind = *self.loop_stack.last().unwrap();
+            match kind {
+                LoopKind::CounterLast => "break;".to_string(),
+                LoopKind::Value => "continue;".to_string(),
+                _ => {
+                    if self.rng.chance(0.5) {
+                        "continue;".to_string()
+                    } else {
+                        "break;".to_string()
+                    }
+                }
+            }
+        } else {
+            if self.cfg.avoids("early-return") {
+                return;
+            }
+            if self.seen_return && self.in_loop() && self.cfg.avoids("return-then-loop") {
+                return;
+            }
+            let e = self.expr(2);
+            let e = self.tame(e, LIMIT);
+            self.seen_return = true;
+            format!("return {};", e.s)
+        };
+        match *self.rng.pick(&opts) {
+            0 => {
+                let k = self.konst.clone().unwrap().0;
+                let j = self.fresh("n");
+                let c = self.rng.range(1, 2);
+                self.line(&format!("let Some({j}) = {k}.checked_sub({c}) else {{"));
+                self.line(&format!("    {diverge}"));
+                self.line("};");
+                self.add_i(IVar {
+                    name: j,
+                    ty: ITy::Usize,
+                    min: 0,
+                    max: 3 - c as i64,
+                });
+            }
+            1 => {
+                let i = self.rng.pick(&ints).clone();
+                let j = self.fresh("n");
+                self.line(&format!(
+                    "let Some({j}) = {}.checked_sub(1) else {{",
+                    i.name
+                ));
+                self.line(&format!("    {diverge}"));
+                self.line("};");
+                self.add_i(IVar {
+                    name: j,
+                    ty: ITy::Usize,
+                    min: 0,
+                    max: (i.max - 1).max(0),
+                });
+            }
+            _ => {
+                let s = self.pick_seq();
+                let end = if self.rng.chance(0.5) {
+                    "first"
+                } else {
+                    "last"
+                };
+                let v = self.fresh("e");
+                let (pat, text, prec) = if self.rng.chance(0.5) {
+                    (format!("&{v}"), v.clone(), ATOM)
+                } else {
+                    (v.clone(), format!("*{v}"), UNARY)
+                };
+                self.line(&format!("let Some({pat}) = {}.{end}() else {{", s.name));
+                self.line(&format!("    {diverge}"));
+                self.line("};");
+                self.add_f(FVar {
+                    name: v,
+                    text,
+                    prec,
+                    bound: 2.0,
+                    mutable: false,
+                    typed: true,
+                    stamp: 0,
+                });
+            }
+        }
+    }
+
+    /// `let u = e as f32;`, or `let y: f64 = (e as f32).into();` (read as `0.001 * y`: `f32`
+    /// rounding is noise the finite differences must not see).
+    fn f32_let(&mut self) {
+        self.uses_f32 = true;
+        let e = self.expr(2);
+        let e = self.tame(e, 1.0);
+        let e = need(e, UNARY);
+        if self.rng.chance(0.6) {
+            let u = self.fresh("u");
+            if self.rng.chance(0.5) {
+                self.line(&format!("let {u}: f32 = {} as f32;", e.s));
+            } else {
+                self.line(&format!("let {u} = {} as f32;", e.s));
+            }
+            self.scopes.last_mut().unwrap().f32s.push((u, e.b));
+        } else {
+            let y = self.fresh("y");
+            match self.rng.below(3) {
+                0 => self.line(&format!("let {y}: f64 = ({} as f32).into();", e.s)),
+                1 => self.line(&format!("let {y} = f64::from({} as f32);", e.s)),
+                _ => self.line(&format!("let {y} = {} as f32 as f64;", e.s)),
+            }
+            self.add_f(FVar {
+                name: y.clone(),
+                text: format!("0.001 * {y}"),
+                prec: MUL,
+                bound: 0.001 * e.b,
+                mutable: false,
+                typed: true,
+                stamp: 0,
+            });
+        }
+    }
+
+    /// An `f32` variable back in `f64`, scaled down (its rounding is noise to the finite
+    /// differences).
+    fn f32_leaf(&mut self, f32s: &[(String, f64)]) -> E {
+        let (u, b) = self.rng.pick(f32s).clone();
+        let inner = match self.rng.below(4) {
+            0 => format!("f64::from({u})"),
+            1 => format!("({u} as f64)"),
+            2 => format!("f64::from({u} * {u})"),
+            _ => format!("f64::from({u}.sin() + 0.5 * {u})"),
+        };
+        E::new(
+            format!("0.001 * {inner}"),
+            0.001 * (b * b + 1.5 * b),
+            MUL,
+            true,
+        )
+    }
+
+    /// `buf[a..b].copy_from_slice(&xs[..k])`, `buf[a..b].fill(v)`.
+    fn buf_slice_write(&mut self, bufs: &[Buf]) {
+        let b = self.rng.pick(bufs).clone();
+        let in_loop = self.in_loop();
+        // The destination: `a..c` inside the buffer, literals.
+        let a = self.rng.range(0, b.len - 1);
+        let c = self.rng.range(a + 1, b.len);
+        let dest = match self.rng.below(4) {
+            0 if a == 0 => format!("..{c}"),
+            1 if c == b.len => format!("{a}.."),
+            2 if a == 0 && c == b.len => "..".to_string(),
+            _ => format!("{a}..{c}"),
+        };
+        let n = c - a;
+        let sources: Vec<String> = if self.slice.is_some() {
+            let mut v = Vec::new();
+            for s in self.seqs() {
+                if !s.exact() || s.len < n {
+                    continue;
+                }
+                if s.len == n {
+                    let is_param = Some(&s.name) == self.slice.as_ref().map(|p| &p.0);
+                    if !is_param || self.slice_form == SliceForm::Slice {
+                        v.push(s.name.clone());
+                    } else {
+                        v.push(format!("&{}[..]", s.name));
+                    }
+                }
+                let p = self.rng.range(0, s.len - n);
+                v.push(if p == 0 {
+                    format!("&{}[..{n}]", s.name)
+                } else if p + n == s.len {
+                    format!("&{}[{p}..]", s.name)
+                } else {
+                    format!("&{}[{p}..{}]", s.name, p + n)
+                });
+            }
+            v
+        } else {
+            Vec::new()
+        };
+        if !sources.is_empty() && self.rng.chance(0.6) {
+            let src = self.rng.pick(&sources).clone();
+            self.line(&format!("{}[{dest}].copy_from_slice({src});", b.name));
+            self.raise_buf(&b.name, 2.0);
+        } else {
+            let e = self.expr(1);
+            let e = if in_loop {
+                self.tame(e, b.bound.max(1.0))
+            } else {
+                e
+            };
+            let e = if mentions(&e.s, &b.name) {
+                let t = self.fresh("t");
+                self.emit_let(&t, false, e.clone());
+                E::new(t, e.b, ATOM, true)
+            } else {
+                e
+            };
+            self.line(&format!("{}[{dest}].fill({});", b.name, e.s));
+            self.raise_buf(&b.name, e.b);
+        }
+    }
+
     /// Feeds the newest variable of the current block into a variable of an enclosing one,
     /// so that what the block computes reaches the result.
     fn sink(&mut self) {
@@ -3058,6 +4412,9 @@ fn generate_fn(global_index: usize, seed: u64, earlier: &[GenFn], cfg: &Config) 
         used_names: used.clone(),
         budget: 0,
         loop_stack: Vec::new(),
+        loop_labels: Vec::new(),
+        fixed_ints: HashSet::new(),
+        uses_f32: false,
         loop_mult: 1.0,
         in_closure: false,
         identity_cast: false,
@@ -3128,6 +4485,11 @@ fn generate_fn(global_index: usize, seed: u64, earlier: &[GenFn], cfg: &Config) 
         }
     }
 
+    if recursive {
+        // A function calling itself is its own callee (the driver skips the `_hvp` check of a
+        // recursive function with an identity cast, as for a caller of one).
+        g.callees.push(earlier.len());
+    }
     let mut src = String::new();
     if wrt {
         let names: Vec<&str> = params
@@ -3166,6 +4528,7 @@ fn generate_fn(global_index: usize, seed: u64, earlier: &[GenFn], cfg: &Config) 
         callees: g.callees,
         point_seed: mix(seed, 2),
         identity_cast: g.identity_cast,
+        uses_f32: g.uses_f32,
     }
 }
 

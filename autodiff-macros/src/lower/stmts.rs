@@ -63,6 +63,14 @@ impl Lowerer<'_> {
             if self.nesting == 0 {
                 self.hoist_buffers(std::slice::from_ref(stmt), false, out);
             }
+            if let syn::Stmt::Local(local) = stmt {
+                if let Some(stmts) = let_else_statements(local) {
+                    // The statements after it run only where the pattern matched.
+                    let mut continued = stmts;
+                    continued.extend(rest.iter().cloned());
+                    return self.lower_stmts_in_scope(&continued, out, want, tail_returns);
+                }
+            }
             self.lower_stmt(stmt, out);
             if !is_last && self.may_exit(stmt) {
                 if self.nesting == 0 {
@@ -168,27 +176,12 @@ impl Lowerer<'_> {
 
     pub(super) fn lower_local(&mut self, local: &syn::Local, out: &mut Block) {
         if let Some(init) = &local.init {
-            if let Some((_, diverge)) = &init.diverge {
-                // `let PAT = EXPR else { DIVERGE };` is
-                // `let (a, b, ..) = match EXPR { PAT => (a, b, ..), _ => DIVERGE };`.
-                let mut names = Vec::new();
-                collect_pat_names(&local.pat, &mut names);
-                let idents: Vec<syn::Ident> = names
-                    .iter()
-                    .map(|n| syn::Ident::new(n, local.pat.span()))
-                    .collect();
-                let (pat, expr) = (&local.pat, &init.expr);
-                let desugared: syn::Stmt = match idents.as_slice() {
-                    [one] => {
-                        syn::parse_quote!(let #one = match #expr { #pat => #one, _ => #diverge };)
-                    }
-                    many => {
-                        syn::parse_quote!(let (#(#many),*) = match #expr { #pat => (#(#many),*), _ => #diverge };)
-                    }
-                };
-                if let syn::Stmt::Local(desugared) = &desugared {
-                    self.lower_local(desugared, out);
-                }
+            if init.diverge.is_some() {
+                // Handled with the statements after it (`lower_stmts_in_scope`).
+                self.errors.spanned(
+                    local,
+                    "internal: `let .. else` found late; please report this",
+                );
                 return;
             }
         }
@@ -627,10 +620,11 @@ impl Lowerer<'_> {
         }
     }
 
-    /// The array a path names, if it names one.
+    /// The array a path names, if it names one (`x`, `&x`, `(*x)`).
     pub(super) fn array_of(&self, expr: &Expr) -> Option<ArrayId> {
-        let expr = match expr {
+        let expr = match strip_parens(expr) {
             Expr::Reference(r) => &*r.expr,
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => strip_parens(&u.expr),
             other => other,
         };
         match self.lookup(&Self::local_ident(expr)?.to_string())? {
@@ -776,4 +770,32 @@ fn leaf_pairs<'p>(pat: &'p Pat, init: &'p Expr, out: &mut Vec<(&'p Pat, &'p Expr
             .for_each(|(p, e)| leaf_pairs(p, e, out)),
         (pat, init) => out.push((pat, init)),
     }
+}
+
+/// `let PAT = EXPR else { DIVERGE };` as the statements it stands for:
+/// `let e = EXPR; match e { PAT => {} _ => DIVERGE }`, then, reached only when `e` matched,
+/// `let (a, b, ..) = match e { PAT => (a, b, ..), _ => unreachable!() };` (so no value has to
+/// stand in for the names on the path that diverged). `None` for any other `let`.
+fn let_else_statements(local: &syn::Local) -> Option<Vec<syn::Stmt>> {
+    let init = local.init.as_ref()?;
+    let (_, diverge) = init.diverge.as_ref()?;
+    let mut names = Vec::new();
+    collect_pat_names(&local.pat, &mut names);
+    let span = local.pat.span();
+    let idents: Vec<syn::Ident> = names.iter().map(|n| syn::Ident::new(n, span)).collect();
+    let (pat, expr) = (&local.pat, &init.expr);
+    let scrutinee = syn::Ident::new("__differentiate_else", span);
+    let bind: syn::Stmt = match idents.as_slice() {
+        [one] => {
+            syn::parse_quote!(let #one = match #scrutinee { #pat => #one, _ => ::core::unreachable!() };)
+        }
+        many => {
+            syn::parse_quote!(let (#(#many),*) = match #scrutinee { #pat => (#(#many),*), _ => ::core::unreachable!() };)
+        }
+    };
+    Some(vec![
+        syn::parse_quote!(let #scrutinee = #expr;),
+        syn::parse_quote!(match #scrutinee { #pat => {} _ => #diverge }),
+        bind,
+    ])
 }
