@@ -354,5 +354,5 @@ fn struct_patterns_read_the_fields() {
     let sum = |f: &dyn Fn(usize) -> f64| (0..3).map(f).sum::<f64>();
     assert_eq!(g.slope, sum(&|i| 2.0 * r[i] * xs[i]));
     assert_eq!(g.offset.value, sum(&|i| 2.0 * r[i] * 2.0));
-    assert_eq!(g.offset.scale, sum(&|i| 2.0 * r[i] * -1.0));
+    assert_eq!(g.offset.scale, sum(&|i| -2.0 * r[i]));
 }

@@ -3308,7 +3308,11 @@ impl<'a> FnGen<'a> {
             3 => {
                 let k = self.rng.range(2, s.len.min(3));
                 let n = s.len.div_ceil(k);
-                let last = if s.len % k == 0 { k } else { s.len % k };
+                let last = if s.len.is_multiple_of(k) {
+                    k
+                } else {
+                    s.len % k
+                };
                 Chain {
                     text: format!("{}.chunks({k})", s.name),
                     min: n,
@@ -3376,11 +3380,7 @@ impl<'a> FnGen<'a> {
             let mut other = if self.rng.chance(0.2) {
                 // A named sequence (or the parameter) itself: `&[f64]` iterates by reference.
                 let s = self.pick_seq();
-                let text = if s.name == self.slice.as_ref().unwrap().0
-                    && self.slice_form == SliceForm::Arr
-                {
-                    format!("{}.iter()", s.name)
-                } else if s.name == self.slice.as_ref().unwrap().0 {
+                let text = if s.name == self.slice.as_ref().unwrap().0 {
                     format!("{}.iter()", s.name)
                 } else {
                     s.name.clone()
