@@ -69,7 +69,9 @@ pub fn twin(func: &syn::ItemFn, sig: &Signature, ir: &FnIr, kinds: &[Kind]) -> T
     let other = if float == "f64" { "f32" } else { "f64" };
     if mentions_ident(func.block.to_token_stream(), other) {
         let reason = format!(
-            "it converts values to `{other}`, which its second-order twin over `{float}`              cannot follow; keep the computation in `{float}`, or write the function generic              over `T: Float`"
+            "it converts values to `{other}`, which its second-order twin over `{float}` \
+             cannot follow; keep the computation in `{float}`, or write the function generic \
+             over `T: Float`"
         );
         return unavailable(func, &float, reason);
     }

@@ -510,6 +510,8 @@ struct FnGen<'a> {
     cost: f64,
     /// Set after `return`, `break` or `continue`: the current block ends.
     terminated: bool,
+    /// Whether the last `value_block` ended with `return` (its value has type `!`).
+    block_returned: bool,
     /// The function's const parameter, with the values callers may pass.
     n_bufs: usize,
     n_closures: usize,
@@ -2598,6 +2600,7 @@ impl<'a> FnGen<'a> {
         self.stmts(n);
         self.arm_top = saved_arm_top;
         self.branch_depth -= 1;
+        self.block_returned = self.terminated;
         let r = if self.terminated {
             // The block ended with `return`: no tail.
             (0.0, false)
@@ -2629,22 +2632,37 @@ impl<'a> FnGen<'a> {
             ));
             (a.b.max(b.b), a.typed || b.typed)
         } else {
+            let at = self.out.len();
             self.line(&format!("let {m}{name}{ty} = if {c} {{"));
             let n = self.rng.range(0, 2);
             let (mut b, mut t) = self.value_block(n);
+            let mut all_returned = self.block_returned;
             if self.rng.chance(0.3) {
                 let c = self.cond();
                 self.line(&format!("}} else if {c} {{"));
                 let n = self.rng.range(0, 2);
                 let (b2, t2) = self.value_block(n);
+                all_returned &= self.block_returned;
                 b = b.max(b2);
                 t |= t2;
             }
             self.line("} else {");
             let n = self.rng.range(0, 2);
             let (b2, t2) = self.value_block(n);
+            all_returned &= self.block_returned;
             self.line("};");
-            (b.max(b2), t || t2)
+            if all_returned && !annotate {
+                // Every arm returns: the value has type `!`, which nothing can infer a float
+                // type from; name its type.
+                let line_end = self.out[at..]
+                    .find(" = if")
+                    .map(|k| at + k)
+                    .expect("the let");
+                self.out.insert_str(line_end, ": f64");
+                (b.max(b2), true)
+            } else {
+                (b.max(b2), t || t2)
+            }
         };
         if !typed && !annotate {
             // `let v = if c { 1.0 } else { 2.0 };` is `{float}`: only use it in typed contexts.
@@ -4427,6 +4445,7 @@ fn generate_fn(global_index: usize, seed: u64, earlier: &[GenFn], cfg: &Config) 
         callees: Vec::new(),
         cost: 1.0,
         terminated: false,
+        block_returned: false,
         n_bufs: 0,
         n_closures: 0,
         in_cond: false,

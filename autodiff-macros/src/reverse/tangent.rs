@@ -181,7 +181,8 @@ impl Tangent<'_> {
             }
             Rhs::Cast { arg, .. } => {
                 if let Some(t) = self.entry(arg, k) {
-                    let witness = operand(arg);
+                    // Forward, the tangent converts to the cast's own type (its value names it).
+                    let witness = operand(&Operand::Var(var));
                     terms.push((false, quote!(#rules::cast_x(#t, #witness))));
                 }
             }
