@@ -100,8 +100,17 @@ fn expand_impl(mut block: syn::ItemImpl) -> TokenStream {
 }
 
 /// The function and the items generated beside it.
-fn expand_function(func: syn::ItemFn, options: options::Options, errors: Errors) -> TokenStream {
+fn expand_function(
+    mut func: syn::ItemFn,
+    options: options::Options,
+    errors: Errors,
+) -> TokenStream {
+    let checkpointed = !options.checkpoints.is_empty();
     let generated = generated_items(&func, options, errors);
+    if checkpointed {
+        // A label only `checkpoint('label, ..)` uses is not unused.
+        func.attrs.push(syn::parse_quote!(#[allow(unused_labels)]));
+    }
     quote!(#func #generated)
 }
 

@@ -504,6 +504,7 @@ fn range_loop(
             stmts: body,
         },
         stop: None,
+        checkpoint: None,
     }))
 }
 

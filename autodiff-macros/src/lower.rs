@@ -140,6 +140,8 @@ struct Lowerer<'e> {
     loop_value: Option<String>,
     /// Buffers declared ahead of the loop or branch whose `let` declares them.
     hoisted: Vec<buffers::Hoisted>,
+    /// The loops to checkpoint, by label, and whether each was found.
+    checkpoints: Vec<(crate::options::Checkpoint, bool)>,
 }
 
 /// The names a pattern binds (for other stages that rewrite bodies).
@@ -172,6 +174,7 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
         temporaries: BTreeSet::new(),
         loop_value: None,
         hoisted: Vec::new(),
+        checkpoints: sig.checkpoints.iter().map(|c| (c.clone(), false)).collect(),
     };
     for param in &sig.params {
         let name = param.ident.to_string();
@@ -229,6 +232,15 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
         }
     }
     lowerer.ir.body = body;
+    for (checkpoint, found) in &lowerer.checkpoints {
+        if !found {
+            let label = &checkpoint.label;
+            lowerer.errors.spanned(
+                label,
+                format!("no loop is labelled `{label}` in this function; label the loop to checkpoint (`{label}: for ..`)"),
+            );
+        }
+    }
     lowerer.ir
 }
 

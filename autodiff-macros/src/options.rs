@@ -1,6 +1,8 @@
 //! The attribute's options: `#[differentiate]`, `#[differentiate(wrt(a, b))]`,
 //! `#[differentiate(vjp = path)]`, which supplies the derivative instead of deriving it, and
-//! `#[differentiate(dump)]`, which also generates the generated code as text.
+//! `#[differentiate(dump)]`, which also generates the generated code as text, and
+//! `#[differentiate(checkpoint('label, s))]`, which reverses the loop labelled `'label` with
+//! `s` snapshots of its state instead of recording every iteration.
 
 use crate::errors::Errors;
 use syn::parse::{Parse, ParseStream};
@@ -16,6 +18,9 @@ pub struct Options {
     pub vjp: Option<syn::Path>,
     /// `dump`: also generate `NAME_dump() -> &'static str`, the generated code for a reader.
     pub dump: bool,
+    /// `checkpoint('label, s)`: the loop labelled `'label` keeps `s` snapshots of its state
+    /// and runs segments again in the reverse sweep (binomial checkpointing).
+    pub checkpoints: Vec<Checkpoint>,
     /// Not an option the user writes: the function is in an `impl` block the attribute is on,
     /// so a function without `self` is an associated function, called as `Self::f`.
     pub in_impl: bool,
@@ -24,8 +29,14 @@ pub struct Options {
 impl Options {
     /// `#[differentiate]` with no options.
     pub fn is_default(&self) -> bool {
-        self.wrt.is_none() && self.vjp.is_none() && !self.dump
+        self.wrt.is_none() && self.vjp.is_none() && !self.dump && self.checkpoints.is_empty()
     }
+}
+
+#[derive(Clone)]
+pub struct Checkpoint {
+    pub label: syn::Lifetime,
+    pub snapshots: usize,
 }
 
 pub struct Wrt {
@@ -55,9 +66,20 @@ pub fn parse(args: proc_macro2::TokenStream, errors: &mut Errors) -> Options {
                         }
                     }
                     RawOption::Dump => options.dump = true,
+                    RawOption::Checkpoint(checkpoint) => {
+                        if checkpoint.snapshots == 0 {
+                            errors.spanned(&checkpoint.label, "`checkpoint` needs at least one snapshot (the loop's start): `checkpoint('label, 100)`");
+                            // Kept, so that its label is not reported unused as well.
+                            options.checkpoints.push(checkpoint);
+                        } else if options.checkpoints.iter().any(|c| c.label.ident == checkpoint.label.ident) {
+                            errors.spanned(&checkpoint.label, format!("the loop `{}` is checkpointed twice", checkpoint.label));
+                        } else {
+                            options.checkpoints.push(checkpoint);
+                        }
+                    }
                     RawOption::Unknown(ident) => errors.spanned(
                         &ident,
-                        format!("unknown option `{ident}`; the options are `wrt(a, b, ..)`, which names the active parameters, `vjp = path`, which supplies the derivative, and `dump`, which generates `NAME_dump()` returning the generated code"),
+                        format!("unknown option `{ident}`; the options are `wrt(a, b, ..)`, which names the active parameters, `vjp = path`, which supplies the derivative, `dump`, which generates `NAME_dump()` returning the generated code, and `checkpoint('label, snapshots)`, which checkpoints the loop labelled `'label`"),
                     ),
                 }
             }
@@ -76,6 +98,7 @@ enum RawOption {
     Wrt(Wrt),
     Vjp(Ident, syn::Path),
     Dump,
+    Checkpoint(Checkpoint),
     Unknown(Ident),
 }
 
@@ -95,6 +118,23 @@ impl Parse for RawOptions {
                 options.push(RawOption::Wrt(Wrt {
                     keyword,
                     names: names.into_iter().collect(),
+                }));
+            } else if keyword == "checkpoint" && input.peek(syn::token::Paren) {
+                let content;
+                syn::parenthesized!(content in input);
+                let label: syn::Lifetime = content.parse().map_err(|e| {
+                    syn::Error::new(e.span(), "`checkpoint` names a loop by its label and gives the snapshots to keep: `checkpoint('steps, 100)`")
+                })?;
+                content.parse::<Token![,]>().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "give the number of snapshots after the label: `checkpoint('steps, 100)`",
+                    )
+                })?;
+                let count: syn::LitInt = content.parse()?;
+                options.push(RawOption::Checkpoint(Checkpoint {
+                    label,
+                    snapshots: count.base10_parse()?,
                 }));
             } else if keyword == "dump" && (input.is_empty() || input.peek(Token![,])) {
                 options.push(RawOption::Dump);

@@ -49,6 +49,7 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod checkpoint;
 mod loops;
 mod stmts;
 mod tangent;

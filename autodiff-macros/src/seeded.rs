@@ -107,6 +107,7 @@ pub fn seeded(
             }),
             vjp: None,
             dump: options.dump,
+            checkpoints: options.checkpoints.clone(),
             in_impl: options.in_impl,
         },
         wrappers,

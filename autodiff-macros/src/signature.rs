@@ -170,6 +170,8 @@ pub struct Signature {
     pub return_type: Type,
     /// `f64`, `f32` and the function's float type parameter.
     pub floats: FloatTypes,
+    /// The loops to checkpoint (`checkpoint('label, s)`), by label.
+    pub checkpoints: Vec<crate::options::Checkpoint>,
 }
 
 impl Signature {
@@ -314,6 +316,7 @@ pub fn analyse(sig: &syn::Signature, options: &Options, errors: &mut Errors) -> 
         output,
         return_type,
         floats,
+        checkpoints: options.checkpoints.clone(),
     }
 }
 

@@ -155,6 +155,7 @@ pub fn flatten(
         }),
         vjp: None,
         dump: options.dump,
+        checkpoints: options.checkpoints.clone(),
         in_impl: options.in_impl,
     };
     Some(Flattened {
@@ -1281,6 +1282,7 @@ impl<'a> Flat<'a> {
             }),
             vjp: None,
             dump: false,
+            checkpoints: Vec::new(),
             in_impl: sig.associated,
         };
         let twin_sig = crate::signature::analyse(&twin.sig, &twin_options, &mut errors);
@@ -1435,6 +1437,7 @@ impl<'a> Flat<'a> {
             }),
             vjp: None,
             dump: false,
+            checkpoints: Vec::new(),
             in_impl: self.sig.associated,
         };
         let mut errors = crate::errors::Errors::default();

@@ -8,6 +8,7 @@
 //! convention of the generated code, hidden from the documentation.
 
 pub mod check;
+pub mod checkpoint;
 #[doc(hidden)]
 pub mod compose;
 pub mod differentiable;

@@ -13,6 +13,7 @@ use std::cell::Cell;
 
 thread_local! {
     static RECORDED: Cell<usize> = const { Cell::new(0) };
+    static PEAK: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Total bytes pushed on tapes by this thread since the last [`reset_bytes_recorded`].
@@ -30,9 +31,39 @@ pub fn bytes_recorded() -> usize {
     RECORDED.with(Cell::get)
 }
 
-/// Sets [`bytes_recorded`] back to zero.
+/// Sets [`bytes_recorded`] and [`peak_bytes`] back to zero.
 pub fn reset_bytes_recorded() {
     RECORDED.with(|c| c.set(0));
+    PEAK.with(|c| c.set(0));
+}
+
+/// The most bytes this thread's tapes held at once during the sweeps since the last
+/// [`reset_bytes_recorded`], with the snapshots of checkpointed loops: each tape's largest
+/// size, added up over the tapes of a pullback (which live at once), and the snapshots each
+/// checkpointed loop kept. A taped loop holds all its iterations' records at the end of its
+/// forward sweep; a checkpointed one holds its snapshots and one iteration's record.
+///
+/// ```
+/// use autodiff_runtime::tape::{peak_bytes, reset_bytes_recorded, Tape};
+/// reset_bytes_recorded();
+/// let mut tape = Tape::new();
+/// for k in 0..4 {
+///     tape.push(k as f64);
+/// }
+/// for _ in 0..4 {
+///     let _ = tape.pop();
+/// }
+/// drop(tape);
+/// assert_eq!(peak_bytes(), 32);
+/// ```
+pub fn peak_bytes() -> usize {
+    PEAK.with(Cell::get)
+}
+
+/// Adds `bytes` held (by a tape at its largest, or a checkpoint's snapshot) to the peak.
+#[doc(hidden)]
+pub fn note_held(bytes: usize) {
+    PEAK.with(|c| c.set(c.get() + bytes));
 }
 
 /// A stack of per-iteration records.
@@ -40,6 +71,8 @@ pub fn reset_bytes_recorded() {
 pub struct Tape<T> {
     records: Vec<T>,
     pushed: usize,
+    /// The most records held at once (updated when records leave).
+    most: usize,
 }
 
 impl<T> Tape<T> {
@@ -48,6 +81,7 @@ impl<T> Tape<T> {
         Tape {
             records: Vec::new(),
             pushed: 0,
+            most: 0,
         }
     }
 
@@ -81,6 +115,7 @@ impl<T> Tape<T> {
     /// empty tape here is a bug in the generated code, not in the user's.
     #[inline]
     pub fn pop(&mut self) -> T {
+        self.most = self.most.max(self.records.len());
         match self.records.pop() {
             Some(record) => record,
             None => panic!("differentiate: the adjoint popped more records than its loop pushed (a bug in differentiate)"),
@@ -89,6 +124,13 @@ impl<T> Tape<T> {
 
     pub fn len(&self) -> usize {
         self.records.len()
+    }
+
+    /// Drops the records after the first `len` (those of a run no adjoint follows).
+    #[inline]
+    pub fn truncate(&mut self, len: usize) {
+        self.most = self.most.max(self.records.len());
+        self.records.truncate(len);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -114,5 +156,7 @@ impl<T> Drop for Tape<T> {
         if bytes > 0 {
             RECORDED.with(|c| c.set(c.get() + bytes));
         }
+        let most = self.most.max(self.records.len());
+        note_held(most * std::mem::size_of::<T>());
     }
 }

@@ -286,6 +286,9 @@ pub struct Loop {
     pub body: Block,
     /// True after an iteration that ran `break` or `return`: the loop ends there.
     pub stop: Option<Operand>,
+    /// `checkpoint('label, s)`: reversed with `s` snapshots of its state instead of a record
+    /// per iteration (see `reverse::checkpoint`).
+    pub checkpoint: Option<usize>,
 }
 
 pub enum LoopKind {

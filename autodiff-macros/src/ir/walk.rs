@@ -98,6 +98,7 @@ mod tests {
             cond: Some(Operand::Var(4)),
             body: block(vec![let_(5), inner]),
             stop: None,
+            checkpoint: None,
         };
         block(vec![
             let_(1),

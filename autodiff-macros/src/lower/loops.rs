@@ -408,7 +408,7 @@ impl Lowerer<'_> {
             cont: exits
                 .continues
                 .then(|| format!("#cont{}", self.loops.len())),
-            label,
+            label: label.clone(),
             value,
         };
         let mut block = Block::default();
@@ -494,6 +494,7 @@ impl Lowerer<'_> {
                 exit,
             });
         }
+        let checkpoint = self.checkpoint_of(label.as_deref(), &kind, stop.is_some(), span);
         out.stmts.push(Stmt::Loop(Box::new(Loop {
             id,
             kind,
@@ -502,7 +503,36 @@ impl Lowerer<'_> {
             cond,
             body: block,
             stop,
+            checkpoint,
         })));
+    }
+
+    /// The snapshots `checkpoint('label, s)` asks this loop (labelled `label`) to keep.
+    fn checkpoint_of(
+        &mut self,
+        label: Option<&str>,
+        kind: &LoopKind,
+        stops: bool,
+        span: Span,
+    ) -> Option<usize> {
+        let label = label?;
+        let k = self
+            .checkpoints
+            .iter()
+            .position(|(c, _)| c.label.ident == label)?;
+        self.checkpoints[k].1 = true;
+        let (checkpoint, _) = &self.checkpoints[k];
+        if self.nesting > 0 {
+            let message = format!("the checkpointed loop `{}` is inside a loop or branch (or after an early `return`); a checkpointed loop must be a statement of the function's outermost block", checkpoint.label);
+            self.errors.at(span, message);
+            return None;
+        }
+        if stops && matches!(kind, LoopKind::Range { .. }) {
+            let message = format!("the checkpointed `for` loop `{}` may `break` or `return` early, so its trip count is not its range's; write it as a `while` or `loop`, whose trip count the checkpoints count as it runs", checkpoint.label);
+            self.errors.at(span, message);
+            return None;
+        }
+        Some(checkpoint.snapshots)
     }
 
     /// The index variable of `for pat in range`: `pat` is a name or `_`.

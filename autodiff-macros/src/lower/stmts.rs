@@ -185,6 +185,27 @@ impl Lowerer<'_> {
                 return;
             }
         }
+        // `let (a, b): (f64, f64) = ..`: each name takes its element's type.
+        if let (Pat::Type(typed), Some(_)) = (&local.pat, &local.init) {
+            if let (Pat::Tuple(t), syn::Type::Tuple(types)) = (&*typed.pat, &*typed.ty) {
+                if t.elems.len() == types.elems.len() {
+                    let mut elems = t.clone();
+                    for (p, ty) in elems.elems.iter_mut().zip(&types.elems) {
+                        if matches!(p, Pat::Ident(_)) {
+                            *p = Pat::Type(syn::PatType {
+                                attrs: Vec::new(),
+                                pat: Box::new(p.clone()),
+                                colon_token: Default::default(),
+                                ty: Box::new(ty.clone()),
+                            });
+                        }
+                    }
+                    let mut retyped = local.clone();
+                    retyped.pat = Pat::Tuple(elems);
+                    return self.lower_local(&retyped, out);
+                }
+            }
+        }
         let (pat, ty) = match &local.pat {
             Pat::Type(typed) => (&*typed.pat, Some((*typed.ty).clone())),
             other => (other, None),

@@ -53,7 +53,11 @@ impl Emitter<'_> {
 
     pub(super) fn loop_stmt(&mut self, l: &Loop, ctx: &mut Ctx) -> (TokenStream, TokenStream) {
         if let Some(plan) = self.fused.get(&l.id) {
+            // Its adjoint runs beside each iteration: nothing to record, nothing to checkpoint.
             return self.fused_loop(l, plan, ctx);
+        }
+        if let Some(snapshots) = l.checkpoint {
+            return self.checkpointed_loop(l, snapshots, ctx);
         }
         let n = self.loops;
         self.loops += 1;
@@ -327,6 +331,16 @@ impl Emitter<'_> {
 
     /// The end of an iteration: `h = next;` for each carried value, then the loop's exit test.
     pub(super) fn carried_next(&self, l: &Loop) -> TokenStream {
+        let mut code = self.carried_next_values(l);
+        if let Some(stop) = &l.stop {
+            let stop = self.operand(stop);
+            code.extend(quote!(if #stop { break; }));
+        }
+        code
+    }
+
+    /// `h = next;` for each carried value.
+    pub(super) fn carried_next_values(&self, l: &Loop) -> TokenStream {
         let mut code = TokenStream::new();
         for c in &l.carried {
             if c.next.var() != Some(c.header) {
@@ -334,10 +348,6 @@ impl Emitter<'_> {
                 let next = self.value(&c.next);
                 code.extend(quote!(#header = #next;));
             }
-        }
-        if let Some(stop) = &l.stop {
-            let stop = self.operand(stop);
-            code.extend(quote!(if #stop { break; }));
         }
         code
     }
@@ -360,7 +370,7 @@ impl Emitter<'_> {
     /// what the iteration would add back to it through `s + term` is exactly what it took: its
     /// adjoint is neither cleared nor added to (`constant_adjoints`), which keeps a dependency
     /// chain out of every iteration.
-    fn iteration(&mut self, l: &Loop, body_ctx: &mut Ctx) -> (TokenStream, TokenStream) {
+    pub(super) fn iteration(&mut self, l: &Loop, body_ctx: &mut Ctx) -> (TokenStream, TokenStream) {
         let sums: Vec<VarId> = fusion::sums(l, &self.facts.activity)
             .into_iter()
             .filter(|v| self.facts.kinds[*v] == Kind::Scalar)
@@ -440,7 +450,7 @@ impl Emitter<'_> {
     /// writes from the loop on), its own operands then needed in turn; a counter is run
     /// backwards; anything else (a carried value, a transcendental, a value from a nested
     /// branch or loop) is recorded.
-    fn plan_iteration(
+    pub(super) fn plan_iteration(
         &self,
         l: &Loop,
         per_iteration: &BTreeSet<VarId>,
@@ -504,6 +514,7 @@ impl Emitter<'_> {
             inner_records: iteration.records.clone(),
             recomputed: recompute,
             counters: counters_read,
+            checkpoint: None,
         }
     }
 }
@@ -524,6 +535,8 @@ pub struct TapePlan {
     pub recomputed: BTreeSet<VarId>,
     /// Counters the adjoint runs backwards from their values after the loop.
     pub counters: BTreeSet<VarId>,
+    /// For a checkpointed loop, its snapshots: the record is held one iteration at a time.
+    pub checkpoint: Option<usize>,
 }
 
 impl TapePlan {
@@ -572,6 +585,12 @@ impl TapePlan {
                 "runs {} backwards",
                 names(&mut self.counters.iter().copied())
             ));
+        }
+        if let Some(snapshots) = self.checkpoint {
+            parts.push(format!(
+                "checkpointed: keeps at most {snapshots} snapshots of its state and one iteration's record, running iterations again (binomial schedule)"
+            ));
+            return parts.join("; ");
         }
         match (self.replayed, self.counts_trips) {
             (Some(i), _) => parts.push(format!("replays `{}` backwards", naming::primal(ir, i))),
@@ -650,7 +669,7 @@ impl<'a> ValueSources<'a> {
 
 /// A carried integer that steps by a constant each iteration (`k += 1`): the adjoint needs
 /// no record of it, as it can run the counter backwards from its value after the loop.
-struct Counter {
+pub(super) struct Counter {
     header: VarId,
     exit: VarId,
     op: ArithOp,
@@ -710,7 +729,7 @@ fn counters(l: &Loop, active: &[bool]) -> Vec<Counter> {
 }
 
 /// The variables a recomputable binding reads.
-fn rhs_operands(rhs: &Rhs) -> Vec<VarId> {
+pub(super) fn rhs_operands(rhs: &Rhs) -> Vec<VarId> {
     match rhs {
         Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => a.var().into_iter().collect(),
         Rhs::Arith(_, a, b) => a.var().into_iter().chain(b.var()).collect(),

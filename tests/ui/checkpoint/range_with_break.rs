@@ -1,0 +1,15 @@
+use differentiate::differentiate;
+
+#[differentiate(checkpoint('time, 10))]
+fn f(x: f64, n: usize) -> f64 {
+    let mut y = x;
+    'time: for _ in 0..n {
+        y = y.sin();
+        if y < 0.1 {
+            break;
+        }
+    }
+    y
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use differentiate::differentiate;
+
+#[differentiate(checkpoint('steps, 10))]
+fn f(x: f64, n: usize) -> f64 {
+    let mut y = x;
+    'time: for _ in 0..n {
+        y = y.sin();
+    }
+    y
+}
+
+fn main() {}
