@@ -167,6 +167,63 @@ fn options() -> Options {
     o
 }
 
+// ---- checkpointing -----------------------------------------------------------------------------
+
+/// Issue 18's table: the chain of oscillators' gradient taped and checkpointed, each run
+/// once per step count (a taped run of 10⁶ steps holds gigabytes), alternated three times;
+/// the median of each.
+fn checkpointing() -> String {
+    use differentiate::runtime::checkpoint::repetitions;
+    use differentiate::runtime::tape::peak_bytes;
+    use workloads::checkpoint::*;
+    let x0 = start();
+    let state = 2 * x0.len() * 8;
+    let mut s = String::from(
+        "## Checkpointing (issue 18)\n\nChain of 100 oscillators, gradient with respect to (k, c), 100 snapshots.\n\n\
+         | steps | taped: peak bytes, time | checkpointed: peak bytes, time | memory ÷ | time × | bound r | targets |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for steps in [10_000usize, 100_000, 1_000_000] {
+        let mut taped_times = Vec::new();
+        let mut checkpointed_times = Vec::new();
+        let (mut taped_peak, mut checkpointed_peak) = (0, 0);
+        for _ in 0..3 {
+            reset_bytes_recorded();
+            let started = Instant::now();
+            let taped = chain_energy_vjp(&x0, 1.5, 0.01, steps, 1.0);
+            taped_times.push(started.elapsed().as_secs_f64());
+            taped_peak = peak_bytes();
+            reset_bytes_recorded();
+            let started = Instant::now();
+            let checkpointed = chain_energy_checkpointed_vjp(&x0, 1.5, 0.01, steps, 1.0);
+            checkpointed_times.push(started.elapsed().as_secs_f64());
+            checkpointed_peak = peak_bytes();
+            assert_eq!(taped, checkpointed, "checkpointing changed the result");
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (t, c) = (median(&mut taped_times), median(&mut checkpointed_times));
+        let r = repetitions(steps, SNAPSHOTS);
+        // (s + 1) states (with their positions) and one step's record.
+        let memory_ok = checkpointed_peak <= (SNAPSHOTS + 1) * (state + 64) + 4096;
+        // At most the bound's recomputation; on 10⁶ steps, at most 3× the taped sweep.
+        let time_ok = c / t <= r as f64 && (steps < 1_000_000 || c / t <= 3.0);
+        let _ = writeln!(
+            s,
+            "| {steps} | {taped_peak}, {:.3} s | {checkpointed_peak}, {:.3} s | {:.0} | {:.2} | {r} | memory {}, time {} |",
+            t,
+            c,
+            taped_peak as f64 / checkpointed_peak as f64,
+            c / t,
+            if memory_ok { "met" } else { "MISSED" },
+            if time_ok { "met" } else { "MISSED" },
+        );
+    }
+    s
+}
+
 // ---- timing ------------------------------------------------------------------------------------
 
 /// Median time of one run of each contender, in nanoseconds, with the contenders' batches
@@ -999,6 +1056,15 @@ fn main() {
         Vec::new()
     };
     println!("{}", markdown(&rows, &second, &expansion));
+    if opts.workloads
+        && opts.first_order
+        && opts
+            .filters
+            .iter()
+            .all(|f| "checkpoint".contains(f.as_str()))
+    {
+        println!("{}", checkpointing());
+    }
     let path = workspace.join("target/benchmark-report.json");
     std::fs::create_dir_all(path.parent().unwrap()).expect("create target/");
     std::fs::write(&path, json(&rows, &second, &expansion)).expect("write the JSON report");

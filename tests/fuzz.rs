@@ -168,6 +168,7 @@ fn render_check(f: &gen::GenFn, skip_hvp: bool) -> String {
     let name = &sig.name;
     let mut s = String::new();
     writeln!(s, "fn check_{name}(fz_rep: &mut fuzz_rt::Report) {{").unwrap();
+    writeln!(s, "    fz_rep.f32_rounding = {};", f.uses_f32).unwrap();
     writeln!(
         s,
         "    let mut fz_rng = fuzz_rt::Rng::new({:#x});",

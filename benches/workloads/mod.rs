@@ -11,6 +11,7 @@
 
 pub mod adbench;
 pub mod basic;
+pub mod checkpoint;
 pub mod mlp;
 pub mod peers;
 pub mod second_order;
