@@ -21,9 +21,7 @@ fn chain_energy(x0: &[f64], k: f64, c: f64, steps: usize) -> f64 {
     let dt = 0.01;
     let mut x = vec![0.0; n];
     let mut v = vec![0.0; n];
-    for i in 0..n {
-        x[i] = x0[i];
-    }
+    x.copy_from_slice(x0);
     for _ in 0..steps {
         for i in 1..n - 1 {
             let force = k * (x[i - 1] - 2.0 * x[i] + x[i + 1]) - c * v[i];
@@ -47,9 +45,7 @@ fn chain_energy_checkpointed(x0: &[f64], k: f64, c: f64, steps: usize) -> f64 {
     let dt = 0.01;
     let mut x = vec![0.0; n];
     let mut v = vec![0.0; n];
-    for i in 0..n {
-        x[i] = x0[i];
-    }
+    x.copy_from_slice(x0);
     'time: for _ in 0..steps {
         for i in 1..n - 1 {
             let force = k * (x[i - 1] - 2.0 * x[i] + x[i + 1]) - c * v[i];
