@@ -9,11 +9,11 @@
 //!
 //! The generated code runs the loop once in the forward sweep, taking the snapshots
 //! [`Schedule::snapshot_slot`] asks for (the state at iteration 0 always among them), then
-//! follows [`Schedule::actions`] in the reverse sweep:
+//! follows the actions the [`Schedule`] iterator yields, in the reverse sweep:
 //!
 //! ```text
 //! forward                                  reverse
-//! for i in 0..n {                          for action in schedule.actions() {
+//! for i in 0..n {                          for action in schedule {           
 //!     if let Some(k) = snapshot_slot(i) {      Restore(k)  => state = snapshots[k]
 //!         snapshots[k] = state                 Snapshot(k) => snapshots[k] = state
 //!     }                                        Advance(to) => run iterations up to `to`
