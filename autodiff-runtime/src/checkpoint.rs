@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! forward                                  reverse
-//! for i in 0..n {                          for action in schedule {           
+//! for i in 0..n {                          for action in schedule {
 //!     if let Some(k) = snapshot_slot(i) {      Restore(k)  => state = snapshots[k]
 //!         snapshots[k] = state                 Snapshot(k) => snapshots[k] = state
 //!     }                                        Advance(to) => run iterations up to `to`
