@@ -7,67 +7,22 @@
 
 #![allow(clippy::needless_range_loop, clippy::manual_memcpy)]
 
-use differentiate::differentiate;
 use differentiate::runtime::checkpoint::repetitions;
 use differentiate::runtime::tape::{peak_bytes, reset_bytes_recorded};
 use std::time::Instant;
 
-const SNAPSHOTS: usize = 100;
+// The chain and its two gradients, shared with the benchmark report.
+#[path = "../benches/workloads/checkpoint.rs"]
+mod chain;
 
-/// The energy left after `steps` semi-implicit Euler steps of a chain of oscillators.
-#[differentiate(wrt(k, c))]
-fn chain_energy(x0: &[f64], k: f64, c: f64, steps: usize) -> f64 {
-    let n = x0.len();
-    let dt = 0.01;
-    let mut x = vec![0.0; n];
-    let mut v = vec![0.0; n];
-    x.copy_from_slice(x0);
-    for _ in 0..steps {
-        for i in 1..n - 1 {
-            let force = k * (x[i - 1] - 2.0 * x[i] + x[i + 1]) - c * v[i];
-            v[i] += dt * force;
-        }
-        for i in 1..n - 1 {
-            x[i] += dt * v[i];
-        }
-    }
-    let mut e = 0.0;
-    for i in 0..n {
-        e += 0.5 * v[i] * v[i] + 0.5 * x[i] * x[i];
-    }
-    e
-}
-
-/// The same, checkpointed.
-#[differentiate(wrt(k, c), checkpoint('time, 100))]
-fn chain_energy_checkpointed(x0: &[f64], k: f64, c: f64, steps: usize) -> f64 {
-    let n = x0.len();
-    let dt = 0.01;
-    let mut x = vec![0.0; n];
-    let mut v = vec![0.0; n];
-    x.copy_from_slice(x0);
-    'time: for _ in 0..steps {
-        for i in 1..n - 1 {
-            let force = k * (x[i - 1] - 2.0 * x[i] + x[i + 1]) - c * v[i];
-            v[i] += dt * force;
-        }
-        for i in 1..n - 1 {
-            x[i] += dt * v[i];
-        }
-    }
-    let mut e = 0.0;
-    for i in 0..n {
-        e += 0.5 * v[i] * v[i] + 0.5 * x[i] * x[i];
-    }
-    e
-}
+use chain::*;
 
 fn main() {
     let steps: usize = std::env::args()
         .nth(1)
         .map(|s| s.parse().expect("the number of steps"))
         .unwrap_or(1_000_000);
-    let x0: Vec<f64> = (0..100).map(|i| (i as f64 * 0.3).sin()).collect();
+    let x0 = start();
     let (k, c) = (1.5, 0.01);
     let state_bytes = 2 * x0.len() * 8;
     println!(

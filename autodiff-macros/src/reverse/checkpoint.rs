@@ -186,35 +186,7 @@ impl Emitter<'_> {
 
         // Reverse: the schedule's actions, each iteration's adjoint right after its recorded run.
         let mut reverse = TokenStream::new();
-        for c in &l.carried {
-            reverse.extend(self.finalize(ctx, c.exit));
-            if self.facts.activity.active[c.header] {
-                let d_header = self.adjoint(c.header);
-                let start = if ctx.available(c.exit) {
-                    self.value_of_adjoint(c.exit)
-                } else {
-                    self.zero_like(ctx, c.exit)
-                };
-                reverse.extend(match &self.ir.vars[c.header].ty {
-                    Some(ty) => quote!(let mut #d_header: #ty = #start;),
-                    None => quote!(let mut #d_header = #start;),
-                });
-                ctx.declared.insert(c.header);
-                ctx.mutable.insert(c.header);
-            }
-        }
-        for v in &body_ctx.touched_outer {
-            if headers.contains(v) {
-                continue;
-            }
-            if ctx.local.contains(v) {
-                if !ctx.mutable.contains(v) {
-                    reverse.extend(self.declare_mutable(ctx, *v));
-                }
-            } else {
-                ctx.touched_outer.insert(*v);
-            }
-        }
+        reverse.extend(self.carried_adjoints_before(l, &body_ctx, &headers, ctx));
         let (push, pop) = if taped {
             (
                 quote!(#tape.push((#(#record_values,)*));),
@@ -279,14 +251,7 @@ impl Emitter<'_> {
             #rt::checkpoint::note_snapshots(&#kept, 0 #(+ #heap)*);
             let (#(#buffers,)*) = #final_buffers;
         });
-        for c in &l.carried {
-            if self.facts.activity.active[c.header] {
-                let d_header = self.adjoint(c.header);
-                let taken = self.fresh_taken();
-                reverse.extend(quote!(let #taken = #d_header;));
-                reverse.extend(self.accumulate(ctx, &c.init, taken.into_token_stream(), false));
-            }
-        }
+        reverse.extend(self.carried_adjoints_after(l, ctx));
         (forward, reverse)
     }
 }

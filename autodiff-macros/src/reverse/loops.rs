@@ -146,35 +146,7 @@ impl Emitter<'_> {
 
         // Reverse.
         let mut reverse = TokenStream::new();
-        for c in &l.carried {
-            reverse.extend(self.finalize(ctx, c.exit));
-            if self.facts.activity.active[c.header] {
-                let d_header = self.adjoint(c.header);
-                let start = if ctx.available(c.exit) {
-                    self.value_of_adjoint(c.exit)
-                } else {
-                    self.zero_like(ctx, c.exit)
-                };
-                reverse.extend(match &self.ir.vars[c.header].ty {
-                    Some(ty) => quote!(let mut #d_header: #ty = #start;),
-                    None => quote!(let mut #d_header = #start;),
-                });
-                ctx.declared.insert(c.header);
-                ctx.mutable.insert(c.header);
-            }
-        }
-        for v in &body_ctx.touched_outer {
-            if headers.contains(v) {
-                continue;
-            }
-            if ctx.local.contains(v) {
-                if !ctx.mutable.contains(v) {
-                    reverse.extend(self.declare_mutable(ctx, *v));
-                }
-            } else {
-                ctx.touched_outer.insert(*v);
-            }
-        }
+        reverse.extend(self.carried_adjoints_before(l, &body_ctx, &headers, ctx));
         let pop = if taped {
             let pattern = record_values.iter();
             quote!(let (#(#pattern,)*) = #tape.pop();)
@@ -200,15 +172,66 @@ impl Emitter<'_> {
             }
             _ => quote!(for _ in 0..#trips #iteration),
         });
+        reverse.extend(self.carried_adjoints_after(l, ctx));
+        (forward, reverse)
+    }
+
+    /// Before a loop's reverse iterations: each carried adjoint starts at its exit's adjoint
+    /// (as an accumulator the iterations take from and add to), and the outside adjoints the
+    /// iterations add to become accumulators too.
+    pub(super) fn carried_adjoints_before(
+        &mut self,
+        l: &Loop,
+        body_ctx: &Ctx,
+        headers: &BTreeSet<VarId>,
+        ctx: &mut Ctx,
+    ) -> TokenStream {
+        let mut code = TokenStream::new();
+        for c in &l.carried {
+            code.extend(self.finalize(ctx, c.exit));
+            if self.facts.activity.active[c.header] {
+                let d_header = self.adjoint(c.header);
+                let start = if ctx.available(c.exit) {
+                    self.value_of_adjoint(c.exit)
+                } else {
+                    self.zero_like(ctx, c.exit)
+                };
+                code.extend(match &self.ir.vars[c.header].ty {
+                    Some(ty) => quote!(let mut #d_header: #ty = #start;),
+                    None => quote!(let mut #d_header = #start;),
+                });
+                ctx.declared.insert(c.header);
+                ctx.mutable.insert(c.header);
+            }
+        }
+        for v in &body_ctx.touched_outer {
+            if headers.contains(v) {
+                continue;
+            }
+            if ctx.local.contains(v) {
+                if !ctx.mutable.contains(v) {
+                    code.extend(self.declare_mutable(ctx, *v));
+                }
+            } else {
+                ctx.touched_outer.insert(*v);
+            }
+        }
+        code
+    }
+
+    /// After a loop's reverse iterations: each carried adjoint flows into the value the loop
+    /// started from.
+    pub(super) fn carried_adjoints_after(&mut self, l: &Loop, ctx: &mut Ctx) -> TokenStream {
+        let mut code = TokenStream::new();
         for c in &l.carried {
             if self.facts.activity.active[c.header] {
                 let d_header = self.adjoint(c.header);
                 let taken = self.fresh_taken();
-                reverse.extend(quote!(let #taken = #d_header;));
-                reverse.extend(self.accumulate(ctx, &c.init, taken.into_token_stream(), false));
+                code.extend(quote!(let #taken = #d_header;));
+                code.extend(self.accumulate(ctx, &c.init, taken.into_token_stream(), false));
             }
         }
-        (forward, reverse)
+        code
     }
 
     /// A loop whose iterations each run their adjoint right after their forward code (see
