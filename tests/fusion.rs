@@ -364,3 +364,151 @@ fn first_writes_and_later_additions() {
     check_fd("dx", |x| reads_around_the_loop(x, &w), &dx, &X);
     check_fd("dw", |w| reads_around_the_loop(&X, w), &dw, &w);
 }
+
+// ---- gathered adjoints: loads at constant offsets from the loop index ----------------------
+//
+// `x[i]` and `x[i + 1]` in one iteration: the fused loop holds `x[i + 1]`'s contribution
+// until the next iteration reaches that element, so each element of the gradient is written
+// once. The sums must be the same bits as the scatter: each function has a twin whose offset
+// is a run-time value (`ahead`), which the macro scatters as written.
+
+#[differentiate]
+fn rosenbrock(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        s += (1.0 - x[i]).powi(2) + 100.0 * (x[i + 1] - x[i].powi(2)).powi(2);
+    }
+    s
+}
+
+#[differentiate]
+fn rosenbrock_scattered(x: &[f64], ahead: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        s += (1.0 - x[i]).powi(2) + 100.0 * (x[i + ahead] - x[i].powi(2)).powi(2);
+    }
+    s
+}
+
+/// A three-point stencil (a discrete second derivative, squared), offsets -1, 0, 1.
+#[differentiate]
+fn stencil(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 1..x.len() - 1 {
+        let curvature = x[i - 1] - 2.0 * x[i] + x[i + 1];
+        s += curvature * curvature * x[i].cos();
+    }
+    s
+}
+
+#[differentiate]
+fn stencil_scattered(x: &[f64], back: usize, ahead: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 1..x.len() - 1 {
+        let curvature = x[i - back] - 2.0 * x[i] + x[i + ahead];
+        s += curvature * curvature * x[i].cos();
+    }
+    s
+}
+
+/// Offsets 0 and 2: a contribution waits two iterations.
+#[differentiate]
+fn two_apart(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 2 {
+        s += (x[i] * x[i + 2]).sin();
+    }
+    s
+}
+
+#[differentiate]
+fn two_apart_scattered(x: &[f64], ahead: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 2 {
+        s += (x[i] * x[i + ahead]).sin();
+    }
+    s
+}
+
+#[test]
+fn gathered_adjoints_are_the_scattered_bits() {
+    for n in [2, 3, 4, 6] {
+        let x = &X[..n];
+        assert_eq!(
+            rosenbrock_grad(x),
+            rosenbrock_scattered_grad(x, 1),
+            "n = {n}"
+        );
+        assert_eq!(two_apart_grad(x), two_apart_scattered_grad(x, 2), "n = {n}");
+        assert_eq!(stencil_grad(x), stencil_scattered_grad(x, 1, 1), "n = {n}");
+    }
+}
+
+#[test]
+fn gathered_adjoints_by_hand_and_by_differences() {
+    // ∂/∂xᵢ: −2(1 − xᵢ) − 400 xᵢ (xᵢ₊₁ − xᵢ²) from term i, 200 (xᵢ − xᵢ₋₁²) from term i − 1.
+    let (value, dx) = rosenbrock_grad(&X);
+    assert_eq!(value, rosenbrock(&X));
+    let n = X.len();
+    let by_hand: Vec<f64> = (0..n)
+        .map(|i| {
+            let mine = if i + 1 < n {
+                -2.0 * (1.0 - X[i]) - 400.0 * X[i] * (X[i + 1] - X[i] * X[i])
+            } else {
+                0.0
+            };
+            let previous = if i > 0 {
+                200.0 * (X[i] - X[i - 1] * X[i - 1])
+            } else {
+                0.0
+            };
+            mine + previous
+        })
+        .collect();
+    assert_close("rosenbrock", &dx, &by_hand, 1e-12);
+    check_fd("rosenbrock", rosenbrock, &dx, &X);
+    for n in [3, 4, 6] {
+        let x = &X[..n];
+        check_fd("stencil", stencil, &stencil_grad(x).1, x);
+        check_fd("two_apart", two_apart, &two_apart_grad(x).1, x);
+    }
+    // No iteration: nothing added, nothing out of bounds.
+    assert_eq!(two_apart_grad(&X[..2]).1, [0.0, 0.0]);
+}
+
+/// The same gathering in single precision and over a generic float, whose Hessian (forward
+/// over the gathered reverse sweep) is checked against differences of the gradient.
+#[differentiate]
+fn rosenbrock_f32(x: &[f32]) -> f32 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        s += (1.0 - x[i]).powi(2) + 100.0 * (x[i + 1] - x[i] * x[i]).powi(2);
+    }
+    s
+}
+
+#[differentiate]
+fn rosenbrock_generic<T: num_traits::Float>(x: &[T]) -> T {
+    let hundred = T::from(100.0).unwrap();
+    let mut s = T::zero();
+    for i in 0..x.len() - 1 {
+        s = s + (T::one() - x[i]).powi(2) + hundred * (x[i + 1] - x[i] * x[i]).powi(2);
+    }
+    s
+}
+
+#[test]
+fn gathered_adjoints_in_f32_and_generic_code() {
+    let x32: Vec<f32> = X.iter().map(|&v| v as f32).collect();
+    let (_, d32) = rosenbrock_f32_grad(&x32);
+    let (_, d64) = rosenbrock_grad(&X);
+    let d32: Vec<f64> = d32.iter().map(|&v| v as f64).collect();
+    assert_close("f32", &d32, &d64, 1e-5);
+    let (value, grad, hessian) = rosenbrock_generic_hessian(&X);
+    assert_eq!(value, rosenbrock(&X));
+    assert_close("generic gradient", &grad, &d64, 1e-12);
+    let by_differences = common::hessian_by_differences(|x| rosenbrock_generic_grad(x).1, &X, 1e-5);
+    for (row, expected) in hessian.iter().zip(&by_differences) {
+        assert_close("hessian", row, expected, 1e-5);
+    }
+}

@@ -53,6 +53,31 @@ pub struct Fused {
     /// the loop and in everything before it: each element's adjoint receives its first
     /// contribution there, so it is written (`d_x[i] = ..`) rather than added to a zero.
     pub first_writes: BTreeSet<VarId>,
+    /// Arrays read at the loop's index and at constant offsets from it (Rosenbrock's `x[i]`
+    /// and `x[i + 1]`): their adjoints are gathered rather than scattered (see [`Shifted`]).
+    pub shifted: Vec<Shifted>,
+}
+
+/// An array whose only mentions in an ascending range loop are loads `x[i + k]` at the top
+/// of the iteration, at two or more distinct constant offsets `k`. Scattered as written,
+/// iteration `i` adds to `d_x[i + 1]` and iteration `i + 1` adds to it again: every
+/// iteration waits for the previous one's store (a store-to-load chain through memory that
+/// also stops vectorisation). Instead the contribution of each load but the lowest-offset one
+/// waits in a variable until the iteration whose lowest-offset load reaches the same element,
+/// which then receives all its contributions at once, in the order the scatter added them
+/// (older iterations first), so the sums are the same bits. Contributions still waiting when
+/// the loop ends are added after it.
+pub struct Shifted {
+    pub array: ArrayId,
+    /// The loads and their offsets from the loop index, lowest offset first.
+    pub loads: Vec<(VarId, i64)>,
+}
+
+impl Shifted {
+    /// Iterations the contribution of load `k` waits: its offset above the lowest.
+    pub fn delay(&self, k: usize) -> usize {
+        (self.loads[k].1 - self.loads[0].1) as usize
+    }
 }
 
 /// The fused loops among the top-level statements, by their [`LoopId`].
@@ -174,10 +199,88 @@ impl Analysis<'_> {
             }
         }
         let first_writes = self.first_writes(p, l);
+        let shifted = self.shifted(l, &written);
         Some(Fused {
             exits,
             first_writes,
+            shifted,
         })
+    }
+
+    /// See [`Shifted`]: the arrays of an ascending range loop read at constant offsets from
+    /// its index and nowhere else in it.
+    fn shifted(&self, l: &Loop, written: &BTreeSet<ArrayId>) -> Vec<Shifted> {
+        let LoopKind::Range { index, iter, .. } = &l.kind else {
+            return Vec::new();
+        };
+        if !ascending(iter) {
+            return Vec::new();
+        }
+        // Offsets of the body's top-level index values from the loop index.
+        let mut offsets: BTreeMap<VarId, i64> = BTreeMap::from([(*index, 0)]);
+        for stmt in &l.body.stmts {
+            let Stmt::Let { var, rhs, .. } = stmt else {
+                continue;
+            };
+            let is_index = |op: &Operand| op.var() == Some(*index);
+            let literal = |op: &Operand| match op {
+                Operand::Const(c) => constant_offset(c),
+                Operand::Var(_) => None,
+            };
+            let k = match rhs {
+                Rhs::Passive(passive) if passive.uses == [*index] => constant_offset(&passive.expr),
+                Rhs::Arith(ArithOp::Add, a, b) if is_index(a) => literal(b),
+                Rhs::Arith(ArithOp::Add, a, b) if is_index(b) => literal(a),
+                Rhs::Arith(ArithOp::Sub, a, b) if is_index(a) => literal(b).map(|k| -k),
+                _ => None,
+            };
+            if let Some(k) = k {
+                offsets.insert(*var, k);
+            }
+        }
+        let mut mentioned = BTreeMap::<ArrayId, usize>::new();
+        for stmt in l.head.stmts.iter().chain(&l.body.stmts) {
+            let mut m = Mentions::default();
+            m.stmt(stmt);
+            for a in m.arrays {
+                *mentioned.entry(a).or_default() += 1;
+            }
+        }
+        let mut loads = BTreeMap::<ArrayId, Vec<(VarId, i64)>>::new();
+        for stmt in &l.body.stmts {
+            if let Stmt::Let {
+                var,
+                rhs:
+                    Rhs::Load {
+                        array,
+                        index: Operand::Var(at),
+                        guard: None,
+                    },
+                ..
+            } = stmt
+            {
+                if let Some(&k) = offsets.get(at) {
+                    loads.entry(*array).or_default().push((*var, k));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (array, mut found) in loads {
+            found.sort_by_key(|&(_, k)| k);
+            let distinct = found.windows(2).all(|w| w[0].1 < w[1].1);
+            if found.len() >= 2
+                && distinct
+                && mentioned.get(&array) == Some(&found.len())
+                && self.activity.active_arrays[array]
+                && !written.contains(&array)
+            {
+                out.push(Shifted {
+                    array,
+                    loads: found,
+                });
+            }
+        }
+        out
     }
 
     /// See [`Fused::first_writes`].
@@ -472,6 +575,26 @@ fn int_literal(expr: &syn::Expr) -> Option<u128> {
     }
 }
 
+/// Whether a range loop's range counts up by one: `a..b` or `a..=b`.
+fn ascending(iter: &syn::Expr) -> bool {
+    matches!(strip(iter), syn::Expr::Range(_))
+}
+
+/// `k` of an index written `i + k`, `k + i` or `i - k` for an integer literal `k` (the
+/// expression reads the loop index `i` and nothing else), or of the literal `k` itself.
+fn constant_offset(expr: &syn::Expr) -> Option<i64> {
+    let literal = |e: &syn::Expr| int_literal(e).and_then(|k| i64::try_from(k).ok());
+    match strip(expr) {
+        syn::Expr::Binary(b) => match b.op {
+            syn::BinOp::Add(_) if ident(&b.left).is_some() => literal(&b.right),
+            syn::BinOp::Add(_) if ident(&b.right).is_some() => literal(&b.left),
+            syn::BinOp::Sub(_) if ident(&b.left).is_some() => literal(&b.right).map(|k| -k),
+            _ => None,
+        },
+        other => literal(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,6 +630,34 @@ mod tests {
         ];
         for source in cases {
             assert_eq!(fused(source), [true], "{source}");
+        }
+    }
+
+    /// The offsets of the shifted loads of each fused loop of `source`.
+    fn shifted(source: &str) -> Vec<Vec<i64>> {
+        let (mut ir, sig, active) = lower::lower_source("", source);
+        crate::loads::optimise(&mut ir);
+        let values = analysis::values(&ir, &active, &mut Errors::default());
+        let plan = analysis::facts(&ir, values, &sig).0.fused;
+        plan.values()
+            .flat_map(|f| &f.shifted)
+            .map(|s| s.loads.iter().map(|(_, k)| *k).collect())
+            .collect()
+    }
+
+    #[test]
+    fn loads_at_constant_offsets_are_gathered() {
+        let cases: [(&str, &[&[i64]]); 6] = [
+            ("fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() - 1 { s += (1.0 - x[i]).powi(2) + 100.0 * (x[i + 1] - x[i].powi(2)).powi(2); } s }", &[&[0, 1]]),
+            ("fn f(x: &[f64]) -> f64 { x.iter().zip(x.iter().skip(1)).map(|(&a, &b)| (b - a * a).powi(2)).sum() }", &[&[0, 1]]),
+            ("fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 1..x.len() - 1 { s += x[i - 1] * x[i] * x[i + 1]; } s }", &[&[-1, 0, 1]]),
+            ("fn f(x: &[f64], y: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() - 2 { s += x[i + 2].sin() * y[i]; } s }", &[]),
+            // The same element twice, and a load at a computed index: scattered as written.
+            ("fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() - 1 { s += x[i] * x[x.len() - 1 - i]; } s }", &[]),
+            ("fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in (0..x.len() - 1).rev() { s += x[i] * x[i + 1]; } s }", &[]),
+        ];
+        for (source, expected) in cases {
+            assert_eq!(shifted(source), expected, "{source}");
         }
     }
 

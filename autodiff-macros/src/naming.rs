@@ -170,6 +170,21 @@ pub fn array_adjoint(ir: &FnIr, a: ArrayId) -> Ident {
     hygienic(&format!("{}_da{a}", stem(&array.hint)), array.span)
 }
 
+/// A contribution to array `a`'s adjoint from a load `delay` elements ahead, `age`
+/// iterations old, waiting for the element's other contributions (see `fusion::Shifted`).
+pub fn pending(ir: &FnIr, a: ArrayId, delay: usize, age: usize) -> Ident {
+    let array = &ir.arrays[a];
+    hygienic(
+        &format!("{}_da{a}_ahead{delay}_age{age}", stem(&array.hint)),
+        array.span,
+    )
+}
+
+/// The last index a range loop ran with (`None` before it runs).
+pub fn last_index(ir: &FnIr, index: VarId) -> Ident {
+    hygienic(&format!("{}_last", primal(ir, index)), ir.vars[index].span)
+}
+
 /// The tape of loop `n`.
 pub fn tape(n: usize) -> Ident {
     hygienic(&format!("__tape{n}"), Span::call_site())

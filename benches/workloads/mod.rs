@@ -67,12 +67,22 @@ pub fn cases(filters: &[String]) -> Vec<Case> {
     }
     for (stem, _, _) in adbench::GMM_1K_REFERENCE {
         if wanted(stem) {
-            out.push(gmm_case(stem));
+            out.push(gmm_case(stem, GmmForm::Formula));
+        }
+    }
+    for (stem, _, _) in adbench::GMM_1K_REFERENCE {
+        if wanted(&GmmForm::Port.name(stem)) {
+            out.push(gmm_case(stem, GmmForm::Port));
         }
     }
     for stem in BA_FILES {
         if wanted(stem) {
             out.push(ba_case(stem));
+        }
+    }
+    for n in [100, 1000] {
+        if wanted(&format!("rosenbrock_n{n}")) {
+            out.push(rosenbrock_case(n));
         }
     }
     if wanted(MLP_NAME) {
@@ -169,6 +179,8 @@ fn j_case() -> Case {
     use basic::{j, j_grad, j_hand_grad};
     let xs = points(-3.0, 3.0, 0.1);
     let tape = Tape::new();
+    // echidna's bytecode tape, recorded once and re-evaluated at each point (J has no branch).
+    let (mut j_tape, _) = echidna::record(second_order::j_echidna, &[xs[0]]);
     for &x in &xs {
         let (v, g) = j_grad(x);
         let (hv, hg) = j_hand_grad(x);
@@ -190,6 +202,15 @@ fn j_case() -> Case {
             false,
         );
         assert_close("j finite-diff", &[peers::j_fd(x)], &[hg], FD_TOL, true);
+        let eg = echidna::grad(second_order::j_echidna, &[x]);
+        assert_close("j echidna grad", &eg, &[hg], AD_TOL, false);
+        assert_close(
+            "j echidna tape",
+            &j_tape.gradient(&[x]),
+            &[hg],
+            AD_TOL,
+            false,
+        );
     }
     let xs = Rc::new(xs);
     macro_rules! runner {
@@ -211,6 +232,11 @@ fn j_case() -> Case {
         hand: runner!(|x| j_hand_grad(x)),
         peers: vec![
             ("reverse", runner!(|x| peers::j_reverse(&tape, x))),
+            (
+                "echidna grad",
+                runner!(|x| echidna::grad(second_order::j_echidna, &[x])),
+            ),
+            ("echidna tape", runner!(|x| j_tape.gradient(&[x]))),
             ("num-dual", runner!(|x| peers::j_num_dual(x))),
             ("finite-diff", runner!(|x| peers::j_fd(x))),
         ],
@@ -228,6 +254,8 @@ fn fonction_complexe_case() -> Case {
         .map(|((x, y), z)| (x, y, z))
         .collect();
     let tape = Tape::new();
+    let (x0, y0, z0) = pts[0];
+    let (mut fc_tape, _) = echidna::record(second_order::fonction_complexe_echidna, &[x0, y0, z0]);
     for &(x, y, z) in &pts {
         let (v, (dx, dy, dz)) = fonction_complexe_grad(x, y, z);
         let (hv, (hx, hy, hz)) = fonction_complexe_hand_grad(x, y, z);
@@ -260,6 +288,10 @@ fn fonction_complexe_case() -> Case {
         );
         let fd = peers::fonction_complexe_fd(x, y, z);
         assert_close("fonction_complexe finite-diff", &fd, &hand, FD_TOL, true);
+        let eg = echidna::grad(second_order::fonction_complexe_echidna, &[x, y, z]);
+        assert_close("fonction_complexe echidna grad", &eg, &hand, AD_TOL, false);
+        let tg = fc_tape.gradient(&[x, y, z]);
+        assert_close("fonction_complexe echidna tape", &tg, &hand, AD_TOL, false);
     }
     // The published values at (7, 5, 2) (tests/reference_values.rs).
     let (_, (dx, dy, dz)) = fonction_complexe_hand_grad(7.0, 5.0, 2.0);
@@ -300,6 +332,17 @@ fn fonction_complexe_case() -> Case {
                 runner!(pts, |x, y, z| peers::fonction_complexe_reverse(
                     &tape, x, y, z
                 )),
+            ),
+            (
+                "echidna grad",
+                runner!(pts, |x, y, z| echidna::grad(
+                    second_order::fonction_complexe_echidna,
+                    &[x, y, z]
+                )),
+            ),
+            (
+                "echidna tape",
+                runner!(pts, |x, y, z| fc_tape.gradient(&[x, y, z])),
             ),
             (
                 "num-dual",
@@ -349,6 +392,11 @@ fn residual_sum_case(n: usize) -> Case {
     let mut flat = [&w[..], &x, &y].concat();
     let fd = peers::residual_sum_fd(&mut flat, n);
     assert_close("residual_sum finite-diff", &fd, &hand, FD_TOL, true);
+    let eg = echidna::grad(peers::residual_sum_echidna, &flat);
+    assert_close("residual_sum echidna grad", &eg, &hand, AD_TOL, false);
+    let (mut recorded, _) = echidna::record(peers::residual_sum_echidna, &flat);
+    let tg = recorded.gradient(&flat);
+    assert_close("residual_sum echidna tape", &tg, &hand, AD_TOL, false);
 
     let data = Rc::new((w, x, y));
     let with = |f: fn(&[f64], &[f64], &[f64])| -> Runner {
@@ -385,6 +433,18 @@ fn residual_sum_case(n: usize) -> Case {
                 Box::new(move || {
                     let (w, x, y) = &*data;
                     black_box(peers::residual_sum_reverse(&tape, black_box(w), x, y));
+                })
+            }),
+            ("echidna grad", {
+                let wxy = flat.clone();
+                Box::new(move || {
+                    black_box(echidna::grad(peers::residual_sum_echidna, black_box(&wxy)));
+                })
+            }),
+            ("echidna tape", {
+                let wxy = flat.clone();
+                Box::new(move || {
+                    black_box(recorded.gradient(black_box(&wxy)));
                 })
             }),
             (
@@ -427,6 +487,15 @@ fn oscillator_case() -> Case {
     );
     let fd = peers::oscillator_fd(k, c, x0, v0, dt, steps);
     assert_close("oscillator finite-diff", &fd, &[hk, hc], FD_TOL, true);
+    let oscillator_echidna = move |kc: &[_]| peers::oscillator_echidna(kc, x0, v0, dt, steps);
+    let eg = echidna::grad(oscillator_echidna, &[k, c]);
+    assert_close("oscillator echidna grad", &eg, &[hk, hc], AD_TOL, false);
+    let (mut recorded, _) = echidna::record(
+        move |kc: &[_]| peers::oscillator_echidna(kc, x0, v0, dt, steps),
+        &[k, c],
+    );
+    let tg = recorded.gradient(&[k, c]);
+    assert_close("oscillator echidna tape", &tg, &[hk, hc], AD_TOL, false);
     let (_, (ak, ac)) = basic::oscillator_hand_adjoint(k, c, x0, v0, dt, steps);
     assert_close(
         "oscillator hand-adjoint",
@@ -456,6 +525,11 @@ fn oscillator_case() -> Case {
                 runner!(|k, c| peers::oscillator_reverse(&tape, k, c, x0, v0, dt, steps)),
             ),
             (
+                "echidna grad",
+                runner!(|k, c| echidna::grad(oscillator_echidna, &[k, c])),
+            ),
+            ("echidna tape", runner!(|k, c| recorded.gradient(&[k, c]))),
+            (
                 "num-dual",
                 runner!(|k, c| peers::oscillator_num_dual(k, c, x0, v0, dt, steps)),
             ),
@@ -474,11 +548,37 @@ fn oscillator_case() -> Case {
 
 // ---- 4. ADBench GMM ----------------------------------------------------------------------------
 
-fn gmm_case(stem: &str) -> Case {
+/// Which of the two GMM objectives a case times.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum GmmForm {
+    /// `gmm_objective`: `exp(q_k)` per point as the formula reads (the `hoist` stage's test).
+    Formula,
+    /// `gmm_objective_port`: ADBench's C++ ported, `exp(q_k)` once per component.
+    Port,
+}
+
+impl GmmForm {
+    /// The case's name for an ADBench file stem (`gmm_d2_K5` → `gmm_port_d2_K5`).
+    pub fn name(self, stem: &str) -> String {
+        match self {
+            GmmForm::Formula => stem.to_string(),
+            GmmForm::Port => stem.replacen("gmm_", "gmm_port_", 1),
+        }
+    }
+}
+
+fn gmm_case(stem: &str, form: GmmForm) -> Case {
     let input = GmmInput::read(&adbench::data_dir().join(format!("gmm/1k/{stem}.txt")));
-    let (value, grad) = input.generated_gradient();
+    let (value, grad) = match form {
+        GmmForm::Formula => input.generated_gradient(),
+        GmmForm::Port => input.port_gradient(),
+    };
     let (hand_value, hand) = input.hand_gradient();
-    assert_eq!(value, input.objective());
+    let objective = match form {
+        GmmForm::Formula => input.objective(),
+        GmmForm::Port => input.port_objective(),
+    };
+    assert_eq!(value, objective);
     assert_close(
         &format!("{stem} value"),
         &[value],
@@ -515,6 +615,12 @@ fn gmm_case(stem: &str) -> Case {
         assert_close(&format!("{stem} finite-diff"), &fd, &hand, FD_TOL, true);
     }
 
+    let eg = echidna::grad(|p: &[_]| peers::gmm_echidna(&input, p), &flat);
+    assert_close(&format!("{stem} echidna grad"), &eg, &hand, AD_TOL, false);
+    let (mut recorded, _) = echidna::record(|p: &[_]| peers::gmm_echidna(&input, p), &flat);
+    let tg = recorded.gradient(&flat);
+    assert_close(&format!("{stem} echidna tape"), &tg, &hand, AD_TOL, false);
+
     let input = Rc::new(input);
     let constant = input.constant();
     macro_rules! runner {
@@ -526,16 +632,28 @@ fn gmm_case(stem: &str) -> Case {
             }) as Runner
         }};
     }
+    // The two forms' functions share a signature: pick them as function pointers.
+    let (objective, gradient): (GmmObjective, GmmGradient) = match form {
+        GmmForm::Formula => (adbench::gmm_objective, adbench::gmm_objective_grad),
+        GmmForm::Port => (
+            adbench::gmm_objective_port,
+            adbench::gmm_objective_port_grad,
+        ),
+    };
     Case {
-        name: stem.to_string(),
+        name: form.name(stem),
         what: format!(
-            "GMM objective, D = {}, K = {}, N = {}, gradient in all {} parameters",
+            "GMM objective{}, D = {}, K = {}, N = {}, gradient in all {} parameters",
+            match form {
+                GmmForm::Formula => "",
+                GmmForm::Port => " ported from ADBench's C++",
+            },
             input.d,
             input.k,
             input.n,
             input.parameter_count()
         ),
-        f: runner!(|i| adbench::gmm_objective(
+        f: runner!(|i| objective(
             i.d,
             i.k,
             i.n,
@@ -547,7 +665,7 @@ fn gmm_case(stem: &str) -> Case {
             i.wishart_m,
             constant
         )),
-        grad: runner!(|i| adbench::gmm_objective_grad(
+        grad: runner!(|i| gradient(
             i.d,
             i.k,
             i.n,
@@ -573,11 +691,97 @@ fn gmm_case(stem: &str) -> Case {
         )),
         peers: vec![
             ("reverse", runner!(|i| peers::gmm_reverse(&tape, i))),
+            ("echidna grad", {
+                let params = flat.clone();
+                runner!(|i| echidna::grad(|p: &[_]| peers::gmm_echidna(i, p), &params))
+            }),
+            ("echidna tape", {
+                let params = flat.clone();
+                runner!(|_i| recorded.gradient(&params))
+            }),
             (
                 "num-dual",
                 runner!(|i| peers::gmm_num_dual(i, &mut dual_params)),
             ),
             ("finite-diff", runner!(|i| peers::gmm_fd(i, &mut flat))),
+        ],
+        calls_per_run: 1,
+    }
+}
+
+/// `gmm_objective`'s signature (both forms).
+type GmmObjective = fn(usize, usize, usize, &[f64], &[f64], &[f64], &[f64], f64, f64, f64) -> f64;
+/// `gmm_objective_grad`'s signature (both forms): `(F, (dalpha, dmu, dicf))`.
+type GmmGradient = fn(
+    usize,
+    usize,
+    usize,
+    &[f64],
+    &[f64],
+    &[f64],
+    &[f64],
+    f64,
+    f64,
+    f64,
+) -> (f64, (Vec<f64>, Vec<f64>, Vec<f64>));
+
+// ---- 7. Rosenbrock ------------------------------------------------------------------------------
+
+fn rosenbrock_case(n: usize) -> Case {
+    use second_order::{rosenbrock, rosenbrock_echidna, rosenbrock_grad, rosenbrock_hand_grad};
+    let x = second_order::points(-1.5, 1.5, 0.3, n);
+    let (value, grad) = rosenbrock_grad(&x);
+    let (hand_value, hand) = rosenbrock_hand_grad(&x);
+    assert_eq!(value, rosenbrock(&x));
+    assert_close("rosenbrock value", &[value], &[hand_value], AD_TOL, false);
+    assert_close("rosenbrock generated", &grad, &hand, AD_TOL, false);
+    let tape = Tape::new();
+    let (_, rg) = peers::rosenbrock_reverse(&tape, &x);
+    assert_close("rosenbrock reverse", &rg, &hand, AD_TOL, false);
+    let mut duals: Vec<Dual64> = x.iter().map(|&a| Dual64::from(a)).collect();
+    let (_, ng) = peers::rosenbrock_num_dual(&mut duals);
+    assert_close("rosenbrock num-dual", &ng, &hand, AD_TOL, false);
+    let mut flat = x.clone();
+    let fd = peers::gradient_fd(rosenbrock, &mut flat);
+    assert_close("rosenbrock finite-diff", &fd, &hand, FD_TOL, true);
+    let eg = echidna::grad(rosenbrock_echidna, &x);
+    assert_close("rosenbrock echidna grad", &eg, &hand, AD_TOL, false);
+    let (mut recorded, _) = echidna::record(rosenbrock_echidna, &x);
+    assert_close(
+        "rosenbrock echidna tape",
+        &recorded.gradient(&x),
+        &hand,
+        AD_TOL,
+        false,
+    );
+
+    let x = Rc::new(x);
+    macro_rules! runner {
+        (|$x:ident| $body:expr) => {{
+            let x = x.clone();
+            Box::new(move || {
+                let $x: &[f64] = black_box(&x);
+                black_box($body);
+            }) as Runner
+        }};
+    }
+    Case {
+        name: format!("rosenbrock_n{n}"),
+        what: format!(
+            "Σ (1 - xᵢ)² + 100 (xᵢ₊₁ - xᵢ²)², n = {n}, gradient in all {n} inputs; the hand-written gradient scatters `g[i] += ..; g[i + 1] += ..`"
+        ),
+        f: runner!(|x| rosenbrock(x)),
+        grad: runner!(|x| rosenbrock_grad(x)),
+        hand: runner!(|x| rosenbrock_hand_grad(x)),
+        peers: vec![
+            ("reverse", runner!(|x| peers::rosenbrock_reverse(&tape, x))),
+            (
+                "echidna grad",
+                runner!(|x| echidna::grad(rosenbrock_echidna, x)),
+            ),
+            ("echidna tape", runner!(|x| recorded.gradient(x))),
+            ("num-dual", runner!(|_x| peers::rosenbrock_num_dual(&mut duals))),
+            ("finite-diff", runner!(|_x| peers::gradient_fd(rosenbrock, &mut flat))),
         ],
         calls_per_run: 1,
     }

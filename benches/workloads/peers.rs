@@ -1,11 +1,14 @@
 //! The same workloads written for the alternatives: the `reverse` crate (a tape of `Var`s,
-//! reverse mode at run time), `num-dual` (forward-mode dual numbers) and central finite
-//! differences. Each is written the way that crate's documentation suggests.
+//! reverse mode at run time), `echidna` (a tape recorded per call by `grad`, or a bytecode
+//! tape recorded once by `record` and re-evaluated by `gradient`), `num-dual` (forward-mode
+//! dual numbers) and central finite differences. Each is written the way that crate's
+//! documentation suggests.
 
 #![allow(clippy::needless_range_loop, clippy::too_many_arguments)]
 
 use super::adbench::{gmm_objective, BaInput, GmmInput};
 use super::basic;
+use echidna::Scalar;
 use nalgebra::SVector;
 use num_dual::{first_derivative, gradient, jacobian, Dual64, DualNum, DualSVec64};
 use reverse::{Gradient, Tape, Var};
@@ -564,4 +567,131 @@ pub fn ba_fd(input: &BaInput, out: &mut [f64]) {
             - super::adbench::ba_weight_error(w - h))
             / (2.0 * h);
     }
+}
+
+// ---- echidna: the objectives over its `Scalar` (one generic function serves `grad`'s
+// `Reverse` and `record`'s `BReverse`); constants through `from_f` ------------------------------
+
+/// `residual_sum` over `[w | x | y]`.
+pub fn residual_sum_echidna<T: Scalar<Float = f64>>(wxy: &[T]) -> T {
+    let n = wxy.len() / 3;
+    let (w, rest) = wxy.split_at(n);
+    let (x, y) = rest.split_at(n);
+    let mut s = T::from_f(0.0);
+    for i in 0..n {
+        let r = w[i] * x[i] - y[i];
+        s = s + r * r + x[i].sin();
+    }
+    s
+}
+
+/// The oscillator's final position as a function of `[k, c]`.
+pub fn oscillator_echidna<T: Scalar<Float = f64>>(
+    kc: &[T],
+    x0: f64,
+    v0: f64,
+    dt: f64,
+    steps: usize,
+) -> T {
+    let (k, c) = (kc[0], kc[1]);
+    let (mut x, mut v) = (T::from_f(x0), T::from_f(v0));
+    let dt = T::from_f(dt);
+    for _ in 0..steps {
+        let a = -(k * x) - c * v;
+        x = x + v * dt;
+        v = v + a * dt;
+    }
+    x
+}
+
+/// ADBench's GMM objective over `[alpha | mu | icf]`, ported from its C++ (`exp(q_k)` once
+/// per component), with the log-sum-exp shifts as recorded operations.
+pub fn gmm_echidna<T: Scalar<Float = f64>>(input: &GmmInput, params: &[T]) -> T {
+    let (d, k, n) = (input.d, input.k, input.n);
+    let icf_sz = d * (d + 1) / 2;
+    let (alphas, rest) = params.split_at(k);
+    let (means, icf) = rest.split_at(k * d);
+    let zero = T::from_f(0.0);
+    let qdiags: Vec<T> = (0..k * d)
+        .map(|i| icf[(i / d) * icf_sz + i % d].exp())
+        .collect();
+    let sum_qs: Vec<T> = (0..k)
+        .map(|ik| (0..d).fold(zero, |s, j| s + icf[ik * icf_sz + j]))
+        .collect();
+    let mut main_term = vec![zero; k];
+    let mut xcentered = vec![zero; d];
+    let mut qxcentered = vec![zero; d];
+    let mut slse = zero;
+    for ix in 0..n {
+        for ik in 0..k {
+            for j in 0..d {
+                xcentered[j] = T::from_f(input.x[ix * d + j]) - means[ik * d + j];
+                qxcentered[j] = qdiags[ik * d + j] * xcentered[j];
+            }
+            let mut li = ik * icf_sz + d;
+            for c in 0..d {
+                for r in (c + 1)..d {
+                    qxcentered[r] = qxcentered[r] + icf[li] * xcentered[c];
+                    li += 1;
+                }
+            }
+            let sqnorm = qxcentered.iter().fold(zero, |s, &q| s + q * q);
+            main_term[ik] = alphas[ik] + sum_qs[ik] - T::from_f(0.5) * sqnorm;
+        }
+        let mx = main_term.iter().fold(main_term[0], |m, &t| m.max(t));
+        let sumexp = main_term.iter().fold(zero, |s, &t| s + (t - mx).exp());
+        slse = slse + sumexp.ln() + mx;
+    }
+    let amax = alphas.iter().fold(alphas[0], |m, &a| m.max(a));
+    let lse_alphas = alphas.iter().fold(zero, |s, &a| s + (a - amax).exp()).ln() + amax;
+    let gamma = input.wishart_gamma;
+    let mut prior = zero;
+    for ik in 0..k {
+        let mut frobenius = zero;
+        for j in 0..d {
+            frobenius = frobenius + qdiags[ik * d + j] * qdiags[ik * d + j];
+        }
+        for j in d..icf_sz {
+            frobenius = frobenius + icf[ik * icf_sz + j] * icf[ik * icf_sz + j];
+        }
+        prior = prior + T::from_f(0.5 * gamma * gamma) * frobenius
+            - T::from_f(input.wishart_m) * sum_qs[ik];
+    }
+    T::from_f(input.constant()) + slse - T::from_f(input.n as f64) * lse_alphas + prior
+}
+
+// ---- Rosenbrock (first order) -----------------------------------------------------------------
+
+pub fn rosenbrock_reverse(tape: &Tape, x: &[f64]) -> (f64, Vec<f64>) {
+    tape.clear();
+    let xv = tape.add_vars(x);
+    let mut s = tape.add_var(0.0);
+    for i in 0..x.len() - 1 {
+        let a = 1.0 - xv[i];
+        let b = xv[i + 1] - xv[i].powi(2);
+        s = s + a * a + b * b * 100.0;
+    }
+    (s.val(), s.grad().wrt(&xv))
+}
+
+pub fn rosenbrock_dual<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    let mut s = D::from(0.0);
+    for i in 0..x.len() - 1 {
+        s += (D::from(1.0) - x[i]).powi(2) + (x[i + 1] - x[i].powi(2)).powi(2) * 100.0;
+    }
+    s
+}
+
+/// Forward mode: one `Dual64` pass per input (n passes of O(n) work).
+pub fn rosenbrock_num_dual(x: &mut [Dual64]) -> (f64, Vec<f64>) {
+    let mut value = 0.0;
+    let mut out = Vec::with_capacity(x.len());
+    for i in 0..x.len() {
+        x[i].eps = 1.0;
+        let r = rosenbrock_dual(x);
+        x[i].eps = 0.0;
+        value = r.re;
+        out.push(r.eps);
+    }
+    (value, out)
 }

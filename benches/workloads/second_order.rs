@@ -118,7 +118,7 @@ fn hessian_by_differences(g: impl Fn(&[f64]) -> Vec<f64>, p: &[f64]) -> Vec<Vec<
 }
 
 /// Deterministic inputs spread over `[lo, hi]` (as `super::points`).
-fn points(lo: f64, hi: f64, salt: f64, count: usize) -> Vec<f64> {
+pub fn points(lo: f64, hi: f64, salt: f64, count: usize) -> Vec<f64> {
     (0..count)
         .map(|i| lo + (hi - lo) * ((i as f64 * 0.618_033_988_75 + salt).fract()))
         .collect()
@@ -703,6 +703,22 @@ pub fn rosenbrock(x: &[f64]) -> f64 {
         s += (1.0 - x[i]).powi(2) + b * (x[i + 1] - x[i].powi(2)).powi(2);
     }
     s
+}
+
+/// Value and gradient by hand, as one first writes it: per term, the two entries it touches
+/// (`g[i] += ..; g[i + 1] += ..`, a scatter).
+pub fn rosenbrock_hand_grad(x: &[f64]) -> (f64, Vec<f64>) {
+    let n = x.len();
+    let mut g = vec![0.0; n];
+    let mut s = 0.0;
+    for i in 0..n - 1 {
+        let a = 1.0 - x[i];
+        let b = x[i + 1] - x[i] * x[i];
+        s += a * a + 100.0 * b * b;
+        g[i] += -2.0 * a - 400.0 * x[i] * b;
+        g[i + 1] += 200.0 * b;
+    }
+    (s, g)
 }
 
 /// Value, gradient and dense Hessian by hand: the tridiagonal entries filled into an `n × n`

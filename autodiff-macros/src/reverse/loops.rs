@@ -298,15 +298,124 @@ impl Emitter<'_> {
             taken_after.extend(quote!(let #taken = #d;));
             reverse.extend(self.accumulate(ctx, &target, taken.into_token_stream(), false));
         }
-        let iteration = quote!(#body_forward { #iteration_reverse });
+        let [shifted_before, shifted_aging, shifted_after] = self.shifted_parts(l, plan);
+        forward.extend(shifted_before);
+        let iteration = quote!(#body_forward { #iteration_reverse #shifted_aging });
         let iteration_end = self.carried_next(l);
         forward.extend(self.forward_loop(l, &range, iteration, iteration_end));
+        forward.extend(shifted_after);
         forward.extend(self.carried_exits(l));
         forward.extend(taken_after);
         if let Some((_, _, uses)) = &range {
             ctx.reads.extend(uses.iter().copied());
         }
         (forward, reverse)
+    }
+
+    /// The load `var` of a [`fusion::Shifted`] array of a fused loop, with its position.
+    pub(super) fn shifted_load(&self, var: VarId) -> Option<(&fusion::Shifted, usize)> {
+        self.fused.values().flat_map(|f| &f.shifted).find_map(|s| {
+            let k = s.loads.iter().position(|(v, _)| *v == var)?;
+            Some((s, k))
+        })
+    }
+
+    /// The adjoint of a shifted load (see [`fusion::Shifted`]): the lowest-offset load adds to
+    /// its element what the others sent it, oldest first, then its own contribution `d`;
+    /// each other load leaves `d` waiting.
+    pub(super) fn gathered(
+        &self,
+        shifted: &fusion::Shifted,
+        k: usize,
+        d_array: &syn::Ident,
+        i: &TokenStream,
+        d: &TokenStream,
+    ) -> TokenStream {
+        if k > 0 {
+            let fresh = naming::pending(self.ir, shifted.array, shifted.delay(k), 0);
+            return quote!(#fresh = #d;);
+        }
+        let numbers = &self.ir.numbers;
+        let mut code = TokenStream::new();
+        for k in (1..shifted.loads.len()).rev() {
+            let delay = shifted.delay(k);
+            let oldest = naming::pending(self.ir, shifted.array, delay, delay);
+            code.extend(numbers.add_to(&quote!(#d_array[#i]), &oldest.into_token_stream(), false));
+        }
+        code.extend(numbers.add_to(&quote!(#d_array[#i]), d, false));
+        code
+    }
+
+    /// A fused loop's waiting contributions (see [`fusion::Shifted`]): declared before the loop,
+    /// aged at the end of each iteration, and those still waiting added after it to the
+    /// elements past the last iteration's lowest-offset load.
+    fn shifted_parts(&self, l: &Loop, plan: &fusion::Fused) -> [TokenStream; 3] {
+        let mut parts: [TokenStream; 3] = Default::default();
+        let LoopKind::Range { index, .. } = &l.kind else {
+            return parts;
+        };
+        if plan.shifted.is_empty() {
+            return parts;
+        }
+        let zero = self.ir.numbers.zero();
+        let last = naming::last_index(self.ir, *index);
+        let i = self.primal(*index);
+        let [before, aging, after] = &mut parts;
+        before.extend(quote!(let mut #last = ::core::option::Option::None;));
+        aging.extend(quote!(#last = ::core::option::Option::Some(#i);));
+        let numbers = &self.ir.numbers;
+        let mut flush = TokenStream::new();
+        for shifted in &plan.shifted {
+            let d_array = naming::array_adjoint(self.ir, shifted.array);
+            for k in 1..shifted.loads.len() {
+                let delay = shifted.delay(k);
+                for age in 0..=delay {
+                    let slot = naming::pending(self.ir, shifted.array, delay, age);
+                    before.extend(quote!(let mut #slot = #zero;));
+                }
+                for age in (1..=delay).rev() {
+                    let (older, newer) = (
+                        naming::pending(self.ir, shifted.array, delay, age),
+                        naming::pending(self.ir, shifted.array, delay, age - 1),
+                    );
+                    aging.extend(quote!(#older = #newer;));
+                }
+            }
+            // Element `last + lowest + e` (e = 1, 2, ..) still waits for what the load
+            // `delay` ahead sent `delay - e + 1` iterations ago, oldest (largest delay) first.
+            let top = shifted.delay(shifted.loads.len() - 1);
+            for e in 1..=top {
+                let offset = shifted.loads[0].1 + e as i64;
+                let at = match offset {
+                    0 => quote!(#last),
+                    o if o > 0 => {
+                        let o = proc_macro2::Literal::usize_unsuffixed(o as usize);
+                        quote!(#last + #o)
+                    }
+                    o => {
+                        let o = proc_macro2::Literal::usize_unsuffixed(o.unsigned_abs() as usize);
+                        quote!(#last - #o)
+                    }
+                };
+                for k in (1..shifted.loads.len()).rev() {
+                    let delay = shifted.delay(k);
+                    if delay >= e {
+                        let slot = naming::pending(self.ir, shifted.array, delay, delay - e + 1);
+                        flush.extend(numbers.add_to(
+                            &quote!(#d_array[#at]),
+                            &slot.into_token_stream(),
+                            false,
+                        ));
+                    }
+                }
+            }
+        }
+        after.extend(quote! {
+            if let ::core::option::Option::Some(#last) = #last {
+                #flush
+            }
+        });
+        parts
     }
 
     /// The adjoint known before a fused loop.

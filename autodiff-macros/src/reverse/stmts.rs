@@ -458,6 +458,10 @@ impl Emitter<'_> {
                     let d_array = naming::array_adjoint(self.ir, *array);
                     let i = self.read(ctx, index);
                     let numbers = &self.ir.numbers;
+                    if let Some((shifted, k)) = self.shifted_load(var) {
+                        code.extend(self.gathered(shifted, k, &d_array, &i, &d));
+                        return code;
+                    }
                     code.extend(match guard {
                         // The element's first contribution (see `Fused::first_writes`).
                         None if first => quote!(#d_array[#i] = #d;),
