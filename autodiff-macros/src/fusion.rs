@@ -71,6 +71,10 @@ pub struct Shifted {
     pub array: ArrayId,
     /// The loads and their offsets from the loop index, lowest offset first.
     pub loads: Vec<(VarId, i64)>,
+    /// The array is a parameter whose adjoint nothing touches before the loop: the
+    /// lowest-offset load writes its element (`d_x[i] = ..`) rather than adding to a zero,
+    /// as [`Fused::first_writes`] does.
+    pub first: bool,
 }
 
 impl Shifted {
@@ -199,7 +203,7 @@ impl Analysis<'_> {
             }
         }
         let first_writes = self.first_writes(p, l);
-        let shifted = self.shifted(l, &written);
+        let shifted = self.shifted(p, l, &written);
         Some(Fused {
             exits,
             first_writes,
@@ -209,7 +213,7 @@ impl Analysis<'_> {
 
     /// See [`Shifted`]: the arrays of an ascending range loop read at constant offsets from
     /// its index and nowhere else in it.
-    fn shifted(&self, l: &Loop, written: &BTreeSet<ArrayId>) -> Vec<Shifted> {
+    fn shifted(&self, p: usize, l: &Loop, written: &BTreeSet<ArrayId>) -> Vec<Shifted> {
         let LoopKind::Range { index, iter, .. } = &l.kind else {
             return Vec::new();
         };
@@ -277,10 +281,25 @@ impl Analysis<'_> {
                 out.push(Shifted {
                     array,
                     loads: found,
+                    first: self.untouched_before(p, l, array),
                 });
             }
         }
         out
+    }
+
+    /// Whether `array` is an active parameter whose adjoint nothing touches before the body
+    /// of loop `l` at top-level statement `p` (no mention before `p` or in the loop's head).
+    fn untouched_before(&self, p: usize, l: &Loop, array: ArrayId) -> bool {
+        self.ir
+            .params
+            .iter()
+            .any(|slot| matches!(slot, ParamSlot::Array(a) if *a == array))
+            && self.activity.active_arrays[array]
+            && !self.ir.body.stmts[..p]
+                .iter()
+                .chain(&l.head.stmts)
+                .any(|s| mentions(s, array))
     }
 
     /// See [`Fused::first_writes`].
@@ -288,20 +307,12 @@ impl Analysis<'_> {
         let LoopKind::Range { index, .. } = &l.kind else {
             return BTreeSet::new();
         };
-        let mentions = |stmt: &Stmt, array: ArrayId| {
-            let mut m = Mentions::default();
-            m.stmt(stmt);
-            m.arrays.contains(&array)
-        };
         let mut found = BTreeSet::new();
         for slot in &self.ir.params {
             let ParamSlot::Array(array) = *slot else {
                 continue;
             };
-            if !self.activity.active_arrays[array]
-                || self.ir.body.stmts[..p].iter().any(|s| mentions(s, array))
-                || l.head.stmts.iter().any(|s| mentions(s, array))
-            {
+            if !self.untouched_before(p, l, array) {
                 continue;
             }
             let mut in_body = l.body.stmts.iter().filter(|s| mentions(s, array));
@@ -573,6 +584,13 @@ fn int_literal(expr: &syn::Expr) -> Option<u128> {
         }) => i.base10_parse().ok(),
         _ => None,
     }
+}
+
+/// Whether a statement mentions an array.
+fn mentions(stmt: &Stmt, array: ArrayId) -> bool {
+    let mut m = Mentions::default();
+    m.stmt(stmt);
+    m.arrays.contains(&array)
 }
 
 /// Whether a range loop's range counts up by one: `a..b` or `a..=b`.

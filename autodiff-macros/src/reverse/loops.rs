@@ -335,15 +335,24 @@ impl Emitter<'_> {
             let fresh = naming::pending(self.ir, shifted.array, shifted.delay(k), 0);
             return quote!(#fresh = #d;);
         }
-        let numbers = &self.ir.numbers;
-        let mut code = TokenStream::new();
-        for k in (1..shifted.loads.len()).rev() {
-            let delay = shifted.delay(k);
-            let oldest = naming::pending(self.ir, shifted.array, delay, delay);
-            code.extend(numbers.add_to(&quote!(#d_array[#i]), &oldest.into_token_stream(), false));
+        // Oldest first, as the scatter added them.
+        let mut terms: Vec<TokenStream> = (1..shifted.loads.len())
+            .rev()
+            .map(|k| {
+                let delay = shifted.delay(k);
+                naming::pending(self.ir, shifted.array, delay, delay).into_token_stream()
+            })
+            .collect();
+        terms.push(d.clone());
+        if shifted.first {
+            quote!(#d_array[#i] = #(#terms)+*;)
+        } else {
+            let numbers = &self.ir.numbers;
+            terms
+                .iter()
+                .map(|t| numbers.add_to(&quote!(#d_array[#i]), t, false))
+                .collect()
         }
-        code.extend(numbers.add_to(&quote!(#d_array[#i]), d, false));
-        code
     }
 
     /// A fused loop's waiting contributions (see [`fusion::Shifted`]): declared before the loop,
