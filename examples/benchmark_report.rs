@@ -538,7 +538,8 @@ struct JaxRow {
 /// Alternates ours (f and grad, the report's `measure`) and JAX's (the script's, timed the
 /// same way) `opts.jax_rounds` times: absolute times on a shared machine move by up to 2×
 /// between minutes, so each round's ratio compares times taken within seconds of each other.
-/// First checks that JAX computes our objective value (and, for GMM, ADBench's |∇F|).
+/// JAX's first answer is checked against our objective value (and, for GMM, ADBench's |∇F|);
+/// a mismatch stops the report.
 fn against_jax(case: &mut workloads::Case, jax: &mut Jax, opts: &Options) -> JaxRow {
     let name = case.name.clone();
     let value = case.value.unwrap_or_else(|| {
