@@ -11,8 +11,14 @@
 //! ```
 //!
 //! Arguments: `--quick` (100 ms per contender instead of 400), `--budget-ms N`,
-//! `--no-expansion`, `--expansion-only`, `--first-order-only`, `--second-order-only`, and any
-//! other word keeps only the workloads whose name contains it.
+//! `--no-expansion`, `--expansion-only`, `--first-order-only`, `--second-order-only`,
+//! `--no-jax`, `--jax-rounds N`, and any other word keeps only the workloads whose name
+//! contains it.
+//!
+//! Against JAX (issue 17): when a Python with `jax` is found (`DIFFERENTIATE_JAX_PYTHON`, else
+//! `python3` on PATH; see `benches/jax/README.md`), each workload that `benches/jax/workloads.py`
+//! also implements is timed alternately, ours then JAX's, `--jax-rounds` times (3 by default),
+//! after checking that both compute the same objective value.
 //!
 //! The second-order table (`benches/workloads/second_order.rs`) times, per workload, the
 //! generated gradient, `NAME_hvp`, `NAME_hessian`, a Hessian written by hand and the peers
@@ -34,8 +40,9 @@ mod workloads;
 use differentiate::runtime::tape::{bytes_recorded, reset_bytes_recorded};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
@@ -133,6 +140,9 @@ struct Options {
     workloads: bool,
     first_order: bool,
     second_order: bool,
+    jax: bool,
+    /// How many times ours and JAX's are alternated per workload.
+    jax_rounds: usize,
     filters: Vec<String>,
 }
 
@@ -143,6 +153,8 @@ fn options() -> Options {
         workloads: true,
         first_order: true,
         second_order: true,
+        jax: true,
+        jax_rounds: 3,
         filters: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -160,6 +172,14 @@ fn options() -> Options {
             "--expansion-only" => o.workloads = false,
             "--first-order-only" => o.second_order = false,
             "--second-order-only" => o.first_order = false,
+            "--no-jax" => o.jax = false,
+            "--jax-rounds" => {
+                o.jax_rounds = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&n: &usize| n > 0)
+                    .expect("--jax-rounds takes a positive number");
+            }
             "--bench" => {} // passed by `cargo bench --all-targets`; nothing to do
             other => o.filters.push(other.to_string()),
         }
@@ -319,11 +339,12 @@ struct Row {
     allocations: [Allocations; 3],
 }
 
-fn run_workloads(opts: &Options) -> Vec<Row> {
+fn run_workloads(opts: &Options, mut jax: Option<&mut Jax>) -> (Vec<Row>, Vec<JaxRow>) {
     eprintln!("checking ADBench's unit-test instances and building the workloads (each gradient checked against the hand-written one and the peers) ...");
     workloads::check_adbench_unit_tests();
     let cases = workloads::cases(&opts.filters);
     let mut rows = Vec::new();
+    let mut jax_rows = Vec::new();
     for mut case in cases {
         let t0 = Instant::now();
         let mut contenders: Vec<&mut workloads::Runner> =
@@ -361,8 +382,352 @@ fn run_workloads(opts: &Options) -> Vec<Row> {
             t0.elapsed().as_secs_f64()
         );
         rows.push(row);
+        if let Some(jax) = jax.as_deref_mut() {
+            if jax.names.contains(&case.name) {
+                jax_rows.push(against_jax(&mut case, jax, opts));
+            }
+        }
     }
-    rows
+    (rows, jax_rows)
+}
+
+// ---- against JAX -------------------------------------------------------------------------------
+
+/// `benches/jax/workloads.py --serve`, running: one Python process for the whole report, so
+/// jax is imported and each workload compiled once, however many rounds are alternated.
+struct Jax {
+    /// The Python that runs it, and how it was found.
+    python: String,
+    how: &'static str,
+    /// The workloads the script implements (`--list`).
+    names: Vec<String>,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    /// jax's version, from the first answer.
+    version: String,
+}
+
+/// Whether the JAX comparison runs, and if not, why.
+enum JaxStatus {
+    Off,
+    Missing(String),
+    Found(Box<Jax>),
+}
+
+/// One answer of the script: JAX's value and median times per evaluation.
+struct JaxAnswer {
+    value: f64,
+    grad_norm: f64,
+    f_ns: f64,
+    grad_ns: f64,
+}
+
+/// A field of the script's one-line JSON answers (flat objects of numbers and strings; no
+/// JSON crate among the dependencies for this).
+fn json_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let rest = &line[line.find(&format!("\"{key}\": "))? + key.len() + 4..];
+    match rest.strip_prefix('"') {
+        Some(text) => text.split('"').next(),
+        None => rest.split([',', '}']).next().map(str::trim),
+    }
+}
+
+/// Finds the Python with jax (`DIFFERENTIATE_JAX_PYTHON`, else `python3` on PATH), asks the
+/// script for its workloads and starts it in serving mode.
+fn find_jax(workspace: &Path) -> Result<Jax, String> {
+    let script = workspace.join("benches/jax/workloads.py");
+    let (python, how) = match std::env::var("DIFFERENTIATE_JAX_PYTHON") {
+        Ok(p) if !p.is_empty() => (p, "DIFFERENTIATE_JAX_PYTHON"),
+        _ => ("python3".to_string(), "python3 on PATH"),
+    };
+    // `--list` imports jax too, so it tells whether this Python has it.
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg("--list")
+        .output()
+        .map_err(|e| format!("cannot run `{python}` ({how}): {e}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "`{python}` ({how}) cannot run `{} --list`: {}",
+            script.display(),
+            stderr.trim().lines().last().unwrap_or("(no message)")
+        ));
+    }
+    let names = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut child = Command::new(&python)
+        .arg(&script)
+        .arg("--serve")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start `{python} {} --serve`: {e}", script.display()))?;
+    let stdin = child.stdin.take();
+    let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    Ok(Jax {
+        python,
+        how,
+        names,
+        child,
+        stdin,
+        stdout,
+        version: String::new(),
+    })
+}
+
+impl Jax {
+    /// Times the JAX workload `name` (`budget` for each of f and grad, as ours).
+    fn time(&mut self, name: &str, budget: Duration) -> Result<JaxAnswer, String> {
+        let stdin = self.stdin.as_mut().expect("open while serving");
+        writeln!(stdin, "{name} {}", budget.as_millis())
+            .and_then(|_| stdin.flush())
+            .map_err(|e| format!("writing to the JAX script: {e}"))?;
+        let mut line = String::new();
+        self.stdout
+            .read_line(&mut line)
+            .map_err(|e| format!("reading from the JAX script: {e}"))?;
+        if line.is_empty() {
+            return Err("the JAX script exited (its error is above)".into());
+        }
+        if let Some(error) = json_field(&line, "error") {
+            return Err(error.to_string());
+        }
+        if let Some(v) = json_field(&line, "jax") {
+            self.version = v.to_string();
+        }
+        let number = |key: &str| {
+            json_field(&line, key)
+                .and_then(|v| v.parse::<f64>().ok())
+                .ok_or_else(|| format!("no number `{key}` in the JAX script's answer {line:?}"))
+        };
+        Ok(JaxAnswer {
+            value: number("value")?,
+            grad_norm: number("grad_norm")?,
+            f_ns: number("f_ns")?,
+            grad_ns: number("grad_ns")?,
+        })
+    }
+}
+
+impl Drop for Jax {
+    fn drop(&mut self) {
+        // Closing its stdin ends the serving loop.
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// One workload against JAX: medians over the rounds, and each round's grad ratio.
+struct JaxRow {
+    name: String,
+    value: f64,
+    jax_value: f64,
+    f_ns: f64,
+    grad_ns: f64,
+    jax_f_ns: f64,
+    jax_grad_ns: f64,
+    /// Ours ÷ JAX per round, gradient and objective.
+    grad_ratios: Vec<f64>,
+    f_ratios: Vec<f64>,
+}
+
+/// Alternates ours (f and grad, the report's `measure`) and JAX's (the script's, timed the
+/// same way) `opts.jax_rounds` times: absolute times on a shared machine move by up to 2×
+/// between minutes, so each round's ratio compares times taken within seconds of each other.
+/// JAX's first answer is checked against our objective value (and, for GMM, ADBench's |∇F|);
+/// a mismatch stops the report.
+fn against_jax(case: &mut workloads::Case, jax: &mut Jax, opts: &Options) -> JaxRow {
+    let name = case.name.clone();
+    let value = case.value.unwrap_or_else(|| {
+        panic!("{name}: the JAX script implements it, but the Rust case has no `value` to check")
+    });
+    let per = case.calls_per_run as f64;
+    let (mut f, mut grad, mut jax_f, mut jax_grad) = (vec![], vec![], vec![], vec![]);
+    let mut jax_value = f64::NAN;
+    for round in 0..opts.jax_rounds {
+        let times = measure(&mut [&mut case.f, &mut case.grad], opts.budget);
+        f.push(times[0].0 / per);
+        grad.push(times[1].0 / per);
+        let answer = jax
+            .time(&name, opts.budget)
+            .unwrap_or_else(|e| panic!("{name}: the JAX script failed: {e}"));
+        if round == 0 {
+            jax_value = answer.value;
+            assert!(
+                (value - answer.value).abs() <= 1e-10 * (value.abs() + 1.0),
+                "{name}: JAX's objective {:.17e} differs from ours {value:.17e} by more than \
+                 1e-10·(|ours| + 1): the two sides do not compute the same function on the \
+                 same data",
+                answer.value
+            );
+            // `gmm_port_*` is the same GMM function on the same data as `gmm_*`.
+            let stem = name.replace("gmm_port_", "gmm_");
+            if let Some((_, _, norm)) = workloads::adbench::GMM_1K_REFERENCE
+                .into_iter()
+                .find(|r| r.0 == stem)
+            {
+                assert!(
+                    (answer.grad_norm - norm).abs() <= 1e-10 * norm,
+                    "{name}: JAX's |∇F| = {} differs from ADBench's {norm}",
+                    answer.grad_norm
+                );
+            }
+        }
+        jax_f.push(answer.f_ns);
+        jax_grad.push(answer.grad_ns);
+    }
+    let grad_ratios: Vec<f64> = grad.iter().zip(&jax_grad).map(|(o, j)| o / j).collect();
+    let f_ratios: Vec<f64> = f.iter().zip(&jax_f).map(|(o, j)| o / j).collect();
+    let row = JaxRow {
+        name,
+        value,
+        jax_value,
+        f_ns: median(&mut f),
+        grad_ns: median(&mut grad),
+        jax_f_ns: median(&mut jax_f),
+        jax_grad_ns: median(&mut jax_grad),
+        f_ratios,
+        grad_ratios,
+    };
+    eprintln!(
+        "  {:<24} against JAX: grad ours ÷ JAX {:.3} (rounds {})",
+        row.name,
+        median(&mut row.grad_ratios.clone()),
+        row.grad_ratios
+            .iter()
+            .map(|r| format!("{r:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    row
+}
+
+/// Min and max.
+fn spread(v: &[f64]) -> (f64, f64) {
+    v.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
+}
+
+/// The "Against JAX" section: the table, or why it was not run.
+fn jax_markdown(status: &JaxStatus, rows: &[JaxRow], opts: &Options, built: &[String]) -> String {
+    let mut s = String::from("## Against JAX\n\n");
+    let jax = match status {
+        JaxStatus::Off => {
+            s.push_str("Not run (`--no-jax`).\n");
+            return s;
+        }
+        JaxStatus::Missing(why) => {
+            writeln!(
+                s,
+                "**JAX not found; the comparison was not run.** {why}.\n\nTo run it: \
+                 `python3 -m venv /path/to/venv && /path/to/venv/bin/pip install jax`, then \
+                 `DIFFERENTIATE_JAX_PYTHON=/path/to/venv/bin/python` (see `benches/jax/README.md`)."
+            )
+            .unwrap();
+            return s;
+        }
+        JaxStatus::Found(jax) => jax,
+    };
+    writeln!(
+        s,
+        "JAX {} (`{}`, {}): jit, float64, one thread. Per workload, ours and JAX's alternated \
+         {} times; times are the medians over the rounds (each round's time is itself a median \
+         over batches); the ratio is ours ÷ JAX per round, its median and its spread (min–max). \
+         Below 1: ours is faster. Values checked equal to 1e-10·(|ours| + 1) first.\n",
+        if jax.version.is_empty() {
+            "?"
+        } else {
+            &jax.version
+        },
+        jax.python,
+        jax.how,
+        opts.jax_rounds
+    )
+    .unwrap();
+    if rows.is_empty() {
+        s.push_str("No workload of this run has a JAX counterpart.\n");
+    } else {
+        s.push_str(
+            "| workload | ours f | ours grad | JAX f | JAX grad | grad: ours ÷ JAX | spread | f: ours ÷ JAX |\n\
+             |---|--:|--:|--:|--:|--:|--:|--:|\n",
+        );
+        for r in rows {
+            let (lo, hi) = spread(&r.grad_ratios);
+            writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | **{}** | {}–{} | {} |",
+                r.name,
+                human(r.f_ns),
+                human(r.grad_ns),
+                human(r.jax_f_ns),
+                human(r.jax_grad_ns),
+                factor(median(&mut r.grad_ratios.clone())),
+                factor(lo),
+                factor(hi),
+                factor(median(&mut r.f_ratios.clone())),
+            )
+            .unwrap();
+        }
+    }
+    // JAX workloads this run selected but whose Rust case does not exist (yet).
+    let wanted =
+        |name: &str| opts.filters.is_empty() || opts.filters.iter().any(|f| name.contains(f));
+    let absent: Vec<String> = jax
+        .names
+        .iter()
+        .filter(|n| wanted(n) && !built.contains(n))
+        .map(|n| format!("`{n}`"))
+        .collect();
+    if !absent.is_empty() {
+        writeln!(
+            s,
+            "\nSkipped (in `benches/jax/workloads.py` but no Rust case of that name): {}.",
+            absent.join(", ")
+        )
+        .unwrap();
+    }
+    s
+}
+
+fn jax_json(status: &JaxStatus, rows: &[JaxRow]) -> String {
+    let version = match status {
+        JaxStatus::Found(jax) => format!("\"{}\"", jax.version),
+        _ => return "null".into(),
+    };
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|r| format!("{r:.4}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = format!("{{\"version\": {version}, \"workloads\": [");
+    for (i, r) in rows.iter().enumerate() {
+        let (lo, hi) = spread(&r.grad_ratios);
+        write!(
+            s,
+            "{}\n    {{\"name\": \"{}\", \"value\": {:e}, \"jax_value\": {:e}, \"f_ns\": {}, \"grad_ns\": {}, \"jax_f_ns\": {}, \"jax_grad_ns\": {}, \"grad_ratio\": {:.4}, \"grad_ratio_min\": {lo:.4}, \"grad_ratio_max\": {hi:.4}, \"grad_ratios\": [{}], \"f_ratios\": [{}]}}",
+            if i == 0 { "" } else { "," },
+            r.name,
+            r.value,
+            r.jax_value,
+            json_number(r.f_ns),
+            json_number(r.grad_ns),
+            json_number(r.jax_f_ns),
+            json_number(r.jax_grad_ns),
+            median(&mut r.grad_ratios.clone()),
+            list(&r.grad_ratios),
+            list(&r.f_ratios),
+        )
+        .unwrap();
+    }
+    s.push_str("\n  ]}");
+    s
 }
 
 // ---- second order -------------------------------------------------------------------------------
@@ -971,7 +1336,7 @@ fn json_number(x: f64) -> String {
     }
 }
 
-fn json(rows: &[Row], second: &[SecondRow], expansion: &[Expansion]) -> String {
+fn json(rows: &[Row], second: &[SecondRow], expansion: &[Expansion], jax: &str) -> String {
     let mut s = String::from("{\n  \"workloads\": [");
     for (i, r) in rows.iter().enumerate() {
         let peers: Vec<String> = r
@@ -1023,7 +1388,7 @@ fn json(rows: &[Row], second: &[SecondRow], expansion: &[Expansion]) -> String {
         )
         .unwrap();
     }
-    s.push_str("\n  ]\n}\n");
+    write!(s, "\n  ],\n  \"jax\": {jax}\n}}\n").unwrap();
     s
 }
 
@@ -1034,10 +1399,27 @@ fn main() {
         eprintln!("warning: a debug build; run with --release for meaningful times");
     }
     let started = Instant::now();
-    let rows = if opts.workloads && opts.first_order {
-        run_workloads(&opts)
+    let first_order = opts.workloads && opts.first_order;
+    // JAX runs beside the first-order workloads; looked for only when they run.
+    let mut jax = if !first_order || !opts.jax {
+        JaxStatus::Off
     } else {
-        Vec::new()
+        match find_jax(workspace) {
+            Ok(jax) => JaxStatus::Found(Box::new(jax)),
+            Err(why) => {
+                eprintln!("JAX comparison not run: {why}");
+                JaxStatus::Missing(why)
+            }
+        }
+    };
+    let (rows, jax_rows) = if first_order {
+        let jax = match &mut jax {
+            JaxStatus::Found(jax) => Some(&mut **jax),
+            _ => None,
+        };
+        run_workloads(&opts, jax)
+    } else {
+        (Vec::new(), Vec::new())
     };
     let second = if opts.workloads && opts.second_order {
         run_second_order(&opts)
@@ -1056,6 +1438,10 @@ fn main() {
         Vec::new()
     };
     println!("{}", markdown(&rows, &second, &expansion));
+    if first_order {
+        let built: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+        println!("{}", jax_markdown(&jax, &jax_rows, &opts, &built));
+    }
     if opts.workloads
         && opts.first_order
         && opts
@@ -1067,7 +1453,9 @@ fn main() {
     }
     let path = workspace.join("target/benchmark-report.json");
     std::fs::create_dir_all(path.parent().unwrap()).expect("create target/");
-    std::fs::write(&path, json(&rows, &second, &expansion)).expect("write the JSON report");
+    let jax_json = jax_json(&jax, &jax_rows);
+    std::fs::write(&path, json(&rows, &second, &expansion, &jax_json))
+        .expect("write the JSON report");
     eprintln!(
         "wrote {} ({:.0} s in all)",
         path.display(),

@@ -43,6 +43,10 @@ pub struct Case {
     /// How many function/gradient evaluations one run performs; reported times are per
     /// evaluation.
     pub calls_per_run: usize,
+    /// The objective at the workload's data, computed once when the case is built; the report
+    /// checks other implementations of the workload (JAX) against it. `None` where there is no
+    /// single value: the scalar workloads evaluated at many points, and BA (a residual vector).
+    pub value: Option<f64>,
 }
 
 /// How many inputs one run of the scalar workloads (J, `fonction_complexe`) evaluates.
@@ -241,6 +245,7 @@ fn j_case() -> Case {
             ("finite-diff", runner!(|x| peers::j_fd(x))),
         ],
         calls_per_run: POINTS,
+        value: None,
     }
 }
 
@@ -354,6 +359,7 @@ fn fonction_complexe_case() -> Case {
             ),
         ],
         calls_per_run: POINTS,
+        value: None,
     }
 }
 
@@ -461,6 +467,7 @@ fn residual_sum_case(n: usize) -> Case {
             ),
         ],
         calls_per_run: 1,
+        value: Some(v),
     }
 }
 
@@ -543,6 +550,7 @@ fn oscillator_case() -> Case {
             ),
         ],
         calls_per_run: 1,
+        value: Some(v),
     }
 }
 
@@ -706,6 +714,7 @@ fn gmm_case(stem: &str, form: GmmForm) -> Case {
             ("finite-diff", runner!(|i| peers::gmm_fd(i, &mut flat))),
         ],
         calls_per_run: 1,
+        value: Some(value),
     }
 }
 
@@ -881,6 +890,7 @@ fn ba_case(stem: &str) -> Case {
             ("finite-diff", runner!(|i, out| peers::ba_fd(i, out))),
         ],
         calls_per_run: 1,
+        value: None,
     }
 }
 
@@ -943,6 +953,7 @@ fn mlp_case() -> Case {
         // differences would take 2 × 68,362 loss evaluations. No peers for this workload.
         peers: Vec::new(),
         calls_per_run: 1,
+        value: Some(value),
     }
 }
 
@@ -1005,5 +1016,6 @@ fn mlp_struct_case() -> Case {
         hand: runner!(mlp_struct_loss_hand_grad),
         peers: vec![("four tensor parameters", tensors_peer)],
         calls_per_run: 1,
+        value: Some(value),
     }
 }
