@@ -67,6 +67,7 @@ pub fn graph_body(
     let items = &ir.items;
     quote! {
         #(#items)*
+        use #runtime::{graph::value as __value, rules as __rules};
         let mut #recorder = #runtime::graph::Recorder::new(#title);
         #params
         #body
@@ -176,10 +177,14 @@ impl Grapher<'_> {
         }
     }
 
-    /// A number as the graph stores it.
+    /// A number as the graph stores it (`__value` is `runtime::graph::value`, imported at
+    /// the top of the body to keep the recording short).
     fn value(&self, tokens: TokenStream) -> TokenStream {
-        let rt = self.rt;
-        quote!(#rt::graph::value(&(#tokens)))
+        if syn::parse2::<syn::Ident>(tokens.clone()).is_ok() {
+            quote!(__value(&#tokens))
+        } else {
+            quote!(__value(&(#tokens)))
+        }
     }
 
     /// The node an active binding reads for `op`: its own, or a constant node made here.
@@ -197,8 +202,8 @@ impl Grapher<'_> {
                 // A literal (`6.0`) has no type of its own here: the graph's numbers are `f64`.
                 let value = match &self.ir.numbers {
                     Numbers::Literal => {
-                        let (rt, float) = (self.rt, &self.float);
-                        quote!(#rt::graph::value::<#float>(&(#c)))
+                        let float = &self.float;
+                        quote!(__value::<#float>(&(#c)))
                     }
                     Numbers::Generic(_) => self.value(quote!(#c)),
                 };
@@ -513,7 +518,7 @@ impl Grapher<'_> {
         prim: &primitives::Primitive,
         args: &[Operand],
     ) -> Vec<TokenStream> {
-        let (rt, one) = (self.rt, &self.one);
+        let one = &self.one;
         prim.rules
             .iter()
             .filter_map(|rule| {
@@ -523,7 +528,7 @@ impl Grapher<'_> {
                     Read::Output => self.primal(var).into_token_stream(),
                 });
                 let func = format_ident!("{}", rule.func);
-                let partial = self.value(quote!(#rt::rules::#func(#one #(, #reads)*)));
+                let partial = self.value(quote!(__rules::#func(#one #(, #reads)*)));
                 let node = self.node(target);
                 Some(quote!((#node, #partial)))
             })
@@ -749,13 +754,26 @@ impl Grapher<'_> {
     }
 }
 
-/// `graph.operation(label, value, &inputs)`, the inputs (which may record constant nodes)
-/// computed first.
+/// `graph.operation(label, value, &[inputs])`; inputs that record constant nodes borrow the
+/// recorder themselves, so they are computed first.
 fn operation(label: &str, number: TokenStream, inputs: Vec<TokenStream>) -> TokenStream {
     let recorder = recorder();
-    quote!({
-        let __inputs = [#(#inputs),*];
-        #recorder.operation(#label, #number, &__inputs)
+    if inputs.iter().any(|i| mentions(i, &recorder)) {
+        quote!({
+            let __inputs = [#(#inputs),*];
+            #recorder.operation(#label, #number, &__inputs)
+        })
+    } else {
+        quote!(#recorder.operation(#label, #number, &[#(#inputs),*]))
+    }
+}
+
+/// Whether `tokens` mention the identifier `ident`.
+fn mentions(tokens: &TokenStream, ident: &syn::Ident) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(i) => i == *ident,
+        proc_macro2::TokenTree::Group(g) => mentions(&g.stream(), ident),
+        _ => false,
     })
 }
 

@@ -792,6 +792,7 @@ fn rosenbrock_case(n: usize) -> Case {
             ("num-dual", runner!(|_x| peers::rosenbrock_num_dual(&mut duals))),
             ("finite-diff", runner!(|_x| peers::gradient_fd(rosenbrock, &mut flat))),
         ],
+        value: Some(value),
         calls_per_run: 1,
     }
 }
