@@ -705,7 +705,7 @@ impl<'a> FnGen<'a> {
             .collect();
         let konst_usize = matches!(self.konst, Some((_, ParamKind::Usize)));
         for _ in 0..4 {
-            match self.rng.below(7) {
+            match self.rng.below(8) {
                 0 | 1 if !ivars.is_empty() => {
                     let i = self.rng.pick(&ivars).clone();
                     if (i.max as usize) < len {
@@ -725,6 +725,14 @@ impl<'a> FnGen<'a> {
                     self.set_ity(&i.name, ITy::Usize);
                     let c = self.rng.range(0, 3);
                     return format!("({} + {c}) % {len_text}", i.name);
+                }
+                // `x[i]` beside `x[i + 1]` (and `x[i - 1]`): the gathered adjoints of fused loops.
+                6 if !ivars.is_empty() => {
+                    let i = self.rng.pick(&ivars).clone();
+                    if ((i.max + 1) as usize) < len {
+                        self.set_ity(&i.name, ITy::Usize);
+                        return format!("{} + 1", i.name);
+                    }
                 }
                 4 => return format!("{len_text} - 1"),
                 5 if konst_usize => {
