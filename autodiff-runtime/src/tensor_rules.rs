@@ -9,7 +9,7 @@
 //! The float-library functions applied elementwise to a tensor reuse the scalar rules of
 //! [`crate::rules`] element by element ([`elementwise`]): each derivative is written once.
 
-use crate::tensor::Tensor;
+use crate::tensor::{product, Tensor};
 use ndarray::{ArrayD, Axis, Ix1, Ix2, IxDyn, Zip};
 
 /// A value an operation on tensors can take: a tensor or a number (broadcast).
@@ -245,7 +245,7 @@ fn as1(t: &ArrayD<f64>) -> ndarray::ArrayView1<'_, f64> {
 pub fn matmul_a(dy: &Tensor, a: &Tensor, b: &Tensor) -> Tensor {
     let (dy, av, bv) = (dy.array(), a.array(), b.array());
     match (av.ndim(), bv.ndim()) {
-        (2, 2) => as2(dy).dot(&as2(bv).t()).into(),
+        (2, 2) => product(as2(dy), as2(bv).t()).into(),
         (2, 1) => {
             let (d, b) = (as1(dy), as1(bv));
             let outer = d.insert_axis(Axis(1)).dot(&b.insert_axis(Axis(0)));
@@ -260,7 +260,7 @@ pub fn matmul_a(dy: &Tensor, a: &Tensor, b: &Tensor) -> Tensor {
 pub fn matmul_b(dy: &Tensor, a: &Tensor, b: &Tensor) -> Tensor {
     let (dy, av, bv) = (dy.array(), a.array(), b.array());
     match (av.ndim(), bv.ndim()) {
-        (2, 2) => as2(av).t().dot(&as2(dy)).into(),
+        (2, 2) => product(as2(av).t(), as2(dy)).into(),
         (2, 1) => as2(av).t().dot(&as1(dy)).into(),
         (1, 2) => {
             let (a, d) = (as1(av), as1(dy));
