@@ -175,8 +175,10 @@ macro_rules! lift {
 /// derivative (piecewise constant), and the rules of functions a tensor has under another
 /// form (`powf`, `maximum`, `mul_add`), lifted all the same.
 macro_rules! float_library {
+    (@apply $self:ident, $name:ident) => { $self.map(f64::$name) };
+    (@apply $self:ident, $name:ident, $kernel:path) => { Tensor::from($kernel($self.array())) };
     (
-        with_rules { $($name:ident => $rule:ident($($arg:ident),*);)* }
+        with_rules { $($name:ident $(by $kernel:path)? => $rule:ident($($arg:ident),*);)* }
         piecewise_constant { $($constant:ident),* $(,)? }
         other_rules { $($other:ident($($other_arg:ident),*);)* }
     ) => {
@@ -184,7 +186,7 @@ macro_rules! float_library {
             $(
                 #[doc = concat!("`f64::", stringify!($name), "` of every element.")]
                 pub fn $name(&self) -> Tensor {
-                    self.map(f64::$name)
+                    float_library!(@apply self, $name $(, $kernel)?)
                 }
             )*
             $(
@@ -219,7 +221,7 @@ float_library! {
         exp2 => exp2_x(y); exp_m1 => exp_m1_x(y); ln => ln_x(x); log2 => log2_x(x);
         log10 => log10_x(x); ln_1p => ln_1p_x(x); sin => sin_x(x); cos => cos_x(x);
         tan => tan_x(y); asin => asin_x(x); acos => acos_x(x); atan => atan_x(x);
-        sinh => sinh_x(x); cosh => cosh_x(x); tanh => tanh_x(y); asinh => asinh_x(x);
+        sinh => sinh_x(x); cosh => cosh_x(x); tanh by crate::tensor::tanh_all => tanh_x(y); asinh => asinh_x(x);
         acosh => acosh_x(x); atanh => atanh_x(x); recip => recip_x(y);
         to_degrees => to_degrees_x(); to_radians => to_radians_x(); fract => fract_x();
     }
