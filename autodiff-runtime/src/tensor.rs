@@ -317,11 +317,16 @@ impl Tensor {
         let m = self
             .0
             .fold_axis(Axis(axis), f64::NEG_INFINITY, |a, b| a.max(*b));
-        let shifted = &*self.0 - &m.clone().insert_axis(Axis(axis));
-        let lse = shifted.mapv(f64::exp).sum_axis(Axis(axis)).mapv(f64::ln) + &m;
-        let lse = Zip::from(&lse)
-            .and(&m)
-            .map_collect(|l, m| if m.is_infinite() { *m } else { *l });
+        // exp(x − m) in one pass (m broadcast, not copied), then ln Σ + m in place.
+        let lanes = m.view().insert_axis(Axis(axis));
+        let lanes = lanes.broadcast(self.0.raw_dim()).expect("m along its axis");
+        let exps = Zip::from(&*self.0)
+            .and(&lanes)
+            .map_collect(|v, m| (v - m).exp());
+        let mut lse = exps.sum_axis(Axis(axis));
+        Zip::from(&mut lse).and(&m).for_each(|l, m| {
+            *l = if m.is_infinite() { *m } else { l.ln() + m };
+        });
         lse.into()
     }
 

@@ -330,22 +330,25 @@ pub fn max_axis_x(dy: &Tensor, x: &Tensor, y: &Tensor, axis: &usize) -> Tensor {
 }
 /// `y = x.logsumexp_axis(axis)`: `dy · softmax(x)` along `axis`.
 pub fn logsumexp_axis_x(dy: &Tensor, x: &Tensor, y: &Tensor, axis: &usize) -> Tensor {
-    let (dy, y) = (spread(dy, x, *axis), spread(y, x, *axis));
+    // One pass over `x`, with `y` and `dy` read through broadcast views (no copies).
+    let (y, dy) = (with_axis(y, *axis), with_axis(dy, *axis));
     Zip::from(x.array())
-        .and(y.array())
-        .and(dy.array())
+        .and(&broadcast(&y, x))
+        .and(&broadcast(&dy, x))
         .map_collect(|v, m, d| d * (v - m).exp())
         .into()
 }
 /// `y = x.softmax(axis)`: `y · (dy - Σ dy·y)` along `axis`.
 pub fn softmax_x(dy: &Tensor, y: &Tensor, axis: &usize) -> Tensor {
     let axis = *axis;
-    let dot = (dy * y)
-        .array()
-        .sum_axis(Axis(axis))
-        .insert_axis(Axis(axis));
-    let centered = dy.array() - &dot;
-    (y * &Tensor::from(centered)).reshape(y.shape())
+    let dot = (dy * y).array().sum_axis(Axis(axis));
+    let dot = Tensor::from(dot);
+    let dot = with_axis(&dot, axis);
+    Zip::from(y.array())
+        .and(dy.array())
+        .and(&broadcast(&dot, y))
+        .map_collect(|y, d, s| y * (d - s))
+        .into()
 }
 /// `y = x.slice_axis(axis, start, end)`: `dy` in place, zeros elsewhere.
 pub fn slice_axis_x(dy: &Tensor, x: &Tensor, axis: &usize, start: &usize, end: &usize) -> Tensor {
@@ -391,6 +394,19 @@ pub fn minimum_b<B: Operand>(dy: &Tensor, a: &Tensor, b: &B) -> B {
 
 /// `d` (a reduction's adjoint, `axis` removed) broadcast back to `x`'s shape.
 fn spread(d: &Tensor, x: &Tensor, axis: usize) -> Tensor {
-    let with_axis = d.array().clone().insert_axis(Axis(axis));
-    Tensor::from(with_axis).broadcast_to(x.shape())
+    let d = with_axis(d, axis);
+    broadcast(&d, x).to_owned().into()
+}
+
+/// `d` (a reduction's result or adjoint) with its reduced `axis` back, as a view.
+fn with_axis(d: &Tensor, axis: usize) -> ndarray::ArrayViewD<'_, f64> {
+    d.array().view().insert_axis(Axis(axis))
+}
+
+/// `d` broadcast to `x`'s shape, as a view (no copy).
+fn broadcast<'a>(d: &'a ndarray::ArrayViewD<'_, f64>, x: &Tensor) -> ndarray::ArrayViewD<'a, f64> {
+    match d.broadcast(IxDyn(x.shape())) {
+        Some(view) => view,
+        None => panic!("cannot broadcast shape {:?} to {:?}", d.shape(), x.shape()),
+    }
 }
