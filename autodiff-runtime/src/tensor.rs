@@ -6,6 +6,11 @@
 //! data instead of duplicating it. Converting from an `ndarray` array moves it in without
 //! copying; [`Tensor::into_array`] moves it back out (copying only if it is shared).
 //!
+//! Matrix products run on the `gemm` crate (one thread) and `tanh` on a vectorised kernel.
+//! The storage of a dropped tensor of 8,192 elements or more is kept by its thread (up to 16
+//! buffers, 64 MB) and reused by the next tensor of the same length, so a function called in
+//! a loop does not ask the system allocator for its large temporaries every time.
+//!
 //! Arithmetic broadcasts as NumPy does; shapes that do not broadcast panic with both shapes
 //! in the message, where the operation is.
 
@@ -117,7 +122,11 @@ impl Tensor {
 
     /// The underlying array, moved out (copied only if this tensor's data is shared).
     pub fn into_array(self) -> ArrayD<f64> {
-        Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone())
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so the Arc is moved out exactly once
+        // (a plain move is not allowed: `Tensor` implements `Drop`).
+        let shared = unsafe { std::ptr::read(&this.0) };
+        Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone())
     }
 
     /// The elements in row-major order.
@@ -138,7 +147,11 @@ impl Tensor {
 
     /// Applies `f` to every element (no derivative: for constants, masks and data).
     pub fn map(&self, f: impl Fn(f64) -> f64) -> Tensor {
-        self.0.mapv(f).into()
+        let mut out = output(self.shape());
+        Zip::from(&mut out)
+            .and(&*self.0)
+            .for_each(|o, x| *o = f(*x));
+        out.into()
     }
 
     /// 1 where the element is greater than `threshold`, else 0: a constant mask.
@@ -376,7 +389,12 @@ impl Tensor {
         let shape = broadcast_shape(self.shape(), other.shape(), what);
         let a = self.0.broadcast(IxDyn(&shape)).expect("broadcast shape");
         let b = other.0.broadcast(IxDyn(&shape)).expect("broadcast shape");
-        Zip::from(&a).and(&b).map_collect(|x, y| f(*x, *y)).into()
+        let mut out = output(&shape);
+        Zip::from(&mut out)
+            .and(&a)
+            .and(&b)
+            .for_each(|o, x, y| *o = f(*x, *y));
+        out.into()
     }
 
     /// The tensor broadcast to `shape`.
@@ -388,6 +406,81 @@ impl Tensor {
     }
 }
 
+// -- storage reuse ------------------------------------------------------------------------------
+//
+// A differentiated function makes several tensors of the same size per call and drops them
+// all when it returns. Through the system allocator, those of a few hundred kB are often
+// given back to the kernel and faulted in again on the next call (glibc trims the heap or
+// unmaps them): on a 256 × 256 perceptron that measured up to 1.5 ms per gradient, in some
+// runs and not others. So the storage of a dropped tensor of at least `REUSE_MIN` elements
+// is kept, per thread, for the next tensor of the same length.
+
+/// Smaller buffers are cheap to allocate and not kept.
+const REUSE_MIN: usize = 1 << 13;
+/// At most this many buffers, and this many elements in all (64 MB), are kept per thread.
+const REUSE_SLOTS: usize = 16;
+const REUSE_ELEMENTS: usize = 1 << 23;
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Vec<Vec<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A buffer of `len` elements whose values are to be overwritten: a kept one, or a new one.
+fn buffer(len: usize) -> Vec<f64> {
+    reused(len).unwrap_or_else(|| vec![0.0; len])
+}
+
+/// A buffer of `len` zeros.
+fn zeroed_buffer(len: usize) -> Vec<f64> {
+    match reused(len) {
+        Some(mut v) => {
+            v.fill(0.0);
+            v
+        }
+        None => vec![0.0; len],
+    }
+}
+
+fn reused(len: usize) -> Option<Vec<f64>> {
+    if len < REUSE_MIN {
+        return None;
+    }
+    SPARE
+        .try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            let at = spare.iter().position(|v| v.len() == len)?;
+            Some(spare.swap_remove(at))
+        })
+        .ok()
+        .flatten()
+}
+
+/// An array of `shape` whose elements are all to be written (row-major).
+fn output(shape: &[usize]) -> ArrayD<f64> {
+    let len = shape.iter().product();
+    ArrayD::from_shape_vec(IxDyn(shape), buffer(len)).expect("shape's length")
+}
+
+impl Drop for Tensor {
+    fn drop(&mut self) {
+        if self.0.len() < REUSE_MIN {
+            return;
+        }
+        let Some(array) = Arc::get_mut(&mut self.0) else {
+            return; // still shared
+        };
+        let array = std::mem::replace(array, ArrayD::zeros(IxDyn(&[0])));
+        let (storage, _) = array.into_raw_vec_and_offset();
+        let _ = SPARE.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            let kept: usize = spare.iter().map(Vec::len).sum();
+            if spare.len() < REUSE_SLOTS && kept + storage.len() <= REUSE_ELEMENTS {
+                spare.push(storage);
+            }
+        });
+    }
+}
+
 /// `a · b` (`a.ncols() == b.nrows()`) into a fresh row-major matrix, by the `gemm` crate on
 /// one thread: about 1.2× faster than ndarray's `dot` (matrixmultiply) on 256 × 256 products.
 /// The operands are read through their strides, so a transposed view (`x.t()`, as the
@@ -396,7 +489,7 @@ impl Tensor {
 pub(crate) fn product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
     let ((m, k), n) = (a.dim(), b.ncols());
     debug_assert_eq!(k, b.nrows());
-    let mut c = Array2::<f64>::zeros((m, n));
+    let mut c = Array2::from_shape_vec((m, n), zeroed_buffer(m * n)).expect("m × n elements");
     let positive = |s: &[isize]| s.iter().all(|&s| s >= 0);
     if k == 0 || m == 0 || n == 0 {
         return c;
@@ -441,26 +534,23 @@ pub(crate) fn tanh_all(x: &ArrayD<f64>) -> ArrayD<f64> {
     let Some(src) = x.as_slice() else {
         return x.mapv(tanh);
     };
-    // Written once each, so not zeroed first.
-    let mut out = Vec::with_capacity(src.len());
+    let mut out = buffer(src.len());
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked above.
-        unsafe { tanh_into_avx2(src, out.spare_capacity_mut()) };
+        unsafe { tanh_into_avx2(src, &mut out) };
     } else {
-        tanh_into(src, out.spare_capacity_mut());
+        tanh_into(src, &mut out);
     }
     #[cfg(not(target_arch = "x86_64"))]
-    tanh_into(src, out.spare_capacity_mut());
-    // SAFETY: `tanh_into` wrote the first `src.len()` elements, all of the capacity asked for.
-    unsafe { out.set_len(src.len()) };
+    tanh_into(src, &mut out);
     ArrayD::from_shape_vec(x.raw_dim(), out).expect("same shape")
 }
 
 #[inline(always)]
-fn tanh_into(src: &[f64], out: &mut [std::mem::MaybeUninit<f64>]) {
+fn tanh_into(src: &[f64], out: &mut [f64]) {
     for (o, x) in out.iter_mut().zip(src) {
-        o.write(tanh(*x));
+        *o = tanh(*x);
     }
 }
 
@@ -468,7 +558,7 @@ fn tanh_into(src: &[f64], out: &mut [std::mem::MaybeUninit<f64>]) {
 /// give the same bits and a result does not depend on the machine.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn tanh_into_avx2(src: &[f64], out: &mut [std::mem::MaybeUninit<f64>]) {
+unsafe fn tanh_into_avx2(src: &[f64], out: &mut [f64]) {
     tanh_into(src, out)
 }
 
@@ -552,9 +642,6 @@ macro_rules! binary_op {
         impl $trait<&Tensor> for &Tensor {
             type Output = Tensor;
             fn $method(self, rhs: &Tensor) -> Tensor {
-                if self.shape() == rhs.shape() {
-                    return (&*self.0 $op &*rhs.0).into();
-                }
                 self.zip_with(rhs, $what, |a, b| a $op b)
             }
         }
