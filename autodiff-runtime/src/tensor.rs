@@ -84,7 +84,9 @@ impl Tensor {
     }
 
     pub fn full(shape: &[usize], value: f64) -> Tensor {
-        ArrayD::from_elem(IxDyn(shape), value).into()
+        let mut out = output(shape);
+        out.fill(value);
+        out.into()
     }
 
     pub fn zeros(shape: &[usize]) -> Tensor {
