@@ -388,6 +388,15 @@ impl Tensor {
         what: &str,
         f: impl Fn(f64, f64) -> f64,
     ) -> Tensor {
+        if self.shape() == other.shape() {
+            // The common case, without working out (and allocating) the broadcast shape.
+            let mut out = output(self.shape());
+            Zip::from(&mut out)
+                .and(&*self.0)
+                .and(&*other.0)
+                .for_each(|o, x, y| *o = f(*x, *y));
+            return out.into();
+        }
         let shape = broadcast_shape(self.shape(), other.shape(), what);
         let a = self.0.broadcast(IxDyn(&shape)).expect("broadcast shape");
         let b = other.0.broadcast(IxDyn(&shape)).expect("broadcast shape");
