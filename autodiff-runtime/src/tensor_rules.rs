@@ -9,7 +9,7 @@
 //! The float-library functions applied elementwise to a tensor reuse the scalar rules of
 //! [`crate::rules`] element by element ([`elementwise`]): each derivative is written once.
 
-use crate::tensor::Tensor;
+use crate::tensor::{product, Tensor};
 use ndarray::{ArrayD, Axis, Ix1, Ix2, IxDyn, Zip};
 
 /// A value an operation on tensors can take: a tensor or a number (broadcast).
@@ -175,8 +175,10 @@ macro_rules! lift {
 /// derivative (piecewise constant), and the rules of functions a tensor has under another
 /// form (`powf`, `maximum`, `mul_add`), lifted all the same.
 macro_rules! float_library {
+    (@apply $self:ident, $name:ident) => { $self.map(f64::$name) };
+    (@apply $self:ident, $name:ident, $kernel:path) => { Tensor::from($kernel($self.array())) };
     (
-        with_rules { $($name:ident => $rule:ident($($arg:ident),*);)* }
+        with_rules { $($name:ident $(by $kernel:path)? => $rule:ident($($arg:ident),*);)* }
         piecewise_constant { $($constant:ident),* $(,)? }
         other_rules { $($other:ident($($other_arg:ident),*);)* }
     ) => {
@@ -184,7 +186,7 @@ macro_rules! float_library {
             $(
                 #[doc = concat!("`f64::", stringify!($name), "` of every element.")]
                 pub fn $name(&self) -> Tensor {
-                    self.map(f64::$name)
+                    float_library!(@apply self, $name $(, $kernel)?)
                 }
             )*
             $(
@@ -219,7 +221,7 @@ float_library! {
         exp2 => exp2_x(y); exp_m1 => exp_m1_x(y); ln => ln_x(x); log2 => log2_x(x);
         log10 => log10_x(x); ln_1p => ln_1p_x(x); sin => sin_x(x); cos => cos_x(x);
         tan => tan_x(y); asin => asin_x(x); acos => acos_x(x); atan => atan_x(x);
-        sinh => sinh_x(x); cosh => cosh_x(x); tanh => tanh_x(y); asinh => asinh_x(x);
+        sinh => sinh_x(x); cosh => cosh_x(x); tanh by crate::tensor::tanh_all => tanh_x(y); asinh => asinh_x(x);
         acosh => acosh_x(x); atanh => atanh_x(x); recip => recip_x(y);
         to_degrees => to_degrees_x(); to_radians => to_radians_x(); fract => fract_x();
     }
@@ -245,7 +247,7 @@ fn as1(t: &ArrayD<f64>) -> ndarray::ArrayView1<'_, f64> {
 pub fn matmul_a(dy: &Tensor, a: &Tensor, b: &Tensor) -> Tensor {
     let (dy, av, bv) = (dy.array(), a.array(), b.array());
     match (av.ndim(), bv.ndim()) {
-        (2, 2) => as2(dy).dot(&as2(bv).t()).into(),
+        (2, 2) => product(as2(dy), as2(bv).t()).into(),
         (2, 1) => {
             let (d, b) = (as1(dy), as1(bv));
             let outer = d.insert_axis(Axis(1)).dot(&b.insert_axis(Axis(0)));
@@ -260,7 +262,7 @@ pub fn matmul_a(dy: &Tensor, a: &Tensor, b: &Tensor) -> Tensor {
 pub fn matmul_b(dy: &Tensor, a: &Tensor, b: &Tensor) -> Tensor {
     let (dy, av, bv) = (dy.array(), a.array(), b.array());
     match (av.ndim(), bv.ndim()) {
-        (2, 2) => as2(av).t().dot(&as2(dy)).into(),
+        (2, 2) => product(as2(av).t(), as2(dy)).into(),
         (2, 1) => as2(av).t().dot(&as1(dy)).into(),
         (1, 2) => {
             let (a, d) = (as1(av), as1(dy));
@@ -328,22 +330,25 @@ pub fn max_axis_x(dy: &Tensor, x: &Tensor, y: &Tensor, axis: &usize) -> Tensor {
 }
 /// `y = x.logsumexp_axis(axis)`: `dy · softmax(x)` along `axis`.
 pub fn logsumexp_axis_x(dy: &Tensor, x: &Tensor, y: &Tensor, axis: &usize) -> Tensor {
-    let (dy, y) = (spread(dy, x, *axis), spread(y, x, *axis));
+    // One pass over `x`, with `y` and `dy` read through broadcast views (no copies).
+    let (y, dy) = (with_axis(y, *axis), with_axis(dy, *axis));
     Zip::from(x.array())
-        .and(y.array())
-        .and(dy.array())
+        .and(&broadcast(&y, x))
+        .and(&broadcast(&dy, x))
         .map_collect(|v, m, d| d * (v - m).exp())
         .into()
 }
 /// `y = x.softmax(axis)`: `y · (dy - Σ dy·y)` along `axis`.
 pub fn softmax_x(dy: &Tensor, y: &Tensor, axis: &usize) -> Tensor {
     let axis = *axis;
-    let dot = (dy * y)
-        .array()
-        .sum_axis(Axis(axis))
-        .insert_axis(Axis(axis));
-    let centered = dy.array() - &dot;
-    (y * &Tensor::from(centered)).reshape(y.shape())
+    let dot = (dy * y).array().sum_axis(Axis(axis));
+    let dot = Tensor::from(dot);
+    let dot = with_axis(&dot, axis);
+    Zip::from(y.array())
+        .and(dy.array())
+        .and(&broadcast(&dot, y))
+        .map_collect(|y, d, s| y * (d - s))
+        .into()
 }
 /// `y = x.slice_axis(axis, start, end)`: `dy` in place, zeros elsewhere.
 pub fn slice_axis_x(dy: &Tensor, x: &Tensor, axis: &usize, start: &usize, end: &usize) -> Tensor {
@@ -389,6 +394,19 @@ pub fn minimum_b<B: Operand>(dy: &Tensor, a: &Tensor, b: &B) -> B {
 
 /// `d` (a reduction's adjoint, `axis` removed) broadcast back to `x`'s shape.
 fn spread(d: &Tensor, x: &Tensor, axis: usize) -> Tensor {
-    let with_axis = d.array().clone().insert_axis(Axis(axis));
-    Tensor::from(with_axis).broadcast_to(x.shape())
+    let d = with_axis(d, axis);
+    broadcast(&d, x).to_owned().into()
+}
+
+/// `d` (a reduction's result or adjoint) with its reduced `axis` back, as a view.
+fn with_axis(d: &Tensor, axis: usize) -> ndarray::ArrayViewD<'_, f64> {
+    d.array().view().insert_axis(Axis(axis))
+}
+
+/// `d` broadcast to `x`'s shape, as a view (no copy).
+fn broadcast<'a>(d: &'a ndarray::ArrayViewD<'_, f64>, x: &Tensor) -> ndarray::ArrayViewD<'a, f64> {
+    match d.broadcast(IxDyn(x.shape())) {
+        Some(view) => view,
+        None => panic!("cannot broadcast shape {:?} to {:?}", d.shape(), x.shape()),
+    }
 }

@@ -69,8 +69,9 @@ pub fn mlp_struct_loss_hand_grad(
 /// Hᵀ·dL directly, and Xᵀ·dZ as (dZᵀ·X)ᵀ, since X is borrowed (the result is a column-major
 /// D × H array; the same values, and `Tensor` does not care about layout). Only W2ᵀ (2,560
 /// numbers) is copied. `Tensor::array()` gives the `ndarray` array; this crate reaches ndarray
-/// only through `Tensor`, so the products are `Tensor::matmul` (ndarray's `dot`, the kernel
-/// the generated rules use too).
+/// only through `Tensor`, so the products are `Tensor::matmul` (the `gemm` crate, the kernel
+/// the generated rules use too). The tanh is `f64::tanh` in place, as one writes it over an
+/// ndarray array; `Tensor::tanh`, which the generated code calls, has a vectorised kernel.
 pub fn mlp_loss_hand_grad(
     w1: &Tensor,
     b1: &Tensor,
