@@ -364,6 +364,7 @@ fn sum_of_squared_distances_graph(
     mu: &[f64],
     d: usize,
 ) -> ::differentiate::Graph {
+    use ::differentiate::runtime::{graph::value as __value, rules as __rules};
     let mut __graph = ::differentiate::runtime::graph::Recorder::new(
         "sum_of_squared_distances",
     );
@@ -383,13 +384,11 @@ fn sum_of_squared_distances_graph(
     let d_0 = d;
     let mut diff_a2 = ::std::vec![(0.0); d_0];
     let mut diff_a2_nodes: ::std::vec::Vec<usize> = ::std::vec![
-        __graph.constant("0.0", ::differentiate::runtime::graph::value:: < f64 > (&
-        (0.0))); d_0
+        __graph.constant("0.0", __value:: < f64 > (& (0.0))); d_0
     ];
     let total_1 = (0.0);
     let mut total_2 = total_1;
-    let mut total_2_node = __graph
-        .constant("total", ::differentiate::runtime::graph::value(&(total_1)));
+    let mut total_2_node = __graph.constant("total", __value(&total_1));
     let mut __iteration_0: usize = 0;
     for i_3 in 0..x_a0.len() / d_0 {
         __graph.enter(::std::format!("for i = {}", i_3));
@@ -404,22 +403,10 @@ fn sum_of_squared_distances_graph(
             let diff_9 = elem_7 - elem_8;
             let diff_9_node = {
                 let __inputs = [
-                    (
-                        __graph
-                            .constant(
-                                "constant",
-                                ::differentiate::runtime::graph::value(&(elem_7)),
-                            ),
-                        1.0,
-                    ),
+                    (__graph.constant("constant", __value(&elem_7)), 1.0),
                     (elem_8_node, -1.0),
                 ];
-                __graph
-                    .operation(
-                        "-",
-                        ::differentiate::runtime::graph::value(&(diff_9)),
-                        &__inputs,
-                    )
+                __graph.operation("-", __value(&diff_9), &__inputs)
             };
             diff_a2[j_4] = diff_9;
             diff_a2_nodes[j_4] = diff_9_node;
@@ -429,8 +416,7 @@ fn sum_of_squared_distances_graph(
         let _ = __iteration_1;
         let sq_10 = (0.0);
         let mut sq_11 = sq_10;
-        let mut sq_11_node = __graph
-            .constant("sq", ::differentiate::runtime::graph::value(&(sq_10)));
+        let mut sq_11_node = __graph.constant("sq", __value(&sq_10));
         let mut __iteration_2: usize = 0;
         for j_12 in 0..d_0 {
             __graph.enter(::std::format!("for j = {}", j_12));
@@ -439,38 +425,22 @@ fn sum_of_squared_distances_graph(
             let elem_14 = elem_13;
             let elem_14_node = elem_13_node;
             let prod_15 = elem_13 * elem_14;
-            let prod_15_node = {
-                let __inputs = [
-                    (
-                        elem_13_node,
-                        ::differentiate::runtime::graph::value(
-                            &(::differentiate::runtime::rules::mul_a(1.0, elem_14)),
-                        ),
-                    ),
-                    (
-                        elem_14_node,
-                        ::differentiate::runtime::graph::value(
-                            &(::differentiate::runtime::rules::mul_b(1.0, elem_13)),
-                        ),
-                    ),
-                ];
-                __graph
-                    .operation(
-                        "*",
-                        ::differentiate::runtime::graph::value(&(prod_15)),
-                        &__inputs,
-                    )
-            };
+            let prod_15_node = __graph
+                .operation(
+                    "*",
+                    __value(&prod_15),
+                    &[
+                        (elem_13_node, __value(&(__rules::mul_a(1.0, elem_14)))),
+                        (elem_14_node, __value(&(__rules::mul_b(1.0, elem_13)))),
+                    ],
+                );
             let sum_16 = sq_11 + prod_15;
-            let sum_16_node = {
-                let __inputs = [(sq_11_node, 1.0), (prod_15_node, 1.0)];
-                __graph
-                    .operation(
-                        "+",
-                        ::differentiate::runtime::graph::value(&(sum_16)),
-                        &__inputs,
-                    )
-            };
+            let sum_16_node = __graph
+                .operation(
+                    "+",
+                    __value(&sum_16),
+                    &[(sq_11_node, 1.0), (prod_15_node, 1.0)],
+                );
             let sq_17 = ::differentiate::runtime::like(&sq_11, sum_16);
             let sq_17_node = sum_16_node;
             __graph.name(sq_17_node, "sq");
@@ -487,39 +457,20 @@ fn sum_of_squared_distances_graph(
         let prod_19_node = {
             let __inputs = [
                 (
-                    __graph
-                        .constant(
-                            "0.5",
-                            ::differentiate::runtime::graph::value::<f64>(&(0.5)),
-                        ),
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::mul_a(1.0, sq_18)),
-                    ),
+                    __graph.constant("0.5", __value::<f64>(&(0.5))),
+                    __value(&(__rules::mul_a(1.0, sq_18))),
                 ),
-                (
-                    sq_18_node,
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::mul_b(1.0, (0.5))),
-                    ),
-                ),
+                (sq_18_node, __value(&(__rules::mul_b(1.0, (0.5))))),
             ];
-            __graph
-                .operation(
-                    "*",
-                    ::differentiate::runtime::graph::value(&(prod_19)),
-                    &__inputs,
-                )
+            __graph.operation("*", __value(&prod_19), &__inputs)
         };
         let sum_20 = total_2 + prod_19;
-        let sum_20_node = {
-            let __inputs = [(total_2_node, 1.0), (prod_19_node, 1.0)];
-            __graph
-                .operation(
-                    "+",
-                    ::differentiate::runtime::graph::value(&(sum_20)),
-                    &__inputs,
-                )
-        };
+        let sum_20_node = __graph
+            .operation(
+                "+",
+                __value(&sum_20),
+                &[(total_2_node, 1.0), (prod_19_node, 1.0)],
+            );
         let total_21 = ::differentiate::runtime::like(&total_2, sum_20);
         let total_21_node = sum_20_node;
         __graph.name(total_21_node, "total");
@@ -533,5 +484,369 @@ fn sum_of_squared_distances_graph(
     let total_22_node = total_2_node;
     __graph.name(total_22_node, "total");
     let __results = [total_22_node];
+    __graph.finish(&__results)
+}
+/// Rosenbrock's function reads `x[i]` and `x[i + 1]`: `x[i + 1]`'s adjoint waits one
+/// iteration in a variable, and each element of the gradient is written once (gathered).
+fn rosenbrock(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        s += (1.0 - x[i]).powi(2) + 100.0 * (x[i + 1] - x[i] * x[i]).powi(2);
+    }
+    s
+}
+/** Value and gradient of [`rosenbrock`]: returns `(rosenbrock(x), ∂rosenbrock/∂x)`.
+
+ Generated by `#[differentiate]`.*/
+#[inline]
+#[allow(clippy::all)]
+fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
+    rosenbrock_vjp(x, 1.0)
+}
+/** Value of [`rosenbrock`] and its vector-Jacobian product: returns `(rosenbrock(x), seed·∂rosenbrock/∂x)`.
+
+ For a tuple or array result, `seed` weights each output: `(1, 0, ..)` picks the gradient of the first. Generated by `#[differentiate]`.*/
+#[inline]
+#[allow(clippy::all)]
+fn rosenbrock_vjp(x: &[f64], seed: f64) -> (f64, ::std::vec::Vec<f64>) {
+    let _ = rosenbrock;
+    let (value, (grad_0,)) = rosenbrock_pullback(x, seed);
+    (value, grad_0)
+}
+#[doc(hidden)]
+#[allow(
+    unused,
+    unreachable_code,
+    non_snake_case,
+    non_camel_case_types,
+    clippy::all,
+    clippy::pedantic
+)]
+fn rosenbrock_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)) {
+    use ::differentiate::runtime::rules;
+    let x_a0 = x;
+    let mut x_da0 = ::std::vec![0.0 as f64; x_a0.len()];
+    let s_0 = 0.0;
+    let mut s_1 = s_0;
+    let mut s_d1 = seed;
+    let mut i_2_last = ::core::option::Option::None;
+    let mut x_da0_ahead1_age0 = 0.0;
+    let mut x_da0_ahead1_age1 = 0.0;
+    for i_2 in 0..x_a0.len() - 1 {
+        let elem_3 = x_a0[i_2];
+        let diff_4 = 1.0 - elem_3;
+        let powi_5 = diff_4.powi(2);
+        let sum_6 = i_2 + 1;
+        let elem_7 = x_a0[sum_6];
+        let elem_8 = elem_3;
+        let elem_9 = elem_3;
+        let prod_10 = elem_8 * elem_9;
+        let diff_11 = elem_7 - prod_10;
+        let powi_12 = diff_11.powi(2);
+        let prod_13 = 100.0 * powi_12;
+        let sum_14 = powi_5 + prod_13;
+        let sum_15 = s_1 + sum_14;
+        let s_16 = ::differentiate::runtime::like(&s_1, sum_15);
+        {
+            let __taken1 = s_d1;
+            let s_d16 = __taken1;
+            let powi_d12 = rules::mul_b(s_d16, 100.0);
+            let diff_d11 = rules::powi_x(powi_d12, diff_11, 2);
+            let prod_d10 = -(diff_d11);
+            let elem_d9 = rules::mul_b(prod_d10, elem_8);
+            let elem_d8 = rules::mul_a(prod_d10, elem_9);
+            x_da0_ahead1_age0 = diff_d11;
+            let diff_d4 = rules::powi_x(s_d16, diff_4, 2);
+            let elem_d3 = -(diff_d4) + elem_d8 + elem_d9;
+            x_da0[i_2] = x_da0_ahead1_age1 + elem_d3;
+            i_2_last = ::core::option::Option::Some(i_2);
+            x_da0_ahead1_age1 = x_da0_ahead1_age0;
+        }
+        s_1 = s_16;
+    }
+    if let ::core::option::Option::Some(i_2_last) = i_2_last {
+        x_da0[i_2_last + 1] += x_da0_ahead1_age1;
+    }
+    let s_17 = s_1;
+    let __taken2 = s_d1;
+    let value = s_17;
+    (value, (x_da0,))
+}
+/** Value of [`rosenbrock`] and its Jacobian-vector product: returns `(rosenbrock(x), J·tangent)`, the derivative along `tangent` (one entry per active parameter, shaped like the gradient), shaped like the result. Forward mode: the function's forward sweep evaluated at dual numbers.
+
+ Generated by `#[differentiate]`.*/
+#[inline]
+#[allow(clippy::all, non_snake_case, unused)]
+fn rosenbrock_jvp(x: &[f64], tangent: ::std::vec::Vec<f64>) -> (f64, f64) {
+    let _ = rosenbrock;
+    let x_tangent = tangent;
+    let x_dual = ::differentiate::runtime::dual::lift_slice(&x[..], &x_tangent[..]);
+    ::differentiate::runtime::dual::parts(
+        __rosenbrock_twin_pullback::<
+            ::differentiate::runtime::Dual<f64>,
+        >(&x_dual, ::differentiate::runtime::zeros())
+            .0,
+    )
+}
+/** Value, gradient and Hessian-vector product of [`rosenbrock`]: returns `(rosenbrock(x), ∇, H·v)`, `v` shaped like the gradient. Forward over reverse: the pullback evaluated at dual numbers, one forward and one reverse sweep.
+
+ Generated by `#[differentiate]`.*/
+#[inline]
+#[allow(clippy::all, non_snake_case, unused)]
+fn rosenbrock_hvp(
+    x: &[f64],
+    v: ::std::vec::Vec<f64>,
+) -> (f64, ::std::vec::Vec<f64>, ::std::vec::Vec<f64>) {
+    let _ = rosenbrock;
+    let x_tangent = v;
+    let x_dual = ::differentiate::runtime::dual::lift_slice(&x[..], &x_tangent[..]);
+    let (__value, (__entry0,)) = __rosenbrock_twin_pullback::<
+        ::differentiate::runtime::Dual<f64>,
+    >(&x_dual, ::differentiate::runtime::Dual::constant(1.0));
+    let (x_grad, x_hvp) = ::differentiate::runtime::dual::parts(__entry0);
+    (__value.re, x_grad, x_hvp)
+}
+/** Value, gradient and Hessian of [`rosenbrock`]: returns `(rosenbrock(x), ∇, H)`, `H` symmetric, over the active parameters' numbers in order (one `rosenbrock_hvp` per number).
+
+ Generated by `#[differentiate]`.*/
+#[inline]
+#[allow(clippy::all, non_snake_case, unused)]
+fn rosenbrock_hessian(
+    x: &[f64],
+) -> (f64, ::std::vec::Vec<f64>, ::std::vec::Vec<::std::vec::Vec<f64>>) {
+    let _ = rosenbrock;
+    let __offset0 = 0usize;
+    let __offset1 = __offset0 + x.len();
+    let mut __h: ::std::vec::Vec<::std::vec::Vec<f64>> = ::std::vec::Vec::with_capacity(
+        __offset1,
+    );
+    let mut __value_and_gradient = ::core::option::Option::None;
+    for __k in 0..__offset1 {
+        let (__value, __gradient, __hvp0) = rosenbrock_hvp(
+            x,
+            (0..x.len())
+                .map(|__j| if __k == __offset0 + __j { 1.0 } else { 0.0 })
+                .collect::<::std::vec::Vec<f64>>(),
+        );
+        let mut __row = ::std::vec::Vec::with_capacity(__offset1);
+        __row.extend(__hvp0.iter().copied());
+        __h.push(__row);
+        __value_and_gradient = ::core::option::Option::Some((__value, __gradient));
+    }
+    let (__value, __gradient) = match __value_and_gradient {
+        ::core::option::Option::Some(found) => found,
+        ::core::option::Option::None => {
+            let __k = usize::MAX;
+            let (__value, __gradient, _) = rosenbrock_hvp(
+                x,
+                (0..x.len())
+                    .map(|__j| if __k == __offset0 + __j { 1.0 } else { 0.0 })
+                    .collect::<::std::vec::Vec<f64>>(),
+            );
+            (__value, __gradient)
+        }
+    };
+    for __i in 0..__offset1 {
+        for __j in (__i + 1)..__offset1 {
+            let __mean = (__h[__i][__j] + __h[__j][__i]) / (1.0 + 1.0);
+            __h[__i][__j] = __mean;
+            __h[__j][__i] = __mean;
+        }
+    }
+    (__value, __gradient, __h)
+}
+#[doc(hidden)]
+#[allow(unused, non_snake_case, clippy::all, clippy::pedantic)]
+fn __rosenbrock_twin<
+    __Number: ::differentiate::runtime::num_traits::Float
+        + ::differentiate::runtime::Number,
+>(x: &[__Number]) -> __Number
+where
+    for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
+        + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
+{
+    __rosenbrock_twin_pullback(x, ::differentiate::runtime::zeros()).0
+}
+#[doc(hidden)]
+#[allow(
+    unused,
+    unreachable_code,
+    non_snake_case,
+    non_camel_case_types,
+    clippy::all,
+    clippy::pedantic
+)]
+fn __rosenbrock_twin_pullback<
+    __Number: ::differentiate::runtime::num_traits::Float
+        + ::differentiate::runtime::Number,
+>(x: &[__Number], seed: __Number) -> (__Number, (::std::vec::Vec<__Number>,))
+where
+    for<'__r> &'__r __Number: ::differentiate::runtime::num_traits::RefNum<__Number>
+        + ::core::ops::Neg<Output = __Number>,
+    __Number: ::differentiate::runtime::twin::Lowered<Value = f64>,
+{
+    #[allow(unused_imports)]
+    use ::differentiate::runtime::twin::{
+        LowerArg as _, LowerArgAsIs as _, LowerArray as _, LowerSlice as _,
+        LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
+        PromoteResult as _, PromoteVec as _,
+    };
+    use ::differentiate::runtime::rules;
+    let x_a0 = x;
+    let mut x_da0 = ::std::vec![__Number::zero(); x_a0.len()];
+    let s_0 = __Number::from(0.0_f64).unwrap();
+    let mut s_1 = s_0;
+    let mut s_d1 = seed;
+    let mut i_2_last = ::core::option::Option::None;
+    let mut x_da0_ahead1_age0 = __Number::zero();
+    let mut x_da0_ahead1_age1 = __Number::zero();
+    for i_2 in 0..x_a0.len() - 1 {
+        let elem_3 = x_a0[i_2];
+        let diff_4 = __Number::from(1.0_f64).unwrap() - elem_3;
+        let powi_5 = diff_4.powi(2);
+        let sum_6 = i_2 + 1;
+        let elem_7 = x_a0[sum_6];
+        let elem_8 = elem_3;
+        let elem_9 = elem_3;
+        let prod_10 = elem_8 * elem_9;
+        let diff_11 = elem_7 - prod_10;
+        let powi_12 = diff_11.powi(2);
+        let prod_13 = __Number::from(100.0_f64).unwrap() * powi_12;
+        let sum_14 = powi_5 + prod_13;
+        let sum_15 = s_1 + sum_14;
+        let s_16 = ::differentiate::runtime::like(&s_1, sum_15);
+        {
+            let __taken1 = s_d1;
+            let s_d16 = __taken1;
+            let powi_d12 = rules::mul_b(s_d16, __Number::from(100.0_f64).unwrap());
+            let diff_d11 = rules::powi_x(powi_d12, diff_11, 2);
+            let prod_d10 = -(diff_d11);
+            let elem_d9 = rules::mul_b(prod_d10, elem_8);
+            let elem_d8 = rules::mul_a(prod_d10, elem_9);
+            x_da0_ahead1_age0 = diff_d11;
+            let diff_d4 = rules::powi_x(s_d16, diff_4, 2);
+            let elem_d3 = -(diff_d4) + elem_d8 + elem_d9;
+            x_da0[i_2] = x_da0_ahead1_age1 + elem_d3;
+            i_2_last = ::core::option::Option::Some(i_2);
+            x_da0_ahead1_age1 = x_da0_ahead1_age0;
+        }
+        s_1 = s_16;
+    }
+    if let ::core::option::Option::Some(i_2_last) = i_2_last {
+        x_da0[i_2_last + 1] = x_da0[i_2_last + 1] + x_da0_ahead1_age1;
+    }
+    let s_17 = s_1;
+    let __taken2 = s_d1;
+    let value = s_17;
+    (value, (x_da0,))
+}
+/** The computation graph of [`rosenbrock`] at this point: one node per primitive, each with its value and its adjoint (the derivative of the result with respect to it), loops and branches as clusters of what ran. `.to_dot()` draws it with Graphviz; `.adjoint_of("y")` gives the adjoint of the variable `y`.
+
+ Generated by `#[differentiate]`.*/
+#[allow(clippy::all, unused, non_snake_case, unused_mut)]
+fn rosenbrock_graph(x: &[f64]) -> ::differentiate::Graph {
+    use ::differentiate::runtime::{graph::value as __value, rules as __rules};
+    let mut __graph = ::differentiate::runtime::graph::Recorder::new("rosenbrock");
+    let x_a0 = x;
+    let mut x_a0_nodes: ::std::vec::Vec<usize> = x_a0
+        .iter()
+        .enumerate()
+        .map(|(k, v)| {
+            __graph
+                .input(
+                    &::std::format!("{}[{}]", "x", k),
+                    ::differentiate::runtime::graph::value(v),
+                )
+        })
+        .collect();
+    let s_0 = (0.0);
+    let mut s_1 = s_0;
+    let mut s_1_node = __graph.constant("s", __value(&s_0));
+    let mut __iteration_0: usize = 0;
+    for i_2 in 0..x_a0.len() - 1 {
+        __graph.enter(::std::format!("for i = {}", i_2));
+        let elem_3 = x_a0[i_2];
+        let elem_3_node = x_a0_nodes[i_2];
+        let diff_4 = (1.0) - elem_3;
+        let diff_4_node = {
+            let __inputs = [
+                (__graph.constant("1.0", __value::<f64>(&(1.0))), 1.0),
+                (elem_3_node, -1.0),
+            ];
+            __graph.operation("-", __value(&diff_4), &__inputs)
+        };
+        let powi_5 = diff_4.powi((2));
+        let powi_5_node = __graph
+            .operation(
+                "powi(·, 2)",
+                __value(&powi_5),
+                &[(diff_4_node, __value(&(__rules::powi_x(1.0, diff_4, (2)))))],
+            );
+        let sum_6 = i_2 + (1);
+        let elem_7 = x_a0[sum_6];
+        let elem_7_node = x_a0_nodes[sum_6];
+        let elem_8 = elem_3;
+        let elem_8_node = elem_3_node;
+        let elem_9 = elem_3;
+        let elem_9_node = elem_3_node;
+        let prod_10 = elem_8 * elem_9;
+        let prod_10_node = __graph
+            .operation(
+                "*",
+                __value(&prod_10),
+                &[
+                    (elem_8_node, __value(&(__rules::mul_a(1.0, elem_9)))),
+                    (elem_9_node, __value(&(__rules::mul_b(1.0, elem_8)))),
+                ],
+            );
+        let diff_11 = elem_7 - prod_10;
+        let diff_11_node = __graph
+            .operation(
+                "-",
+                __value(&diff_11),
+                &[(elem_7_node, 1.0), (prod_10_node, -1.0)],
+            );
+        let powi_12 = diff_11.powi((2));
+        let powi_12_node = __graph
+            .operation(
+                "powi(·, 2)",
+                __value(&powi_12),
+                &[(diff_11_node, __value(&(__rules::powi_x(1.0, diff_11, (2)))))],
+            );
+        let prod_13 = (100.0) * powi_12;
+        let prod_13_node = {
+            let __inputs = [
+                (
+                    __graph.constant("100.0", __value::<f64>(&(100.0))),
+                    __value(&(__rules::mul_a(1.0, powi_12))),
+                ),
+                (powi_12_node, __value(&(__rules::mul_b(1.0, (100.0))))),
+            ];
+            __graph.operation("*", __value(&prod_13), &__inputs)
+        };
+        let sum_14 = powi_5 + prod_13;
+        let sum_14_node = __graph
+            .operation(
+                "+",
+                __value(&sum_14),
+                &[(powi_5_node, 1.0), (prod_13_node, 1.0)],
+            );
+        let sum_15 = s_1 + sum_14;
+        let sum_15_node = __graph
+            .operation("+", __value(&sum_15), &[(s_1_node, 1.0), (sum_14_node, 1.0)]);
+        let s_16 = ::differentiate::runtime::like(&s_1, sum_15);
+        let s_16_node = sum_15_node;
+        __graph.name(s_16_node, "s");
+        s_1 = s_16;
+        s_1_node = s_16_node;
+        __graph.leave();
+        __iteration_0 += 1;
+    }
+    let _ = __iteration_0;
+    let s_17 = s_1;
+    let s_17_node = s_1_node;
+    __graph.name(s_17_node, "s");
+    let __results = [s_17_node];
     __graph.finish(&__results)
 }

@@ -16,3 +16,14 @@ fn sum_of_squared_distances(x: &[f64], mu: &[f64], d: usize) -> f64 {
     }
     total
 }
+
+/// Rosenbrock's function reads `x[i]` and `x[i + 1]`: `x[i + 1]`'s adjoint waits one
+/// iteration in a variable, and each element of the gradient is written once (gathered).
+#[differentiate]
+fn rosenbrock(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        s += (1.0 - x[i]).powi(2) + 100.0 * (x[i + 1] - x[i] * x[i]).powi(2);
+    }
+    s
+}

@@ -265,6 +265,7 @@ pub fn rosenbrock_graph<T: Float + FromPrimitive>(
     a: T,
     b: T,
 ) -> ::differentiate::Graph {
+    use ::differentiate::runtime::{graph::value as __value, rules as __rules};
     let mut __graph = ::differentiate::runtime::graph::Recorder::new("rosenbrock");
     let x_a0 = x;
     let mut x_a0_nodes: ::std::vec::Vec<usize> = x_a0
@@ -279,145 +280,69 @@ pub fn rosenbrock_graph<T: Float + FromPrimitive>(
         })
         .collect();
     let a_0 = a;
-    let a_0_node = __graph.input("a", ::differentiate::runtime::graph::value(&(a_0)));
+    let a_0_node = __graph.input("a", __value(&a_0));
     let b_1 = b;
-    let b_1_node = __graph.input("b", ::differentiate::runtime::graph::value(&(b_1)));
+    let b_1_node = __graph.input("b", __value(&b_1));
     let s_2 = (T::zero());
     let mut s_3 = s_2;
-    let mut s_3_node = __graph
-        .constant("s", ::differentiate::runtime::graph::value(&(s_2)));
+    let mut s_3_node = __graph.constant("s", __value(&s_2));
     let mut __iteration_0: usize = 0;
     for i_4 in 0..x_a0.len() - 1 {
         __graph.enter(::std::format!("for i = {}", i_4));
         let elem_5 = x_a0[i_4];
         let elem_5_node = x_a0_nodes[i_4];
         let diff_6 = a_0 - elem_5;
-        let diff_6_node = {
-            let __inputs = [(a_0_node, 1.0), (elem_5_node, -1.0)];
-            __graph
-                .operation(
-                    "-",
-                    ::differentiate::runtime::graph::value(&(diff_6)),
-                    &__inputs,
-                )
-        };
+        let diff_6_node = __graph
+            .operation("-", __value(&diff_6), &[(a_0_node, 1.0), (elem_5_node, -1.0)]);
         let powi_7 = diff_6.powi((2));
-        let powi_7_node = {
-            let __inputs = [
-                (
-                    diff_6_node,
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::powi_x(T::one(), diff_6, (2))),
-                    ),
-                ),
-            ];
-            __graph
-                .operation(
-                    "powi(·, 2)",
-                    ::differentiate::runtime::graph::value(&(powi_7)),
-                    &__inputs,
-                )
-        };
+        let powi_7_node = __graph
+            .operation(
+                "powi(·, 2)",
+                __value(&powi_7),
+                &[(diff_6_node, __value(&(__rules::powi_x(T::one(), diff_6, (2)))))],
+            );
         let sum_8 = s_3 + powi_7;
-        let sum_8_node = {
-            let __inputs = [(s_3_node, 1.0), (powi_7_node, 1.0)];
-            __graph
-                .operation(
-                    "+",
-                    ::differentiate::runtime::graph::value(&(sum_8)),
-                    &__inputs,
-                )
-        };
+        let sum_8_node = __graph
+            .operation("+", __value(&sum_8), &[(s_3_node, 1.0), (powi_7_node, 1.0)]);
         let sum_9 = i_4 + (1);
         let elem_10 = x_a0[sum_9];
         let elem_10_node = x_a0_nodes[sum_9];
         let elem_11 = elem_5;
         let elem_11_node = elem_5_node;
         let powi_12 = elem_11.powi((2));
-        let powi_12_node = {
-            let __inputs = [
-                (
-                    elem_11_node,
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::powi_x(
-                            T::one(),
-                            elem_11,
-                            (2),
-                        )),
-                    ),
-                ),
-            ];
-            __graph
-                .operation(
-                    "powi(·, 2)",
-                    ::differentiate::runtime::graph::value(&(powi_12)),
-                    &__inputs,
-                )
-        };
+        let powi_12_node = __graph
+            .operation(
+                "powi(·, 2)",
+                __value(&powi_12),
+                &[(elem_11_node, __value(&(__rules::powi_x(T::one(), elem_11, (2)))))],
+            );
         let diff_13 = elem_10 - powi_12;
-        let diff_13_node = {
-            let __inputs = [(elem_10_node, 1.0), (powi_12_node, -1.0)];
-            __graph
-                .operation(
-                    "-",
-                    ::differentiate::runtime::graph::value(&(diff_13)),
-                    &__inputs,
-                )
-        };
+        let diff_13_node = __graph
+            .operation(
+                "-",
+                __value(&diff_13),
+                &[(elem_10_node, 1.0), (powi_12_node, -1.0)],
+            );
         let powi_14 = diff_13.powi((2));
-        let powi_14_node = {
-            let __inputs = [
-                (
-                    diff_13_node,
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::powi_x(
-                            T::one(),
-                            diff_13,
-                            (2),
-                        )),
-                    ),
-                ),
-            ];
-            __graph
-                .operation(
-                    "powi(·, 2)",
-                    ::differentiate::runtime::graph::value(&(powi_14)),
-                    &__inputs,
-                )
-        };
+        let powi_14_node = __graph
+            .operation(
+                "powi(·, 2)",
+                __value(&powi_14),
+                &[(diff_13_node, __value(&(__rules::powi_x(T::one(), diff_13, (2)))))],
+            );
         let prod_15 = b_1 * powi_14;
-        let prod_15_node = {
-            let __inputs = [
-                (
-                    b_1_node,
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::mul_a(T::one(), powi_14)),
-                    ),
-                ),
-                (
-                    powi_14_node,
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::mul_b(T::one(), b_1)),
-                    ),
-                ),
-            ];
-            __graph
-                .operation(
-                    "*",
-                    ::differentiate::runtime::graph::value(&(prod_15)),
-                    &__inputs,
-                )
-        };
+        let prod_15_node = __graph
+            .operation(
+                "*",
+                __value(&prod_15),
+                &[
+                    (b_1_node, __value(&(__rules::mul_a(T::one(), powi_14)))),
+                    (powi_14_node, __value(&(__rules::mul_b(T::one(), b_1)))),
+                ],
+            );
         let sum_16 = sum_8 + prod_15;
-        let sum_16_node = {
-            let __inputs = [(sum_8_node, 1.0), (prod_15_node, 1.0)];
-            __graph
-                .operation(
-                    "+",
-                    ::differentiate::runtime::graph::value(&(sum_16)),
-                    &__inputs,
-                )
-        };
+        let sum_16_node = __graph
+            .operation("+", __value(&sum_16), &[(sum_8_node, 1.0), (prod_15_node, 1.0)]);
         let s_17 = ::differentiate::runtime::like(&s_3, sum_16);
         let s_17_node = sum_16_node;
         __graph.name(s_17_node, "s");
@@ -435,25 +360,13 @@ pub fn rosenbrock_graph<T: Float + FromPrimitive>(
     let quot_21 = s_18 / n_20;
     let quot_21_node = {
         let __inputs = [
+            (s_18_node, __value(&(__rules::div_a(T::one(), n_20)))),
             (
-                s_18_node,
-                ::differentiate::runtime::graph::value(
-                    &(::differentiate::runtime::rules::div_a(T::one(), n_20)),
-                ),
-            ),
-            (
-                __graph.constant("n", ::differentiate::runtime::graph::value(&(n_20))),
-                ::differentiate::runtime::graph::value(
-                    &(::differentiate::runtime::rules::div_b(T::one(), n_20, quot_21)),
-                ),
+                __graph.constant("n", __value(&n_20)),
+                __value(&(__rules::div_b(T::one(), n_20, quot_21))),
             ),
         ];
-        __graph
-            .operation(
-                "/",
-                ::differentiate::runtime::graph::value(&(quot_21)),
-                &__inputs,
-            )
+        __graph.operation("/", __value(&quot_21), &__inputs)
     };
     let __results = [quot_21_node];
     __graph.finish(&__results)

@@ -485,11 +485,12 @@ fn oscillator_graph(
     dt: f64,
     steps: usize,
 ) -> ::differentiate::Graph {
+    use ::differentiate::runtime::{graph::value as __value, rules as __rules};
     let mut __graph = ::differentiate::runtime::graph::Recorder::new("oscillator");
     let k_0 = k;
-    let k_0_node = __graph.input("k", ::differentiate::runtime::graph::value(&(k_0)));
+    let k_0_node = __graph.input("k", __value(&k_0));
     let c_1 = c;
-    let c_1_node = __graph.input("c", ::differentiate::runtime::graph::value(&(c_1)));
+    let c_1_node = __graph.input("c", __value(&c_1));
     let x0_2 = x0;
     let v0_3 = v0;
     let dt_4 = dt;
@@ -497,115 +498,56 @@ fn oscillator_graph(
     let x_6 = x0_2;
     let v_7 = v0_3;
     let mut x_8 = x_6;
-    let mut x_8_node = __graph
-        .constant("x", ::differentiate::runtime::graph::value(&(x_6)));
+    let mut x_8_node = __graph.constant("x", __value(&x_6));
     let mut v_9 = v_7;
-    let mut v_9_node = __graph
-        .constant("v", ::differentiate::runtime::graph::value(&(v_7)));
+    let mut v_9_node = __graph.constant("v", __value(&v_7));
     let mut __iteration_0: usize = 0;
     for i_10 in 0..steps_5 {
         __graph.enter(::std::format!("for i = {}", i_10));
         let neg_11 = -k_0;
-        let neg_11_node = {
-            let __inputs = [(k_0_node, -1.0)];
-            __graph
-                .operation(
-                    "-",
-                    ::differentiate::runtime::graph::value(&(neg_11)),
-                    &__inputs,
-                )
-        };
+        let neg_11_node = __graph.operation("-", __value(&neg_11), &[(k_0_node, -1.0)]);
         let prod_12 = neg_11 * x_8;
-        let prod_12_node = {
-            let __inputs = [
-                (
-                    neg_11_node,
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::mul_a(1.0, x_8)),
-                    ),
-                ),
-                (
-                    x_8_node,
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::mul_b(1.0, neg_11)),
-                    ),
-                ),
-            ];
-            __graph
-                .operation(
-                    "*",
-                    ::differentiate::runtime::graph::value(&(prod_12)),
-                    &__inputs,
-                )
-        };
+        let prod_12_node = __graph
+            .operation(
+                "*",
+                __value(&prod_12),
+                &[
+                    (neg_11_node, __value(&(__rules::mul_a(1.0, x_8)))),
+                    (x_8_node, __value(&(__rules::mul_b(1.0, neg_11)))),
+                ],
+            );
         let prod_13 = c_1 * v_9;
-        let prod_13_node = {
-            let __inputs = [
-                (
-                    c_1_node,
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::mul_a(1.0, v_9)),
-                    ),
-                ),
-                (
-                    v_9_node,
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::mul_b(1.0, c_1)),
-                    ),
-                ),
-            ];
-            __graph
-                .operation(
-                    "*",
-                    ::differentiate::runtime::graph::value(&(prod_13)),
-                    &__inputs,
-                )
-        };
+        let prod_13_node = __graph
+            .operation(
+                "*",
+                __value(&prod_13),
+                &[
+                    (c_1_node, __value(&(__rules::mul_a(1.0, v_9)))),
+                    (v_9_node, __value(&(__rules::mul_b(1.0, c_1)))),
+                ],
+            );
         let a_14 = prod_12 - prod_13;
-        let a_14_node = {
-            let __inputs = [(prod_12_node, 1.0), (prod_13_node, -1.0)];
-            __graph
-                .operation(
-                    "-",
-                    ::differentiate::runtime::graph::value(&(a_14)),
-                    &__inputs,
-                )
-        };
+        let a_14_node = __graph
+            .operation(
+                "-",
+                __value(&a_14),
+                &[(prod_12_node, 1.0), (prod_13_node, -1.0)],
+            );
         __graph.name(a_14_node, "a");
         let prod_15 = dt_4 * v_9;
         let prod_15_node = {
             let __inputs = [
                 (
-                    __graph
-                        .constant("dt", ::differentiate::runtime::graph::value(&(dt_4))),
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::mul_a(1.0, v_9)),
-                    ),
+                    __graph.constant("dt", __value(&dt_4)),
+                    __value(&(__rules::mul_a(1.0, v_9))),
                 ),
-                (
-                    v_9_node,
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::mul_b(1.0, dt_4)),
-                    ),
-                ),
+                (v_9_node, __value(&(__rules::mul_b(1.0, dt_4)))),
             ];
-            __graph
-                .operation(
-                    "*",
-                    ::differentiate::runtime::graph::value(&(prod_15)),
-                    &__inputs,
-                )
+            __graph.operation("*", __value(&prod_15), &__inputs)
         };
         let sum_16 = x_8 + prod_15;
-        let sum_16_node = {
-            let __inputs = [(x_8_node, 1.0), (prod_15_node, 1.0)];
-            __graph
-                .operation(
-                    "+",
-                    ::differentiate::runtime::graph::value(&(sum_16)),
-                    &__inputs,
-                )
-        };
+        let sum_16_node = __graph
+            .operation("+", __value(&sum_16), &[(x_8_node, 1.0), (prod_15_node, 1.0)]);
         let x_17 = ::differentiate::runtime::like(&x_8, sum_16);
         let x_17_node = sum_16_node;
         __graph.name(x_17_node, "x");
@@ -613,36 +555,16 @@ fn oscillator_graph(
         let prod_18_node = {
             let __inputs = [
                 (
-                    __graph
-                        .constant("dt", ::differentiate::runtime::graph::value(&(dt_4))),
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::mul_a(1.0, a_14)),
-                    ),
+                    __graph.constant("dt", __value(&dt_4)),
+                    __value(&(__rules::mul_a(1.0, a_14))),
                 ),
-                (
-                    a_14_node,
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::mul_b(1.0, dt_4)),
-                    ),
-                ),
+                (a_14_node, __value(&(__rules::mul_b(1.0, dt_4)))),
             ];
-            __graph
-                .operation(
-                    "*",
-                    ::differentiate::runtime::graph::value(&(prod_18)),
-                    &__inputs,
-                )
+            __graph.operation("*", __value(&prod_18), &__inputs)
         };
         let sum_19 = v_9 + prod_18;
-        let sum_19_node = {
-            let __inputs = [(v_9_node, 1.0), (prod_18_node, 1.0)];
-            __graph
-                .operation(
-                    "+",
-                    ::differentiate::runtime::graph::value(&(sum_19)),
-                    &__inputs,
-                )
-        };
+        let sum_19_node = __graph
+            .operation("+", __value(&sum_19), &[(v_9_node, 1.0), (prod_18_node, 1.0)]);
         let v_20 = ::differentiate::runtime::like(&v_9, sum_19);
         let v_20_node = sum_19_node;
         __graph.name(v_20_node, "v");
@@ -867,6 +789,7 @@ where
  Generated by `#[differentiate]`.*/
 #[allow(clippy::all, unused, non_snake_case, unused_mut)]
 fn sum_of_squares_graph(x: &[f64]) -> ::differentiate::Graph {
+    use ::differentiate::runtime::{graph::value as __value, rules as __rules};
     let mut __graph = ::differentiate::runtime::graph::Recorder::new("sum_of_squares");
     let x_a0 = x;
     let mut x_a0_nodes: ::std::vec::Vec<usize> = x_a0
@@ -882,8 +805,7 @@ fn sum_of_squares_graph(x: &[f64]) -> ::differentiate::Graph {
         .collect();
     let acc_0: f64 = (0.0);
     let mut acc_1 = acc_0;
-    let mut acc_1_node = __graph
-        .constant("constant", ::differentiate::runtime::graph::value(&(acc_0)));
+    let mut acc_1_node = __graph.constant("constant", __value(&acc_0));
     let mut __iteration_0: usize = 0;
     for i_2 in 0..x_a0.len() {
         __graph.enter(::std::format!("for i = {}", i_2));
@@ -893,38 +815,18 @@ fn sum_of_squares_graph(x: &[f64]) -> ::differentiate::Graph {
         let v_4_node = v_3_node;
         __graph.name(v_4_node, "v");
         let prod_5 = v_4 * v_4;
-        let prod_5_node = {
-            let __inputs = [
-                (
-                    v_4_node,
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::mul_a(1.0, v_4)),
-                    ),
-                ),
-                (
-                    v_4_node,
-                    ::differentiate::runtime::graph::value(
-                        &(::differentiate::runtime::rules::mul_b(1.0, v_4)),
-                    ),
-                ),
-            ];
-            __graph
-                .operation(
-                    "*",
-                    ::differentiate::runtime::graph::value(&(prod_5)),
-                    &__inputs,
-                )
-        };
+        let prod_5_node = __graph
+            .operation(
+                "*",
+                __value(&prod_5),
+                &[
+                    (v_4_node, __value(&(__rules::mul_a(1.0, v_4)))),
+                    (v_4_node, __value(&(__rules::mul_b(1.0, v_4)))),
+                ],
+            );
         let sum_6 = acc_1 + prod_5;
-        let sum_6_node = {
-            let __inputs = [(acc_1_node, 1.0), (prod_5_node, 1.0)];
-            __graph
-                .operation(
-                    "+",
-                    ::differentiate::runtime::graph::value(&(sum_6)),
-                    &__inputs,
-                )
-        };
+        let sum_6_node = __graph
+            .operation("+", __value(&sum_6), &[(acc_1_node, 1.0), (prod_5_node, 1.0)]);
         let acc_7: f64 = sum_6;
         let acc_7_node = sum_6_node;
         acc_1 = acc_7;
