@@ -12,8 +12,8 @@
 //!
 //! Arguments: `--quick` (100 ms per contender instead of 400), `--budget-ms N`,
 //! `--no-expansion`, `--expansion-only`, `--first-order-only`, `--second-order-only`,
-//! `--no-jax`, `--jax-rounds N`, and any other word keeps only the workloads whose name
-//! contains it.
+//! `--no-jax`, `--jax-rounds N`, `--no-parallel` (no data-parallel table), and any other word
+//! keeps only the workloads whose name contains it.
 //!
 //! Against JAX (issue 17): when a Python with `jax` is found (`DIFFERENTIATE_JAX_PYTHON`, else
 //! `python3` on PATH; see `benches/jax/README.md`), each workload that `benches/jax/workloads.py`
@@ -143,6 +143,7 @@ struct Options {
     jax: bool,
     /// How many times ours and JAX's are alternated per workload.
     jax_rounds: usize,
+    parallel: bool,
     filters: Vec<String>,
 }
 
@@ -155,6 +156,7 @@ fn options() -> Options {
         second_order: true,
         jax: true,
         jax_rounds: 3,
+        parallel: true,
         filters: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -180,6 +182,7 @@ fn options() -> Options {
                     .filter(|&n: &usize| n > 0)
                     .expect("--jax-rounds takes a positive number");
             }
+            "--no-parallel" => o.parallel = false,
             "--bench" => {} // passed by `cargo bench --all-targets`; nothing to do
             other => o.filters.push(other.to_string()),
         }
@@ -242,6 +245,75 @@ fn checkpointing() -> String {
         );
     }
     s
+}
+
+// ---- data-parallel gradient (issue 17) ---------------------------------------------------------
+
+/// Issue 17's table: the batch gradient of `benches/workloads/parallel.rs` on one thread and
+/// with rayon on all of them, alternated [`PARALLEL_ROUNDS`] times. Each round's speed-up is
+/// its sequential time over its parallel time, so a load spike from another process spoils a
+/// round, not the figure; the table gives the median and the spread of those. Returns the
+/// markdown and the JSON object.
+fn data_parallel() -> (String, String) {
+    use workloads::parallel::*;
+    const PARALLEL_ROUNDS: usize = 15;
+    let (xs, ys) = data(SAMPLES);
+    let model = initial_model();
+    let chunk = chunk_size(SAMPLES);
+    let threads = rayon::current_num_threads();
+    // Warms up rayon's pool; the example checks the two agree within the rounding bound.
+    let (seq_loss, seq) = sequential_gradient(&model, &xs, &ys);
+    let (par_loss, par) = parallel_gradient(&model, &xs, &ys, chunk);
+    let what = "parallel gradient";
+    workloads::assert_close(what, &[par_loss], &[seq_loss], 1e-12, false);
+    workloads::assert_close(what, &par.numbers(), &seq.numbers(), 1e-12, true);
+    let (mut seq_ns, mut par_ns, mut speedups) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..PARALLEL_ROUNDS {
+        let started = Instant::now();
+        std::hint::black_box(sequential_gradient(&model, &xs, &ys));
+        let s = started.elapsed().as_secs_f64() * 1e9;
+        let started = Instant::now();
+        std::hint::black_box(parallel_gradient(&model, &xs, &ys, chunk));
+        let p = started.elapsed().as_secs_f64() * 1e9;
+        seq_ns.push(s);
+        par_ns.push(p);
+        speedups.push(s / p);
+    }
+    let (s, p, x) = (
+        median(&mut seq_ns),
+        median(&mut par_ns),
+        median(&mut speedups),
+    );
+    // `median` sorted the speed-ups.
+    let quartile = |q: usize| speedups[q * (PARALLEL_ROUNDS - 1) / 4];
+    let (q1, q3, low, high) = (quartile(1), quartile(3), speedups[0], quartile(4));
+    let parameters = model.numbers().len();
+    let markdown = format!(
+        "## Data-parallel gradient (issue 17)\n\n\
+         Perceptron 16-32-1 with tanh, logistic loss, {parameters} parameters in a struct: the \
+         batch's mean loss and gradient, summed over the samples on one thread and with rayon \
+         (chunks of {chunk} samples); {PARALLEL_ROUNDS} rounds, the two alternated.\n\n\
+         | samples | threads | sequential | rayon | speed-up, median | quartiles | min–max | target ≥ 1.8× |\n\
+         |---|---|---|---|---|---|---|---|\n\
+         | {SAMPLES} | {threads} | {} | {} | {x:.2} | {q1:.2}–{q3:.2} | {low:.2}–{high:.2} | {} |\n",
+        human(s),
+        human(p),
+        if x >= 1.8 { "met" } else { "MISSED" },
+    );
+    let json = format!(
+        "{{\"samples\": {SAMPLES}, \"parameters\": {parameters}, \"threads\": {threads}, \
+         \"sequential_ns\": {}, \"parallel_ns\": {}, \"speedup\": {x:.3}, \
+         \"speedup_quartiles\": [{q1:.3}, {q3:.3}], \"speedup_range\": [{low:.3}, {high:.3}]}}",
+        json_number(s),
+        json_number(p),
+    );
+    (markdown, json)
+}
+
+/// `json` with `"key": value` added as the last member of its top-level object.
+fn with_json_member(json: &str, key: &str, value: &str) -> String {
+    let body = json.trim_end().strip_suffix('}').expect("a JSON object");
+    format!("{},\n  \"{key}\": {value}\n}}\n", body.trim_end())
 }
 
 // ---- timing ------------------------------------------------------------------------------------
@@ -1451,11 +1523,20 @@ fn main() {
     {
         println!("{}", checkpointing());
     }
+    let jax_json = jax_json(&jax, &jax_rows);
+    let mut report = json(&rows, &second, &expansion, &jax_json);
+    if opts.workloads
+        && opts.first_order
+        && opts.parallel
+        && opts.filters.iter().all(|f| "parallel".contains(f.as_str()))
+    {
+        let (table, object) = data_parallel();
+        println!("{table}");
+        report = with_json_member(&report, "parallel", &object);
+    }
     let path = workspace.join("target/benchmark-report.json");
     std::fs::create_dir_all(path.parent().unwrap()).expect("create target/");
-    let jax_json = jax_json(&jax, &jax_rows);
-    std::fs::write(&path, json(&rows, &second, &expansion, &jax_json))
-        .expect("write the JSON report");
+    std::fs::write(&path, report).expect("write the JSON report");
     eprintln!(
         "wrote {} ({:.0} s in all)",
         path.display(),

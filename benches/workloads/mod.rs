@@ -13,6 +13,7 @@ pub mod adbench;
 pub mod basic;
 pub mod checkpoint;
 pub mod mlp;
+pub mod parallel;
 pub mod peers;
 pub mod second_order;
 
