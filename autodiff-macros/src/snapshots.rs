@@ -97,3 +97,66 @@ fn readme_shows_the_current_expansion_of_j() {
         "README.md's \"What the macro generates\" block differs from autodiff-macros/tests/expand/j.expanded.rs; copy the snapshot into it"
     );
 }
+
+#[cfg(test)]
+mod profile_tmp {
+    #[test]
+    #[ignore]
+    fn profile_expansion() {
+        let mut s = String::from("pub fn f(x: f64, y: f64) -> f64 {\n");
+        let var = |i: isize| -> String {
+            match i {
+                -2 => "y".into(),
+                -1 => "x".into(),
+                i => format!("v{i}"),
+            }
+        };
+        for i in 0..std::env::var("STMTS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(100isize)
+        {
+            let (a, b) = (var(i - 1), var(i - 2));
+            let rhs = match i % 4 {
+                0 => format!("{a} * y + {b}.sin()"),
+                1 => format!("({a} - x) / (1.0 + {b} * {b})"),
+                2 => format!("(0.1 * {a}).exp().ln_1p() * 0.5 + {b}"),
+                _ => format!("({a} * {a} + 1.0).sqrt() - x * {b}.powi(2)"),
+            };
+            s.push_str(&format!("    let v{i} = {rhs};\n"));
+        }
+        let stmts: isize = std::env::var("STMTS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(100);
+        s.push_str(&format!("    v{}\n}}\n", stmts - 1));
+        let item: proc_macro2::TokenStream = s.parse().unwrap();
+        let n: usize = std::env::var("REPS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(5);
+        let t = std::time::Instant::now();
+        let mut len = 0;
+        for _ in 0..n {
+            let out = crate::expand::expand(proc_macro2::TokenStream::new(), item.clone());
+            len += out.to_string().len();
+        }
+        eprintln!(
+            "{:.2} ms per expansion ({len})",
+            t.elapsed().as_secs_f64() * 1e3 / n as f64
+        );
+        let out = crate::expand::expand(proc_macro2::TokenStream::new(), item.clone());
+        let file: syn::File = syn::parse2(out).unwrap();
+        for it in &file.items {
+            let name = match it {
+                syn::Item::Fn(f) => f.sig.ident.to_string(),
+                other => format!("{:?}", std::mem::discriminant(other)),
+            };
+            eprintln!("{name}: {} chars", quote::quote!(#it).to_string().len());
+            if std::env::var("SHOW").map_or(false, |s| name.ends_with(&s)) {
+                let f: syn::File = syn::parse_quote!(#it);
+                eprintln!("{}", prettyplease::unparse(&f));
+            }
+        }
+    }
+}
