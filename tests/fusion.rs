@@ -512,3 +512,33 @@ fn gathered_adjoints_in_f32_and_generic_code() {
         assert_close("hessian", row, expected, 1e-5);
     }
 }
+
+/// `x[i]` only decides a branch (no derivative flows through it) while `x[i + 1]` is summed:
+/// every `x[i + 1]` contribution must still arrive.
+#[differentiate]
+fn gated(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        let gate = x[i];
+        let w = if gate > 0.0 { 2.0 } else { 3.0 };
+        s += w * x[i + 1].sin();
+    }
+    s
+}
+
+#[test]
+fn a_load_without_derivative_beside_a_gathered_one() {
+    let (value, dx) = gated_grad(&X);
+    assert_eq!(value, gated(&X));
+    let by_hand: Vec<f64> = (0..X.len())
+        .map(|i| {
+            if i == 0 {
+                0.0
+            } else {
+                let w = if X[i - 1] > 0.0 { 2.0 } else { 3.0 };
+                w * X[i].cos()
+            }
+        })
+        .collect();
+    assert_close("gated", &dx, &by_hand, 1e-12);
+}

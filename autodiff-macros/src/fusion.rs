@@ -64,13 +64,17 @@ pub struct Fused {
 /// iteration waits for the previous one's store (a store-to-load chain through memory that
 /// also stops vectorisation). Instead the contribution of each load but the lowest-offset one
 /// waits in a variable until the iteration whose lowest-offset load reaches the same element,
-/// which then receives all its contributions at once, in the order the scatter added them
-/// (older iterations first), so the sums are the same bits. Contributions still waiting when
-/// the loop ends are added after it.
+/// which then receives all its contributions at once at the end of that iteration, in the
+/// order the scatter added them (older iterations first), so the sums are the same bits.
+/// Contributions still waiting when the loop ends are added after it. (The element is written
+/// at the end of the iteration, not where the lowest-offset load's adjoint is, because a load
+/// whose value reaches no derivative has no adjoint code.)
 pub struct Shifted {
     pub array: ArrayId,
     /// The loads and their offsets from the loop index, lowest offset first.
     pub loads: Vec<(VarId, i64)>,
+    /// The index the lowest-offset load reads at (`i`, or `i + k` computed in the body).
+    pub lowest_index: VarId,
     /// The array is a parameter whose adjoint nothing touches before the loop: the
     /// lowest-offset load writes its element (`d_x[i] = ..`) rather than adding to a zero,
     /// as [`Fused::first_writes`] does.
@@ -250,7 +254,7 @@ impl Analysis<'_> {
                 *mentioned.entry(a).or_default() += 1;
             }
         }
-        let mut loads = BTreeMap::<ArrayId, Vec<(VarId, i64)>>::new();
+        let mut loads = BTreeMap::<ArrayId, Vec<(VarId, i64, VarId)>>::new();
         for stmt in &l.body.stmts {
             if let Stmt::Let {
                 var,
@@ -264,13 +268,13 @@ impl Analysis<'_> {
             } = stmt
             {
                 if let Some(&k) = offsets.get(at) {
-                    loads.entry(*array).or_default().push((*var, k));
+                    loads.entry(*array).or_default().push((*var, k, *at));
                 }
             }
         }
         let mut out = Vec::new();
         for (array, mut found) in loads {
-            found.sort_by_key(|&(_, k)| k);
+            found.sort_by_key(|&(_, k, _)| k);
             let distinct = found.windows(2).all(|w| w[0].1 < w[1].1);
             if found.len() >= 2
                 && distinct
@@ -280,7 +284,8 @@ impl Analysis<'_> {
             {
                 out.push(Shifted {
                     array,
-                    loads: found,
+                    lowest_index: found[0].2,
+                    loads: found.iter().map(|&(v, k, _)| (v, k)).collect(),
                     first: self.untouched_before(p, l, array),
                 });
             }

@@ -174,10 +174,12 @@ pub fn array_adjoint(ir: &FnIr, a: ArrayId) -> Ident {
 /// iterations old, waiting for the element's other contributions (see `fusion::Shifted`).
 pub fn pending(ir: &FnIr, a: ArrayId, delay: usize, age: usize) -> Ident {
     let array = &ir.arrays[a];
-    hygienic(
-        &format!("{}_da{a}_ahead{delay}_age{age}", stem(&array.hint)),
-        array.span,
-    )
+    let name = match delay {
+        // The lowest-offset load's own contribution, added at the end of its iteration.
+        0 => format!("{}_da{a}_here", stem(&array.hint)),
+        _ => format!("{}_da{a}_ahead{delay}_age{age}", stem(&array.hint)),
+    };
+    hygienic(&name, array.span)
 }
 
 /// The last index a range loop ran with (`None` before it runs).

@@ -320,39 +320,16 @@ impl Emitter<'_> {
         })
     }
 
-    /// The adjoint of a shifted load (see [`fusion::Shifted`]): the lowest-offset load adds to
-    /// its element what the others sent it, oldest first, then its own contribution `d`;
-    /// each other load leaves `d` waiting.
+    /// The adjoint of a shifted load (see [`fusion::Shifted`]): its contribution `d` waits
+    /// for the end of the iteration (the lowest-offset load's) or for a later iteration.
     pub(super) fn gathered(
         &self,
         shifted: &fusion::Shifted,
         k: usize,
-        d_array: &syn::Ident,
-        i: &TokenStream,
         d: &TokenStream,
     ) -> TokenStream {
-        if k > 0 {
-            let fresh = naming::pending(self.ir, shifted.array, shifted.delay(k), 0);
-            return quote!(#fresh = #d;);
-        }
-        // Oldest first, as the scatter added them.
-        let mut terms: Vec<TokenStream> = (1..shifted.loads.len())
-            .rev()
-            .map(|k| {
-                let delay = shifted.delay(k);
-                naming::pending(self.ir, shifted.array, delay, delay).into_token_stream()
-            })
-            .collect();
-        terms.push(d.clone());
-        if shifted.first {
-            quote!(#d_array[#i] = #(#terms)+*;)
-        } else {
-            let numbers = &self.ir.numbers;
-            terms
-                .iter()
-                .map(|t| numbers.add_to(&quote!(#d_array[#i]), t, false))
-                .collect()
-        }
+        let fresh = naming::pending(self.ir, shifted.array, shifted.delay(k), 0);
+        quote!(#fresh = #d;)
     }
 
     /// A fused loop's waiting contributions (see [`fusion::Shifted`]): declared before the loop,
@@ -376,6 +353,27 @@ impl Emitter<'_> {
         let mut flush = TokenStream::new();
         for shifted in &plan.shifted {
             let d_array = naming::array_adjoint(self.ir, shifted.array);
+            // The element of the lowest-offset load, all its contributions at once, oldest
+            // (largest delay) first, then this iteration's own.
+            let own = naming::pending(self.ir, shifted.array, 0, 0);
+            before.extend(quote!(let mut #own = #zero;));
+            let mut terms: Vec<TokenStream> = (1..shifted.loads.len())
+                .rev()
+                .map(|k| {
+                    let delay = shifted.delay(k);
+                    naming::pending(self.ir, shifted.array, delay, delay).into_token_stream()
+                })
+                .collect();
+            terms.push(own.to_token_stream());
+            let at = self.primal(shifted.lowest_index);
+            if shifted.first {
+                aging.extend(quote!(#d_array[#at] = #(#terms)+*;));
+            } else {
+                for t in &terms {
+                    aging.extend(numbers.add_to(&quote!(#d_array[#at]), t, false));
+                }
+            }
+            aging.extend(quote!(#own = #zero;));
             for k in 1..shifted.loads.len() {
                 let delay = shifted.delay(k);
                 for age in 0..=delay {

@@ -459,7 +459,7 @@ impl Emitter<'_> {
                     let i = self.read(ctx, index);
                     let numbers = &self.ir.numbers;
                     if let Some((shifted, k)) = self.shifted_load(var) {
-                        code.extend(self.gathered(shifted, k, &d_array, &i, &d));
+                        code.extend(self.gathered(shifted, k, &d));
                         return code;
                     }
                     code.extend(match guard {

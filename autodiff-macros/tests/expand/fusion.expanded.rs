@@ -530,6 +530,7 @@ fn rosenbrock_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)) {
     let mut s_1 = s_0;
     let mut s_d1 = seed;
     let mut i_2_last = ::core::option::Option::None;
+    let mut x_da0_here = 0.0;
     let mut x_da0_ahead1_age0 = 0.0;
     let mut x_da0_ahead1_age1 = 0.0;
     for i_2 in 0..x_a0.len() - 1 {
@@ -558,8 +559,10 @@ fn rosenbrock_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)) {
             x_da0_ahead1_age0 = diff_d11;
             let diff_d4 = rules::powi_x(s_d16, diff_4, 2);
             let elem_d3 = -(diff_d4) + elem_d8 + elem_d9;
-            x_da0[i_2] = x_da0_ahead1_age1 + elem_d3;
+            x_da0_here = elem_d3;
             i_2_last = ::core::option::Option::Some(i_2);
+            x_da0[i_2] = x_da0_ahead1_age1 + x_da0_here;
+            x_da0_here = 0.0;
             x_da0_ahead1_age1 = x_da0_ahead1_age0;
         }
         s_1 = s_16;
@@ -699,6 +702,7 @@ where
     let mut s_1 = s_0;
     let mut s_d1 = seed;
     let mut i_2_last = ::core::option::Option::None;
+    let mut x_da0_here = __Number::zero();
     let mut x_da0_ahead1_age0 = __Number::zero();
     let mut x_da0_ahead1_age1 = __Number::zero();
     for i_2 in 0..x_a0.len() - 1 {
@@ -727,8 +731,10 @@ where
             x_da0_ahead1_age0 = diff_d11;
             let diff_d4 = rules::powi_x(s_d16, diff_4, 2);
             let elem_d3 = -(diff_d4) + elem_d8 + elem_d9;
-            x_da0[i_2] = x_da0_ahead1_age1 + elem_d3;
+            x_da0_here = elem_d3;
             i_2_last = ::core::option::Option::Some(i_2);
+            x_da0[i_2] = x_da0_ahead1_age1 + x_da0_here;
+            x_da0_here = __Number::zero();
             x_da0_ahead1_age1 = x_da0_ahead1_age0;
         }
         s_1 = s_16;
