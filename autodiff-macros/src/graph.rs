@@ -180,7 +180,12 @@ impl Grapher<'_> {
     /// A number as the graph stores it (`__value` is `runtime::graph::value`, imported at
     /// the top of the body to keep the recording short).
     fn value(&self, tokens: TokenStream) -> TokenStream {
-        if syn::parse2::<syn::Ident>(tokens.clone()).is_ok() {
+        let mut trees = tokens.clone().into_iter();
+        let single_ident = matches!(
+            (trees.next(), trees.next()),
+            (Some(proc_macro2::TokenTree::Ident(_)), None)
+        );
+        if single_ident {
             quote!(__value(&#tokens))
         } else {
             quote!(__value(&(#tokens)))
