@@ -305,3 +305,22 @@ fn tanh_kernel_matches_the_float_library() {
     assert!(column_major.array().as_slice().is_none());
     assert_eq!(column_major.tanh().to_vec(), t.t().tanh().to_vec());
 }
+
+/// A large product (128 × 128, whose storage the runtime reuses from dropped tensors) made
+/// right after a tensor of the same size full of NaN was dropped: the reused storage's old
+/// contents must not reach the result, which matches a plain triple loop.
+#[test]
+fn large_product_ignores_reused_storage() {
+    let n = 128;
+    drop(Tensor::from_vec(&[n, n], vec![f64::NAN; n * n]));
+    let a: Vec<f64> = (0..n * n).map(|i| ((i * 7 % 13) as f64 - 6.0) / 8.0).collect();
+    let b: Vec<f64> = (0..n * n).map(|i| ((i * 5 % 11) as f64 - 5.0) / 4.0).collect();
+    let c = Tensor::from_vec(&[n, n], a.clone()).matmul(&Tensor::from_vec(&[n, n], b.clone()));
+    let mut expected = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            expected[i * n + j] = (0..n).map(|k| a[i * n + k] * b[k * n + j]).sum();
+        }
+    }
+    assert_close("a·b", &c.to_vec(), &expected, 1e-12);
+}

@@ -500,15 +500,16 @@ impl Drop for Tensor {
 pub(crate) fn product(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
     let ((m, k), n) = (a.dim(), b.ncols());
     debug_assert_eq!(k, b.nrows());
-    let mut c = Array2::from_shape_vec((m, n), zeroed_buffer(m * n)).expect("m × n elements");
     let positive = |s: &[isize]| s.iter().all(|&s| s >= 0);
-    if k == 0 || m == 0 || n == 0 {
-        return c;
-    }
     if !positive(a.strides()) || !positive(b.strides()) {
         // A user's array with a reversed axis: ndarray's kernel takes any stride.
         return a.dot(&b);
     }
+    if k == 0 || m == 0 || n == 0 {
+        return Array2::from_shape_vec((m, n), zeroed_buffer(m * n)).expect("m × n elements");
+    }
+    // gemm writes every element of `c` without reading it, so its old contents do not matter.
+    let mut c = Array2::from_shape_vec((m, n), buffer(m * n)).expect("m × n elements");
     let (cs, (as_, bs)) = (c.strides().to_vec(), (a.strides(), b.strides()));
     // SAFETY: the pointers and strides describe `a` (m × k), `b` (k × n) and `c` (m × n)
     // exactly, all within their arrays; `c` is written (not read: `read_dst` is false) and is

@@ -393,16 +393,12 @@ impl Emitter<'_> {
             let top = shifted.delay(shifted.loads.len() - 1);
             for e in 1..=top {
                 let offset = shifted.loads[0].1 + e as i64;
-                let at = match offset {
+                let magnitude =
+                    proc_macro2::Literal::usize_unsuffixed(offset.unsigned_abs() as usize);
+                let at = match offset.signum() {
                     0 => quote!(#last),
-                    o if o > 0 => {
-                        let o = proc_macro2::Literal::usize_unsuffixed(o as usize);
-                        quote!(#last + #o)
-                    }
-                    o => {
-                        let o = proc_macro2::Literal::usize_unsuffixed(o.unsigned_abs() as usize);
-                        quote!(#last - #o)
-                    }
+                    1 => quote!(#last + #magnitude),
+                    _ => quote!(#last - #magnitude),
                 };
                 for k in (1..shifted.loads.len()).rev() {
                     let delay = shifted.delay(k);

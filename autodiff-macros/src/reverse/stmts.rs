@@ -454,14 +454,13 @@ impl Emitter<'_> {
                     .fused
                     .iter()
                     .any(|(_, f)| f.first_writes.contains(&var));
-                if self.facts.activity.active_arrays[*array] && !in_place {
+                if let Some((shifted, k)) = self.shifted_load(var) {
+                    // Its element is written at the end of the iteration (`fusion::Shifted`).
+                    code.extend(self.gathered(shifted, k, &d));
+                } else if self.facts.activity.active_arrays[*array] && !in_place {
                     let d_array = naming::array_adjoint(self.ir, *array);
                     let i = self.read(ctx, index);
                     let numbers = &self.ir.numbers;
-                    if let Some((shifted, k)) = self.shifted_load(var) {
-                        code.extend(self.gathered(shifted, k, &d));
-                        return code;
-                    }
                     code.extend(match guard {
                         // The element's first contribution (see `Fused::first_writes`).
                         None if first => quote!(#d_array[#i] = #d;),
