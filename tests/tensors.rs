@@ -313,8 +313,12 @@ fn tanh_kernel_matches_the_float_library() {
 fn large_product_ignores_reused_storage() {
     let n = 128;
     drop(Tensor::from_vec(&[n, n], vec![f64::NAN; n * n]));
-    let a: Vec<f64> = (0..n * n).map(|i| ((i * 7 % 13) as f64 - 6.0) / 8.0).collect();
-    let b: Vec<f64> = (0..n * n).map(|i| ((i * 5 % 11) as f64 - 5.0) / 4.0).collect();
+    let a: Vec<f64> = (0..n * n)
+        .map(|i| ((i * 7 % 13) as f64 - 6.0) / 8.0)
+        .collect();
+    let b: Vec<f64> = (0..n * n)
+        .map(|i| ((i * 5 % 11) as f64 - 5.0) / 4.0)
+        .collect();
     let c = Tensor::from_vec(&[n, n], a.clone()).matmul(&Tensor::from_vec(&[n, n], b.clone()));
     let mut expected = vec![0.0; n * n];
     for i in 0..n {

@@ -38,6 +38,25 @@ fn numbers(path: &Path) -> Vec<f64> {
 
 // ---- GMM -------------------------------------------------------------------------------------
 
+/// The GMM objective's signature (both forms): `(d, k, n, alphas, means, icf, x,
+/// wishart_gamma, wishart_m, constant)`.
+pub type GmmObjective =
+    fn(usize, usize, usize, &[f64], &[f64], &[f64], &[f64], f64, f64, f64) -> f64;
+/// A GMM gradient's signature (generated for both forms, and hand-written):
+/// `(F, (dalpha, dmu, dicf))`.
+pub type GmmGradient = fn(
+    usize,
+    usize,
+    usize,
+    &[f64],
+    &[f64],
+    &[f64],
+    &[f64],
+    f64,
+    f64,
+    f64,
+) -> (f64, (Vec<f64>, Vec<f64>, Vec<f64>));
+
 /// One GMM instance, laid out as ADBench lays it out.
 #[derive(Clone, Debug)]
 pub struct GmmInput {
@@ -97,7 +116,12 @@ impl GmmInput {
 
     /// `F` through the function the macro differentiates (its original body).
     pub fn objective(&self) -> f64 {
-        gmm_objective(
+        self.objective_by(gmm_objective)
+    }
+
+    /// `F` through `objective`, either form of it, at this instance's parameters.
+    pub fn objective_by(&self, objective: GmmObjective) -> f64 {
+        objective(
             self.d,
             self.k,
             self.n,
@@ -136,57 +160,18 @@ impl GmmInput {
 
     /// `F` and its gradient in ADBench's layout, from the generated `gmm_objective_grad`.
     pub fn generated_gradient(&self) -> (f64, Vec<f64>) {
-        let (value, (da, dm, dicf)) = gmm_objective_grad(
-            self.d,
-            self.k,
-            self.n,
-            &self.alphas,
-            &self.means,
-            &self.icf,
-            &self.x,
-            self.wishart_gamma,
-            self.wishart_m,
-            self.constant(),
-        );
-        (value, [da, dm, dicf].concat())
-    }
-
-    /// `F` through [`gmm_objective_port`]'s original body.
-    pub fn port_objective(&self) -> f64 {
-        gmm_objective_port(
-            self.d,
-            self.k,
-            self.n,
-            &self.alphas,
-            &self.means,
-            &self.icf,
-            &self.x,
-            self.wishart_gamma,
-            self.wishart_m,
-            self.constant(),
-        )
-    }
-
-    /// `F` and its gradient in ADBench's layout, from the generated `gmm_objective_port_grad`.
-    pub fn port_gradient(&self) -> (f64, Vec<f64>) {
-        let (value, (da, dm, dicf)) = gmm_objective_port_grad(
-            self.d,
-            self.k,
-            self.n,
-            &self.alphas,
-            &self.means,
-            &self.icf,
-            &self.x,
-            self.wishart_gamma,
-            self.wishart_m,
-            self.constant(),
-        );
-        (value, [da, dm, dicf].concat())
+        self.gradient_by(gmm_objective_grad)
     }
 
     /// `F` and its gradient in ADBench's layout, from the hand-written adjoint.
     pub fn hand_gradient(&self) -> (f64, Vec<f64>) {
-        let (value, (da, dm, dicf)) = gmm_objective_hand_grad(
+        self.gradient_by(gmm_objective_hand_grad)
+    }
+
+    /// `F` and its gradient in ADBench's layout, from `gradient` (generated for either form,
+    /// or hand-written).
+    pub fn gradient_by(&self, gradient: GmmGradient) -> (f64, Vec<f64>) {
+        let (value, (da, dm, dicf)) = gradient(
             self.d,
             self.k,
             self.n,

@@ -17,7 +17,7 @@ pub mod parallel;
 pub mod peers;
 pub mod second_order;
 
-use adbench::{BaInput, GmmInput};
+use adbench::{BaInput, GmmGradient, GmmInput, GmmObjective};
 use mlp::MlpInput;
 use num_dual::Dual64;
 use reverse::Tape;
@@ -578,16 +578,17 @@ impl GmmForm {
 
 fn gmm_case(stem: &str, form: GmmForm) -> Case {
     let input = GmmInput::read(&adbench::data_dir().join(format!("gmm/1k/{stem}.txt")));
-    let (value, grad) = match form {
-        GmmForm::Formula => input.generated_gradient(),
-        GmmForm::Port => input.port_gradient(),
+    // The two forms' functions share a signature: pick them as function pointers.
+    let (objective, gradient): (GmmObjective, GmmGradient) = match form {
+        GmmForm::Formula => (adbench::gmm_objective, adbench::gmm_objective_grad),
+        GmmForm::Port => (
+            adbench::gmm_objective_port,
+            adbench::gmm_objective_port_grad,
+        ),
     };
+    let (value, grad) = input.gradient_by(gradient);
     let (hand_value, hand) = input.hand_gradient();
-    let objective = match form {
-        GmmForm::Formula => input.objective(),
-        GmmForm::Port => input.port_objective(),
-    };
-    assert_eq!(value, objective);
+    assert_eq!(value, input.objective_by(objective));
     assert_close(
         &format!("{stem} value"),
         &[value],
@@ -641,14 +642,6 @@ fn gmm_case(stem: &str, form: GmmForm) -> Case {
             }) as Runner
         }};
     }
-    // The two forms' functions share a signature: pick them as function pointers.
-    let (objective, gradient): (GmmObjective, GmmGradient) = match form {
-        GmmForm::Formula => (adbench::gmm_objective, adbench::gmm_objective_grad),
-        GmmForm::Port => (
-            adbench::gmm_objective_port,
-            adbench::gmm_objective_port_grad,
-        ),
-    };
     Case {
         name: form.name(stem),
         what: format!(
@@ -718,22 +711,6 @@ fn gmm_case(stem: &str, form: GmmForm) -> Case {
         value: Some(value),
     }
 }
-
-/// `gmm_objective`'s signature (both forms).
-type GmmObjective = fn(usize, usize, usize, &[f64], &[f64], &[f64], &[f64], f64, f64, f64) -> f64;
-/// `gmm_objective_grad`'s signature (both forms): `(F, (dalpha, dmu, dicf))`.
-type GmmGradient = fn(
-    usize,
-    usize,
-    usize,
-    &[f64],
-    &[f64],
-    &[f64],
-    &[f64],
-    f64,
-    f64,
-    f64,
-) -> (f64, (Vec<f64>, Vec<f64>, Vec<f64>));
 
 // ---- 7. Rosenbrock ------------------------------------------------------------------------------
 
