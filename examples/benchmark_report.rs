@@ -223,10 +223,6 @@ fn checkpointing() -> String {
             checkpointed_peak = peak_bytes();
             assert_eq!(taped, checkpointed, "checkpointing changed the result");
         }
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
         let (t, c) = (median(&mut taped_times), median(&mut checkpointed_times));
         let r = repetitions(steps, SNAPSHOTS);
         // (s + 1) states (with their positions) and one step's record.
@@ -308,12 +304,6 @@ fn data_parallel() -> (String, String) {
         json_number(p),
     );
     (markdown, json)
-}
-
-/// `json` with `"key": value` added as the last member of its top-level object.
-fn with_json_member(json: &str, key: &str, value: &str) -> String {
-    let body = json.trim_end().strip_suffix('}').expect("a JSON object");
-    format!("{},\n  \"{key}\": {value}\n}}\n", body.trim_end())
 }
 
 // ---- timing ------------------------------------------------------------------------------------
@@ -1408,7 +1398,7 @@ fn json_number(x: f64) -> String {
     }
 }
 
-fn json(rows: &[Row], second: &[SecondRow], expansion: &[Expansion], jax: &str) -> String {
+fn json(rows: &[Row], second: &[SecondRow], expansion: &[Expansion]) -> String {
     let mut s = String::from("{\n  \"workloads\": [");
     for (i, r) in rows.iter().enumerate() {
         let peers: Vec<String> = r
@@ -1460,8 +1450,14 @@ fn json(rows: &[Row], second: &[SecondRow], expansion: &[Expansion], jax: &str) 
         )
         .unwrap();
     }
-    write!(s, "\n  ],\n  \"jax\": {jax}\n}}\n").unwrap();
+    s.push_str("\n  ]\n}\n");
     s
+}
+
+/// `json` with `"key": value` added as the last member of its top-level object.
+fn with_json_member(json: &str, key: &str, value: &str) -> String {
+    let body = json.trim_end().strip_suffix('}').expect("a JSON object");
+    format!("{},\n  \"{key}\": {value}\n}}\n", body.trim_end())
 }
 
 fn main() {
@@ -1523,8 +1519,8 @@ fn main() {
     {
         println!("{}", checkpointing());
     }
-    let jax_json = jax_json(&jax, &jax_rows);
-    let mut report = json(&rows, &second, &expansion, &jax_json);
+    let report = json(&rows, &second, &expansion);
+    let mut report = with_json_member(&report, "jax", &jax_json(&jax, &jax_rows));
     if opts.workloads
         && opts.first_order
         && opts.parallel
