@@ -35,10 +35,37 @@ pub struct Values {
 
 /// Which values carry a derivative and which are tensors.
 pub fn values(ir: &FnIr, active_params: &[bool], errors: &mut Errors) -> Values {
-    Values {
+    let values = Values {
         activity: activity::analyse(ir, active_params, errors),
         kinds: kinds::infer(ir),
-    }
+    };
+    check_named_components(ir, &values, errors);
+    values
+}
+
+/// `v.x` is a component of a nalgebra value; of anything else with a derivative (a struct a
+/// call returned), a field the transform cannot see into.
+fn check_named_components(ir: &FnIr, values: &Values, errors: &mut Errors) {
+    ir.body.walk(&mut |stmt| {
+        if let Stmt::Let {
+            var,
+            rhs:
+                Rhs::Component {
+                    of,
+                    field: Some(field),
+                    ..
+                },
+            ..
+        } = stmt
+        {
+            if values.kinds[*of] != Kind::Linalg && values.activity.active[*of] {
+                errors.at(
+                    ir.vars[*var].span,
+                    format!("field access `.{field}` of a value with a derivative is not supported in a `#[differentiate]` function; only the components `.x`, `.y`, `.z`, `.w` of nalgebra vectors and points are read this way (annotate the value's type, `let v: Vector3<f64> = ..`, if it is one)"),
+                );
+            }
+        }
+    });
 }
 
 impl Values {

@@ -121,7 +121,8 @@ fn generated_items(
     mut errors: Errors,
 ) -> TokenStream {
     let runtime = runtime_path();
-    let sig = signature::analyse(&func.sig, &options, &mut errors);
+    let mut sig = signature::analyse(&func.sig, &options, &mut errors);
+    crate::linalg::promote_whole_values(&func.block, &mut sig);
     if let Some(signature::Output::Vec(elem)) = &sig.output {
         // Differentiated as its seeded sum, a scalar function (see `seeded`).
         if errors.is_empty() {
@@ -192,7 +193,10 @@ fn generated_items(
         return stubs(errors);
     };
     // The graph shows the function as lowered, before any rewrite for speed.
-    let graph = if values.kinds.contains(&crate::kinds::Kind::Tensor) {
+    // Not over tensors or nalgebra values with a derivative (a constant one is an input).
+    let active_value =
+        (values.kinds.iter().zip(&values.activity.active)).any(|(k, a)| k.is_value() && *a);
+    let graph = if active_value {
         TokenStream::new()
     } else {
         let active_params: Vec<bool> = sig.params.iter().map(|p| p.active).collect();

@@ -28,8 +28,15 @@ pub fn prim_call(form: &CallForm, args: Vec<TokenStream>) -> TokenStream {
 }
 
 /// `of.0` of a tuple, `of[0]` of an array.
-pub fn component(of: &syn::Ident, index: usize, tuple: bool) -> TokenStream {
-    if tuple {
+pub fn component(
+    of: &syn::Ident,
+    index: usize,
+    tuple: bool,
+    field: Option<&syn::Ident>,
+) -> TokenStream {
+    if let Some(field) = field {
+        quote!(#of.#field)
+    } else if tuple {
         let index = syn::Index::from(index);
         quote!(#of.#index)
     } else {

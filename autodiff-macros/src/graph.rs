@@ -44,7 +44,9 @@ pub fn graph_body(
     let mut components: BTreeMap<VarId, BTreeMap<usize, bool>> = BTreeMap::new();
     ir.body.walk(&mut |stmt| {
         if let Stmt::Let {
-            rhs: Rhs::Component { of, index, tuple },
+            rhs: Rhs::Component {
+                of, index, tuple, ..
+            },
             ..
         } = stmt
         {
@@ -395,7 +397,7 @@ impl Grapher<'_> {
                     for (&k, &tuple) in read {
                         let component = self.component_node(var, k);
                         let label = format!("{}(..).{k}", callee_name(callee));
-                        let part = forward::component(&name, k, tuple);
+                        let part = forward::component(&name, k, tuple, None);
                         let number = self.value(part);
                         let rt = self.rt;
                         let inputs =
@@ -474,9 +476,12 @@ impl Grapher<'_> {
                 let zero = self.ir.numbers.zero().into_token_stream();
                 forward::load(self.ir, &array, index, guard.as_ref(), zero)
             }
-            Rhs::Component { of, index, tuple } => {
-                forward::component(&self.primal(*of), *index, *tuple)
-            }
+            Rhs::Component {
+                of,
+                index,
+                tuple,
+                field,
+            } => forward::component(&self.primal(*of), *index, *tuple, field.as_ref()),
             Rhs::Len(a) => {
                 let array = naming::array(self.ir, *a);
                 quote!(#array.len())

@@ -397,9 +397,7 @@ impl Variance<'_> {
             Rhs::Load { array, .. } => self.written.contains(array),
             _ => false,
         };
-        by_nature
-            || self.kinds[var] == Kind::Tensor
-            || rhs_vars(rhs).iter().any(|v| varying.contains(v))
+        by_nature || self.kinds[var].is_value() || rhs_vars(rhs).iter().any(|v| varying.contains(v))
     }
 }
 
@@ -752,10 +750,16 @@ impl<'a> Copier<'a> {
                 },
             },
             Rhs::Len(a) => Rhs::Len(*a),
-            Rhs::Component { of, index, tuple } => Rhs::Component {
+            Rhs::Component {
+                of,
+                index,
+                tuple,
+                field,
+            } => Rhs::Component {
                 of: self.var(*of),
                 index: *index,
                 tuple: *tuple,
+                field: field.clone(),
             },
             Rhs::Passive(p) => Rhs::Passive(Passive {
                 expr: self.expr(&p.expr)?,

@@ -1,10 +1,12 @@
-//! Kinds: which variables hold tensors and which hold numbers.
+//! Kinds: which variables hold tensors, which nalgebra values, and which numbers.
 //!
-//! The transform is the same for both; only the code it emits differs (a tensor is borrowed
-//! where a number is copied, and its rules are the tensor rules). A variable is a tensor when
-//! it is a tensor parameter, is declared `let x: Tensor`, is built by `Tensor::..`, or is
-//! computed from a tensor by arithmetic or a tensor method that returns one. Anything else is
-//! a number: annotate `let h: Tensor = helper(..)` when a call returns a tensor.
+//! The transform is the same for all; only the code it emits differs (a tensor or a nalgebra
+//! value is borrowed where a number is copied, and its rules are the runtime's tensor or
+//! nalgebra rules). A variable is a tensor when it is a tensor parameter, is declared
+//! `let x: Tensor`, is built by `Tensor::..`, or is computed from a tensor by arithmetic or a
+//! tensor method that returns one; a nalgebra value likewise (`Vector3<f64>` parameters and
+//! annotations, `Vector3::new(..)`, `Matrix3::identity()`, `m * v`, `a.cross(&b)`). Anything
+//! else is a number: annotate `let h: Tensor = helper(..)` when a call returns a tensor.
 
 use crate::ir::*;
 use crate::primitives::Family;
@@ -14,20 +16,42 @@ use crate::signature::is_tensor_type;
 pub enum Kind {
     Scalar,
     Tensor,
+    /// A nalgebra vector, matrix or point (see `linalg`).
+    Linalg,
+}
+
+impl Kind {
+    /// Whether values of this kind are borrowed by their rules and cloned where taken
+    /// (a tensor or a nalgebra value), unlike numbers.
+    pub fn is_value(self) -> bool {
+        self != Kind::Scalar
+    }
+
+    /// The runtime module of this kind's rules.
+    pub fn rules_module(self) -> &'static str {
+        match self {
+            Kind::Linalg => "linalg_rules",
+            Kind::Scalar | Kind::Tensor => "tensor_rules",
+        }
+    }
 }
 
 pub fn infer(ir: &FnIr) -> Vec<Kind> {
     crate::analysis::ran("kinds");
-    let mut tensor: Vec<bool> = ir
+    let mut kinds: Vec<Kind> = ir
         .vars
         .iter()
-        .map(|v| v.ty.as_ref().is_some_and(declared_tensor))
+        .map(|v| v.ty.as_ref().map_or(Kind::Scalar, declared))
         .collect();
-    while pass(&ir.body, &mut tensor) {}
-    tensor
-        .into_iter()
-        .map(|t| if t { Kind::Tensor } else { Kind::Scalar })
-        .collect()
+    for slot in &ir.params {
+        if let ParamSlot::Var(p) = slot {
+            if !ir.value_params.contains(p) {
+                kinds[*p] = Kind::Scalar;
+            }
+        }
+    }
+    while pass(&ir.body, &mut kinds) {}
+    kinds
 }
 
 /// The tensor variables that are references in the user's code (a `&Tensor` parameter and
@@ -59,75 +83,131 @@ fn copies(block: &Block, by_ref: &mut [bool]) {
     });
 }
 
-fn declared_tensor(ty: &syn::Type) -> bool {
-    match ty {
-        syn::Type::Reference(r) => is_tensor_type(&r.elem),
-        other => is_tensor_type(other),
+fn declared(ty: &syn::Type) -> Kind {
+    let ty = match ty {
+        syn::Type::Reference(r) => &*r.elem,
+        other => other,
+    };
+    if is_tensor_type(ty) {
+        Kind::Tensor
+    } else if crate::linalg::is_type(ty) {
+        Kind::Linalg
+    } else {
+        Kind::Scalar
     }
 }
 
-fn is(op: &Operand, tensor: &[bool]) -> bool {
-    op.var().is_some_and(|v| tensor[v])
+/// The kind of an operand: its variable's, or a constant's by what builds it.
+pub fn operand_kind(op: &Operand, kinds: &[Kind]) -> Kind {
+    of(op, kinds)
 }
 
-fn rhs_tensor(rhs: &Rhs, tensor: &[bool]) -> bool {
-    match rhs {
-        Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => is(a, tensor),
-        Rhs::Arith(_, a, b) => is(a, tensor) || is(b, tensor),
-        Rhs::Prim { prim, args, .. } => match prim.family {
-            Family::Float => args.first().is_some_and(|a| is(a, tensor)),
-            Family::Tensor { scalar_output } => !scalar_output,
+fn of(op: &Operand, kinds: &[Kind]) -> Kind {
+    match op {
+        Operand::Var(v) => kinds[*v],
+        Operand::Const(expr) => constant(expr),
+    }
+}
+
+/// A constant built by a nalgebra type's function (`Matrix3::identity()`) is a nalgebra value.
+fn constant(expr: &syn::Expr) -> Kind {
+    match expr {
+        syn::Expr::Call(c) => match &*c.func {
+            syn::Expr::Path(p) if crate::linalg::type_function(&p.path).is_some() => Kind::Linalg,
+            _ => Kind::Scalar,
         },
+        syn::Expr::Paren(p) => constant(&p.expr),
+        _ => Kind::Scalar,
+    }
+}
+
+/// The first operand that is not a number decides (a number times a vector is a vector).
+fn either(a: Kind, b: Kind) -> Kind {
+    if a.is_value() {
+        a
+    } else {
+        b
+    }
+}
+
+fn rhs_kind(rhs: &Rhs, kinds: &[Kind]) -> Kind {
+    match rhs {
+        Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => of(a, kinds),
+        Rhs::Arith(_, a, b) => either(of(a, kinds), of(b, kinds)),
+        Rhs::Prim { prim, args, .. } => {
+            let receiver = args.first().map_or(Kind::Scalar, |a| of(a, kinds));
+            match prim.family {
+                Family::Float => receiver,
+                Family::Tensor {
+                    scalar_output: true,
+                }
+                | Family::Linalg {
+                    scalar_output: true,
+                } => Kind::Scalar,
+                Family::Tensor { .. } if receiver == Kind::Linalg => Kind::Linalg,
+                Family::Tensor { .. } => Kind::Tensor,
+                Family::Linalg { .. } => Kind::Linalg,
+            }
+        }
         Rhs::Call {
             callee: Callee::Function(path),
             ..
-        } => {
-            path.path.segments.len() >= 2
-                && path.path.segments[path.path.segments.len() - 2].ident == "Tensor"
+        } if path.path.segments.len() >= 2
+            && path.path.segments[path.path.segments.len() - 2].ident == "Tensor" =>
+        {
+            Kind::Tensor
         }
-        Rhs::Call { .. }
-        | Rhs::Load { .. }
-        | Rhs::Len(_)
-        | Rhs::Passive(_)
-        | Rhs::Component { .. } => false,
+        Rhs::Passive(p) => constant(&p.expr),
+        Rhs::Call { .. } | Rhs::Load { .. } | Rhs::Len(_) | Rhs::Component { .. } => Kind::Scalar,
     }
 }
 
-fn mark(v: VarId, tensor: &mut [bool]) -> bool {
-    let changed = !tensor[v];
-    tensor[v] = true;
+fn mark(v: VarId, kind: Kind, kinds: &mut [Kind]) -> bool {
+    let changed = kinds[v] != kind;
+    kinds[v] = kind;
     changed
 }
 
-/// One pass; whether anything changed.
-fn pass(block: &Block, tensor: &mut [bool]) -> bool {
+/// One pass; whether anything changed. A variable's kind only ever changes from a number to
+/// a value kind, so the passes end.
+fn pass(block: &Block, kinds: &mut [Kind]) -> bool {
     let mut changed = false;
     for stmt in &block.stmts {
         match stmt {
             Stmt::Let { var, rhs, .. } => {
-                if !tensor[*var] && rhs_tensor(rhs, tensor) {
-                    changed |= mark(*var, tensor);
+                let kind = rhs_kind(rhs, kinds);
+                if kinds[*var] == Kind::Scalar && kind.is_value() {
+                    changed |= mark(*var, kind, kinds);
                 }
             }
             Stmt::Branch { arms, phis, .. } => {
                 for arm in arms {
-                    changed |= pass(arm, tensor);
+                    changed |= pass(arm, kinds);
                 }
                 for phi in phis {
-                    if !tensor[phi.var] && phi.srcs.iter().any(|s| is(s, tensor)) {
-                        changed |= mark(phi.var, tensor);
+                    let kind = phi
+                        .srcs
+                        .iter()
+                        .map(|s| of(s, kinds))
+                        .fold(Kind::Scalar, either);
+                    if kinds[phi.var] == Kind::Scalar && kind.is_value() {
+                        changed |= mark(phi.var, kind, kinds);
                     }
                 }
             }
             Stmt::Loop(l) => {
                 for c in &l.carried {
-                    if is(&c.init, tensor) || is(&c.next, tensor) || tensor[c.header] {
-                        changed |= mark(c.header, tensor);
-                        changed |= mark(c.exit, tensor);
+                    let kind = either(
+                        either(of(&c.init, kinds), of(&c.next, kinds)),
+                        kinds[c.header],
+                    );
+                    if kind.is_value() {
+                        changed |= mark(c.header, kind, kinds);
+                        changed |= mark(c.exit, kind, kinds);
                     }
                 }
-                changed |= pass(&l.head, tensor);
-                changed |= pass(&l.body, tensor);
+                changed |= pass(&l.head, kinds);
+                changed |= pass(&l.body, kinds);
             }
             Stmt::Effect { .. } | Stmt::DeclareArray { .. } | Stmt::Store { .. } => {}
         }

@@ -43,6 +43,7 @@ mod graph;
 mod hoist;
 mod ir;
 mod kinds;
+mod linalg;
 mod loads;
 mod lower;
 mod naming;

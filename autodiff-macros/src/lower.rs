@@ -156,6 +156,7 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
             vars: Vec::new(),
             arrays: Vec::new(),
             params: Vec::new(),
+            value_params: Vec::new(),
             items: Vec::new(),
             body: Block::default(),
             result: Vec::new(),
@@ -192,10 +193,11 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
                 lowerer.ir.params.push(ParamSlot::Array(array));
                 lowerer.declare(&name, Binding::Array(array), None);
             }
-            ParamKind::Tensor { ty } => {
+            ParamKind::Value { ty } => {
                 // Bound as an owned tensor (a shared reference to the same data).
                 let var = lowerer.ir.new_named_var(&name, Some(ty.clone()), span);
                 lowerer.ir.params.push(ParamSlot::Var(var));
+                lowerer.ir.value_params.push(var);
                 lowerer.declare(&name, Binding::Var(var), Some(ty.clone()));
             }
             ParamKind::Scalar | ParamKind::Constant | ParamKind::Struct { .. } => {

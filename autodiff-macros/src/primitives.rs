@@ -32,11 +32,25 @@ pub struct Partner {
 pub enum Family {
     /// `runtime::rules` (and `runtime::tensor_rules::elementwise` on a tensor).
     Float,
-    /// `runtime::tensor_rules`, with the output a tensor or (`sum`, `dot`) a number.
+    /// `runtime::tensor_rules`, with the output a tensor or (`sum`, `dot`) a number. On a
+    /// nalgebra receiver (`dot`, `sum`), `runtime::linalg_rules`, whose rules have the same
+    /// names.
     Tensor { scalar_output: bool },
+    /// `runtime::linalg_rules`, methods only nalgebra values have, with the output a nalgebra
+    /// value or (`norm`, `determinant`) a number.
+    Linalg { scalar_output: bool },
+}
+
+impl Family {
+    /// Whether its rules take their arguments by reference and return whole contributions
+    /// (a tensor's or a nalgebra value's), not the number rules.
+    pub fn has_value_rules(self) -> bool {
+        self != Family::Float
+    }
 }
 
 /// The vector-Jacobian product of one operand: `runtime::rules::<func>(dy, reads..)`.
+#[derive(Clone, Copy)]
 pub struct Rule {
     pub operand: usize,
     pub func: &'static str,
@@ -332,6 +346,120 @@ pub static TENSOR_PRIMITIVES: &[Primitive] = &[
     tensor("zeros_like", 1, false, &[]),
 ];
 
+/// nalgebra methods, with their rules in `runtime::linalg_rules` (`dot` and `sum` are in the
+/// tensor table, with rules of the same names there).
+pub static LINALG_PRIMITIVES: &[Primitive] = &[
+    linalg("norm", 1, true, &[rule(0, "norm_x", &[Op(0), Out])]),
+    linalg("magnitude", 1, true, &[rule(0, "norm_x", &[Op(0), Out])]),
+    linalg(
+        "norm_squared",
+        1,
+        true,
+        &[rule(0, "norm_squared_x", &[Op(0)])],
+    ),
+    linalg(
+        "magnitude_squared",
+        1,
+        true,
+        &[rule(0, "norm_squared_x", &[Op(0)])],
+    ),
+    linalg(
+        "normalize",
+        1,
+        false,
+        &[rule(0, "normalize_x", &[Op(0), Out])],
+    ),
+    linalg(
+        "cross",
+        2,
+        false,
+        &[
+            rule(0, "cross_a", &[Op(0), Op(1)]),
+            rule(1, "cross_b", &[Op(0), Op(1)]),
+        ],
+    ),
+    linalg("transpose", 1, false, &[rule(0, "transpose_x", &[])]),
+    linalg(
+        "component_mul",
+        2,
+        false,
+        &[
+            rule(0, "component_mul_a", &[Op(0), Op(1)]),
+            rule(1, "component_mul_b", &[Op(0), Op(1)]),
+        ],
+    ),
+    linalg(
+        "determinant",
+        1,
+        true,
+        &[rule(0, "determinant_x", &[Op(0)])],
+    ),
+];
+
+const fn linalg(
+    name: &'static str,
+    arity: usize,
+    scalar_output: bool,
+    rules: &'static [Rule],
+) -> Primitive {
+    Primitive {
+        name,
+        arity,
+        family: Family::Linalg { scalar_output },
+        rules,
+        partner: None,
+    }
+}
+
+/// The most arguments a nalgebra constructor (`Matrix4::new`) takes that have rules.
+pub const MAX_CONSTRUCTOR_ARGS: usize = 16;
+
+const NEW_RULES: [Rule; MAX_CONSTRUCTOR_ARGS] = {
+    const NAMES: [&str; MAX_CONSTRUCTOR_ARGS] = [
+        "new_0", "new_1", "new_2", "new_3", "new_4", "new_5", "new_6", "new_7", "new_8", "new_9",
+        "new_10", "new_11", "new_12", "new_13", "new_14", "new_15",
+    ];
+    let mut rules = [rule(0, "new_0", &[]); MAX_CONSTRUCTOR_ARGS];
+    let mut k = 0;
+    while k < MAX_CONSTRUCTOR_ARGS {
+        rules[k] = rule(k, NAMES[k], &[]);
+        k += 1;
+    }
+    rules
+};
+
+static NEW_RULE_TABLE: [Rule; MAX_CONSTRUCTOR_ARGS] = NEW_RULES;
+
+/// `Vector3::new(x, y, z)`, `Matrix3::new(..)` with `arity` arguments: argument `k`'s adjoint
+/// is the result's adjoint at entry `k`, rows first (`runtime::linalg_rules::new_k`).
+pub static LINALG_CONSTRUCTORS: [Primitive; MAX_CONSTRUCTOR_ARGS] = {
+    let mut table = [const {
+        Primitive {
+            name: "new",
+            arity: 0,
+            family: Family::Linalg {
+                scalar_output: false,
+            },
+            rules: &[],
+            partner: None,
+        }
+    }; MAX_CONSTRUCTOR_ARGS];
+    let mut arity = 1;
+    while arity <= MAX_CONSTRUCTOR_ARGS {
+        table[arity - 1].arity = arity;
+        table[arity - 1].rules = NEW_RULE_TABLE.split_at(arity).0;
+        arity += 1;
+    }
+    table
+};
+
+/// The constructor primitive of `arity` arguments, if there is one.
+pub fn linalg_constructor(arity: usize) -> Option<&'static Primitive> {
+    (1..=MAX_CONSTRUCTOR_ARGS)
+        .contains(&arity)
+        .then(|| &LINALG_CONSTRUCTORS[arity - 1])
+}
+
 const fn tensor(
     name: &'static str,
     arity: usize,
@@ -414,6 +542,48 @@ const TENSOR: Family = Family::Tensor {
     scalar_output: false,
 };
 
+/// `+ - * /` of nalgebra values (and of a value and a number): `+` and `-` pass the adjoint
+/// on with no reads (shapes agree), the products read both operands, whose types pick the
+/// calculus (`runtime::linalg_rules::Product`).
+pub static LINALG_ARITHMETIC: &[Primitive] = &[
+    arithmetic("add", LINALG, &[rule(0, "add", &[]), rule(1, "add", &[])]),
+    arithmetic("sub", LINALG, &[rule(0, "add", &[]), rule(1, "sub_b", &[])]),
+    arithmetic(
+        "mul",
+        LINALG,
+        &[
+            rule(0, "mul_a", &[Op(0), Op(1)]),
+            rule(1, "mul_b", &[Op(0), Op(1)]),
+        ],
+    ),
+    arithmetic(
+        "div",
+        LINALG,
+        &[
+            rule(0, "div_a", &[Op(0), Op(1)]),
+            rule(1, "div_b", &[Op(1), Out]),
+        ],
+    ),
+];
+
+const LINALG: Family = Family::Linalg {
+    scalar_output: false,
+};
+
+/// The table entry of an arithmetic operation of nalgebra values.
+pub fn linalg_arithmetic_rules(op: ArithOp) -> &'static Primitive {
+    let name = match op {
+        ArithOp::Add => "add",
+        ArithOp::Sub => "sub",
+        ArithOp::Mul => "mul",
+        ArithOp::Div => "div",
+    };
+    LINALG_ARITHMETIC
+        .iter()
+        .find(|p| p.name == name)
+        .expect("every operation")
+}
+
 /// The table entry of an arithmetic operation: on tensors every operation has one, on numbers
 /// only `*` and `/` (`None` for `+` and `-`).
 pub fn arithmetic_rules(op: ArithOp, tensors: bool) -> Option<&'static Primitive> {
@@ -440,6 +610,7 @@ pub fn lookup(name: &str, arity: usize) -> Option<&'static Primitive> {
     PRIMITIVES
         .iter()
         .chain(TENSOR_PRIMITIVES)
+        .chain(LINALG_PRIMITIVES)
         .find(|p| p.name == name && p.arity == arity)
 }
 

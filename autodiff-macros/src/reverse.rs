@@ -244,8 +244,20 @@ pub fn pullback_body(
         .zip(active_params)
         .map(|(&slot, &active)| match (slot, active) {
             (_, false) => quote!(#rt::Constant),
-            (ParamSlot::Var(p), true) if ctx.available(p) => emitter.adjoint(p).into_token_stream(),
-            (ParamSlot::Var(p), true) => emitter.zero_like(&mut Ctx::new(BTreeSet::new()), p),
+            (ParamSlot::Var(p), true) => {
+                let adjoint = if ctx.available(p) {
+                    emitter.adjoint(p).into_token_stream()
+                } else {
+                    emitter.zero_like(&mut Ctx::new(BTreeSet::new()), p)
+                };
+                if emitter.facts.kinds[p] == Kind::Linalg {
+                    // A point's adjoint is a vector; its gradient entry a point.
+                    let primal = emitter.primal(p);
+                    quote!(#rt::linalg_rules::gradient_entry(#adjoint, &#primal))
+                } else {
+                    adjoint
+                }
+            }
             (ParamSlot::Array(a), true) if activity.active_arrays[a] => {
                 naming::array_adjoint(ir, a).into_token_stream()
             }
@@ -406,26 +418,27 @@ impl Emitter<'_> {
         }
     }
 
-    fn is_tensor(&self, op: &Operand) -> bool {
-        op.var()
-            .is_some_and(|v| self.facts.kinds[v] == Kind::Tensor)
+    /// Whether the operand is a tensor or a nalgebra value, borrowed where a number is copied.
+    fn is_value(&self, op: &Operand) -> bool {
+        op.var().is_some_and(|v| self.facts.kinds[v].is_value())
     }
 
     /// An operand where the code takes its value: a tensor is cloned (which shares its data),
-    /// because the variable lives on for the adjoint.
+    /// as is a nalgebra value, because the variable lives on for the adjoint.
     fn value(&self, op: &Operand) -> TokenStream {
         let tokens = self.operand(op);
-        if self.is_tensor(op) {
+        if self.is_value(op) {
             quote!(#tokens.clone())
         } else {
             tokens
         }
     }
 
-    /// An operand of arithmetic: a tensor is borrowed (`&a * &b`), a number copied.
+    /// An operand of arithmetic: a tensor or nalgebra value is borrowed (`&a * &b`), a number
+    /// copied.
     fn maybe_borrowed(&self, op: &Operand) -> TokenStream {
         let tokens = self.operand(op);
-        if self.is_tensor(op) {
+        if self.is_value(op) {
             quote!(&#tokens)
         } else {
             tokens
@@ -435,7 +448,7 @@ impl Emitter<'_> {
     /// The adjoint of `v` taken as a value (a tensor adjoint is cloned, sharing its data).
     fn value_of_adjoint(&self, v: VarId) -> TokenStream {
         let d = self.adjoint(v);
-        if self.facts.kinds[v] == Kind::Tensor {
+        if self.facts.kinds[v].is_value() {
             quote!(#d.clone())
         } else {
             d.into_token_stream()
@@ -450,6 +463,13 @@ impl Emitter<'_> {
 
     /// Zero shaped like variable `v` (its adjoint's starting value).
     fn zero_like(&self, ctx: &mut Ctx, v: VarId) -> TokenStream {
+        let kind = self.facts.kinds[v];
+        if kind.is_value() {
+            let rt = &self.rt;
+            let module = syn::Ident::new(kind.rules_module(), Span::call_site());
+            let x = self.read(ctx, &Operand::Var(v));
+            return quote!(#rt::#module::zeros_like(&#x));
+        }
         if self.facts.aggregates.contains(&v) {
             let rt = &self.rt;
             let x = self.read(ctx, &Operand::Var(v));
@@ -458,13 +478,7 @@ impl Emitter<'_> {
                 Numbers::Generic(t) => quote!(#rt::zero_like_in::<#t, _>(&#x)),
             };
         }
-        if self.facts.kinds[v] == Kind::Tensor {
-            let rt = &self.rt;
-            let x = self.read(ctx, &Operand::Var(v));
-            quote!(#rt::tensor_rules::zeros_like(&#x))
-        } else {
-            self.zero_adjoint()
-        }
+        self.zero_adjoint()
     }
 
     /// A number's zero adjoint (all lanes zero in `NAME_jacobian`).
@@ -508,9 +522,10 @@ impl Emitter<'_> {
                 Some(raw) => syn::Ident::new_raw(raw, span),
                 None => syn::Ident::new(hint, span),
             };
-            // A tensor parameter (by value or `&`) is held as an owned tensor sharing its data.
+            // A tensor parameter (by value or `&`) is held as an owned tensor sharing its data,
+            // a nalgebra one as an owned copy.
             match slot {
-                ParamSlot::Var(p) if self.facts.kinds[p] == Kind::Tensor => {
+                ParamSlot::Var(p) if self.facts.kinds[p].is_value() => {
                     let ty = &ir.vars[p].ty;
                     code.extend(quote!(let #name = <#ty as ::core::clone::Clone>::clone(&#user);));
                 }
@@ -685,7 +700,10 @@ impl Emitter<'_> {
         ctx.declared.insert(v);
         ctx.mutable.insert(v);
         match &self.ir.vars[v].ty {
-            Some(ty) if self.lanes.is_none() => quote!(let mut #d: #ty = #init;),
+            // A nalgebra point's adjoint is a vector, not of its type.
+            Some(ty) if self.lanes.is_none() && self.facts.kinds[v] != Kind::Linalg => {
+                quote!(let mut #d: #ty = #init;)
+            }
             _ => quote!(let mut #d = #init;),
         }
     }

@@ -22,7 +22,7 @@ pub struct Param {
 impl Param {
     /// A tensor passed by reference (`x: &Tensor`): its copies are passed on as `&x` too.
     pub fn tensor_ref(&self) -> bool {
-        matches!(&self.ty, Type::Reference(_)) && matches!(self.kind, ParamKind::Tensor { .. })
+        matches!(&self.ty, Type::Reference(_)) && matches!(self.kind, ParamKind::Value { .. })
     }
 }
 
@@ -35,8 +35,10 @@ pub enum ParamKind {
     Slice { elem: Type },
     /// `[T; N]` or `&[T; N]` of floats: gradient `[T; N]`.
     Array { elem: Type, len: syn::Expr },
-    /// The runtime's tensor type, by value or `&`: gradient the tensor type (`ty`, as written).
-    Tensor { ty: Type },
+    /// A value with derivative rules of its own, by value or `&`: the runtime's tensor type, or
+    /// a nalgebra vector, matrix or point the body computes with whole (see `linalg`).
+    /// Gradient: the same type (`ty`, without the reference).
+    Value { ty: Type },
     /// A user struct (`p: &Params`, `p: Params`) that derives `Differentiable`: gradient the
     /// struct type (`ty`, without the reference). Active by default; `structs` flattens it.
     Struct { ty: Type },
@@ -55,7 +57,7 @@ impl Param {
         match &self.kind {
             ParamKind::Slice { elem } => quote!(::std::vec::Vec<#elem>),
             ParamKind::Array { elem, len } => quote!([#elem; #len]),
-            ParamKind::Tensor { ty } | ParamKind::Struct { ty } => ty.to_token_stream(),
+            ParamKind::Value { ty } | ParamKind::Struct { ty } => ty.to_token_stream(),
             ParamKind::Scalar | ParamKind::Constant => self.ty.to_token_stream(),
         }
     }
@@ -66,9 +68,9 @@ pub fn param_kind(ty: &Type, floats: &FloatTypes) -> ParamKind {
     let is_float_type = |t: &Type| floats.is_float(t);
     match ty {
         t if is_float_type(t) => ParamKind::Scalar,
-        t if is_tensor_type(t) => ParamKind::Tensor { ty: t.clone() },
+        t if is_tensor_type(t) => ParamKind::Value { ty: t.clone() },
         Type::Reference(r) if r.mutability.is_none() && is_tensor_type(&r.elem) => {
-            ParamKind::Tensor {
+            ParamKind::Value {
                 ty: (*r.elem).clone(),
             }
         }
@@ -492,7 +494,7 @@ fn check_one_number_type(
         let elem = match &p.kind {
             ParamKind::Scalar => &p.ty,
             ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => elem,
-            ParamKind::Tensor { .. } | ParamKind::Constant | ParamKind::Struct { .. } => continue,
+            ParamKind::Value { .. } | ParamKind::Constant | ParamKind::Struct { .. } => continue,
         };
         if !floats.is_generic(elem) {
             errors.spanned(

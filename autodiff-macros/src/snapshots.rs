@@ -23,7 +23,10 @@ fn expand_file(source: &str) -> String {
                             _ => proc_macro2::TokenStream::new(),
                         };
                         let expanded = crate::expand::expand(args, quote::quote!(#func));
-                        let expanded: syn::File = syn::parse2(expanded).expect("expansion parses");
+                        let expanded: syn::File =
+                            syn::parse2(expanded.clone()).unwrap_or_else(|e| {
+                                panic!("expansion does not parse ({e}): {expanded}")
+                            });
                         items.extend(expanded.items);
                     }
                     None => items.push(syn::Item::Fn(func)),

@@ -808,7 +808,7 @@ impl<'a> Flat<'a> {
         let unliftable = tensor_field || generic_struct || generic_self;
         !unliftable
             && self.sig.params.iter().all(|p| match &p.kind {
-                ParamKind::Tensor { .. } => false,
+                ParamKind::Value { .. } => false,
                 ParamKind::Constant => {
                     !crate::signature::mentions(&p.ty, &number)
                         || (self.sig.floats.generic.is_none()
@@ -1166,7 +1166,7 @@ impl<'a> Flat<'a> {
                 .sig
                 .params
                 .iter()
-                .any(|p| matches!(p.kind, ParamKind::Tensor { .. }));
+                .any(|p| matches!(p.kind, ParamKind::Value { .. }));
         let graph = item("graph");
         let flat_graph = call(&self.name("graph"));
         if !tensors {

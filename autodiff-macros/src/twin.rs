@@ -311,7 +311,12 @@ pub fn float_type(sig: &Signature) -> Result<String, String> {
         match &p.kind {
             ParamKind::Scalar => note(&p.ty),
             ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => note(elem),
-            ParamKind::Tensor { .. } => {
+            ParamKind::Value { ty } if crate::linalg::is_type(ty) => {
+                return Err(
+                    "second derivatives through the arithmetic of nalgebra values are not supported yet (read the values by component, `v.x`, to have them)".into(),
+                )
+            }
+            ParamKind::Value { .. } => {
                 return Err("second derivatives of tensor code are not supported yet".into())
             }
             ParamKind::Constant | ParamKind::Struct { .. } => {}

@@ -16,6 +16,9 @@ pub mod dual;
 pub mod graph;
 #[doc(hidden)]
 pub mod lanes;
+#[cfg(feature = "nalgebra")]
+#[doc(hidden)]
+pub mod linalg_rules;
 pub mod rules;
 #[doc(hidden)]
 pub mod slices;

@@ -112,7 +112,7 @@ impl Parts<'_> {
         match &p.kind {
             ParamKind::Scalar => is_t(&p.ty),
             ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => is_t(elem),
-            ParamKind::Tensor { .. } => false,
+            ParamKind::Value { .. } => false,
             // A twin keeps another crate's types at the float type (`twin::foreign_generic`).
             ParamKind::Constant | ParamKind::Struct { .. } => {
                 !mentions(&p.ty, t)
@@ -225,7 +225,7 @@ impl Parts<'_> {
                         quote!(#lifted)
                     });
                 }
-                (ParamKind::Tensor { .. } | ParamKind::Constant | ParamKind::Struct { .. }, _) => {
+                (ParamKind::Value { .. } | ParamKind::Constant | ParamKind::Struct { .. }, _) => {
                     args.push(quote!(#ident))
                 }
             }
@@ -658,7 +658,7 @@ impl Parts<'_> {
                 ParamKind::Array { .. } => {
                     quote!(#rt::taylor::constant_array::<#t, #k, _>(&#ident))
                 }
-                ParamKind::Tensor { .. } | ParamKind::Constant | ParamKind::Struct { .. } => {
+                ParamKind::Value { .. } | ParamKind::Constant | ParamKind::Struct { .. } => {
                     quote!(#ident)
                 }
             }

@@ -189,11 +189,13 @@ pub enum Rhs {
         /// value is unused and the index may be out of bounds.
         guard: Option<Guard>,
     },
-    /// Element `index` of a tuple (`q.0`) or array (`q[0]`) a call returned.
+    /// Element `index` of a tuple (`q.0`) or array (`q[0]`) a call returned, or a component
+    /// of a nalgebra value read by name (`v.x`, `field`; element `index` of it).
     Component {
         of: VarId,
         index: usize,
         tuple: bool,
+        field: Option<syn::Ident>,
     },
     /// `array.len()`.
     Len(ArrayId),
@@ -319,6 +321,10 @@ pub struct FnIr {
     pub arrays: Vec<Array>,
     /// What each parameter is bound to, in parameter order.
     pub params: Vec<ParamSlot>,
+    /// The parameters held as values with rules of their own (tensors, nalgebra values the
+    /// body computes with); any other parameter of such a type is read by component or is a
+    /// constant, a number to the kinds.
+    pub value_params: Vec<VarId>,
     /// Items declared inside the body (`const`, `fn`, `use`), emitted once, unchanged.
     pub items: Vec<syn::Item>,
     pub body: Block,

@@ -238,7 +238,36 @@ impl Lowerer<'_> {
             };
             return self.without_derivative(expr, &[arg], span, out);
         }
+        if path.qself.is_none() {
+            if let Some(function) = crate::linalg::type_function(&path.path) {
+                return self.lower_linalg_function(c, path, function, out);
+            }
+        }
         self.lower_user_call(Callee::Function(path.clone()), &c.args, span, out)
+    }
+
+    /// `Vector3::new(x, y, z)`, `Matrix3::new(..)`: a constructor, with a rule per argument.
+    /// Any other function of a nalgebra type (`Matrix3::identity()`, `Vector3::from_fn(..)`)
+    /// is a value without a derivative: a constant, or an error on active arguments.
+    fn lower_linalg_function(
+        &mut self,
+        c: &syn::ExprCall,
+        path: &syn::ExprPath,
+        function: &syn::Ident,
+        out: &mut Block,
+    ) -> Operand {
+        let constructor = primitives::linalg_constructor(c.args.len());
+        if let (true, Some(prim)) = (function == "new", constructor) {
+            let form = CallForm::Path(path.clone());
+            return self.lower_prim(prim, form, c.args.iter(), c.span(), out);
+        }
+        let name = path.to_token_stream().to_string().replace(' ', "");
+        self.opaque(
+            &Expr::Call(c.clone()),
+            format!("the nalgebra function `{name}` of a value with a derivative"),
+            "build the value with `new` from numbers (`Vector3::new(x, y, z)`, at most 16 of them), or from values that are constants",
+            out,
+        )
     }
 
     /// `expr`, computed from `args`, as a value with no derivative: a constant if no argument

@@ -104,12 +104,32 @@ impl Lowerer<'_> {
                 ),
             };
         }
-        match (&f.member, self.local_var(&f.base)) {
+        let base = match (&f.member, self.local_var(&f.base)) {
+            // `(a - b).x`: the value first.
+            (syn::Member::Named(name), None) if crate::linalg::component_index(name).is_some() => {
+                self.lower_expr(&f.base, out).var()
+            }
+            (_, base) => base,
+        };
+        match (&f.member, base) {
+            (syn::Member::Named(name), Some(of))
+                if crate::linalg::component_index(name).is_some() =>
+            {
+                // `v.x` of a nalgebra value (checked once kinds are known, see `linalg`).
+                let component = Rhs::Component {
+                    of,
+                    index: crate::linalg::component_index(name).unwrap_or_default(),
+                    tuple: false,
+                    field: Some(name.clone()),
+                };
+                self.bind("t", component, expr.span(), out)
+            }
             (syn::Member::Unnamed(index), Some(of)) => {
                 let component = Rhs::Component {
                     of,
                     index: index.index as usize,
                     tuple: true,
+                    field: None,
                 };
                 self.bind("t", component, expr.span(), out)
             }
@@ -148,6 +168,7 @@ impl Lowerer<'_> {
                     of,
                     index,
                     tuple: false,
+                    field: None,
                 };
                 self.bind("t", component, span, out)
             }

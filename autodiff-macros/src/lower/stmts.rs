@@ -442,7 +442,12 @@ impl Lowerer<'_> {
             return;
         };
         for (index, pat) in pats.enumerate() {
-            let component = Rhs::Component { of, index, tuple };
+            let component = Rhs::Component {
+                of,
+                index,
+                tuple,
+                field: None,
+            };
             let value = self.bind("t", component, pat.span(), out);
             self.bind_pattern(pat, value, out);
         }

@@ -79,6 +79,13 @@ impl Emitter<'_> {
             .map(|v| self.value(&Operand::Var(*v)))
             .chain(body_ctx.records.iter().map(|r| r.into_token_stream()))
             .collect();
+        // What the reverse sweep binds them to again (a tensor is pushed as a clone).
+        let record_names: Vec<TokenStream> = plan
+            .recorded
+            .iter()
+            .map(|v| self.operand(&Operand::Var(*v)))
+            .chain(body_ctx.records.iter().map(|r| r.into_token_stream()))
+            .collect();
         let tape = naming::tape(n);
         let taped = !record_values.is_empty();
         if taped {
@@ -190,7 +197,7 @@ impl Emitter<'_> {
         let (push, pop) = if taped {
             (
                 quote!(#tape.push((#(#record_values,)*));),
-                quote!(let (#(#record_values,)*) = #tape.pop();),
+                quote!(let (#(#record_names,)*) = #tape.pop();),
             )
         } else {
             (TokenStream::new(), TokenStream::new())

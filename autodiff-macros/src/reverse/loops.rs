@@ -109,6 +109,12 @@ impl Emitter<'_> {
             .map(|v| self.value(&Operand::Var(*v)))
             .chain(body_ctx.records.iter().map(|r| r.into_token_stream()))
             .collect();
+        // What the reverse sweep binds them to again (a tensor is pushed as a clone).
+        let record_names: Vec<TokenStream> = record
+            .iter()
+            .map(|v| self.operand(&Operand::Var(*v)))
+            .chain(body_ctx.records.iter().map(|r| r.into_token_stream()))
+            .collect();
         let taped = !record_values.is_empty();
         let tape = naming::tape(n);
         if taped {
@@ -148,7 +154,7 @@ impl Emitter<'_> {
         let mut reverse = TokenStream::new();
         reverse.extend(self.carried_adjoints_before(l, &body_ctx, &headers, ctx));
         let pop = if taped {
-            let pattern = record_values.iter();
+            let pattern = record_names.iter();
             quote!(let (#(#pattern,)*) = #tape.pop();)
         } else {
             TokenStream::new()
@@ -521,9 +527,11 @@ impl Emitter<'_> {
             let taken = self.fresh_taken();
             reverse.extend(quote!(let #taken = #d_header;));
             if !sums.contains(&c.header) {
-                let zero = if self.facts.kinds[c.header] == Kind::Tensor {
+                let kind = self.facts.kinds[c.header];
+                let zero = if kind.is_value() {
                     let rt = &self.rt;
-                    quote!(#rt::tensor_rules::zeros_like(&#taken))
+                    let module = syn::Ident::new(kind.rules_module(), Span::call_site());
+                    quote!(#rt::#module::zeros_like(&#taken))
                 } else {
                     self.ir.numbers.zero().into_token_stream()
                 };

@@ -187,8 +187,8 @@ impl Emitter<'_> {
                     .zip(refs)
                     .enumerate()
                     .map(|(i, (a, by_ref))| {
-                        // Tensor methods take tensors by reference, however the user wrote them.
-                        let borrow = *by_ref || (i > 0 && self.is_tensor(a));
+                        // Tensor and nalgebra methods take their values by reference, however the user wrote them.
+                        let borrow = *by_ref || (i > 0 && self.is_value(a));
                         let a = self.operand(a);
                         if borrow {
                             quote!(&#a)
@@ -243,9 +243,12 @@ impl Emitter<'_> {
                 let array = self.array(*array);
                 quote!(#array.len())
             }
-            Rhs::Component { of, index, tuple } => {
-                forward::component(&self.primal(*of), *index, *tuple)
-            }
+            Rhs::Component {
+                of,
+                index,
+                tuple,
+                field,
+            } => forward::component(&self.primal(*of), *index, *tuple, field.as_ref()),
         };
         let info = &self.ir.vars[var];
         match (&info.ty, info.like) {
@@ -477,7 +480,9 @@ impl Emitter<'_> {
                     });
                 }
             }
-            Rhs::Component { of, index, tuple } => {
+            Rhs::Component {
+                of, index, tuple, ..
+            } => {
                 code.extend(self.accumulate_component(ctx, *of, *index, *tuple, d));
             }
             Rhs::Passive(_) | Rhs::Len(_) => {}

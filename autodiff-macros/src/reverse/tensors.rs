@@ -1,21 +1,38 @@
-//! The adjoint of a binding that computes a tensor (or reduces one): the same walk as for
-//! numbers, with the rules of `runtime::tensor_rules`, which take their arguments by
-//! reference and return contributions shaped like their targets.
+//! The adjoint of a binding that computes a tensor or a nalgebra value (or reduces one): the
+//! same walk as for numbers, with the rules of `runtime::tensor_rules` or
+//! `runtime::linalg_rules`, which take their arguments by reference and return contributions
+//! shaped like their targets.
 
 use super::*;
 use crate::primitives::Family;
 
 impl Emitter<'_> {
-    /// Whether `rhs`, binding `var`, is differentiated with the tensor rules.
+    /// Whether `rhs`, binding `var`, is differentiated with the tensor or nalgebra rules.
     pub(super) fn uses_tensor_rules(&self, var: VarId, rhs: &Rhs) -> bool {
         match rhs {
             Rhs::Prim { prim, .. } => {
-                matches!(prim.family, Family::Tensor { .. })
-                    || self.facts.kinds[var] == Kind::Tensor
+                prim.family.has_value_rules() || self.facts.kinds[var].is_value()
             }
-            Rhs::Call { .. } | Rhs::Load { .. } | Rhs::Len(_) | Rhs::Passive(_) => false,
-            _ => self.facts.kinds[var] == Kind::Tensor,
+            Rhs::Call { .. }
+            | Rhs::Load { .. }
+            | Rhs::Len(_)
+            | Rhs::Passive(_)
+            | Rhs::Component { .. } => false,
+            _ => self.facts.kinds[var].is_value(),
         }
+    }
+
+    /// The kind whose rules differentiate `rhs`, binding `var`: the first value among the
+    /// result and the operands (`a.dot(&b)` of nalgebra vectors is a number).
+    fn rules_kind(&self, var: VarId, rhs: &Rhs) -> Kind {
+        let operands = rhs
+            .operands()
+            .into_iter()
+            .map(|op| crate::kinds::operand_kind(op, &self.facts.kinds));
+        std::iter::once(self.facts.kinds[var])
+            .chain(operands)
+            .find(|k| k.is_value())
+            .unwrap_or(Kind::Tensor)
     }
 
     pub(super) fn reverse_tensor_let(
@@ -26,7 +43,8 @@ impl Emitter<'_> {
     ) -> TokenStream {
         let d = self.adjoint(var);
         let rt = &self.rt;
-        let rules = quote!(#rt::tensor_rules);
+        let module = syn::Ident::new(self.rules_kind(var, rhs).rules_module(), Span::call_site());
+        let rules = quote!(#rt::#module);
         let mut code = TokenStream::new();
         match rhs {
             Rhs::Use(a) => code.extend(self.accumulate(ctx, a, quote!(#d.clone()), false)),
@@ -39,7 +57,11 @@ impl Emitter<'_> {
                 code.extend(self.accumulate(ctx, arg, quote!(#rules::cast_x(&#d, #ra)), false));
             }
             Rhs::Arith(op, a, b) => {
-                let prim = primitives::arithmetic_rules(*op, true).expect("every tensor operation");
+                let prim = if self.rules_kind(var, rhs) == Kind::Linalg {
+                    primitives::linalg_arithmetic_rules(*op)
+                } else {
+                    primitives::arithmetic_rules(*op, true).expect("every tensor operation")
+                };
                 let operands = [a.clone(), b.clone()];
                 for (target, func, reads) in self.prim_rules(var, prim, &operands, true, ctx) {
                     let contribution = quote!(#rules::#func(&#d #(, #reads)*));
@@ -55,7 +77,9 @@ impl Emitter<'_> {
                             let target_ref = self.borrowed_read(ctx, target);
                             quote!(#rules::reduce_to(#rules::elementwise::#func(&#d #(, #reads)*), #target_ref))
                         }
-                        Family::Tensor { .. } => quote!(#rules::#func(&#d #(, #reads)*)),
+                        Family::Tensor { .. } | Family::Linalg { .. } => {
+                            quote!(#rules::#func(&#d #(, #reads)*))
+                        }
                     };
                     code.extend(self.accumulate(ctx, target, contribution, false));
                 }

@@ -1,0 +1,196 @@
+//! nalgebra arithmetic and methods (`--features nalgebra`): vectors, matrices and points
+//! computed with whole (`a - b`, `m * v`, `v.norm()`, `a.cross(&b)`, `Matrix3::new(..)`),
+//! with gradients of the same types. Each gradient is checked against one worked by hand or
+//! against central differences of the function itself, never against another generated item.
+
+use differentiate::differentiate;
+use nalgebra::{DMatrix, DVector, Matrix2, Matrix3, Point3, Vector3};
+
+mod common;
+use common::assert_close;
+
+/// Central differences of `f` at `x` along each coordinate, step `h`.
+fn differences(f: impl Fn(&[f64]) -> f64, x: &[f64], h: f64) -> Vec<f64> {
+    (0..x.len())
+        .map(|i| {
+            let (mut up, mut down) = (x.to_vec(), x.to_vec());
+            up[i] += h;
+            down[i] -= h;
+            (f(&up) - f(&down)) / (2.0 * h)
+        })
+        .collect()
+}
+
+fn v3(x: &[f64]) -> Vector3<f64> {
+    Vector3::from_column_slice(x)
+}
+
+/// A spring between two points held as vectors, rest length 1.
+#[differentiate]
+fn spring(a: &Vector3<f64>, b: &Vector3<f64>, k: f64) -> f64 {
+    let d = a - b;
+    let stretch = d.norm() - 1.0;
+    0.5 * k * stretch * stretch
+}
+
+#[test]
+fn spring_gradient_is_worked_by_hand() {
+    let a = Vector3::new(1.0, 2.0, 2.0);
+    let b = Vector3::zeros();
+    let (value, (g_a, g_b, g_k)) = spring_grad(&a, &b, 10.0);
+    // |a − b| = 3, stretch 2: ∂/∂a = k · stretch · (a − b)/3, ∂/∂b its negative.
+    assert!((value - 20.0).abs() < 1e-12);
+    let expected = [20.0 / 3.0, 40.0 / 3.0, 40.0 / 3.0];
+    assert_close("∂a", g_a.as_slice(), &expected, 1e-14);
+    assert_close("∂b", (-g_b).as_slice(), &expected, 1e-14);
+    assert_eq!(g_k, 2.0);
+}
+
+/// A planar rotation about z by `theta`, applied to `v`, read by component.
+#[differentiate]
+fn rotated_reach(theta: f64, v: &Vector3<f64>) -> f64 {
+    let (s, c) = (theta.sin(), theta.cos());
+    let r = Matrix3::new(c, -s, 0.0, s, c, 0.0, 0.0, 0.0, 1.0);
+    let w = r * v;
+    w.x + 2.0 * w.y + w.z * w.z
+}
+
+#[test]
+fn rotation_built_from_an_angle() {
+    let v = Vector3::new(1.0, 0.5, -2.0);
+    let theta = 0.3;
+    let (value, (g_theta, g_v)) = rotated_reach_grad(theta, &v);
+    let (s, c) = (theta.sin(), theta.cos());
+    // w = (c·vx − s·vy, s·vx + c·vy, vz): ∂/∂θ of wx + 2wy = −wy + 2wx.
+    let (wx, wy) = (c * v.x - s * v.y, s * v.x + c * v.y);
+    assert!((value - (wx + 2.0 * wy + 4.0)).abs() < 1e-14);
+    assert!((g_theta - (-wy + 2.0 * wx)).abs() < 1e-14);
+    // ∂/∂v = Rᵀ (1, 2, 2 vz).
+    assert_close(
+        "∂v",
+        g_v.as_slice(),
+        &[c + 2.0 * s, -s + 2.0 * c, -4.0],
+        1e-14,
+    );
+}
+
+/// Every method with a rule, on one function: dot, cross, normalize, transpose,
+/// component_mul, norm_squared, sum, determinant, scalar products and a quotient.
+#[differentiate]
+fn methods(a: &Vector3<f64>, b: &Vector3<f64>, m: &Matrix3<f64>, s: f64) -> f64 {
+    let n = a.cross(b);
+    let u = n.normalize();
+    let t = m.transpose() * u;
+    let c = t.component_mul(&b);
+    let q = (s * c - a / s) * 0.5;
+    q.dot(&a) + q.norm_squared() + c.sum() + m.determinant() * s + u.magnitude()
+}
+
+fn methods_flat(x: &[f64]) -> f64 {
+    let m = Matrix3::from_column_slice(&x[6..15]);
+    methods(&v3(&x[0..3]), &v3(&x[3..6]), &m, x[15])
+}
+
+#[test]
+fn methods_against_central_differences() {
+    let x: Vec<f64> = (0..16)
+        .map(|i| ((i as f64) * 0.7 + 0.3).sin() + if i == 15 { 1.5 } else { 0.0 })
+        .collect();
+    let m = Matrix3::from_column_slice(&x[6..15]);
+    let (value, (g_a, g_b, g_m, g_s)) = methods_grad(&v3(&x[0..3]), &v3(&x[3..6]), &m, x[15]);
+    assert_eq!(value, methods_flat(&x));
+    let mut got: Vec<f64> = g_a
+        .iter()
+        .chain(g_b.iter())
+        .chain(g_m.iter())
+        .copied()
+        .collect();
+    got.push(g_s);
+    let expected = differences(methods_flat, &x, 1e-6);
+    assert_close("∇methods", &got, &expected, 1e-7);
+}
+
+/// Points: their difference is a vector, a point plus a vector a point.
+#[differentiate]
+fn point_geometry(p: &Point3<f64>, q: &Point3<f64>, step: &Vector3<f64>) -> f64 {
+    let moved = p + step;
+    let d = moved - q;
+    d.norm_squared() + 3.0 * moved.z
+}
+
+#[test]
+fn points_and_vectors() {
+    let p = Point3::new(1.0, -1.0, 0.5);
+    let q = Point3::new(0.0, 2.0, 1.0);
+    let step = Vector3::new(0.25, 0.5, -1.0);
+    let (_, (g_p, g_q, g_step)) = point_geometry_grad(&p, &q, &step);
+    // d = p + step − q = (1.25, −2.5, −1.5): ∂/∂p = 2d + (0, 0, 3) = ∂/∂step, ∂/∂q = −2d.
+    let d = [1.25, -2.5, -1.5];
+    let along = [2.0 * d[0], 2.0 * d[1], 2.0 * d[2] + 3.0];
+    assert_close("∂p", g_p.coords.as_slice(), &along, 1e-14);
+    assert_close("∂step", g_step.as_slice(), &along, 1e-14);
+    assert_close("∂q", g_q.coords.as_slice(), &d.map(|x| -2.0 * x), 1e-14);
+}
+
+/// A value carried through a loop: the centroid of `n` scaled copies of `v`.
+#[differentiate]
+fn swept(v: &Vector3<f64>, n: usize) -> f64 {
+    let mut total = Vector3::zeros();
+    for i in 0..n {
+        let t = i as f64 + 1.0;
+        total += v * t;
+    }
+    let centroid = total / (n as f64);
+    centroid.norm_squared()
+}
+
+#[test]
+fn values_carried_by_loops() {
+    let v = Vector3::new(1.0, 2.0, -0.5);
+    let (value, g) = swept_grad(&v, 4);
+    // centroid = v · (1 + 2 + 3 + 4)/4 = 2.5 v; value 6.25 |v|², gradient 12.5 v.
+    assert!((value - 6.25 * v.norm_squared()).abs() < 1e-12);
+    assert_close("∂v", g.as_slice(), (v * 12.5).as_slice(), 1e-13);
+}
+
+/// Dynamic sizes: the quadratic form xᵀ M x, and a residual norm.
+#[differentiate]
+fn quadratic(m: &DMatrix<f64>, x: &DVector<f64>, y: &DVector<f64>) -> f64 {
+    let mx = m * x;
+    let r = &mx - y;
+    x.dot(&mx) + 0.5 * r.norm_squared()
+}
+
+#[test]
+fn dynamic_matrices_and_vectors() {
+    let m = DMatrix::from_row_slice(2, 2, &[2.0, 1.0, 0.0, 3.0]);
+    let x = DVector::from_vec(vec![1.0, -1.0]);
+    let y = DVector::from_vec(vec![0.5, 0.5]);
+    let (_, (g_m, g_x, g_y)) = quadratic_grad(&m, &x, &y);
+    // ∂/∂x = (M + Mᵀ) x + Mᵀ r, ∂/∂M = x xᵀ + r xᵀ, ∂/∂y = −r, with r = M x − y.
+    let r = &m * &x - &y;
+    let gx = (&m + m.transpose()) * &x + m.transpose() * &r;
+    let gm = &x * x.transpose() + &r * x.transpose();
+    assert_close("∂x", g_x.as_slice(), gx.as_slice(), 1e-14);
+    assert_close("∂M", g_m.as_slice(), gm.as_slice(), 1e-14);
+    assert_close("∂y", g_y.as_slice(), (-r).as_slice(), 1e-14);
+}
+
+/// A parameter read both whole and by component: the two readings add up.
+#[differentiate]
+fn whole_and_component(v: &Vector3<f64>, m: &Matrix2<f64>) -> f64 {
+    v.norm() + v.x * v.z + (m * m).determinant()
+}
+
+#[test]
+fn whole_and_component_readings_add_up() {
+    let v = Vector3::new(3.0, 0.0, 4.0);
+    let m = Matrix2::new(1.0, 2.0, 0.5, -1.0);
+    let (_, (g_v, g_m)) = whole_and_component_grad(&v, &m);
+    // ∂|v|/∂v = v/5, ∂(vx vz)/∂v = (vz, 0, vx).
+    assert_close("∂v", g_v.as_slice(), &[0.6 + 4.0, 0.0, 0.8 + 3.0], 1e-14);
+    // det(M²) = det(M)², ∂/∂M = 2 det(M) · det(M) M⁻ᵀ.
+    let det = m.determinant();
+    let expected = m.try_inverse().expect("invertible").transpose() * (2.0 * det * det);
+    assert_close("∂M", g_m.as_slice(), expected.as_slice(), 1e-13);
+}
