@@ -4,7 +4,7 @@
 //! against central differences of the function itself, never against another generated item.
 
 use differentiate::differentiate;
-use nalgebra::{DMatrix, DVector, Matrix2, Matrix3, Point3, Vector3};
+use nalgebra::{DMatrix, DVector, Matrix2, Matrix3, Point3, UnitQuaternion, Vector3};
 
 mod common;
 use common::assert_close;
@@ -193,4 +193,30 @@ fn whole_and_component_readings_add_up() {
     let det = m.determinant();
     let expected = m.try_inverse().expect("invertible").transpose() * (2.0 * det * det);
     assert_close("∂M", g_m.as_slice(), expected.as_slice(), 1e-13);
+}
+
+/// Unit quaternions: a rotation built from an angle, composed with a constant one, applied
+/// to a vector.
+#[differentiate(wrt(angle, v))]
+fn quaternion_reach(angle: f64, v: &Vector3<f64>, mount: &UnitQuaternion<f64>) -> f64 {
+    let q = UnitQuaternion::from_axis_angle(&Vector3::z_axis(), angle);
+    let w = (q * mount) * v;
+    w.x + 2.0 * w.y + 3.0 * w.z
+}
+
+#[test]
+fn quaternions_against_central_differences() {
+    let mount = UnitQuaternion::from_euler_angles(0.3, -0.2, 0.7);
+    let x = [0.4, 1.0, -0.5, 2.0];
+    let flat = |x: &[f64]| quaternion_reach(x[0], &v3(&x[1..4]), &mount);
+    let (value, (g_angle, g_v)) = quaternion_reach_grad(x[0], &v3(&x[1..4]), &mount);
+    assert_eq!(value, flat(&x));
+    let mut got = vec![g_angle];
+    got.extend(g_v.iter());
+    assert_close("∇", &got, &differences(flat, &x, 1e-6), 1e-8);
+    // ∂/∂v = Rᵀ (1, 2, 3) exactly.
+    let r =
+        (UnitQuaternion::from_axis_angle(&Vector3::z_axis(), x[0]) * mount).to_rotation_matrix();
+    let expected = r.transpose() * Vector3::new(1.0, 2.0, 3.0);
+    assert_close("∂v", g_v.as_slice(), expected.as_slice(), 1e-14);
 }

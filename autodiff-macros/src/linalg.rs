@@ -21,13 +21,16 @@ const FAMILIES: &[&str] = &[
     "OVector",
     "OMatrix",
     "OPoint",
+    "UnitQuaternion",
+    "Quaternion",
     "Vector",
     "Matrix",
     "Point",
 ];
 
-/// Whether `name` is a nalgebra vector, matrix or point type (`Vector3`, `Matrix2x3`, `DMatrix`,
-/// `Point3`): a family name followed by its size, if any.
+/// Whether `name` is a nalgebra vector, matrix, point or quaternion type (`Vector3`,
+/// `Matrix2x3`, `DMatrix`, `Point3`, `UnitQuaternion`): a family name followed by its size, if
+/// any.
 pub fn is_type_name(name: &str) -> bool {
     FAMILIES.iter().any(|family| {
         name.strip_prefix(family).is_some_and(|size| {
@@ -66,11 +69,14 @@ pub fn component_index(name: &syn::Ident) -> Option<usize> {
     ["x", "y", "z", "w"].iter().position(|c| name == c)
 }
 
-/// Makes each active nalgebra parameter that the body computes with whole a value parameter
-/// (`ParamKind::Value`); one read only by component stays a struct parameter.
+/// Makes each nalgebra parameter that the body computes with whole a value parameter
+/// (`ParamKind::Value`), active or not; one read only by component stays a struct parameter
+/// (or a constant).
 pub fn promote_whole_values(block: &syn::Block, sig: &mut Signature) {
     for param in sig.params.iter_mut() {
-        if !matches!(param.kind, ParamKind::Struct { .. }) || !is_type(&param.ty) {
+        let struct_or_constant =
+            matches!(param.kind, ParamKind::Struct { .. } | ParamKind::Constant);
+        if !struct_or_constant || !is_type(&param.ty) {
             continue;
         }
         let mut uses = Uses {

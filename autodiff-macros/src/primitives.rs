@@ -411,6 +411,14 @@ const fn linalg(
     }
 }
 
+/// Functions of nalgebra types with rules, other than `new` (`UnitQuaternion::from_axis_angle`).
+pub static LINALG_FUNCTIONS: &[Primitive] = &[linalg(
+    "from_axis_angle",
+    2,
+    false,
+    &[rule(1, "from_axis_angle_angle", &[Op(0), Op(1)])],
+)];
+
 /// The most arguments a nalgebra constructor (`Matrix4::new`) takes that have rules.
 pub const MAX_CONSTRUCTOR_ARGS: usize = 16;
 

@@ -10,7 +10,8 @@
 
 use nalgebra::allocator::Allocator;
 use nalgebra::{
-    DMatrix, DefaultAllocator, Dim, DimName, OMatrix, OPoint, OVector, RealField, Vector3,
+    DMatrix, DefaultAllocator, Dim, DimName, OMatrix, OPoint, OVector, Quaternion, RealField, Unit,
+    UnitQuaternion, Vector3,
 };
 use num_traits::Zero;
 
@@ -430,4 +431,108 @@ where
         }
     }
     cofactors
+}
+
+// -- quaternions -----------------------------------------------------------------------------
+//
+// A quaternion's adjoint is a `Quaternion` over its four coordinates (`i, j, k, w`), also for
+// a unit quaternion: its rules differentiate the formulas on those coordinates, exact on the
+// unit sphere, where a unit quaternion built from an angle stays.
+
+impl<T: RealField + Copy> Value for Quaternion<T> {
+    type Scalar = T;
+    type Adjoint = Self;
+    fn zeros_like(&self) -> Self {
+        Quaternion::from(self.coords.zeros_like())
+    }
+    fn scaled(&self, s: T) -> Self {
+        Quaternion::from(self.coords * s)
+    }
+    fn filled(&self, s: T) -> Self {
+        Quaternion::from(self.coords.map(|_| s))
+    }
+    fn entries(&self) -> &[T] {
+        self.coords.as_slice()
+    }
+    fn entry_row_major(&self, k: usize) -> T {
+        // `Quaternion::new(w, i, j, k)`; the coordinates are stored `i, j, k, w`.
+        self.coords[(k + 3) % 4]
+    }
+    fn from_adjoint(adjoint: Self) -> Self {
+        adjoint
+    }
+}
+
+/// A unit quaternion parameter's gradient entry holds the gradient with respect to its four
+/// coordinates (read it with `.quaternion()`); it is not a rotation.
+impl<T: RealField + Copy> Value for UnitQuaternion<T> {
+    type Scalar = T;
+    type Adjoint = Quaternion<T>;
+    fn zeros_like(&self) -> Quaternion<T> {
+        self.quaternion().zeros_like()
+    }
+    fn scaled(&self, s: T) -> Quaternion<T> {
+        self.quaternion().scaled(s)
+    }
+    fn filled(&self, s: T) -> Quaternion<T> {
+        self.quaternion().filled(s)
+    }
+    fn entries(&self) -> &[T] {
+        self.as_ref().coords.as_slice()
+    }
+    fn entry_row_major(&self, k: usize) -> T {
+        self.quaternion().entry_row_major(k)
+    }
+    fn from_adjoint(adjoint: Quaternion<T>) -> Self {
+        UnitQuaternion::new_unchecked(adjoint)
+    }
+}
+
+impl<T: RealField + Copy> Adjoint for UnitQuaternion<T> {
+    type Cotangent = Quaternion<T>;
+}
+
+impl<T: RealField + Copy> Adjoint for Quaternion<T> {
+    type Cotangent = Quaternion<T>;
+}
+
+/// `y = q * v`, the rotation of a vector: `y = v + 2w (u × v) + 2 u × (u × v)` with
+/// `q = (u, w)`. The adjoint of `v` is `q⁻¹ dy`; of `q`, `u`'s part
+/// `2w (v × dy) + 2 (u × v) × dy + 2 v × (dy × u)` and `w`'s `2 dy · (u × v)`.
+impl<T: RealField + Copy> Product<Vector3<T>> for UnitQuaternion<T> {
+    type Output = Vector3<T>;
+    fn mul_a(dy: &Vector3<T>, q: &Self, v: &Vector3<T>) -> Quaternion<T> {
+        let (u, w) = (q.imag(), q.w);
+        let two = T::one() + T::one();
+        let uv = u.cross(v);
+        let du = (v.cross(dy) * w + uv.cross(dy) + v.cross(&dy.cross(&u))) * two;
+        Quaternion::from_parts(dy.dot(&uv) * two, du)
+    }
+    fn mul_b(dy: &Vector3<T>, q: &Self, _v: &Vector3<T>) -> Vector3<T> {
+        q.inverse_transform_vector(dy)
+    }
+}
+
+/// `y = a * b`, the composition of rotations (the Hamilton product): `dy b̄` and `ā dy`.
+impl<T: RealField + Copy> Product<UnitQuaternion<T>> for UnitQuaternion<T> {
+    type Output = Quaternion<T>;
+    fn mul_a(dy: &Quaternion<T>, _a: &Self, b: &Self) -> Quaternion<T> {
+        dy * b.quaternion().conjugate()
+    }
+    fn mul_b(dy: &Quaternion<T>, a: &Self, _b: &Self) -> Quaternion<T> {
+        a.quaternion().conjugate() * dy
+    }
+}
+
+/// `q = UnitQuaternion::from_axis_angle(&axis, angle)`, adjoint of the angle:
+/// `q = (sin(angle/2) axis, cos(angle/2))`.
+pub fn from_axis_angle_angle<T: RealField + Copy>(
+    dq: &Quaternion<T>,
+    axis: &Unit<Vector3<T>>,
+    angle: &T,
+) -> T {
+    let half = *angle / (T::one() + T::one());
+    let (s, c) = (half.sin(), half.cos());
+    let along = dq.imag().dot(axis);
+    (along * c - dq.w * s) / (T::one() + T::one())
 }

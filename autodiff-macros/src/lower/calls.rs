@@ -246,7 +246,8 @@ impl Lowerer<'_> {
         self.lower_user_call(Callee::Function(path.clone()), &c.args, span, out)
     }
 
-    /// `Vector3::new(x, y, z)`, `Matrix3::new(..)`: a constructor, with a rule per argument.
+    /// `Vector3::new(x, y, z)`, `Matrix3::new(..)`: a constructor, with a rule per argument;
+    /// `UnitQuaternion::from_axis_angle(&axis, angle)`, with a rule for the angle.
     /// Any other function of a nalgebra type (`Matrix3::identity()`, `Vector3::from_fn(..)`)
     /// is a value without a derivative: a constant, or an error on active arguments.
     fn lower_linalg_function(
@@ -257,7 +258,13 @@ impl Lowerer<'_> {
         out: &mut Block,
     ) -> Operand {
         let constructor = primitives::linalg_constructor(c.args.len());
-        if let (true, Some(prim)) = (function == "new", constructor) {
+        let prim = match constructor {
+            Some(prim) if function == "new" => Some(prim),
+            _ => primitives::LINALG_FUNCTIONS
+                .iter()
+                .find(|p| function == p.name && p.arity == c.args.len()),
+        };
+        if let Some(prim) = prim {
             let form = CallForm::Path(path.clone());
             return self.lower_prim(prim, form, c.args.iter(), c.span(), out);
         }
