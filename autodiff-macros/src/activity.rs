@@ -18,6 +18,7 @@
 
 use crate::errors::Errors;
 use crate::ir::*;
+use crate::kinds::Kind;
 
 pub struct Activity {
     pub active: Vec<bool>,
@@ -147,7 +148,7 @@ impl Varied {
     }
 }
 
-pub fn analyse(ir: &FnIr, active_params: &[bool], errors: &mut Errors) -> Activity {
+pub fn analyse(ir: &FnIr, active_params: &[bool], kinds: &[Kind], errors: &mut Errors) -> Activity {
     crate::analysis::ran("activity");
     let mut varied = Varied {
         vars: vec![0; ir.vars.len()],
@@ -182,7 +183,13 @@ pub fn analyse(ir: &FnIr, active_params: &[bool], errors: &mut Errors) -> Activi
         }
     }
 
-    report_missing_derivatives(&ir.body, &varied, &useful, errors);
+    let report = Report {
+        ir,
+        kinds,
+        varied: &varied,
+        useful: &useful,
+    };
+    report.missing_derivatives(&ir.body, errors);
     let both = |a: &[Inputs], b: &[bool]| a.iter().zip(b).map(|(x, y)| *x != 0 && *y).collect();
     Activity {
         active: both(&varied.vars, &useful.vars),
@@ -344,45 +351,86 @@ fn backward(block: &Block, useful: &mut Flags) {
     }
 }
 
-fn report_missing_derivatives(block: &Block, varied: &Varied, useful: &Flags, errors: &mut Errors) {
-    for stmt in &block.stmts {
-        match stmt {
-            Stmt::Let {
-                var,
-                rhs: Rhs::Passive(p),
-                span,
-            } => {
-                if let PassiveKind::Opaque { what, fix } = &p.kind {
-                    let varied_input = p.uses.iter().any(|v| varied.vars[*v] != 0)
-                        || p.arrays.iter().any(|a| varied.arrays[*a] != 0);
-                    if useful.vars[*var] && varied_input {
-                        errors.at(*span, format!("{what} has no derivative, and here it is applied to a value that depends on an active parameter; {fix}"));
-                    }
-                }
-            }
-            Stmt::Branch { selector, arms, .. } => {
-                if let Selector::Match {
-                    scrutinee,
-                    pat_spans,
-                    ..
-                } = selector
-                {
-                    let scrutinee_varied = varied.var(scrutinee) != 0;
-                    for (span, arm) in pat_spans.iter().zip(arms) {
-                        if scrutinee_varied && arm.bound.iter().any(|v| useful.vars[*v]) {
-                            errors.at(*span, "this pattern binds a value that depends on an active parameter, which would lose its derivative; match on a constant, or bind the value with `let` before the `match`");
+/// What the missing-derivative report reads.
+struct Report<'a> {
+    ir: &'a FnIr,
+    kinds: &'a [Kind],
+    varied: &'a Varied,
+    useful: &'a Flags,
+}
+
+impl Report<'_> {
+    fn missing_derivatives(&self, block: &Block, errors: &mut Errors) {
+        let (varied, useful) = (self.varied, self.useful);
+        for stmt in &block.stmts {
+            match stmt {
+                Stmt::Let {
+                    var,
+                    rhs: Rhs::Passive(p),
+                    span,
+                } => {
+                    if let PassiveKind::Opaque { what, fix } = &p.kind {
+                        let varied_input = p.uses.iter().any(|v| varied.vars[*v] != 0)
+                            || p.arrays.iter().any(|a| varied.arrays[*a] != 0);
+                        if useful.vars[*var] && varied_input {
+                            let nalgebra = p.uses.iter().find(|v| self.kinds[**v] == Kind::Linalg);
+                            let message = match nalgebra {
+                                Some(v) => self.without_nalgebra_rule(what, *v),
+                                None => format!("{what} has no derivative, and here it is applied to a value that depends on an active parameter; {fix}"),
+                            };
+                            errors.at(*span, message);
                         }
                     }
                 }
-                for arm in arms {
-                    report_missing_derivatives(arm, varied, useful, errors);
+                Stmt::Branch { selector, arms, .. } => {
+                    if let Selector::Match {
+                        scrutinee,
+                        pat_spans,
+                        ..
+                    } = selector
+                    {
+                        let scrutinee_varied = varied.var(scrutinee) != 0;
+                        for (span, arm) in pat_spans.iter().zip(arms) {
+                            if scrutinee_varied && arm.bound.iter().any(|v| useful.vars[*v]) {
+                                errors.at(*span, "this pattern binds a value that depends on an active parameter, which would lose its derivative; match on a constant, or bind the value with `let` before the `match`");
+                            }
+                        }
+                    }
+                    for arm in arms {
+                        self.missing_derivatives(arm, errors);
+                    }
                 }
+                Stmt::Loop(l) => {
+                    self.missing_derivatives(&l.head, errors);
+                    self.missing_derivatives(&l.body, errors);
+                }
+                _ => {}
             }
-            Stmt::Loop(l) => {
-                report_missing_derivatives(&l.head, varied, useful, errors);
-                report_missing_derivatives(&l.body, varied, useful, errors);
-            }
-            _ => {}
         }
+    }
+
+    /// An operation of a nalgebra value with no rule: named with the value's type where the
+    /// code declares it, with the operations that have rules.
+    fn without_nalgebra_rule(&self, what: &str, v: VarId) -> String {
+        let var = &self.ir.vars[v];
+        let mut declared = Some(v);
+        while let Some(d) = declared.filter(|d| self.ir.vars[*d].ty.is_none()) {
+            declared = self.ir.vars[d].like;
+        }
+        let ty = declared
+            .and_then(|d| self.ir.vars[d].ty.as_ref())
+            .map(|ty| {
+                format!(
+                    "`{}`",
+                    quote::ToTokens::to_token_stream(ty)
+                        .to_string()
+                        .replace(' ', "")
+                )
+            })
+            .unwrap_or_else(|| "a nalgebra type".into());
+        format!(
+            "{what} of `{}` (of {ty}) has no derivative rule in `#[differentiate]`; the nalgebra operations with rules are `+`, `-`, `*` (by a number, matrix and vector, matrix and matrix, unit quaternion and vector), `/` by a number, unary `-`, `dot`, `norm`, `norm_squared`, `normalize`, `cross`, `transpose`, `component_mul`, `sum`, `determinant`, `new`, `UnitQuaternion::from_axis_angle` and the components `.x`, `.y`, `.z`, `.w`: compute the value from those",
+            var.hint
+        )
     }
 }

@@ -35,12 +35,31 @@ pub struct Values {
 
 /// Which values carry a derivative and which are tensors.
 pub fn values(ir: &FnIr, active_params: &[bool], errors: &mut Errors) -> Values {
+    let kinds = kinds::infer(ir);
     let values = Values {
-        activity: activity::analyse(ir, active_params, errors),
-        kinds: kinds::infer(ir),
+        activity: activity::analyse(ir, active_params, &kinds, errors),
+        kinds,
     };
     check_named_components(ir, &values, errors);
+    if errors.is_empty() {
+        // After the body's own errors, which say more.
+        check_nalgebra_feature(ir, &values, errors);
+    }
     values
+}
+
+/// nalgebra arithmetic calls the rules of the runtime's `nalgebra` feature, which the facade's
+/// feature of the same name enables in both crates.
+fn check_nalgebra_feature(ir: &FnIr, values: &Values, errors: &mut Errors) {
+    if cfg!(any(feature = "nalgebra", test)) {
+        return;
+    }
+    if let Some(v) = values.kinds.iter().position(|k| *k == Kind::Linalg) {
+        errors.at(
+            ir.vars[v].span,
+            "computing with nalgebra values whole needs the `nalgebra` feature of `differentiate`: `differentiate = { version = \"0.1\", features = [\"nalgebra\"] }` (reading their components, `v.x`, `v[i]`, does not)",
+        );
+    }
 }
 
 /// `v.x` is a component of a nalgebra value; of anything else with a derivative (a struct a

@@ -562,7 +562,7 @@ impl VisitMut for Reads<'_, '_> {
                 let method = &m.method;
                 self.errors.spanned(
                     method,
-                    format!("`#[differentiate]` cannot differentiate through the method `{method}` of the active parameter `{root}` yet: methods of a struct parameter other than `self`, and operations of nalgebra or ndarray values, have no rules; pass `{root}` whole to a differentiated function (`{method}({root}, ..)`), or read its fields or components (`{root}.w`, `{root}.x`, `{root}[i]`, `{root}.iter()`)"),
+                    format!("`#[differentiate]` cannot differentiate through the method `{method}` of the active parameter `{root}` yet: methods of a struct parameter other than `self`, and operations of ndarray values, have no rules; pass `{root}` whole to a differentiated function (`{method}({root}, ..)`), or read its fields or components (`{root}.w`, `{root}.x`, `{root}[i]`, `{root}.iter()`)"),
                 );
             }
             syn::Expr::MethodCall(m) => {

@@ -118,10 +118,15 @@ impl Lowerer<'_> {
             let callee = Callee::SelfMethod(m.method.clone());
             return self.lower_user_call(callee, &m.args, span, out);
         }
+        // `m.try_inverse().unwrap()`: the method without a rule is `try_inverse`.
+        let named = match strip_parens(&m.receiver) {
+            Expr::MethodCall(inner) if name == "unwrap" || name == "expect" => &inner.method,
+            _ => &m.method,
+        };
         self.opaque_at(
             &Expr::MethodCall(m.clone()),
-            m.method.span(),
-            format!("the method `{name}`"),
+            named.span(),
+            format!("the method `{named}`"),
             "compute the value with the float functions the README lists, or in a function marked `#[differentiate]`",
             out,
         )
