@@ -12,6 +12,8 @@
 pub mod adbench;
 pub mod basic;
 pub mod checkpoint;
+#[cfg(feature = "nalgebra")]
+pub mod kinematics;
 pub mod mlp;
 pub mod parallel;
 pub mod peers;
@@ -96,8 +98,15 @@ pub fn cases(filters: &[String]) -> Vec<Case> {
     if wanted(MLP_STRUCT_NAME) {
         out.push(mlp_struct_case());
     }
+    #[cfg(feature = "nalgebra")]
+    if wanted(KINEMATICS_NAME) {
+        out.push(kinematics_case());
+    }
     out
 }
+
+/// Workload 8's name (with the `nalgebra` feature): poses.
+pub const KINEMATICS_NAME: &str = "arm_kinematics_p1000";
 
 pub const BA_FILES: [&str; 4] = [
     "ba1_n49_m7776_p31843",
@@ -994,6 +1003,49 @@ fn mlp_struct_case() -> Case {
         grad: runner!(mlp_struct_loss_grad),
         hand: runner!(mlp_struct_loss_hand_grad),
         peers: vec![("four tensor parameters", tensors_peer)],
+        calls_per_run: 1,
+        value: Some(value),
+    }
+}
+
+// ---- 8. rigid-body kinematics (nalgebra) -------------------------------------------------------
+
+#[cfg(feature = "nalgebra")]
+fn kinematics_case() -> Case {
+    use kinematics::{arm_error_fd, arm_error_hand_grad, flatten, ArmInput};
+    let input = ArmInput::new(1000);
+    let p = input.guess.clone();
+    let (value, g) = input.generated_grad(&p);
+    assert_eq!(value, input.value(&p));
+    let (hand_value, hand) = arm_error_hand_grad(&p, &input.mount, &input.angles, &input.targets);
+    assert_close("arm value", &[value], &[hand_value], AD_TOL, false);
+    assert_close(
+        "arm generated",
+        &flatten(&g),
+        &flatten(&hand),
+        AD_TOL,
+        false,
+    );
+    let fd = arm_error_fd(&input, &p);
+    assert_close("arm finite-diff", &fd, &flatten(&hand), FD_TOL, true);
+
+    let shared = Rc::new(input);
+    macro_rules! runner {
+        (|$i:ident| $body:expr) => {{
+            let shared = shared.clone();
+            Box::new(move || {
+                let $i = black_box(&*shared);
+                black_box($body);
+            }) as Runner
+        }};
+    }
+    Case {
+        name: KINEMATICS_NAME.into(),
+        what: "arm calibration over 1000 poses: Matrix3 rotations from angles, a UnitQuaternion mount, Vector3 links; gradient in 15 parameters".into(),
+        f: runner!(|i| i.value(&i.guess)),
+        grad: runner!(|i| i.generated_grad(&i.guess)),
+        hand: runner!(|i| arm_error_hand_grad(&i.guess, &i.mount, &i.angles, &i.targets)),
+        peers: vec![("finite-diff", runner!(|i| arm_error_fd(i, &i.guess)))],
         calls_per_run: 1,
         value: Some(value),
     }
