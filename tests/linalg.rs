@@ -220,3 +220,31 @@ fn quaternions_against_central_differences() {
     let expected = r.transpose() * Vector3::new(1.0, 2.0, 3.0);
     assert_close("∂v", g_v.as_slice(), expected.as_slice(), 1e-14);
 }
+
+/// A sum over poses (a loop whose iterations the gradient runs as they come, adding to the
+/// nalgebra parameters' adjoints): rotations built from angles, chained, applied to links.
+#[differentiate(wrt(offset, link1, link2))]
+fn two_link_error(offset: f64, link1: &Vector3<f64>, link2: &Vector3<f64>, angles: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for p in 0..angles.len() / 2 {
+        let (a, b) = (angles[2 * p] + offset, angles[2 * p + 1]);
+        let r1 = Matrix3::new(a.cos(), -a.sin(), 0.0, a.sin(), a.cos(), 0.0, 0.0, 0.0, 1.0);
+        let r2 = Matrix3::new(b.cos(), 0.0, b.sin(), 0.0, 1.0, 0.0, -b.sin(), 0.0, b.cos());
+        let tip = r1 * link1 + r1 * r2 * link2;
+        total += (tip - Vector3::new(1.0, 0.5, 0.25)).norm_squared();
+    }
+    total
+}
+
+#[test]
+fn sums_over_poses_against_central_differences() {
+    let angles: Vec<f64> = (0..40).map(|k| (k as f64 * 0.37).sin() * 3.0).collect();
+    let x = [0.1, 0.0, 0.1, 0.4, 0.5, 0.0, 0.05];
+    let flat = |x: &[f64]| two_link_error(x[0], &v3(&x[1..4]), &v3(&x[4..7]), &angles);
+    let (value, (g_offset, g_link1, g_link2)) =
+        two_link_error_grad(x[0], &v3(&x[1..4]), &v3(&x[4..7]), &angles);
+    assert_eq!(value, flat(&x));
+    let mut got = vec![g_offset];
+    got.extend(g_link1.iter().chain(g_link2.iter()));
+    assert_close("∇", &got, &differences(flat, &x, 1e-6), 1e-7);
+}

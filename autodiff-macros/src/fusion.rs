@@ -129,6 +129,7 @@ pub fn plan(
     let analysis = Analysis {
         ir,
         activity,
+        kinds,
         params: &params,
         defined_at: &defined_at,
         scalar: &scalar,
@@ -147,6 +148,7 @@ pub fn plan(
 struct Analysis<'a> {
     ir: &'a FnIr,
     activity: &'a Activity,
+    kinds: &'a [Kind],
     params: &'a BTreeSet<VarId>,
     defined_at: &'a BTreeMap<VarId, usize>,
     scalar: &'a dyn Fn(VarId) -> bool,
@@ -175,7 +177,8 @@ impl Analysis<'_> {
             exits.insert(c.header, self.exit_adjoint(p, c.exit, &mut terms)?);
         }
 
-        // Adjoints added to outside the loop are numbers.
+        // Adjoints added to outside the loop are numbers or nalgebra values (accumulators of
+        // a fixed size, declared before the loop).
         let mut defs = BTreeSet::new();
         l.body.defs(&mut defs);
         l.head.defs(&mut defs);
@@ -184,7 +187,8 @@ impl Analysis<'_> {
             .count
             .keys()
             .filter(|v| !defs.contains(v) && !headers.contains(v) && self.activity.active[**v]);
-        if !outer_active.into_iter().all(|v| (self.scalar)(*v)) {
+        let outer_accumulates = |v: VarId| (self.scalar)(v) || self.kinds[v] == Kind::Linalg;
+        if !outer_active.into_iter().all(|v| outer_accumulates(*v)) {
             return None;
         }
 

@@ -292,11 +292,18 @@ impl Emitter<'_> {
             ));
         }
         for &v in body_ctx.touched_outer.difference(&headers) {
-            adds.push((v, self.zero_adjoint(), Operand::Var(v)));
+            let zero = if self.facts.kinds[v] == Kind::Linalg {
+                self.zero_like(ctx, v)
+            } else {
+                self.zero_adjoint()
+            };
+            adds.push((v, zero, Operand::Var(v)));
         }
         for (v, start, target) in adds {
             let d = self.adjoint(v);
             forward.extend(match &self.ir.vars[v].ty {
+                // A point's adjoint is a vector: no annotation.
+                Some(_) if self.facts.kinds[v] == Kind::Linalg => quote!(let mut #d = #start;),
                 Some(ty) => quote!(let mut #d: #ty = #start;),
                 None => quote!(let mut #d = #start;),
             });
