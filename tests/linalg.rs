@@ -81,9 +81,9 @@ fn methods(a: &Vector3<f64>, b: &Vector3<f64>, m: &Matrix3<f64>, s: f64) -> f64 
     let n = a.cross(b);
     let u = n.normalize();
     let t = m.transpose() * u;
-    let c = t.component_mul(&b);
+    let c = t.component_mul(b);
     let q = (s * c - a / s) * 0.5;
-    q.dot(&a) + q.norm_squared() + c.sum() + m.determinant() * s + u.magnitude()
+    q.dot(a) + q.norm_squared() + c.sum() + m.determinant() * s + u.magnitude()
 }
 
 fn methods_flat(x: &[f64]) -> f64 {
