@@ -248,3 +248,40 @@ fn sums_over_poses_against_central_differences() {
     got.extend(g_link1.iter().chain(g_link2.iter()));
     assert_close("∇", &got, &differences(flat, &x, 1e-6), 1e-7);
 }
+
+/// A nalgebra result: `NAME_vjp` takes a seed of the result's type.
+#[differentiate]
+fn turned(v: &Vector3<f64>, angle: f64) -> Vector3<f64> {
+    let (s, c) = (angle.sin(), angle.cos());
+    let r = Matrix3::new(c, -s, 0.0, s, c, 0.0, 0.0, 0.0, 1.0);
+    r * v + v.cross(&Vector3::new(0.0, 0.0, 1.0))
+}
+
+/// A point result.
+#[differentiate]
+fn moved(p: &Point3<f64>, step: &Vector3<f64>, k: f64) -> Point3<f64> {
+    p + step * k
+}
+
+#[test]
+fn nalgebra_results_take_seeds_of_their_type() {
+    let v = Vector3::new(1.0, -2.0, 0.5);
+    let seed = Vector3::new(0.3, 0.7, -1.1);
+    let (value, (g_v, g_angle)) = turned_vjp(&v, 0.4, seed);
+    assert_eq!(value, turned(&v, 0.4));
+    // seed · turned(v, θ) by central differences, in v and θ.
+    let x = [v.x, v.y, v.z, 0.4];
+    let dotted = |x: &[f64]| seed.dot(&turned(&v3(&x[..3]), x[3]));
+    let mut got: Vec<f64> = g_v.iter().copied().collect();
+    got.push(g_angle);
+    assert_close("seedᵀJ", &got, &differences(dotted, &x, 1e-6), 1e-8);
+
+    let p = Point3::new(1.0, 2.0, 3.0);
+    let step = Vector3::new(0.5, 0.0, -1.0);
+    let (q, (g_p, g_step, g_k)) = moved_vjp(&p, &step, 2.0, Point3::new(1.0, 10.0, 100.0));
+    assert_eq!(q, Point3::new(2.0, 2.0, 1.0));
+    // ∂/∂p is the seed (as a point), ∂/∂step k·seed, ∂/∂k seed · step.
+    assert_eq!(g_p, Point3::new(1.0, 10.0, 100.0));
+    assert_eq!(g_step, Vector3::new(2.0, 20.0, 200.0));
+    assert_eq!(g_k, 0.5 - 100.0);
+}

@@ -172,6 +172,14 @@ pub fn pullback_body(
         .map(|k| match (shape, lanes) {
             // `NAME_jacobian`: output k's unit vector.
             (_, Some((m, ty))) => quote!(#runtime::Lanes::<#ty, #m>::unit(#k)),
+            // A nalgebra result's seed, as its adjoint (a point's is a vector).
+            (Shape::Scalar, None)
+                if ir.result[k]
+                    .var()
+                    .is_some_and(|v| facts.kinds[v] == Kind::Linalg) =>
+            {
+                quote!(#runtime::linalg_rules::seed_adjoint(#seed))
+            }
             (Shape::Scalar, None) => quote!(#seed),
             (Shape::Tuple, None) => {
                 let index = syn::Index::from(k);

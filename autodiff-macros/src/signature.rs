@@ -135,7 +135,8 @@ pub enum Output {
     Tuple(Vec<Type>),
     /// `[T; N]` with a literal `N`.
     Array(Type, usize),
-    /// The tensor type: the seed is a tensor of the result's shape.
+    /// The tensor type, or a nalgebra vector, matrix or point: the seed has the result's type
+    /// (and shape).
     Tensor(Type),
     /// `Vec<T>` of a float `T`: the seed is `&[T]` (see `seeded`).
     Vec(Type),
@@ -530,7 +531,7 @@ fn output_shape(
     };
     let shape = match &ty {
         t if is_float_type(t) => Some(Output::Scalar(t.clone())),
-        t if is_tensor_type(t) => Some(Output::Tensor(t.clone())),
+        t if is_tensor_type(t) || crate::linalg::is_type(t) => Some(Output::Tensor(t.clone())),
         Type::Path(p) if vec_element(p, floats).is_some() => {
             vec_element(p, floats).map(Output::Vec)
         }

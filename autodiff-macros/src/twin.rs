@@ -240,7 +240,10 @@ pub fn signature(mut twin: syn::ItemFn, float: &str) -> syn::ItemFn {
         }
     }
     if let syn::ReturnType::Type(_, ty) = &mut twin.sig.output {
-        rewrite.visit_type_mut(ty);
+        // Another crate's type keeps its float type (a nalgebra result has no twin).
+        if !foreign_generic(ty) {
+            rewrite.visit_type_mut(ty);
+        }
     }
     twin.sig.ident = crate::naming::twin_fn(&twin.sig.ident);
     let n = number();
@@ -325,6 +328,12 @@ pub fn float_type(sig: &Signature) -> Result<String, String> {
     match &sig.output {
         Some(Output::Scalar(t)) | Some(Output::Array(t, _)) => note(t),
         Some(Output::Tuple(types)) => types.iter().for_each(&mut note),
+        Some(Output::Tensor(ty)) if crate::linalg::is_type(ty) => {
+            return Err(
+                "second derivatives of functions returning nalgebra values are not supported yet"
+                    .into(),
+            )
+        }
         Some(Output::Tensor(_)) => {
             return Err("second derivatives of tensor code are not supported yet".into())
         }

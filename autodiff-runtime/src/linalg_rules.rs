@@ -34,6 +34,8 @@ pub trait Value: Clone {
     fn entry_row_major(&self, k: usize) -> Self::Scalar;
     /// The gradient entry of a parameter of this type, from its adjoint.
     fn from_adjoint(adjoint: Self::Adjoint) -> Self;
+    /// A seed of this type (the result's), as an adjoint.
+    fn to_adjoint(self) -> Self::Adjoint;
 }
 
 impl<T, R, C> Value for OMatrix<T, R, C>
@@ -64,6 +66,9 @@ where
     fn from_adjoint(adjoint: Self) -> Self {
         adjoint
     }
+    fn to_adjoint(self) -> Self {
+        self
+    }
 }
 
 impl<T, D> Value for OPoint<T, D>
@@ -92,11 +97,20 @@ where
     fn from_adjoint(adjoint: OVector<T, D>) -> Self {
         OPoint::from(adjoint)
     }
+    fn to_adjoint(self) -> OVector<T, D> {
+        self.coords
+    }
 }
 
 /// Zeros shaped like `x`, as its adjoint.
 pub fn zeros_like<V: Value>(x: &V) -> V::Adjoint {
     x.zeros_like()
+}
+
+/// The seed of `NAME_vjp` of a function returning a nalgebra value, as that value's adjoint
+/// (a point's seed is a point, its adjoint a vector).
+pub fn seed_adjoint<V: Value>(seed: V) -> V::Adjoint {
+    seed.to_adjoint()
 }
 
 /// The gradient entry of parameter `like` from its adjoint (a point's is a point).
@@ -461,6 +475,9 @@ impl<T: RealField + Copy> Value for Quaternion<T> {
     fn from_adjoint(adjoint: Self) -> Self {
         adjoint
     }
+    fn to_adjoint(self) -> Self {
+        self
+    }
 }
 
 /// A unit quaternion parameter's gradient entry holds the gradient with respect to its four
@@ -485,6 +502,9 @@ impl<T: RealField + Copy> Value for UnitQuaternion<T> {
     }
     fn from_adjoint(adjoint: Quaternion<T>) -> Self {
         UnitQuaternion::new_unchecked(adjoint)
+    }
+    fn to_adjoint(self) -> Quaternion<T> {
+        self.into_inner()
     }
 }
 
