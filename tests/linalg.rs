@@ -285,3 +285,23 @@ fn nalgebra_results_take_seeds_of_their_type() {
     assert_eq!(g_step, Vector3::new(2.0, 20.0, 200.0));
     assert_eq!(g_k, 0.5 - 100.0);
 }
+
+/// `try_inverse().unwrap()`: solving with the inverse of a matrix built from the parameters.
+#[differentiate]
+fn solved(m: &Matrix3<f64>, b: &Vector3<f64>) -> f64 {
+    let inverse = m.try_inverse().expect("invertible");
+    let x = inverse * b;
+    x.norm_squared() + inverse.sum()
+}
+
+#[test]
+fn inverse_against_central_differences() {
+    let x: Vec<f64> = (0..12)
+        .map(|i| ((i as f64) * 1.3 + 0.2).cos() + if i % 4 == 0 { 3.0 } else { 0.0 })
+        .collect();
+    let flat = |x: &[f64]| solved(&Matrix3::from_column_slice(&x[..9]), &v3(&x[9..]));
+    let (value, (g_m, g_b)) = solved_grad(&Matrix3::from_column_slice(&x[..9]), &v3(&x[9..]));
+    assert_eq!(value, flat(&x));
+    let got: Vec<f64> = g_m.iter().chain(g_b.iter()).copied().collect();
+    assert_close("∇", &got, &differences(flat, &x, 1e-6), 1e-7);
+}

@@ -411,6 +411,10 @@ const fn linalg(
     }
 }
 
+/// `m.try_inverse().unwrap()` (or `.expect(..)`), written `linalg_rules::inverse(&m)` in the
+/// generated code: the inverse, whose rule reads it.
+pub static LINALG_INVERSE: Primitive = linalg("inverse", 1, false, &[rule(0, "inverse_x", &[Out])]);
+
 /// Functions of nalgebra types with rules, other than `new` (`UnitQuaternion::from_axis_angle`).
 pub static LINALG_FUNCTIONS: &[Primitive] = &[linalg(
     "from_axis_angle",

@@ -447,6 +447,27 @@ where
     cofactors
 }
 
+/// `m.try_inverse().unwrap()`, as the generated code computes it.
+pub fn inverse<T, D>(m: &OMatrix<T, D, D>) -> OMatrix<T, D, D>
+where
+    T: RealField + Copy,
+    D: Dim,
+    DefaultAllocator: Allocator<D, D>,
+{
+    m.clone()
+        .try_inverse()
+        .expect("`try_inverse` of a singular matrix, unwrapped")
+}
+/// `y = m⁻¹`: `-yᵀ dy yᵀ`.
+pub fn inverse_x<T, D>(dy: &OMatrix<T, D, D>, y: &OMatrix<T, D, D>) -> OMatrix<T, D, D>
+where
+    T: RealField + Copy,
+    D: Dim,
+    DefaultAllocator: Allocator<D, D>,
+{
+    -(y.transpose() * dy * y.transpose())
+}
+
 // -- quaternions -----------------------------------------------------------------------------
 //
 // A quaternion's adjoint is a `Quaternion` over its four coordinates (`i, j, k, w`), also for

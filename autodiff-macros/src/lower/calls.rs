@@ -79,6 +79,9 @@ impl Lowerer<'_> {
                 }
             };
         }
+        if let Some(inverted) = self.lower_inverse(m, out) {
+            return inverted;
+        }
         if let Some(prim) = primitives::lookup(&name, m.args.len() + 1) {
             let operands = std::iter::once(&*m.receiver).chain(m.args.iter());
             return self.lower_prim(
@@ -249,6 +252,25 @@ impl Lowerer<'_> {
             }
         }
         self.lower_user_call(Callee::Function(path.clone()), &c.args, span, out)
+    }
+
+    /// `m.try_inverse().unwrap()` or `.expect(..)`: the inverse of a matrix, as the runtime's
+    /// `inverse(&m)` (which panics where the `unwrap` would, with its own message).
+    fn lower_inverse(&mut self, m: &syn::ExprMethodCall, out: &mut Block) -> Option<Operand> {
+        let Expr::MethodCall(inner) = strip_parens(&m.receiver) else {
+            return None;
+        };
+        let unwrapped = (m.method == "unwrap" && m.args.is_empty()) || m.method == "expect";
+        if !(unwrapped && inner.method == "try_inverse" && inner.args.is_empty()) {
+            return None;
+        }
+        let matrix = &inner.receiver;
+        let argument: Expr = syn::parse_quote!(&#matrix);
+        let path: syn::ExprPath =
+            syn::parse_quote!(::differentiate::runtime::linalg_rules::inverse);
+        let prim = &primitives::LINALG_INVERSE;
+        let form = CallForm::Path(path);
+        Some(self.lower_prim(prim, form, std::iter::once(&argument), m.span(), out))
     }
 
     /// `Vector3::new(x, y, z)`, `Matrix3::new(..)`: a constructor, with a rule per argument;
