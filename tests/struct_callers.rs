@@ -142,3 +142,37 @@ fn a_differentiated_method_called_on_an_active_self() {
         }
     );
 }
+
+/// A line, fitted through a method of its own called on an active parameter (not `self`).
+#[derive(Clone, Debug, PartialEq, differentiate::Differentiable)]
+struct Line {
+    w: f64,
+    b: f64,
+}
+
+impl Line {
+    #[differentiate(wrt(self))]
+    fn predict(&self, x: f64) -> f64 {
+        self.w * x + self.b
+    }
+}
+
+#[differentiate(wrt(line))]
+fn line_loss(line: &Line, xs: &[f64], ys: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..xs.len() {
+        let r = line.predict(xs[i]) - ys[i];
+        total += r * r;
+    }
+    total
+}
+
+#[test]
+fn a_differentiated_method_called_on_an_active_parameter() {
+    let line = Line { w: 2.0, b: -1.0 };
+    let (xs, ys) = ([0.0, 1.0, 2.0], [0.5, 1.5, 2.0]);
+    let (value, g) = line_loss_grad(&line, &xs, &ys);
+    // r = (−1.5, −0.5, 1.0): Σr² = 3.5; ∂/∂w = 2Σ r x = 2(−0.5 + 2) = 3, ∂/∂b = 2Σ r = −2.
+    assert!((value - 3.5).abs() < 1e-14);
+    assert_eq!(g, Line { w: 3.0, b: -2.0 });
+}

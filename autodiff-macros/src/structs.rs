@@ -97,8 +97,19 @@ pub fn flatten(
     );
     let mut block = (*func.block).clone();
     patterns::expand(&mut block, &roots);
+    let types: Vec<Option<syn::Type>> = roots
+        .iter()
+        .map(|root| {
+            let p = sig.params.iter().find(|p| p.ident == *root)?;
+            Some(match &p.ty {
+                syn::Type::Reference(r) => (*r.elem).clone(),
+                owned => owned.clone(),
+            })
+        })
+        .collect();
     let mut reads = Reads {
         roots: &roots,
+        types: &types,
         found: vec![Vec::new(); roots.len()],
         rename: None,
         context: Context::Value,
@@ -129,6 +140,7 @@ pub fn flatten(
     let renames: Vec<Vec<FieldRead>> = structs.iter().map(|s| s.fields.clone()).collect();
     let mut rename = Reads {
         roots: &roots,
+        types: &types,
         found: vec![Vec::new(); roots.len()],
         rename: Some(&renames),
         context: Context::Value,
@@ -244,6 +256,8 @@ enum Context {
 /// or replaces them by the flat function's parameters.
 struct Reads<'a, 'e> {
     roots: &'a [syn::Ident],
+    /// Each root's type without its reference (`None` for `self`).
+    types: &'a [Option<syn::Type>],
     found: Vec<Vec<FieldRead>>,
     rename: Option<&'a [Vec<FieldRead>]>,
     context: Context,
@@ -380,6 +394,36 @@ impl Reads<'_, '_> {
             let name = m.method.to_string();
             m.method = format_ident!("__{}_numbers", name.trim_start_matches("r#"), span = span);
         }
+    }
+
+    /// `p.m(x)` of an active struct parameter `p` other than `self`, with a method that does
+    /// not read it as numbers: a differentiated method of `p`'s type, called through its
+    /// numbers form as an associated function (see `Flat::numbers_form`).
+    fn method_on_other_root(&self, m: &syn::ExprMethodCall) -> bool {
+        self.method_on_root(m)
+            && self
+                .root_of(&m.receiver)
+                .is_some_and(|r| self.types[r].is_some())
+    }
+
+    /// `p.m(x)` becomes `<P>::__m_numbers_of(p, __p_all, x)`.
+    fn other_root_method(&mut self, expr: &mut syn::Expr) {
+        let syn::Expr::MethodCall(m) = expr else {
+            return;
+        };
+        for arg in m.args.iter_mut() {
+            self.visit_in(Context::Value, arg);
+        }
+        let root = self.root_of(&m.receiver).unwrap_or_default();
+        let span = m.method.span();
+        let Some(all) = self.whole(root, span) else {
+            return;
+        };
+        let ty = &self.types[root];
+        let name = m.method.to_string();
+        let form = format_ident!("__{}_numbers_of", name.trim_start_matches("r#"), span = span);
+        let (receiver, args) = (&m.receiver, &m.args);
+        *expr = syn::parse_quote_spanned!(span=> <#ty>::#form(#receiver, #all, #args));
     }
 
     /// `p.method(..)` of an active struct parameter `p` itself, with a method that does not
@@ -557,6 +601,9 @@ impl VisitMut for Reads<'_, '_> {
             }
             syn::Expr::Call(c) if self.whole_arguments(c) => self.call_with_whole(c),
             syn::Expr::MethodCall(m) if self.method_on_self(m) => self.self_method(m),
+            syn::Expr::MethodCall(m) if self.method_on_other_root(m) => {
+                self.other_root_method(expr)
+            }
             syn::Expr::MethodCall(m) if self.rename.is_none() && self.method_on_root(m) => {
                 let root = &self.roots[self.root_of(&m.receiver).unwrap_or_default()];
                 let method = &m.method;
@@ -1333,6 +1380,7 @@ impl<'a> Flat<'a> {
         let attrs: Vec<&syn::Attribute> = cfg_attrs(func);
 
         let mut params = Vec::new();
+        let mut names = Vec::new();
         let mut rebuild = Vec::new();
         let mut args = Vec::new();
         let mut entry_types = Vec::new();
@@ -1345,6 +1393,7 @@ impl<'a> Flat<'a> {
         };
         if sig.self_active {
             params.push(quote!(__self_numbers: &[#number]));
+            names.push(format_ident!("__self_numbers"));
             rebuild.push(quote!(let __self_whole = #rt::differentiable::with_numbers::<#number, _>(self, __self_numbers);));
             call_on = quote!(__self_whole.);
             entry_types.push(quote!(::std::vec::Vec<#number>));
@@ -1359,6 +1408,8 @@ impl<'a> Flat<'a> {
                 let template = if by_ref { quote!(#ty) } else { quote!(&#ty) };
                 params.push(quote!(#ident: #template));
                 params.push(quote!(#numbers: &[#number]));
+                names.push(ident.clone());
+                names.push(numbers.clone());
                 rebuild.push(quote!(let #whole = #rt::differentiable::with_numbers::<#number, _>(#ident, #numbers);));
                 args.push(if by_ref {
                     quote!(&#whole)
@@ -1369,6 +1420,7 @@ impl<'a> Flat<'a> {
                 entry_types.push(quote!(::std::vec::Vec<#number>));
             } else {
                 params.push(quote!(#ident: #ty));
+                names.push(ident.clone());
                 args.push(quote!(#ident));
                 entry_types.push(if p.active {
                     p.gradient_type()
@@ -1395,8 +1447,40 @@ impl<'a> Flat<'a> {
             }
         };
         let twin = self.numbers_twin(&form_fn);
+        let associated = if sig.has_self && sig.self_active {
+            // `p.m(x)` in a caller where `p` is an active struct parameter, not `self`: the
+            // same form as an associated function, `p` a constant argument.
+            let of = format_ident!("{}_of", form);
+            let of_pullback = crate::naming::pullback_fn(&of, name.span());
+            let g: Vec<syn::Ident> = (0..entry_types.len()).map(|k| format_ident!("__g{}", k)).collect();
+            let of_fn: syn::ItemFn = syn::parse_quote! {
+                #(#attrs)*
+                #[doc(hidden)]
+                #[allow(clippy::too_many_arguments, non_snake_case)]
+                #vis fn #of #generics (this: &Self, #(#params),*) -> #ret #where_clause {
+                    this.#form(#(#names),*)
+                }
+            };
+            let of_twin = self.numbers_twin(&of_fn);
+            quote! {
+                #of_fn
+
+                #(#attrs)*
+                #[doc(hidden)]
+                #[allow(clippy::too_many_arguments, non_snake_case)]
+                #vis fn #of_pullback #generics (this: &Self, #(#params,)* #seed: #ret) -> (#ret, (#rt::Constant, #(#entry_types,)*)) #where_clause {
+                    let (__value, (#(#g,)*)) = this.#form_pullback(#(#names,)* #seed);
+                    (__value, (#rt::Constant, #(#g,)*))
+                }
+
+                #of_twin
+            }
+        } else {
+            TokenStream::new()
+        };
         quote! {
             #form_fn
+            #associated
 
             #(#attrs)*
             #[doc(hidden)]

@@ -1,5 +1,7 @@
-// A method of an active struct parameter has no derivative rule: the error names the method
-// and the parameter, and says to read its fields.
+// A method of an active struct parameter that is not differentiated (`energy` lacks
+// `#[differentiate(wrt(self))]`): the caller calls the method's numbers form, which rustc
+// reports missing at the call, naming the method and the type (`__energy_numbers_of` of
+// `Model`), as it names `g_pullback` for an unannotated function `g`.
 use differentiate::{differentiate, Differentiable};
 
 #[derive(Clone, Differentiable)]
