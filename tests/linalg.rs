@@ -305,3 +305,37 @@ fn inverse_against_central_differences() {
     let got: Vec<f64> = g_m.iter().chain(g_b.iter()).copied().collect();
     assert_close("∇", &got, &differences(flat, &x, 1e-6), 1e-7);
 }
+
+/// `Vector3::from([..])` and `Point3::from([..])` of numbers with derivatives.
+#[differentiate]
+fn from_arrays(a: f64, b: f64) -> f64 {
+    let v = Vector3::from([a, b * b, 1.0]);
+    let p = Point3::from([b, a, a * b]);
+    v.dot(&p.coords) + v.norm_squared()
+}
+
+#[test]
+fn from_arrays_against_central_differences() {
+    let x = [0.7, -1.3];
+    let flat = |x: &[f64]| from_arrays(x[0], x[1]);
+    let (value, (g_a, g_b)) = from_arrays_grad(x[0], x[1]);
+    assert_eq!(value, flat(&x));
+    assert_close("∇", &[g_a, g_b], &differences(flat, &x, 1e-6), 1e-8);
+}
+
+/// `p.coords` and `Point3::from(v)`.
+#[differentiate]
+fn through_coords(p: &Point3<f64>, v: &Vector3<f64>) -> f64 {
+    let q = Point3::from(v * 2.0);
+    let d = q.coords - p.coords;
+    d.norm_squared() + p.coords.sum()
+}
+
+#[test]
+fn coords_and_points_from_vectors() {
+    let (p, v) = (Point3::new(1.0, 2.0, 3.0), Vector3::new(0.5, 0.0, -1.0));
+    let (_, (g_p, g_v)) = through_coords_grad(&p, &v);
+    // d = 2v − p = (0, −2, −5): ∂/∂p = −2d + 1, ∂/∂v = 4d.
+    assert_eq!(g_p, Point3::new(1.0, 5.0, 11.0));
+    assert_eq!(g_v, Vector3::new(0.0, -8.0, -20.0));
+}

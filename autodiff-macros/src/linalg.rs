@@ -124,7 +124,11 @@ impl<'ast> Visit<'ast> for Uses<'_> {
                 self.all += 1;
                 false
             }
-            syn::Expr::Field(f) => self.names_it(&f.base),
+            // `v.x`; `p.coords` is the value whole.
+            syn::Expr::Field(f) => {
+                matches!(&f.member, syn::Member::Named(m) if component_index(m).is_some())
+                    && self.names_it(&f.base)
+            }
             syn::Expr::Index(i) => self.names_it(&i.expr),
             syn::Expr::MethodCall(m) => {
                 COMPONENT_METHODS.contains(&m.method.to_string().as_str())

@@ -415,6 +415,12 @@ const fn linalg(
 /// generated code: the inverse, whose rule reads it.
 pub static LINALG_INVERSE: Primitive = linalg("inverse", 1, false, &[rule(0, "inverse_x", &[Out])]);
 
+/// `p.coords` of a point and `Point3::from(v)` of a vector, written `linalg_rules::coords(&p)`
+/// and `linalg_rules::point(&v)`: the same numbers, so the adjoint passes on (a point's adjoint
+/// is a vector).
+pub static LINALG_COORDS: Primitive = linalg("coords", 1, false, &[rule(0, "coords_x", &[])]);
+pub static LINALG_POINT: Primitive = linalg("point", 1, false, &[rule(0, "point_x", &[])]);
+
 /// Functions of nalgebra types with rules, other than `new` (`UnitQuaternion::from_axis_angle`).
 pub static LINALG_FUNCTIONS: &[Primitive] = &[linalg(
     "from_axis_angle",

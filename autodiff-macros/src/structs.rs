@@ -421,7 +421,11 @@ impl Reads<'_, '_> {
         };
         let ty = &self.types[root];
         let name = m.method.to_string();
-        let form = format_ident!("__{}_numbers_of", name.trim_start_matches("r#"), span = span);
+        let form = format_ident!(
+            "__{}_numbers_of",
+            name.trim_start_matches("r#"),
+            span = span
+        );
         let (receiver, args) = (&m.receiver, &m.args);
         *expr = syn::parse_quote_spanned!(span=> <#ty>::#form(#receiver, #all, #args));
     }
@@ -1452,7 +1456,9 @@ impl<'a> Flat<'a> {
             // same form as an associated function, `p` a constant argument.
             let of = format_ident!("{}_of", form);
             let of_pullback = crate::naming::pullback_fn(&of, name.span());
-            let g: Vec<syn::Ident> = (0..entry_types.len()).map(|k| format_ident!("__g{}", k)).collect();
+            let g: Vec<syn::Ident> = (0..entry_types.len())
+                .map(|k| format_ident!("__g{}", k))
+                .collect();
             let of_fn: syn::ItemFn = syn::parse_quote! {
                 #(#attrs)*
                 #[doc(hidden)]

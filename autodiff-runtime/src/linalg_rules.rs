@@ -314,6 +314,23 @@ macro_rules! constructor_rules {
     )*};
 }
 
+/// `V::from([e0, e1, ..])` of a vector or point type, as the generated code writes it: a
+/// constructor of `N` entries (their rules are `new_k`'s).
+macro_rules! from_entries {
+    ($($name:ident $n:literal [$($e:ident)*]),*) => {$(
+        #[doc = concat!("`V::from([..])` of ", stringify!($n), " entries.")]
+        #[allow(clippy::too_many_arguments)]
+        pub fn $name<V: From<[T; $n]>, T>($($e: T),*) -> V {
+            V::from([$($e),*])
+        }
+    )*};
+}
+
+from_entries!(
+    from_1 1 [e0], from_2 2 [e0 e1], from_3 3 [e0 e1 e2], from_4 4 [e0 e1 e2 e3],
+    from_5 5 [e0 e1 e2 e3 e4], from_6 6 [e0 e1 e2 e3 e4 e5]
+);
+
 constructor_rules!(
     new_0 0, new_1 1, new_2 2, new_3 3, new_4 4, new_5 5, new_6 6, new_7 7, new_8 8, new_9 9,
     new_10 10, new_11 11, new_12 12, new_13 13, new_14 14, new_15 15
@@ -445,6 +462,29 @@ where
         }
     }
     cofactors
+}
+
+/// `p.coords` of a point, as the generated code reads it.
+pub fn coords<T: RealField + Copy, D: DimName>(p: &OPoint<T, D>) -> OVector<T, D>
+where
+    DefaultAllocator: Allocator<D>,
+{
+    p.coords.clone()
+}
+/// `y = p.coords`: the point's adjoint is the vector's.
+pub fn coords_x<V: Clone>(dy: &V) -> V {
+    dy.clone()
+}
+/// `Point::from(v)` of a vector, as the generated code writes it.
+pub fn point<T: RealField + Copy, D: DimName>(v: &OVector<T, D>) -> OPoint<T, D>
+where
+    DefaultAllocator: Allocator<D>,
+{
+    OPoint::from(v.clone())
+}
+/// `y = Point::from(v)`: the point's adjoint (a vector) is the vector's.
+pub fn point_x<V: Clone>(dy: &V) -> V {
+    dy.clone()
 }
 
 /// `m.try_inverse().unwrap()`, as the generated code computes it.

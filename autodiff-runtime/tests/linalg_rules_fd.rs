@@ -295,6 +295,27 @@ fn table() -> Vec<Entry> {
                 vec![from_axis_angle_angle(&dy, &Vector3::y_axis(), &x[0])]
             },
         ),
+        entry(
+            "coords_x",
+            |x| flat(&coords(&p3(x))),
+            x3.clone(),
+            0..3,
+            |dy, _| flat(&coords_x(&v3(dy))),
+        ),
+        entry(
+            "point_x",
+            |x| flat(&point(&v3(x)).coords),
+            x3.clone(),
+            0..3,
+            |dy, _| flat(&point_x(&v3(dy))),
+        ),
+        entry(
+            "new_1",
+            |x| flat(&from_3::<Vector3<f64>, _>(1.0, x[0], 2.0)),
+            vec![0.5],
+            0..1,
+            |dy, _| vec![new_1(&v3(dy))],
+        ),
         // ---- methods ----
         entry(
             "dot_a",
@@ -436,7 +457,14 @@ fn linalg_rules_match_finite_differences() {
 #[test]
 fn table_covers_every_rule() {
     let source = include_str!("../src/linalg_rules.rs");
-    let helpers = ["zeros_like", "seed_adjoint", "gradient_entry", "inverse"];
+    let helpers = [
+        "zeros_like",
+        "seed_adjoint",
+        "gradient_entry",
+        "inverse",
+        "coords",
+        "point",
+    ];
     let names: Vec<&str> = source
         .lines()
         .map(str::trim_start)

@@ -254,6 +254,41 @@ impl Lowerer<'_> {
         self.lower_user_call(Callee::Function(path.clone()), &c.args, span, out)
     }
 
+    /// `Vector3::from([x, y, z])`, `Point3::from([..])` of a vector or point type: the
+    /// constructor of its entries, written `linalg_rules::from_3::<Vector3<_>, _>(x, y, z)`.
+    fn lower_from_array(
+        &mut self,
+        c: &syn::ExprCall,
+        path: &syn::ExprPath,
+        function: &syn::Ident,
+        out: &mut Block,
+    ) -> Option<Operand> {
+        let [Expr::Array(array)] = c.args.iter().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let n = path.path.segments.len();
+        let ty = &path.path.segments[n - 2];
+        let vector = ["Vector", "SVector", "Point", "RowVector"]
+            .iter()
+            .any(|family| ty.ident.to_string().starts_with(family));
+        let prim = primitives::linalg_constructor(array.elems.len())?;
+        if function != "from" || !vector || array.elems.len() > 6 {
+            return None;
+        }
+        let mut target = path.path.clone();
+        target.segments.pop();
+        let mut last = target.segments.pop()?.into_value();
+        if matches!(last.arguments, syn::PathArguments::None) {
+            last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote!(<_>));
+        }
+        target.segments.push(last);
+        let func = quote::format_ident!("from_{}", array.elems.len());
+        let form = CallForm::Path(
+            syn::parse_quote!(::differentiate::runtime::linalg_rules::#func::<#target, _>),
+        );
+        Some(self.lower_prim(prim, form, array.elems.iter(), c.span(), out))
+    }
+
     /// `m.try_inverse().unwrap()` or `.expect(..)`: the inverse of a matrix, as the runtime's
     /// `inverse(&m)` (which panics where the `unwrap` would, with its own message).
     fn lower_inverse(&mut self, m: &syn::ExprMethodCall, out: &mut Block) -> Option<Operand> {
@@ -265,7 +300,7 @@ impl Lowerer<'_> {
             return None;
         }
         let matrix = &inner.receiver;
-        let argument: Expr = syn::parse_quote!(&#matrix);
+        let argument: Expr = syn::parse_quote!(&(#matrix));
         let path: syn::ExprPath =
             syn::parse_quote!(::differentiate::runtime::linalg_rules::inverse);
         let prim = &primitives::LINALG_INVERSE;
@@ -294,6 +329,22 @@ impl Lowerer<'_> {
         if let Some(prim) = prim {
             let form = CallForm::Path(path.clone());
             return self.lower_prim(prim, form, c.args.iter(), c.span(), out);
+        }
+        if let Some(converted) = self.lower_from_array(c, path, function, out) {
+            return converted;
+        }
+        let type_name = path.path.segments[path.path.segments.len() - 2]
+            .ident
+            .to_string();
+        if function == "from" && type_name.starts_with("Point") && c.args.len() == 1 {
+            // `Point3::from(v)` of a vector.
+            let vector = &c.args[0];
+            let argument: Expr = syn::parse_quote!(&(#vector));
+            let path: syn::ExprPath =
+                syn::parse_quote!(::differentiate::runtime::linalg_rules::point);
+            let form = CallForm::Path(path);
+            let prim = &primitives::LINALG_POINT;
+            return self.lower_prim(prim, form, std::iter::once(&argument), c.span(), out);
         }
         let name = path.to_token_stream().to_string().replace(' ', "");
         self.opaque(

@@ -94,6 +94,18 @@ impl Lowerer<'_> {
 
     /// `q.0` of a tuple a call returned is a component; any other field has no derivative.
     fn lower_field(&mut self, expr: &Expr, f: &syn::ExprField, out: &mut Block) -> Operand {
+        if matches!(&f.member, syn::Member::Named(name) if name == "coords") {
+            // `p.coords` of a nalgebra point (of a local or parameter).
+            if self.local_var(&f.base).is_some() {
+                let base = &f.base;
+                let argument: Expr = syn::parse_quote!(&#base);
+                let path: syn::ExprPath =
+                    syn::parse_quote!(::differentiate::runtime::linalg_rules::coords);
+                let prim = &primitives::LINALG_COORDS;
+                let form = CallForm::Path(path);
+                return self.lower_prim(prim, form, std::iter::once(&argument), expr.span(), out);
+            }
+        }
         if let (syn::Member::Unnamed(index), Some(parts)) = (&f.member, self.tuple_of(&f.base)) {
             return match parts.get(index.index as usize) {
                 Some(part) => part.clone(),
