@@ -356,3 +356,35 @@ fn struct_patterns_read_the_fields() {
     assert_eq!(g.offset.value, sum(&|i| 2.0 * r[i] * 2.0));
     assert_eq!(g.offset.scale, sum(&|i| -2.0 * r[i]));
 }
+
+/// A struct result: `NAME_vjp` takes a seed of the result's type, `NAME_jvp` returns one.
+#[derive(Clone, Debug, PartialEq)]
+struct Polar {
+    radius: f64,
+    angle: f64,
+}
+
+#[differentiate]
+fn to_polar(x: f64, y: f64) -> Polar {
+    let radius = (x * x + y * y).sqrt();
+    Polar {
+        angle: y.atan2(x),
+        radius,
+    }
+}
+
+#[test]
+fn struct_results_take_seeds_of_their_type() {
+    let (x, y) = (3.0, 4.0);
+    // ∂r/∂(x, y) = (x, y)/r = (0.6, 0.8); ∂θ/∂(x, y) = (−y, x)/r² = (−0.16, 0.12).
+    let seed = Polar {
+        radius: 2.0,
+        angle: 10.0,
+    };
+    let (value, (gx, gy)) = to_polar_vjp(x, y, seed);
+    assert_eq!(value, to_polar(x, y));
+    assert!((gx - (2.0 * 0.6 - 10.0 * 0.16)).abs() < 1e-14);
+    assert!((gy - (2.0 * 0.8 + 10.0 * 0.12)).abs() < 1e-14);
+    let (_, product) = to_polar_jvp(x, y, (1.0, 0.0));
+    assert!((product.radius - 0.6).abs() < 1e-14 && (product.angle + 0.16).abs() < 1e-14);
+}

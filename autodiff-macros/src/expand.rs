@@ -9,7 +9,10 @@ use crate::errors::Errors;
 use crate::ir::FnIr;
 use crate::reverse::Form;
 use crate::twin::Twin;
-use crate::{emit, graph, hoist, loads, lower, options, reverse, seeded, signature, structs, twin};
+use crate::{
+    emit, graph, hoist, loads, lower, options, reverse, seeded, signature, struct_results, structs,
+    twin,
+};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -127,6 +130,19 @@ fn generated_items(
         // Differentiated as its seeded sum, a scalar function (see `seeded`).
         if errors.is_empty() {
             if let Some(s) = seeded::seeded(func, &sig, elem, &options, &runtime, &mut errors) {
+                let inner = expand_function(s.seeded, s.options, Errors::default());
+                let wrappers = s.wrappers;
+                return quote!(#inner #wrappers);
+            }
+        }
+        let errors = errors.to_compile_errors();
+        return quote!(#errors);
+    }
+    if let Some(signature::Output::Struct(ty)) = &sig.output {
+        // Differentiated as its seeded sum, a scalar function (see `struct_results`).
+        if errors.is_empty() {
+            let seeded = struct_results::seeded(func, &sig, ty, &options, &runtime, &mut errors);
+            if let Some(s) = seeded {
                 let inner = expand_function(s.seeded, s.options, Errors::default());
                 let wrappers = s.wrappers;
                 return quote!(#inner #wrappers);

@@ -140,12 +140,15 @@ pub enum Output {
     Tensor(Type),
     /// `Vec<T>` of a float `T`: the seed is `&[T]` (see `seeded`).
     Vec(Type),
+    /// A user struct of numbers, built by a literal at the end of the body: the seed has its
+    /// type (see `struct_results`).
+    Struct(Type),
 }
 
 impl Output {
     pub fn components(&self) -> usize {
         match self {
-            Output::Scalar(_) | Output::Tensor(_) | Output::Vec(_) => 1,
+            Output::Scalar(_) | Output::Tensor(_) | Output::Vec(_) | Output::Struct(_) => 1,
             Output::Tuple(types) => types.len(),
             Output::Array(_, n) => *n,
         }
@@ -153,7 +156,7 @@ impl Output {
 
     pub fn component_type(&self, k: usize) -> &Type {
         match self {
-            Output::Scalar(ty) | Output::Tensor(ty) | Output::Vec(ty) => ty,
+            Output::Scalar(ty) | Output::Tensor(ty) | Output::Vec(ty) | Output::Struct(ty) => ty,
             Output::Tuple(types) => &types[k],
             Output::Array(ty, _) => ty,
         }
@@ -537,6 +540,9 @@ fn output_shape(
         }
         Type::Tuple(tuple) if !tuple.elems.is_empty() && tuple.elems.iter().all(is_float_type) => {
             Some(Output::Tuple(tuple.elems.iter().cloned().collect()))
+        }
+        t if floats.other_parameter(t).is_none() && is_struct_type(t, floats) => {
+            Some(Output::Struct(t.clone()))
         }
         Type::Array(array) if is_float_type(&array.elem) => match array_len(&array.len) {
             Some(n) if n > 0 => Some(Output::Array((*array.elem).clone(), n)),
