@@ -388,3 +388,51 @@ fn struct_results_take_seeds_of_their_type() {
     let (_, product) = to_polar_jvp(x, y, (1.0, 0.0));
     assert!((product.radius - 0.6).abs() < 1e-14 && (product.angle + 0.16).abs() < 1e-14);
 }
+
+/// Fields the body does not read get zero gradients of their own shape; fields it reads get
+/// theirs (stored into the gradient without zeros allocated first), nested ones included.
+#[derive(Clone, Debug, PartialEq, differentiate::Differentiable)]
+struct Inner {
+    used: Vec<f64>,
+    unused: Vec<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, differentiate::Differentiable)]
+struct Outer {
+    inner: Inner,
+    scale: f64,
+    spare: Vec<f64>,
+    spare_tensor: differentiate::Tensor,
+    label: String,
+}
+
+#[differentiate]
+fn outer_energy(p: &Outer) -> f64 {
+    let mut total = 0.0;
+    for v in p.inner.used.iter() {
+        total += p.scale * v * v;
+    }
+    total
+}
+
+#[test]
+fn unread_fields_get_zeros_of_their_shape() {
+    let p = Outer {
+        inner: Inner {
+            used: vec![1.0, 2.0],
+            unused: vec![5.0, 6.0, 7.0],
+        },
+        scale: 3.0,
+        spare: vec![1.0; 4],
+        spare_tensor: differentiate::Tensor::from_vec(&[2, 2], vec![1.0; 4]),
+        label: "kept".into(),
+    };
+    let (value, g) = outer_energy_grad(&p);
+    assert_eq!(value, 15.0);
+    assert_eq!(g.inner.used, vec![6.0, 12.0]);
+    assert_eq!(g.inner.unused, vec![0.0; 3]);
+    assert_eq!(g.scale, 5.0);
+    assert_eq!(g.spare, vec![0.0; 4]);
+    assert_eq!(g.spare_tensor, differentiate::Tensor::zeros(&[2, 2]));
+    assert_eq!(g.label, "kept");
+}

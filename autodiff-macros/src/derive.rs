@@ -8,7 +8,7 @@
 
 use crate::signature::{is_constant_type, mentions};
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 
 pub fn derive(input: TokenStream) -> TokenStream {
@@ -84,6 +84,15 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             quote!(#member: ::core::clone::Clone::clone(&self.#member))
         }
     });
+    let shell_fields = fields.iter().map(|f| {
+        let member = &f.member;
+        if f.numbers {
+            let name = member.to_token_stream().to_string();
+            quote!(#member: #rt::differentiable::field_shell::<__F, _>(&self.#member, #name, stored, depth))
+        } else {
+            quote!(#member: ::core::clone::Clone::clone(&self.#member))
+        }
+    });
     let number_fields: Vec<&syn::Member> = fields
         .iter()
         .filter(|f| f.numbers)
@@ -122,6 +131,9 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             }
             fn read_numbers(&mut self, numbers: &mut &[__F]) {
                 #(#rt::Differentiable::<__F>::read_numbers(&mut self.#number_fields, numbers);)*
+            }
+            fn gradient_shell(&self, stored: &[&[&str]], depth: usize) -> Self {
+                #name { #(#shell_fields,)* }
             }
         }
     })

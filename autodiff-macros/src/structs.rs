@@ -1006,10 +1006,19 @@ impl<'a> Flat<'a> {
                             Reading::All => quote_spanned!(f.span=> #rt::differentiable::add_numbers::<#number, _>(&mut #field, &#entry);),
                         }
                     });
-                    let zero =
-                        quote_spanned!(s.ty_span=> #rt::Differentiable::<#number>::zero_like);
+                    // Fields stored whole start as placeholders, not zeros (nothing allocated
+                    // only to be dropped); a gradient added to needs its zeros.
+                    let start = if nested || s.fields.iter().any(|f| f.reading == Reading::All) {
+                        quote_spanned!(s.ty_span=> #rt::Differentiable::<#number>::zero_like(#root_ref))
+                    } else {
+                        let paths = s.fields.iter().map(|f| {
+                            let names = member_names(&f.members);
+                            quote!(&[#(#names),*])
+                        });
+                        quote_spanned!(s.ty_span=> #rt::Differentiable::<#number>::gradient_shell(#root_ref, &[#(#paths),*], 0))
+                    };
                     entries.push(quote!({
-                        let mut __gradient = #zero(#root_ref);
+                        let mut __gradient = #start;
                         #(#stores)*
                         __gradient
                     }));

@@ -27,6 +27,39 @@ pub trait Differentiable<F>: Sized {
     /// Replaces its numbers, in declaration order, by the first ones of `numbers`, and moves
     /// `numbers` past them.
     fn read_numbers(&mut self, numbers: &mut &[F]);
+    /// A stand-in for a gradient field that the generated code then stores whole, replacing
+    /// it: as cheap as the type allows (an empty `Vec`, a tensor sharing this one's data)
+    /// where zeros would be allocated only to be dropped.
+    fn placeholder(&self) -> Self {
+        self.zero_like()
+    }
+    /// The starting value of a gradient whose fields at the member paths `stored` (from
+    /// member `depth` on) the generated code then stores whole: those hold
+    /// [`placeholder`](Differentiable::placeholder)s, every other number is zero and every
+    /// constant is copied. A struct gradient so allocates nothing beyond what is stored.
+    fn gradient_shell(&self, stored: &[&[&str]], depth: usize) -> Self {
+        let _ = (stored, depth);
+        self.zero_like()
+    }
+}
+
+/// How a derived [`Differentiable::gradient_shell`] starts field `member`: a placeholder if
+/// it is stored whole, a shell of its own if a field inside it is, else zeros.
+#[doc(hidden)]
+pub fn field_shell<F, T: Differentiable<F>>(
+    field: &T,
+    member: &str,
+    stored: &[&[&str]],
+    depth: usize,
+) -> T {
+    let at = |p: &&[&str]| p.get(depth) == Some(&member);
+    if stored.iter().any(|p| at(p) && p.len() == depth + 1) {
+        field.placeholder()
+    } else if stored.iter().any(|p| at(p) && p.len() > depth + 1) {
+        field.gradient_shell(stored, depth + 1)
+    } else {
+        field.zero_like()
+    }
 }
 
 /// A type a field of a `Differentiable` struct may have and hold numbers: floats, `Vec`s and
@@ -74,6 +107,9 @@ impl<F, T: Differentiable<F>> Differentiable<F> for Vec<T> {
     fn zero_like(&self) -> Vec<T> {
         self.iter().map(T::zero_like).collect()
     }
+    fn placeholder(&self) -> Vec<T> {
+        Vec::new()
+    }
     fn count_numbers(&self) -> usize {
         self.iter().map(T::count_numbers).sum()
     }
@@ -104,6 +140,9 @@ impl<F, T: Differentiable<F>, const N: usize> Differentiable<F> for [T; N] {
 impl Differentiable<f64> for crate::Tensor {
     fn zero_like(&self) -> crate::Tensor {
         self.zeros_like()
+    }
+    fn placeholder(&self) -> crate::Tensor {
+        self.clone()
     }
     fn count_numbers(&self) -> usize {
         self.shape().iter().product()
