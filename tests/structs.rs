@@ -436,3 +436,49 @@ fn unread_fields_get_zeros_of_their_shape() {
     assert_eq!(g.spare_tensor, differentiate::Tensor::zeros(&[2, 2]));
     assert_eq!(g.label, "kept");
 }
+
+/// A supplied derivative of a function with a struct parameter: its gradient entry is the
+/// struct, and a differentiated caller passing the struct whole goes through it.
+#[derive(Clone, Debug, PartialEq, differentiate::Differentiable)]
+struct Spring {
+    k: f64,
+    rest: f64,
+}
+
+#[differentiate(vjp = spring_energy_by_hand)]
+fn spring_energy(s: &Spring, x: f64) -> f64 {
+    0.5 * s.k * (x - s.rest).powi(2)
+}
+
+fn spring_energy_by_hand(s: &Spring, x: f64, seed: f64) -> (f64, (Spring, f64)) {
+    let d = x - s.rest;
+    let value = 0.5 * s.k * d * d;
+    let g = Spring {
+        k: seed * 0.5 * d * d,
+        rest: -seed * s.k * d,
+    };
+    (value, (g, seed * s.k * d))
+}
+
+#[differentiate(wrt(s))]
+fn two_springs(s: &Spring, x: f64) -> f64 {
+    spring_energy(s, x) + spring_energy(s, 2.0 * x)
+}
+
+#[test]
+fn supplied_derivatives_with_struct_parameters() {
+    let s = Spring { k: 4.0, rest: 1.0 };
+    let (value, (g, gx)) = spring_energy_grad(&s, 3.0);
+    assert_eq!(value, 8.0);
+    assert_eq!(g, Spring { k: 2.0, rest: -8.0 });
+    assert_eq!(gx, 8.0);
+    // Through a caller: x = 3 and 6, d = 2 and 5.
+    let (_, g) = two_springs_grad(&s, 3.0);
+    assert_eq!(
+        g,
+        Spring {
+            k: 2.0 + 12.5,
+            rest: -8.0 - 20.0
+        }
+    );
+}

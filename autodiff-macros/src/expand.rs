@@ -151,7 +151,7 @@ fn generated_items(
         let errors = errors.to_compile_errors();
         return quote!(#errors);
     }
-    if sig.output.is_some() && structs::has_active_struct(&sig) {
+    if sig.output.is_some() && structs::has_active_struct(&sig) && options.vjp.is_none() {
         // Differentiated as the flat function of the fields its body reads (see `structs`).
         if errors.is_empty() {
             if let Some(flattened) = structs::flatten(func, &sig, &options, &runtime, &mut errors) {
@@ -188,9 +188,14 @@ fn generated_items(
         if !errors.is_empty() {
             return stubs(errors);
         }
-        let generated = with_dump(emit::supplied(func, &sig, vjp, &runtime));
+        let mut generated = with_dump(emit::supplied(func, &sig, vjp, &runtime));
+        if structs::has_active_struct(&sig) {
+            // What a differentiated caller passing the struct whole calls.
+            generated.extend(structs::numbers_form_of_supplied(func, &sig, &runtime));
+        }
         let graph = match &sig.output {
-            Some(signature::Output::Scalar(_)) => {
+            // (Not over an active struct, whose numbers the graph's inputs would list.)
+            Some(signature::Output::Scalar(_)) if !structs::has_active_struct(&sig) => {
                 let body = graph::supplied_body(func, &sig, &runtime);
                 emit::graph_item(func, &sig, Some(body), &runtime)
             }

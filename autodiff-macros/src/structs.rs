@@ -74,6 +74,23 @@ pub fn has_active_struct(sig: &Signature) -> bool {
             .any(|p| p.active && matches!(p.kind, ParamKind::Struct { .. }))
 }
 
+/// `__NAME_numbers` (see [`Flat::numbers_form`]) of a function with a struct parameter whose
+/// derivative is supplied (`vjp = ..`): built on its `NAME_vjp` like any other's.
+pub fn numbers_form_of_supplied(
+    func: &syn::ItemFn,
+    sig: &Signature,
+    runtime: &TokenStream,
+) -> TokenStream {
+    let flat = Flat {
+        func,
+        sig,
+        structs: Vec::new(),
+        number: number_type(sig),
+        rt: runtime,
+    };
+    flat.numbers_form()
+}
+
 pub fn flatten(
     func: &syn::ItemFn,
     sig: &Signature,
@@ -81,10 +98,6 @@ pub fn flatten(
     runtime: &TokenStream,
     errors: &mut Errors,
 ) -> Option<Flattened> {
-    if let Some(vjp) = &options.vjp {
-        errors.spanned(vjp, "a supplied derivative (`vjp = ..`) of a function with a struct parameter is not supported yet; take the struct's numbers as slices, or leave the struct out of `wrt(..)`");
-        return None;
-    }
     let mut roots: Vec<syn::Ident> = Vec::new();
     if sig.self_active {
         roots.push(syn::Ident::new("self", Span::call_site()));

@@ -71,6 +71,13 @@ impl Parts<'_> {
         if matches!(self.sig.output, Some(Output::Tensor(_))) {
             return TokenStream::new();
         }
+        // A supplied derivative of a function of an active struct: first order only (the
+        // struct's numbers would have to be lifted to dual numbers field by field).
+        let active_struct = (self.sig.params.iter())
+            .any(|p| p.active && matches!(p.kind, ParamKind::Struct { .. }));
+        if active_struct {
+            return TokenStream::new();
+        }
         let jvp = self.jvp(&eval);
         let hvp = match self.sig.output {
             Some(Output::Scalar(_)) => {
