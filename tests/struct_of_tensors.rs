@@ -115,3 +115,32 @@ fn ndarray_parameters_have_ndarray_gradients() {
     assert_eq!(h[0][4], 2.0 * x[[1, 0]]);
     assert_eq!(h[0][3], 0.0);
 }
+
+#[differentiate]
+fn weighted_by_view(w: ndarray::ArrayView1<f64>, x: &ndarray::Array1<f64>) -> f64 {
+    let mut total = 0.0;
+    for i in 0..x.len() {
+        total += w[i] * x[i] * x[i];
+    }
+    total
+}
+
+#[differentiate]
+fn frobenius_of_view(m: &ndarray::ArrayView2<'_, f64>) -> f64 {
+    m.iter().map(|v| v * v).sum()
+}
+
+/// ndarray views as parameters: read like the owned arrays, with owned arrays as gradients.
+#[test]
+fn ndarray_views_have_owned_gradients() {
+    let w = ndarray::Array1::from_vec(vec![1.0, 2.0]);
+    let x = ndarray::Array1::from_vec(vec![3.0, 4.0]);
+    let (v, (gw, gx)) = weighted_by_view_grad(w.view(), &x);
+    assert_eq!(v, 9.0 + 32.0);
+    assert_eq!(gw, ndarray::Array1::from_vec(vec![9.0, 16.0]));
+    assert_eq!(gx, ndarray::Array1::from_vec(vec![6.0, 16.0]));
+    let m = ndarray::Array2::from_shape_vec((2, 2), vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+    let (v, g) = frobenius_of_view_grad(&m.view());
+    assert_eq!(v, 30.0);
+    assert_eq!(g, &m * 2.0);
+}

@@ -63,9 +63,42 @@ impl Param {
     }
 }
 
+/// The owned array type of an ndarray view type (`ArrayView1<'a, f64>` → `Array1<f64>`,
+/// through the runtime's re-export of ndarray): a view parameter's gradient.
+pub fn view_gradient_type(ty: &Type) -> Option<Type> {
+    let ty = match ty {
+        Type::Reference(r) => &*r.elem,
+        other => other,
+    };
+    let Type::Path(p) = ty else {
+        return None;
+    };
+    let last = p.path.segments.last()?;
+    let name = last.ident.to_string();
+    let owned = format!("Array{}", name.strip_prefix("ArrayView")?);
+    let size = &owned["Array".len()..];
+    if !(size.is_empty() || size == "D" || size.chars().all(|c| c.is_ascii_digit())) {
+        return None;
+    }
+    let owned = syn::Ident::new(&owned, last.ident.span());
+    let args: Vec<&syn::GenericArgument> = match &last.arguments {
+        syn::PathArguments::AngleBracketed(a) => a
+            .args
+            .iter()
+            .filter(|a| !matches!(a, syn::GenericArgument::Lifetime(_)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Some(syn::parse_quote!(::differentiate::runtime::ndarray::#owned<#(#args),*>))
+}
+
 /// Classifies a parameter type.
 pub fn param_kind(ty: &Type, floats: &FloatTypes) -> ParamKind {
     let is_float_type = |t: &Type| floats.is_float(t);
+    if let Some(owned) = view_gradient_type(ty) {
+        // An ndarray view: read as numbers, its gradient an owned array.
+        return ParamKind::Struct { ty: owned };
+    }
     match ty {
         t if is_float_type(t) => ParamKind::Scalar,
         t if is_tensor_type(t) => ParamKind::Value { ty: t.clone() },

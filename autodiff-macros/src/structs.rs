@@ -55,6 +55,8 @@ struct StructParam {
     /// Where its type is written, where a type that cannot carry a gradient is reported.
     ty_span: Span,
     by_ref: bool,
+    /// An ndarray view (`ArrayView1<f64>`): its gradient is an owned array.
+    view: bool,
     fields: Vec<FieldRead>,
 }
 
@@ -147,6 +149,10 @@ pub fn flatten(
                     .params
                     .iter()
                     .any(|p| p.ident == *root && matches!(p.ty, syn::Type::Reference(_))),
+            view: sig
+                .params
+                .iter()
+                .any(|p| p.ident == *root && crate::signature::view_gradient_type(&p.ty).is_some()),
             fields,
         })
         .collect();
@@ -869,7 +875,9 @@ impl<'a> Flat<'a> {
                     && crate::signature::mentions(&p.ty, &number)
             });
         let generic_self = self.sig.self_active && self.sig.floats.generic.is_some();
-        let unliftable = tensor_field || generic_struct || generic_self;
+        // A view's numbers are not a `Differentiable` value (its gradient is another type).
+        let view = self.structs.iter().any(|s| s.view);
+        let unliftable = tensor_field || generic_struct || generic_self || view;
         !unliftable
             && self.sig.params.iter().all(|p| match &p.kind {
                 ParamKind::Value { .. } => false,
@@ -1021,7 +1029,9 @@ impl<'a> Flat<'a> {
                     });
                     // Fields stored whole start as placeholders, not zeros (nothing allocated
                     // only to be dropped); a gradient added to needs its zeros.
-                    let start = if nested || s.fields.iter().any(|f| f.reading == Reading::All) {
+                    let start = if s.view {
+                        quote_spanned!(s.ty_span=> #rt::differentiable::view_gradient(#root_ref))
+                    } else if nested || s.fields.iter().any(|f| f.reading == Reading::All) {
                         quote_spanned!(s.ty_span=> #rt::Differentiable::<#number>::zero_like(#root_ref))
                     } else {
                         let paths = s.fields.iter().map(|f| {
@@ -1227,7 +1237,10 @@ impl<'a> Flat<'a> {
             _ => {}
         }
         items.extend(self.twin_items());
-        items.extend(self.numbers_form());
+        if !self.structs.iter().any(|s| s.view) {
+            // (A view passed whole to a differentiated function is not supported yet.)
+            items.extend(self.numbers_form());
+        }
         // The graph of the flat form: a struct's fields are its inputs (`__p_w[0]`, `__p_b`).
         // Tensors have none (see `graph`).
         let tensors = self

@@ -317,8 +317,12 @@ pub fn lift_numbers<N: num_traits::NumCast, F: num_traits::ToPrimitive + Copy>(x
     x.iter().map(|v| lift_number(*v)).collect()
 }
 
+#[cfg(feature = "tensor")]
+pub use ndarray_arrays::view_gradient;
+
 /// ndarray arrays (with the `tensor` feature): parameters whose body indexes them, iterates
-/// over them or takes their length, with a gradient of the same type (owned, same shape).
+/// over them or takes their length, with a gradient of the same type (owned, same shape);
+/// views (`ArrayView1<f64>`) read the same way, with an owned array as their gradient.
 #[cfg(feature = "tensor")]
 mod ndarray_arrays {
     use super::{add_into, read_into, Differentiable, FieldNumbers, HoldsNumbers};
@@ -338,6 +342,28 @@ mod ndarray_arrays {
             let n = self.len();
             read_into(self.iter_mut(), n, numbers);
         }
+    }
+
+    /// A view parameter (`ArrayView1<f64>`) read as a slice; its gradient is an owned array
+    /// ([`view_gradient`]), never the view itself.
+    impl<F: Copy, D: Dimension> FieldNumbers<F> for ndarray::ArrayView<'_, F, D> {
+        fn numbers(&self) -> &[F] {
+            self.as_slice()
+                .expect("an ndarray view read as a slice is in standard (row-major) layout")
+        }
+        fn store(&mut self, _: Vec<F>) {
+            unreachable!("a view's gradient is an owned array")
+        }
+        fn add(&mut self, _: Vec<F>) {
+            unreachable!("a view's gradient is an owned array")
+        }
+    }
+
+    /// The zero gradient of a view parameter: an owned array of its shape.
+    pub fn view_gradient<F: Copy + num_traits::Zero, D: Dimension>(
+        view: &ndarray::ArrayView<'_, F, D>,
+    ) -> Array<F, D> {
+        Array::zeros(view.raw_dim())
     }
 
     impl<F: Copy + std::ops::Add<Output = F>, D: Dimension> FieldNumbers<F> for Array<F, D> {

@@ -72,6 +72,9 @@ pub use dual::Dual;
 pub use graph::Graph;
 #[doc(hidden)]
 pub use lanes::Lanes;
+#[cfg(feature = "tensor")]
+#[doc(hidden)]
+pub use ndarray;
 #[doc(hidden)]
 pub use num_traits;
 pub use taylor::Taylor;
