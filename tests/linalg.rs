@@ -339,3 +339,48 @@ fn coords_and_points_from_vectors() {
     assert_eq!(g_p, Point3::new(1.0, 5.0, 11.0));
     assert_eq!(g_v, Vector3::new(0.0, -8.0, -20.0));
 }
+
+/// A branch choosing between nalgebra values, and a `while` loop carrying one.
+#[differentiate]
+fn branch_and_while(v: &Vector3<f64>, steps: usize) -> f64 {
+    let w = if v.x > 0.0 { v * 2.0 } else { -v };
+    let mut acc = w;
+    let mut k = 0;
+    while k < steps {
+        acc = acc.cross(&Vector3::new(0.0, 0.0, 1.0)) + v;
+        k += 1;
+    }
+    acc.norm_squared()
+}
+
+#[test]
+fn branches_and_while_loops_carry_values() {
+    for x in [[0.5, -1.0, 2.0], [-0.5, 1.5, 0.25]] {
+        let flat = |x: &[f64]| branch_and_while(&v3(x), 3);
+        let (value, g) = branch_and_while_grad(&v3(&x), 3);
+        assert_eq!(value, flat(&x));
+        assert_close("∇", g.as_slice(), &differences(flat, &x, 1e-6), 1e-7);
+    }
+}
+
+/// A function generic over the float type, as geometry crates write them.
+#[differentiate]
+fn generic_distance<T: nalgebra::RealField + num_traits::Float + Copy>(
+    a: &Vector3<T>,
+    b: &Vector3<T>,
+) -> T {
+    let d = a - b;
+    d.norm() + d.dot(&d) * T::from(0.5).unwrap()
+}
+
+#[test]
+fn generic_functions_over_nalgebra_values() {
+    let (a, b) = (Vector3::new(1.0, 2.0, 2.0), Vector3::zeros());
+    let (value, (g_a, g_b)) = generic_distance_grad(&a, &b);
+    assert_eq!(value, 3.0 + 4.5);
+    // ∂/∂a = a/3 + a, ∂/∂b its negative.
+    assert_close("∂a", g_a.as_slice(), (a / 3.0 + a).as_slice(), 1e-14);
+    assert_close("∂b", (-g_b).as_slice(), (a / 3.0 + a).as_slice(), 1e-14);
+    let (v32, _) = generic_distance_grad(&Vector3::new(1.0f32, 2.0, 2.0), &Vector3::zeros());
+    assert_eq!(v32, 7.5f32);
+}
