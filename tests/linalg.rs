@@ -384,3 +384,21 @@ fn generic_functions_over_nalgebra_values() {
     let (v32, _) = generic_distance_grad(&Vector3::new(1.0f32, 2.0, 2.0), &Vector3::zeros());
     assert_eq!(v32, 7.5f32);
 }
+
+/// `map` with a closure of one number, differentiated at dual numbers.
+#[differentiate]
+fn mapped(v: &Vector3<f64>, m: &Matrix2<f64>) -> f64 {
+    let s = v.map(|x| x.sin() * 2.0 + x * x);
+    let t = m.map(|x: f64| (0.5 * x).exp());
+    s.sum() + t.determinant()
+}
+
+#[test]
+fn map_with_a_closure_against_central_differences() {
+    let x = [0.3, -1.2, 2.0, 0.5, 1.0, -0.25, 0.75];
+    let flat = |x: &[f64]| mapped(&v3(x), &Matrix2::from_column_slice(&x[3..]));
+    let (value, (g_v, g_m)) = mapped_grad(&v3(&x), &Matrix2::from_column_slice(&x[3..]));
+    assert_eq!(value, flat(&x));
+    let got: Vec<f64> = g_v.iter().chain(g_m.iter()).copied().collect();
+    assert_close("∇", &got, &differences(flat, &x, 1e-6), 1e-8);
+}

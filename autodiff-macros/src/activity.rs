@@ -429,7 +429,7 @@ impl Report<'_> {
             })
             .unwrap_or_else(|| "a nalgebra type".into());
         format!(
-            "{what} of `{}` (of {ty}) has no derivative rule in `#[differentiate]`; the nalgebra operations with rules are `+`, `-`, `*` (by a number, matrix and vector, matrix and matrix, unit quaternion and vector), `/` by a number, unary `-`, `dot`, `norm`, `norm_squared`, `normalize`, `cross`, `transpose`, `component_mul`, `sum`, `determinant`, `try_inverse().unwrap()`, `new`, `UnitQuaternion::from_axis_angle` and the components `.x`, `.y`, `.z`, `.w`: compute the value from those",
+            "{what} of `{}` (of {ty}) has no derivative rule in `#[differentiate]`; the nalgebra operations with rules are `+`, `-`, `*` (by a number, matrix and vector, matrix and matrix, unit quaternion and vector), `/` by a number, unary `-`, `dot`, `norm`, `norm_squared`, `normalize`, `cross`, `transpose`, `component_mul`, `sum`, `determinant`, `try_inverse().unwrap()`, `map` with a closure of one number, `new`, `UnitQuaternion::from_axis_angle` and the components `.x`, `.y`, `.z`, `.w`: compute the value from those",
             var.hint
         )
     }

@@ -146,6 +146,8 @@ fn rhs_kind(rhs: &Rhs, kinds: &[Kind]) -> Kind {
                 } => Kind::Scalar,
                 Family::Tensor { .. } if receiver == Kind::Linalg => Kind::Linalg,
                 Family::Tensor { .. } => Kind::Tensor,
+                // `v.map(..)` is of the receiver's kind (a `map` of another local: a number).
+                Family::Linalg { .. } if prim.name == "map" => receiver,
                 Family::Linalg { .. } => Kind::Linalg,
             }
         }

@@ -421,6 +421,10 @@ pub static LINALG_INVERSE: Primitive = linalg("inverse", 1, false, &[rule(0, "in
 pub static LINALG_COORDS: Primitive = linalg("coords", 1, false, &[rule(0, "coords_x", &[])]);
 pub static LINALG_POINT: Primitive = linalg("point", 1, false, &[rule(0, "point_x", &[])]);
 
+/// `v.map(|x| ..)` of a nalgebra value with a closure of one number (the closure is operand
+/// 1, a constant expression): its rule differentiates the closure at dual numbers.
+pub static LINALG_MAP: Primitive = linalg("map", 2, false, &[rule(0, "map_x", &[Op(0), Op(1)])]);
+
 /// Functions of nalgebra types with rules, other than `new` (`UnitQuaternion::from_axis_angle`).
 pub static LINALG_FUNCTIONS: &[Primitive] = &[linalg(
     "from_axis_angle",

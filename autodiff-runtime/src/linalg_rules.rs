@@ -487,6 +487,20 @@ pub fn point_x<V: Clone>(dy: &V) -> V {
     dy.clone()
 }
 
+/// `y = x.map(f)` of a closure of one number: `dy ∘ f'(x)`, each `f'(x_i)` from `f` at the
+/// dual number `x_i + ε` (the generated code passes the user's closure, which the call
+/// types over dual numbers).
+pub fn map_x<T, R, C, F>(dy: &OMatrix<T, R, C>, x: &OMatrix<T, R, C>, f: &F) -> OMatrix<T, R, C>
+where
+    T: RealField + Copy + num_traits::Float,
+    R: Dim,
+    C: Dim,
+    DefaultAllocator: Allocator<R, C>,
+    F: Fn(crate::Dual<T>) -> crate::Dual<T>,
+{
+    x.zip_map(dy, |xi, di| di * f(crate::Dual::new(xi, T::one())).eps)
+}
+
 /// `m.try_inverse().unwrap()`, as the generated code computes it.
 pub fn inverse<T, D>(m: &OMatrix<T, D, D>) -> OMatrix<T, D, D>
 where

@@ -316,6 +316,20 @@ fn table() -> Vec<Entry> {
             0..1,
             |dy, _| vec![new_1(&v3(dy))],
         ),
+        entry(
+            "map_x",
+            |x| flat(&v3(x).map(|v| v.sin() * v + 2.0)),
+            x3.clone(),
+            0..3,
+            |dy, x| {
+                use num_traits::Float;
+                flat(&map_x(&v3(dy), &v3(x), &|v: autodiff_runtime::Dual<
+                    f64,
+                >| {
+                    v.sin() * v + 2.0
+                }))
+            },
+        ),
         // ---- methods ----
         entry(
             "dot_a",

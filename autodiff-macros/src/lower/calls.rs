@@ -82,6 +82,9 @@ impl Lowerer<'_> {
         if let Some(inverted) = self.lower_inverse(m, out) {
             return inverted;
         }
+        if let Some(mapped) = self.lower_value_map(m, out) {
+            return mapped;
+        }
         if let Some(prim) = primitives::lookup(&name, m.args.len() + 1) {
             let operands = std::iter::once(&*m.receiver).chain(m.args.iter());
             return self.lower_prim(
@@ -287,6 +290,56 @@ impl Lowerer<'_> {
             syn::parse_quote!(::differentiate::runtime::linalg_rules::#func::<#target, _>),
         );
         Some(self.lower_prim(prim, form, array.elems.iter(), c.span(), out))
+    }
+
+    /// `v.map(|x| body)` of a local value (a nalgebra vector or matrix) with a closure of one
+    /// number that captures nothing: the closure stays as written, a constant operand, and its
+    /// rule evaluates it at dual numbers. A capture is an error naming it.
+    fn lower_value_map(&mut self, m: &syn::ExprMethodCall, out: &mut Block) -> Option<Operand> {
+        let [Expr::Closure(closure)] = m.args.iter().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        if m.method != "map" || closure.inputs.len() != 1 || self.local_var(&m.receiver).is_none() {
+            return None;
+        }
+        let mut idents = Vec::new();
+        collect_idents(closure.body.to_token_stream(), &mut idents);
+        let parameter = match &closure.inputs[0] {
+            syn::Pat::Ident(p) => Some(p.ident.to_string()),
+            syn::Pat::Type(t) => match &*t.pat {
+                syn::Pat::Ident(p) => Some(p.ident.to_string()),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(captured) = idents
+            .iter()
+            .find(|i| Some(i.to_string()) != parameter && self.lookup(&i.to_string()).is_some())
+        {
+            let what = format!("the closure of `map` reading `{captured}` from the function");
+            let fix = "a closure passed to a nalgebra value's `map` may read only its argument and constants; compute with the value whole instead (`v * s`, `v.component_mul(&w)`)";
+            return Some(self.unsupported(captured, &what, fix));
+        }
+        // Untyped, and with the float methods in scope, so that the same closure also
+        // types over dual numbers in the rule.
+        let mut closure = closure.clone();
+        if let syn::Pat::Type(t) = &closure.inputs[0] {
+            closure.inputs[0] = (*t.pat).clone();
+        }
+        closure.output = syn::ReturnType::Default;
+        let closure: Expr = syn::parse_quote!({
+            #[allow(unused_imports)]
+            use ::differentiate::runtime::num_traits::Float as _;
+            #closure
+        });
+        let receiver = self.lower_expr(&m.receiver, out);
+        let rhs = Rhs::Prim {
+            prim: &primitives::LINALG_MAP,
+            form: CallForm::Method(m.method.clone()),
+            args: vec![receiver, Operand::Const(closure)],
+            refs: vec![false, false],
+        };
+        Some(self.bind("t", rhs, m.span(), out))
     }
 
     /// `m.try_inverse().unwrap()` or `.expect(..)`: the inverse of a matrix, as the runtime's
@@ -671,5 +724,16 @@ fn is_detach(segments: &[String]) -> bool {
         [name] => name == "detach",
         [krate, name] => krate == "differentiate" && name == "detach",
         _ => false,
+    }
+}
+
+/// The identifiers in `tokens`, nested groups included.
+fn collect_idents(tokens: proc_macro2::TokenStream, out: &mut Vec<syn::Ident>) {
+    for tree in tokens {
+        match tree {
+            proc_macro2::TokenTree::Ident(ident) => out.push(ident),
+            proc_macro2::TokenTree::Group(g) => collect_idents(g.stream(), out),
+            _ => {}
+        }
     }
 }
