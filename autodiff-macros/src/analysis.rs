@@ -63,9 +63,26 @@ fn check_nalgebra_feature(ir: &FnIr, values: &Values, errors: &mut Errors) {
 }
 
 /// `v.x` is a component of a nalgebra value; of anything else with a derivative (a struct a
-/// call returned), a field the transform cannot see into.
+/// call returned), a field the transform cannot see into. Likewise `v.map(|x| ..)` has a rule
+/// for nalgebra values only (a tensor's `map` has none).
 fn check_named_components(ir: &FnIr, values: &Values, errors: &mut Errors) {
     ir.body.walk(&mut |stmt| {
+        if let Stmt::Let {
+            var,
+            rhs: Rhs::Prim { prim, args, .. },
+            ..
+        } = stmt
+        {
+            let receiver = args.first().and_then(Operand::var);
+            if std::ptr::eq(*prim, &crate::primitives::LINALG_MAP)
+                && receiver.is_some_and(|r| values.kinds[r] != Kind::Linalg && values.activity.active[r])
+            {
+                errors.at(
+                    ir.vars[*var].span,
+                    "the method `map` has no derivative, and here it is applied to a value that depends on an active parameter; compute the value with the float functions the README lists, or in a function marked `#[differentiate]`",
+                );
+            }
+        }
         if let Stmt::Let {
             var,
             rhs:
