@@ -542,27 +542,24 @@ pub static TENSOR_ARITHMETIC: &[Primitive] = &[
         TENSOR,
         &[rule(0, "add", &[Op(0)]), rule(1, "sub_b", &[Op(1)])],
     ),
-    arithmetic(
-        "mul",
-        TENSOR,
-        &[
-            rule(0, "mul_a", &[Op(0), Op(1)]),
-            rule(1, "mul_b", &[Op(0), Op(1)]),
-        ],
-    ),
-    arithmetic(
-        "div",
-        TENSOR,
-        &[
-            rule(0, "div_a", &[Op(0), Op(1)]),
-            rule(1, "div_b", &[Op(1), Out]),
-        ],
-    ),
+    arithmetic("mul", TENSOR, VALUE_PRODUCT),
+    arithmetic("div", TENSOR, VALUE_QUOTIENT),
 ];
 
 const TENSOR: Family = Family::Tensor {
     scalar_output: false,
 };
+
+/// `a * b` and `a / b` of tensors or nalgebra values: the rules read both operands (the
+/// broadcast shapes, or the types that pick the calculus), `div_b` the quotient too.
+const VALUE_PRODUCT: &[Rule] = &[
+    rule(0, "mul_a", &[Op(0), Op(1)]),
+    rule(1, "mul_b", &[Op(0), Op(1)]),
+];
+const VALUE_QUOTIENT: &[Rule] = &[
+    rule(0, "div_a", &[Op(0), Op(1)]),
+    rule(1, "div_b", &[Op(1), Out]),
+];
 
 /// `+ - * /` of nalgebra values (and of a value and a number): `+` and `-` pass the adjoint
 /// on with no reads (shapes agree), the products read both operands, whose types pick the
@@ -570,22 +567,8 @@ const TENSOR: Family = Family::Tensor {
 pub static LINALG_ARITHMETIC: &[Primitive] = &[
     arithmetic("add", LINALG, &[rule(0, "add", &[]), rule(1, "add", &[])]),
     arithmetic("sub", LINALG, &[rule(0, "add", &[]), rule(1, "sub_b", &[])]),
-    arithmetic(
-        "mul",
-        LINALG,
-        &[
-            rule(0, "mul_a", &[Op(0), Op(1)]),
-            rule(1, "mul_b", &[Op(0), Op(1)]),
-        ],
-    ),
-    arithmetic(
-        "div",
-        LINALG,
-        &[
-            rule(0, "div_a", &[Op(0), Op(1)]),
-            rule(1, "div_b", &[Op(1), Out]),
-        ],
-    ),
+    arithmetic("mul", LINALG, VALUE_PRODUCT),
+    arithmetic("div", LINALG, VALUE_QUOTIENT),
 ];
 
 const LINALG: Family = Family::Linalg {

@@ -115,7 +115,7 @@ pub fn seeded(
 }
 
 /// The first `return` outside closures.
-struct Returns<'a>(Option<&'a syn::ExprReturn>);
+pub struct Returns<'a>(pub Option<&'a syn::ExprReturn>);
 
 impl<'a> Visit<'a> for Returns<'a> {
     fn visit_expr_return(&mut self, r: &'a syn::ExprReturn) {
@@ -125,48 +125,94 @@ impl<'a> Visit<'a> for Returns<'a> {
     fn visit_item(&mut self, _: &'a syn::Item) {}
 }
 
+/// What the items with the user's signature around a seeded form share (here and in
+/// `struct_results`): the signature's parts, and the calls of the original and of the seeded
+/// form's gradient and forward derivative.
+pub struct Wrapping<'a> {
+    pub vis: &'a syn::Visibility,
+    pub generics: &'a syn::Generics,
+    pub where_clause: Option<&'a syn::WhereClause>,
+    pub receiver: TokenStream,
+    pub params: Vec<TokenStream>,
+    pub args: Vec<&'a syn::Ident>,
+    pub gradient: TokenStream,
+    pub attrs: Vec<&'a syn::Attribute>,
+    pub original: TokenStream,
+    pub seeded_grad: TokenStream,
+    pub seeded_jvp: TokenStream,
+    pub seed: syn::Ident,
+    pub tangent: syn::Ident,
+}
+
+impl<'a> Wrapping<'a> {
+    pub fn new(func: &'a syn::ItemFn, sig: &'a Signature) -> Wrapping<'a> {
+        let name = &func.sig.ident;
+        let seeded = |suffix: &str| {
+            crate::naming::item_fn(&crate::naming::hidden_fn(name, "seeded"), suffix)
+        };
+        let generics = &func.sig.generics;
+        let (_, turbofish, _) = generics.split_for_impl();
+        let turbofish = turbofish.as_turbofish();
+        let call = |ident: &syn::Ident| {
+            let sibling = crate::emit::sibling(sig, ident);
+            quote!(#sibling #turbofish)
+        };
+        let gradient_types: Vec<TokenStream> =
+            sig.active_params().map(|p| p.gradient_type()).collect();
+        let own: Vec<syn::Ident> = sig.params.iter().map(|p| p.ident.clone()).collect();
+        Wrapping {
+            vis: &func.vis,
+            generics,
+            where_clause: generics.where_clause.as_ref(),
+            receiver: if sig.has_self {
+                quote!(&self,)
+            } else {
+                quote!()
+            },
+            params: sig
+                .params
+                .iter()
+                .map(|p| {
+                    let (ident, ty) = (&p.ident, &p.ty);
+                    quote!(#ident: #ty)
+                })
+                .collect(),
+            args: sig.params.iter().map(|p| &p.ident).collect(),
+            gradient: crate::structs::one_or_tuple(&gradient_types),
+            attrs: crate::structs::cfg_attrs(func),
+            original: call(name),
+            seeded_grad: call(&seeded("grad")),
+            seeded_jvp: call(&seeded("jvp")),
+            seed: crate::naming::public_param("seed", &own),
+            tangent: crate::naming::public_param("tangent", &own),
+        }
+    }
+}
+
 fn wrappers(
     func: &syn::ItemFn,
     sig: &Signature,
     elem: &syn::Type,
     rt: &TokenStream,
 ) -> TokenStream {
-    let vis = &func.vis;
     let name = &func.sig.ident;
     let item = |suffix: &str| crate::naming::item_fn(name, suffix);
-    let seeded =
-        |suffix: &str| crate::naming::item_fn(&crate::naming::hidden_fn(name, "seeded"), suffix);
-    let generics = &func.sig.generics;
-    let where_clause = &generics.where_clause;
-    let (_, turbofish, _) = generics.split_for_impl();
-    let turbofish = turbofish.as_turbofish();
-    let receiver = if sig.has_self {
-        quote!(&self,)
-    } else {
-        quote!()
-    };
-    let call = |ident: &syn::Ident| {
-        let sibling = crate::emit::sibling(sig, ident);
-        quote!(#sibling #turbofish)
-    };
-    let params: Vec<TokenStream> = sig
-        .params
-        .iter()
-        .map(|p| {
-            let (ident, ty) = (&p.ident, &p.ty);
-            quote!(#ident: #ty)
-        })
-        .collect();
-    let args: Vec<&syn::Ident> = sig.params.iter().map(|p| &p.ident).collect();
-    let gradient_types: Vec<TokenStream> = sig.active_params().map(|p| p.gradient_type()).collect();
-    let gradient = crate::structs::one_or_tuple(&gradient_types);
-    let attrs: Vec<&syn::Attribute> = crate::structs::cfg_attrs(func);
-    let original = call(name);
+    let Wrapping {
+        vis,
+        generics,
+        where_clause,
+        receiver,
+        params,
+        args,
+        gradient,
+        attrs,
+        original,
+        seeded_grad,
+        seeded_jvp,
+        seed,
+        tangent,
+    } = Wrapping::new(func, sig);
     let (vjp, jacobian, jvp) = (item("vjp"), item("jacobian"), item("jvp"));
-    let (seeded_grad, seeded_jvp) = (call(&seeded("grad")), call(&seeded("jvp")));
-    let own: Vec<syn::Ident> = sig.params.iter().map(|p| p.ident.clone()).collect();
-    let seed = crate::naming::public_param("seed", &own);
-    let tangent = crate::naming::public_param("tangent", &own);
     let vec = quote!(::std::vec::Vec);
     let zero = quote!(<#elem as #rt::num_traits::Zero>::zero());
     let one = quote!(<#elem as #rt::num_traits::One>::one());

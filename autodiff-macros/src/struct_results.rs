@@ -20,6 +20,7 @@
 
 use crate::errors::Errors;
 use crate::options::{Options, Wrt};
+use crate::seeded::{Returns, Wrapping};
 use crate::signature::Signature;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -146,17 +147,6 @@ fn number_type(sig: &Signature) -> syn::Type {
         .map_or_else(|| syn::parse_quote!(f64), |p| p.ty.clone())
 }
 
-/// The first `return` outside closures.
-struct Returns<'a>(Option<&'a syn::ExprReturn>);
-
-impl<'a> Visit<'a> for Returns<'a> {
-    fn visit_expr_return(&mut self, r: &'a syn::ExprReturn) {
-        self.0.get_or_insert(r);
-    }
-    fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-    fn visit_item(&mut self, _: &'a syn::Item) {}
-}
-
 fn wrappers(
     func: &syn::ItemFn,
     sig: &Signature,
@@ -166,42 +156,24 @@ fn wrappers(
     number: &syn::Type,
     rt: &TokenStream,
 ) -> TokenStream {
-    let vis = &func.vis;
     let name = &func.sig.ident;
     let item = |suffix: &str| crate::naming::item_fn(name, suffix);
-    let seeded =
-        |suffix: &str| crate::naming::item_fn(&crate::naming::hidden_fn(name, "seeded"), suffix);
-    let generics = &func.sig.generics;
-    let where_clause = &generics.where_clause;
-    let (_, turbofish, _) = generics.split_for_impl();
-    let turbofish = turbofish.as_turbofish();
-    let receiver = if sig.has_self {
-        quote!(&self,)
-    } else {
-        quote!()
-    };
-    let call = |ident: &syn::Ident| {
-        let sibling = crate::emit::sibling(sig, ident);
-        quote!(#sibling #turbofish)
-    };
-    let params: Vec<TokenStream> = sig
-        .params
-        .iter()
-        .map(|p| {
-            let (ident, ty) = (&p.ident, &p.ty);
-            quote!(#ident: #ty)
-        })
-        .collect();
-    let args: Vec<&syn::Ident> = sig.params.iter().map(|p| &p.ident).collect();
-    let gradient_types: Vec<TokenStream> = sig.active_params().map(|p| p.gradient_type()).collect();
-    let gradient = crate::structs::one_or_tuple(&gradient_types);
-    let attrs: Vec<&syn::Attribute> = crate::structs::cfg_attrs(func);
-    let original = call(name);
+    let Wrapping {
+        vis,
+        generics,
+        where_clause,
+        receiver,
+        params,
+        args,
+        gradient,
+        attrs,
+        original,
+        seeded_grad,
+        seeded_jvp,
+        seed,
+        tangent,
+    } = Wrapping::new(func, sig);
     let (vjp, jvp) = (item("vjp"), item("jvp"));
-    let (seeded_grad, seeded_jvp) = (call(&seeded("grad")), call(&seeded("jvp")));
-    let own: Vec<syn::Ident> = sig.params.iter().map(|p| p.ident.clone()).collect();
-    let seed = crate::naming::public_param("seed", &own);
-    let tangent = crate::naming::public_param("tangent", &own);
     let zero = quote!(<#number as #rt::num_traits::Zero>::zero());
     let one = quote!(<#number as #rt::num_traits::One>::one());
     // One unit seed per field: that field 1, the others 0.
