@@ -85,6 +85,25 @@ pub fn seeded(
         .stmts
         .push(syn::Stmt::Expr(syn::parse_quote!(__dot), None));
 
+    let inputs = vec![syn::parse_quote!(__seed: &[#elem])];
+    let wrappers = wrappers(func, sig, elem, runtime);
+    Some(seeded_form(
+        func, sig, options, block, inputs, elem, wrappers,
+    ))
+}
+
+/// `__NAME_seeded`: the original with body `block`, the constant parameters `inputs` appended
+/// (the seed), returning a number of type `number`; expanded with the original's active
+/// parameters as its `wrt(..)`.
+pub fn seeded_form(
+    func: &syn::ItemFn,
+    sig: &Signature,
+    options: &Options,
+    block: syn::Block,
+    inputs: Vec<syn::FnArg>,
+    number: &syn::Type,
+    wrappers: TokenStream,
+) -> Seeded {
     let mut seeded = func.clone();
     seeded.sig.ident = crate::naming::hidden_fn(&func.sig.ident, "seeded");
     seeded.attrs.retain(|a| a.path().is_ident("cfg"));
@@ -92,13 +111,11 @@ pub fn seeded(
     seeded
         .attrs
         .push(syn::parse_quote!(#[allow(clippy::too_many_arguments)]));
-    seeded.sig.inputs.push(syn::parse_quote!(__seed: &[#elem]));
-    seeded.sig.output = syn::parse_quote!(-> #elem);
+    seeded.sig.inputs.extend(inputs);
+    seeded.sig.output = syn::parse_quote!(-> #number);
     seeded.block = Box::new(block);
-
     let active: Vec<syn::Ident> = sig.active_params().map(|p| p.ident.clone()).collect();
-    let wrappers = wrappers(func, sig, elem, runtime);
-    Some(Seeded {
+    Seeded {
         seeded,
         options: Options {
             wrt: Some(Wrt {
@@ -111,7 +128,7 @@ pub fn seeded(
             in_impl: options.in_impl,
         },
         wrappers,
-    })
+    }
 }
 
 /// The first `return` outside closures.

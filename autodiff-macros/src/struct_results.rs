@@ -19,20 +19,12 @@
 //! derivative once per field, with a unit seed built from the literal's field list.
 
 use crate::errors::Errors;
-use crate::options::{Options, Wrt};
-use crate::seeded::{Returns, Wrapping};
+use crate::options::Options;
+use crate::seeded::{seeded_form, Returns, Seeded, Wrapping};
 use crate::signature::Signature;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::visit::Visit;
-
-/// The seeded function, the options it is expanded with, and the items with the user's
-/// signatures that call its generated ones.
-pub struct Seeded {
-    pub seeded: syn::ItemFn,
-    pub options: Options,
-    pub wrappers: TokenStream,
-}
 
 pub fn seeded(
     func: &syn::ItemFn,
@@ -98,36 +90,17 @@ pub fn seeded(
         .stmts
         .push(syn::Stmt::Expr(syn::parse_quote!(#(#terms)+*), None));
 
-    let mut seeded = func.clone();
-    seeded.sig.ident = crate::naming::hidden_fn(&func.sig.ident, "seeded");
-    seeded.attrs.retain(|a| a.path().is_ident("cfg"));
-    seeded.attrs.push(syn::parse_quote!(#[doc(hidden)]));
-    seeded
-        .attrs
-        .push(syn::parse_quote!(#[allow(clippy::too_many_arguments)]));
-    for field in &fields {
-        let weight = seed_param(field);
-        seeded.sig.inputs.push(syn::parse_quote!(#weight: #number));
-    }
-    seeded.sig.output = syn::parse_quote!(-> #number);
-    seeded.block = Box::new(block);
-
-    let active: Vec<syn::Ident> = sig.active_params().map(|p| p.ident.clone()).collect();
+    let inputs = fields
+        .iter()
+        .map(|field| {
+            let weight = seed_param(field);
+            syn::parse_quote!(#weight: #number)
+        })
+        .collect();
     let wrappers = wrappers(func, sig, ty, &literal.path, &fields, &number, runtime);
-    Some(Seeded {
-        seeded,
-        options: Options {
-            wrt: Some(Wrt {
-                keyword: format_ident!("wrt"),
-                names: active,
-            }),
-            vjp: None,
-            dump: options.dump,
-            checkpoints: options.checkpoints.clone(),
-            in_impl: options.in_impl,
-        },
-        wrappers,
-    })
+    Some(seeded_form(
+        func, sig, options, block, inputs, &number, wrappers,
+    ))
 }
 
 /// The seeded function's parameter weighting field `field`.
