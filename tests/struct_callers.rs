@@ -3,6 +3,8 @@
 
 use differentiate::{differentiate, Differentiable};
 
+mod common;
+
 #[derive(Clone, Debug, PartialEq, Differentiable)]
 struct Spring {
     k: f64,
@@ -175,4 +177,45 @@ fn a_differentiated_method_called_on_an_active_parameter() {
     // r = (−1.5, −0.5, 1.0): Σr² = 3.5; ∂/∂w = 2Σ r x = 2(−0.5 + 2) = 3, ∂/∂b = 2Σ r = −2.
     assert!((value - 3.5).abs() < 1e-14);
     assert_eq!(g, Line { w: 3.0, b: -2.0 });
+}
+
+/// Second derivatives through a struct passed whole (the callee's numbers form has a twin:
+/// the flat function's, its fields read from the numbers where they lie), against
+/// differences of the generated gradient.
+#[differentiate]
+fn poly_loss(p: &Poly, xs: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..xs.len() {
+        total += poly(p, xs[i]).powi(2);
+    }
+    total
+}
+
+#[test]
+fn second_derivatives_through_a_struct_passed_whole() {
+    let p = Poly {
+        coefficients: vec![0.5, -1.0, 0.25],
+        shift: 0.3,
+    };
+    let xs = [0.0, 1.0, 2.5];
+    let (_, _, h) = poly_loss_hessian(&p, &xs);
+    // Over (coefficients, shift, xs): differences of the gradient in each number.
+    let flat = |x: &[f64]| {
+        let p = Poly {
+            coefficients: x[..3].to_vec(),
+            shift: x[3],
+        };
+        let (_, (g, gx)) = poly_loss_grad(&p, &x[4..]);
+        let mut all = g.coefficients.clone();
+        all.push(g.shift);
+        all.extend(gx);
+        all
+    };
+    let mut x = p.coefficients.clone();
+    x.push(p.shift);
+    x.extend(xs);
+    let expected = common::hessian_by_differences(flat, &x, 1e-5);
+    for (i, row) in expected.iter().enumerate() {
+        common::assert_close(&format!("H[{i}]"), &h[i], row, 1e-6);
+    }
 }

@@ -98,6 +98,10 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         .filter(|f| f.numbers)
         .map(|f| &f.member)
         .collect();
+    let number_names: Vec<String> = number_fields
+        .iter()
+        .map(|m| m.to_token_stream().to_string())
+        .collect();
     let count = if number_fields.is_empty() {
         quote!(0)
     } else {
@@ -134,6 +138,21 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             }
             fn gradient_shell(&self, stored: &[&[&str]], depth: usize) -> Self {
                 #name { #(#shell_fields,)* }
+            }
+            fn number_range(&self, path: &[&str]) -> ::core::option::Option<(usize, usize)> {
+                let ::core::option::Option::Some((first, rest)) = path.split_first() else {
+                    return ::core::option::Option::Some((0, #rt::Differentiable::<__F>::count_numbers(self)));
+                };
+                let mut offset = 0usize;
+                #(
+                    if *first == #number_names {
+                        return #rt::Differentiable::<__F>::number_range(&self.#number_fields, rest)
+                            .map(|(a, b)| (offset + a, offset + b));
+                    }
+                    offset += #rt::Differentiable::<__F>::count_numbers(&self.#number_fields);
+                )*
+                let _ = offset;
+                ::core::option::Option::None
             }
         }
     })

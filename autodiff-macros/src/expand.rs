@@ -304,7 +304,7 @@ fn rewritten(
 
 /// The items of the function's second-order twin (see `twin`): the twin transformed like any
 /// generic function, or, if it cannot be, items that say why where they are used.
-fn twin_items(
+pub(crate) fn twin_items(
     func: &syn::ItemFn,
     sig: &signature::Signature,
     twin: Twin,

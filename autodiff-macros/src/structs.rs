@@ -1572,6 +1572,12 @@ impl<'a> Flat<'a> {
         }
         let float = self.number.to_token_stream().to_string();
         let mut twin = crate::twin::signature(form.clone(), &float);
+        if let Some(body) = self.numbers_twin_body() {
+            // The flat function's twin, its fields read from the numbers at their places.
+            twin.block = Box::new(body);
+            let twin = crate::twin::Twin::Rewritten(twin);
+            return crate::expand::twin_items(form, &form_sig, twin, &options, rt);
+        }
         twin.block = syn::parse_quote!({ ::core::unreachable!() });
         let twin_sig = crate::signature::analyse(&twin.sig, &options, &mut errors);
         let message = format!(
@@ -1584,6 +1590,53 @@ impl<'a> Flat<'a> {
             message,
         };
         crate::emit::twin_items(form, &form_sig, unavailable, rt)
+    }
+
+    /// The body of `__NAME_numbers`'s twin where it can be written: a call of the flat
+    /// function's twin, each field it reads taken from the struct's numbers where
+    /// `Differentiable::number_range` places it (`&__p_numbers[start..end]`, or one number).
+    /// `None` for a method, a supplied derivative, and where the flat function has no twin
+    /// (tensor fields, views).
+    fn numbers_twin_body(&self) -> Option<syn::Block> {
+        let rt = self.rt;
+        let number = &self.number;
+        let flattened = |p: &crate::signature::Param| {
+            self.structs
+                .iter()
+                .find(|s| !s.is_self && s.ident == p.ident)
+        };
+        let every_struct_flattened = self
+            .sig
+            .params
+            .iter()
+            .filter(|p| p.active && matches!(p.kind, ParamKind::Struct { .. }))
+            .all(|p| flattened(p).is_some());
+        if self.sig.has_self || !every_struct_flattened || !self.has_higher_order() {
+            return None;
+        }
+        let mut args = Vec::new();
+        for p in &self.sig.params {
+            let ident = &p.ident;
+            let Some(s) = flattened(p).filter(|_| p.active) else {
+                args.push(quote!(#ident));
+                continue;
+            };
+            let numbers = format_ident!("__{}_numbers", ident.to_string().trim_start_matches("r#"));
+            for f in &s.fields {
+                let path = member_names(&f.members).join(".");
+                let start = quote!(#rt::differentiable::number_start::<#number, _>(&#ident, #path));
+                let end = quote!(#rt::differentiable::number_end::<#number, _>(&#ident, #path));
+                args.push(match f.reading {
+                    Reading::Number => quote!(#numbers[#start]),
+                    Reading::Numbers | Reading::All => quote!(&#numbers[#start..#end]),
+                    Reading::Tensor => return None,
+                });
+            }
+            args.push(quote!(#ident));
+        }
+        let flat_twin = crate::naming::twin_fn(&self.name(""));
+        let conversions = crate::twin::conversions_in_scope();
+        Some(syn::parse_quote!({ #conversions #flat_twin(#(#args),*) }))
     }
 
     /// `NAME_hessian`: one Hessian-vector product per number of the active parameters, laid

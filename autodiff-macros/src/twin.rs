@@ -130,18 +130,21 @@ pub fn twin(func: &syn::ItemFn, sig: &Signature, ir: &FnIr, kinds: &[Kind]) -> T
         locals: locals.0,
     };
     rewrite.visit_block_mut(&mut twin.block);
-    twin.block.stmts.insert(
-        0,
-        syn::parse_quote!(
-            #[allow(unused_imports)]
-            use ::differentiate::runtime::twin::{
-                LowerArg as _, LowerArgAsIs as _, LowerArray as _, LowerSlice as _, LowerVec as _,
-                PromoteArray as _, PromoteAsIs as _, PromotePair as _, PromoteResult as _,
-                PromoteVec as _,
-            };
-        ),
-    );
+    twin.block.stmts.insert(0, conversions_in_scope());
     Twin::Rewritten(signature(twin, &float))
+}
+
+/// The `use` a twin's body starts with: the traits through which it passes arguments to, and
+/// takes results from, calls the gradient does not differentiate.
+pub fn conversions_in_scope() -> syn::Stmt {
+    syn::parse_quote!(
+        #[allow(unused_imports)]
+        use ::differentiate::runtime::twin::{
+            LowerArg as _, LowerArgAsIs as _, LowerArray as _, LowerSlice as _, LowerVec as _,
+            PromoteArray as _, PromoteAsIs as _, PromotePair as _, PromoteResult as _,
+            PromoteVec as _,
+        };
+    )
 }
 
 /// The twin as written, `__NAME_twin_forward`, for a function of one active number whose

@@ -41,6 +41,30 @@ pub trait Differentiable<F>: Sized {
         let _ = (stored, depth);
         self.zero_like()
     }
+    /// Where the numbers of the field at `path` (member names) lie among its numbers laid out
+    /// in declaration order, as `(start, end)`; all of them for an empty path.
+    fn number_range(&self, path: &[&str]) -> Option<(usize, usize)> {
+        path.is_empty().then(|| (0, self.count_numbers()))
+    }
+}
+
+/// Where the numbers of field `path` (`"w"`, `"layer.w"`; `""` for all) start among `x`'s
+/// numbers in declaration order: a struct's second-order twin reads its fields there.
+#[doc(hidden)]
+pub fn number_start<F, S: Differentiable<F>>(x: &S, path: &str) -> usize {
+    field_range(x, path).0
+}
+
+/// Where they end (see [`number_start`]).
+#[doc(hidden)]
+pub fn number_end<F, S: Differentiable<F>>(x: &S, path: &str) -> usize {
+    field_range(x, path).1
+}
+
+fn field_range<F, S: Differentiable<F>>(x: &S, path: &str) -> (usize, usize) {
+    let members: Vec<&str> = path.split('.').filter(|m| !m.is_empty()).collect();
+    x.number_range(&members)
+        .unwrap_or_else(|| panic!("no field `{path}` holding numbers"))
 }
 
 /// How a derived [`Differentiable::gradient_shell`] starts field `member`: a placeholder if
