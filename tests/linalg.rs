@@ -402,3 +402,32 @@ fn map_with_a_closure_against_central_differences() {
     let got: Vec<f64> = g_v.iter().chain(g_m.iter()).copied().collect();
     assert_close("∇", &got, &differences(flat, &x, 1e-6), 1e-8);
 }
+
+/// The README's example.
+#[differentiate(wrt(angle, link))]
+fn reach(
+    angle: f64,
+    link: &Vector3<f64>,
+    mount: &UnitQuaternion<f64>,
+    target: &Vector3<f64>,
+) -> f64 {
+    let (s, c) = (angle.sin(), angle.cos());
+    let r = Matrix3::new(c, -s, 0.0, s, c, 0.0, 0.0, 0.0, 1.0);
+    let tip = r * (mount * link);
+    (tip - target).norm_squared()
+}
+
+#[test]
+fn readme_example_against_central_differences() {
+    let (mount, target) = (
+        UnitQuaternion::from_euler_angles(0.2, 0.1, -0.3),
+        Vector3::new(1.0, 0.5, 0.2),
+    );
+    let x = [0.3, 1.0, 0.0, 0.25];
+    let flat = |x: &[f64]| reach(x[0], &v3(&x[1..]), &mount, &target);
+    let (value, (d_angle, d_link)) = reach_grad(x[0], &v3(&x[1..]), &mount, &target);
+    assert_eq!(value, flat(&x));
+    let mut got = vec![d_angle];
+    got.extend(d_link.iter());
+    assert_close("∇", &got, &differences(flat, &x, 1e-6), 1e-8);
+}
