@@ -219,3 +219,29 @@ fn second_derivatives_through_a_struct_passed_whole() {
         common::assert_close(&format!("H[{i}]"), &h[i], row, 1e-6);
     }
 }
+
+/// Second derivatives through a method call on an active `self` (the method's numbers form
+/// has a twin: its flat twin on `self`'s numbers), against differences of the gradient.
+#[test]
+fn second_derivatives_through_a_method_on_self() {
+    let m = Linear {
+        w: vec![0.5, -1.0],
+        b: 0.25,
+    };
+    let (x, y) = ([2.0, 3.0], 1.0);
+    let (_, _, h) = m.loss_hessian(&x, y);
+    let flat = |p: &[f64]| {
+        let m = Linear {
+            w: p[..2].to_vec(),
+            b: p[2],
+        };
+        let (_, g) = m.loss_grad(&x, y);
+        let mut all = g.w.clone();
+        all.push(g.b);
+        all
+    };
+    let expected = common::hessian_by_differences(flat, &[0.5, -1.0, 0.25], 1e-5);
+    for (i, row) in expected.iter().enumerate() {
+        common::assert_close(&format!("H[{i}]"), &h[i], row, 1e-6);
+    }
+}

@@ -1572,7 +1572,7 @@ impl<'a> Flat<'a> {
         }
         let float = self.number.to_token_stream().to_string();
         let mut twin = crate::twin::signature(form.clone(), &float);
-        if let Some(body) = self.numbers_twin_body() {
+        if let Some(body) = self.numbers_twin_body(form.sig.receiver().is_some()) {
             // The flat function's twin, its fields read from the numbers at their places.
             twin.block = Box::new(body);
             let twin = crate::twin::Twin::Rewritten(twin);
@@ -1595,9 +1595,10 @@ impl<'a> Flat<'a> {
     /// The body of `__NAME_numbers`'s twin where it can be written: a call of the flat
     /// function's twin, each field it reads taken from the struct's numbers where
     /// `Differentiable::number_range` places it (`&__p_numbers[start..end]`, or one number).
-    /// `None` for a method, a supplied derivative, and where the flat function has no twin
-    /// (tensor fields, views).
-    fn numbers_twin_body(&self) -> Option<syn::Block> {
+    /// A method's (`receiver`) calls its flat twin on `self`, its own fields taken from
+    /// `__self_numbers`. `None` for the associated form of a method (`__m_numbers_of`), a
+    /// supplied derivative, and where the flat function has no twin (tensor fields, views).
+    fn numbers_twin_body(&self, receiver: bool) -> Option<syn::Block> {
         let rt = self.rt;
         let number = &self.number;
         let flattened = |p: &crate::signature::Param| {
@@ -1611,10 +1612,34 @@ impl<'a> Flat<'a> {
             .iter()
             .filter(|p| p.active && matches!(p.kind, ParamKind::Struct { .. }))
             .all(|p| flattened(p).is_some());
-        if self.sig.has_self || !every_struct_flattened || !self.has_higher_order() {
+        let own = self.structs.iter().find(|s| s.is_self);
+        let own_consistent = own.is_some() == self.sig.self_active;
+        if receiver != self.sig.has_self
+            || !own_consistent
+            || !every_struct_flattened
+            || !self.has_higher_order()
+        {
             return None;
         }
+        // Each field the flat function reads, from `numbers` where `Differentiable` places it.
+        let fields = |of: TokenStream, numbers: &syn::Ident, s: &StructParam| {
+            let mut args = Vec::new();
+            for f in &s.fields {
+                let path = member_names(&f.members).join(".");
+                let start = quote!(#rt::differentiable::number_start::<#number, _>(&#of, #path));
+                let end = quote!(#rt::differentiable::number_end::<#number, _>(&#of, #path));
+                args.push(match f.reading {
+                    Reading::Number => quote!(#numbers[#start]),
+                    Reading::Numbers | Reading::All => quote!(&#numbers[#start..#end]),
+                    Reading::Tensor => return None,
+                });
+            }
+            Some(args)
+        };
         let mut args = Vec::new();
+        if let Some(s) = own {
+            args.extend(fields(quote!(self), &format_ident!("__self_numbers"), s)?);
+        }
         for p in &self.sig.params {
             let ident = &p.ident;
             let Some(s) = flattened(p).filter(|_| p.active) else {
@@ -1622,21 +1647,17 @@ impl<'a> Flat<'a> {
                 continue;
             };
             let numbers = format_ident!("__{}_numbers", ident.to_string().trim_start_matches("r#"));
-            for f in &s.fields {
-                let path = member_names(&f.members).join(".");
-                let start = quote!(#rt::differentiable::number_start::<#number, _>(&#ident, #path));
-                let end = quote!(#rt::differentiable::number_end::<#number, _>(&#ident, #path));
-                args.push(match f.reading {
-                    Reading::Number => quote!(#numbers[#start]),
-                    Reading::Numbers | Reading::All => quote!(&#numbers[#start..#end]),
-                    Reading::Tensor => return None,
-                });
-            }
+            args.extend(fields(quote!(#ident), &numbers, s)?);
             args.push(quote!(#ident));
         }
         let flat_twin = crate::naming::twin_fn(&self.name(""));
         let conversions = crate::twin::conversions_in_scope();
-        Some(syn::parse_quote!({ #conversions #flat_twin(#(#args),*) }))
+        let call = if receiver {
+            quote!(self.#flat_twin(#(#args),*))
+        } else {
+            quote!(#flat_twin(#(#args),*))
+        };
+        Some(syn::parse_quote!({ #conversions #call }))
     }
 
     /// `NAME_hessian`: one Hessian-vector product per number of the active parameters, laid
