@@ -99,10 +99,6 @@ fn declared(ty: &syn::Type) -> Kind {
 
 /// The kind of an operand: its variable's, or a constant's by what builds it.
 pub fn operand_kind(op: &Operand, kinds: &[Kind]) -> Kind {
-    of(op, kinds)
-}
-
-fn of(op: &Operand, kinds: &[Kind]) -> Kind {
     match op {
         Operand::Var(v) => kinds[*v],
         Operand::Const(expr) => constant(expr),
@@ -132,10 +128,12 @@ fn either(a: Kind, b: Kind) -> Kind {
 
 fn rhs_kind(rhs: &Rhs, kinds: &[Kind]) -> Kind {
     match rhs {
-        Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => of(a, kinds),
-        Rhs::Arith(_, a, b) => either(of(a, kinds), of(b, kinds)),
+        Rhs::Use(a) | Rhs::Neg(a) | Rhs::Cast { arg: a, .. } => operand_kind(a, kinds),
+        Rhs::Arith(_, a, b) => either(operand_kind(a, kinds), operand_kind(b, kinds)),
         Rhs::Prim { prim, args, .. } => {
-            let receiver = args.first().map_or(Kind::Scalar, |a| of(a, kinds));
+            let receiver = args
+                .first()
+                .map_or(Kind::Scalar, |a| operand_kind(a, kinds));
             match prim.family {
                 Family::Float => receiver,
                 Family::Tensor {
@@ -190,7 +188,7 @@ fn pass(block: &Block, kinds: &mut [Kind]) -> bool {
                     let kind = phi
                         .srcs
                         .iter()
-                        .map(|s| of(s, kinds))
+                        .map(|s| operand_kind(s, kinds))
                         .fold(Kind::Scalar, either);
                     if kinds[phi.var] == Kind::Scalar && kind.is_value() {
                         changed |= mark(phi.var, kind, kinds);
@@ -200,7 +198,7 @@ fn pass(block: &Block, kinds: &mut [Kind]) -> bool {
             Stmt::Loop(l) => {
                 for c in &l.carried {
                     let kind = either(
-                        either(of(&c.init, kinds), of(&c.next, kinds)),
+                        either(operand_kind(&c.init, kinds), operand_kind(&c.next, kinds)),
                         kinds[c.header],
                     );
                     if kind.is_value() {

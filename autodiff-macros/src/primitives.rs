@@ -373,10 +373,7 @@ pub static LINALG_PRIMITIVES: &[Primitive] = &[
         "cross",
         2,
         false,
-        &[
-            rule(0, "cross_a", &[Op(0), Op(1)]),
-            rule(1, "cross_b", &[Op(0), Op(1)]),
-        ],
+        &[rule(0, "cross_a", &[Op(1)]), rule(1, "cross_b", &[Op(0)])],
     ),
     linalg("transpose", 1, false, &[rule(0, "transpose_x", &[])]),
     linalg(
@@ -384,8 +381,8 @@ pub static LINALG_PRIMITIVES: &[Primitive] = &[
         2,
         false,
         &[
-            rule(0, "component_mul_a", &[Op(0), Op(1)]),
-            rule(1, "component_mul_b", &[Op(0), Op(1)]),
+            rule(0, "component_mul_a", &[Op(1)]),
+            rule(1, "component_mul_b", &[Op(0)]),
         ],
     ),
     linalg(

@@ -382,19 +382,11 @@ where
     (dy - y * inner(y, dy)) / norm
 }
 /// `y = a.cross(&b)`, adjoint of `a`: `b × dy`.
-pub fn cross_a<T: RealField + Copy>(
-    dy: &Vector3<T>,
-    _a: &Vector3<T>,
-    b: &Vector3<T>,
-) -> Vector3<T> {
+pub fn cross_a<T: RealField + Copy>(dy: &Vector3<T>, b: &Vector3<T>) -> Vector3<T> {
     b.cross(dy)
 }
 /// `y = a.cross(&b)`, adjoint of `b`: `dy × a`.
-pub fn cross_b<T: RealField + Copy>(
-    dy: &Vector3<T>,
-    a: &Vector3<T>,
-    _b: &Vector3<T>,
-) -> Vector3<T> {
+pub fn cross_b<T: RealField + Copy>(dy: &Vector3<T>, a: &Vector3<T>) -> Vector3<T> {
     dy.cross(a)
 }
 /// `y = x.transpose()`.
@@ -408,11 +400,7 @@ where
     dy.transpose()
 }
 /// `y = a.component_mul(&b)`, adjoint of `a`.
-pub fn component_mul_a<T, R, C>(
-    dy: &OMatrix<T, R, C>,
-    _a: &OMatrix<T, R, C>,
-    b: &OMatrix<T, R, C>,
-) -> OMatrix<T, R, C>
+pub fn component_mul_a<T, R, C>(dy: &OMatrix<T, R, C>, b: &OMatrix<T, R, C>) -> OMatrix<T, R, C>
 where
     T: RealField + Copy,
     R: Dim,
@@ -422,11 +410,7 @@ where
     dy.component_mul(b)
 }
 /// `y = a.component_mul(&b)`, adjoint of `b`.
-pub fn component_mul_b<T, R, C>(
-    dy: &OMatrix<T, R, C>,
-    a: &OMatrix<T, R, C>,
-    _b: &OMatrix<T, R, C>,
-) -> OMatrix<T, R, C>
+pub fn component_mul_b<T, R, C>(dy: &OMatrix<T, R, C>, a: &OMatrix<T, R, C>) -> OMatrix<T, R, C>
 where
     T: RealField + Copy,
     R: Dim,

@@ -378,14 +378,14 @@ fn table() -> Vec<Entry> {
             |x| flat(&v3(x).cross(&v3(&x[3..]))),
             x6.clone(),
             0..3,
-            |dy, x| flat(&cross_a(&v3(dy), &v3(x), &v3(&x[3..]))),
+            |dy, x| flat(&cross_a(&v3(dy), &v3(&x[3..]))),
         ),
         entry(
             "cross_b",
             |x| flat(&v3(x).cross(&v3(&x[3..]))),
             x6.clone(),
             3..6,
-            |dy, x| flat(&cross_b(&v3(dy), &v3(x), &v3(&x[3..]))),
+            |dy, x| flat(&cross_b(&v3(dy), &v3(x))),
         ),
         entry(
             "transpose_x",
@@ -399,14 +399,14 @@ fn table() -> Vec<Entry> {
             |x| flat(&v3(x).component_mul(&v3(&x[3..]))),
             x6.clone(),
             0..3,
-            |dy, x| flat(&component_mul_a(&v3(dy), &v3(x), &v3(&x[3..]))),
+            |dy, x| flat(&component_mul_a(&v3(dy), &v3(&x[3..]))),
         ),
         entry(
             "component_mul_b",
             |x| flat(&v3(x).component_mul(&v3(&x[3..]))),
             x6.clone(),
             3..6,
-            |dy, x| flat(&component_mul_b(&v3(dy), &v3(x), &v3(&x[3..]))),
+            |dy, x| flat(&component_mul_b(&v3(dy), &v3(x))),
         ),
         entry(
             "determinant_x",
