@@ -40,7 +40,7 @@ pub fn values(ir: &FnIr, active_params: &[bool], errors: &mut Errors) -> Values 
         activity: activity::analyse(ir, active_params, &kinds, errors),
         kinds,
     };
-    check_named_components(ir, &values, errors);
+    check_nalgebra_only_reads(ir, &values, errors);
     if errors.is_empty() {
         // After the body's own errors, which say more.
         check_nalgebra_feature(ir, &values, errors);
@@ -62,10 +62,10 @@ fn check_nalgebra_feature(ir: &FnIr, values: &Values, errors: &mut Errors) {
     }
 }
 
-/// `v.x` is a component of a nalgebra value; of anything else with a derivative (a struct a
-/// call returned), a field the transform cannot see into. Likewise `v.map(|x| ..)` has a rule
-/// for nalgebra values only (a tensor's `map` has none).
-fn check_named_components(ir: &FnIr, values: &Values, errors: &mut Errors) {
+/// Reads only nalgebra values have: `v.x` is a component of a nalgebra value, and of anything
+/// else with a derivative (a struct a call returned) a field the transform cannot see into.
+/// Likewise `v.map(|x| ..)` has a rule for nalgebra values only (a tensor's `map` has none).
+fn check_nalgebra_only_reads(ir: &FnIr, values: &Values, errors: &mut Errors) {
     ir.body.walk(&mut |stmt| {
         if let Stmt::Let {
             var,
