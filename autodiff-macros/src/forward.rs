@@ -27,6 +27,16 @@ pub fn prim_call(form: &CallForm, args: Vec<TokenStream>) -> TokenStream {
     }
 }
 
+/// `Float::sin(x)`: a method of a number whose type is nalgebra's `RealField` too, where
+/// `x.sin()` would be ambiguous between the two traits.
+pub fn float_method_call(
+    method: &syn::Ident,
+    args: Vec<TokenStream>,
+    rt: &TokenStream,
+) -> TokenStream {
+    quote!(#rt::num_traits::Float::#method(#(#args),*))
+}
+
 /// `of.0` of a tuple, `of[0]` of an array.
 pub fn component(
     of: &syn::Ident,

@@ -56,6 +56,27 @@ pub fn is_type(ty: &syn::Type) -> bool {
     }
 }
 
+/// The number type of a nalgebra type: `f64` of `&Vector3<f64>`, `T` of `SMatrix<T, 2, 3>`
+/// (its first type argument).
+pub fn scalar_type(ty: &syn::Type) -> Option<&syn::Type> {
+    match ty {
+        syn::Type::Reference(r) => scalar_type(&r.elem),
+        syn::Type::Paren(p) => scalar_type(&p.elem),
+        syn::Type::Group(g) => scalar_type(&g.elem),
+        syn::Type::Path(p) if is_type(ty) => {
+            let last = p.path.segments.last()?;
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            args.args.iter().find_map(|a| match a {
+                syn::GenericArgument::Type(t) => Some(t),
+                _ => None,
+            })
+        }
+        _ => None,
+    }
+}
+
 /// `Vector3::new`, `Matrix3::identity`, `nalgebra::Point3::origin`: a function of a nalgebra
 /// type, named by its last segment.
 pub fn type_function(path: &syn::Path) -> Option<&syn::Ident> {

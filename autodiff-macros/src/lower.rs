@@ -163,6 +163,7 @@ pub fn lower(func: &syn::ItemFn, sig: &Signature, errors: &mut Errors) -> FnIr {
             loop_count: 0,
             numbers: Numbers::new(sig.floats.generic.as_ref()),
             twin: false,
+            real_field: sig.floats.is_real_field(),
         },
         floats: sig.floats.clone(),
         errors,

@@ -572,8 +572,34 @@ const LINALG: Family = Family::Linalg {
     scalar_output: false,
 };
 
-/// The table entry of an arithmetic operation of nalgebra values.
-pub fn linalg_arithmetic_rules(op: ArithOp) -> &'static Primitive {
+/// `s * v` and `v * s` of a number and a nalgebra value: generic over the number type, unlike
+/// nalgebra's own products by a number (the adjoint of the value reads the number, the
+/// number's reads the value).
+static LINALG_SCALING: [Primitive; 2] = [
+    arithmetic(
+        "mul",
+        LINALG,
+        &[
+            rule(0, "scale_number", &[Op(1)]),
+            rule(1, "scale", &[Op(0)]),
+        ],
+    ),
+    arithmetic(
+        "mul",
+        LINALG,
+        &[
+            rule(0, "scale", &[Op(1)]),
+            rule(1, "scale_number", &[Op(0)]),
+        ],
+    ),
+];
+
+/// The table entry of an arithmetic operation of nalgebra values, `number` the operand that
+/// is a number, if one is.
+pub fn linalg_arithmetic_rules(op: ArithOp, number: Option<usize>) -> &'static Primitive {
+    if let (ArithOp::Mul, Some(k)) = (op, number) {
+        return &LINALG_SCALING[k.min(1)];
+    }
     let name = match op {
         ArithOp::Add => "add",
         ArithOp::Sub => "sub",

@@ -59,10 +59,10 @@ pub fn twin(func: &syn::ItemFn, sig: &Signature, ir: &FnIr, kinds: &[Kind]) -> T
     }
     let float = match float_type(sig) {
         Ok(float) => float,
-        Err(reason) => return unavailable(func, "f64", reason),
+        Err(reason) => return unavailable(func, sig, "f64", reason),
     };
     if let Some(reason) = blocker(sig, ir, kinds, &float) {
-        return unavailable(func, &float, reason);
+        return unavailable(func, sig, &float, reason);
     }
     // A conversion to the other float type (`y as f32` in an `f64` function) leaves the
     // twin's number type, whose conversions go to and from its own float type only.
@@ -73,7 +73,7 @@ pub fn twin(func: &syn::ItemFn, sig: &Signature, ir: &FnIr, kinds: &[Kind]) -> T
              cannot follow; keep the computation in `{float}`, or write the function generic \
              over `T: Float`"
         );
-        return unavailable(func, &float, reason);
+        return unavailable(func, sig, &float, reason);
     }
     let mut calls = BTreeSet::new();
     let mut methods = BTreeSet::new();
@@ -131,7 +131,146 @@ pub fn twin(func: &syn::ItemFn, sig: &Signature, ir: &FnIr, kinds: &[Kind]) -> T
     };
     rewrite.visit_block_mut(&mut twin.block);
     twin.block.stmts.insert(0, conversions_in_scope());
-    Twin::Rewritten(signature(twin, &float))
+    let mut twin = signature(twin, &float);
+    over_linalg(&mut twin, sig, &float);
+    Twin::Rewritten(twin)
+}
+
+/// Whether the function takes or returns nalgebra values it computes with whole.
+pub fn takes_linalg_values(sig: &Signature) -> bool {
+    let value = |ty: &syn::Type| crate::linalg::is_type(ty);
+    sig.params
+        .iter()
+        .any(|p| matches!(&p.kind, ParamKind::Value { ty } if value(ty)))
+        || matches!(&sig.output, Some(Output::Tensor(ty)) if value(ty))
+}
+
+/// A twin of a function that takes or returns nalgebra values (see [`takes_linalg_values`]):
+/// those values hold its numbers (`&Vector3<__Number>`), which are then a `RealField`, as
+/// nalgebra asks. A caller passing it such a value takes one too, so its twin asks the same of
+/// its numbers. The generated code calls the numbers' own functions as `Float::sin(x)`, since
+/// `x.sin()` would be ambiguous between the two traits.
+fn over_linalg(twin: &mut syn::ItemFn, sig: &Signature, float: &str) {
+    if !takes_linalg_values(sig) {
+        return;
+    }
+    let mut rewrite = Rewrite {
+        float,
+        number: number(),
+        calls: BTreeSet::new(),
+        methods: BTreeSet::new(),
+        locals: BTreeSet::new(),
+    };
+    let values: BTreeSet<String> = (sig.params.iter())
+        .filter(|p| matches!(&p.kind, ParamKind::Value { ty } if crate::linalg::is_type(ty)))
+        .map(|p| p.ident.to_string())
+        .collect();
+    for input in &mut twin.sig.inputs {
+        if let syn::FnArg::Typed(t) = input {
+            let is_value =
+                matches!(&*t.pat, syn::Pat::Ident(i) if values.contains(&i.ident.to_string()));
+            if is_value {
+                rewrite.visit_type_mut(&mut t.ty);
+            }
+        }
+    }
+    if let syn::ReturnType::Type(_, ty) = &mut twin.sig.output {
+        if crate::linalg::is_type(ty) {
+            rewrite.visit_type_mut(ty);
+        }
+    }
+    let n = number();
+    (twin.sig.generics.make_where_clause().predicates)
+        .push(syn::parse_quote!(#n: ::differentiate::runtime::nalgebra::RealField));
+    QualifiedInMaps.visit_block_mut(&mut twin.block);
+}
+
+/// In the closure of a `map` (`v.map(|x| x.sin() * 2.0)`), kept as written, a number's
+/// methods become `Float::sin(x)`: the closure's number is then a `RealField` too, and
+/// `x.sin()` ambiguous.
+struct QualifiedInMaps;
+
+impl VisitMut for QualifiedInMaps {
+    fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
+        syn::visit_mut::visit_expr_method_call_mut(self, call);
+        if call.method != "map" {
+            return;
+        }
+        for arg in &mut call.args {
+            if let syn::Expr::Closure(closure) = arg {
+                let param = match closure.inputs.first() {
+                    Some(syn::Pat::Ident(p)) => Some(p.ident.clone()),
+                    Some(syn::Pat::Type(t)) => match &*t.pat {
+                        syn::Pat::Ident(p) => Some(p.ident.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                QualifiedNumberMethods { param }.visit_expr_mut(&mut closure.body);
+            }
+        }
+    }
+}
+
+/// `x.sin()` as `Float::sin(x)`, for each float function the transform knows; a constant
+/// (`__Number::from(0.5).unwrap()`) typed like the closure's argument `param`, which is a
+/// dual number of `__Number` where the rule calls the closure.
+struct QualifiedNumberMethods {
+    param: Option<syn::Ident>,
+}
+
+impl VisitMut for QualifiedNumberMethods {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        syn::visit_mut::visit_expr_mut(self, expr);
+        let syn::Expr::MethodCall(call) = expr else {
+            return;
+        };
+        if let (Some(param), Some(constant)) = (&self.param, converted_constant(call)) {
+            *expr = syn::parse_quote!(::differentiate::runtime::like(
+                &#param,
+                ::differentiate::runtime::cast(#constant)
+            ));
+            return;
+        }
+        let name = call.method.to_string();
+        let float_function = crate::primitives::PRIMITIVES
+            .iter()
+            .any(|p| p.name == name && p.arity == call.args.len() + 1);
+        if float_function {
+            let (method, receiver, args) = (&call.method, &call.receiver, &call.args);
+            *expr = syn::parse_quote!(
+                ::differentiate::runtime::num_traits::Float::#method(#receiver, #args)
+            );
+        }
+    }
+}
+
+/// `c` of `__Number::from(c).unwrap()`, a constant the twin converts.
+fn converted_constant(call: &syn::ExprMethodCall) -> Option<&syn::Expr> {
+    let syn::Expr::Call(from) = &*call.receiver else {
+        return None;
+    };
+    let syn::Expr::Path(path) = &*from.func else {
+        return None;
+    };
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    (call.method == "unwrap" && segments == [number().to_string(), "from".to_string()])
+        .then(|| from.args.first())
+        .flatten()
+}
+
+/// Whether the twin asks its numbers to be nalgebra's `RealField` (see [`over_linalg`]).
+pub fn is_over_linalg(twin: &syn::ItemFn) -> bool {
+    twin.sig.generics.where_clause.as_ref().is_some_and(|w| {
+        w.predicates
+            .iter()
+            .any(|p| p.to_token_stream().to_string().ends_with("RealField"))
+    })
 }
 
 /// The `use` a twin's body starts with: the traits through which it passes arguments to, and
@@ -162,6 +301,11 @@ pub fn forward(
     let Twin::Rewritten(rewritten) = twin else {
         return None;
     };
+    // Its body as written would call a number's functions ambiguously (`Float` and
+    // `RealField` both have `sin`).
+    if is_over_linalg(rewritten) {
+        return None;
+    }
     let active: Vec<_> = sig.active_params().collect();
     let one_number = matches!(active.as_slice(), [p] if matches!(p.kind, ParamKind::Scalar));
     let plain_params = sig
@@ -208,7 +352,7 @@ pub fn supplied(func: &syn::ItemFn, sig: &Signature, vjp: &syn::Path) -> Twin {
          then runs at dual numbers, so its formula must be written with `T`'s operations)",
         func.sig.ident
     );
-    unavailable(func, &float, reason)
+    unavailable(func, sig, &float, reason)
 }
 
 /// The twin's signature: named `__NAME_twin`, the float type replaced by `__Number` (bounded
@@ -275,8 +419,9 @@ pub fn signature(mut twin: syn::ItemFn, float: &str) -> syn::ItemFn {
     twin
 }
 
-fn unavailable(func: &syn::ItemFn, float: &str, reason: String) -> Twin {
+fn unavailable(func: &syn::ItemFn, sig: &Signature, float: &str, reason: String) -> Twin {
     let mut twin = signature(func.clone(), float);
+    over_linalg(&mut twin, sig, float);
     twin.block = syn::parse_quote!({ ::core::unreachable!() });
     let message = format!(
         "`{}` has no second derivatives (`{0}_jvp`, `{0}_hvp`, `{0}_hessian`, \
@@ -317,11 +462,9 @@ pub fn float_type(sig: &Signature) -> Result<String, String> {
         match &p.kind {
             ParamKind::Scalar => note(&p.ty),
             ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => note(elem),
-            ParamKind::Value { ty } if crate::linalg::is_type(ty) => {
-                return Err(
-                    "second derivatives through the arithmetic of nalgebra values are not supported yet (read the values by component, `v.x`, to have them)".into(),
-                )
-            }
+            ParamKind::Value { ty } if crate::linalg::is_type(ty) => crate::linalg::scalar_type(ty)
+                .into_iter()
+                .for_each(&mut note),
             ParamKind::Value { .. } => {
                 return Err("second derivatives of tensor code are not supported yet".into())
             }
@@ -331,12 +474,9 @@ pub fn float_type(sig: &Signature) -> Result<String, String> {
     match &sig.output {
         Some(Output::Scalar(t)) | Some(Output::Array(t, _)) => note(t),
         Some(Output::Tuple(types)) => types.iter().for_each(&mut note),
-        Some(Output::Tensor(ty)) if crate::linalg::is_type(ty) => {
-            return Err(
-                "second derivatives of functions returning nalgebra values are not supported yet"
-                    .into(),
-            )
-        }
+        Some(Output::Tensor(ty)) if crate::linalg::is_type(ty) => crate::linalg::scalar_type(ty)
+            .into_iter()
+            .for_each(&mut note),
         Some(Output::Tensor(_)) => {
             return Err("second derivatives of tensor code are not supported yet".into())
         }
@@ -401,8 +541,21 @@ fn blocker(sig: &Signature, ir: &FnIr, kinds: &[Kind], float: &str) -> Option<St
             ));
         }
     }
-    if kinds.iter().any(|k| *k != Kind::Scalar) {
+    if kinds
+        .iter()
+        .any(|k| !matches!(k, Kind::Scalar | Kind::Linalg))
+    {
         return Some("second derivatives of tensor code are not supported yet".into());
+    }
+    // Its nalgebra values hold the twin's numbers, which callers' twins must then allow: a
+    // function computing with them inside a signature of plain numbers has none.
+    if kinds.contains(&Kind::Linalg) && !takes_linalg_values(sig) {
+        return Some(
+            "it computes with nalgebra values inside a function of plain numbers; take or \
+             return the nalgebra value (`v: &Vector3<f64>`) to have second derivatives through \
+             it"
+            .into(),
+        );
     }
     let mut reason = None;
     // `%`, macros and arrays of numbers read the same at the number type (`N: Rem`,

@@ -13,6 +13,9 @@ pub mod checkpoint;
 pub mod compose;
 pub mod differentiable;
 pub mod dual;
+#[cfg(feature = "nalgebra")]
+#[doc(hidden)]
+pub mod dual_linalg;
 pub mod graph;
 #[doc(hidden)]
 pub mod lanes;
@@ -72,6 +75,9 @@ pub use dual::Dual;
 pub use graph::Graph;
 #[doc(hidden)]
 pub use lanes::Lanes;
+#[cfg(feature = "nalgebra")]
+#[doc(hidden)]
+pub use nalgebra;
 #[cfg(feature = "tensor")]
 #[doc(hidden)]
 pub use ndarray;

@@ -144,8 +144,8 @@ pub fn neg<D: Clone + core::ops::Neg<Output = D>, A>(dy: &D, _a: &A) -> D {
 
 // -- products --------------------------------------------------------------------------------
 
-/// `y = a * b` for the operand types nalgebra multiplies: a number and a value (either
-/// side), a matrix and a matrix or vector, a matrix and a point. Adjoints have the adjoint
+/// `y = a * b` for the operand types nalgebra multiplies: a matrix and a matrix or vector, a
+/// matrix and a point, quaternions (a number and a value: [`scale`], [`scale_number`]). Adjoints have the adjoint
 /// types (a vector for a point).
 pub trait Product<B: Adjoint>: Adjoint + Sized {
     /// The adjoint of the product.
@@ -227,64 +227,33 @@ where
     }
 }
 
-/// `s * v`, `v * s` and `v / s` for each float type (nalgebra's own impls name the types).
-macro_rules! scalar_products {
-    ($($t:ty),*) => {$(
-        impl<R: Dim, C: Dim> Product<OMatrix<$t, R, C>> for $t
-        where
-            DefaultAllocator: Allocator<R, C>,
-        {
-            type Output = OMatrix<$t, R, C>;
-            fn mul_a(dy: &Self::Output, _s: &$t, v: &OMatrix<$t, R, C>) -> $t {
-                inner(dy, v)
-            }
-            fn mul_b(dy: &Self::Output, s: &$t, _v: &OMatrix<$t, R, C>) -> OMatrix<$t, R, C> {
-                dy * *s
-            }
-        }
-
-        impl<R: Dim, C: Dim> Product<$t> for OMatrix<$t, R, C>
-        where
-            DefaultAllocator: Allocator<R, C>,
-        {
-            type Output = OMatrix<$t, R, C>;
-            fn mul_a(dy: &Self::Output, _v: &Self, s: &$t) -> Self {
-                dy * *s
-            }
-            fn mul_b(dy: &Self::Output, v: &Self, _s: &$t) -> $t {
-                inner(dy, v)
-            }
-        }
-
-        impl<D: DimName> Product<$t> for OPoint<$t, D>
-        where
-            DefaultAllocator: Allocator<D>,
-        {
-            type Output = OVector<$t, D>;
-            fn mul_a(dy: &Self::Output, _p: &Self, s: &$t) -> OVector<$t, D> {
-                dy * *s
-            }
-            fn mul_b(dy: &Self::Output, p: &Self, _s: &$t) -> $t {
-                inner(dy, p)
-            }
-        }
-
-        impl<R: Dim, C: Dim> Quotient for OMatrix<$t, R, C>
-        where
-            DefaultAllocator: Allocator<R, C>,
-        {
-            type Divisor = $t;
-            fn div_a(dy: &Self, _v: &Self, s: &$t) -> Self {
-                dy / *s
-            }
-            fn div_b(dy: &Self, s: &$t, y: &Self) -> $t {
-                -inner(dy, y) / *s
-            }
-        }
-    )*};
+/// `y = s * v` or `y = v * s` of a number and a value, adjoint of the value: `dy · s`. (Not
+/// through [`Product`]: nalgebra's products by a number name the float types, and these rules
+/// serve a number type parameter too.)
+pub fn scale<A: Value>(dy: &A, s: &A::Scalar) -> A::Adjoint {
+    dy.scaled(*s)
 }
 
-scalar_products!(f64, f32);
+/// `y = s * v` or `y = v * s`, adjoint of the number `s`: `dy · v`.
+pub fn scale_number<A: Value, V: Value<Scalar = A::Scalar>>(dy: &A, v: &V) -> A::Scalar {
+    inner(dy, v)
+}
+
+impl<T, R, C> Quotient for OMatrix<T, R, C>
+where
+    T: RealField + Copy,
+    R: Dim,
+    C: Dim,
+    DefaultAllocator: Allocator<R, C>,
+{
+    type Divisor = T;
+    fn div_a(dy: &Self, _v: &Self, s: &T) -> Self {
+        dy / *s
+    }
+    fn div_b(dy: &Self, s: &T, y: &Self) -> T {
+        -inner(dy, y) / *s
+    }
+}
 
 /// `y = v / s` of a value by a number.
 pub trait Quotient: Sized {

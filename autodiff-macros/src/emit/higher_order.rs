@@ -68,7 +68,7 @@ impl Parts<'_> {
         {
             return TokenStream::new();
         }
-        if matches!(self.sig.output, Some(Output::Tensor(_))) {
+        if matches!(&self.sig.output, Some(Output::Tensor(ty)) if !crate::linalg::is_type(ty)) {
             return TokenStream::new();
         }
         // A supplied derivative of a function of an active struct: first order only (the
@@ -119,7 +119,7 @@ impl Parts<'_> {
         match &p.kind {
             ParamKind::Scalar => is_t(&p.ty),
             ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => is_t(elem),
-            ParamKind::Value { .. } => false,
+            ParamKind::Value { ty } => crate::linalg::is_type(ty),
             // A twin keeps another crate's types at the float type (`twin::foreign_generic`).
             ParamKind::Constant | ParamKind::Struct { .. } => {
                 !mentions(&p.ty, t)
@@ -190,6 +190,13 @@ impl Parts<'_> {
         });
         match eval {
             Eval::Generic(_) => quote!(where #(#own,)* #number: #(#bounds)+*),
+            // What the twin asks of its numbers beyond what every number type is: a twin over
+            // nalgebra values asks for a `RealField` (see `twin::over_linalg`), which Taylor
+            // series are not, so `NAME_derivatives` fails where it is used, not here.
+            Eval::Twin(_) if crate::twin::takes_linalg_values(self.sig) => {
+                let rt = self.runtime;
+                quote!(where #(#own,)* #number: #rt::nalgebra::RealField)
+            }
             Eval::Twin(_) => quote!(where #(#own,)*),
         }
     }
@@ -224,6 +231,23 @@ impl Parts<'_> {
                     let value = match t {
                         Some(t) => quote!(#rt::dual::lift_array(#x, &#t)),
                         None => quote!(#rt::dual::constant_array(#x)),
+                    };
+                    lets.extend(quote!(let #lifted = #value;));
+                    args.push(if by_ref {
+                        quote!(&#lifted)
+                    } else {
+                        quote!(#lifted)
+                    });
+                }
+                (ParamKind::Value { ty }, t) if crate::linalg::is_type(ty) => {
+                    let x = if by_ref {
+                        quote!(#ident)
+                    } else {
+                        quote!(&#ident)
+                    };
+                    let value = match t {
+                        Some(t) => quote!(#rt::dual_linalg::lift_value(#x, &#t)),
+                        None => quote!(#rt::dual_linalg::constant_value(#x)),
                     };
                     lets.extend(quote!(let #lifted = #value;));
                     args.push(if by_ref {
@@ -473,6 +497,15 @@ impl Parts<'_> {
                     ParamKind::Slice { .. } => {
                         let u = unit(quote!(__j));
                         quote!((0..#ident.len()).map(|__j| #u).collect::<::std::vec::Vec<#t>>())
+                    }
+                    // Shaped like the nalgebra parameter; all zeros where `__k` is not its.
+                    ParamKind::Value { .. } => {
+                        let rt = self.runtime;
+                        let x = match p.ty {
+                            syn::Type::Reference(_) => quote!(#ident),
+                            _ => quote!(&#ident),
+                        };
+                        quote!(#rt::dual_linalg::unit_like(#x, __k.wrapping_sub(#at)))
                     }
                     _ => {
                         let u = unit(quote!(__j));

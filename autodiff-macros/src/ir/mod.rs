@@ -337,6 +337,9 @@ pub struct FnIr {
     /// A second-order twin's (see `twin`): a call the gradient does not differentiate runs at
     /// the original float type, whatever the callee is.
     pub twin: bool,
+    /// The number type is nalgebra's `RealField` as well as `Float` (a generic function over
+    /// nalgebra values, or such a twin): a number's methods are called as `Float::sin(x)`.
+    pub real_field: bool,
 }
 
 /// How the transform writes the numbers it makes itself (the zeros adjoints and sums start

@@ -176,12 +176,27 @@ impl Emitter<'_> {
                 let a = self.maybe_borrowed(a);
                 quote!(-#a)
             }
+            // nalgebra multiplies by a number of a type parameter on the right only
+            // (`v * s`, not `s * v`, which Rust's rules give to the number's own type).
+            Rhs::Arith(ArithOp::Mul, a, b)
+                if matches!(self.ir.numbers, Numbers::Generic(_))
+                    && !self.is_value(a)
+                    && self.is_value(b) =>
+            {
+                forward::arith(ArithOp::Mul, self.maybe_borrowed(b), self.maybe_borrowed(a))
+            }
             Rhs::Arith(op, a, b) => {
                 forward::arith(*op, self.maybe_borrowed(a), self.maybe_borrowed(b))
             }
             Rhs::Prim {
                 form, args, refs, ..
             } => {
+                let number_method = match form {
+                    CallForm::Method(method) if self.ir.real_field && !self.is_value(&args[0]) => {
+                        Some(method)
+                    }
+                    _ => None,
+                };
                 let args: Vec<TokenStream> = args
                     .iter()
                     .zip(refs)
@@ -197,7 +212,10 @@ impl Emitter<'_> {
                         }
                     })
                     .collect();
-                forward::prim_call(form, args)
+                match number_method {
+                    Some(method) => forward::float_method_call(method, args, &self.rt),
+                    None => forward::prim_call(form, args),
+                }
             }
             // `T::from(x).unwrap()` of an active `x`, which is a `T` already: `x` itself. A
             // conversion would keep only the value of a dual number, not its tangent.

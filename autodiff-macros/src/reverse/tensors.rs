@@ -58,7 +58,8 @@ impl Emitter<'_> {
             }
             Rhs::Arith(op, a, b) => {
                 let prim = if self.rules_kind(var, rhs) == Kind::Linalg {
-                    primitives::linalg_arithmetic_rules(*op)
+                    let number = [a, b].iter().position(|x| !self.is_value(x));
+                    primitives::linalg_arithmetic_rules(*op, number)
                 } else {
                     primitives::arithmetic_rules(*op, true).expect("every tensor operation")
                 };

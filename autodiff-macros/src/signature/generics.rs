@@ -100,6 +100,18 @@ pub struct FloatTypes {
 }
 
 impl FloatTypes {
+    /// Whether the float type parameter is bounded by nalgebra's `RealField` and by `Float`
+    /// (or `Real`), two traits with the same functions.
+    pub fn is_real_field(&self) -> bool {
+        let bounded_by = |names: &[&str]| {
+            self.bounds.iter().any(|b| {
+                matches!(b, TypeParamBound::Trait(t)
+                    if t.path.segments.last().is_some_and(|s| names.iter().any(|n| s.ident == n)))
+            })
+        };
+        bounded_by(&["RealField"]) && bounded_by(&["Float", "Real"])
+    }
+
     /// Whether `ty` is `f64`, `f32` or the float type parameter.
     pub fn is_float(&self, ty: &Type) -> bool {
         match ty {
