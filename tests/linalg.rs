@@ -431,3 +431,200 @@ fn readme_example_against_central_differences() {
     got.extend(d_link.iter());
     assert_close("∇", &got, &differences(flat, &x, 1e-6), 1e-8);
 }
+
+// ---- second derivatives: the functions above at dual numbers inside nalgebra values ----
+
+/// The Hessian by central differences of a gradient `g` (flattened) at `x`, step `h`.
+fn hessian_by_differences(g: impl Fn(&[f64]) -> Vec<f64>, x: &[f64], h: f64) -> Vec<Vec<f64>> {
+    (0..x.len())
+        .map(|i| {
+            let (mut up, mut down) = (x.to_vec(), x.to_vec());
+            up[i] += h;
+            down[i] -= h;
+            let (gu, gd) = (g(&up), g(&down));
+            gu.iter()
+                .zip(&gd)
+                .map(|(u, d)| (u - d) / (2.0 * h))
+                .collect()
+        })
+        .collect()
+}
+
+fn assert_hessian(what: &str, got: &[Vec<f64>], expected: &[Vec<f64>], tol: f64) {
+    assert_eq!(got.len(), expected.len(), "{what}: rows");
+    for (i, (g, e)) in got.iter().zip(expected).enumerate() {
+        assert_close(&format!("{what} row {i}"), g, e, tol);
+    }
+}
+
+fn methods_gradient_flat(x: &[f64]) -> Vec<f64> {
+    let m = Matrix3::from_column_slice(&x[6..15]);
+    let (_, (g_a, g_b, g_m, g_s)) = methods_grad(&v3(&x[0..3]), &v3(&x[3..6]), &m, x[15]);
+    let mut flat: Vec<f64> = g_a
+        .iter()
+        .chain(g_b.iter())
+        .chain(g_m.iter())
+        .copied()
+        .collect();
+    flat.push(g_s);
+    flat
+}
+
+#[test]
+fn hessian_through_nalgebra_methods_against_differences_of_the_gradient() {
+    let x: Vec<f64> = (0..16)
+        .map(|i| ((i as f64) * 0.7 + 0.3).sin() + if i == 15 { 1.5 } else { 0.0 })
+        .collect();
+    let (a, b, m, s) = (
+        v3(&x[0..3]),
+        v3(&x[3..6]),
+        Matrix3::from_column_slice(&x[6..15]),
+        x[15],
+    );
+    let (value, _, h) = methods_hessian(&a, &b, &m, s);
+    assert_eq!(value, methods_flat(&x));
+    // Over the parameters' numbers in order, a matrix's column by column.
+    let expected = hessian_by_differences(methods_gradient_flat, &x, 1e-5);
+    assert_hessian("H", &h, &expected, 1e-6);
+    // One product along a direction of every parameter's type equals H·v.
+    let v: Vec<f64> = (0..16).map(|i| 0.1 * i as f64 - 0.7).collect();
+    let tangent = (
+        v3(&v[0..3]),
+        v3(&v[3..6]),
+        Matrix3::from_column_slice(&v[6..15]),
+        v[15],
+    );
+    let (_, g, hv) = methods_hvp(&a, &b, &m, s, tangent);
+    let mut got: Vec<f64> =
+        hv.0.iter()
+            .chain(hv.1.iter())
+            .chain(hv.2.iter())
+            .copied()
+            .collect();
+    got.push(hv.3);
+    let h_v: Vec<f64> = expected
+        .iter()
+        .map(|row| row.iter().zip(&v).map(|(a, b)| a * b).sum())
+        .collect();
+    assert_close("H·v", &got, &h_v, 1e-6);
+    assert_close(
+        "∇ of hvp",
+        g.0.as_slice(),
+        &methods_gradient_flat(&x)[0..3],
+        1e-14,
+    );
+    // The Jacobian-vector product along the same direction: the derivative of the value.
+    let (_, along) = methods_jvp(&a, &b, &m, s, tangent);
+    let step = 1e-6;
+    let at = |t: f64| methods_flat(&x.iter().zip(&v).map(|(x, v)| x + t * v).collect::<Vec<_>>());
+    assert!((along - (at(step) - at(-step)) / (2.0 * step)).abs() < 1e-7);
+}
+
+#[test]
+fn hessian_through_angles_rotations_and_points() {
+    // Rotations built from an angle by `sin`/`cos` (numbers' methods inside nalgebra code).
+    let x = [0.7, 1.0, 0.5, -2.0];
+    let grad = |x: &[f64]| {
+        let (_, (g_theta, g_v)) = rotated_reach_grad(x[0], &v3(&x[1..4]));
+        let mut flat = vec![g_theta];
+        flat.extend(g_v.iter());
+        flat
+    };
+    let (_, _, h) = rotated_reach_hessian(x[0], &v3(&x[1..4]));
+    assert_hessian(
+        "H rotated",
+        &h,
+        &hessian_by_differences(grad, &x, 1e-5),
+        1e-7,
+    );
+
+    // A unit quaternion built from an angle, composed with a constant mount.
+    let mount = UnitQuaternion::from_euler_angles(0.3, -0.2, 0.7);
+    let grad = |x: &[f64]| {
+        let (_, (g_angle, g_v)) = quaternion_reach_grad(x[0], &v3(&x[1..4]), &mount);
+        let mut flat = vec![g_angle];
+        flat.extend(g_v.iter());
+        flat
+    };
+    let (_, _, h) = quaternion_reach_hessian(x[0], &v3(&x[1..4]), &mount);
+    assert_hessian(
+        "H quaternion",
+        &h,
+        &hessian_by_differences(grad, &x, 1e-5),
+        1e-7,
+    );
+    // Linear in v: that block is zero, exactly.
+    assert!(h[1..].iter().all(|row| row[1..].iter().all(|e| *e == 0.0)));
+
+    // Points: `d.norm_squared()` of `p + step − q` has the Hessian 2·[I, −I, I; −I, I, −I; I, −I, I].
+    let (p, q, step) = (
+        Point3::new(1.0, -1.0, 0.5),
+        Point3::new(0.0, 2.0, 1.0),
+        Vector3::new(0.25, 0.5, -1.0),
+    );
+    let (_, _, h) = point_geometry_hessian(&p, &q, &step);
+    for (i, row) in h.iter().enumerate() {
+        for (j, e) in row.iter().enumerate() {
+            let sign = if (i / 3 == 1) == (j / 3 == 1) {
+                2.0
+            } else {
+                -2.0
+            };
+            let expected = if i % 3 == j % 3 { sign } else { 0.0 };
+            assert_eq!(*e, expected, "H points [{i}][{j}]");
+        }
+    }
+}
+
+#[test]
+fn hessian_through_map_and_generic_functions() {
+    // `map` with a closure of one number holding constants.
+    let x = [0.3, -1.2, 2.0, 0.5, 1.0, -0.25, 0.75];
+    let grad = |x: &[f64]| {
+        let (_, (g_v, g_m)) = mapped_grad(&v3(x), &Matrix2::from_column_slice(&x[3..]));
+        g_v.iter().chain(g_m.iter()).copied().collect::<Vec<f64>>()
+    };
+    let (_, _, h) = mapped_hessian(&v3(&x), &Matrix2::from_column_slice(&x[3..]));
+    assert_hessian(
+        "H mapped",
+        &h,
+        &hessian_by_differences(grad, &x, 1e-5),
+        1e-6,
+    );
+
+    // A function generic over the float type: evaluated at dual numbers as it is.
+    let x = [1.0, 2.0, 2.0, 0.5, -0.5, 1.0];
+    let grad = |x: &[f64]| {
+        let (_, (g_a, g_b)) = generic_distance_grad(&v3(x), &v3(&x[3..]));
+        g_a.iter().chain(g_b.iter()).copied().collect::<Vec<f64>>()
+    };
+    let (_, _, h) = generic_distance_hessian(&v3(&x), &v3(&x[3..]));
+    assert_hessian(
+        "H generic",
+        &h,
+        &hessian_by_differences(grad, &x, 1e-5),
+        1e-7,
+    );
+}
+
+#[test]
+fn jvp_of_nalgebra_results_against_central_differences() {
+    let (v, angle) = (Vector3::new(1.0, -2.0, 0.5), 0.4);
+    let (dv, da) = (Vector3::new(0.2, 0.1, -0.3), 0.7);
+    let (value, along) = turned_jvp(&v, angle, (dv, da));
+    assert_eq!(value, turned(&v, angle));
+    let h = 1e-6;
+    let expected =
+        (turned(&(v + dv * h), angle + da * h) - turned(&(v - dv * h), angle - da * h)) / (2.0 * h);
+    assert_close("J·t", along.as_slice(), expected.as_slice(), 1e-8);
+
+    let (p, step) = (Point3::new(1.0, 2.0, 3.0), Vector3::new(0.5, 0.0, -1.0));
+    let (_, along) = moved_jvp(
+        &p,
+        &step,
+        2.0,
+        (Point3::new(1.0, 0.0, 0.0), Vector3::zeros(), 1.0),
+    );
+    // p + k·step moves by e₁ + step along that direction.
+    assert_eq!(along, Point3::new(1.5, 0.0, -1.0));
+}

@@ -500,6 +500,11 @@ fn not_a_float_parameter(param: &Param, floats: &FloatTypes, errors: &mut Errors
     true
 }
 
+/// `Vector3<T>` and the like, over the float type parameter `T`.
+fn is_linalg_of(ty: &syn::Type, floats: &FloatTypes) -> bool {
+    crate::linalg::scalar_type(ty).is_some_and(|t| floats.is_generic(t))
+}
+
 /// In a function generic over a float type `T`, every active value is a `T`: an active `f64`
 /// or `f32` parameter beside it is reported, and so is such a result (then `false`).
 fn check_one_number_type(
@@ -515,7 +520,7 @@ fn check_one_number_type(
     if let Some(output) = output {
         let concrete = (0..output.components())
             .map(|k| output.component_type(k))
-            .find(|ty| !floats.is_generic(ty) && !is_tensor_type(ty));
+            .find(|ty| !floats.is_generic(ty) && !is_tensor_type(ty) && !is_linalg_of(ty, floats));
         if let Some(ty) = concrete {
             errors.spanned(
                 ty,

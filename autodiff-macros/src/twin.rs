@@ -565,6 +565,8 @@ fn blocker(sig: &Signature, ir: &FnIr, kinds: &[Kind], float: &str) -> Option<St
         what.contains('%')
             || what.starts_with("the macro")
             || what == "an array"
+            // A constant of nalgebra's (`Vector3::z_axis()`): built at the number type.
+            || what.starts_with("the nalgebra function")
             || INTEGER_METHODS
                 .iter()
                 .any(|m| what == format!("the method `{m}`"))

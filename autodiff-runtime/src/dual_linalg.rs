@@ -365,22 +365,22 @@ where
 }
 
 // The zero seed of a fixed-size nalgebra result, with which a pullback computes only its
-// value (`NAME_jvp`).
-impl<T: Real, R: DimName, C: DimName> Zeros for OMatrix<Dual<T>, R, C>
+// value (`NAME_jvp`, and a twin's value for its callers).
+impl<T: Real, R: DimName, C: DimName> Zeros for OMatrix<T, R, C>
 where
     DefaultAllocator: Allocator<R, C>,
 {
     fn zeros() -> Self {
-        OMatrix::from_element(Dual::constant(T::zero()))
+        OMatrix::from_element(T::zero())
     }
 }
 
-impl<T: Real, D: DimName> Zeros for OPoint<Dual<T>, D>
+impl<T: Real, D: DimName> Zeros for OPoint<T, D>
 where
     DefaultAllocator: Allocator<D>,
 {
     fn zeros() -> Self {
-        OPoint::from(OMatrix::<Dual<T>, D, nalgebra::U1>::zeros())
+        OPoint::from(OMatrix::<T, D, nalgebra::U1>::from_element(T::zero()))
     }
 }
 
