@@ -1298,6 +1298,7 @@ impl<'a> Flat<'a> {
         let float = self.number.to_token_stream().to_string();
         let n = crate::twin::number();
         let mut twin = crate::twin::signature(func.clone(), &float);
+        crate::twin::over_linalg(&mut twin, sig, &float);
         let name = &func.sig.ident;
         let twin_name = crate::naming::twin_fn(name);
         let twin_pullback = crate::naming::pullback_fn(&twin_name, name.span());
@@ -1566,12 +1567,14 @@ impl<'a> Flat<'a> {
             in_impl: self.sig.associated,
         };
         let mut errors = crate::errors::Errors::default();
-        let form_sig = crate::signature::analyse(&form.sig, &options, &mut errors);
+        let mut form_sig = crate::signature::analyse(&form.sig, &options, &mut errors);
+        crate::linalg::promote_whole_values(&form.block, &mut form_sig);
         if self.sig.floats.generic.is_some() {
             return crate::emit::twin_items(form, &form_sig, crate::emit::TwinItems::Itself, rt);
         }
         let float = self.number.to_token_stream().to_string();
         let mut twin = crate::twin::signature(form.clone(), &float);
+        crate::twin::over_linalg(&mut twin, &form_sig, &float);
         if let Some(body) = self.numbers_twin_body(form.sig.receiver().is_some()) {
             // The flat function's twin, its fields read from the numbers at their places.
             twin.block = Box::new(body);

@@ -150,7 +150,7 @@ pub fn takes_linalg_values(sig: &Signature) -> bool {
 /// nalgebra asks. A caller passing it such a value takes one too, so its twin asks the same of
 /// its numbers. The generated code calls the numbers' own functions as `Float::sin(x)`, since
 /// `x.sin()` would be ambiguous between the two traits.
-fn over_linalg(twin: &mut syn::ItemFn, sig: &Signature, float: &str) {
+pub fn over_linalg(twin: &mut syn::ItemFn, sig: &Signature, float: &str) {
     if !takes_linalg_values(sig) {
         return;
     }
