@@ -628,3 +628,25 @@ fn jvp_of_nalgebra_results_against_central_differences() {
     // p + k·step moves by e₁ + step along that direction.
     assert_eq!(along, Point3::new(1.5, 0.0, -1.0));
 }
+
+/// One parameter read only by component (a struct parameter, read as numbers), one computed
+/// with whole (a nalgebra value).
+#[differentiate]
+fn component_and_whole(offsets: &Vector3<f64>, link: &Vector3<f64>) -> f64 {
+    let a = offsets.x;
+    let r = Matrix3::new(a.cos(), -a.sin(), 0.0, a.sin(), a.cos(), 0.0, 0.0, 0.0, 1.0);
+    (r * link).norm_squared() * offsets.y + (r * link).x * offsets.z
+}
+
+#[test]
+fn hessian_with_a_parameter_read_by_component() {
+    let x = [0.4, 1.5, -0.5, 1.0, 2.0, -1.0];
+    let grad = |x: &[f64]| {
+        let (_, (g_o, g_l)) = component_and_whole_grad(&v3(x), &v3(&x[3..]));
+        g_o.iter().chain(g_l.iter()).copied().collect::<Vec<f64>>()
+    };
+    let (_, _, h) = component_and_whole_hessian(&v3(&x), &v3(&x[3..]));
+    assert_hessian("H", &h, &hessian_by_differences(grad, &x, 1e-5), 1e-7);
+    // |R·link|² = |link|²: ∂²/∂link² = 2·offsets.y·I, exactly.
+    assert_eq!([h[3][3], h[4][4], h[5][5], h[3][4]], [3.0, 3.0, 3.0, 0.0]);
+}

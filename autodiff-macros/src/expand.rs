@@ -318,6 +318,7 @@ pub(crate) fn twin_items(
             let mut errors = Errors::default();
             let mut twin_sig = signature::analyse(&twin_func.sig, options, &mut errors);
             crate::linalg::promote_whole_values(&twin_func.block, &mut twin_sig);
+            crate::linalg::promote_values_at(&crate::twin::number(), &mut twin_sig);
             if let Some((mut ir, values)) = lowered(&twin_func, &twin_sig, &mut errors) {
                 ir.twin = true;
                 let active_params: Vec<bool> = twin_sig.params.iter().map(|p| p.active).collect();

@@ -116,6 +116,23 @@ pub fn promote_whole_values(block: &syn::Block, sig: &mut Signature) {
     }
 }
 
+/// Makes each nalgebra parameter over `number` (`&Vector3<__Number>` of a twin, which
+/// `twin::over_linalg` gives only the function's values) a value parameter, however the
+/// twin's body reads it.
+pub fn promote_values_at(number: &syn::Ident, sig: &mut Signature) {
+    for param in sig.params.iter_mut() {
+        let over_number = scalar_type(&param.ty)
+            .is_some_and(|t| matches!(t, syn::Type::Path(p) if p.path.is_ident(number)));
+        if over_number && !matches!(param.kind, ParamKind::Value { .. }) {
+            let ty = match &param.ty {
+                syn::Type::Reference(r) => (*r.elem).clone(),
+                other => other.clone(),
+            };
+            param.kind = ParamKind::Value { ty };
+        }
+    }
+}
+
 /// Counts the mentions of a parameter, and those that read it by component or pass it to a
 /// function whole (the struct path's reads).
 struct Uses<'a> {

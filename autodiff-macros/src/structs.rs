@@ -880,7 +880,8 @@ impl<'a> Flat<'a> {
         let unliftable = tensor_field || generic_struct || generic_self || view;
         !unliftable
             && self.sig.params.iter().all(|p| match &p.kind {
-                ParamKind::Value { .. } => false,
+                // A nalgebra value computed with whole: the flat function lifts it itself.
+                ParamKind::Value { ty } => crate::linalg::is_type(ty),
                 ParamKind::Constant => {
                     !crate::signature::mentions(&p.ty, &number)
                         || (self.sig.floats.generic.is_none()
@@ -1574,7 +1575,8 @@ impl<'a> Flat<'a> {
         }
         let float = self.number.to_token_stream().to_string();
         let mut twin = crate::twin::signature(form.clone(), &float);
-        crate::twin::over_linalg(&mut twin, &form_sig, &float);
+        // The form's nalgebra values are the function's (passed on whole to it).
+        crate::twin::over_linalg(&mut twin, self.sig, &float);
         if let Some(body) = self.numbers_twin_body(form.sig.receiver().is_some()) {
             // The flat function's twin, its fields read from the numbers at their places.
             twin.block = Box::new(body);

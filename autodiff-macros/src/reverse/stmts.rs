@@ -573,6 +573,15 @@ impl Emitter<'_> {
             // constant is reported there.
             let entry = naming::call_entry(var, i, *arg_span);
             match a {
+                // A nalgebra value's entry has its type (a point's is a point), its adjoint
+                // the adjoint type.
+                CallArg::Value(op) | CallArg::Ref(op)
+                    if self.facts.kinds[op.var().expect("an active argument")] == Kind::Linalg =>
+                {
+                    let rt = &self.rt;
+                    let take = quote_spanned!(*arg_span=> #rt::linalg_rules::seed_adjoint(#entry));
+                    code.extend(self.accumulate(ctx, op, take, false));
+                }
                 CallArg::Value(op) | CallArg::Ref(op) => {
                     let take = match &self.ir.numbers {
                         Numbers::Generic(t) => {
