@@ -10,8 +10,8 @@ use crate::ir::FnIr;
 use crate::reverse::Form;
 use crate::twin::Twin;
 use crate::{
-    emit, graph, hoist, loads, lower, options, reverse, seeded, signature, struct_results, structs,
-    twin,
+    emit, graph, hoist, loads, lower, options, reverse, seeded, signature, struct_locals,
+    struct_results, structs, twin,
 };
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -124,6 +124,9 @@ fn generated_items(
     mut errors: Errors,
 ) -> TokenStream {
     let runtime = runtime_path();
+    // Structs built in the body, as one local per field (the function itself is emitted as
+    // written).
+    let func = &struct_locals::scalar_replaced(func);
     let mut sig = signature::analyse(&func.sig, &options, &mut errors);
     crate::linalg::promote_whole_values(&func.block, &mut sig);
     if let Some(signature::Output::Vec(elem)) = &sig.output {

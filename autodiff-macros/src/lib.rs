@@ -52,6 +52,7 @@ mod primitives;
 mod reverse;
 mod seeded;
 mod signature;
+mod struct_locals;
 mod struct_results;
 mod structs;
 mod twin;

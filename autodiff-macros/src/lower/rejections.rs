@@ -58,7 +58,7 @@ impl Rejected {
             OtherExpression => "this expression is not supported in a `#[differentiate]` function; rewrite it with supported syntax (see the README's table)",
             WriteIntoParameter => "writing into a parameter is not supported in a `#[differentiate]` function; copy it into a local buffer first (`let mut y = vec![0.0; x.len()]`) and write that",
             AssignWholeArray => "assigning a whole array is not supported in a `#[differentiate]` function; assign its elements (`x[i] = ..`)",
-            AssignField => "assignment to a field is not supported in a `#[differentiate]` function; assign to a local variable",
+            AssignField => "assignment to a field is supported only on a struct built in the body by a literal (`let mut s = State { x: .., v: .. }`); assign to a local variable",
             AssignIndexed => "assignment to an indexed element is not supported in a `#[differentiate]` function; assign to a local variable",
             AssignThroughReference => "assignment through a reference is not supported in a `#[differentiate]` function; assign to a local variable",
             AssignOther => "this assignment target is not supported in a `#[differentiate]` function; assign to a local variable",
