@@ -2,7 +2,7 @@
 //! returned whole. Each derivative is checked against one worked by hand, central
 //! differences of the function, or (for Hessians) differences of the gradient.
 
-use differentiate::differentiate;
+use differentiate::{differentiate, Differentiable};
 
 mod common;
 use common::assert_close;
@@ -20,7 +20,7 @@ fn differences(f: impl Fn(&[f64]) -> f64, x: &[f64], h: f64) -> Vec<f64> {
 }
 
 /// A state a simulation carries from step to step.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
 struct State {
     x: f64,
     v: f64,
@@ -137,4 +137,83 @@ fn a_struct_local_returned_whole() {
         &[0.6 + 10.0 * -4.0 / 25.0, 0.8 + 10.0 * 3.0 / 25.0],
         1e-14,
     );
+}
+
+/// A model built in the body from the parameters, then passed whole: to its own method and
+/// to a function of the struct.
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Line {
+    w: f64,
+    b: f64,
+    name: &'static str,
+}
+
+impl Line {
+    #[differentiate(wrt(self))]
+    fn predict(&self, x: f64) -> f64 {
+        self.w * x + self.b
+    }
+}
+
+#[differentiate]
+fn squared_norm(line: &Line) -> f64 {
+    line.w * line.w + line.b * line.b
+}
+
+#[differentiate(wrt(slope, intercept))]
+fn fit_error(slope: f64, intercept: f64, x: f64, y: f64) -> f64 {
+    let line = Line {
+        w: slope * 2.0,
+        b: intercept,
+        name: "fit",
+    };
+    let r = line.predict(x) - y;
+    r * r + squared_norm(&line)
+}
+
+#[test]
+fn a_struct_local_passed_whole_worked_by_hand() {
+    // w = 2s, b = c: r = 2s·x + c − y, E = r² + 4s² + c²;
+    // ∂E/∂s = 4r·x + 8s, ∂E/∂c = 2r + 2c. At s = 0.5, c = −1, x = 3, y = 1: r = 1.
+    let (value, (d_s, d_c)) = fit_error_grad(0.5, -1.0, 3.0, 1.0);
+    assert_eq!(value, 1.0 + 1.0 + 1.0);
+    assert_eq!((d_s, d_c), (12.0 + 4.0, 2.0 - 2.0));
+    let flat = |x: &[f64]| fit_error(x[0], x[1], 3.0, 1.0);
+    let (_, (d_s, d_c)) = fit_error_grad(0.3, 0.7, 3.0, 1.0);
+    assert_close(
+        "∇",
+        &[d_s, d_c],
+        &differences(flat, &[0.3, 0.7], 1e-6),
+        1e-8,
+    );
+}
+
+/// A struct rebuilt in a loop and passed whole each step (its numbers restored before each
+/// call, from the fields as they are then).
+#[differentiate]
+fn damped(k: f64, x0: f64) -> f64 {
+    let mut s = State { x: x0, v: 0.0 };
+    let mut total = 0.0;
+    for _ in 0..20 {
+        s = State {
+            x: s.x + 0.1 * s.v,
+            v: s.v - 0.1 * k * s.x,
+        };
+        total += kinetic(&s);
+    }
+    total
+}
+
+#[differentiate]
+fn kinetic(s: &State) -> f64 {
+    0.5 * s.v * s.v
+}
+
+#[test]
+fn a_struct_local_passed_whole_in_a_loop_against_differences() {
+    let x = [2.0, 0.8];
+    let flat = |x: &[f64]| damped(x[0], x[1]);
+    let (value, (d_k, d_x0)) = damped_grad(x[0], x[1]);
+    assert_eq!(value, flat(&x));
+    assert_close("∇", &[d_k, d_x0], &differences(flat, &x, 1e-6), 1e-7);
 }

@@ -124,10 +124,15 @@ fn generated_items(
     mut errors: Errors,
 ) -> TokenStream {
     let runtime = runtime_path();
+    let mut sig = signature::analyse(&func.sig, &options, &mut errors);
     // Structs built in the body, as one local per field (the function itself is emitted as
     // written).
-    let func = &struct_locals::scalar_replaced(func);
-    let mut sig = signature::analyse(&func.sig, &options, &mut errors);
+    let float: syn::Type = match &sig.floats.generic {
+        Some(t) => syn::parse_quote!(#t),
+        None => syn::parse_str(&twin::float_type(&sig).unwrap_or_else(|_| "f64".into()))
+            .expect("a float type"),
+    };
+    let func = &struct_locals::scalar_replaced(func, &float, sig.floats.generic.is_some());
     crate::linalg::promote_whole_values(&func.block, &mut sig);
     if let Some(signature::Output::Vec(elem)) = &sig.output {
         // Differentiated as its seeded sum, a scalar function (see `seeded`).

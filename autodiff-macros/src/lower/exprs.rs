@@ -333,7 +333,7 @@ impl Lowerer<'_> {
             Expr::Struct(_) => self.opaque(
                 expr,
                 "a struct literal",
-                "build structs from constants only, or hold it in a local that is read and assigned by field (`s.x`, `s.x += ..`), assigned whole with a literal of the same fields, or returned; pass its fields, not the struct, to functions and methods",
+                "build structs from constants only, or hold it in a local that is read and assigned by field (`s.x`, `s.x += ..`), assigned whole with a literal of the same fields, returned, or passed whole to differentiated functions and methods in statements (not in a loop's condition, a closure or a macro)",
                 out,
             ),
             Expr::Closure(_) => self.opaque(
