@@ -144,3 +144,55 @@ fn ndarray_views_have_owned_gradients() {
     assert_eq!(v, 30.0);
     assert_eq!(g, &m * 2.0);
 }
+
+/// `NAME_jvp` of a struct of tensors and of views, by reverse sweeps: the derivative along a
+/// direction of the struct's type, against central differences.
+#[test]
+fn jvp_of_a_struct_of_tensors_against_central_differences() {
+    let model = Mlp {
+        w1: filled(&[3, 4], 0.1),
+        b1: filled(&[4], 0.2),
+        w2: filled(&[4, 2], 0.3),
+        b2: filled(&[2], 0.4),
+    };
+    let direction = Mlp {
+        w1: filled(&[3, 4], 1.1),
+        b1: filled(&[4], 1.2),
+        w2: filled(&[4, 2], 1.3),
+        b2: filled(&[2], 1.4),
+    };
+    let x = filled(&[5, 3], 0.5);
+    let onehot = Tensor::from_vec(
+        &[5, 2],
+        vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0],
+    );
+    let (value, along) = loss_jvp(&model, &x, &onehot, direction.clone());
+    assert_eq!(value, loss(&model, &x, &onehot));
+    let at = |t: f64| {
+        let moved = |a: &Tensor, d: &Tensor| {
+            let data = a
+                .to_vec()
+                .iter()
+                .zip(d.to_vec())
+                .map(|(a, d)| a + t * d)
+                .collect();
+            Tensor::from_vec(a.shape(), data)
+        };
+        let m = Mlp {
+            w1: moved(&model.w1, &direction.w1),
+            b1: moved(&model.b1, &direction.b1),
+            w2: moved(&model.w2, &direction.w2),
+            b2: moved(&model.b2, &direction.b2),
+        };
+        loss(&m, &x, &onehot)
+    };
+    let h = 1e-6;
+    assert!((along - (at(h) - at(-h)) / (2.0 * h)).abs() < 1e-7);
+
+    // A view: its tangent is an owned array.
+    let m = Array2::from_shape_vec((2, 2), vec![1.0, -2.0, 0.5, 3.0]).expect("2 × 2");
+    let t = Array2::from_shape_vec((2, 2), vec![0.25, 1.0, -1.0, 0.5]).expect("2 × 2");
+    let (_, along) = frobenius_of_view_jvp(&m.view(), t.clone());
+    let at = |s: f64| frobenius_of_view(&(&m + &(&t * s)).view());
+    assert!((along - (at(h) - at(-h)) / (2.0 * h)).abs() < 1e-7);
+}

@@ -328,3 +328,77 @@ fn large_product_ignores_reused_storage() {
     }
     assert_close("a·b", &c.to_vec(), &expected, 1e-12);
 }
+
+/// `NAME_jvp` of tensor functions (which do not run at dual numbers): by reverse sweeps.
+#[test]
+fn jvp_of_tensor_functions_against_central_differences() {
+    // A number result: one sweep, the gradient times the tangent.
+    let (x, w, b) = (
+        Tensor::from_vec(&[2], vec![0.5, -1.0]),
+        Tensor::from_vec(&[2, 3], vec![0.1, 0.2, -0.3, 0.4, 0.5, -0.6]),
+        Tensor::from_vec(&[3], vec![0.7, -0.8, 0.9]),
+    );
+    let (dw, db) = (
+        Tensor::from_vec(&[2, 3], vec![1.0, 0.0, -1.0, 0.5, 2.0, 0.25]),
+        Tensor::from_vec(&[3], vec![-0.5, 1.5, 1.0]),
+    );
+    let (value, along) = affine_square_loss_jvp(&x, &w, &b, (dw.clone(), db.clone()));
+    assert_eq!(value, affine_square_loss(&x, &w, &b));
+    let h = 1e-6;
+    let moved = |t: f64| {
+        let w = Tensor::from_vec(
+            &[2, 3],
+            w.to_vec()
+                .iter()
+                .zip(dw.to_vec())
+                .map(|(a, d)| a + t * d)
+                .collect(),
+        );
+        let b = Tensor::from_vec(
+            &[3],
+            b.to_vec()
+                .iter()
+                .zip(db.to_vec())
+                .map(|(a, d)| a + t * d)
+                .collect(),
+        );
+        affine_square_loss(&x, &w, &b)
+    };
+    assert!((along - (moved(h) - moved(-h)) / (2.0 * h)).abs() < 1e-6);
+
+    // A tensor result: one sweep per output, shaped like the result.
+    let x = Tensor::from_vec(&[3], vec![0.3, -1.2, 2.0]);
+    let y = Tensor::from_vec(&[3], vec![1.0, 0.5, -0.25]);
+    let (tx, ty) = (
+        Tensor::from_vec(&[3], vec![1.0, -1.0, 0.5]),
+        Tensor::from_vec(&[3], vec![0.0, 2.0, 1.0]),
+    );
+    let (value, along) = mixed_jvp(&x, &y, (tx.clone(), ty.clone()));
+    assert_eq!(value.to_vec(), mixed(&x, &y).to_vec());
+    assert_eq!(along.shape(), &[3]);
+    let at = |t: f64| {
+        let x = Tensor::from_vec(
+            &[3],
+            x.to_vec()
+                .iter()
+                .zip(tx.to_vec())
+                .map(|(a, d)| a + t * d)
+                .collect(),
+        );
+        let y = Tensor::from_vec(
+            &[3],
+            y.to_vec()
+                .iter()
+                .zip(ty.to_vec())
+                .map(|(a, d)| a + t * d)
+                .collect(),
+        );
+        mixed(&x, &y).to_vec()
+    };
+    let expected: Vec<f64> = at(h)
+        .iter()
+        .zip(at(-h))
+        .map(|(u, d)| (u - d) / (2.0 * h))
+        .collect();
+    assert_close("J·t", &along.to_vec(), &expected, 1e-7);
+}

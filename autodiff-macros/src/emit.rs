@@ -723,6 +723,20 @@ pub fn supplied(
 
 /// `NAME_graph(params..) -> Graph`: the computation graph at a point, each node with its
 /// value and adjoint (see `graph`). `body` builds it; `None` for a stub.
+/// `NAME_jvp` by reverse sweeps (see `Parts::jvp_by_reverse`), for the items of a function of
+/// a struct parameter that do not run at dual numbers (tensor fields, views).
+pub fn jvp_by_reverse(func: &syn::ItemFn, sig: &Signature, runtime: &TokenStream) -> TokenStream {
+    Parts {
+        func,
+        sig,
+        runtime,
+        user_vjp: false,
+        loop_notes: &[],
+        forward_twin: false,
+    }
+    .jvp_by_reverse()
+}
+
 pub fn graph_item(
     func: &syn::ItemFn,
     sig: &Signature,

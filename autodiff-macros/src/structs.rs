@@ -1179,14 +1179,19 @@ impl<'a> Flat<'a> {
         let flat_jvp = call(&self.name("jvp"));
         let flat_tangent = self.flat_tangent(&tangent);
         let doc = doc_of("The value and the Jacobian-vector product");
-        items.extend(higher_order.then(|| quote! {
-            #(#attrs)*
-            #[doc = #doc]
-            #[allow(clippy::too_many_arguments)]
-            #vis fn #jvp #generics (#receiver #(#params,)* #tangent: #gradient_type) -> (#ret, #ret) #where_clause {
-                #flat_jvp(#(#args,)* #flat_tangent)
-            }
-        }));
+        if higher_order {
+            items.extend(quote! {
+                #(#attrs)*
+                #[doc = #doc]
+                #[allow(clippy::too_many_arguments)]
+                #vis fn #jvp #generics (#receiver #(#params,)* #tangent: #gradient_type) -> (#ret, #ret) #where_clause {
+                    #flat_jvp(#(#args,)* #flat_tangent)
+                }
+            });
+        } else {
+            // Not at dual numbers (tensor fields, views): by reverse sweeps of `NAME_vjp`.
+            items.extend(crate::emit::jvp_by_reverse(self.func, self.sig, rt));
+        }
 
         match &self.sig.output {
             Some(Output::Scalar(_)) => {

@@ -312,6 +312,20 @@ pub fn numbers_of<F, S: Differentiable<F>>(x: &S) -> Vec<F> {
     out
 }
 
+/// `Σ aᵢ·bᵢ` over the numbers of two values of one shape: a row of a Jacobian (a gradient
+/// entry) times a tangent, for a `NAME_jvp` computed by reverse sweeps.
+pub fn inner<F: num_traits::Float, S: Differentiable<F>>(a: &S, b: &S) -> F {
+    let (a, b) = (numbers_of(a), numbers_of(b));
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "a tangent must have its parameter's shape"
+    );
+    a.iter()
+        .zip(&b)
+        .fold(F::zero(), |sum, (x, y)| sum + *x * *y)
+}
+
 /// The value `template` with its numbers replaced by `numbers` (its constants kept): the
 /// struct a callee receives from a caller that passed it whole.
 pub fn with_numbers<F, S: Differentiable<F>>(template: &S, numbers: &[F]) -> S {

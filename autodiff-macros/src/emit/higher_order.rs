@@ -60,23 +60,19 @@ impl Parts<'_> {
             Some(t) => Eval::Generic(t.clone()),
             None => Eval::Twin(self.float_type()),
         };
-        if !self
+        // Tensors, and a supplied derivative of a function of an active struct (whose numbers
+        // would have to be lifted field by field), do not run at dual numbers: `NAME_jvp` by
+        // reverse sweeps, and no second-order items.
+        let at_duals = self
             .sig
             .params
             .iter()
             .all(|p| self.liftable(p, eval.float()))
-        {
-            return TokenStream::new();
-        }
-        if matches!(&self.sig.output, Some(Output::Tensor(ty)) if !crate::linalg::is_type(ty)) {
-            return TokenStream::new();
-        }
-        // A supplied derivative of a function of an active struct: first order only (the
-        // struct's numbers would have to be lifted to dual numbers field by field).
-        let active_struct = (self.sig.params.iter())
-            .any(|p| p.active && matches!(p.kind, ParamKind::Struct { .. }));
-        if active_struct {
-            return TokenStream::new();
+            && !matches!(&self.sig.output, Some(Output::Tensor(ty)) if !crate::linalg::is_type(ty))
+            && !(self.sig.params.iter())
+                .any(|p| p.active && matches!(p.kind, ParamKind::Struct { .. }));
+        if !at_duals {
+            return self.jvp_by_reverse();
         }
         let jvp = self.jvp(&eval);
         let hvp = match self.sig.output {
@@ -320,6 +316,107 @@ impl Parts<'_> {
             body,
         };
         self.item(item, eval, &dual)
+    }
+
+    /// `NAME_jvp` of a function that does not run at dual numbers (tensors): `J·t` by reverse
+    /// sweeps, each output's row of the Jacobian (`NAME_vjp` at a unit seed) times the
+    /// tangent; one sweep for a number result, one per number of a tensor result. Nothing
+    /// for other results.
+    pub(super) fn jvp_by_reverse(&self) -> TokenStream {
+        let scalar = matches!(self.sig.output, Some(Output::Scalar(_)));
+        let tensor =
+            matches!(&self.sig.output, Some(Output::Tensor(ty)) if !crate::linalg::is_type(ty));
+        // Over a type parameter `T`, `T: Differentiable<T>` is not known where the item is
+        // written (it holds at `f64` and `f32`).
+        if (!scalar && !tensor) || self.sig.floats.generic.is_some() {
+            return TokenStream::new();
+        }
+        let (rt, name) = (self.runtime, self.name());
+        let float = self.float_type();
+        // Every number active entry of the one float type (not `f32` beside `f64`).
+        let is_float = |ty: &syn::Type| matches!(ty, syn::Type::Path(p) if p.path.is_ident(&float));
+        let one_float = self.sig.active_params().all(|p| match &p.kind {
+            ParamKind::Scalar => is_float(&p.ty),
+            ParamKind::Slice { elem } | ParamKind::Array { elem, .. } => is_float(elem),
+            _ => true,
+        });
+        if !one_float {
+            return TokenStream::new();
+        }
+        let (one, zero) = (self.numbers().one(), self.numbers().zero());
+        let tangent = naming::public_param("tangent", &self.param_idents());
+        let vjp = self.call(&naming::vjp_fn(name));
+        let function = self.call(name);
+        // Each sweep takes the parameters again: one passed by value is cloned.
+        let args: Vec<TokenStream> = (self.sig.params.iter())
+            .map(|p| {
+                let ident = &p.ident;
+                match p.ty {
+                    syn::Type::Reference(_) => quote!(#ident),
+                    _ => quote!(::core::clone::Clone::clone(&#ident)),
+                }
+            })
+            .collect();
+        let active = self.sig.active_params().count();
+        let inner = |g: TokenStream, t: TokenStream| quote!(#rt::differentiable::inner::<#float, _>(&#g, &#t));
+        let along = match active {
+            1 => inner(quote!(__row), quote!(#tangent)),
+            n => {
+                let terms = (0..n).map(|i| {
+                    let i = syn::Index::from(i);
+                    inner(quote!(__row.#i), quote!(#tangent.#i))
+                });
+                quote!(#(#terms)+*)
+            }
+        };
+        let body = if scalar {
+            quote! {
+                let (__value, __row) = #vjp(#(#args,)* #one);
+                (__value, #along)
+            }
+        } else {
+            quote! {
+                let __value = #function(#(#args),*);
+                let __count = #rt::Differentiable::<#float>::count_numbers(&__value);
+                let mut __unit = ::std::vec![#zero; __count];
+                let mut __along = ::std::vec::Vec::with_capacity(__count);
+                for __k in 0..__count {
+                    __unit[__k] = #one;
+                    let __seed = #rt::differentiable::with_numbers(&__value, &__unit);
+                    __unit[__k] = #zero;
+                    let (_, __row) = #vjp(#(#args,)* __seed);
+                    __along.push(#along);
+                }
+                let __tangent = #rt::differentiable::with_numbers(&__value, &__along);
+                (__value, __tangent)
+            }
+        };
+        let doc = format!(
+            " Value of {} and its Jacobian-vector product: returns `({}, J·tangent)`, the \
+             derivative along `tangent` (one entry per active parameter, shaped like the \
+             gradient), shaped like the result. By reverse sweeps (the function does not run \
+             at dual numbers): each output's row of the Jacobian, `{}_vjp` at a unit seed, \
+             times the tangent.\n\n Generated by `#[differentiate]`.",
+            self.doc_link(),
+            self.doc_value(),
+            name
+        );
+        let (ret, gradient) = (&self.sig.return_type, self.gradient_type());
+        let vis = &self.func.vis;
+        let generics = &self.func.sig.generics;
+        let where_clause = &generics.where_clause;
+        let attrs = self.shared_attrs();
+        let receiver = self.receiver();
+        let params = self.params();
+        let ident = format_ident!("{}_jvp", name);
+        quote! {
+            #(#attrs)*
+            #[doc = #doc]
+            #[allow(clippy::all, non_snake_case, unused)]
+            #vis fn #ident #generics (#receiver #(#params,)* #tangent: #gradient) -> (#ret, #ret) #where_clause {
+                #body
+            }
+        }
     }
 
     /// The pullback at dual numbers with tangents `names`, its result taken apart into
