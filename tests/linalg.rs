@@ -7,19 +7,7 @@ use differentiate::differentiate;
 use nalgebra::{DMatrix, DVector, Matrix2, Matrix3, Point3, UnitQuaternion, Vector3};
 
 mod common;
-use common::assert_close;
-
-/// Central differences of `f` at `x` along each coordinate, step `h`.
-fn differences(f: impl Fn(&[f64]) -> f64, x: &[f64], h: f64) -> Vec<f64> {
-    (0..x.len())
-        .map(|i| {
-            let (mut up, mut down) = (x.to_vec(), x.to_vec());
-            up[i] += h;
-            down[i] -= h;
-            (f(&up) - f(&down)) / (2.0 * h)
-        })
-        .collect()
-}
+use common::{assert_close, central_differences as differences, hessian_by_differences};
 
 fn v3(x: &[f64]) -> Vector3<f64> {
     Vector3::from_column_slice(x)
@@ -434,22 +422,8 @@ fn readme_example_against_central_differences() {
 
 // ---- second derivatives: the functions above at dual numbers inside nalgebra values ----
 
-/// The Hessian by central differences of a gradient `g` (flattened) at `x`, step `h`.
-fn hessian_by_differences(g: impl Fn(&[f64]) -> Vec<f64>, x: &[f64], h: f64) -> Vec<Vec<f64>> {
-    (0..x.len())
-        .map(|i| {
-            let (mut up, mut down) = (x.to_vec(), x.to_vec());
-            up[i] += h;
-            down[i] -= h;
-            let (gu, gd) = (g(&up), g(&down));
-            gu.iter()
-                .zip(&gd)
-                .map(|(u, d)| (u - d) / (2.0 * h))
-                .collect()
-        })
-        .collect()
-}
-
+/// Every row of `got` within `tol` of `expected`'s (a Hessian against one by differences,
+/// which are symmetric: rows or columns alike).
 fn assert_hessian(what: &str, got: &[Vec<f64>], expected: &[Vec<f64>], tol: f64) {
     assert_eq!(got.len(), expected.len(), "{what}: rows");
     for (i, (g, e)) in got.iter().zip(expected).enumerate() {

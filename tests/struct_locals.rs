@@ -5,19 +5,7 @@
 use differentiate::{differentiate, Differentiable};
 
 mod common;
-use common::assert_close;
-
-/// Central differences of `f` at `x`, step `h`.
-fn differences(f: impl Fn(&[f64]) -> f64, x: &[f64], h: f64) -> Vec<f64> {
-    (0..x.len())
-        .map(|i| {
-            let (mut up, mut down) = (x.to_vec(), x.to_vec());
-            up[i] += h;
-            down[i] -= h;
-            (f(&up) - f(&down)) / (2.0 * h)
-        })
-        .collect()
-}
+use common::{assert_close, central_differences as differences, hessian_by_differences};
 
 /// A state a simulation carries from step to step.
 #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
@@ -63,15 +51,9 @@ fn a_state_assigned_whole_against_differences() {
         vec![a, b, c]
     };
     let (_, _, h) = energy_after_hessian(x[0], x[1], x[2], 0.01, 200);
-    for (i, row) in h.iter().enumerate() {
-        let column = |j: usize| {
-            let (mut up, mut down) = (x.to_vec(), x.to_vec());
-            up[i] += 1e-5;
-            down[i] -= 1e-5;
-            (grad(&up)[j] - grad(&down)[j]) / 2e-5
-        };
-        let expected: Vec<f64> = (0..3).map(column).collect();
-        assert_close(&format!("H row {i}"), row, &expected, 1e-5);
+    let expected = hessian_by_differences(grad, &x, 1e-5);
+    for (i, (row, expected)) in h.iter().zip(&expected).enumerate() {
+        assert_close(&format!("H row {i}"), row, expected, 1e-5);
     }
 }
 

@@ -168,21 +168,21 @@ fn jvp_of_a_struct_of_tensors_against_central_differences() {
     );
     let (value, along) = loss_jvp(&model, &x, &onehot, direction.clone());
     assert_eq!(value, loss(&model, &x, &onehot));
+    let moved = |a: &Tensor, d: &Tensor, t: f64| {
+        let data = a
+            .to_vec()
+            .iter()
+            .zip(d.to_vec())
+            .map(|(a, d)| a + t * d)
+            .collect();
+        Tensor::from_vec(a.shape(), data)
+    };
     let at = |t: f64| {
-        let moved = |a: &Tensor, d: &Tensor| {
-            let data = a
-                .to_vec()
-                .iter()
-                .zip(d.to_vec())
-                .map(|(a, d)| a + t * d)
-                .collect();
-            Tensor::from_vec(a.shape(), data)
-        };
         let m = Mlp {
-            w1: moved(&model.w1, &direction.w1),
-            b1: moved(&model.b1, &direction.b1),
-            w2: moved(&model.w2, &direction.w2),
-            b2: moved(&model.b2, &direction.b2),
+            w1: moved(&model.w1, &direction.w1, t),
+            b1: moved(&model.b1, &direction.b1, t),
+            w2: moved(&model.w2, &direction.w2, t),
+            b2: moved(&model.b2, &direction.b2, t),
         };
         loss(&m, &x, &onehot)
     };

@@ -329,6 +329,17 @@ fn large_product_ignores_reused_storage() {
     assert_close("a·b", &c.to_vec(), &expected, 1e-12);
 }
 
+/// `a + t·d`, elementwise: a tensor moved along a direction.
+fn moved(a: &Tensor, d: &Tensor, t: f64) -> Tensor {
+    let data = a
+        .to_vec()
+        .iter()
+        .zip(d.to_vec())
+        .map(|(a, d)| a + t * d)
+        .collect();
+    Tensor::from_vec(a.shape(), data)
+}
+
 /// `NAME_jvp` of tensor functions (which do not run at dual numbers): by reverse sweeps.
 #[test]
 fn jvp_of_tensor_functions_against_central_differences() {
@@ -345,26 +356,8 @@ fn jvp_of_tensor_functions_against_central_differences() {
     let (value, along) = affine_square_loss_jvp(&x, &w, &b, (dw.clone(), db.clone()));
     assert_eq!(value, affine_square_loss(&x, &w, &b));
     let h = 1e-6;
-    let moved = |t: f64| {
-        let w = Tensor::from_vec(
-            &[2, 3],
-            w.to_vec()
-                .iter()
-                .zip(dw.to_vec())
-                .map(|(a, d)| a + t * d)
-                .collect(),
-        );
-        let b = Tensor::from_vec(
-            &[3],
-            b.to_vec()
-                .iter()
-                .zip(db.to_vec())
-                .map(|(a, d)| a + t * d)
-                .collect(),
-        );
-        affine_square_loss(&x, &w, &b)
-    };
-    assert!((along - (moved(h) - moved(-h)) / (2.0 * h)).abs() < 1e-6);
+    let at = |t: f64| affine_square_loss(&x, &moved(&w, &dw, t), &moved(&b, &db, t));
+    assert!((along - (at(h) - at(-h)) / (2.0 * h)).abs() < 1e-6);
 
     // A tensor result: one sweep per output, shaped like the result.
     let x = Tensor::from_vec(&[3], vec![0.3, -1.2, 2.0]);
@@ -376,25 +369,7 @@ fn jvp_of_tensor_functions_against_central_differences() {
     let (value, along) = mixed_jvp(&x, &y, (tx.clone(), ty.clone()));
     assert_eq!(value.to_vec(), mixed(&x, &y).to_vec());
     assert_eq!(along.shape(), &[3]);
-    let at = |t: f64| {
-        let x = Tensor::from_vec(
-            &[3],
-            x.to_vec()
-                .iter()
-                .zip(tx.to_vec())
-                .map(|(a, d)| a + t * d)
-                .collect(),
-        );
-        let y = Tensor::from_vec(
-            &[3],
-            y.to_vec()
-                .iter()
-                .zip(ty.to_vec())
-                .map(|(a, d)| a + t * d)
-                .collect(),
-        );
-        mixed(&x, &y).to_vec()
-    };
+    let at = |t: f64| mixed(&moved(&x, &tx, t), &moved(&y, &ty, t)).to_vec();
     let expected: Vec<f64> = at(h)
         .iter()
         .zip(at(-h))

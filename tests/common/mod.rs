@@ -11,6 +11,19 @@ pub fn assert_close(name: &str, got: &[f64], expected: &[f64], tol: f64) {
     }
 }
 
+/// Central differences of `f` at `x` along each coordinate, step `h`: its gradient.
+#[allow(dead_code)]
+pub fn central_differences(f: impl Fn(&[f64]) -> f64, x: &[f64], h: f64) -> Vec<f64> {
+    (0..x.len())
+        .map(|i| {
+            let (mut up, mut down) = (x.to_vec(), x.to_vec());
+            up[i] += h;
+            down[i] -= h;
+            (f(&up) - f(&down)) / (2.0 * h)
+        })
+        .collect()
+}
+
 /// Central differences of a gradient `g` at `x`: column `j` of the Hessian.
 #[allow(dead_code)]
 pub fn hessian_by_differences(g: impl Fn(&[f64]) -> Vec<f64>, x: &[f64], h: f64) -> Vec<Vec<f64>> {

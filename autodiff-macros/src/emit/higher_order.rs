@@ -402,21 +402,16 @@ impl Parts<'_> {
             name
         );
         let (ret, gradient) = (&self.sig.return_type, self.gradient_type());
-        let vis = &self.func.vis;
-        let generics = &self.func.sig.generics;
-        let where_clause = &generics.where_clause;
-        let attrs = self.shared_attrs();
-        let receiver = self.receiver();
-        let params = self.params();
-        let ident = format_ident!("{}_jvp", name);
-        quote! {
-            #(#attrs)*
-            #[doc = #doc]
-            #[allow(clippy::all, non_snake_case, unused)]
-            #vis fn #ident #generics (#receiver #(#params,)* #tangent: #gradient) -> (#ret, #ret) #where_clause {
-                #body
-            }
-        }
+        let item = Item {
+            ident: format_ident!("{}_jvp", name),
+            doc,
+            extra_generic: None,
+            extra_param: quote!(#tangent: #gradient),
+            ret: quote!((#ret, #ret)),
+            body,
+        };
+        // Not generic, and at no other number type: the function's own `where` clause.
+        self.item(item, &Eval::Twin(float.clone()), &quote!(#float))
     }
 
     /// The pullback at dual numbers with tangents `names`, its result taken apart into
