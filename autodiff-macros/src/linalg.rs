@@ -107,11 +107,7 @@ pub fn promote_whole_values(block: &syn::Block, sig: &mut Signature) {
         };
         uses.visit_block(block);
         if uses.all > uses.by_component {
-            let ty = match &param.ty {
-                syn::Type::Reference(r) => (*r.elem).clone(),
-                other => other.clone(),
-            };
-            param.kind = ParamKind::Value { ty };
+            make_value(param);
         }
     }
 }
@@ -124,13 +120,18 @@ pub fn promote_values_at(number: &syn::Ident, sig: &mut Signature) {
         let over_number = scalar_type(&param.ty)
             .is_some_and(|t| matches!(t, syn::Type::Path(p) if p.path.is_ident(number)));
         if over_number && !matches!(param.kind, ParamKind::Value { .. }) {
-            let ty = match &param.ty {
-                syn::Type::Reference(r) => (*r.elem).clone(),
-                other => other.clone(),
-            };
-            param.kind = ParamKind::Value { ty };
+            make_value(param);
         }
     }
+}
+
+/// Makes `param` a value parameter of the type it holds or refers to.
+fn make_value(param: &mut crate::signature::Param) {
+    let ty = match &param.ty {
+        syn::Type::Reference(r) => (*r.elem).clone(),
+        other => other.clone(),
+    };
+    param.kind = ParamKind::Value { ty };
 }
 
 /// Counts the mentions of a parameter, and those that read it by component or pass it to a

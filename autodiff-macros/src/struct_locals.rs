@@ -300,7 +300,7 @@ impl<'ast> Visit<'ast> for Uses<'_> {
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        if mentions(m.tokens.clone(), &self.local.name) {
+        if crate::twin::mentions_ident(m.tokens.clone(), &self.local.name.to_string()) {
             self.ok = false;
         }
     }
@@ -367,14 +367,6 @@ fn calls_with_whole(stmt: &syn::Stmt, name: &syn::Ident) -> bool {
     let mut finder = Finder { name, found: false };
     finder.visit_stmt(stmt);
     finder.found
-}
-
-fn mentions(tokens: proc_macro2::TokenStream, name: &syn::Ident) -> bool {
-    tokens.into_iter().any(|t| match t {
-        proc_macro2::TokenTree::Ident(i) => i == *name,
-        proc_macro2::TokenTree::Group(g) => mentions(g.stream(), name),
-        _ => false,
-    })
 }
 
 /// Rewrites the uses `replaceable` accepted.

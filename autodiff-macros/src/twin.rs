@@ -264,15 +264,6 @@ fn converted_constant(call: &syn::ExprMethodCall) -> Option<&syn::Expr> {
         .flatten()
 }
 
-/// Whether the twin asks its numbers to be nalgebra's `RealField` (see [`over_linalg`]).
-pub fn is_over_linalg(twin: &syn::ItemFn) -> bool {
-    twin.sig.generics.where_clause.as_ref().is_some_and(|w| {
-        w.predicates
-            .iter()
-            .any(|p| p.to_token_stream().to_string().ends_with("RealField"))
-    })
-}
-
 /// The `use` a twin's body starts with: the traits through which it passes arguments to, and
 /// takes results from, calls the gradient does not differentiate.
 pub fn conversions_in_scope() -> syn::Stmt {
@@ -301,9 +292,9 @@ pub fn forward(
     let Twin::Rewritten(rewritten) = twin else {
         return None;
     };
-    // Its body as written would call a number's functions ambiguously (`Float` and
-    // `RealField` both have `sin`).
-    if is_over_linalg(rewritten) {
+    // Over nalgebra values its body as written would call a number's functions ambiguously
+    // (`Float` and `RealField` both have `sin`; see `over_linalg`).
+    if takes_linalg_values(sig) {
         return None;
     }
     let active: Vec<_> = sig.active_params().collect();
@@ -518,7 +509,7 @@ const INTEGER_METHODS: &[&str] = &[
 ];
 
 /// Whether `tokens` name the identifier `name` anywhere.
-fn mentions_ident(tokens: TokenStream, name: &str) -> bool {
+pub fn mentions_ident(tokens: TokenStream, name: &str) -> bool {
     tokens.into_iter().any(|tree| match tree {
         proc_macro2::TokenTree::Ident(ident) => ident == name,
         proc_macro2::TokenTree::Group(g) => mentions_ident(g.stream(), name),
