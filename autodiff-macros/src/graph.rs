@@ -67,9 +67,14 @@ pub fn graph_body(
     let body = grapher.block(&ir.body);
     let results: Vec<TokenStream> = ir.result.iter().map(|op| grapher.node(op)).collect();
     let items = &ir.items;
+    let imports = if grapher.stores_as_is() {
+        quote!(use #runtime::rules as __rules;)
+    } else {
+        quote!(use #runtime::{graph::value as __value, rules as __rules};)
+    };
     quote! {
         #(#items)*
-        use #runtime::{graph::value as __value, rules as __rules};
+        #imports
         let mut #recorder = #runtime::graph::Recorder::new(#title);
         #params
         #body
@@ -187,11 +192,21 @@ impl Grapher<'_> {
             (trees.next(), trees.next()),
             (Some(proc_macro2::TokenTree::Ident(_)), None)
         );
+        if self.stores_as_is() {
+            // Always an argument, so without parentheses.
+            return tokens;
+        }
         if single_ident {
             quote!(__value(&#tokens))
         } else {
             quote!(__value(&(#tokens)))
         }
+    }
+
+    /// Whether the function's numbers are `f64` or `f32`, which the recorder takes as they
+    /// are (a generic function's go through `__value`).
+    fn stores_as_is(&self) -> bool {
+        matches!(self.ir.numbers, Numbers::Literal)
     }
 
     /// The node an active binding reads for `op`: its own, or a constant node made here.
@@ -206,17 +221,34 @@ impl Grapher<'_> {
             }
             Operand::Const(c) => {
                 let label = c.to_token_stream().to_string();
-                // A literal (`6.0`) has no type of its own here: the graph's numbers are `f64`.
+                // A literal (`6.0`) has no type of its own here: it is the function's float.
                 let value = match &self.ir.numbers {
                     Numbers::Literal => {
                         let float = &self.float;
-                        quote!(__value::<#float>(&(#c)))
+                        match c {
+                            syn::Expr::Lit(syn::ExprLit {
+                                lit: syn::Lit::Float(f),
+                                ..
+                            }) if f.suffix().is_empty() => {
+                                let typed = format!("{}_{float}", f.base10_digits());
+                                syn::LitFloat::new(&typed, f.span()).into_token_stream()
+                            }
+                            // (Typed, not cast: it may be `Default::default()`.)
+                            _ => quote!(::core::convert::identity::<#float>(#c)),
+                        }
                     }
                     Numbers::Generic(_) => self.value(quote!(#c)),
                 };
                 quote!(#recorder.constant(#label, #value))
             }
         }
+    }
+
+    /// Whether the nodes of `operands` include one [`Self::node`] records as a constant.
+    fn records_constant<'o>(&self, operands: impl IntoIterator<Item = &'o Operand>) -> bool {
+        operands
+            .into_iter()
+            .any(|op| !matches!(op, Operand::Var(v) if self.active(*v)))
     }
 
     /// How a constant variable is labelled: the user's name, or what it is.
@@ -356,8 +388,9 @@ impl Grapher<'_> {
             }
             Rhs::Component { of, index, .. } => self.component_node(*of, *index),
             Rhs::Neg(a) => {
+                let borrows = self.records_constant([a]);
                 let a = self.node(a);
-                operation("-", number, vec![quote!((#a, -1.0))])
+                operation("-", number, vec![quote!((#a, -1.0))], borrows)
             }
             Rhs::Arith(op, a, b) => {
                 let label = match op {
@@ -379,17 +412,23 @@ impl Grapher<'_> {
                         vec![quote!((#a, 1.0)), quote!((#b, #sign))]
                     }
                 };
-                operation(label, number, inputs)
+                operation(label, number, inputs, self.records_constant([a, b]))
             }
             Rhs::Prim { prim, args, .. } => {
                 let label = prim_label(prim.name, args);
                 let inputs = self.rule_inputs(var, prim, args);
-                operation(&label, number, inputs)
+                let targets = prim.rules.iter().filter_map(|rule| args.get(rule.operand));
+                operation(&label, number, inputs, self.records_constant(targets))
             }
             Rhs::Cast { arg, ty } => {
                 let label = format!("as {}", ty.to_token_stream());
                 let a = self.node(arg);
-                operation(&label, number, vec![quote!((#a, 1.0))])
+                operation(
+                    &label,
+                    number,
+                    vec![quote!((#a, 1.0))],
+                    self.records_constant([arg]),
+                )
             }
             Rhs::Call { callee, args, .. } => {
                 if let Some(read) = self.components.get(&var) {
@@ -764,11 +803,20 @@ impl Grapher<'_> {
     }
 }
 
-/// `graph.operation(label, value, &[inputs])`; inputs that record constant nodes borrow the
-/// recorder themselves, so they are computed first.
-fn operation(label: &str, number: TokenStream, inputs: Vec<TokenStream>) -> TokenStream {
+/// `graph.operation(label, value, &[inputs])`; inputs that record constant nodes (`borrows`)
+/// borrow the recorder themselves, so they are computed first.
+fn operation(
+    label: &str,
+    number: TokenStream,
+    inputs: Vec<TokenStream>,
+    borrows: bool,
+) -> TokenStream {
     let recorder = recorder();
-    if inputs.iter().any(|i| mentions(i, &recorder)) {
+    if inputs.is_empty() {
+        // (A step function's: no partials, whose type would be left to infer.)
+        return quote!(#recorder.operation::<f64>(#label, #number, &[]));
+    }
+    if borrows {
         quote!({
             let __inputs = [#(#inputs),*];
             #recorder.operation(#label, #number, &__inputs)
@@ -776,15 +824,6 @@ fn operation(label: &str, number: TokenStream, inputs: Vec<TokenStream>) -> Toke
     } else {
         quote!(#recorder.operation(#label, #number, &[#(#inputs),*]))
     }
-}
-
-/// Whether `tokens` mention the identifier `ident`.
-fn mentions(tokens: &TokenStream, ident: &syn::Ident) -> bool {
-    tokens.clone().into_iter().any(|tree| match tree {
-        proc_macro2::TokenTree::Ident(i) => i == *ident,
-        proc_macro2::TokenTree::Group(g) => mentions(&g.stream(), ident),
-        _ => false,
-    })
 }
 
 /// The user's parameter name (raw identifiers kept raw).

@@ -32,6 +32,7 @@ mod iterators;
 mod kept;
 mod loops;
 mod rejections;
+mod spans;
 mod stmts;
 mod views;
 
@@ -40,6 +41,7 @@ use kept::*;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use rejections::Rejected;
+use spans::SourceSpan;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
@@ -466,7 +468,7 @@ impl Lowerer<'_> {
     }
 
     fn constant_var(&mut self, hint: &str, expr: Expr, out: &mut Block) -> VarId {
-        let span = expr.span();
+        let span = expr.source_span();
         let var = self.ir.new_var(hint, None, span);
         out.stmts.push(Stmt::Let {
             var,
@@ -478,7 +480,7 @@ impl Lowerer<'_> {
 
     /// A value computed as written (locals renamed), with no derivative.
     fn passive(&mut self, expr: &Expr, kind: PassiveKind, out: &mut Block) -> Operand {
-        let span = expr.span();
+        let span = expr.source_span();
         self.passive_at(expr, kind, span, out)
     }
 
@@ -510,7 +512,7 @@ impl Lowerer<'_> {
         fix: impl Into<String>,
         out: &mut Block,
     ) -> Operand {
-        let span = expr.span();
+        let span = expr.source_span();
         self.opaque_at(expr, span, what, fix, out)
     }
 

@@ -266,26 +266,31 @@ impl Recorder {
         self.graph.nodes.len() - 1
     }
 
+    // Values and partials are taken as `f64` or `f32` (`impl Into<f64>`), so that the graph
+    // of a function over either stores its numbers without a conversion call per node.
+
     /// A parameter (or an element of one, `x[2]`).
-    pub fn input(&mut self, label: &str, value: f64) -> usize {
+    pub fn input(&mut self, label: &str, value: impl Into<f64>) -> usize {
+        let value = value.into();
         let node = self.push(NodeKind::Input, label.to_string(), value, Vec::new());
         self.graph.nodes[node].names.push(label.to_string());
         node
     }
 
     /// A value with no derivative.
-    pub fn constant(&mut self, label: &str, value: f64) -> usize {
-        self.push(NodeKind::Const, label.to_string(), value, Vec::new())
+    pub fn constant(&mut self, label: &str, value: impl Into<f64>) -> usize {
+        self.push(NodeKind::Const, label.to_string(), value.into(), Vec::new())
     }
 
     /// An operation on other nodes, with the local partial derivative along each.
-    pub fn operation(&mut self, label: &str, value: f64, inputs: &[(usize, f64)]) -> usize {
-        self.push(
-            NodeKind::Operation,
-            label.to_string(),
-            value,
-            inputs.to_vec(),
-        )
+    pub fn operation<P: Into<f64> + Copy>(
+        &mut self,
+        label: &str,
+        value: impl Into<f64>,
+        inputs: &[(usize, P)],
+    ) -> usize {
+        let inputs = inputs.iter().map(|&(node, p)| (node, p.into())).collect();
+        self.push(NodeKind::Operation, label.to_string(), value.into(), inputs)
     }
 
     /// The user's variable `name` now holds node `node`.

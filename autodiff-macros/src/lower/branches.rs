@@ -30,7 +30,7 @@ impl Lowerer<'_> {
                         (&*l.pat, None, ArmBody::Block(&i.then_branch)),
                         (&wildcard, None, else_body(i)),
                     ];
-                    return self.lower_match(&l.expr, arms, want, expr.span(), out);
+                    return self.lower_match(&l.expr, arms, want, expr.source_span(), out);
                 }
                 let cond = self.lower_expr(&i.cond, out);
                 let else_arm = match &i.else_branch {
@@ -41,7 +41,7 @@ impl Lowerer<'_> {
                     Selector::If(cond),
                     vec![ArmSource::Block(&i.then_branch), else_arm],
                     want,
-                    expr.span(),
+                    expr.source_span(),
                     out,
                 )
             }
@@ -57,7 +57,7 @@ impl Lowerer<'_> {
                         )
                     })
                     .collect();
-                self.lower_match(&m.expr, arms, want, expr.span(), out)
+                self.lower_match(&m.expr, arms, want, expr.source_span(), out)
             }
             _ => vec![self.lower_expr(expr, out); want.max(1)],
         }

@@ -126,7 +126,7 @@ impl Lowerer<'_> {
             if !movable {
                 continue;
             }
-            let span = buffer.init.span();
+            let span = buffer.init.source_span();
             let elem = buffer.ty.and_then(|t| element_type(t, &self.floats));
             let len_op = self.lower_expr(&len, out);
             let fixed_len = match (&len_op, vec) {

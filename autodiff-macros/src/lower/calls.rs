@@ -11,7 +11,7 @@ impl Lowerer<'_> {
         out: &mut Block,
     ) -> Operand {
         let name = m.method.to_string();
-        let span = m.span();
+        let span = m.source_span();
         if let Some(converted) = self.lower_unwrapped_conversion(m, out) {
             return converted;
         }
@@ -139,7 +139,7 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn lower_call(&mut self, c: &syn::ExprCall, out: &mut Block) -> Operand {
-        let span = c.span();
+        let span = c.source_span();
         let Expr::Path(path) = &*c.func else {
             return self.opaque(
                 &Expr::Call(c.clone()),
@@ -289,7 +289,7 @@ impl Lowerer<'_> {
         let form = CallForm::Path(
             syn::parse_quote!(::differentiate::runtime::linalg_rules::#func::<#target, _>),
         );
-        Some(self.lower_prim(prim, form, array.elems.iter(), c.span(), out))
+        Some(self.lower_prim(prim, form, array.elems.iter(), c.source_span(), out))
     }
 
     /// `v.map(|x| body)` of a local value (a nalgebra vector or matrix) with a closure of one
@@ -339,7 +339,7 @@ impl Lowerer<'_> {
             args: vec![receiver, Operand::Const(closure)],
             refs: vec![false, false],
         };
-        Some(self.bind("t", rhs, m.span(), out))
+        Some(self.bind("t", rhs, m.source_span(), out))
     }
 
     /// `m.try_inverse().unwrap()` or `.expect(..)`: the inverse of a matrix, as the runtime's
@@ -358,7 +358,7 @@ impl Lowerer<'_> {
             syn::parse_quote!(::differentiate::runtime::linalg_rules::inverse);
         let prim = &primitives::LINALG_INVERSE;
         let form = CallForm::Path(path);
-        Some(self.lower_prim(prim, form, std::iter::once(&argument), m.span(), out))
+        Some(self.lower_prim(prim, form, std::iter::once(&argument), m.source_span(), out))
     }
 
     /// `Vector3::new(x, y, z)`, `Matrix3::new(..)`: a constructor, with a rule per argument;
@@ -381,7 +381,7 @@ impl Lowerer<'_> {
         };
         if let Some(prim) = prim {
             let form = CallForm::Path(path.clone());
-            return self.lower_prim(prim, form, c.args.iter(), c.span(), out);
+            return self.lower_prim(prim, form, c.args.iter(), c.source_span(), out);
         }
         if let Some(converted) = self.lower_from_array(c, path, function, out) {
             return converted;
@@ -397,7 +397,7 @@ impl Lowerer<'_> {
                 syn::parse_quote!(::differentiate::runtime::linalg_rules::point);
             let form = CallForm::Path(path);
             let prim = &primitives::LINALG_POINT;
-            return self.lower_prim(prim, form, std::iter::once(&argument), c.span(), out);
+            return self.lower_prim(prim, form, std::iter::once(&argument), c.source_span(), out);
         }
         let name = path.to_token_stream().to_string().replace(' ', "");
         self.opaque(
@@ -439,7 +439,7 @@ impl Lowerer<'_> {
         span: Span,
         out: &mut Block,
     ) -> Operand {
-        let spans = args.iter().map(|a| a.span()).collect();
+        let spans = args.iter().map(|a| a.source_span()).collect();
         let args = args.iter().map(|a| self.lower_call_arg(a, out)).collect();
         self.bind(
             "t",
@@ -653,7 +653,7 @@ impl Lowerer<'_> {
             &call.args[0],
             ty,
             |arg| syn::parse_quote!(#func(#arg).#method(#args)),
-            m.span(),
+            m.source_span(),
             out,
         ))
     }

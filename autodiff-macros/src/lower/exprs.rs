@@ -51,7 +51,7 @@ impl Lowerer<'_> {
                                 index,
                                 guard: None,
                             },
-                            expr.span(),
+                            expr.source_span(),
                             out,
                         )
                     })
@@ -103,7 +103,13 @@ impl Lowerer<'_> {
                     syn::parse_quote!(::differentiate::runtime::linalg_rules::coords);
                 let prim = &primitives::LINALG_COORDS;
                 let form = CallForm::Path(path);
-                return self.lower_prim(prim, form, std::iter::once(&argument), expr.span(), out);
+                return self.lower_prim(
+                    prim,
+                    form,
+                    std::iter::once(&argument),
+                    expr.source_span(),
+                    out,
+                );
             }
         }
         if let (syn::Member::Unnamed(index), Some(parts)) = (&f.member, self.tuple_of(&f.base)) {
@@ -134,7 +140,7 @@ impl Lowerer<'_> {
                     tuple: false,
                     field: Some(name.clone()),
                 };
-                self.bind("t", component, expr.span(), out)
+                self.bind("t", component, expr.source_span(), out)
             }
             (syn::Member::Unnamed(index), Some(of)) => {
                 let component = Rhs::Component {
@@ -143,7 +149,7 @@ impl Lowerer<'_> {
                     tuple: true,
                     field: None,
                 };
-                self.bind("t", component, expr.span(), out)
+                self.bind("t", component, expr.source_span(), out)
             }
             _ => self.opaque(
                 expr,
@@ -156,7 +162,7 @@ impl Lowerer<'_> {
 
     /// `x[i]` of an array is a load; `q[0]` of an array a call returned, a component.
     fn lower_index(&mut self, expr: &Expr, i: &syn::ExprIndex, out: &mut Block) -> Operand {
-        let span = expr.span();
+        let span = expr.source_span();
         if matches!(strip_parens(&i.index), Expr::Range(_)) && self.names_view(expr) {
             return self.reject(expr, Rejected::Slicing);
         }
@@ -218,7 +224,7 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn lower_expr(&mut self, expr: &Expr, out: &mut Block) -> Operand {
-        let span = expr.span();
+        let span = expr.source_span();
         match expr {
             Expr::Lit(_) => Operand::Const(expr.clone()),
             Expr::Path(p) => self.lower_path(expr, p, out),
@@ -356,7 +362,7 @@ impl Lowerer<'_> {
 
     pub(super) fn lower_binary(&mut self, b: &syn::ExprBinary, out: &mut Block) -> Operand {
         use syn::BinOp::*;
-        let span = b.span();
+        let span = b.source_span();
         let arith = |op: &syn::BinOp| match op {
             Add(_) | AddAssign(_) => Some(ArithOp::Add),
             Sub(_) | SubAssign(_) => Some(ArithOp::Sub),
@@ -448,7 +454,7 @@ impl Lowerer<'_> {
                     "at",
                     "view_index",
                     &[&view.start, &i, &view.len],
-                    place.span(),
+                    place.source_span(),
                     out,
                 );
                 out.stmts.push(Stmt::Store {
@@ -485,7 +491,7 @@ impl Lowerer<'_> {
         }
         match Self::local_ident(place) {
             Some(ident) if self.find(&ident.to_string()).is_some() => {
-                self.assign(&ident.to_string(), value, place.span(), out);
+                self.assign(&ident.to_string(), value, place.source_span(), out);
             }
             Some(ident) => {
                 self.errors.spanned(ident, format!("cannot assign to `{ident}`: only local variables can be assigned in a `#[differentiate]` function"));

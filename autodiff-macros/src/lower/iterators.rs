@@ -229,14 +229,14 @@ impl Lowerer<'_> {
                 single(count, part(Source::Elements(view), true))
             }
             Plan::Windows(of, k) => {
-                let span = k.span();
+                let span = k.source_span();
                 let view = self.view_of(of, out).expect("planned as elements");
                 let k = self.lower_expr(k, out);
                 let count = self.index_call("n", "windows_count", &[&view.len, &k], span, out);
                 single(count, part(Source::Windows(view, k), true))
             }
             Plan::Chunks(of, k, exact) => {
-                let span = k.span();
+                let span = k.source_span();
                 let view = self.view_of(of, out).expect("planned as elements");
                 let k = self.lower_expr(k, out);
                 let count = if *exact {
@@ -271,7 +271,7 @@ impl Lowerer<'_> {
                 chain
             }
             Plan::Skip(inner, n) => {
-                let span = n.span();
+                let span = n.source_span();
                 let mut chain = self.lower_chain(inner, out);
                 let n = self.lower_expr(n, out);
                 for p in chain.parts.iter_mut().filter(|p| !p.rev) {
@@ -282,14 +282,14 @@ impl Lowerer<'_> {
                 chain
             }
             Plan::Take(inner, n) => {
-                let span = n.span();
+                let span = n.source_span();
                 let chain = self.lower_chain(inner, out);
                 let n = self.lower_expr(n, out);
                 let taken = self.index_call("n", "take_count", &[&chain.count, &n], span, out);
                 self.truncate(chain, taken, span, out)
             }
             Plan::StepBy(inner, k) => {
-                let span = k.span();
+                let span = k.source_span();
                 let mut chain = self.lower_chain(inner, out);
                 let k = self.lower_expr(k, out);
                 let count = self.index_call("n", "step_count", &[&chain.count, &k], span, out);

@@ -263,7 +263,7 @@ impl Lowerer<'_> {
                                 prim,
                                 CallForm::Method(method),
                                 std::iter::once(&*m.receiver),
-                                m.span(),
+                                m.source_span(),
                                 out,
                             );
                             self.bind_pattern(pat, value, out);
@@ -678,7 +678,7 @@ impl Lowerer<'_> {
                     match self.loops[target].value.clone() {
                         Some(name) => {
                             let op = self.lower_expr(value, out);
-                            self.assign(&name, op, value.span(), out);
+                            self.assign(&name, op, value.source_span(), out);
                         }
                         None => {
                             self.errors.spanned(value, "`break` with a value is supported in a `loop` whose value is used (`let v = loop { .. break x; };`)");
@@ -733,12 +733,12 @@ impl Lowerer<'_> {
         let components = self.lower_expr_n(value, self.components, out);
         if self.returns {
             for (k, op) in components.into_iter().enumerate() {
-                self.assign(&ret_name(k), op, value.span(), out);
+                self.assign(&ret_name(k), op, value.source_span(), out);
             }
             self.assign(
                 DONE,
                 Operand::Const(syn::parse_quote!(true)),
-                value.span(),
+                value.source_span(),
                 out,
             );
         } else {

@@ -89,7 +89,7 @@ impl Lowerer<'_> {
         }
         match self.lookup(&Self::local_ident(expr)?.to_string())? {
             Binding::View(view) => Some(view),
-            Binding::Array(array) => Some(self.whole(array, expr.span(), out)),
+            Binding::Array(array) => Some(self.whole(array, expr.source_span(), out)),
             _ => None,
         }
     }
@@ -248,7 +248,7 @@ impl Lowerer<'_> {
         let Some(view) = self.view_of(&m.receiver, out) else {
             return false;
         };
-        let span = m.span();
+        let span = m.source_span();
         let k = self.lower_expr(&m.args[0], out);
         let first_len = self.index_call(
             "len",
@@ -320,7 +320,7 @@ impl Lowerer<'_> {
         {
             return None;
         }
-        let span = m.span();
+        let span = m.source_span();
         let view = self.view_of(&m.receiver, out)?;
         let index = if first {
             Operand::Const(syn::parse_quote!(0))
@@ -358,7 +358,7 @@ impl Lowerer<'_> {
         {
             return None;
         }
-        let span = m.span();
+        let span = m.source_span();
         let dst = self.view_of(&m.receiver, out)?;
         if self
             .ir
