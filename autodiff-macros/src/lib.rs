@@ -55,6 +55,7 @@ mod signature;
 mod struct_locals;
 mod struct_results;
 mod structs;
+mod syntax;
 mod twin;
 
 /// Generates the derivative of a numeric function at compile time.

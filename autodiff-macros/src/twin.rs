@@ -611,9 +611,10 @@ impl Rewrite<'_> {
         path.is_ident(self.float)
     }
 
-    fn convert(&self, e: impl ToTokens) -> syn::Expr {
-        let n = &self.number;
-        syn::parse_quote!(#n::from(#e).unwrap())
+    fn convert(&self, e: syn::Expr) -> syn::Expr {
+        let from = crate::syntax::call(crate::syntax::path2(&self.number, "from"), [e]);
+        let unwrap = syn::Ident::new("unwrap", Span::call_site());
+        crate::syntax::method_call(from, unwrap, Default::default())
     }
 
     /// A float literal as a conversion into the number type; `None` for any other literal.
@@ -630,8 +631,11 @@ impl Rewrite<'_> {
         } else {
             format!("{digits}.0")
         };
-        let lit: syn::LitFloat = syn::parse_str(&format!("{digits}_{}", self.float)).ok()?;
-        Some(self.convert(lit))
+        let lit = syn::LitFloat::new(&format!("{digits}_{}", self.float), lit.span());
+        Some(self.convert(syn::Expr::Lit(syn::ExprLit {
+            attrs: Vec::new(),
+            lit: lit.into(),
+        })))
     }
 
     /// `f64::MAX` and the like: the number type's own.
@@ -664,7 +668,7 @@ impl Rewrite<'_> {
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         let n = &self.number;
         match segments.as_slice() {
-            [.., ty, "consts", _] if *ty == self.float => Some(self.convert(p)),
+            [.., ty, "consts", _] if *ty == self.float => Some(self.convert(p.clone().into())),
             [ty, name] if *ty == self.float => {
                 if let Some(constant) = self.float_constant(name) {
                     return Some(constant);
@@ -673,7 +677,7 @@ impl Rewrite<'_> {
                     .chars()
                     .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
                 {
-                    return Some(self.convert(p));
+                    return Some(self.convert(p.clone().into()));
                 }
                 let name = syn::Ident::new(name, Span::call_site());
                 Some(syn::parse_quote!(#n::#name))
@@ -762,7 +766,9 @@ impl VisitMut for Rewrite<'_> {
                 self.visit_expr_mut(&mut c.expr);
                 let inner = &c.expr;
                 match &*c.ty {
-                    syn::Type::Path(p) if self.is_float(&p.path) => *expr = self.convert(inner),
+                    syn::Type::Path(p) if self.is_float(&p.path) => {
+                        *expr = self.convert((**inner).clone())
+                    }
                     syn::Type::Path(p) if p.path.get_ident().is_some_and(is_integer_type) => {
                         let ty = &c.ty;
                         *expr =
@@ -790,7 +796,7 @@ impl VisitMut for Rewrite<'_> {
                         && path.segments[1].ident == "from"
                         && c.args.len() == 1
                     {
-                        *expr = self.convert(&c.args[0]);
+                        *expr = self.convert(c.args[0].clone());
                         return;
                     }
                 }

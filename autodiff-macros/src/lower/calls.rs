@@ -3,6 +3,7 @@
 use super::*;
 use crate::ir::Numbers;
 use crate::signature::FLOAT_TRAITS;
+use crate::syntax;
 
 impl Lowerer<'_> {
     pub(super) fn lower_method_call(
@@ -201,7 +202,7 @@ impl Lowerer<'_> {
                     return self.lower_conversion(
                         &c.args[0],
                         ty,
-                        |arg| syn::parse_quote!(#func(#arg)),
+                        |arg| syntax::call((**func).clone(), [arg]),
                         span,
                         out,
                     );
@@ -652,7 +653,10 @@ impl Lowerer<'_> {
         Some(self.lower_conversion(
             &call.args[0],
             ty,
-            |arg| syn::parse_quote!(#func(#arg).#method(#args)),
+            |arg| {
+                let converted = syntax::call((**func).clone(), [arg]);
+                syntax::method_call(converted, method.clone(), args.clone())
+            },
             m.source_span(),
             out,
         ))
@@ -665,12 +669,12 @@ impl Lowerer<'_> {
         &mut self,
         value: &Expr,
         ty: syn::Type,
-        written: impl FnOnce(TokenStream) -> Expr,
+        written: impl FnOnce(Expr) -> Expr,
         span: Span,
         out: &mut Block,
     ) -> Operand {
         match self.lower_expr(value, out) {
-            Operand::Const(c) => Operand::Const(written(c.into_token_stream())),
+            Operand::Const(c) => Operand::Const(written(c)),
             arg => self.bind("t", Rhs::Cast { arg, ty }, span, out),
         }
     }
