@@ -208,3 +208,28 @@ fn deref_map(x: &[f64; 2]) -> f64 {
 fn map_of_a_dereferenced_array() {
     assert_eq!(deref_map_grad(&[2.0, 1.0]), (8.0, [4.0 * 1.0, 4.0 * 2.0]));
 }
+
+#[differentiate]
+fn total(v: &[f64]) -> f64 {
+    v.iter().sum()
+}
+
+/// Found by the fuzzer: a borrowed array of constants passed to a differentiated function in
+/// code the second-order twin runs as written (a loop's bound, a closure never called) reaches
+/// it as `f64`s.
+#[differentiate]
+fn bounded_by_a_call(x: f64) -> f64 {
+    let _never_called = |t: f64| t - total(&[2.0, 0.75]);
+    let mut s = x;
+    for _ in 0..(total(&[1.0, 2.0]) as usize) {
+        s = s * x;
+    }
+    s
+}
+
+#[test]
+fn borrowed_constant_array_in_code_the_twin_runs_as_written() {
+    // x⁴: 4x³ and 12x² at 1.5, by hand.
+    assert_eq!(bounded_by_a_call_grad(1.5), (5.0625, 13.5));
+    assert_eq!(bounded_by_a_call_hessian(1.5), (5.0625, 13.5, 27.0));
+}

@@ -707,7 +707,15 @@ impl Rewrite<'_> {
             return None;
         }
         let (func, n) = (&c.func, &self.number);
-        let args = c.args.iter().map(|a| quote!((&(#a)).lower_arg()));
+        let args = c.args.iter().map(|a| match a {
+            // `&e` lowers `e`, then borrows it: `&[..]` of the number type would otherwise be
+            // passed as it is (`&T` is an argument "as is" before `[T; K]` is an array).
+            syn::Expr::Reference(r) if r.mutability.is_none() => {
+                let e = &r.expr;
+                quote!(&(&(#e)).lower_arg())
+            }
+            a => quote!((&(#a)).lower_arg()),
+        });
         // The traits are in scope from the top of the body (see `twin`).
         Some(syn::parse_quote!((&#func(#(#args),*)).promote_result::<#n>()))
     }
