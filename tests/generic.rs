@@ -10,22 +10,10 @@
 
 mod common;
 
-use common::assert_close;
+use common::{assert_close, central_differences};
 use differentiate::differentiate;
 use num_traits::{Float, FloatConst, FromPrimitive};
 use std::iter::{Product, Sum};
-
-/// Central differences of `f` at `x`, step `h` (error O(h²)).
-fn central<F: Fn(&[f64]) -> f64>(f: F, x: &[f64], h: f64) -> Vec<f64> {
-    (0..x.len())
-        .map(|i| {
-            let (mut up, mut down) = (x.to_vec(), x.to_vec());
-            up[i] += h;
-            down[i] -= h;
-            (f(&up) - f(&down)) / (2.0 * h)
-        })
-        .collect()
-}
 
 fn to_f32(x: &[f64]) -> Vec<f32> {
     x.iter().map(|&v| v as f32).collect()
@@ -205,7 +193,7 @@ fn rosenbrock_at_f64_and_f32() {
     assert_eq!(value, rosenbrock(&x, 1.0, 100.0));
     assert_close("rosenbrock x", &dx, &hx, 1e-12);
     assert_close("rosenbrock a, b", &[da, db], &[ha, hb], 1e-12);
-    let fd = central(|x| rosenbrock(x, 1.0, 100.0), &x, 1e-6);
+    let fd = central_differences(|x| rosenbrock(x, 1.0, 100.0), &x, 1e-6);
     assert_close("rosenbrock vs differences", &dx, &fd, 1e-6);
 
     let xf = to_f32(&x);
@@ -240,7 +228,7 @@ fn ackley_at_f64_and_f32() {
     assert_close(
         "ackley vs differences",
         &grad,
-        &central(ackley, &x, 1e-6),
+        &central_differences(ackley, &x, 1e-6),
         1e-7,
     );
     let (_, grad) = ackley_grad(&to_f32(&x));
@@ -258,7 +246,7 @@ fn rastrigin_at_f64_and_f32() {
     assert_close(
         "rastrigin vs differences",
         &grad,
-        &central(rastrigin, &x, 1e-6),
+        &central_differences(rastrigin, &x, 1e-6),
         1e-6,
     );
     let (_, grad) = rastrigin_grad(&to_f32(&x));
@@ -277,7 +265,7 @@ fn styblinski_tang_destructured() {
     assert_eq!(value, styblinski_tang(&x));
     let by_hand = x.map(|v: f64| 0.5 * (4.0 * v.powi(3) - 32.0 * v + 5.0));
     assert_close("styblinski-tang", &grad, &by_hand, 1e-12);
-    let fd = central(|v| styblinski_tang(&[v[0], v[1]]), &x, 1e-6);
+    let fd = central_differences(|v| styblinski_tang(&[v[0], v[1]]), &x, 1e-6);
     assert_close("styblinski-tang vs differences", &grad, &fd, 1e-6);
     // Near its minimum, x = -2.903534 in each variable, the gradient vanishes.
     let (_, at_min) = styblinski_tang_grad(&[-2.903534f32, -2.903534]);
@@ -304,7 +292,7 @@ fn beale_by_value_with_expect() {
     let (value, grad) = beale_grad(x);
     assert_eq!(value, beale(x));
     assert_close("beale", &grad, &beale_by_hand(x), 1e-12);
-    let fd = central(|v| beale([v[0], v[1]]), &x, 1e-6);
+    let fd = central_differences(|v| beale([v[0], v[1]]), &x, 1e-6);
     assert_close("beale vs differences", &grad, &fd, 1e-6);
     // Its minimum (3, 0.5): the gradient vanishes.
     assert_eq!(beale_grad([3.0f32, 0.5]).1, [0.0, 0.0]);
@@ -319,7 +307,7 @@ fn griewank_product_over_enumerate() {
     assert_close(
         "griewank vs differences",
         &grad,
-        &central(griewank, &x, 1e-6),
+        &central_differences(griewank, &x, 1e-6),
         1e-7,
     );
     let (_, grad) = griewank_grad(&to_f32(&x));
@@ -427,7 +415,7 @@ fn float_library_through_the_trait() {
         &library_forms_by_hand(x, y),
         1e-14,
     );
-    let fd = central(|v| library_forms(v[0], v[1]), &[x, y], 1e-6);
+    let fd = central_differences(|v| library_forms(v[0], v[1]), &[x, y], 1e-6);
     assert_close("library forms vs differences", &[gx, gy], &fd, 1e-8);
 }
 
@@ -617,7 +605,7 @@ fn forward_mode_over_a_generic_float() {
     let (vjp_value, (rk, rc)) = oscillator_vjp(k, c, x0, v0, dt, 500, 1.0);
     assert_eq!(value, vjp_value);
     assert_close("oscillator modes", &[dk, dc], &[rk, rc], 1e-12);
-    let fd = central(|p| oscillator(p[0], p[1], x0, v0, dt, 500), &[k, c], 1e-6);
+    let fd = central_differences(|p| oscillator(p[0], p[1], x0, v0, dt, 500), &[k, c], 1e-6);
     assert_close("oscillator vs differences", &[dk, dc], &fd, 1e-7);
     let (_, (dkf, dcf)) = oscillator_grad(k as f32, c as f32, 1.0, 0.0, 0.01, 500);
     assert_close("oscillator f32", &[dkf as f64, dcf as f64], &[dk, dc], 1e-4);

@@ -2,6 +2,8 @@
 //! holds the same tensors as the gradient of `examples/mlp.rs`'s loss of four tensors.
 #![cfg(feature = "tensor")]
 
+mod common;
+use common::moved;
 use differentiate::{differentiate, Differentiable, Tensor};
 
 #[derive(Clone, Differentiable)]
@@ -168,15 +170,6 @@ fn jvp_of_a_struct_of_tensors_against_central_differences() {
     );
     let (value, along) = loss_jvp(&model, &x, &onehot, direction.clone());
     assert_eq!(value, loss(&model, &x, &onehot));
-    let moved = |a: &Tensor, d: &Tensor, t: f64| {
-        let data = a
-            .to_vec()
-            .iter()
-            .zip(d.to_vec())
-            .map(|(a, d)| a + t * d)
-            .collect();
-        Tensor::from_vec(a.shape(), data)
-    };
     let at = |t: f64| {
         let m = Mlp {
             w1: moved(&model.w1, &direction.w1, t),

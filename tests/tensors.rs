@@ -4,7 +4,7 @@
 use differentiate::{differentiate, Tensor};
 
 mod common;
-use common::assert_close;
+use common::{assert_close, moved};
 
 /// Central-difference gradient of a tensor function, element by element.
 fn fd_gradient(f: impl Fn(&Tensor) -> f64, x: &Tensor, h: f64) -> Vec<f64> {
@@ -327,17 +327,6 @@ fn large_product_ignores_reused_storage() {
         }
     }
     assert_close("a·b", &c.to_vec(), &expected, 1e-12);
-}
-
-/// `a + t·d`, elementwise: a tensor moved along a direction.
-fn moved(a: &Tensor, d: &Tensor, t: f64) -> Tensor {
-    let data = a
-        .to_vec()
-        .iter()
-        .zip(d.to_vec())
-        .map(|(a, d)| a + t * d)
-        .collect();
-    Tensor::from_vec(a.shape(), data)
 }
 
 /// `NAME_jvp` of tensor functions (which do not run at dual numbers): by reverse sweeps.

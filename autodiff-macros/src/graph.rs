@@ -187,15 +187,15 @@ impl Grapher<'_> {
     /// A number as the graph stores it (`__value` is `runtime::graph::value`, imported at
     /// the top of the body to keep the recording short).
     fn value(&self, tokens: TokenStream) -> TokenStream {
+        if self.stores_as_is() {
+            // Always an argument, so without parentheses.
+            return tokens;
+        }
         let mut trees = tokens.clone().into_iter();
         let single_ident = matches!(
             (trees.next(), trees.next()),
             (Some(proc_macro2::TokenTree::Ident(_)), None)
         );
-        if self.stores_as_is() {
-            // Always an argument, so without parentheses.
-            return tokens;
-        }
         if single_ident {
             quote!(__value(&#tokens))
         } else {

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests (`mod common;` in each).
 
 /// Every entry of `got` within `tol` of `expected`, relative to `1 + |expected|`.
+#[allow(dead_code)]
 pub fn assert_close(name: &str, got: &[f64], expected: &[f64], tol: f64) {
     assert_eq!(got.len(), expected.len(), "{name}: lengths");
     for (i, (g, e)) in got.iter().zip(expected).enumerate() {
@@ -58,4 +59,21 @@ pub fn fonction_complexe_gradient(p: &[f64]) -> Vec<f64> {
         (x * a * c + xy * da_dy * c) / z + da_dy,
         -2.0 * xy * a * s - t / z + 2.0 * z * s,
     ]
+}
+
+/// `a + t·d`, elementwise: a tensor moved along a direction.
+#[cfg(feature = "tensor")]
+#[allow(dead_code)]
+pub fn moved(
+    a: &differentiate::Tensor,
+    d: &differentiate::Tensor,
+    t: f64,
+) -> differentiate::Tensor {
+    let data = a
+        .to_vec()
+        .iter()
+        .zip(d.to_vec())
+        .map(|(a, d)| a + t * d)
+        .collect();
+    differentiate::Tensor::from_vec(a.shape(), data)
 }
