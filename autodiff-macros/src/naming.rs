@@ -192,6 +192,16 @@ pub fn tape(n: usize) -> Ident {
     hygienic(&format!("__tape{n}"), Span::call_site())
 }
 
+/// What pushes onto loop `n`'s tape while a range loop runs.
+pub fn tape_writer(n: usize) -> Ident {
+    hygienic(&format!("__record{n}"), Span::call_site())
+}
+
+/// What pops loop `n`'s tape while the loop's adjoint runs.
+pub fn tape_reader(n: usize) -> Ident {
+    hygienic(&format!("__replay{n}"), Span::call_site())
+}
+
 /// The trip count of loop `n`, for loops whose count is known only after they ran.
 pub fn trip_count(n: usize) -> Ident {
     hygienic(&format!("__trips{n}"), Span::call_site())

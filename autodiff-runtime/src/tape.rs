@@ -85,30 +85,41 @@ impl<T> Tape<T> {
         }
     }
 
-    /// Makes room for `additional` more records (a range loop knows its trip count).
-    #[inline]
-    pub fn reserve(&mut self, additional: usize) {
-        self.records.reserve(additional);
-    }
-
     #[inline]
     pub fn push(&mut self, record: T) {
         self.pushed += 1;
         self.records.push(record);
     }
 
-    /// [`push`](Self::push) into room a [`reserve`](Self::reserve) made: a range loop reserves
-    /// its trip count before it runs. The check makes the vector's own growth path provably
-    /// dead, so the only call left in the loop is a panic that never returns, and the loop's
-    /// values can stay in registers across the push (a call that returns, such as growing the
-    /// tape, makes the compiler save them to the stack in every iteration).
+    /// Room for `count` more records and a [`TapeWriter`] that pushes into it: a range loop
+    /// knows its trip count before it runs.
     #[inline]
-    pub fn push_reserved(&mut self, record: T) {
-        self.pushed += 1;
-        if self.records.len() == self.records.capacity() {
-            not_reserved();
+    pub fn writer(&mut self, count: usize) -> TapeWriter<'_, T> {
+        self.records.reserve(count);
+        let next = self.records.as_mut_ptr().wrapping_add(self.records.len());
+        let room = self.records.capacity() - self.records.len();
+        TapeWriter {
+            tape: self,
+            next,
+            written: 0,
+            room,
         }
-        self.records.push(record);
+    }
+
+    /// A [`TapeReader`] popping this tape's records, most recent first: a loop's adjoint
+    /// takes one per iteration.
+    #[inline]
+    pub fn reader(&mut self) -> TapeReader<'_, T> {
+        let left = self.records.len();
+        self.most = self.most.max(left);
+        // SAFETY: the reader owns the records `0..left` until it drops and gives back those
+        // it did not take; were it leaked, they would leak, never be dropped twice.
+        unsafe { self.records.set_len(0) };
+        TapeReader {
+            start: self.records.as_ptr(),
+            tape: self,
+            left,
+        }
     }
 
     /// The most recent record. The adjoint pops exactly what the forward sweep pushed, so an
@@ -158,5 +169,154 @@ impl<T> Drop for Tape<T> {
         }
         let most = self.most.max(self.records.len());
         note_held(most * std::mem::size_of::<T>());
+    }
+}
+
+/// Pushes a range loop's records into the room [`Tape::writer`] made. The loop's position is
+/// a local here, which the compiler keeps in a register: `Vec::push` reads and writes the
+/// vector's length in memory at every call, because the loop's stores to the user's arrays
+/// might, as far as the compiler knows, change it.
+pub struct TapeWriter<'t, T> {
+    tape: &'t mut Tape<T>,
+    /// The first free slot of the reserved room.
+    next: *mut T,
+    written: usize,
+    room: usize,
+}
+
+impl<T> TapeWriter<'_, T> {
+    #[inline]
+    pub fn push(&mut self, record: T) {
+        if self.written == self.room {
+            not_reserved();
+        }
+        // SAFETY: `written < room`, and the room is the vector's spare capacity, which
+        // cannot move while this writer borrows the tape.
+        unsafe { self.next.add(self.written).write(record) };
+        self.written += 1;
+    }
+}
+
+impl<T> Drop for TapeWriter<'_, T> {
+    /// Hands the records written over to the tape (also when the loop is left early).
+    #[inline]
+    fn drop(&mut self) {
+        let records = &mut self.tape.records;
+        // SAFETY: the `written` slots after the old length were initialised by `push`.
+        unsafe { records.set_len(records.len() + self.written) };
+        self.tape.pushed += self.written;
+    }
+}
+
+/// Pops a tape's records for a loop's adjoint, keeping the position in a local (see
+/// [`TapeWriter`]).
+pub struct TapeReader<'t, T> {
+    tape: &'t mut Tape<T>,
+    start: *const T,
+    /// The records not yet taken: `start[..left]`.
+    left: usize,
+}
+
+impl<T> TapeReader<'_, T> {
+    /// The most recent record not yet taken. The adjoint pops exactly what the forward
+    /// sweep pushed, so an empty tape here is a bug in the generated code, not in the user's.
+    #[inline]
+    pub fn pop(&mut self) -> T {
+        if self.left == 0 {
+            popped_too_many();
+        }
+        self.left -= 1;
+        // SAFETY: `start[left]` is initialised and owned by this reader, and is read once:
+        // `left` only decreases.
+        unsafe { self.start.add(self.left).read() }
+    }
+}
+
+impl<T> Drop for TapeReader<'_, T> {
+    /// Gives the records not taken back to the tape.
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: `start[..left]` are still initialised and were the tape's first records.
+        unsafe { self.tape.records.set_len(self.left) };
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn popped_too_many() -> ! {
+    panic!("differentiate: the adjoint popped more records than its loop pushed (a bug in differentiate)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    #[test]
+    fn a_writer_and_a_reader_hand_back_records_in_reverse_and_drop_each_once() {
+        let alive = Rc::new(());
+        let mut tape = Tape::new();
+        for round in 0..3 {
+            let mut writer = tape.writer(4);
+            for k in 0..4 {
+                writer.push((round * 10 + k, Rc::clone(&alive)));
+            }
+        }
+        assert_eq!(tape.len(), 12);
+        assert_eq!(Rc::strong_count(&alive), 13);
+        {
+            // Half of the last round's records; the rest stay on the tape.
+            let mut reader = tape.reader();
+            assert_eq!(reader.pop().0, 23);
+            assert_eq!(reader.pop().0, 22);
+        }
+        assert_eq!(tape.len(), 10);
+        assert_eq!(Rc::strong_count(&alive), 11);
+        let mut reader = tape.reader();
+        let order: Vec<i32> = (0..10).map(|_| reader.pop().0).collect();
+        drop(reader);
+        assert_eq!(order, [21, 20, 13, 12, 11, 10, 3, 2, 1, 0]);
+        assert!(tape.is_empty());
+        assert_eq!(Rc::strong_count(&alive), 1);
+    }
+
+    #[test]
+    fn a_writer_left_early_keeps_what_it_wrote_and_the_tape_counts_it() {
+        reset_bytes_recorded();
+        let mut tape = Tape::new();
+        {
+            let mut writer = tape.writer(8);
+            for k in 0..8 {
+                if k == 3 {
+                    break;
+                }
+                writer.push(k as f64);
+            }
+        }
+        assert_eq!(tape.len(), 3);
+        let mut reader = tape.reader();
+        assert_eq!(reader.pop(), 2.0);
+        drop(reader);
+        drop(tape);
+        assert_eq!(bytes_recorded(), 24);
+        assert_eq!(peak_bytes(), 24);
+    }
+
+    #[test]
+    #[should_panic(expected = "pushed more records than it reserved")]
+    fn a_writer_refuses_more_records_than_it_reserved() {
+        let mut tape = Tape::new();
+        let mut writer = tape.writer(2);
+        // `reserve` may round up: past whatever room there is.
+        for k in 0..1000 {
+            writer.push(k);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "popped more records than its loop pushed")]
+    fn a_reader_refuses_to_pop_an_empty_tape() {
+        let mut tape: Tape<f64> = Tape::new();
+        tape.reader().pop();
     }
 }

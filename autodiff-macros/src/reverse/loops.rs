@@ -129,33 +129,35 @@ impl Emitter<'_> {
             ctx.records.push(trips.clone());
         }
         let mut iteration_end = TokenStream::new();
+        let writer = naming::tape_writer(n);
         if taped && range.is_some() {
-            // Into the room reserved below: one record per iteration of the range.
-            iteration_end.extend(quote!(#tape.push_reserved((#(#record_values,)*));));
+            // Into the room the writer reserved: one record per iteration of the range.
+            iteration_end.extend(quote!(#writer.push((#(#record_values,)*));));
         } else if taped {
             iteration_end.extend(quote!(#tape.push((#(#record_values,)*));));
         }
-        // A range loop knows how many records it will push.
-        let reserve = match &range {
-            Some((_, iter, _)) if taped => {
-                quote!(#tape.reserve(::core::iter::Iterator::size_hint(&(#iter)).0);)
-            }
-            _ => TokenStream::new(),
-        };
         if !replay_range {
             iteration_end.extend(quote!(#trips += 1;));
         }
         iteration_end.extend(self.carried_next(l));
-        forward.extend(reserve);
-        forward.extend(self.forward_loop(l, &range, body_forward, iteration_end));
+        let looped = self.forward_loop(l, &range, body_forward, iteration_end);
+        forward.extend(match &range {
+            // A range loop knows how many records it will push.
+            Some((_, iter, _)) if taped => quote!({
+                let mut #writer = #tape.writer(::core::iter::Iterator::size_hint(&(#iter)).0);
+                #looped
+            }),
+            _ => looped,
+        });
         forward.extend(self.carried_exits(l));
 
         // Reverse.
         let mut reverse = TokenStream::new();
         reverse.extend(self.carried_adjoints_before(l, &body_ctx, &headers, ctx));
+        let reader = naming::tape_reader(n);
         let pop = if taped {
             let pattern = record_names.iter();
-            quote!(let (#(#pattern,)*) = #tape.pop();)
+            quote!(let (#(#pattern,)*) = #reader.pop();)
         } else {
             TokenStream::new()
         };
@@ -171,12 +173,20 @@ impl Emitter<'_> {
         self.plans.push((l.id, plan));
         reverse.extend(start_counters);
         let iteration = quote!({ #step_back #pop #recompute #iteration_reverse });
-        reverse.extend(match &range {
+        let looped = match &range {
             Some((index, iter, _)) if replay_range => {
                 let index = self.primal(*index);
                 quote!(for #index in (#iter).rev() #iteration)
             }
             _ => quote!(for _ in 0..#trips #iteration),
+        };
+        reverse.extend(if taped {
+            quote!({
+                let mut #reader = #tape.reader();
+                #looped
+            })
+        } else {
+            looped
         });
         reverse.extend(self.carried_adjoints_after(l, ctx));
         (forward, reverse)

@@ -89,15 +89,18 @@ fn sum_of_squared_distances_pullback(
         }
         let sq_10 = 0.0;
         let mut sq_11 = sq_10;
-        __tape1.reserve(::core::iter::Iterator::size_hint(&(0..d_0)).0);
-        for j_12 in 0..d_0 {
-            let elem_13 = diff_a2[j_12];
-            let elem_14 = elem_13;
-            let prod_15 = elem_13 * elem_14;
-            let sum_16 = sq_11 + prod_15;
-            let sq_17 = ::differentiate::runtime::like(&sq_11, sum_16);
-            __tape1.push_reserved((elem_13,));
-            sq_11 = sq_17;
+        {
+            let mut __record1 = __tape1
+                .writer(::core::iter::Iterator::size_hint(&(0..d_0)).0);
+            for j_12 in 0..d_0 {
+                let elem_13 = diff_a2[j_12];
+                let elem_14 = elem_13;
+                let prod_15 = elem_13 * elem_14;
+                let sum_16 = sq_11 + prod_15;
+                let sq_17 = ::differentiate::runtime::like(&sq_11, sum_16);
+                __record1.push((elem_13,));
+                sq_11 = sq_17;
+            }
         }
         let sq_18 = sq_11;
         let prod_19 = 0.5 * sq_18;
@@ -108,14 +111,17 @@ fn sum_of_squared_distances_pullback(
             let total_d21 = __taken1;
             let sq_d18 = rules::mul_b(total_d21, 0.5);
             let mut sq_d11 = sq_d18;
-            for j_12 in (0..d_0).rev() {
-                let (elem_13,) = __tape1.pop();
-                let elem_14 = elem_13;
-                let __taken2 = sq_d11;
-                let sq_d17 = __taken2;
-                let elem_d14 = rules::mul_b(sq_d17, elem_13);
-                let elem_d13 = elem_d14 + rules::mul_a(sq_d17, elem_14);
-                diff_da2[j_12] += elem_d13;
+            {
+                let mut __replay1 = __tape1.reader();
+                for j_12 in (0..d_0).rev() {
+                    let (elem_13,) = __replay1.pop();
+                    let elem_14 = elem_13;
+                    let __taken2 = sq_d11;
+                    let sq_d17 = __taken2;
+                    let elem_d14 = rules::mul_b(sq_d17, elem_13);
+                    let elem_d13 = elem_d14 + rules::mul_a(sq_d17, elem_14);
+                    diff_da2[j_12] += elem_d13;
+                }
             }
             let __taken3 = sq_d11;
             for j_4 in (0..d_0).rev() {
@@ -307,15 +313,18 @@ where
         }
         let sq_10 = __Number::from(0.0_f64).unwrap();
         let mut sq_11 = sq_10;
-        __tape1.reserve(::core::iter::Iterator::size_hint(&(0..d_0)).0);
-        for j_12 in 0..d_0 {
-            let elem_13 = diff_a2[j_12];
-            let elem_14 = elem_13;
-            let prod_15 = elem_13 * elem_14;
-            let sum_16 = sq_11 + prod_15;
-            let sq_17 = ::differentiate::runtime::like(&sq_11, sum_16);
-            __tape1.push_reserved((elem_13,));
-            sq_11 = sq_17;
+        {
+            let mut __record1 = __tape1
+                .writer(::core::iter::Iterator::size_hint(&(0..d_0)).0);
+            for j_12 in 0..d_0 {
+                let elem_13 = diff_a2[j_12];
+                let elem_14 = elem_13;
+                let prod_15 = elem_13 * elem_14;
+                let sum_16 = sq_11 + prod_15;
+                let sq_17 = ::differentiate::runtime::like(&sq_11, sum_16);
+                __record1.push((elem_13,));
+                sq_11 = sq_17;
+            }
         }
         let sq_18 = sq_11;
         let prod_19 = __Number::from(0.5_f64).unwrap() * sq_18;
@@ -326,14 +335,17 @@ where
             let total_d21 = __taken1;
             let sq_d18 = rules::mul_b(total_d21, __Number::from(0.5_f64).unwrap());
             let mut sq_d11 = sq_d18;
-            for j_12 in (0..d_0).rev() {
-                let (elem_13,) = __tape1.pop();
-                let elem_14 = elem_13;
-                let __taken2 = sq_d11;
-                let sq_d17 = __taken2;
-                let elem_d14 = rules::mul_b(sq_d17, elem_13);
-                let elem_d13 = elem_d14 + rules::mul_a(sq_d17, elem_14);
-                diff_da2[j_12] = diff_da2[j_12] + elem_d13;
+            {
+                let mut __replay1 = __tape1.reader();
+                for j_12 in (0..d_0).rev() {
+                    let (elem_13,) = __replay1.pop();
+                    let elem_14 = elem_13;
+                    let __taken2 = sq_d11;
+                    let sq_d17 = __taken2;
+                    let elem_d14 = rules::mul_b(sq_d17, elem_13);
+                    let elem_d13 = elem_d14 + rules::mul_a(sq_d17, elem_14);
+                    diff_da2[j_12] = diff_da2[j_12] + elem_d13;
+                }
             }
             let __taken3 = sq_d11;
             for j_4 in (0..d_0).rev() {

@@ -60,23 +60,26 @@ pub fn rosenbrock_pullback<T: Float + FromPrimitive>(
     let mut x_da0 = ::std::vec![T::zero(); x_a0.len()];
     let s_2 = T::zero();
     let mut s_3 = s_2;
-    __tape0.reserve(::core::iter::Iterator::size_hint(&(0..x_a0.len() - 1)).0);
-    for i_4 in 0..x_a0.len() - 1 {
-        let elem_5 = x_a0[i_4];
-        let diff_6 = a_0 - elem_5;
-        let powi_7 = diff_6.powi(2);
-        let sum_8 = s_3 + powi_7;
-        let sum_9 = i_4 + 1;
-        let elem_10 = x_a0[sum_9];
-        let elem_11 = elem_5;
-        let powi_12 = elem_11.powi(2);
-        let diff_13 = elem_10 - powi_12;
-        let powi_14 = diff_13.powi(2);
-        let prod_15 = b_1 * powi_14;
-        let sum_16 = sum_8 + prod_15;
-        let s_17 = ::differentiate::runtime::like(&s_3, sum_16);
-        __tape0.push_reserved((powi_12, powi_14));
-        s_3 = s_17;
+    {
+        let mut __record0 = __tape0
+            .writer(::core::iter::Iterator::size_hint(&(0..x_a0.len() - 1)).0);
+        for i_4 in 0..x_a0.len() - 1 {
+            let elem_5 = x_a0[i_4];
+            let diff_6 = a_0 - elem_5;
+            let powi_7 = diff_6.powi(2);
+            let sum_8 = s_3 + powi_7;
+            let sum_9 = i_4 + 1;
+            let elem_10 = x_a0[sum_9];
+            let elem_11 = elem_5;
+            let powi_12 = elem_11.powi(2);
+            let diff_13 = elem_10 - powi_12;
+            let powi_14 = diff_13.powi(2);
+            let prod_15 = b_1 * powi_14;
+            let sum_16 = sum_8 + prod_15;
+            let s_17 = ::differentiate::runtime::like(&s_3, sum_16);
+            __record0.push((powi_12, powi_14));
+            s_3 = s_17;
+        }
     }
     let s_18 = s_3;
     let len_19 = x_a0.len();
@@ -87,26 +90,29 @@ pub fn rosenbrock_pullback<T: Float + FromPrimitive>(
     let mut s_d3 = s_d18;
     let mut a_d0: T = T::zero();
     let mut b_d1: T = T::zero();
-    for i_4 in (0..x_a0.len() - 1).rev() {
-        let (powi_12, powi_14) = __tape0.pop();
-        let elem_5 = x_a0[i_4];
-        let diff_6 = a_0 - elem_5;
-        let sum_9 = i_4 + 1;
-        let elem_10 = x_a0[sum_9];
-        let elem_11 = elem_5;
-        let diff_13 = elem_10 - powi_12;
-        let __taken1 = s_d3;
-        let s_d17 = __taken1;
-        b_d1 = b_d1 + rules::mul_a(s_d17, powi_14);
-        let powi_d14 = rules::mul_b(s_d17, b_1);
-        let diff_d13 = rules::powi_x(powi_d14, diff_13, 2);
-        let powi_d12 = -(diff_d13);
-        let elem_d11 = rules::powi_x(powi_d12, elem_11, 2);
-        x_da0[sum_9] = x_da0[sum_9] + diff_d13;
-        let diff_d6 = rules::powi_x(s_d17, diff_6, 2);
-        a_d0 = a_d0 + diff_d6;
-        let elem_d5 = -(diff_d6) + elem_d11;
-        x_da0[i_4] = x_da0[i_4] + elem_d5;
+    {
+        let mut __replay0 = __tape0.reader();
+        for i_4 in (0..x_a0.len() - 1).rev() {
+            let (powi_12, powi_14) = __replay0.pop();
+            let elem_5 = x_a0[i_4];
+            let diff_6 = a_0 - elem_5;
+            let sum_9 = i_4 + 1;
+            let elem_10 = x_a0[sum_9];
+            let elem_11 = elem_5;
+            let diff_13 = elem_10 - powi_12;
+            let __taken1 = s_d3;
+            let s_d17 = __taken1;
+            b_d1 = b_d1 + rules::mul_a(s_d17, powi_14);
+            let powi_d14 = rules::mul_b(s_d17, b_1);
+            let diff_d13 = rules::powi_x(powi_d14, diff_13, 2);
+            let powi_d12 = -(diff_d13);
+            let elem_d11 = rules::powi_x(powi_d12, elem_11, 2);
+            x_da0[sum_9] = x_da0[sum_9] + diff_d13;
+            let diff_d6 = rules::powi_x(s_d17, diff_6, 2);
+            a_d0 = a_d0 + diff_d6;
+            let elem_d5 = -(diff_d6) + elem_d11;
+            x_da0[i_4] = x_da0[i_4] + elem_d5;
+        }
     }
     let __taken2 = s_d3;
     (value, (x_da0, a_d0, b_d1))

@@ -81,113 +81,133 @@ fn per_point_pullback(
     let mut exp_cache_da2 = ::std::vec![0.0; exp_cache_a2.len()];
     let total_45 = 0.0;
     let mut total_47 = total_45;
-    __tape2.reserve(::core::iter::Iterator::size_hint(&(0usize..runs_21)).0);
-    for once_48 in 0usize..runs_21 {
-        let cursor_31: usize = 0usize;
-        let total_32 = 0.0;
-        let mut total_34 = total_32;
-        for j_33 in 0..q_a0.len() {
-            let elem_35 = q_a0[j_33];
-            let sum_36 = total_34 + elem_35;
-            let total_37 = ::differentiate::runtime::like(&total_34, sum_36);
-            total_34 = total_37;
+    {
+        let mut __record2 = __tape2
+            .writer(::core::iter::Iterator::size_hint(&(0usize..runs_21)).0);
+        for once_48 in 0usize..runs_21 {
+            let cursor_31: usize = 0usize;
+            let total_32 = 0.0;
+            let mut total_34 = total_32;
+            for j_33 in 0..q_a0.len() {
+                let elem_35 = q_a0[j_33];
+                let sum_36 = total_34 + elem_35;
+                let total_37 = ::differentiate::runtime::like(&total_34, sum_36);
+                total_34 = total_37;
+            }
+            let total_38 = total_34;
+            let mut cursor_40: usize = cursor_31;
+            {
+                let mut __record3 = __tape3
+                    .writer(::core::iter::Iterator::size_hint(&(0..q_a0.len())).0);
+                for k_39 in 0..q_a0.len() {
+                    let elem_41 = q_a0[k_39];
+                    let exp_42 = elem_41.exp();
+                    exp_cache_a2[cursor_40] = exp_42;
+                    let cursor_43: usize = cursor_40 + 1usize;
+                    __record3.push((exp_42,));
+                    cursor_40 = cursor_43;
+                }
+            }
+            let cursor_44 = cursor_40;
+            __record2.push((cursor_44,));
+            total_47 = total_38;
         }
-        let total_38 = total_34;
-        let mut cursor_40: usize = cursor_31;
-        __tape3.reserve(::core::iter::Iterator::size_hint(&(0..q_a0.len())).0);
-        for k_39 in 0..q_a0.len() {
-            let elem_41 = q_a0[k_39];
-            let exp_42 = elem_41.exp();
-            exp_cache_a2[cursor_40] = exp_42;
-            let cursor_43: usize = cursor_40 + 1usize;
-            __tape3.push_reserved((exp_42,));
-            cursor_40 = cursor_43;
-        }
-        let cursor_44 = cursor_40;
-        __tape2.push_reserved((cursor_44,));
-        total_47 = total_38;
     }
     let total_46 = total_47;
     let mut s_1 = s_0;
-    __tape0.reserve(::core::iter::Iterator::size_hint(&(0..x_a1.len())).0);
-    for i_2 in 0..x_a1.len() {
-        let cursor_49: usize = 0usize;
-        let total_9 = total_46;
-        let elem_14 = if ::core::iter::Iterator::next(&mut (0..q_a0.len())).is_some() {
-            x_a1[i_2]
-        } else {
-            ::core::default::Default::default()
-        };
-        let mut s_10 = s_1;
-        let mut cursor_51: usize = cursor_49;
-        for k_11 in 0..q_a0.len() {
-            let exp_13 = exp_cache_a2[cursor_51];
-            let cursor_52: usize = cursor_51 + 1usize;
-            let prod_15 = exp_13 * elem_14;
-            let sum_16 = prod_15 + total_9;
-            let sum_17 = s_10 + sum_16;
-            let s_18 = ::differentiate::runtime::like(&s_10, sum_17);
-            s_10 = s_18;
-            cursor_51 = cursor_52;
+    {
+        let mut __record0 = __tape0
+            .writer(::core::iter::Iterator::size_hint(&(0..x_a1.len())).0);
+        for i_2 in 0..x_a1.len() {
+            let cursor_49: usize = 0usize;
+            let total_9 = total_46;
+            let elem_14 = if ::core::iter::Iterator::next(&mut (0..q_a0.len())).is_some()
+            {
+                x_a1[i_2]
+            } else {
+                ::core::default::Default::default()
+            };
+            let mut s_10 = s_1;
+            let mut cursor_51: usize = cursor_49;
+            for k_11 in 0..q_a0.len() {
+                let exp_13 = exp_cache_a2[cursor_51];
+                let cursor_52: usize = cursor_51 + 1usize;
+                let prod_15 = exp_13 * elem_14;
+                let sum_16 = prod_15 + total_9;
+                let sum_17 = s_10 + sum_16;
+                let s_18 = ::differentiate::runtime::like(&s_10, sum_17);
+                s_10 = s_18;
+                cursor_51 = cursor_52;
+            }
+            let s_19 = s_10;
+            let cursor_53 = cursor_51;
+            __record0.push((cursor_53,));
+            s_1 = s_19;
         }
-        let s_19 = s_10;
-        let cursor_53 = cursor_51;
-        __tape0.push_reserved((cursor_53,));
-        s_1 = s_19;
     }
     let s_20 = s_1;
     let value = s_20;
     let mut s_d1 = seed;
     let mut total_d46 = 0.0;
-    for i_2 in (0..x_a1.len()).rev() {
-        let (cursor_53,) = __tape0.pop();
-        let elem_14 = if ::core::iter::Iterator::next(&mut (0..q_a0.len())).is_some() {
-            x_a1[i_2]
-        } else {
-            ::core::default::Default::default()
-        };
-        let __taken1 = s_d1;
-        s_d1 = 0.0;
-        let s_d19 = __taken1;
-        let mut s_d10 = s_d19;
-        let mut total_d9 = 0.0;
-        let mut cursor_51 = cursor_53;
-        for k_11 in (0..q_a0.len()).rev() {
-            cursor_51 = cursor_51 - 1usize;
-            let __taken2 = s_d10;
-            let s_d18 = __taken2;
-            total_d9 += s_d18;
-            let exp_d13 = rules::mul_a(s_d18, elem_14);
-            exp_cache_da2[cursor_51] += exp_d13;
+    {
+        let mut __replay0 = __tape0.reader();
+        for i_2 in (0..x_a1.len()).rev() {
+            let (cursor_53,) = __replay0.pop();
+            let elem_14 = if ::core::iter::Iterator::next(&mut (0..q_a0.len())).is_some()
+            {
+                x_a1[i_2]
+            } else {
+                ::core::default::Default::default()
+            };
+            let __taken1 = s_d1;
+            s_d1 = 0.0;
+            let s_d19 = __taken1;
+            let mut s_d10 = s_d19;
+            let mut total_d9 = 0.0;
+            let mut cursor_51 = cursor_53;
+            for k_11 in (0..q_a0.len()).rev() {
+                cursor_51 = cursor_51 - 1usize;
+                let __taken2 = s_d10;
+                let s_d18 = __taken2;
+                total_d9 += s_d18;
+                let exp_d13 = rules::mul_a(s_d18, elem_14);
+                exp_cache_da2[cursor_51] += exp_d13;
+            }
+            let __taken3 = s_d10;
+            s_d1 += __taken3;
+            total_d46 += total_d9;
         }
-        let __taken3 = s_d10;
-        s_d1 += __taken3;
-        total_d46 += total_d9;
     }
     let __taken4 = s_d1;
     let mut total_d47 = total_d46;
-    for once_48 in (0usize..runs_21).rev() {
-        let (cursor_44,) = __tape2.pop();
-        let __taken5 = total_d47;
-        total_d47 = 0.0;
-        let mut cursor_40 = cursor_44;
-        for k_39 in (0..q_a0.len()).rev() {
-            cursor_40 = cursor_40 - 1usize;
-            let (exp_42,) = __tape3.pop();
-            let __taken6 = exp_cache_da2[cursor_40];
-            exp_cache_da2[cursor_40] = 0.0;
-            let exp_d42 = __taken6;
-            let elem_d41 = rules::exp_x(exp_d42, exp_42);
-            q_da0[k_39] += elem_d41;
+    {
+        let mut __replay2 = __tape2.reader();
+        for once_48 in (0usize..runs_21).rev() {
+            let (cursor_44,) = __replay2.pop();
+            let __taken5 = total_d47;
+            total_d47 = 0.0;
+            let mut cursor_40 = cursor_44;
+            {
+                let mut __replay3 = __tape3.reader();
+                for k_39 in (0..q_a0.len()).rev() {
+                    cursor_40 = cursor_40 - 1usize;
+                    let (exp_42,) = __replay3.pop();
+                    let __taken6 = exp_cache_da2[cursor_40];
+                    exp_cache_da2[cursor_40] = 0.0;
+                    let exp_d42 = __taken6;
+                    let elem_d41 = rules::exp_x(exp_d42, exp_42);
+                    q_da0[k_39] += elem_d41;
+                }
+            }
+            let total_d38 = __taken5;
+            let mut total_d34 = total_d38;
+            for j_33 in (0..q_a0.len()).rev() {
+                let __taken7 = total_d34;
+                let total_d37 = __taken7;
+                q_da0[j_33] += total_d37;
+            }
+            let __taken8 = total_d34;
         }
-        let total_d38 = __taken5;
-        let mut total_d34 = total_d38;
-        for j_33 in (0..q_a0.len()).rev() {
-            let __taken7 = total_d34;
-            let total_d37 = __taken7;
-            q_da0[j_33] += total_d37;
-        }
-        let __taken8 = total_d34;
     }
     let __taken9 = total_d47;
     let __taken10 = exp_cache_da2.iter().fold(0.0, |sum, d| sum + *d);
@@ -351,113 +371,133 @@ where
     let mut exp_cache_da2 = ::std::vec![__Number::zero(); exp_cache_a2.len()];
     let total_45 = __Number::zero();
     let mut total_47 = total_45;
-    __tape2.reserve(::core::iter::Iterator::size_hint(&(0usize..runs_21)).0);
-    for once_48 in 0usize..runs_21 {
-        let cursor_31: usize = 0usize;
-        let total_32 = __Number::from(0.0_f64).unwrap();
-        let mut total_34 = total_32;
-        for j_33 in 0..q_a0.len() {
-            let elem_35 = q_a0[j_33];
-            let sum_36 = total_34 + elem_35;
-            let total_37 = ::differentiate::runtime::like(&total_34, sum_36);
-            total_34 = total_37;
+    {
+        let mut __record2 = __tape2
+            .writer(::core::iter::Iterator::size_hint(&(0usize..runs_21)).0);
+        for once_48 in 0usize..runs_21 {
+            let cursor_31: usize = 0usize;
+            let total_32 = __Number::from(0.0_f64).unwrap();
+            let mut total_34 = total_32;
+            for j_33 in 0..q_a0.len() {
+                let elem_35 = q_a0[j_33];
+                let sum_36 = total_34 + elem_35;
+                let total_37 = ::differentiate::runtime::like(&total_34, sum_36);
+                total_34 = total_37;
+            }
+            let total_38 = total_34;
+            let mut cursor_40: usize = cursor_31;
+            {
+                let mut __record3 = __tape3
+                    .writer(::core::iter::Iterator::size_hint(&(0..q_a0.len())).0);
+                for k_39 in 0..q_a0.len() {
+                    let elem_41 = q_a0[k_39];
+                    let exp_42 = elem_41.exp();
+                    exp_cache_a2[cursor_40] = exp_42;
+                    let cursor_43: usize = cursor_40 + 1usize;
+                    __record3.push((exp_42,));
+                    cursor_40 = cursor_43;
+                }
+            }
+            let cursor_44 = cursor_40;
+            __record2.push((cursor_44,));
+            total_47 = total_38;
         }
-        let total_38 = total_34;
-        let mut cursor_40: usize = cursor_31;
-        __tape3.reserve(::core::iter::Iterator::size_hint(&(0..q_a0.len())).0);
-        for k_39 in 0..q_a0.len() {
-            let elem_41 = q_a0[k_39];
-            let exp_42 = elem_41.exp();
-            exp_cache_a2[cursor_40] = exp_42;
-            let cursor_43: usize = cursor_40 + 1usize;
-            __tape3.push_reserved((exp_42,));
-            cursor_40 = cursor_43;
-        }
-        let cursor_44 = cursor_40;
-        __tape2.push_reserved((cursor_44,));
-        total_47 = total_38;
     }
     let total_46 = total_47;
     let mut s_1 = s_0;
-    __tape0.reserve(::core::iter::Iterator::size_hint(&(0..x_a1.len())).0);
-    for i_2 in 0..x_a1.len() {
-        let cursor_49: usize = 0usize;
-        let total_9 = total_46;
-        let elem_14 = if ::core::iter::Iterator::next(&mut (0..q_a0.len())).is_some() {
-            x_a1[i_2]
-        } else {
-            __Number::zero()
-        };
-        let mut s_10 = s_1;
-        let mut cursor_51: usize = cursor_49;
-        for k_11 in 0..q_a0.len() {
-            let exp_13 = exp_cache_a2[cursor_51];
-            let cursor_52: usize = cursor_51 + 1usize;
-            let prod_15 = exp_13 * elem_14;
-            let sum_16 = prod_15 + total_9;
-            let sum_17 = s_10 + sum_16;
-            let s_18 = ::differentiate::runtime::like(&s_10, sum_17);
-            s_10 = s_18;
-            cursor_51 = cursor_52;
+    {
+        let mut __record0 = __tape0
+            .writer(::core::iter::Iterator::size_hint(&(0..x_a1.len())).0);
+        for i_2 in 0..x_a1.len() {
+            let cursor_49: usize = 0usize;
+            let total_9 = total_46;
+            let elem_14 = if ::core::iter::Iterator::next(&mut (0..q_a0.len())).is_some()
+            {
+                x_a1[i_2]
+            } else {
+                __Number::zero()
+            };
+            let mut s_10 = s_1;
+            let mut cursor_51: usize = cursor_49;
+            for k_11 in 0..q_a0.len() {
+                let exp_13 = exp_cache_a2[cursor_51];
+                let cursor_52: usize = cursor_51 + 1usize;
+                let prod_15 = exp_13 * elem_14;
+                let sum_16 = prod_15 + total_9;
+                let sum_17 = s_10 + sum_16;
+                let s_18 = ::differentiate::runtime::like(&s_10, sum_17);
+                s_10 = s_18;
+                cursor_51 = cursor_52;
+            }
+            let s_19 = s_10;
+            let cursor_53 = cursor_51;
+            __record0.push((cursor_53,));
+            s_1 = s_19;
         }
-        let s_19 = s_10;
-        let cursor_53 = cursor_51;
-        __tape0.push_reserved((cursor_53,));
-        s_1 = s_19;
     }
     let s_20 = s_1;
     let value = s_20;
     let mut s_d1 = seed;
     let mut total_d46 = __Number::zero();
-    for i_2 in (0..x_a1.len()).rev() {
-        let (cursor_53,) = __tape0.pop();
-        let elem_14 = if ::core::iter::Iterator::next(&mut (0..q_a0.len())).is_some() {
-            x_a1[i_2]
-        } else {
-            __Number::zero()
-        };
-        let __taken1 = s_d1;
-        s_d1 = __Number::zero();
-        let s_d19 = __taken1;
-        let mut s_d10 = s_d19;
-        let mut total_d9 = __Number::zero();
-        let mut cursor_51 = cursor_53;
-        for k_11 in (0..q_a0.len()).rev() {
-            cursor_51 = cursor_51 - 1usize;
-            let __taken2 = s_d10;
-            let s_d18 = __taken2;
-            total_d9 = total_d9 + s_d18;
-            let exp_d13 = rules::mul_a(s_d18, elem_14);
-            exp_cache_da2[cursor_51] = exp_cache_da2[cursor_51] + exp_d13;
+    {
+        let mut __replay0 = __tape0.reader();
+        for i_2 in (0..x_a1.len()).rev() {
+            let (cursor_53,) = __replay0.pop();
+            let elem_14 = if ::core::iter::Iterator::next(&mut (0..q_a0.len())).is_some()
+            {
+                x_a1[i_2]
+            } else {
+                __Number::zero()
+            };
+            let __taken1 = s_d1;
+            s_d1 = __Number::zero();
+            let s_d19 = __taken1;
+            let mut s_d10 = s_d19;
+            let mut total_d9 = __Number::zero();
+            let mut cursor_51 = cursor_53;
+            for k_11 in (0..q_a0.len()).rev() {
+                cursor_51 = cursor_51 - 1usize;
+                let __taken2 = s_d10;
+                let s_d18 = __taken2;
+                total_d9 = total_d9 + s_d18;
+                let exp_d13 = rules::mul_a(s_d18, elem_14);
+                exp_cache_da2[cursor_51] = exp_cache_da2[cursor_51] + exp_d13;
+            }
+            let __taken3 = s_d10;
+            s_d1 = s_d1 + __taken3;
+            total_d46 = total_d46 + total_d9;
         }
-        let __taken3 = s_d10;
-        s_d1 = s_d1 + __taken3;
-        total_d46 = total_d46 + total_d9;
     }
     let __taken4 = s_d1;
     let mut total_d47 = total_d46;
-    for once_48 in (0usize..runs_21).rev() {
-        let (cursor_44,) = __tape2.pop();
-        let __taken5 = total_d47;
-        total_d47 = __Number::zero();
-        let mut cursor_40 = cursor_44;
-        for k_39 in (0..q_a0.len()).rev() {
-            cursor_40 = cursor_40 - 1usize;
-            let (exp_42,) = __tape3.pop();
-            let __taken6 = exp_cache_da2[cursor_40];
-            exp_cache_da2[cursor_40] = __Number::zero();
-            let exp_d42 = __taken6;
-            let elem_d41 = rules::exp_x(exp_d42, exp_42);
-            q_da0[k_39] = q_da0[k_39] + elem_d41;
+    {
+        let mut __replay2 = __tape2.reader();
+        for once_48 in (0usize..runs_21).rev() {
+            let (cursor_44,) = __replay2.pop();
+            let __taken5 = total_d47;
+            total_d47 = __Number::zero();
+            let mut cursor_40 = cursor_44;
+            {
+                let mut __replay3 = __tape3.reader();
+                for k_39 in (0..q_a0.len()).rev() {
+                    cursor_40 = cursor_40 - 1usize;
+                    let (exp_42,) = __replay3.pop();
+                    let __taken6 = exp_cache_da2[cursor_40];
+                    exp_cache_da2[cursor_40] = __Number::zero();
+                    let exp_d42 = __taken6;
+                    let elem_d41 = rules::exp_x(exp_d42, exp_42);
+                    q_da0[k_39] = q_da0[k_39] + elem_d41;
+                }
+            }
+            let total_d38 = __taken5;
+            let mut total_d34 = total_d38;
+            for j_33 in (0..q_a0.len()).rev() {
+                let __taken7 = total_d34;
+                let total_d37 = __taken7;
+                q_da0[j_33] = q_da0[j_33] + total_d37;
+            }
+            let __taken8 = total_d34;
         }
-        let total_d38 = __taken5;
-        let mut total_d34 = total_d38;
-        for j_33 in (0..q_a0.len()).rev() {
-            let __taken7 = total_d34;
-            let total_d37 = __taken7;
-            q_da0[j_33] = q_da0[j_33] + total_d37;
-        }
-        let __taken8 = total_d34;
     }
     let __taken9 = total_d47;
     let __taken10 = exp_cache_da2.iter().fold(__Number::zero(), |sum, d| sum + *d);

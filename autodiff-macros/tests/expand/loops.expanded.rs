@@ -146,21 +146,24 @@ fn oscillator_pullback(
     let v_7 = v0_3;
     let mut x_8 = x_6;
     let mut v_9 = v_7;
-    __tape0.reserve(::core::iter::Iterator::size_hint(&(0..steps_5)).0);
-    for i_10 in 0..steps_5 {
-        let neg_11 = -k_0;
-        let prod_12 = neg_11 * x_8;
-        let prod_13 = c_1 * v_9;
-        let a_14 = prod_12 - prod_13;
-        let prod_15 = dt_4 * v_9;
-        let sum_16 = x_8 + prod_15;
-        let x_17 = ::differentiate::runtime::like(&x_8, sum_16);
-        let prod_18 = dt_4 * a_14;
-        let sum_19 = v_9 + prod_18;
-        let v_20 = ::differentiate::runtime::like(&v_9, sum_19);
-        __tape0.push_reserved((x_8, v_9));
-        x_8 = x_17;
-        v_9 = v_20;
+    {
+        let mut __record0 = __tape0
+            .writer(::core::iter::Iterator::size_hint(&(0..steps_5)).0);
+        for i_10 in 0..steps_5 {
+            let neg_11 = -k_0;
+            let prod_12 = neg_11 * x_8;
+            let prod_13 = c_1 * v_9;
+            let a_14 = prod_12 - prod_13;
+            let prod_15 = dt_4 * v_9;
+            let sum_16 = x_8 + prod_15;
+            let x_17 = ::differentiate::runtime::like(&x_8, sum_16);
+            let prod_18 = dt_4 * a_14;
+            let sum_19 = v_9 + prod_18;
+            let v_20 = ::differentiate::runtime::like(&v_9, sum_19);
+            __record0.push((x_8, v_9));
+            x_8 = x_17;
+            v_9 = v_20;
+        }
     }
     let x_21 = x_8;
     let v_22 = v_9;
@@ -169,25 +172,28 @@ fn oscillator_pullback(
     let mut v_d9 = 0.0;
     let mut k_d0: f64 = 0.0;
     let mut c_d1: f64 = 0.0;
-    for i_10 in (0..steps_5).rev() {
-        let (x_8, v_9) = __tape0.pop();
-        let neg_11 = -k_0;
-        let __taken1 = x_d8;
-        x_d8 = 0.0;
-        let __taken2 = v_d9;
-        v_d9 = 0.0;
-        let v_d20 = __taken2;
-        v_d9 += v_d20;
-        let x_d17 = __taken1;
-        x_d8 += x_d17;
-        v_d9 += rules::mul_b(x_d17, dt_4);
-        let a_d14 = rules::mul_b(v_d20, dt_4);
-        let prod_d13 = -(a_d14);
-        c_d1 += rules::mul_a(prod_d13, v_9);
-        v_d9 += rules::mul_b(prod_d13, c_1);
-        x_d8 += rules::mul_b(a_d14, neg_11);
-        let neg_d11 = rules::mul_a(a_d14, x_8);
-        k_d0 -= neg_d11;
+    {
+        let mut __replay0 = __tape0.reader();
+        for i_10 in (0..steps_5).rev() {
+            let (x_8, v_9) = __replay0.pop();
+            let neg_11 = -k_0;
+            let __taken1 = x_d8;
+            x_d8 = 0.0;
+            let __taken2 = v_d9;
+            v_d9 = 0.0;
+            let v_d20 = __taken2;
+            v_d9 += v_d20;
+            let x_d17 = __taken1;
+            x_d8 += x_d17;
+            v_d9 += rules::mul_b(x_d17, dt_4);
+            let a_d14 = rules::mul_b(v_d20, dt_4);
+            let prod_d13 = -(a_d14);
+            c_d1 += rules::mul_a(prod_d13, v_9);
+            v_d9 += rules::mul_b(prod_d13, c_1);
+            x_d8 += rules::mul_b(a_d14, neg_11);
+            let neg_d11 = rules::mul_a(a_d14, x_8);
+            k_d0 -= neg_d11;
+        }
     }
     let __taken3 = x_d8;
     let __taken4 = v_d9;
@@ -416,21 +422,24 @@ where
     let v_7 = v0_3;
     let mut x_8 = x_6;
     let mut v_9 = v_7;
-    __tape0.reserve(::core::iter::Iterator::size_hint(&(0..steps_5)).0);
-    for i_10 in 0..steps_5 {
-        let neg_11 = -k_0;
-        let prod_12 = neg_11 * x_8;
-        let prod_13 = c_1 * v_9;
-        let a_14 = prod_12 - prod_13;
-        let prod_15 = dt_4 * v_9;
-        let sum_16 = x_8 + prod_15;
-        let x_17 = ::differentiate::runtime::like(&x_8, sum_16);
-        let prod_18 = dt_4 * a_14;
-        let sum_19 = v_9 + prod_18;
-        let v_20 = ::differentiate::runtime::like(&v_9, sum_19);
-        __tape0.push_reserved((x_8, v_9));
-        x_8 = x_17;
-        v_9 = v_20;
+    {
+        let mut __record0 = __tape0
+            .writer(::core::iter::Iterator::size_hint(&(0..steps_5)).0);
+        for i_10 in 0..steps_5 {
+            let neg_11 = -k_0;
+            let prod_12 = neg_11 * x_8;
+            let prod_13 = c_1 * v_9;
+            let a_14 = prod_12 - prod_13;
+            let prod_15 = dt_4 * v_9;
+            let sum_16 = x_8 + prod_15;
+            let x_17 = ::differentiate::runtime::like(&x_8, sum_16);
+            let prod_18 = dt_4 * a_14;
+            let sum_19 = v_9 + prod_18;
+            let v_20 = ::differentiate::runtime::like(&v_9, sum_19);
+            __record0.push((x_8, v_9));
+            x_8 = x_17;
+            v_9 = v_20;
+        }
     }
     let x_21 = x_8;
     let v_22 = v_9;
@@ -439,25 +448,28 @@ where
     let mut v_d9 = __Number::zero();
     let mut k_d0: __Number = __Number::zero();
     let mut c_d1: __Number = __Number::zero();
-    for i_10 in (0..steps_5).rev() {
-        let (x_8, v_9) = __tape0.pop();
-        let neg_11 = -k_0;
-        let __taken1 = x_d8;
-        x_d8 = __Number::zero();
-        let __taken2 = v_d9;
-        v_d9 = __Number::zero();
-        let v_d20 = __taken2;
-        v_d9 = v_d9 + v_d20;
-        let x_d17 = __taken1;
-        x_d8 = x_d8 + x_d17;
-        v_d9 = v_d9 + rules::mul_b(x_d17, dt_4);
-        let a_d14 = rules::mul_b(v_d20, dt_4);
-        let prod_d13 = -(a_d14);
-        c_d1 = c_d1 + rules::mul_a(prod_d13, v_9);
-        v_d9 = v_d9 + rules::mul_b(prod_d13, c_1);
-        x_d8 = x_d8 + rules::mul_b(a_d14, neg_11);
-        let neg_d11 = rules::mul_a(a_d14, x_8);
-        k_d0 = k_d0 - neg_d11;
+    {
+        let mut __replay0 = __tape0.reader();
+        for i_10 in (0..steps_5).rev() {
+            let (x_8, v_9) = __replay0.pop();
+            let neg_11 = -k_0;
+            let __taken1 = x_d8;
+            x_d8 = __Number::zero();
+            let __taken2 = v_d9;
+            v_d9 = __Number::zero();
+            let v_d20 = __taken2;
+            v_d9 = v_d9 + v_d20;
+            let x_d17 = __taken1;
+            x_d8 = x_d8 + x_d17;
+            v_d9 = v_d9 + rules::mul_b(x_d17, dt_4);
+            let a_d14 = rules::mul_b(v_d20, dt_4);
+            let prod_d13 = -(a_d14);
+            c_d1 = c_d1 + rules::mul_a(prod_d13, v_9);
+            v_d9 = v_d9 + rules::mul_b(prod_d13, c_1);
+            x_d8 = x_d8 + rules::mul_b(a_d14, neg_11);
+            let neg_d11 = rules::mul_a(a_d14, x_8);
+            k_d0 = k_d0 - neg_d11;
+        }
     }
     let __taken3 = x_d8;
     let __taken4 = v_d9;
