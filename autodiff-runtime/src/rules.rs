@@ -256,13 +256,17 @@ pub fn to_radians_x<T: Real>(dy: T) -> T {
 pub fn fract_x<T: Real>(dy: T) -> T {
     dy
 }
-/// `powi(x, n)`: `n xⁿ⁻¹`, and 0 for `n = 0` (the constant 1) even at `x = 0`.
+/// `powi(x, n)`: `n xⁿ⁻¹`, and 0 for `n = 0` (the constant 1) even at `x = 0`. Only a
+/// negative `n` makes the partial infinite at a finite point (`x = 0`), so only then is a
+/// zero adjoint guarded: for `n ≥ 1` the rule stays plain arithmetic, which a loop of
+/// `powi(2)` adjoints can vectorise (a test on `dy` in every iteration stopped that).
 #[inline(always)]
 pub fn powi_x<T: Real>(dy: T, x: T, n: i32) -> T {
-    if n == 0 || dy.is_zero() {
-        T::zero()
-    } else {
-        dy * T::from(n).unwrap_or_else(nan) * x.powi(n - 1)
+    let partial = || dy * T::from(n).unwrap_or_else(nan) * x.powi(n - 1);
+    match n {
+        0 => T::zero(),
+        1.. => partial(),
+        _ => guard(dy, partial),
     }
 }
 

@@ -482,6 +482,31 @@ fn powi_with_zero_exponent_is_zero_at_zero() {
     });
 }
 
+/// For `n ≥ 1` the partial `n xⁿ⁻¹` is finite wherever `x` is, so the rule is plain
+/// arithmetic (no test on `dy`, which kept loops of it from vectorising): worked by hand.
+#[test]
+fn powi_with_a_positive_exponent_is_plain_arithmetic() {
+    for_f32_and_f64!(|T| {
+        let x: T = -1.5;
+        for dy in DYS.map(|d| d as T) {
+            let at = format!("x = {x}, dy = {dy}");
+            assert_exact!("powi_x", at, dy, powi_x(dy, x, 1));
+            assert_exact!("powi_x", at, dy * 2.0 * x, powi_x(dy, x, 2));
+            assert_exact!("powi_x", at, dy * 3.0 * (x * x), powi_x(dy, x, 3));
+        }
+        // A zero adjoint still contributes zero at a finite point, its sign that of the
+        // product (the guard stays for negative exponents, whose partial is infinite at 0).
+        let zero: T = 0.0;
+        assert_exact!("powi_x", "dy = 0, x = 2", 0.0, powi_x(zero, 2.0, 2));
+        assert_exact!(
+            "powi_x",
+            "dy = 0, x = 0, n = -2",
+            0.0,
+            powi_x(zero, zero, -2)
+        );
+    });
+}
+
 #[test]
 fn clamp_at_a_bound_splits_between_x_and_the_bound() {
     for_f32_and_f64!(|T| {
