@@ -513,6 +513,75 @@ fn gathered_adjoints_in_f32_and_generic_code() {
     }
 }
 
+/// Arithmetic only, offsets -1, 0 and 1: the adjoints run in a second loop over windows of
+/// `x` (the value's loop keeps the sum), which must give the scattered form's bits.
+#[differentiate]
+fn smoothness(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 1..x.len() - 1 {
+        let curvature = x[i - 1] - 2.0 * x[i] + x[i + 1];
+        s += curvature * curvature;
+    }
+    s
+}
+
+#[differentiate]
+fn smoothness_scattered(x: &[f64], back: usize, ahead: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 1..x.len() - 1 {
+        let curvature = x[i - back] - 2.0 * x[i] + x[i + ahead];
+        s += curvature * curvature;
+    }
+    s
+}
+
+/// Rosenbrock over an inclusive range.
+#[differentiate]
+fn rosenbrock_inclusive(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..=x.len() - 2 {
+        s += (1.0 - x[i]).powi(2) + 100.0 * (x[i + 1] - x[i].powi(2)).powi(2);
+    }
+    s
+}
+
+#[test]
+fn adjoints_in_a_loop_of_their_own_are_the_scattered_bits() {
+    for n in [2, 3, 4, 6] {
+        let x = &X[..n];
+        assert_eq!(
+            smoothness_grad(x),
+            smoothness_scattered_grad(x, 1, 1),
+            "n = {n}"
+        );
+        assert_eq!(rosenbrock_inclusive_grad(x), rosenbrock_grad(x), "n = {n}");
+        check_fd("smoothness", smoothness, &smoothness_grad(x).1, x);
+    }
+    // By hand: curvature cᵢ = xᵢ₋₁ − 2xᵢ + xᵢ₊₁ sends 2cᵢ to xᵢ₋₁ and xᵢ₊₁, −4cᵢ to xᵢ.
+    let n = X.len();
+    let mut by_hand = vec![0.0; n];
+    for i in 1..n - 1 {
+        let c = X[i - 1] - 2.0 * X[i] + X[i + 1];
+        by_hand[i - 1] += 2.0 * c;
+        by_hand[i] -= 4.0 * c;
+        by_hand[i + 1] += 2.0 * c;
+    }
+    assert_close("smoothness", &smoothness_grad(&X).1, &by_hand, 1e-12);
+    // Two elements: no iteration, no window, nothing added.
+    assert_eq!(smoothness_grad(&X[..2]).1, [0.0, 0.0]);
+    // Its Hessian (forward mode over the split loops) is the constant of the quadratic form.
+    let (_, _, hessian) = smoothness_hessian(&X[..4]);
+    let expected = [
+        [2.0, -4.0, 2.0, 0.0],
+        [-4.0, 10.0, -8.0, 2.0],
+        [2.0, -8.0, 10.0, -4.0],
+        [0.0, 2.0, -4.0, 2.0],
+    ];
+    for (row, expected) in hessian.iter().zip(&expected) {
+        assert_close("smoothness hessian", row, expected, 1e-12);
+    }
+}
+
 /// `x[i]` only decides a branch (no derivative flows through it) while `x[i + 1]` is summed:
 /// every `x[i + 1]` contribution must still arrive.
 #[differentiate]

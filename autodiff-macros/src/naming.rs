@@ -170,6 +170,13 @@ pub fn array_adjoint(ir: &FnIr, a: ArrayId) -> Ident {
     hygienic(&format!("{}_da{a}", stem(&array.hint)), array.span)
 }
 
+/// The elements of array `a` one iteration of a loop reads at constant offsets from its
+/// index, as a window zipped with the loop's range (see `slices::windows_from`).
+pub fn window(ir: &FnIr, a: ArrayId) -> Ident {
+    let array = &ir.arrays[a];
+    hygienic(&format!("{}_window{a}", stem(&array.hint)), array.span)
+}
+
 /// A contribution to array `a`'s adjoint from a load `delay` elements ahead, `age`
 /// iterations old, waiting for the element's other contributions (see `fusion::Shifted`).
 pub fn pending(ir: &FnIr, a: ArrayId, delay: usize, age: usize) -> Ident {

@@ -104,6 +104,34 @@ pub fn chunk_len(i: usize, k: usize, len: usize) -> usize {
     k.min(len - i * k)
 }
 
+/// The windows of `width` elements of `array` for the iterations of an ascending range loop
+/// starting at `range`'s start, which reads `array[i + offset ..= i + offset + width - 1]`
+/// in iteration `i`: window `j` holds what iteration `start + j` reads. A loop zipped with
+/// them reads its elements as `window[k]`, indices the compiler knows are in bounds, where
+/// `array[i + k]` kept a check in every iteration that stopped vectorisation.
+///
+/// The generated code zips the range with these windows only for a loop that already ran
+/// over the same range reading the same elements, so there are at least as many windows as
+/// iterations; a start before the array (a negative offset on an empty range) gives none.
+#[inline]
+pub fn windows_from<'a, T, R: std::ops::RangeBounds<usize>>(
+    array: &'a [T],
+    range: &R,
+    offset: isize,
+    width: usize,
+) -> std::slice::Windows<'a, T> {
+    let start = match range.start_bound() {
+        std::ops::Bound::Included(&s) => Some(s),
+        std::ops::Bound::Excluded(&s) => s.checked_add(1),
+        std::ops::Bound::Unbounded => Some(0),
+    };
+    start
+        .and_then(|s| s.checked_add_signed(offset))
+        .and_then(|s| array.get(s..))
+        .unwrap_or(&[])
+        .windows(width)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +164,24 @@ mod tests {
     #[should_panic(expected = "index out of bounds")]
     fn an_index_past_a_view_panics() {
         view_index(3, 2, 2);
+    }
+
+    #[test]
+    fn window_j_holds_what_iteration_start_plus_j_reads() {
+        let x = [10, 11, 12, 13, 14, 15];
+        // `for i in 1..4` reading x[i - 1], x[i], x[i + 1].
+        let windows: Vec<&[i32]> = windows_from(&x, &(1..4), -1, 3).collect();
+        assert_eq!(windows[..3], [&x[0..3], &x[1..4], &x[2..5]]);
+        for (i, w) in (1..4).zip(windows_from(&x, &(1..4), -1, 3)) {
+            assert_eq!(w, [x[i - 1], x[i], x[i + 1]]);
+        }
+        // `for i in 2..=4` reading x[i] and x[i + 1].
+        for (i, w) in (2..=4).zip(windows_from(&x, &(2..=4), 0, 2)) {
+            assert_eq!(w, [x[i], x[i + 1]]);
+        }
+        // An empty range whose start minus the offset falls before the array: no windows.
+        assert_eq!(windows_from(&x, &(0..0), -1, 3).count(), 0);
+        // A start past the end: none either.
+        assert_eq!(windows_from(&x, &(9..9), 0, 2).count(), 0);
     }
 }

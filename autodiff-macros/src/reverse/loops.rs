@@ -323,9 +323,19 @@ impl Emitter<'_> {
         }
         let [shifted_before, shifted_aging, shifted_after] = self.shifted_parts(l, plan);
         forward.extend(shifted_before);
-        let iteration = quote!(#body_forward { #iteration_reverse #shifted_aging });
         let iteration_end = self.carried_next(l);
-        forward.extend(self.forward_loop(l, &range, iteration, iteration_end));
+        match self.split_recomputation(l, &range, &body_ctx, &headers, plan) {
+            Some((head, recompute)) => {
+                // The value's loop as written, then the adjoints' loop, which has no sum
+                // running through it and no bounds check, and vectorises.
+                forward.extend(self.forward_loop(l, &range, body_forward, iteration_end));
+                forward.extend(quote!(#head { #recompute { #iteration_reverse #shifted_aging } }));
+            }
+            None => {
+                let iteration = quote!(#body_forward { #iteration_reverse #shifted_aging });
+                forward.extend(self.forward_loop(l, &range, iteration, iteration_end));
+            }
+        }
         forward.extend(shifted_after);
         forward.extend(self.carried_exits(l));
         forward.extend(taken_after);
@@ -333,6 +343,104 @@ impl Emitter<'_> {
             ctx.reads.extend(uses.iter().copied());
         }
         (forward, reverse)
+    }
+
+    /// For a fused loop whose sums are all that ties its iterations together, the head of a
+    /// second loop and the code that recomputes what each iteration's adjoint reads, so that
+    /// the adjoints can run after the value's loop (`None`: keep them in one loop). The
+    /// value's loop is a chain of dependent additions the compiler must keep in order; the
+    /// adjoints' loop has none, and reads its arrays from windows zipped with the range
+    /// (`x_window0[1]` for `x[i + 1]`), indices the compiler knows are in bounds, so it is
+    /// vectorised (Rosenbrock's gradient). Split only when that is cheap and safe to repeat:
+    /// an ascending range over values the loop does not change, whose loads are all of
+    /// arrays read at constant offsets from the index ([`fusion::Shifted`]: the value's loop
+    /// has read those very elements, so the windows cover every iteration); a body of
+    /// arithmetic and loads only (no stores, branches, inner loops, calls, nor
+    /// transcendental functions to compute twice); an adjoint that reads no carried value;
+    /// and no adjoint summed across iterations.
+    fn split_recomputation(
+        &self,
+        l: &Loop,
+        range: &Option<(VarId, TokenStream, &Vec<VarId>)>,
+        body_ctx: &Ctx,
+        headers: &BTreeSet<VarId>,
+        plan: &fusion::Fused,
+    ) -> Option<(TokenStream, TokenStream)> {
+        let (index, iter, uses) = range.as_ref()?;
+        if plan.shifted.is_empty()
+            || uses.iter().any(|v| headers.contains(v))
+            || body_ctx.touched_outer.iter().any(|v| !headers.contains(v))
+        {
+            return None;
+        }
+        let mut lets = BTreeMap::new();
+        for stmt in &l.body.stmts {
+            let Stmt::Let { var, rhs, .. } = stmt else {
+                return None;
+            };
+            let repeatable = match rhs {
+                Rhs::Use(_) | Rhs::Neg(_) | Rhs::Arith(..) | Rhs::Cast { .. } | Rhs::Len(_) => true,
+                Rhs::Load { .. } => true,
+                Rhs::Prim { prim, .. } => matches!(prim.name, "powi" | "abs" | "sqrt"),
+                _ => false,
+            };
+            if !repeatable {
+                return None;
+            }
+            lets.insert(*var, rhs);
+        }
+        // What the adjoint reads from the iteration, and what that is computed from.
+        let mut needed = BTreeSet::new();
+        let mut pending: Vec<VarId> = body_ctx.reads.iter().copied().collect();
+        while let Some(v) = pending.pop() {
+            if headers.contains(&v) {
+                return None;
+            }
+            if let Some(rhs) = lets.get(&v) {
+                if needed.insert(v) {
+                    pending.extend(rhs_operands(rhs));
+                }
+            }
+        }
+        // Each shifted array's window, and where in it each of its loads is.
+        let mut head_iter = iter.clone();
+        let mut pattern = self.primal(*index).into_token_stream();
+        let mut in_window = BTreeMap::new();
+        let rt = &self.rt;
+        for shifted in &plan.shifted {
+            let window = naming::window(self.ir, shifted.array);
+            let lowest = shifted.loads[0].1;
+            let width = shifted.delay(shifted.loads.len() - 1) + 1;
+            for (k, &(load, _)) in shifted.loads.iter().enumerate() {
+                in_window.insert(load, (window.clone(), shifted.delay(k)));
+            }
+            let array = self.array(shifted.array);
+            let offset = proc_macro2::Literal::i64_unsuffixed(lowest);
+            head_iter = quote!(::core::iter::Iterator::zip(
+                #head_iter,
+                #rt::slices::windows_from(&#array[..], &(#iter), #offset, #width)
+            ));
+            pattern = quote!((#pattern, #window));
+        }
+        let mut recompute = TokenStream::new();
+        for stmt in &l.body.stmts {
+            let Stmt::Let { var, rhs, span } = stmt else {
+                continue;
+            };
+            if !needed.contains(var) {
+                continue;
+            }
+            match (rhs, in_window.get(var)) {
+                (_, Some((window, at))) => {
+                    let name = self.primal(*var);
+                    recompute.extend(quote!(let #name = #window[#at];));
+                }
+                // A load from an array without a window would keep its bounds check.
+                (Rhs::Load { .. }, None) => return None,
+                _ => recompute.extend(self.binding(*var, rhs, *span, false)),
+            }
+        }
+        Some((quote!(for #pattern in #head_iter), recompute))
     }
 
     /// The load `var` of a [`fusion::Shifted`] array of a fused loop, with its position.

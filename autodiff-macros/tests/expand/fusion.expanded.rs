@@ -549,6 +549,25 @@ fn rosenbrock_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)) {
         let sum_14 = powi_5 + prod_13;
         let sum_15 = s_1 + sum_14;
         let s_16 = ::differentiate::runtime::like(&s_1, sum_15);
+        s_1 = s_16;
+    }
+    for (i_2, x_window0) in ::core::iter::Iterator::zip(
+        0..x_a0.len() - 1,
+        ::differentiate::runtime::slices::windows_from(
+            &x_a0[..],
+            &(0..x_a0.len() - 1),
+            0,
+            2usize,
+        ),
+    ) {
+        let elem_3 = x_window0[0usize];
+        let diff_4 = 1.0 - elem_3;
+        let sum_6 = i_2 + 1;
+        let elem_7 = x_window0[1usize];
+        let elem_8 = elem_3;
+        let elem_9 = elem_3;
+        let prod_10 = elem_8 * elem_9;
+        let diff_11 = elem_7 - prod_10;
         {
             let __taken1 = s_d1;
             let s_d16 = __taken1;
@@ -566,7 +585,6 @@ fn rosenbrock_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)) {
             x_da0_here = 0.0;
             x_da0_ahead1_age1 = x_da0_ahead1_age0;
         }
-        s_1 = s_16;
     }
     if let ::core::option::Option::Some(i_2_last) = i_2_last {
         x_da0[i_2_last + 1] += x_da0_ahead1_age1;
@@ -721,6 +739,25 @@ where
         let sum_14 = powi_5 + prod_13;
         let sum_15 = s_1 + sum_14;
         let s_16 = ::differentiate::runtime::like(&s_1, sum_15);
+        s_1 = s_16;
+    }
+    for (i_2, x_window0) in ::core::iter::Iterator::zip(
+        0..x_a0.len() - 1,
+        ::differentiate::runtime::slices::windows_from(
+            &x_a0[..],
+            &(0..x_a0.len() - 1),
+            0,
+            2usize,
+        ),
+    ) {
+        let elem_3 = x_window0[0usize];
+        let diff_4 = __Number::from(1.0_f64).unwrap() - elem_3;
+        let sum_6 = i_2 + 1;
+        let elem_7 = x_window0[1usize];
+        let elem_8 = elem_3;
+        let elem_9 = elem_3;
+        let prod_10 = elem_8 * elem_9;
+        let diff_11 = elem_7 - prod_10;
         {
             let __taken1 = s_d1;
             let s_d16 = __taken1;
@@ -738,7 +775,6 @@ where
             x_da0_here = __Number::zero();
             x_da0_ahead1_age1 = x_da0_ahead1_age0;
         }
-        s_1 = s_16;
     }
     if let ::core::option::Option::Some(i_2_last) = i_2_last {
         x_da0[i_2_last + 1] = x_da0[i_2_last + 1] + x_da0_ahead1_age1;
