@@ -129,7 +129,7 @@ impl<T> Tape<T> {
         self.most = self.most.max(self.records.len());
         match self.records.pop() {
             Some(record) => record,
-            None => panic!("differentiate: the adjoint popped more records than its loop pushed (a bug in differentiate)"),
+            None => popped_too_many(),
         }
     }
 

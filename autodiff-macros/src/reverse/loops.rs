@@ -379,10 +379,9 @@ impl Emitter<'_> {
                 return None;
             };
             let repeatable = match rhs {
-                Rhs::Use(_) | Rhs::Neg(_) | Rhs::Arith(..) | Rhs::Cast { .. } | Rhs::Len(_) => true,
                 Rhs::Load { .. } => true,
                 Rhs::Prim { prim, .. } => matches!(prim.name, "powi" | "abs" | "sqrt"),
-                _ => false,
+                _ => arithmetic(rhs),
             };
             if !repeatable {
                 return None;
@@ -732,9 +731,7 @@ impl Emitter<'_> {
             .iter()
             .filter_map(|stmt| match stmt {
                 Stmt::Let { var, rhs, .. } => match rhs {
-                    Rhs::Use(_) | Rhs::Neg(_) | Rhs::Cast { .. } | Rhs::Arith(..) | Rhs::Len(_) => {
-                        Some((*var, rhs))
-                    }
+                    _ if arithmetic(rhs) => Some((*var, rhs)),
                     Rhs::Load { array, .. } if !self.stored.contains(array) => Some((*var, rhs)),
                     _ => None,
                 },
@@ -994,6 +991,15 @@ fn counters(l: &Loop, active: &[bool]) -> Vec<Counter> {
             })
         })
         .collect()
+}
+
+/// A binding of arithmetic on its operands (a copy, negation, cast or length included):
+/// cheap to compute again, and to the same bits.
+fn arithmetic(rhs: &Rhs) -> bool {
+    matches!(
+        rhs,
+        Rhs::Use(_) | Rhs::Neg(_) | Rhs::Cast { .. } | Rhs::Arith(..) | Rhs::Len(_)
+    )
 }
 
 /// The variables a recomputable binding reads.
