@@ -1351,7 +1351,17 @@ fn markdown(rows: &[Row], second: &[SecondRow], expansion: &[Expansion]) -> Stri
             )
             .unwrap();
         }
-        if let Some(e) = expansion.iter().find(|e| e.statements == 100) {
+        let at = |n: usize| expansion.iter().find(|e| e.statements == n);
+        if let (Some(a), Some(b)) = (at(100), at(1000)) {
+            // Where rustc's checking of the generated code stops being linear, users feel it.
+            writeln!(
+                s,
+                "`cargo check` overhead growth from 100 to 1000 statements: ×{:.1} (linear would be ×10).",
+                b.check_ms / a.check_ms
+            )
+            .unwrap();
+        }
+        if let Some(e) = at(100) {
             let met = if e.expand_ms < 50.0 { "met" } else { "MISSED" };
             writeln!(
                 s,

@@ -383,14 +383,14 @@ impl Grapher<'_> {
                 guard,
             } => {
                 let nodes = self.element_nodes(*array);
-                let unused = quote!(#recorder.constant("unused", 0.0));
+                let unused = quote!(#recorder.constant("unused", 0.0_f64));
                 forward::load(self.ir, &nodes, self.operand(index), guard.as_ref(), unused)
             }
             Rhs::Component { of, index, .. } => self.component_node(*of, *index),
             Rhs::Neg(a) => {
                 let borrows = self.records_constant([a]);
                 let a = self.node(a);
-                operation("-", number, vec![quote!((#a, -1.0))], borrows)
+                operation("-", number, vec![quote!((#a, -1.0_f64))], borrows)
             }
             Rhs::Arith(op, a, b) => {
                 let label = match op {
@@ -405,11 +405,11 @@ impl Grapher<'_> {
                     None => {
                         let (a, b) = (self.node(a), self.node(b));
                         let sign = if *op == ArithOp::Sub {
-                            quote!(-1.0)
+                            quote!(-1.0_f64)
                         } else {
-                            quote!(1.0)
+                            quote!(1.0_f64)
                         };
-                        vec![quote!((#a, 1.0)), quote!((#b, #sign))]
+                        vec![quote!((#a, 1.0_f64)), quote!((#b, #sign))]
                     }
                 };
                 operation(label, number, inputs, self.records_constant([a, b]))
@@ -426,7 +426,7 @@ impl Grapher<'_> {
                 operation(
                     &label,
                     number,
-                    vec![quote!((#a, 1.0))],
+                    vec![quote!((#a, 1.0_f64))],
                     self.records_constant([arg]),
                 )
             }
@@ -567,7 +567,7 @@ impl Grapher<'_> {
         prim: &primitives::Primitive,
         args: &[Operand],
     ) -> Vec<TokenStream> {
-        let one = &self.one;
+        let (one, rt) = (&self.one, self.rt);
         prim.rules
             .iter()
             .filter_map(|rule| {
@@ -576,8 +576,23 @@ impl Grapher<'_> {
                     Read::Operand(i) => self.operand(&args[*i]),
                     Read::Output => self.primal(var).into_token_stream(),
                 });
+                // The seed takes its type from a variable the rule reads. A rule reading only
+                // constants (`∂(0.1·x)/∂x`) would leave `1.0` and the constants untyped to the
+                // end of the function, each a pending bound that rustc examines again at
+                // every later statement (checking a long `NAME_graph` was quadratic); it
+                // takes the binding's own type instead.
+                let reads_a_variable = rule.reads.iter().any(|r| match r {
+                    Read::Operand(i) => matches!(args[*i], Operand::Var(_)),
+                    Read::Output => true,
+                });
+                let seed = if reads_a_variable {
+                    one.to_token_stream()
+                } else {
+                    let output = self.primal(var);
+                    quote!(#rt::like(&#output, #one))
+                };
                 let func = format_ident!("{}", rule.func);
-                let partial = self.value(quote!(__rules::#func(#one #(, #reads)*)));
+                let partial = self.value(quote!(__rules::#func(#seed #(, #reads)*)));
                 let node = self.node(target);
                 Some(quote!((#node, #partial)))
             })
@@ -860,5 +875,66 @@ fn callee_name(callee: &Callee) -> String {
             .map(|s| s.ident.to_string())
             .unwrap_or_default(),
         Callee::SelfMethod(method) => format!("self.{method}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::errors::Errors;
+    use crate::{analysis, lower};
+
+    /// `NAME_graph`'s body for `source`, as text.
+    fn graph_text(source: &str, float: &str) -> String {
+        let (ir, _, active) = lower::lower_source("", source);
+        let values = analysis::values(&ir, &active, &mut Errors::default());
+        let name = syn::Ident::new("f", proc_macro2::Span::call_site());
+        let runtime = quote::quote!(::differentiate::runtime);
+        super::graph_body(&name, &ir, &values.activity, &active, float, &runtime).to_string()
+    }
+
+    #[test]
+    fn nothing_handed_to_a_generic_parameter_is_left_untyped() {
+        // An untyped `1.0` handed to the recorder's `impl Into<f64>`, or to a rule whose other
+        // operands are constants, stays an inference variable to the end of the function,
+        // which made checking a long `NAME_graph` quadratic (8 s for 1000 statements).
+        let source = "fn f(x: f64, y: f64) -> f64 {
+            let a = x + y - x * y;
+            let b = -(a / 2.0) + 0.5 * x + (0.5 * 3.0).exp();
+            let c = b as f64;
+            c.powi(2)
+        }";
+        for float in ["f64", "f32"] {
+            let text = graph_text(&source.replace("f64", float), float).replace(' ', "");
+            // Unit partials: `(node, 1.0_f64)`, `(node, -1.0_f64)`.
+            assert!(text.contains("1.0_f64)"), "{text}");
+            assert!(
+                !text.contains("_node,1.0)") && !text.contains("_node,-1.0)"),
+                "{text}"
+            );
+            // Seeds: typed by a variable the rule reads, or by the binding itself.
+            for call in text.split("__rules::").skip(1) {
+                let args = &call[call.find('(').unwrap() + 1..];
+                if let Some(rest) = args.strip_prefix("1.0,") {
+                    // The other arguments, up to the call's closing parenthesis.
+                    let mut depth = 0;
+                    let end = rest
+                        .char_indices()
+                        .find(|&(_, c)| {
+                            depth += match c {
+                                '(' => 1,
+                                ')' => -1,
+                                _ => 0,
+                            };
+                            depth < 0
+                        })
+                        .map_or(rest.len(), |(i, _)| i);
+                    assert!(
+                        rest[..end].chars().any(char::is_alphabetic),
+                        "a seed typed by constants only: {call}"
+                    );
+                }
+            }
+            assert!(text.contains("::differentiate::runtime::like(&"), "{text}");
+        }
     }
 }

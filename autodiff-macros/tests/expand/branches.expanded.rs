@@ -511,7 +511,7 @@ fn piecewise_graph(x: f64, k: f64, n: usize) -> ::differentiate::Graph {
         __graph.name(z_23_node, "z");
         let sum_24 = z_23 + y_17;
         let sum_24_node = __graph
-            .operation("+", sum_24, &[(z_23_node, 1.0), (y_17_node, 1.0)]);
+            .operation("+", sum_24, &[(z_23_node, 1.0_f64), (y_17_node, 1.0_f64)]);
         let ret0_25: f64 = sum_24;
         let ret0_25_node = sum_24_node;
         let done_26 = ::differentiate::runtime::like(&done_15, (true));

@@ -306,7 +306,7 @@ fn prefix_energy_graph(x: &[f64]) -> ::differentiate::Graph {
         let elem_5_node = x_a0_nodes[i_2];
         let sum_6 = elem_4 + elem_5;
         let sum_6_node = __graph
-            .operation("+", sum_6, &[(elem_4_node, 1.0), (elem_5_node, 1.0)]);
+            .operation("+", sum_6, &[(elem_4_node, 1.0_f64), (elem_5_node, 1.0_f64)]);
         c_a1[i_2] = sum_6;
         c_a1_nodes[i_2] = sum_6_node;
         __graph.leave();
@@ -338,7 +338,7 @@ fn prefix_energy_graph(x: &[f64]) -> ::differentiate::Graph {
             );
         let sum_14 = e_8 + prod_13;
         let sum_14_node = __graph
-            .operation("+", sum_14, &[(e_8_node, 1.0), (prod_13_node, 1.0)]);
+            .operation("+", sum_14, &[(e_8_node, 1.0_f64), (prod_13_node, 1.0_f64)]);
         let e_15 = ::differentiate::runtime::like(&e_8, sum_14);
         let e_15_node = sum_14_node;
         __graph.name(e_15_node, "e");
@@ -637,7 +637,10 @@ fn doubling_graph(x: f64, limit: f64) -> ::differentiate::Graph {
         let prod_6_node = {
             let __inputs = [
                 (__graph.constant("2.0", 2.0_f64), __rules::mul_a(1.0, y_3)),
-                (y_3_node, __rules::mul_b(1.0, (2.0))),
+                (
+                    y_3_node,
+                    __rules::mul_b(::differentiate::runtime::like(&prod_6, 1.0), (2.0)),
+                ),
             ];
             __graph.operation("*", prod_6, &__inputs)
         };

@@ -174,7 +174,7 @@ fn polar_graph(x: f64, y: f64) -> ::differentiate::Graph {
         );
     let sum_4 = prod_2 + prod_3;
     let sum_4_node = __graph
-        .operation("+", sum_4, &[(prod_2_node, 1.0), (prod_3_node, 1.0)]);
+        .operation("+", sum_4, &[(prod_2_node, 1.0_f64), (prod_3_node, 1.0_f64)]);
     let sqrt_5 = sum_4.sqrt();
     let sqrt_5_node = __graph
         .operation("sqrt", sqrt_5, &[(sum_4_node, __rules::sqrt_x(1.0, sqrt_5))]);
@@ -446,7 +446,7 @@ fn norm_graph(v: &[f64]) -> ::differentiate::Graph {
             );
         let sum_6 = acc_1 + prod_5;
         let sum_6_node = __graph
-            .operation("+", sum_6, &[(acc_1_node, 1.0), (prod_5_node, 1.0)]);
+            .operation("+", sum_6, &[(acc_1_node, 1.0_f64), (prod_5_node, 1.0_f64)]);
         let acc_7: f64 = sum_6;
         let acc_7_node = sum_6_node;
         acc_1 = acc_7;
@@ -804,7 +804,7 @@ fn uses_both_graph(x: f64, y: f64, v: &[f64]) -> ::differentiate::Graph {
     };
     let sum_7 = prod_5 + call_6;
     let sum_7_node = __graph
-        .operation("+", sum_7, &[(prod_5_node, 1.0), (call_6_node, 1.0)]);
+        .operation("+", sum_7, &[(prod_5_node, 1.0_f64), (call_6_node, 1.0_f64)]);
     let __results = [sum_7_node];
     __graph.finish(&__results)
 }

@@ -415,8 +415,8 @@ fn sum_of_squared_distances_graph(
             let diff_9 = elem_7 - elem_8;
             let diff_9_node = {
                 let __inputs = [
-                    (__graph.constant("constant", elem_7), 1.0),
-                    (elem_8_node, -1.0),
+                    (__graph.constant("constant", elem_7), 1.0_f64),
+                    (elem_8_node, -1.0_f64),
                 ];
                 __graph.operation("-", diff_9, &__inputs)
             };
@@ -448,7 +448,11 @@ fn sum_of_squared_distances_graph(
                 );
             let sum_16 = sq_11 + prod_15;
             let sum_16_node = __graph
-                .operation("+", sum_16, &[(sq_11_node, 1.0), (prod_15_node, 1.0)]);
+                .operation(
+                    "+",
+                    sum_16,
+                    &[(sq_11_node, 1.0_f64), (prod_15_node, 1.0_f64)],
+                );
             let sq_17 = ::differentiate::runtime::like(&sq_11, sum_16);
             let sq_17_node = sum_16_node;
             __graph.name(sq_17_node, "sq");
@@ -465,13 +469,16 @@ fn sum_of_squared_distances_graph(
         let prod_19_node = {
             let __inputs = [
                 (__graph.constant("0.5", 0.5_f64), __rules::mul_a(1.0, sq_18)),
-                (sq_18_node, __rules::mul_b(1.0, (0.5))),
+                (
+                    sq_18_node,
+                    __rules::mul_b(::differentiate::runtime::like(&prod_19, 1.0), (0.5)),
+                ),
             ];
             __graph.operation("*", prod_19, &__inputs)
         };
         let sum_20 = total_2 + prod_19;
         let sum_20_node = __graph
-            .operation("+", sum_20, &[(total_2_node, 1.0), (prod_19_node, 1.0)]);
+            .operation("+", sum_20, &[(total_2_node, 1.0_f64), (prod_19_node, 1.0_f64)]);
         let total_21 = ::differentiate::runtime::like(&total_2, sum_20);
         let total_21_node = sum_20_node;
         __graph.name(total_21_node, "total");
@@ -814,8 +821,8 @@ fn rosenbrock_graph(x: &[f64]) -> ::differentiate::Graph {
         let diff_4 = (1.0) - elem_3;
         let diff_4_node = {
             let __inputs = [
-                (__graph.constant("1.0", 1.0_f64), 1.0),
-                (elem_3_node, -1.0),
+                (__graph.constant("1.0", 1.0_f64), 1.0_f64),
+                (elem_3_node, -1.0_f64),
             ];
             __graph.operation("-", diff_4, &__inputs)
         };
@@ -845,7 +852,11 @@ fn rosenbrock_graph(x: &[f64]) -> ::differentiate::Graph {
             );
         let diff_11 = elem_7 - prod_10;
         let diff_11_node = __graph
-            .operation("-", diff_11, &[(elem_7_node, 1.0), (prod_10_node, -1.0)]);
+            .operation(
+                "-",
+                diff_11,
+                &[(elem_7_node, 1.0_f64), (prod_10_node, -1.0_f64)],
+            );
         let powi_12 = diff_11.powi((2));
         let powi_12_node = __graph
             .operation(
@@ -857,16 +868,22 @@ fn rosenbrock_graph(x: &[f64]) -> ::differentiate::Graph {
         let prod_13_node = {
             let __inputs = [
                 (__graph.constant("100.0", 100.0_f64), __rules::mul_a(1.0, powi_12)),
-                (powi_12_node, __rules::mul_b(1.0, (100.0))),
+                (
+                    powi_12_node,
+                    __rules::mul_b(
+                        ::differentiate::runtime::like(&prod_13, 1.0),
+                        (100.0),
+                    ),
+                ),
             ];
             __graph.operation("*", prod_13, &__inputs)
         };
         let sum_14 = powi_5 + prod_13;
         let sum_14_node = __graph
-            .operation("+", sum_14, &[(powi_5_node, 1.0), (prod_13_node, 1.0)]);
+            .operation("+", sum_14, &[(powi_5_node, 1.0_f64), (prod_13_node, 1.0_f64)]);
         let sum_15 = s_1 + sum_14;
         let sum_15_node = __graph
-            .operation("+", sum_15, &[(s_1_node, 1.0), (sum_14_node, 1.0)]);
+            .operation("+", sum_15, &[(s_1_node, 1.0_f64), (sum_14_node, 1.0_f64)]);
         let s_16 = ::differentiate::runtime::like(&s_1, sum_15);
         let s_16_node = sum_15_node;
         __graph.name(s_16_node, "s");

@@ -299,7 +299,11 @@ pub fn rosenbrock_graph<T: Float + FromPrimitive>(
         let elem_5_node = x_a0_nodes[i_4];
         let diff_6 = a_0 - elem_5;
         let diff_6_node = __graph
-            .operation("-", __value(&diff_6), &[(a_0_node, 1.0), (elem_5_node, -1.0)]);
+            .operation(
+                "-",
+                __value(&diff_6),
+                &[(a_0_node, 1.0_f64), (elem_5_node, -1.0_f64)],
+            );
         let powi_7 = diff_6.powi((2));
         let powi_7_node = __graph
             .operation(
@@ -309,7 +313,11 @@ pub fn rosenbrock_graph<T: Float + FromPrimitive>(
             );
         let sum_8 = s_3 + powi_7;
         let sum_8_node = __graph
-            .operation("+", __value(&sum_8), &[(s_3_node, 1.0), (powi_7_node, 1.0)]);
+            .operation(
+                "+",
+                __value(&sum_8),
+                &[(s_3_node, 1.0_f64), (powi_7_node, 1.0_f64)],
+            );
         let sum_9 = i_4 + (1);
         let elem_10 = x_a0[sum_9];
         let elem_10_node = x_a0_nodes[sum_9];
@@ -327,7 +335,7 @@ pub fn rosenbrock_graph<T: Float + FromPrimitive>(
             .operation(
                 "-",
                 __value(&diff_13),
-                &[(elem_10_node, 1.0), (powi_12_node, -1.0)],
+                &[(elem_10_node, 1.0_f64), (powi_12_node, -1.0_f64)],
             );
         let powi_14 = diff_13.powi((2));
         let powi_14_node = __graph
@@ -348,7 +356,11 @@ pub fn rosenbrock_graph<T: Float + FromPrimitive>(
             );
         let sum_16 = sum_8 + prod_15;
         let sum_16_node = __graph
-            .operation("+", __value(&sum_16), &[(sum_8_node, 1.0), (prod_15_node, 1.0)]);
+            .operation(
+                "+",
+                __value(&sum_16),
+                &[(sum_8_node, 1.0_f64), (prod_15_node, 1.0_f64)],
+            );
         let s_17 = ::differentiate::runtime::like(&s_3, sum_16);
         let s_17_node = sum_16_node;
         __graph.name(s_17_node, "s");

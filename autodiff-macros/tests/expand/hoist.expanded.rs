@@ -539,7 +539,11 @@ fn per_point_graph(q: &[f64], x: &[f64]) -> ::differentiate::Graph {
             let elem_6_node = q_a0_nodes[j_5];
             let sum_7 = total_4 + elem_6;
             let sum_7_node = __graph
-                .operation("+", sum_7, &[(total_4_node, 1.0), (elem_6_node, 1.0)]);
+                .operation(
+                    "+",
+                    sum_7,
+                    &[(total_4_node, 1.0_f64), (elem_6_node, 1.0_f64)],
+                );
             let total_8 = ::differentiate::runtime::like(&total_4, sum_7);
             let total_8_node = sum_7_node;
             __graph.name(total_8_node, "total");
@@ -581,10 +585,14 @@ fn per_point_graph(q: &[f64], x: &[f64]) -> ::differentiate::Graph {
             };
             let sum_16 = prod_15 + total_9;
             let sum_16_node = __graph
-                .operation("+", sum_16, &[(prod_15_node, 1.0), (total_9_node, 1.0)]);
+                .operation(
+                    "+",
+                    sum_16,
+                    &[(prod_15_node, 1.0_f64), (total_9_node, 1.0_f64)],
+                );
             let sum_17 = s_10 + sum_16;
             let sum_17_node = __graph
-                .operation("+", sum_17, &[(s_10_node, 1.0), (sum_16_node, 1.0)]);
+                .operation("+", sum_17, &[(s_10_node, 1.0_f64), (sum_16_node, 1.0_f64)]);
             let s_18 = ::differentiate::runtime::like(&s_10, sum_17);
             let s_18_node = sum_17_node;
             __graph.name(s_18_node, "s");

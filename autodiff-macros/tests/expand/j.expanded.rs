@@ -190,21 +190,27 @@ fn j_graph(x: f64) -> ::differentiate::Graph {
         .operation("powi(·, 2)", powi_2, &[(x_0_node, __rules::powi_x(1.0, x_0, (2)))]);
     let sum_3 = powi_1 + powi_2;
     let sum_3_node = __graph
-        .operation("+", sum_3, &[(powi_1_node, 1.0), (powi_2_node, 1.0)]);
+        .operation("+", sum_3, &[(powi_1_node, 1.0_f64), (powi_2_node, 1.0_f64)]);
     let prod_4 = (6.0) * x_0;
     let prod_4_node = {
         let __inputs = [
             (__graph.constant("6.0", 6.0_f64), __rules::mul_a(1.0, x_0)),
-            (x_0_node, __rules::mul_b(1.0, (6.0))),
+            (
+                x_0_node,
+                __rules::mul_b(::differentiate::runtime::like(&prod_4, 1.0), (6.0)),
+            ),
         ];
         __graph.operation("*", prod_4, &__inputs)
     };
     let diff_5 = sum_3 - prod_4;
     let diff_5_node = __graph
-        .operation("-", diff_5, &[(sum_3_node, 1.0), (prod_4_node, -1.0)]);
+        .operation("-", diff_5, &[(sum_3_node, 1.0_f64), (prod_4_node, -1.0_f64)]);
     let sum_6 = diff_5 + (1.0);
     let sum_6_node = {
-        let __inputs = [(diff_5_node, 1.0), (__graph.constant("1.0", 1.0_f64), 1.0)];
+        let __inputs = [
+            (diff_5_node, 1.0_f64),
+            (__graph.constant("1.0", 1.0_f64), 1.0_f64),
+        ];
         __graph.operation("+", sum_6, &__inputs)
     };
     let __results = [sum_6_node];

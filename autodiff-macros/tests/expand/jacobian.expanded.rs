@@ -418,7 +418,10 @@ fn ratios_graph(x: [f64; 3]) -> ::differentiate::Graph {
         );
     let sum_7 = prod_6 + (1.0);
     let sum_7_node = {
-        let __inputs = [(prod_6_node, 1.0), (__graph.constant("1.0", 1.0_f64), 1.0)];
+        let __inputs = [
+            (prod_6_node, 1.0_f64),
+            (__graph.constant("1.0", 1.0_f64), 1.0_f64),
+        ];
         __graph.operation("+", sum_7, &__inputs)
     };
     let quot_8 = elem_3 / sum_7;

@@ -517,7 +517,7 @@ fn oscillator_graph(
     for i_10 in 0..steps_5 {
         __graph.enter(::std::format!("for i = {}", i_10));
         let neg_11 = -k_0;
-        let neg_11_node = __graph.operation("-", neg_11, &[(k_0_node, -1.0)]);
+        let neg_11_node = __graph.operation("-", neg_11, &[(k_0_node, -1.0_f64)]);
         let prod_12 = neg_11 * x_8;
         let prod_12_node = __graph
             .operation(
@@ -540,7 +540,7 @@ fn oscillator_graph(
             );
         let a_14 = prod_12 - prod_13;
         let a_14_node = __graph
-            .operation("-", a_14, &[(prod_12_node, 1.0), (prod_13_node, -1.0)]);
+            .operation("-", a_14, &[(prod_12_node, 1.0_f64), (prod_13_node, -1.0_f64)]);
         __graph.name(a_14_node, "a");
         let prod_15 = dt_4 * v_9;
         let prod_15_node = {
@@ -552,7 +552,7 @@ fn oscillator_graph(
         };
         let sum_16 = x_8 + prod_15;
         let sum_16_node = __graph
-            .operation("+", sum_16, &[(x_8_node, 1.0), (prod_15_node, 1.0)]);
+            .operation("+", sum_16, &[(x_8_node, 1.0_f64), (prod_15_node, 1.0_f64)]);
         let x_17 = ::differentiate::runtime::like(&x_8, sum_16);
         let x_17_node = sum_16_node;
         __graph.name(x_17_node, "x");
@@ -566,7 +566,7 @@ fn oscillator_graph(
         };
         let sum_19 = v_9 + prod_18;
         let sum_19_node = __graph
-            .operation("+", sum_19, &[(v_9_node, 1.0), (prod_18_node, 1.0)]);
+            .operation("+", sum_19, &[(v_9_node, 1.0_f64), (prod_18_node, 1.0_f64)]);
         let v_20 = ::differentiate::runtime::like(&v_9, sum_19);
         let v_20_node = sum_19_node;
         __graph.name(v_20_node, "v");
@@ -828,7 +828,7 @@ fn sum_of_squares_graph(x: &[f64]) -> ::differentiate::Graph {
             );
         let sum_6 = acc_1 + prod_5;
         let sum_6_node = __graph
-            .operation("+", sum_6, &[(acc_1_node, 1.0), (prod_5_node, 1.0)]);
+            .operation("+", sum_6, &[(acc_1_node, 1.0_f64), (prod_5_node, 1.0_f64)]);
         let acc_7: f64 = sum_6;
         let acc_7_node = sum_6_node;
         acc_1 = acc_7;

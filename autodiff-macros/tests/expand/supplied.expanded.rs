@@ -351,7 +351,10 @@ fn scaled_erf_graph(x: f64) -> ::differentiate::Graph {
     let prod_3_node = {
         let __inputs = [
             (__graph.constant("3.0", 3.0_f64), __rules::mul_a(1.0, call_2)),
-            (call_2_node, __rules::mul_b(1.0, (3.0))),
+            (
+                call_2_node,
+                __rules::mul_b(::differentiate::runtime::like(&prod_3, 1.0), (3.0)),
+            ),
         ];
         __graph.operation("*", prod_3, &__inputs)
     };
