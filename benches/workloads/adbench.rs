@@ -39,12 +39,20 @@ fn numbers(path: &Path) -> Vec<f64> {
 // ---- GMM -------------------------------------------------------------------------------------
 
 /// The GMM objective's signature (both forms): `(d, k, n, alphas, means, icf, x,
-/// wishart_gamma, wishart_m, constant)`.
-pub type GmmObjective =
-    fn(usize, usize, usize, &[f64], &[f64], &[f64], &[f64], f64, f64, f64) -> f64;
+/// wishart_gamma, wishart_m, constant)`. A trait rather than a function pointer, so that the
+/// benchmark calls each form directly (BENCHMARKS.md, "Fair calls").
+pub trait GmmObjective:
+    Fn(usize, usize, usize, &[f64], &[f64], &[f64], &[f64], f64, f64, f64) -> f64
+{
+}
+impl<F> GmmObjective for F where
+    F: Fn(usize, usize, usize, &[f64], &[f64], &[f64], &[f64], f64, f64, f64) -> f64
+{
+}
 /// A GMM gradient's signature (generated for both forms, and hand-written):
 /// `(F, (dalpha, dmu, dicf))`.
-pub type GmmGradient = fn(
+pub trait GmmGradient:
+    Fn(
     usize,
     usize,
     usize,
@@ -55,7 +63,24 @@ pub type GmmGradient = fn(
     f64,
     f64,
     f64,
-) -> (f64, (Vec<f64>, Vec<f64>, Vec<f64>));
+) -> (f64, (Vec<f64>, Vec<f64>, Vec<f64>))
+{
+}
+impl<F> GmmGradient for F where
+    F: Fn(
+        usize,
+        usize,
+        usize,
+        &[f64],
+        &[f64],
+        &[f64],
+        &[f64],
+        f64,
+        f64,
+        f64,
+    ) -> (f64, (Vec<f64>, Vec<f64>, Vec<f64>))
+{
+}
 
 /// One GMM instance, laid out as ADBench lays it out.
 #[derive(Clone, Debug)]
@@ -120,7 +145,7 @@ impl GmmInput {
     }
 
     /// `F` through `objective`, either form of it, at this instance's parameters.
-    pub fn objective_by(&self, objective: GmmObjective) -> f64 {
+    pub fn objective_by(&self, objective: impl GmmObjective) -> f64 {
         objective(
             self.d,
             self.k,
@@ -170,7 +195,7 @@ impl GmmInput {
 
     /// `F` and its gradient in ADBench's layout, from `gradient` (generated for either form,
     /// or hand-written).
-    pub fn gradient_by(&self, gradient: GmmGradient) -> (f64, Vec<f64>) {
+    pub fn gradient_by(&self, gradient: impl GmmGradient) -> (f64, Vec<f64>) {
         let (value, (da, dm, dicf)) = gradient(
             self.d,
             self.k,

@@ -586,15 +586,30 @@ impl GmmForm {
 }
 
 fn gmm_case(stem: &str, form: GmmForm) -> Case {
-    let input = GmmInput::read(&adbench::data_dir().join(format!("gmm/1k/{stem}.txt")));
-    // The two forms' functions share a signature: pick them as function pointers.
-    let (objective, gradient): (GmmObjective, GmmGradient) = match form {
-        GmmForm::Formula => (adbench::gmm_objective, adbench::gmm_objective_grad),
-        GmmForm::Port => (
+    // Each form's own functions, called directly (no function pointers).
+    match form {
+        GmmForm::Formula => gmm_form_case(
+            stem,
+            form,
+            adbench::gmm_objective,
+            adbench::gmm_objective_grad,
+        ),
+        GmmForm::Port => gmm_form_case(
+            stem,
+            form,
             adbench::gmm_objective_port,
             adbench::gmm_objective_port_grad,
         ),
-    };
+    }
+}
+
+fn gmm_form_case(
+    stem: &str,
+    form: GmmForm,
+    objective: impl GmmObjective + Copy + 'static,
+    gradient: impl GmmGradient + Copy + 'static,
+) -> Case {
+    let input = GmmInput::read(&adbench::data_dir().join(format!("gmm/1k/{stem}.txt")));
     let (value, grad) = input.gradient_by(gradient);
     let (hand_value, hand) = input.hand_gradient();
     assert_eq!(value, input.objective_by(objective));
