@@ -11,16 +11,19 @@
 //!
 //! ```text
 //! fn t(x: f64) -> f64 {                 fn t_graph(x: f64) -> Graph {
-//!     let y = x.cos();                      let mut graph = Recorder::new("t");
-//!     y.tanh()                              let x_0 = x; let x_0_node = graph.input("x", value(&x_0));
+//!     let y = x.cos();                      let recording = graph::start("t");
+//!     y.tanh()                              let x_0 = x; let x_0_node = graph::input("x", x_0);
 //! }                                         let y_1 = x_0.cos();
-//!                                           let y_1_node = graph.operation("cos", value(&y_1),
-//!                                               &[(x_0_node, value(&rules::cos_x(1.0, x_0)))]);
-//!                                           graph.name(y_1_node, "y");
+//!                                           let y_1_node = graph::operation("cos", y_1,
+//!                                               [(x_0_node, rules::cos_x(1.0, x_0))]);
+//!                                           graph::name(y_1_node, "y");
 //!                                           ..
-//!                                           graph.finish(&[tanh_2_node])
+//!                                           graph::finish(recording, &[tanh_2_node])
 //!                                       }
 //! ```
+//!
+//! The recording functions (`runtime::graph::record`) keep the recorder in a thread-local
+//! rather than in a local of the generated function, which every call would borrow.
 
 use crate::activity::Activity;
 use crate::forward;
@@ -68,18 +71,17 @@ pub fn graph_body(
     let results: Vec<TokenStream> = ir.result.iter().map(|op| grapher.node(op)).collect();
     let items = &ir.items;
     let imports = if grapher.stores_as_is() {
-        quote!(use #runtime::rules as __rules;)
+        quote!(use #runtime::{graph::record as #recorder, rules as __rules};)
     } else {
-        quote!(use #runtime::{graph::value as __value, rules as __rules};)
+        quote!(use #runtime::{graph::record as #recorder, graph::value as __value, rules as __rules};)
     };
     quote! {
         #(#items)*
         #imports
-        let mut #recorder = #runtime::graph::Recorder::new(#title);
+        let __recording = #recorder::start(#title);
         #params
         #body
-        let __results = [#(#results),*];
-        #recorder.finish(&__results)
+        #recorder::finish(__recording, &[#(#results),*])
     }
 }
 
@@ -92,7 +94,10 @@ pub fn supplied_body(func: &syn::ItemFn, sig: &Signature, runtime: &TokenStream)
     let numbers = Numbers::new(sig.floats.generic.as_ref());
     let one = numbers.one();
     let args: Vec<&syn::Ident> = sig.params.iter().map(|p| &p.ident).collect();
-    let mut code = quote!(let mut #recorder = #runtime::graph::Recorder::new(#title););
+    let mut code = quote! {
+        use #runtime::graph::record as #recorder;
+        let __recording = #recorder::start(#title);
+    };
     let mut pushes = TokenStream::new();
     let entries: Vec<TokenStream> = sig
         .params
@@ -106,7 +111,7 @@ pub fn supplied_body(func: &syn::ItemFn, sig: &Signature, runtime: &TokenStream)
             match &p.kind {
                 ParamKind::Scalar => {
                     let node = format_ident!("{}_node", ident);
-                    code.extend(quote!(let #node = #recorder.input(#label, #runtime::graph::value(&#ident));));
+                    code.extend(quote!(let #node = #recorder::input(#label, #runtime::graph::value(&#ident));));
                     pushes.extend(quote!(__inputs.push((#node, #runtime::graph::partial(&#entry)));));
                 }
                 _ => {
@@ -115,7 +120,7 @@ pub fn supplied_body(func: &syn::ItemFn, sig: &Signature, runtime: &TokenStream)
                         let #nodes: ::std::vec::Vec<usize> = #ident
                             .iter()
                             .enumerate()
-                            .map(|(k, v)| #recorder.input(&::std::format!("{}[{}]", #label, k), #runtime::graph::value(v)))
+                            .map(|(k, v)| #recorder::input(&::std::format!("{}[{}]", #label, k), #runtime::graph::value(v)))
                             .collect();
                     });
                     pushes.extend(quote! {
@@ -137,12 +142,12 @@ pub fn supplied_body(func: &syn::ItemFn, sig: &Signature, runtime: &TokenStream)
         let (_, (#(#entries,)*)) = #pullback(#(#args,)* #one);
         let mut __inputs: ::std::vec::Vec<(usize, f64)> = ::std::vec::Vec::new();
         #pushes
-        let __node = #recorder.operation(#label, #runtime::graph::value(&__value), &__inputs);
-        #recorder.finish(&[__node])
+        let __node = #recorder::operation(#label, #runtime::graph::value(&__value), __inputs);
+        #recorder::finish(__recording, &[__node])
     }
 }
 
-/// The recorder's name in the generated function.
+/// The recording functions' module in the generated function (`runtime::graph::record`).
 fn recorder() -> syn::Ident {
     format_ident!("__graph")
 }
@@ -217,7 +222,7 @@ impl Grapher<'_> {
             Operand::Var(v) => {
                 let label = self.label_of(*v);
                 let value = self.value(self.primal(*v).into_token_stream());
-                quote!(#recorder.constant(#label, #value))
+                quote!(#recorder::constant(#label, #value))
             }
             Operand::Const(c) => {
                 let label = c.to_token_stream().to_string();
@@ -239,16 +244,9 @@ impl Grapher<'_> {
                     }
                     Numbers::Generic(_) => self.value(quote!(#c)),
                 };
-                quote!(#recorder.constant(#label, #value))
+                quote!(#recorder::constant(#label, #value))
             }
         }
-    }
-
-    /// Whether the nodes of `operands` include one [`Self::node`] records as a constant.
-    fn records_constant<'o>(&self, operands: impl IntoIterator<Item = &'o Operand>) -> bool {
-        operands
-            .into_iter()
-            .any(|op| !matches!(op, Operand::Var(v) if self.active(*v)))
     }
 
     /// How a constant variable is labelled: the user's name, or what it is.
@@ -266,13 +264,13 @@ impl Grapher<'_> {
         var.named && !var.hint.starts_with("__")
     }
 
-    /// `graph.name(node, "y")` when `v` is a version of the user's variable `y`.
+    /// `graph::name(node, "y")` when `v` is a version of the user's variable `y`.
     fn name(&self, v: VarId) -> TokenStream {
         if !self.user_named(v) {
             return TokenStream::new();
         }
         let (recorder, node, name) = (recorder(), self.node_ident(v), &self.ir.vars[v].hint);
-        quote!(#recorder.name(#node, #name);)
+        quote!(#recorder::name(#node, #name);)
     }
 
     /// The parameters bound under their generated names, with an input node for each number
@@ -291,7 +289,7 @@ impl Grapher<'_> {
                     if self.active(p) || wrt {
                         let (node, label) = (self.node_ident(p), &ir.vars[p].hint);
                         let value = self.value(name.to_token_stream());
-                        code.extend(quote!(let #node = #recorder.input(#label, #value);));
+                        code.extend(quote!(let #node = #recorder::input(#label, #value);));
                     }
                 }
                 ParamSlot::Array(a) => {
@@ -307,7 +305,7 @@ impl Grapher<'_> {
                             let mut #nodes: ::std::vec::Vec<usize> = #name
                                 .iter()
                                 .enumerate()
-                                .map(|(k, v)| #recorder.input(&::std::format!("{}[{}]", #label, k), #rt::graph::value(v)))
+                                .map(|(k, v)| #recorder::input(&::std::format!("{}[{}]", #label, k), #rt::graph::value(v)))
                                 .collect();
                         });
                     }
@@ -383,14 +381,13 @@ impl Grapher<'_> {
                 guard,
             } => {
                 let nodes = self.element_nodes(*array);
-                let unused = quote!(#recorder.constant("unused", 0.0_f64));
+                let unused = quote!(#recorder::constant("unused", 0.0_f64));
                 forward::load(self.ir, &nodes, self.operand(index), guard.as_ref(), unused)
             }
             Rhs::Component { of, index, .. } => self.component_node(*of, *index),
             Rhs::Neg(a) => {
-                let borrows = self.records_constant([a]);
                 let a = self.node(a);
-                operation("-", number, vec![quote!((#a, -1.0_f64))], borrows)
+                operation("-", number, vec![quote!((#a, -1.0_f64))])
             }
             Rhs::Arith(op, a, b) => {
                 let label = match op {
@@ -412,23 +409,16 @@ impl Grapher<'_> {
                         vec![quote!((#a, 1.0_f64)), quote!((#b, #sign))]
                     }
                 };
-                operation(label, number, inputs, self.records_constant([a, b]))
+                operation(label, number, inputs)
             }
             Rhs::Prim { prim, args, .. } => {
                 let label = prim_label(prim.name, args);
-                let inputs = self.rule_inputs(var, prim, args);
-                let targets = prim.rules.iter().filter_map(|rule| args.get(rule.operand));
-                operation(&label, number, inputs, self.records_constant(targets))
+                operation(&label, number, self.rule_inputs(var, prim, args))
             }
             Rhs::Cast { arg, ty } => {
                 let label = format!("as {}", ty.to_token_stream());
                 let a = self.node(arg);
-                operation(
-                    &label,
-                    number,
-                    vec![quote!((#a, 1.0_f64))],
-                    self.records_constant([arg]),
-                )
+                operation(&label, number, vec![quote!((#a, 1.0_f64))])
             }
             Rhs::Call { callee, args, .. } => {
                 if let Some(read) = self.components.get(&var) {
@@ -441,14 +431,14 @@ impl Grapher<'_> {
                         let rt = self.rt;
                         let inputs =
                             self.call_inputs(callee, args, quote!(#rt::graph::unit_seed(#k)));
-                        code.extend(quote!(let #component = { let __inputs = #inputs; #recorder.operation(#label, #number, &__inputs) };));
+                        code.extend(quote!(let #component = #recorder::operation(#label, #number, #inputs);));
                     }
                     return code;
                 }
                 let label = format!("{}(..)", callee_name(callee));
                 let one = &self.one;
                 let inputs = self.call_inputs(callee, args, quote!(#one));
-                quote!({ let __inputs = #inputs; #recorder.operation(#label, #number, &__inputs) })
+                quote!(#recorder::operation(#label, #number, #inputs))
             }
             Rhs::Len(_) | Rhs::Passive(_) => return code,
         };
@@ -700,10 +690,10 @@ impl Grapher<'_> {
                     }
                 }
                 quote!({
-                    #recorder.enter(::std::string::String::from(#label));
+                    #recorder::enter(::std::string::String::from(#label));
                     #statements
                     #join
-                    #recorder.leave();
+                    #recorder::leave();
                 })
             })
             .collect();
@@ -771,10 +761,10 @@ impl Grapher<'_> {
             #header {
                 #head
                 #check
-                #recorder.enter(#label);
+                #recorder::enter(#label);
                 #body
                 #next
-                #recorder.leave();
+                #recorder::leave();
                 #iteration += 1;
                 #stop
             }
@@ -818,27 +808,15 @@ impl Grapher<'_> {
     }
 }
 
-/// `graph.operation(label, value, &[inputs])`; inputs that record constant nodes (`borrows`)
-/// borrow the recorder themselves, so they are computed first.
-fn operation(
-    label: &str,
-    number: TokenStream,
-    inputs: Vec<TokenStream>,
-    borrows: bool,
-) -> TokenStream {
+/// `__graph::operation(label, value, [inputs])` (an input recording a constant node records
+/// it first, as arguments are evaluated before the call).
+fn operation(label: &str, number: TokenStream, inputs: Vec<TokenStream>) -> TokenStream {
     let recorder = recorder();
     if inputs.is_empty() {
         // (A step function's: no partials, whose type would be left to infer.)
-        return quote!(#recorder.operation::<f64>(#label, #number, &[]));
+        return quote!(#recorder::operation::<f64>(#label, #number, []));
     }
-    if borrows {
-        quote!({
-            let __inputs = [#(#inputs),*];
-            #recorder.operation(#label, #number, &__inputs)
-        })
-    } else {
-        quote!(#recorder.operation(#label, #number, &[#(#inputs),*]))
-    }
+    quote!(#recorder::operation(#label, #number, [#(#inputs),*]))
 }
 
 /// The user's parameter name (raw identifiers kept raw).

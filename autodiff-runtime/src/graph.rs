@@ -227,15 +227,14 @@ fn escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-/// What the generated `NAME_graph` records the graph with.
-#[doc(hidden)]
-pub struct Recorder {
+/// What a graph is recorded with (through [`record`], which `NAME_graph` calls).
+struct Recorder {
     graph: Graph,
     open: Vec<usize>,
 }
 
 impl Recorder {
-    pub fn new(name: &str) -> Self {
+    fn new(name: &str) -> Self {
         Recorder {
             graph: Graph {
                 name: name.to_string(),
@@ -266,11 +265,7 @@ impl Recorder {
         self.graph.nodes.len() - 1
     }
 
-    // Values and partials are taken as `f64` or `f32` (`impl Into<f64>`), so that the graph
-    // of a function over either stores its numbers without a conversion call per node.
-
-    /// A parameter (or an element of one, `x[2]`).
-    pub fn input(&mut self, label: &str, value: impl Into<f64>) -> usize {
+    fn input(&mut self, label: &str, value: impl Into<f64>) -> usize {
         let value = value.into();
         let node = self.push(NodeKind::Input, label.to_string(), value, Vec::new());
         self.graph.nodes[node].names.push(label.to_string());
@@ -278,12 +273,12 @@ impl Recorder {
     }
 
     /// A value with no derivative.
-    pub fn constant(&mut self, label: &str, value: impl Into<f64>) -> usize {
+    fn constant(&mut self, label: &str, value: impl Into<f64>) -> usize {
         self.push(NodeKind::Const, label.to_string(), value.into(), Vec::new())
     }
 
     /// An operation on other nodes, with the local partial derivative along each.
-    pub fn operation<P: Into<f64> + Copy>(
+    fn operation<P: Into<f64> + Copy>(
         &mut self,
         label: &str,
         value: impl Into<f64>,
@@ -294,7 +289,7 @@ impl Recorder {
     }
 
     /// The user's variable `name` now holds node `node`.
-    pub fn name(&mut self, node: usize, name: &str) {
+    fn name(&mut self, node: usize, name: &str) {
         let names = &mut self.graph.nodes[node].names;
         if names.last().map(String::as_str) != Some(name) {
             names.push(name.to_string());
@@ -302,20 +297,20 @@ impl Recorder {
     }
 
     /// A loop iteration or branch arm starts.
-    pub fn enter(&mut self, label: String) {
+    fn enter(&mut self, label: String) {
         let parent = self.open.last().copied();
         self.graph.clusters.push(Cluster { label, parent });
         self.open.push(self.graph.clusters.len() - 1);
     }
 
     /// The innermost cluster ends.
-    pub fn leave(&mut self) {
+    fn leave(&mut self) {
         self.open.pop();
     }
 
     /// The graph, with the adjoints of the result `results` (each seeded with 1: for several
     /// results, the derivatives of their sum) accumulated backwards over the edges.
-    pub fn finish(mut self, results: &[usize]) -> Graph {
+    fn finish(mut self, results: &[usize]) -> Graph {
         let nodes = &mut self.graph.nodes;
         for &r in results {
             nodes[r].result = true;
@@ -332,6 +327,106 @@ impl Recorder {
             }
         }
         self.graph
+    }
+}
+
+/// What the generated `NAME_graph` records with: functions over the thread's recorder rather
+/// than methods of a local one. Each method call would borrow the local, and the borrow
+/// checker's work grows with the number of borrows times the length of the function (the
+/// graph of a 1000-statement function took over a second to check).
+#[doc(hidden)]
+pub mod record {
+    use super::{Graph, Recorder};
+    use std::cell::RefCell;
+
+    thread_local! {
+        /// The graphs being recorded on this thread, the current one last (a helper the
+        /// function calls may ask for another function's graph).
+        static RECORDERS: RefCell<Vec<Recorder>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A recording [`start`] began and [`finish`] ends. Dropped unfinished (the function
+    /// panicked), it discards what it recorded.
+    pub struct Recording {
+        depth: usize,
+    }
+
+    impl Drop for Recording {
+        fn drop(&mut self) {
+            let _ = RECORDERS.try_with(|r| r.borrow_mut().truncate(self.depth - 1));
+        }
+    }
+
+    /// Starts recording the graph of the function `name`.
+    pub fn start(name: &str) -> Recording {
+        RECORDERS.with(|r| {
+            let mut recorders = r.borrow_mut();
+            recorders.push(Recorder::new(name));
+            Recording {
+                depth: recorders.len(),
+            }
+        })
+    }
+
+    fn current<R>(f: impl FnOnce(&mut Recorder) -> R) -> R {
+        RECORDERS.with(|r| {
+            let mut recorders = r.borrow_mut();
+            let recorder = recorders.last_mut();
+            f(recorder.expect("differentiate: a graph node recorded outside `NAME_graph`"))
+        })
+    }
+
+    // Values and partials are taken as `f64` or `f32` (`impl Into<f64>`), so that the graph
+    // of a function over either stores its numbers without a conversion call per node.
+
+    /// A parameter (or an element of one, `x[2]`).
+    pub fn input(label: &str, value: impl Into<f64>) -> usize {
+        current(|r| r.input(label, value))
+    }
+
+    /// A value with no derivative.
+    pub fn constant(label: &str, value: impl Into<f64>) -> usize {
+        current(|r| r.constant(label, value))
+    }
+
+    /// An operation on other nodes, with the local partial derivative along each (an array,
+    /// taken by value: a slice of a temporary would be one more borrow).
+    pub fn operation<P: Into<f64> + Copy>(
+        label: &str,
+        value: impl Into<f64>,
+        inputs: impl AsRef<[(usize, P)]>,
+    ) -> usize {
+        current(|r| r.operation(label, value, inputs.as_ref()))
+    }
+
+    /// The user's variable `name` now holds node `node`.
+    pub fn name(node: usize, name: &str) {
+        current(|r| r.name(node, name))
+    }
+
+    /// A loop iteration or branch arm starts.
+    pub fn enter(label: String) {
+        current(|r| r.enter(label))
+    }
+
+    /// The innermost cluster ends.
+    pub fn leave() {
+        current(|r| r.leave())
+    }
+
+    /// The graph, with the adjoints of the results (each seeded with 1: for several, the
+    /// derivatives of their sum) accumulated backwards over the edges.
+    pub fn finish(recording: Recording, results: &[usize]) -> Graph {
+        let recorder = RECORDERS.with(|r| {
+            let mut recorders = r.borrow_mut();
+            assert_eq!(
+                recorders.len(),
+                recording.depth,
+                "differentiate: graphs finished out of order"
+            );
+            recorders.pop().expect("a recorder per recording")
+        });
+        recorder.finish(results)
     }
 }
 
@@ -476,6 +571,36 @@ mod tests {
         assert_eq!(dot.matches("color=black]").count(), 7);
         assert_eq!(dot.matches("style=dashed").count(), 7);
         assert!(dot.trim_end().ends_with('}'));
+    }
+
+    #[test]
+    fn a_graph_recorded_while_another_is_recorded_is_its_own() {
+        let outer = record::start("outer");
+        let x = record::input("x", 2.0);
+        let inner = record::start("inner");
+        let y = record::input("y", 3.0_f32);
+        let yy = record::operation("*", 9.0, [(y, 3.0), (y, 3.0)]);
+        let inner = record::finish(inner, &[yy]);
+        let xx = record::operation("sin", 2.0_f64.sin(), [(x, 2.0_f64.cos())]);
+        let outer = record::finish(outer, &[xx]);
+        assert_eq!((inner.name(), inner.nodes().len()), ("inner", 2));
+        assert_eq!(inner.adjoint_of("y"), Some(6.0));
+        assert_eq!((outer.name(), outer.nodes().len()), ("outer", 2));
+        assert_eq!(outer.adjoint_of("x"), Some(2.0_f64.cos()));
+    }
+
+    #[test]
+    fn a_recording_a_panic_left_unfinished_is_discarded() {
+        let panicked = std::panic::catch_unwind(|| {
+            let _recording = record::start("left");
+            record::input("x", 1.0);
+            panic!("the function panicked");
+        });
+        assert!(panicked.is_err());
+        let recording = record::start("next");
+        let z = record::input("z", 1.0);
+        let graph = record::finish(recording, &[z]);
+        assert_eq!((graph.name(), graph.nodes().len()), ("next", 1));
     }
 
     #[test]

@@ -376,123 +376,120 @@ fn sum_of_squared_distances_graph(
     mu: &[f64],
     d: usize,
 ) -> ::differentiate::Graph {
-    use ::differentiate::runtime::rules as __rules;
-    let mut __graph = ::differentiate::runtime::graph::Recorder::new(
-        "sum_of_squared_distances",
-    );
+    use ::differentiate::runtime::{graph::record as __graph, rules as __rules};
+    let __recording = __graph::start("sum_of_squared_distances");
     let x_a0 = x;
     let mu_a1 = mu;
     let mut mu_a1_nodes: ::std::vec::Vec<usize> = mu_a1
         .iter()
         .enumerate()
-        .map(|(k, v)| {
-            __graph
-                .input(
-                    &::std::format!("{}[{}]", "mu", k),
-                    ::differentiate::runtime::graph::value(v),
-                )
-        })
+        .map(|(k, v)| __graph::input(
+            &::std::format!("{}[{}]", "mu", k),
+            ::differentiate::runtime::graph::value(v),
+        ))
         .collect();
     let d_0 = d;
     let mut diff_a2 = ::std::vec![(0.0); d_0];
     let mut diff_a2_nodes: ::std::vec::Vec<usize> = ::std::vec![
-        __graph.constant("0.0", 0.0_f64); d_0
+        __graph::constant("0.0", 0.0_f64); d_0
     ];
     let total_1 = (0.0);
     let mut total_2 = total_1;
-    let mut total_2_node = __graph.constant("total", total_1);
+    let mut total_2_node = __graph::constant("total", total_1);
     let mut __iteration_0: usize = 0;
     for i_3 in 0..x_a0.len() / d_0 {
-        __graph.enter(::std::format!("for i = {}", i_3));
+        __graph::enter(::std::format!("for i = {}", i_3));
         let mut __iteration_1: usize = 0;
         for j_4 in 0..d_0 {
-            __graph.enter(::std::format!("for j = {}", j_4));
+            __graph::enter(::std::format!("for j = {}", j_4));
             let prod_5 = i_3 * d_0;
             let sum_6 = prod_5 + j_4;
             let elem_7 = x_a0[sum_6];
             let elem_8 = mu_a1[j_4];
             let elem_8_node = mu_a1_nodes[j_4];
             let diff_9 = elem_7 - elem_8;
-            let diff_9_node = {
-                let __inputs = [
-                    (__graph.constant("constant", elem_7), 1.0_f64),
+            let diff_9_node = __graph::operation(
+                "-",
+                diff_9,
+                [
+                    (__graph::constant("constant", elem_7), 1.0_f64),
                     (elem_8_node, -1.0_f64),
-                ];
-                __graph.operation("-", diff_9, &__inputs)
-            };
+                ],
+            );
             diff_a2[j_4] = diff_9;
             diff_a2_nodes[j_4] = diff_9_node;
-            __graph.leave();
+            __graph::leave();
             __iteration_1 += 1;
         }
         let _ = __iteration_1;
         let sq_10 = (0.0);
         let mut sq_11 = sq_10;
-        let mut sq_11_node = __graph.constant("sq", sq_10);
+        let mut sq_11_node = __graph::constant("sq", sq_10);
         let mut __iteration_2: usize = 0;
         for j_12 in 0..d_0 {
-            __graph.enter(::std::format!("for j = {}", j_12));
+            __graph::enter(::std::format!("for j = {}", j_12));
             let elem_13 = diff_a2[j_12];
             let elem_13_node = diff_a2_nodes[j_12];
             let elem_14 = elem_13;
             let elem_14_node = elem_13_node;
             let prod_15 = elem_13 * elem_14;
-            let prod_15_node = __graph
-                .operation(
-                    "*",
-                    prod_15,
-                    &[
-                        (elem_13_node, __rules::mul_a(1.0, elem_14)),
-                        (elem_14_node, __rules::mul_b(1.0, elem_13)),
-                    ],
-                );
+            let prod_15_node = __graph::operation(
+                "*",
+                prod_15,
+                [
+                    (elem_13_node, __rules::mul_a(1.0, elem_14)),
+                    (elem_14_node, __rules::mul_b(1.0, elem_13)),
+                ],
+            );
             let sum_16 = sq_11 + prod_15;
-            let sum_16_node = __graph
-                .operation(
-                    "+",
-                    sum_16,
-                    &[(sq_11_node, 1.0_f64), (prod_15_node, 1.0_f64)],
-                );
+            let sum_16_node = __graph::operation(
+                "+",
+                sum_16,
+                [(sq_11_node, 1.0_f64), (prod_15_node, 1.0_f64)],
+            );
             let sq_17 = ::differentiate::runtime::like(&sq_11, sum_16);
             let sq_17_node = sum_16_node;
-            __graph.name(sq_17_node, "sq");
+            __graph::name(sq_17_node, "sq");
             sq_11 = sq_17;
             sq_11_node = sq_17_node;
-            __graph.leave();
+            __graph::leave();
             __iteration_2 += 1;
         }
         let _ = __iteration_2;
         let sq_18 = sq_11;
         let sq_18_node = sq_11_node;
-        __graph.name(sq_18_node, "sq");
+        __graph::name(sq_18_node, "sq");
         let prod_19 = (0.5) * sq_18;
-        let prod_19_node = {
-            let __inputs = [
-                (__graph.constant("0.5", 0.5_f64), __rules::mul_a(1.0, sq_18)),
+        let prod_19_node = __graph::operation(
+            "*",
+            prod_19,
+            [
+                (__graph::constant("0.5", 0.5_f64), __rules::mul_a(1.0, sq_18)),
                 (
                     sq_18_node,
                     __rules::mul_b(::differentiate::runtime::like(&prod_19, 1.0), (0.5)),
                 ),
-            ];
-            __graph.operation("*", prod_19, &__inputs)
-        };
+            ],
+        );
         let sum_20 = total_2 + prod_19;
-        let sum_20_node = __graph
-            .operation("+", sum_20, &[(total_2_node, 1.0_f64), (prod_19_node, 1.0_f64)]);
+        let sum_20_node = __graph::operation(
+            "+",
+            sum_20,
+            [(total_2_node, 1.0_f64), (prod_19_node, 1.0_f64)],
+        );
         let total_21 = ::differentiate::runtime::like(&total_2, sum_20);
         let total_21_node = sum_20_node;
-        __graph.name(total_21_node, "total");
+        __graph::name(total_21_node, "total");
         total_2 = total_21;
         total_2_node = total_21_node;
-        __graph.leave();
+        __graph::leave();
         __iteration_0 += 1;
     }
     let _ = __iteration_0;
     let total_22 = total_2;
     let total_22_node = total_2_node;
-    __graph.name(total_22_node, "total");
-    let __results = [total_22_node];
-    __graph.finish(&__results)
+    __graph::name(total_22_node, "total");
+    __graph::finish(__recording, &[total_22_node])
 }
 /// Rosenbrock's function reads `x[i]` and `x[i + 1]`: `x[i + 1]`'s adjoint waits one
 /// iteration in a variable, and each element of the gradient is written once (gathered).
@@ -796,43 +793,37 @@ where
  Generated by `#[differentiate]`.*/
 #[allow(clippy::all, unused, non_snake_case, unused_mut)]
 fn rosenbrock_graph(x: &[f64]) -> ::differentiate::Graph {
-    use ::differentiate::runtime::rules as __rules;
-    let mut __graph = ::differentiate::runtime::graph::Recorder::new("rosenbrock");
+    use ::differentiate::runtime::{graph::record as __graph, rules as __rules};
+    let __recording = __graph::start("rosenbrock");
     let x_a0 = x;
     let mut x_a0_nodes: ::std::vec::Vec<usize> = x_a0
         .iter()
         .enumerate()
-        .map(|(k, v)| {
-            __graph
-                .input(
-                    &::std::format!("{}[{}]", "x", k),
-                    ::differentiate::runtime::graph::value(v),
-                )
-        })
+        .map(|(k, v)| __graph::input(
+            &::std::format!("{}[{}]", "x", k),
+            ::differentiate::runtime::graph::value(v),
+        ))
         .collect();
     let s_0 = (0.0);
     let mut s_1 = s_0;
-    let mut s_1_node = __graph.constant("s", s_0);
+    let mut s_1_node = __graph::constant("s", s_0);
     let mut __iteration_0: usize = 0;
     for i_2 in 0..x_a0.len() - 1 {
-        __graph.enter(::std::format!("for i = {}", i_2));
+        __graph::enter(::std::format!("for i = {}", i_2));
         let elem_3 = x_a0[i_2];
         let elem_3_node = x_a0_nodes[i_2];
         let diff_4 = (1.0) - elem_3;
-        let diff_4_node = {
-            let __inputs = [
-                (__graph.constant("1.0", 1.0_f64), 1.0_f64),
-                (elem_3_node, -1.0_f64),
-            ];
-            __graph.operation("-", diff_4, &__inputs)
-        };
+        let diff_4_node = __graph::operation(
+            "-",
+            diff_4,
+            [(__graph::constant("1.0", 1.0_f64), 1.0_f64), (elem_3_node, -1.0_f64)],
+        );
         let powi_5 = diff_4.powi((2));
-        let powi_5_node = __graph
-            .operation(
-                "powi(·, 2)",
-                powi_5,
-                &[(diff_4_node, __rules::powi_x(1.0, diff_4, (2)))],
-            );
+        let powi_5_node = __graph::operation(
+            "powi(·, 2)",
+            powi_5,
+            [(diff_4_node, __rules::powi_x(1.0, diff_4, (2)))],
+        );
         let sum_6 = i_2 + (1);
         let elem_7 = x_a0[sum_6];
         let elem_7_node = x_a0_nodes[sum_6];
@@ -841,33 +832,32 @@ fn rosenbrock_graph(x: &[f64]) -> ::differentiate::Graph {
         let elem_9 = elem_3;
         let elem_9_node = elem_3_node;
         let prod_10 = elem_8 * elem_9;
-        let prod_10_node = __graph
-            .operation(
-                "*",
-                prod_10,
-                &[
-                    (elem_8_node, __rules::mul_a(1.0, elem_9)),
-                    (elem_9_node, __rules::mul_b(1.0, elem_8)),
-                ],
-            );
+        let prod_10_node = __graph::operation(
+            "*",
+            prod_10,
+            [
+                (elem_8_node, __rules::mul_a(1.0, elem_9)),
+                (elem_9_node, __rules::mul_b(1.0, elem_8)),
+            ],
+        );
         let diff_11 = elem_7 - prod_10;
-        let diff_11_node = __graph
-            .operation(
-                "-",
-                diff_11,
-                &[(elem_7_node, 1.0_f64), (prod_10_node, -1.0_f64)],
-            );
+        let diff_11_node = __graph::operation(
+            "-",
+            diff_11,
+            [(elem_7_node, 1.0_f64), (prod_10_node, -1.0_f64)],
+        );
         let powi_12 = diff_11.powi((2));
-        let powi_12_node = __graph
-            .operation(
-                "powi(·, 2)",
-                powi_12,
-                &[(diff_11_node, __rules::powi_x(1.0, diff_11, (2)))],
-            );
+        let powi_12_node = __graph::operation(
+            "powi(·, 2)",
+            powi_12,
+            [(diff_11_node, __rules::powi_x(1.0, diff_11, (2)))],
+        );
         let prod_13 = (100.0) * powi_12;
-        let prod_13_node = {
-            let __inputs = [
-                (__graph.constant("100.0", 100.0_f64), __rules::mul_a(1.0, powi_12)),
+        let prod_13_node = __graph::operation(
+            "*",
+            prod_13,
+            [
+                (__graph::constant("100.0", 100.0_f64), __rules::mul_a(1.0, powi_12)),
                 (
                     powi_12_node,
                     __rules::mul_b(
@@ -875,27 +865,31 @@ fn rosenbrock_graph(x: &[f64]) -> ::differentiate::Graph {
                         (100.0),
                     ),
                 ),
-            ];
-            __graph.operation("*", prod_13, &__inputs)
-        };
+            ],
+        );
         let sum_14 = powi_5 + prod_13;
-        let sum_14_node = __graph
-            .operation("+", sum_14, &[(powi_5_node, 1.0_f64), (prod_13_node, 1.0_f64)]);
+        let sum_14_node = __graph::operation(
+            "+",
+            sum_14,
+            [(powi_5_node, 1.0_f64), (prod_13_node, 1.0_f64)],
+        );
         let sum_15 = s_1 + sum_14;
-        let sum_15_node = __graph
-            .operation("+", sum_15, &[(s_1_node, 1.0_f64), (sum_14_node, 1.0_f64)]);
+        let sum_15_node = __graph::operation(
+            "+",
+            sum_15,
+            [(s_1_node, 1.0_f64), (sum_14_node, 1.0_f64)],
+        );
         let s_16 = ::differentiate::runtime::like(&s_1, sum_15);
         let s_16_node = sum_15_node;
-        __graph.name(s_16_node, "s");
+        __graph::name(s_16_node, "s");
         s_1 = s_16;
         s_1_node = s_16_node;
-        __graph.leave();
+        __graph::leave();
         __iteration_0 += 1;
     }
     let _ = __iteration_0;
     let s_17 = s_1;
     let s_17_node = s_1_node;
-    __graph.name(s_17_node, "s");
-    let __results = [s_17_node];
-    __graph.finish(&__results)
+    __graph::name(s_17_node, "s");
+    __graph::finish(__recording, &[s_17_node])
 }

@@ -271,121 +271,112 @@ pub fn rosenbrock_graph<T: Float + FromPrimitive>(
     a: T,
     b: T,
 ) -> ::differentiate::Graph {
-    use ::differentiate::runtime::{graph::value as __value, rules as __rules};
-    let mut __graph = ::differentiate::runtime::graph::Recorder::new("rosenbrock");
+    use ::differentiate::runtime::{
+        graph::record as __graph, graph::value as __value, rules as __rules,
+    };
+    let __recording = __graph::start("rosenbrock");
     let x_a0 = x;
     let mut x_a0_nodes: ::std::vec::Vec<usize> = x_a0
         .iter()
         .enumerate()
-        .map(|(k, v)| {
-            __graph
-                .input(
-                    &::std::format!("{}[{}]", "x", k),
-                    ::differentiate::runtime::graph::value(v),
-                )
-        })
+        .map(|(k, v)| __graph::input(
+            &::std::format!("{}[{}]", "x", k),
+            ::differentiate::runtime::graph::value(v),
+        ))
         .collect();
     let a_0 = a;
-    let a_0_node = __graph.input("a", __value(&a_0));
+    let a_0_node = __graph::input("a", __value(&a_0));
     let b_1 = b;
-    let b_1_node = __graph.input("b", __value(&b_1));
+    let b_1_node = __graph::input("b", __value(&b_1));
     let s_2 = (T::zero());
     let mut s_3 = s_2;
-    let mut s_3_node = __graph.constant("s", __value(&s_2));
+    let mut s_3_node = __graph::constant("s", __value(&s_2));
     let mut __iteration_0: usize = 0;
     for i_4 in 0..x_a0.len() - 1 {
-        __graph.enter(::std::format!("for i = {}", i_4));
+        __graph::enter(::std::format!("for i = {}", i_4));
         let elem_5 = x_a0[i_4];
         let elem_5_node = x_a0_nodes[i_4];
         let diff_6 = a_0 - elem_5;
-        let diff_6_node = __graph
-            .operation(
-                "-",
-                __value(&diff_6),
-                &[(a_0_node, 1.0_f64), (elem_5_node, -1.0_f64)],
-            );
+        let diff_6_node = __graph::operation(
+            "-",
+            __value(&diff_6),
+            [(a_0_node, 1.0_f64), (elem_5_node, -1.0_f64)],
+        );
         let powi_7 = diff_6.powi((2));
-        let powi_7_node = __graph
-            .operation(
-                "powi(·, 2)",
-                __value(&powi_7),
-                &[(diff_6_node, __value(&(__rules::powi_x(T::one(), diff_6, (2)))))],
-            );
+        let powi_7_node = __graph::operation(
+            "powi(·, 2)",
+            __value(&powi_7),
+            [(diff_6_node, __value(&(__rules::powi_x(T::one(), diff_6, (2)))))],
+        );
         let sum_8 = s_3 + powi_7;
-        let sum_8_node = __graph
-            .operation(
-                "+",
-                __value(&sum_8),
-                &[(s_3_node, 1.0_f64), (powi_7_node, 1.0_f64)],
-            );
+        let sum_8_node = __graph::operation(
+            "+",
+            __value(&sum_8),
+            [(s_3_node, 1.0_f64), (powi_7_node, 1.0_f64)],
+        );
         let sum_9 = i_4 + (1);
         let elem_10 = x_a0[sum_9];
         let elem_10_node = x_a0_nodes[sum_9];
         let elem_11 = elem_5;
         let elem_11_node = elem_5_node;
         let powi_12 = elem_11.powi((2));
-        let powi_12_node = __graph
-            .operation(
-                "powi(·, 2)",
-                __value(&powi_12),
-                &[(elem_11_node, __value(&(__rules::powi_x(T::one(), elem_11, (2)))))],
-            );
+        let powi_12_node = __graph::operation(
+            "powi(·, 2)",
+            __value(&powi_12),
+            [(elem_11_node, __value(&(__rules::powi_x(T::one(), elem_11, (2)))))],
+        );
         let diff_13 = elem_10 - powi_12;
-        let diff_13_node = __graph
-            .operation(
-                "-",
-                __value(&diff_13),
-                &[(elem_10_node, 1.0_f64), (powi_12_node, -1.0_f64)],
-            );
+        let diff_13_node = __graph::operation(
+            "-",
+            __value(&diff_13),
+            [(elem_10_node, 1.0_f64), (powi_12_node, -1.0_f64)],
+        );
         let powi_14 = diff_13.powi((2));
-        let powi_14_node = __graph
-            .operation(
-                "powi(·, 2)",
-                __value(&powi_14),
-                &[(diff_13_node, __value(&(__rules::powi_x(T::one(), diff_13, (2)))))],
-            );
+        let powi_14_node = __graph::operation(
+            "powi(·, 2)",
+            __value(&powi_14),
+            [(diff_13_node, __value(&(__rules::powi_x(T::one(), diff_13, (2)))))],
+        );
         let prod_15 = b_1 * powi_14;
-        let prod_15_node = __graph
-            .operation(
-                "*",
-                __value(&prod_15),
-                &[
-                    (b_1_node, __value(&(__rules::mul_a(T::one(), powi_14)))),
-                    (powi_14_node, __value(&(__rules::mul_b(T::one(), b_1)))),
-                ],
-            );
+        let prod_15_node = __graph::operation(
+            "*",
+            __value(&prod_15),
+            [
+                (b_1_node, __value(&(__rules::mul_a(T::one(), powi_14)))),
+                (powi_14_node, __value(&(__rules::mul_b(T::one(), b_1)))),
+            ],
+        );
         let sum_16 = sum_8 + prod_15;
-        let sum_16_node = __graph
-            .operation(
-                "+",
-                __value(&sum_16),
-                &[(sum_8_node, 1.0_f64), (prod_15_node, 1.0_f64)],
-            );
+        let sum_16_node = __graph::operation(
+            "+",
+            __value(&sum_16),
+            [(sum_8_node, 1.0_f64), (prod_15_node, 1.0_f64)],
+        );
         let s_17 = ::differentiate::runtime::like(&s_3, sum_16);
         let s_17_node = sum_16_node;
-        __graph.name(s_17_node, "s");
+        __graph::name(s_17_node, "s");
         s_3 = s_17;
         s_3_node = s_17_node;
-        __graph.leave();
+        __graph::leave();
         __iteration_0 += 1;
     }
     let _ = __iteration_0;
     let s_18 = s_3;
     let s_18_node = s_3_node;
-    __graph.name(s_18_node, "s");
+    __graph::name(s_18_node, "s");
     let len_19 = x_a0.len();
     let n_20 = ::differentiate::runtime::cast::<T, _>(len_19);
     let quot_21 = s_18 / n_20;
-    let quot_21_node = {
-        let __inputs = [
+    let quot_21_node = __graph::operation(
+        "/",
+        __value(&quot_21),
+        [
             (s_18_node, __value(&(__rules::div_a(T::one(), n_20)))),
             (
-                __graph.constant("n", __value(&n_20)),
+                __graph::constant("n", __value(&n_20)),
                 __value(&(__rules::div_b(T::one(), n_20, quot_21))),
             ),
-        ];
-        __graph.operation("/", __value(&quot_21), &__inputs)
-    };
-    let __results = [quot_21_node];
-    __graph.finish(&__results)
+        ],
+    );
+    __graph::finish(__recording, &[quot_21_node])
 }

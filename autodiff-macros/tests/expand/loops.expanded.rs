@@ -497,12 +497,12 @@ fn oscillator_graph(
     dt: f64,
     steps: usize,
 ) -> ::differentiate::Graph {
-    use ::differentiate::runtime::rules as __rules;
-    let mut __graph = ::differentiate::runtime::graph::Recorder::new("oscillator");
+    use ::differentiate::runtime::{graph::record as __graph, rules as __rules};
+    let __recording = __graph::start("oscillator");
     let k_0 = k;
-    let k_0_node = __graph.input("k", k_0);
+    let k_0_node = __graph::input("k", k_0);
     let c_1 = c;
-    let c_1_node = __graph.input("c", c_1);
+    let c_1_node = __graph::input("c", c_1);
     let x0_2 = x0;
     let v0_3 = v0;
     let dt_4 = dt;
@@ -510,80 +510,85 @@ fn oscillator_graph(
     let x_6 = x0_2;
     let v_7 = v0_3;
     let mut x_8 = x_6;
-    let mut x_8_node = __graph.constant("x", x_6);
+    let mut x_8_node = __graph::constant("x", x_6);
     let mut v_9 = v_7;
-    let mut v_9_node = __graph.constant("v", v_7);
+    let mut v_9_node = __graph::constant("v", v_7);
     let mut __iteration_0: usize = 0;
     for i_10 in 0..steps_5 {
-        __graph.enter(::std::format!("for i = {}", i_10));
+        __graph::enter(::std::format!("for i = {}", i_10));
         let neg_11 = -k_0;
-        let neg_11_node = __graph.operation("-", neg_11, &[(k_0_node, -1.0_f64)]);
+        let neg_11_node = __graph::operation("-", neg_11, [(k_0_node, -1.0_f64)]);
         let prod_12 = neg_11 * x_8;
-        let prod_12_node = __graph
-            .operation(
-                "*",
-                prod_12,
-                &[
-                    (neg_11_node, __rules::mul_a(1.0, x_8)),
-                    (x_8_node, __rules::mul_b(1.0, neg_11)),
-                ],
-            );
+        let prod_12_node = __graph::operation(
+            "*",
+            prod_12,
+            [
+                (neg_11_node, __rules::mul_a(1.0, x_8)),
+                (x_8_node, __rules::mul_b(1.0, neg_11)),
+            ],
+        );
         let prod_13 = c_1 * v_9;
-        let prod_13_node = __graph
-            .operation(
-                "*",
-                prod_13,
-                &[
-                    (c_1_node, __rules::mul_a(1.0, v_9)),
-                    (v_9_node, __rules::mul_b(1.0, c_1)),
-                ],
-            );
+        let prod_13_node = __graph::operation(
+            "*",
+            prod_13,
+            [(c_1_node, __rules::mul_a(1.0, v_9)), (v_9_node, __rules::mul_b(1.0, c_1))],
+        );
         let a_14 = prod_12 - prod_13;
-        let a_14_node = __graph
-            .operation("-", a_14, &[(prod_12_node, 1.0_f64), (prod_13_node, -1.0_f64)]);
-        __graph.name(a_14_node, "a");
+        let a_14_node = __graph::operation(
+            "-",
+            a_14,
+            [(prod_12_node, 1.0_f64), (prod_13_node, -1.0_f64)],
+        );
+        __graph::name(a_14_node, "a");
         let prod_15 = dt_4 * v_9;
-        let prod_15_node = {
-            let __inputs = [
-                (__graph.constant("dt", dt_4), __rules::mul_a(1.0, v_9)),
+        let prod_15_node = __graph::operation(
+            "*",
+            prod_15,
+            [
+                (__graph::constant("dt", dt_4), __rules::mul_a(1.0, v_9)),
                 (v_9_node, __rules::mul_b(1.0, dt_4)),
-            ];
-            __graph.operation("*", prod_15, &__inputs)
-        };
+            ],
+        );
         let sum_16 = x_8 + prod_15;
-        let sum_16_node = __graph
-            .operation("+", sum_16, &[(x_8_node, 1.0_f64), (prod_15_node, 1.0_f64)]);
+        let sum_16_node = __graph::operation(
+            "+",
+            sum_16,
+            [(x_8_node, 1.0_f64), (prod_15_node, 1.0_f64)],
+        );
         let x_17 = ::differentiate::runtime::like(&x_8, sum_16);
         let x_17_node = sum_16_node;
-        __graph.name(x_17_node, "x");
+        __graph::name(x_17_node, "x");
         let prod_18 = dt_4 * a_14;
-        let prod_18_node = {
-            let __inputs = [
-                (__graph.constant("dt", dt_4), __rules::mul_a(1.0, a_14)),
+        let prod_18_node = __graph::operation(
+            "*",
+            prod_18,
+            [
+                (__graph::constant("dt", dt_4), __rules::mul_a(1.0, a_14)),
                 (a_14_node, __rules::mul_b(1.0, dt_4)),
-            ];
-            __graph.operation("*", prod_18, &__inputs)
-        };
+            ],
+        );
         let sum_19 = v_9 + prod_18;
-        let sum_19_node = __graph
-            .operation("+", sum_19, &[(v_9_node, 1.0_f64), (prod_18_node, 1.0_f64)]);
+        let sum_19_node = __graph::operation(
+            "+",
+            sum_19,
+            [(v_9_node, 1.0_f64), (prod_18_node, 1.0_f64)],
+        );
         let v_20 = ::differentiate::runtime::like(&v_9, sum_19);
         let v_20_node = sum_19_node;
-        __graph.name(v_20_node, "v");
+        __graph::name(v_20_node, "v");
         x_8 = x_17;
         x_8_node = x_17_node;
         v_9 = v_20;
         v_9_node = v_20_node;
-        __graph.leave();
+        __graph::leave();
         __iteration_0 += 1;
     }
     let _ = __iteration_0;
     let x_21 = x_8;
     let x_21_node = x_8_node;
-    __graph.name(x_21_node, "x");
+    __graph::name(x_21_node, "x");
     let v_22 = v_9;
-    let __results = [x_21_node];
-    __graph.finish(&__results)
+    __graph::finish(__recording, &[x_21_node])
 }
 fn sum_of_squares(x: &[f64]) -> f64 {
     x.iter().map(|v| v * v).sum()
@@ -791,54 +796,49 @@ where
  Generated by `#[differentiate]`.*/
 #[allow(clippy::all, unused, non_snake_case, unused_mut)]
 fn sum_of_squares_graph(x: &[f64]) -> ::differentiate::Graph {
-    use ::differentiate::runtime::rules as __rules;
-    let mut __graph = ::differentiate::runtime::graph::Recorder::new("sum_of_squares");
+    use ::differentiate::runtime::{graph::record as __graph, rules as __rules};
+    let __recording = __graph::start("sum_of_squares");
     let x_a0 = x;
     let mut x_a0_nodes: ::std::vec::Vec<usize> = x_a0
         .iter()
         .enumerate()
-        .map(|(k, v)| {
-            __graph
-                .input(
-                    &::std::format!("{}[{}]", "x", k),
-                    ::differentiate::runtime::graph::value(v),
-                )
-        })
+        .map(|(k, v)| __graph::input(
+            &::std::format!("{}[{}]", "x", k),
+            ::differentiate::runtime::graph::value(v),
+        ))
         .collect();
     let acc_0: f64 = (0.0);
     let mut acc_1 = acc_0;
-    let mut acc_1_node = __graph.constant("constant", acc_0);
+    let mut acc_1_node = __graph::constant("constant", acc_0);
     let mut __iteration_0: usize = 0;
     for i_2 in 0..x_a0.len() {
-        __graph.enter(::std::format!("for i = {}", i_2));
+        __graph::enter(::std::format!("for i = {}", i_2));
         let v_3: f64 = x_a0[i_2];
         let v_3_node = x_a0_nodes[i_2];
         let v_4 = v_3;
         let v_4_node = v_3_node;
-        __graph.name(v_4_node, "v");
+        __graph::name(v_4_node, "v");
         let prod_5 = v_4 * v_4;
-        let prod_5_node = __graph
-            .operation(
-                "*",
-                prod_5,
-                &[
-                    (v_4_node, __rules::mul_a(1.0, v_4)),
-                    (v_4_node, __rules::mul_b(1.0, v_4)),
-                ],
-            );
+        let prod_5_node = __graph::operation(
+            "*",
+            prod_5,
+            [(v_4_node, __rules::mul_a(1.0, v_4)), (v_4_node, __rules::mul_b(1.0, v_4))],
+        );
         let sum_6 = acc_1 + prod_5;
-        let sum_6_node = __graph
-            .operation("+", sum_6, &[(acc_1_node, 1.0_f64), (prod_5_node, 1.0_f64)]);
+        let sum_6_node = __graph::operation(
+            "+",
+            sum_6,
+            [(acc_1_node, 1.0_f64), (prod_5_node, 1.0_f64)],
+        );
         let acc_7: f64 = sum_6;
         let acc_7_node = sum_6_node;
         acc_1 = acc_7;
         acc_1_node = acc_7_node;
-        __graph.leave();
+        __graph::leave();
         __iteration_0 += 1;
     }
     let _ = __iteration_0;
     let acc_8 = acc_1;
     let acc_8_node = acc_1_node;
-    let __results = [acc_8_node];
-    __graph.finish(&__results)
+    __graph::finish(__recording, &[acc_8_node])
 }
