@@ -38,48 +38,28 @@ fn numbers(path: &Path) -> Vec<f64> {
 
 // ---- GMM -------------------------------------------------------------------------------------
 
-/// The GMM objective's signature (both forms): `(d, k, n, alphas, means, icf, x,
-/// wishart_gamma, wishart_m, constant)`. A trait rather than a function pointer, so that the
-/// benchmark calls each form directly (BENCHMARKS.md, "Fair calls").
-pub trait GmmObjective:
-    Fn(usize, usize, usize, &[f64], &[f64], &[f64], &[f64], f64, f64, f64) -> f64
-{
+/// A trait for the functions of one signature, implemented by each of them: taking it
+/// rather than a function pointer, the benchmark calls each form directly (BENCHMARKS.md,
+/// "Fair calls").
+macro_rules! signature_trait {
+    ($(#[$doc:meta])* $name:ident = fn($($arg:ty),*) -> $out:ty) => {
+        $(#[$doc])*
+        pub trait $name: Fn($($arg),*) -> $out {}
+        impl<F: Fn($($arg),*) -> $out> $name for F {}
+    };
 }
-impl<F> GmmObjective for F where
-    F: Fn(usize, usize, usize, &[f64], &[f64], &[f64], &[f64], f64, f64, f64) -> f64
-{
+
+signature_trait! {
+    /// The GMM objective's signature (both forms): `(d, k, n, alphas, means, icf, x,
+    /// wishart_gamma, wishart_m, constant)`.
+    GmmObjective = fn(usize, usize, usize, &[f64], &[f64], &[f64], &[f64], f64, f64, f64) -> f64
 }
-/// A GMM gradient's signature (generated for both forms, and hand-written):
-/// `(F, (dalpha, dmu, dicf))`.
-pub trait GmmGradient:
-    Fn(
-    usize,
-    usize,
-    usize,
-    &[f64],
-    &[f64],
-    &[f64],
-    &[f64],
-    f64,
-    f64,
-    f64,
-) -> (f64, (Vec<f64>, Vec<f64>, Vec<f64>))
-{
-}
-impl<F> GmmGradient for F where
-    F: Fn(
-        usize,
-        usize,
-        usize,
-        &[f64],
-        &[f64],
-        &[f64],
-        &[f64],
-        f64,
-        f64,
-        f64,
-    ) -> (f64, (Vec<f64>, Vec<f64>, Vec<f64>))
-{
+
+signature_trait! {
+    /// A GMM gradient's signature (generated for both forms, and hand-written):
+    /// `(F, (dalpha, dmu, dicf))`.
+    GmmGradient = fn(usize, usize, usize, &[f64], &[f64], &[f64], &[f64], f64, f64, f64)
+        -> (f64, (Vec<f64>, Vec<f64>, Vec<f64>))
 }
 
 /// One GMM instance, laid out as ADBench lays it out.
