@@ -84,7 +84,7 @@ fn expand_impl(mut block: syn::ItemImpl) -> TokenStream {
         if trait_impl {
             // A trait's methods are as visible as the trait; their derivatives are public.
             func.vis = syn::parse_quote!(pub);
-            beside.extend(generated_items(&func, options, errors));
+            beside.extend([generated_items(&func, options, errors)]);
         } else {
             *item = syn::ImplItem::Verbatim(expand_function(func, options, errors));
         }
@@ -199,7 +199,7 @@ fn generated_items(
         let mut generated = with_dump(emit::supplied(func, &sig, vjp, &runtime));
         if structs::has_active_struct(&sig) {
             // What a differentiated caller passing the struct whole calls.
-            generated.extend(structs::numbers_form_of_supplied(func, &sig, &runtime));
+            generated.extend([structs::numbers_form_of_supplied(func, &sig, &runtime)]);
         }
         let graph = match &sig.output {
             // (Not over an active struct, whose numbers the graph's inputs would list.)

@@ -111,23 +111,23 @@ pub fn supplied_body(func: &syn::ItemFn, sig: &Signature, runtime: &TokenStream)
             match &p.kind {
                 ParamKind::Scalar => {
                     let node = format_ident!("{}_node", ident);
-                    code.extend(quote!(let #node = #recorder::input(#label, #runtime::graph::value(&#ident));));
-                    pushes.extend(quote!(__inputs.push((#node, #runtime::graph::partial(&#entry)));));
+                    code.extend([quote!(let #node = #recorder::input(#label, #runtime::graph::value(&#ident));)]);
+                    pushes.extend([quote!(__inputs.push((#node, #runtime::graph::partial(&#entry)));)]);
                 }
                 _ => {
                     let nodes = format_ident!("{}_nodes", ident);
-                    code.extend(quote! {
+                    code.extend([quote! {
                         let #nodes: ::std::vec::Vec<usize> = #ident
                             .iter()
                             .enumerate()
                             .map(|(k, v)| #recorder::input(&::std::format!("{}[{}]", #label, k), #runtime::graph::value(v)))
                             .collect();
-                    });
-                    pushes.extend(quote! {
+                    }]);
+                    pushes.extend([quote! {
                         for (k, partial) in #runtime::graph::entry_values(&#entry).into_iter().enumerate() {
                             __inputs.push((#nodes[k], partial));
                         }
-                    });
+                    }]);
                 }
             }
             entry.into_token_stream()
@@ -285,11 +285,11 @@ impl Grapher<'_> {
                         self.primal(p),
                         user_ident(&ir.vars[p].hint, ir.vars[p].span),
                     );
-                    code.extend(quote!(let #name = #user;));
+                    code.extend([quote!(let #name = #user;)]);
                     if self.active(p) || wrt {
                         let (node, label) = (self.node_ident(p), &ir.vars[p].hint);
                         let value = self.value(name.to_token_stream());
-                        code.extend(quote!(let #node = #recorder::input(#label, #value);));
+                        code.extend([quote!(let #node = #recorder::input(#label, #value);)]);
                     }
                 }
                 ParamSlot::Array(a) => {
@@ -297,17 +297,17 @@ impl Grapher<'_> {
                         naming::array(ir, a),
                         user_ident(&ir.arrays[a].hint, ir.arrays[a].span),
                     );
-                    code.extend(quote!(let #name = #user;));
+                    code.extend([quote!(let #name = #user;)]);
                     if self.activity.active_arrays[a] || wrt {
                         let (nodes, label) = (self.element_nodes(a), &ir.arrays[a].hint);
                         let rt = self.rt;
-                        code.extend(quote! {
+                        code.extend([quote! {
                             let mut #nodes: ::std::vec::Vec<usize> = #name
                                 .iter()
                                 .enumerate()
                                 .map(|(k, v)| #recorder::input(&::std::format!("{}[{}]", #label, k), #rt::graph::value(v)))
                                 .collect();
-                        });
+                        }]);
                     }
                 }
             }
@@ -343,7 +343,7 @@ impl Grapher<'_> {
                 let mut code = quote!(#name[#index_tokens] = #value_tokens;);
                 if self.activity.active_arrays[*array] {
                     let (nodes, node) = (self.element_nodes(*array), self.node(value));
-                    code.extend(quote!(#nodes[#index_tokens] = #node;));
+                    code.extend([quote!(#nodes[#index_tokens] = #node;)]);
                 }
                 code
             }
@@ -431,7 +431,7 @@ impl Grapher<'_> {
                         let rt = self.rt;
                         let inputs =
                             self.call_inputs(callee, args, quote!(#rt::graph::unit_seed(#k)));
-                        code.extend(quote!(let #component = #recorder::operation(#label, #number, #inputs);));
+                        code.extend([quote!(let #component = #recorder::operation(#label, #number, #inputs);)]);
                     }
                     return code;
                 }
@@ -443,7 +443,7 @@ impl Grapher<'_> {
             Rhs::Len(_) | Rhs::Passive(_) => return code,
         };
         let named = self.name(var);
-        code.extend(quote!(let #node = #recorded; #named));
+        code.extend([quote!(let #node = #recorded; #named)]);
         code
     }
 }
@@ -624,7 +624,7 @@ impl Grapher<'_> {
             match arg {
                 CallArg::Value(op) | CallArg::Ref(op) => {
                     let node = self.node(op);
-                    pushes.extend(quote!(__inputs.push((#node, #rt::graph::partial(&#entry)));));
+                    pushes.extend([quote!(__inputs.push((#node, #rt::graph::partial(&#entry)));)]);
                 }
                 CallArg::Array { array, range, .. } => {
                     let nodes = self.element_nodes(*array);
@@ -632,11 +632,11 @@ impl Grapher<'_> {
                         Some((start, _)) => self.operand(start),
                         None => quote!(0),
                     };
-                    pushes.extend(quote! {
+                    pushes.extend([quote! {
                         for (k, partial) in #rt::graph::entry_values(&#entry).into_iter().enumerate() {
                             __inputs.push((#nodes[#start + k], partial));
                         }
-                    });
+                    }]);
                 }
             }
         }
@@ -660,10 +660,10 @@ impl Grapher<'_> {
         let mut declare = TokenStream::new();
         for phi in phis {
             let name = self.primal(phi.var);
-            declare.extend(quote!(let #name;));
+            declare.extend([quote!(let #name;)]);
             if self.active(phi.var) {
                 let node = self.node_ident(phi.var);
-                declare.extend(quote!(let #node;));
+                declare.extend([quote!(let #node;)]);
             }
         }
         let bodies: Vec<TokenStream> = arms
@@ -679,14 +679,14 @@ impl Grapher<'_> {
                 let mut join = TokenStream::new();
                 for phi in phis {
                     let (name, src) = (self.primal(phi.var), self.operand(&phi.srcs[k]));
-                    join.extend(quote!(#name = #src;));
+                    join.extend([quote!(#name = #src;)]);
                     if self.active(phi.var) {
                         let (node, src_node, named) = (
                             self.node_ident(phi.var),
                             self.node(&phi.srcs[k]),
                             self.name(phi.var),
                         );
-                        join.extend(quote!(#node = #src_node; #named));
+                        join.extend([quote!(#node = #src_node; #named)]);
                     }
                 }
                 quote!({
@@ -710,18 +710,18 @@ impl Grapher<'_> {
         let mut after = TokenStream::new();
         for c in &l.carried {
             let (header, init) = (self.primal(c.header), self.operand(&c.init));
-            before.extend(quote!(let mut #header = #init;));
+            before.extend([quote!(let mut #header = #init;)]);
             let (next_value, exit) = (self.operand(&c.next), self.primal(c.exit));
-            next.extend(quote!(#header = #next_value;));
-            after.extend(quote!(let #exit = #header;));
+            next.extend([quote!(#header = #next_value;)]);
+            after.extend([quote!(let #exit = #header;)]);
             if self.active(c.header) {
                 let (node, init_node) = (self.node_ident(c.header), self.node(&c.init));
-                before.extend(quote!(let mut #node = #init_node;));
+                before.extend([quote!(let mut #node = #init_node;)]);
                 let next_node = self.node(&c.next);
-                next.extend(quote!(#node = #next_node;));
+                next.extend([quote!(#node = #next_node;)]);
                 if self.active(c.exit) {
                     let (exit_node, named) = (self.node_ident(c.exit), self.name(c.exit));
-                    after.extend(quote!(let #exit_node = #node; #named));
+                    after.extend([quote!(let #exit_node = #node; #named)]);
                 }
             }
         }
@@ -802,7 +802,7 @@ impl Grapher<'_> {
         };
         if self.activity.active_arrays[array] {
             let element_nodes = self.element_nodes(array);
-            code.extend(quote!(let mut #element_nodes: ::std::vec::Vec<usize> = #nodes;));
+            code.extend([quote!(let mut #element_nodes: ::std::vec::Vec<usize> = #nodes;)]);
         }
         code
     }

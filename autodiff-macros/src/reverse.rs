@@ -195,16 +195,16 @@ pub fn pullback_body(
     let mut ctx = Ctx::new(all_vars(ir));
 
     let mut forward = emitter.rules_alias();
-    forward.extend(
-        emitter.landmark("forward sweep: the function's values, one primitive per binding"),
-    );
-    forward.extend(emitter.bind_params());
+    forward.extend([
+        emitter.landmark("forward sweep: the function's values, one primitive per binding")
+    ]);
+    forward.extend([emitter.bind_params()]);
     // Adjoint arrays start at zero, before anything adds to them: those of parameters here,
     // those of local buffers where the buffers are declared (fused loops add to them during
     // the forward sweep).
     for &slot in &ir.params {
         if let ParamSlot::Array(a) = slot {
-            forward.extend(emitter.declare_array_adjoint(a));
+            forward.extend([emitter.declare_array_adjoint(a)]);
         }
     }
 
@@ -212,13 +212,13 @@ pub fn pullback_body(
     let mut seed_flow =
         emitter.landmark("reverse sweep: the adjoints, from the result back to the parameters");
     for (op, component) in ir.result.iter().zip(&seed_components) {
-        seed_flow.extend(emitter.accumulate(&mut ctx, op, component.clone(), false));
+        seed_flow.extend([emitter.accumulate(&mut ctx, op, component.clone(), false)]);
     }
     let (body_forward, mut body_reverse) = emitter.block(&ir.body, &mut ctx);
-    forward.extend(body_forward);
+    forward.extend([body_forward]);
     for &slot in &ir.params {
         if let ParamSlot::Var(p) = slot {
-            body_reverse.extend(emitter.finalize(&mut ctx, p));
+            body_reverse.extend([emitter.finalize(&mut ctx, p)]);
         }
     }
 
@@ -535,9 +535,11 @@ impl Emitter<'_> {
             match slot {
                 ParamSlot::Var(p) if self.facts.kinds[p].is_value() => {
                     let ty = &ir.vars[p].ty;
-                    code.extend(quote!(let #name = <#ty as ::core::clone::Clone>::clone(&#user);));
+                    code.extend([
+                        quote!(let #name = <#ty as ::core::clone::Clone>::clone(&#user);),
+                    ]);
                 }
-                _ => code.extend(quote!(let #name = #user;)),
+                _ => code.extend([quote!(let #name = #user;)]),
             }
         }
         code
@@ -656,7 +658,7 @@ impl Emitter<'_> {
         let mut code = TokenStream::new();
         if ctx.local.contains(&of) {
             if !ctx.mutable.contains(&of) {
-                code.extend(self.declare_mutable(ctx, of));
+                code.extend([self.declare_mutable(ctx, of)]);
             }
         } else {
             ctx.touched_outer.insert(of);
@@ -668,7 +670,7 @@ impl Emitter<'_> {
         } else {
             quote!(#d[#index])
         };
-        code.extend(self.ir.numbers.add_to(&place, &contribution, false));
+        code.extend([self.ir.numbers.add_to(&place, &contribution, false)]);
         code
     }
 

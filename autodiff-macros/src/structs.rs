@@ -1134,7 +1134,7 @@ impl<'a> Flat<'a> {
         let flat_vjp = call(&self.name("vjp"));
         let doc = doc_of("The value and the vector-Jacobian product");
         let mention_original = crate::emit::mention_original(func, self.sig);
-        items.extend(quote! {
+        items.extend([quote! {
             #(#attrs)*
             #[doc = #doc]
             #[allow(clippy::too_many_arguments)]
@@ -1143,7 +1143,7 @@ impl<'a> Flat<'a> {
                 let (__value, #flat_pattern) = #flat_vjp(#(#args,)* #seed);
                 (__value, #gradient)
             }
-        });
+        }]);
 
         // The hidden pullback differentiated callers use: one entry per parameter (an active
         // `self`'s gradient is not one), from `NAME_vjp`.
@@ -1163,7 +1163,7 @@ impl<'a> Flat<'a> {
             })
             .collect();
         let (pattern, entries) = self.entries_from_gradient(EntriesFor::Pullback);
-        items.extend(quote! {
+        items.extend([quote! {
             #(#attrs)*
             #[doc(hidden)]
             #[allow(clippy::too_many_arguments)]
@@ -1171,7 +1171,7 @@ impl<'a> Flat<'a> {
                 let (__value, #pattern) = #own_vjp(#(#arg_names,)* #seed);
                 (__value, (#(#entries,)*))
             }
-        });
+        }]);
 
         let higher_order = self.has_higher_order();
         let tangent = crate::naming::public_param("tangent", &own);
@@ -1180,31 +1180,31 @@ impl<'a> Flat<'a> {
         let flat_tangent = self.flat_tangent(&tangent);
         let doc = doc_of("The value and the Jacobian-vector product");
         if higher_order {
-            items.extend(quote! {
+            items.extend([quote! {
                 #(#attrs)*
                 #[doc = #doc]
                 #[allow(clippy::too_many_arguments)]
                 #vis fn #jvp #generics (#receiver #(#params,)* #tangent: #gradient_type) -> (#ret, #ret) #where_clause {
                     #flat_jvp(#(#args,)* #flat_tangent)
                 }
-            });
+            }]);
         } else {
             // Not at dual numbers (tensor fields, views): by reverse sweeps of `NAME_vjp`.
-            items.extend(crate::emit::jvp_by_reverse(self.func, self.sig, rt));
+            items.extend([crate::emit::jvp_by_reverse(self.func, self.sig, rt)]);
         }
 
         match &self.sig.output {
             Some(Output::Scalar(_)) => {
                 let grad = item("grad");
                 let doc = doc_of("The value and the gradient");
-                items.extend(quote! {
+                items.extend([quote! {
                     #(#attrs)*
                     #[doc = #doc]
                     #[allow(clippy::too_many_arguments)]
                     #vis fn #grad #generics (#receiver #(#params),*) -> (#ret, #gradient_type) #where_clause {
                         #own_vjp(#(#arg_names,)* <#ret as #rt::num_traits::One>::one())
                     }
-                });
+                }]);
                 let v = crate::naming::public_param("v", &own);
                 let hvp = item("hvp");
                 let flat_hvp = call(&self.name("hvp"));
@@ -1222,7 +1222,7 @@ impl<'a> Flat<'a> {
                     }
                 }));
                 if higher_order {
-                    items.extend(self.hessian(&params, &gradient_type, &attrs));
+                    items.extend([self.hessian(&params, &gradient_type, &attrs)]);
                 }
             }
             Some(Output::Tuple(_)) | Some(Output::Array(..)) => {
@@ -1230,7 +1230,7 @@ impl<'a> Flat<'a> {
                 let jacobian = item("jacobian");
                 let flat_jacobian = call(&self.name("jacobian"));
                 let doc = doc_of("The value and the Jacobian, one row per output,");
-                items.extend(quote! {
+                items.extend([quote! {
                     #(#attrs)*
                     #[doc = #doc]
                     #[allow(clippy::too_many_arguments)]
@@ -1238,14 +1238,14 @@ impl<'a> Flat<'a> {
                         let (__value, __rows) = #flat_jacobian(#(#args),*);
                         (__value, __rows.map(|#flat_pattern| #gradient))
                     }
-                });
+                }]);
             }
             _ => {}
         }
-        items.extend(self.twin_items());
+        items.extend([self.twin_items()]);
         if !self.structs.iter().any(|s| s.view) {
             // (A view passed whole to a differentiated function is not supported yet.)
-            items.extend(self.numbers_form());
+            items.extend([self.numbers_form()]);
         }
         // The graph of the flat form: a struct's fields are its inputs (`__p_w[0]`, `__p_b`).
         // Tensors have none (see `graph`).
@@ -1262,25 +1262,25 @@ impl<'a> Flat<'a> {
         let graph = item("graph");
         let flat_graph = call(&self.name("graph"));
         if !tensors {
-            items.extend(quote! {
+            items.extend([quote! {
                 #(#attrs)*
                 #[doc = "The computation graph at this point (see the `differentiate` crate's `Graph`); a struct's fields are inputs named after the flat form's parameters."]
                 #[allow(clippy::too_many_arguments)]
                 #vis fn #graph #generics (#receiver #(#params),*) -> ::differentiate::Graph #where_clause {
                     #flat_graph(#(#args),*)
                 }
-            });
+            }]);
         }
         if dump {
             let dump = item("dump");
             let flat_dump = self.name("dump");
-            items.extend(quote! {
+            items.extend([quote! {
                 #(#attrs)*
                 #[doc = "The code generated for the function (its flat form, one parameter per field read)."]
                 #vis fn #dump() -> &'static str {
                     #flat_dump()
                 }
-            });
+            }]);
         }
         items
     }

@@ -215,7 +215,7 @@ impl Parts<'_> {
                         Some(t) => quote!(#rt::dual::lift_slice(&#ident[..], &#t[..])),
                         None => quote!(#rt::dual::constant_slice(&#ident[..])),
                     };
-                    lets.extend(quote!(let #lifted = #value;));
+                    lets.extend([quote!(let #lifted = #value;)]);
                     args.push(quote!(&#lifted));
                 }
                 (ParamKind::Array { .. }, t) => {
@@ -228,7 +228,7 @@ impl Parts<'_> {
                         Some(t) => quote!(#rt::dual::lift_array(#x, &#t)),
                         None => quote!(#rt::dual::constant_array(#x)),
                     };
-                    lets.extend(quote!(let #lifted = #value;));
+                    lets.extend([quote!(let #lifted = #value;)]);
                     args.push(if by_ref {
                         quote!(&#lifted)
                     } else {
@@ -245,7 +245,7 @@ impl Parts<'_> {
                         Some(t) => quote!(#rt::dual_linalg::lift_value(#x, &#t)),
                         None => quote!(#rt::dual_linalg::constant_value(#x)),
                     };
-                    lets.extend(quote!(let #lifted = #value;));
+                    lets.extend([quote!(let #lifted = #value;)]);
                     args.push(if by_ref {
                         quote!(&#lifted)
                     } else {
@@ -449,7 +449,7 @@ impl Parts<'_> {
                 naming::local(&format!("{}_grad", p.ident)),
                 naming::local(&format!("{}_hvp", p.ident)),
             );
-            code.extend(quote!(let (#g, #h) = #rt::dual::parts(#entry);));
+            code.extend([quote!(let (#g, #h) = #rt::dual::parts(#entry);)]);
             parts.push((g, h));
         }
         (code, parts)
@@ -573,7 +573,7 @@ impl Parts<'_> {
                 ParamKind::Scalar => quote!(1),
                 _ => quote!(#ident.len()),
             };
-            sizes.extend(quote!(let #next = #here + #size;));
+            sizes.extend([quote!(let #next = #here + #size;)]);
         }
         let first = &offsets[0];
         let total = &offsets[active.len()];

@@ -56,7 +56,7 @@ impl Emitter<'_> {
         for stmt in &l.body.stmts {
             if let Stmt::Let { var, rhs, span } = stmt {
                 if plan.recomputed.contains(var) {
-                    recompute.extend(self.binding(*var, rhs, *span, false));
+                    recompute.extend([self.binding(*var, rhs, *span, false)]);
                     outer_reads.extend(
                         rhs_operands(rhs)
                             .into_iter()
@@ -140,10 +140,10 @@ impl Emitter<'_> {
         // Forward: the first run, keeping the snapshots the schedule asks for.
         let mut forward = self.carried_headers(l);
         let slots = snapshots.max(1);
-        forward.extend(quote! {
+        forward.extend([quote! {
             let mut #kept: ::std::vec::Vec<::core::option::Option<_>> =
                 (0..#slots).map(|_| ::core::option::Option::None).collect();
-        });
+        }]);
         let stop = l.stop.as_ref().map(|stop| {
             let stop = self.operand(stop);
             quote!(if #stop { break; })
@@ -153,7 +153,7 @@ impl Emitter<'_> {
         match &range {
             Some((index, iter, _)) => {
                 let index = self.primal(*index);
-                forward.extend(quote! {
+                forward.extend([quote! {
                     let mut #schedule = #rt::checkpoint::Schedule::binomial(
                         ::core::iter::Iterator::size_hint(&(#iter)).0,
                         #slots,
@@ -164,7 +164,7 @@ impl Emitter<'_> {
                         }
                         #plain
                     }
-                });
+                }]);
             }
             None => {
                 // The trip count is known at the end only: the first run keeps the start, and
@@ -173,7 +173,7 @@ impl Emitter<'_> {
                     let cond = self.operand(cond);
                     quote!(if !#cond { break; })
                 });
-                forward.extend(quote! {
+                forward.extend([quote! {
                     let mut #position = 0usize;
                     {
                         let __slot = 0usize;
@@ -185,15 +185,16 @@ impl Emitter<'_> {
                         #first_run_iteration
                     }
                     let mut #schedule = #rt::checkpoint::Schedule::after_run(#position, #slots);
-                });
+                }]);
             }
         }
-        forward.extend(self.carried_exits(l));
-        forward.extend(quote!(let #final_buffers = (#(::core::clone::Clone::clone(&#buffers),)*);));
+        forward.extend([self.carried_exits(l)]);
+        forward
+            .extend([quote!(let #final_buffers = (#(::core::clone::Clone::clone(&#buffers),)*);)]);
 
         // Reverse: the schedule's actions, each iteration's adjoint right after its recorded run.
         let mut reverse = TokenStream::new();
-        reverse.extend(self.carried_adjoints_before(l, &body_ctx, &headers, ctx));
+        reverse.extend([self.carried_adjoints_before(l, &body_ctx, &headers, ctx)]);
         let (push, pop) = if taped {
             (
                 quote!(#tape.push((#(#record_values,)*));),
@@ -230,7 +231,7 @@ impl Emitter<'_> {
         let mut plan = plan;
         plan.checkpoint = Some(slots);
         self.plans.push((l.id, plan));
-        reverse.extend(quote! {
+        reverse.extend([quote! {
             let mut #position = usize::MAX;
             for __action in &mut #schedule {
                 match __action {
@@ -257,8 +258,8 @@ impl Emitter<'_> {
             }
             #rt::checkpoint::note_snapshots(&#kept, 0 #(+ #heap)*);
             let (#(#buffers,)*) = #final_buffers;
-        });
-        reverse.extend(self.carried_adjoints_after(l, ctx));
+        }]);
+        reverse.extend([self.carried_adjoints_after(l, ctx)]);
         (forward, reverse)
     }
 }

@@ -42,11 +42,11 @@ impl Emitter<'_> {
                 self.read(ctx, &Operand::Var(counter.exit)),
             );
             let step = &counter.step;
-            start.extend(quote!(let mut #header = #exit;));
-            step_back.extend(match counter.op {
+            start.extend([quote!(let mut #header = #exit;)]);
+            step_back.extend([match counter.op {
                 ArithOp::Sub => quote!(#header = #header + #step;),
                 _ => quote!(#header = #header - #step;),
-            });
+            }]);
         }
         (start, step_back)
     }
@@ -87,7 +87,7 @@ impl Emitter<'_> {
         for stmt in &l.body.stmts {
             if let Stmt::Let { var, rhs, span } = stmt {
                 if plan.recomputed.contains(var) {
-                    recompute.extend(self.binding(*var, rhs, *span, false));
+                    recompute.extend([self.binding(*var, rhs, *span, false)]);
                     outer_reads.extend(rhs_operands(rhs).into_iter().filter(|v| {
                         !per_iteration.contains(v) || Some(*v) == range.as_ref().map(|r| r.0)
                     }));
@@ -125,35 +125,35 @@ impl Emitter<'_> {
         // Forward.
         let mut forward = self.carried_headers(l);
         if !replay_range {
-            forward.extend(quote!(let mut #trips = 0usize;));
+            forward.extend([quote!(let mut #trips = 0usize;)]);
             ctx.records.push(trips.clone());
         }
         let mut iteration_end = TokenStream::new();
         let writer = naming::tape_writer(n);
         if taped && range.is_some() {
             // Into the room the writer reserved: one record per iteration of the range.
-            iteration_end.extend(quote!(#writer.push((#(#record_values,)*));));
+            iteration_end.extend([quote!(#writer.push((#(#record_values,)*));)]);
         } else if taped {
-            iteration_end.extend(quote!(#tape.push((#(#record_values,)*));));
+            iteration_end.extend([quote!(#tape.push((#(#record_values,)*));)]);
         }
         if !replay_range {
-            iteration_end.extend(quote!(#trips += 1;));
+            iteration_end.extend([quote!(#trips += 1;)]);
         }
-        iteration_end.extend(self.carried_next(l));
+        iteration_end.extend([self.carried_next(l)]);
         let looped = self.forward_loop(l, &range, body_forward, iteration_end);
-        forward.extend(match &range {
+        forward.extend([match &range {
             // A range loop knows how many records it will push.
             Some((_, iter, _)) if taped => quote!({
                 let mut #writer = #tape.writer(::core::iter::Iterator::size_hint(&(#iter)).0);
                 #looped
             }),
             _ => looped,
-        });
-        forward.extend(self.carried_exits(l));
+        }]);
+        forward.extend([self.carried_exits(l)]);
 
         // Reverse.
         let mut reverse = TokenStream::new();
-        reverse.extend(self.carried_adjoints_before(l, &body_ctx, &headers, ctx));
+        reverse.extend([self.carried_adjoints_before(l, &body_ctx, &headers, ctx)]);
         let reader = naming::tape_reader(n);
         let pop = if taped {
             let pattern = record_names.iter();
@@ -171,7 +171,7 @@ impl Emitter<'_> {
             reverse = quote!(#reverse_mark #reverse);
         }
         self.plans.push((l.id, plan));
-        reverse.extend(start_counters);
+        reverse.extend([start_counters]);
         let iteration = quote!({ #step_back #pop #recompute #iteration_reverse });
         let looped = match &range {
             Some((index, iter, _)) if replay_range => {
@@ -180,15 +180,15 @@ impl Emitter<'_> {
             }
             _ => quote!(for _ in 0..#trips #iteration),
         };
-        reverse.extend(if taped {
+        reverse.extend([if taped {
             quote!({
                 let mut #reader = #tape.reader();
                 #looped
             })
         } else {
             looped
-        });
-        reverse.extend(self.carried_adjoints_after(l, ctx));
+        }]);
+        reverse.extend([self.carried_adjoints_after(l, ctx)]);
         (forward, reverse)
     }
 
@@ -204,7 +204,7 @@ impl Emitter<'_> {
     ) -> TokenStream {
         let mut code = TokenStream::new();
         for c in &l.carried {
-            code.extend(self.finalize(ctx, c.exit));
+            code.extend([self.finalize(ctx, c.exit)]);
             if self.facts.activity.active[c.header] {
                 let d_header = self.adjoint(c.header);
                 let start = if ctx.available(c.exit) {
@@ -212,10 +212,10 @@ impl Emitter<'_> {
                 } else {
                     self.zero_like(ctx, c.exit)
                 };
-                code.extend(match &self.ir.vars[c.header].ty {
+                code.extend([match &self.ir.vars[c.header].ty {
                     Some(ty) => quote!(let mut #d_header: #ty = #start;),
                     None => quote!(let mut #d_header = #start;),
-                });
+                }]);
                 ctx.declared.insert(c.header);
                 ctx.mutable.insert(c.header);
             }
@@ -226,7 +226,7 @@ impl Emitter<'_> {
             }
             if ctx.local.contains(v) {
                 if !ctx.mutable.contains(v) {
-                    code.extend(self.declare_mutable(ctx, *v));
+                    code.extend([self.declare_mutable(ctx, *v)]);
                 }
             } else {
                 ctx.touched_outer.insert(*v);
@@ -243,8 +243,8 @@ impl Emitter<'_> {
             if self.facts.activity.active[c.header] {
                 let d_header = self.adjoint(c.header);
                 let taken = self.fresh_taken();
-                code.extend(quote!(let #taken = #d_header;));
-                code.extend(self.accumulate(ctx, &c.init, taken.into_token_stream(), false));
+                code.extend([quote!(let #taken = #d_header;)]);
+                code.extend([self.accumulate(ctx, &c.init, taken.into_token_stream(), false)]);
             }
         }
         code
@@ -286,7 +286,7 @@ impl Emitter<'_> {
         let mut taken_after = TokenStream::new();
         let mut reverse = TokenStream::new();
         for c in &l.carried {
-            reverse.extend(self.finalize(ctx, c.exit));
+            reverse.extend([self.finalize(ctx, c.exit)]);
         }
         // The adjoints the iterations add to, declared before the loop and taken after it.
         let mut adds = Vec::new();
@@ -311,34 +311,35 @@ impl Emitter<'_> {
         }
         for (v, start, target) in adds {
             let d = self.adjoint(v);
-            forward.extend(match &self.ir.vars[v].ty {
+            forward.extend([match &self.ir.vars[v].ty {
                 // A point's adjoint is a vector: no annotation.
                 Some(_) if self.facts.kinds[v] == Kind::Linalg => quote!(let mut #d = #start;),
                 Some(ty) => quote!(let mut #d: #ty = #start;),
                 None => quote!(let mut #d = #start;),
-            });
+            }]);
             let taken = self.fresh_taken();
-            taken_after.extend(quote!(let #taken = #d;));
-            reverse.extend(self.accumulate(ctx, &target, taken.into_token_stream(), false));
+            taken_after.extend([quote!(let #taken = #d;)]);
+            reverse.extend([self.accumulate(ctx, &target, taken.into_token_stream(), false)]);
         }
         let [shifted_before, shifted_aging, shifted_after] = self.shifted_parts(l, plan);
-        forward.extend(shifted_before);
+        forward.extend([shifted_before]);
         let iteration_end = self.carried_next(l);
         match self.split_recomputation(l, &range, &body_ctx, &headers, plan) {
             Some((head, recompute)) => {
                 // The value's loop as written, then the adjoints' loop, which has no sum
                 // running through it and no bounds check, and vectorises.
-                forward.extend(self.forward_loop(l, &range, body_forward, iteration_end));
-                forward.extend(quote!(#head { #recompute { #iteration_reverse #shifted_aging } }));
+                forward.extend([self.forward_loop(l, &range, body_forward, iteration_end)]);
+                forward
+                    .extend([quote!(#head { #recompute { #iteration_reverse #shifted_aging } })]);
             }
             None => {
                 let iteration = quote!(#body_forward { #iteration_reverse #shifted_aging });
-                forward.extend(self.forward_loop(l, &range, iteration, iteration_end));
+                forward.extend([self.forward_loop(l, &range, iteration, iteration_end)]);
             }
         }
-        forward.extend(shifted_after);
-        forward.extend(self.carried_exits(l));
-        forward.extend(taken_after);
+        forward.extend([shifted_after]);
+        forward.extend([self.carried_exits(l)]);
+        forward.extend([taken_after]);
         if let Some((_, _, uses)) = &range {
             ctx.reads.extend(uses.iter().copied());
         }
@@ -432,11 +433,11 @@ impl Emitter<'_> {
             match (rhs, in_window.get(var)) {
                 (_, Some((window, at))) => {
                     let name = self.primal(*var);
-                    recompute.extend(quote!(let #name = #window[#at];));
+                    recompute.extend([quote!(let #name = #window[#at];)]);
                 }
                 // A load from an array without a window would keep its bounds check.
                 (Rhs::Load { .. }, None) => return None,
-                _ => recompute.extend(self.binding(*var, rhs, *span, false)),
+                _ => recompute.extend([self.binding(*var, rhs, *span, false)]),
             }
         }
         Some((quote!(for #pattern in #head_iter), recompute))
@@ -477,8 +478,8 @@ impl Emitter<'_> {
         let last = naming::last_index(self.ir, *index);
         let i = self.primal(*index);
         let [before, aging, after] = &mut parts;
-        before.extend(quote!(let mut #last = ::core::option::Option::None;));
-        aging.extend(quote!(#last = ::core::option::Option::Some(#i);));
+        before.extend([quote!(let mut #last = ::core::option::Option::None;)]);
+        aging.extend([quote!(#last = ::core::option::Option::Some(#i);)]);
         let numbers = &self.ir.numbers;
         let mut flush = TokenStream::new();
         for shifted in &plan.shifted {
@@ -486,7 +487,7 @@ impl Emitter<'_> {
             // The element of the lowest-offset load, all its contributions at once, oldest
             // (largest delay) first, then this iteration's own.
             let own = naming::pending(self.ir, shifted.array, 0, 0);
-            before.extend(quote!(let mut #own = #zero;));
+            before.extend([quote!(let mut #own = #zero;)]);
             let mut terms: Vec<TokenStream> = (1..shifted.loads.len())
                 .rev()
                 .map(|k| {
@@ -497,25 +498,25 @@ impl Emitter<'_> {
             terms.push(own.to_token_stream());
             let at = self.primal(shifted.lowest_index);
             if shifted.first {
-                aging.extend(quote!(#d_array[#at] = #(#terms)+*;));
+                aging.extend([quote!(#d_array[#at] = #(#terms)+*;)]);
             } else {
                 for t in &terms {
-                    aging.extend(numbers.add_to(&quote!(#d_array[#at]), t, false));
+                    aging.extend([numbers.add_to(&quote!(#d_array[#at]), t, false)]);
                 }
             }
-            aging.extend(quote!(#own = #zero;));
+            aging.extend([quote!(#own = #zero;)]);
             for k in 1..shifted.loads.len() {
                 let delay = shifted.delay(k);
                 for age in 0..=delay {
                     let slot = naming::pending(self.ir, shifted.array, delay, age);
-                    before.extend(quote!(let mut #slot = #zero;));
+                    before.extend([quote!(let mut #slot = #zero;)]);
                 }
                 for age in (1..=delay).rev() {
                     let (older, newer) = (
                         naming::pending(self.ir, shifted.array, delay, age),
                         naming::pending(self.ir, shifted.array, delay, age - 1),
                     );
-                    aging.extend(quote!(#older = #newer;));
+                    aging.extend([quote!(#older = #newer;)]);
                 }
             }
             // Element `last + lowest + e` (e = 1, 2, ..) still waits for what the load
@@ -534,20 +535,20 @@ impl Emitter<'_> {
                     let delay = shifted.delay(k);
                     if delay >= e {
                         let slot = naming::pending(self.ir, shifted.array, delay, delay - e + 1);
-                        flush.extend(numbers.add_to(
+                        flush.extend([numbers.add_to(
                             &quote!(#d_array[#at]),
                             &slot.into_token_stream(),
                             false,
-                        ));
+                        )]);
                     }
                 }
             }
         }
-        after.extend(quote! {
+        after.extend([quote! {
             if let ::core::option::Option::Some(#last) = #last {
                 #flush
             }
-        });
+        }]);
         parts
     }
 
@@ -586,10 +587,10 @@ impl Emitter<'_> {
         for c in &l.carried {
             let header = self.primal(c.header);
             let init = self.value(&c.init);
-            code.extend(match &self.ir.vars[c.header].ty {
+            code.extend([match &self.ir.vars[c.header].ty {
                 Some(ty) => quote!(let mut #header: #ty = #init;),
                 None => quote!(let mut #header = #init;),
-            });
+            }]);
         }
         code
     }
@@ -599,7 +600,7 @@ impl Emitter<'_> {
         let mut code = self.carried_next_values(l);
         if let Some(stop) = &l.stop {
             let stop = self.operand(stop);
-            code.extend(quote!(if #stop { break; }));
+            code.extend([quote!(if #stop { break; })]);
         }
         code
     }
@@ -611,7 +612,7 @@ impl Emitter<'_> {
             if c.next.var() != Some(c.header) {
                 let header = self.primal(c.header);
                 let next = self.value(&c.next);
-                code.extend(quote!(#header = #next;));
+                code.extend([quote!(#header = #next;)]);
             }
         }
         code
@@ -623,7 +624,7 @@ impl Emitter<'_> {
         for c in &l.carried {
             let exit = self.primal(c.exit);
             let header = self.value(&Operand::Var(c.header));
-            code.extend(quote!(let #exit = #header;));
+            code.extend([quote!(let #exit = #header;)]);
         }
         code
     }
@@ -649,7 +650,7 @@ impl Emitter<'_> {
         {
             let d_header = self.adjoint(c.header);
             let taken = self.fresh_taken();
-            reverse.extend(quote!(let #taken = #d_header;));
+            reverse.extend([quote!(let #taken = #d_header;)]);
             if !sums.contains(&c.header) {
                 let kind = self.facts.kinds[c.header];
                 let zero = if kind.is_value() {
@@ -659,12 +660,12 @@ impl Emitter<'_> {
                 } else {
                     self.ir.numbers.zero().into_token_stream()
                 };
-                reverse.extend(quote!(#d_header = #zero;));
+                reverse.extend([quote!(#d_header = #zero;)]);
             }
-            reverse.extend(self.accumulate(body_ctx, &c.next, taken.into_token_stream(), false));
+            reverse.extend([self.accumulate(body_ctx, &c.next, taken.into_token_stream(), false)]);
         }
         let (forward, body_reverse) = self.block(&l.body, body_ctx);
-        reverse.extend(body_reverse);
+        reverse.extend([body_reverse]);
         for v in &sums {
             self.constant_adjoints.remove(v);
         }

@@ -18,7 +18,7 @@ impl Emitter<'_> {
             }
             let (f, r) = self.stmt(stmt, ctx);
             forward[i] = f;
-            reverse.extend(r);
+            reverse.extend([r]);
         }
         (forward.into_iter().collect(), reverse)
     }
@@ -27,10 +27,10 @@ impl Emitter<'_> {
         match stmt {
             Stmt::Let { var, rhs, span } => {
                 let (mut forward, snapshots) = self.call_snapshots(*var, rhs, ctx);
-                forward.extend(self.forward_let(*var, rhs, *span));
+                forward.extend([self.forward_let(*var, rhs, *span)]);
                 let mut reverse = self.finalize(ctx, *var);
                 if self.facts.activity.active[*var] && ctx.available(*var) {
-                    reverse.extend(self.reverse_let(*var, rhs, *span, &snapshots, ctx));
+                    reverse.extend([self.reverse_let(*var, rhs, *span, &snapshots, ctx)]);
                 }
                 if self.landmarks && !reverse.is_empty() {
                     let text = format!("adjoint of `{}`", one_line(&forward));
@@ -97,7 +97,7 @@ impl Emitter<'_> {
         } else {
             quote!(let mut #name #annotation = [#content];)
         };
-        forward.extend(self.declare_array_adjoint(array));
+        forward.extend([self.declare_array_adjoint(array)]);
         let mut reverse = TokenStream::new();
         if self.facts.activity.active_arrays[array] {
             let d = naming::array_adjoint(self.ir, array);
@@ -105,14 +105,15 @@ impl Emitter<'_> {
                 ArrayInit::Repeat { value, .. } => {
                     let total = self.fresh_taken();
                     let zero = self.zero_adjoint();
-                    reverse.extend(quote!(let #total = #d.iter().fold(#zero, |sum, d| sum + *d);));
-                    reverse.extend(self.accumulate(ctx, value, total.into_token_stream(), false));
+                    reverse
+                        .extend([quote!(let #total = #d.iter().fold(#zero, |sum, d| sum + *d);)]);
+                    reverse.extend([self.accumulate(ctx, value, total.into_token_stream(), false)]);
                 }
                 ArrayInit::Elements(elements) => {
                     for (k, e) in elements.iter().enumerate() {
                         let taken = self.fresh_taken();
-                        reverse.extend(quote!(let #taken = #d[#k];));
-                        reverse.extend(self.accumulate(ctx, e, taken.into_token_stream(), false));
+                        reverse.extend([quote!(let #taken = #d[#k];)]);
+                        reverse.extend([self.accumulate(ctx, e, taken.into_token_stream(), false)]);
                     }
                 }
             }
@@ -151,7 +152,7 @@ impl Emitter<'_> {
                 #d[#i] = #zero;
             }
         };
-        reverse.extend(self.accumulate(ctx, value, taken.into_token_stream(), false));
+        reverse.extend([self.accumulate(ctx, value, taken.into_token_stream(), false)]);
         (forward, reverse)
     }
 
@@ -400,7 +401,7 @@ impl Emitter<'_> {
                 {
                     let snapshot = self.fresh_taken();
                     let name = self.array(*array);
-                    forward.extend(quote!(let #snapshot = ::core::clone::Clone::clone(&#name);));
+                    forward.extend([quote!(let #snapshot = ::core::clone::Clone::clone(&#name);)]);
                     ctx.records.push(snapshot.clone());
                     snapshots.push(Some(snapshot));
                 }
@@ -425,46 +426,48 @@ impl Emitter<'_> {
         let rules = self.rules.clone();
         let mut code = TokenStream::new();
         match rhs {
-            Rhs::Use(a) => code.extend(self.accumulate(ctx, a, d, false)),
-            Rhs::Neg(a) => code.extend(self.accumulate(ctx, a, d, true)),
+            Rhs::Use(a) => code.extend([self.accumulate(ctx, a, d, false)]),
+            Rhs::Neg(a) => code.extend([self.accumulate(ctx, a, d, true)]),
             Rhs::Arith(op, a, b) => match primitives::arithmetic_rules(*op, false) {
                 // `+` and `-`: the adjoint passes on, negated for `-b`.
                 None => {
-                    code.extend(self.accumulate(ctx, a, d.clone(), false));
-                    code.extend(self.accumulate(ctx, b, d, *op == ArithOp::Sub));
+                    code.extend([self.accumulate(ctx, a, d.clone(), false)]);
+                    code.extend([self.accumulate(ctx, b, d, *op == ArithOp::Sub)]);
                 }
                 Some(prim) => {
                     let operands = [a.clone(), b.clone()];
                     for (target, func, reads) in self.prim_rules(var, prim, &operands, false, ctx) {
                         let contribution = self.apply_rule(quote!(#rules::#func), &d, &reads);
-                        code.extend(self.accumulate(ctx, target, contribution, false));
+                        code.extend([self.accumulate(ctx, target, contribution, false)]);
                     }
                 }
             },
             Rhs::Prim { prim, args, .. } => {
                 for (target, func, reads) in self.prim_rules(var, prim, args, false, ctx) {
                     let contribution = self.apply_rule(quote!(#rules::#func), &d, &reads);
-                    code.extend(self.accumulate(ctx, target, contribution, false));
+                    code.extend([self.accumulate(ctx, target, contribution, false)]);
                 }
             }
             // The identity between values of the float type `T` (see `binding`).
             Rhs::Cast { arg, ty } if self.ir.numbers.is_generic(ty) => {
-                code.extend(self.accumulate(ctx, arg, d, false));
+                code.extend([self.accumulate(ctx, arg, d, false)]);
             }
             Rhs::Cast { arg, .. } => {
                 let witness = self.read(ctx, arg);
-                code.extend(self.accumulate(
+                code.extend([self.accumulate(
                     ctx,
                     arg,
                     self.apply_rule(quote!(#rules::cast_x), &d, &[witness]),
                     false,
-                ));
+                )]);
             }
             Rhs::Call {
                 callee,
                 args,
                 spans,
-            } => code.extend(self.reverse_call(var, callee, args, spans, span, snapshots, d, ctx)),
+            } => {
+                code.extend([self.reverse_call(var, callee, args, spans, span, snapshots, d, ctx)])
+            }
             Rhs::Load {
                 array,
                 index,
@@ -477,12 +480,12 @@ impl Emitter<'_> {
                     .any(|(_, f)| f.first_writes.contains(&var));
                 if let Some((shifted, k)) = self.shifted_load(var) {
                     // Its element is written at the end of the iteration (`fusion::Shifted`).
-                    code.extend(self.gathered(shifted, k, &d));
+                    code.extend([self.gathered(shifted, k, &d)]);
                 } else if self.facts.activity.active_arrays[*array] && !in_place {
                     let d_array = naming::array_adjoint(self.ir, *array);
                     let i = self.read(ctx, index);
                     let numbers = &self.ir.numbers;
-                    code.extend(match guard {
+                    code.extend([match guard {
                         // The element's first contribution (see `Fused::first_writes`).
                         None if first => quote!(#d_array[#i] = #d;),
                         None => numbers.add_to(&quote!(#d_array[#i]), &d, false),
@@ -495,13 +498,13 @@ impl Emitter<'_> {
                                 }
                             }
                         }
-                    });
+                    }]);
                 }
             }
             Rhs::Component {
                 of, index, tuple, ..
             } => {
-                code.extend(self.accumulate_component(ctx, *of, *index, *tuple, d));
+                code.extend([self.accumulate_component(ctx, *of, *index, *tuple, d)]);
             }
             Rhs::Passive(_) | Rhs::Len(_) => {}
         }
@@ -564,7 +567,7 @@ impl Emitter<'_> {
                 quote_spanned!(span=> self.#pullback(#(#reads,)* #d))
             }
         };
-        code.extend(quote!(let (_, (#(#entries,)*)) = #call;));
+        code.extend([quote!(let (_, (#(#entries,)*)) = #call;)]);
         for (i, (a, arg_span)) in args.iter().zip(spans).enumerate() {
             if !self.facts.activity.is_active_arg(a) {
                 continue;
@@ -580,7 +583,7 @@ impl Emitter<'_> {
                 {
                     let rt = &self.rt;
                     let take = quote_spanned!(*arg_span=> #rt::linalg_rules::seed_adjoint(#entry));
-                    code.extend(self.accumulate(ctx, op, take, false));
+                    code.extend([self.accumulate(ctx, op, take, false)]);
                 }
                 CallArg::Value(op) | CallArg::Ref(op) => {
                     let take = match &self.ir.numbers {
@@ -591,7 +594,7 @@ impl Emitter<'_> {
                             quote_spanned!(*arg_span=> ::differentiate::runtime::grad_entry(#entry))
                         }
                     };
-                    code.extend(self.accumulate(ctx, op, take, false));
+                    code.extend([self.accumulate(ctx, op, take, false)]);
                 }
                 CallArg::Array { array, range, .. } => {
                     let d = naming::array_adjoint(self.ir, *array).into_token_stream();
@@ -599,7 +602,7 @@ impl Emitter<'_> {
                         Some(range) => self.sub_slice(d, range),
                         None => quote!(#d[..]),
                     };
-                    code.extend(quote_spanned!(*arg_span=> ::differentiate::runtime::add_array_entry(&mut #part, #entry);));
+                    code.extend([quote_spanned!(*arg_span=> ::differentiate::runtime::add_array_entry(&mut #part, #entry);)]);
                 }
             }
         }
@@ -617,7 +620,7 @@ impl Emitter<'_> {
         // The phis are defined where the arms join: their adjoints are complete here.
         let mut declare = TokenStream::new();
         for phi in phis {
-            declare.extend(self.finalize(ctx, phi.var));
+            declare.extend([self.finalize(ctx, phi.var)]);
         }
         // Reverse each arm first: its reads decide what the forward arm records.
         let mut arm_forward = Vec::new();
@@ -634,13 +637,13 @@ impl Emitter<'_> {
             for phi in phis {
                 if self.facts.activity.active[phi.var] && ctx.available(phi.var) {
                     let d = self.value_of_adjoint(phi.var);
-                    reverse.extend(self.accumulate(&mut arm_ctx, &phi.srcs[i], d, false));
+                    reverse.extend([self.accumulate(&mut arm_ctx, &phi.srcs[i], d, false)]);
                 }
             }
             let (forward, body_reverse) = self.block(arm, &mut arm_ctx);
-            reverse.extend(body_reverse);
+            reverse.extend([body_reverse]);
             for &v in &arm.bound {
-                reverse.extend(self.finalize(&mut arm_ctx, v));
+                reverse.extend([self.finalize(&mut arm_ctx, v)]);
             }
             let record: Vec<VarId> = arm_ctx
                 .reads

@@ -37,14 +37,14 @@ pub fn grad_body(
     let emitter = Emitter::new(ir, facts, runtime, &no_fused, &[]);
     let width = inputs.len();
     let mut code = emitter.rules_alias();
-    code.extend(emitter.bind_params());
+    code.extend([emitter.bind_params()]);
     // Input k's tangent is the k-th unit vector.
     for (k, &input) in inputs.iter().enumerate() {
         if activity.active[input] {
             let t = naming::tangent(ir, input);
             let (one, zero) = (ir.numbers.one(), ir.numbers.zero());
             let unit = (0..width).map(|j| if j == k { &one } else { &zero });
-            code.extend(quote!(let #t = [#(#unit),*];));
+            code.extend([quote!(let #t = [#(#unit),*];)]);
         }
     }
     let mut tangent = Tangent {
@@ -52,7 +52,7 @@ pub fn grad_body(
         width,
         depends,
     };
-    code.extend(tangent.block(&ir.body));
+    code.extend([tangent.block(&ir.body)]);
     let result = &ir.result[0];
     let value = tangent.e.operand(result);
     let of_result = tangent.of(result);
@@ -117,7 +117,7 @@ impl Tangent<'_> {
                 if self.e.facts.activity.active[*var] {
                     let t = naming::tangent(self.e.ir, *var);
                     let entries = (0..self.width).map(|k| self.term(*var, rhs, k));
-                    code.extend(quote!(let #t = [#(#entries),*];));
+                    code.extend([quote!(let #t = [#(#entries),*];)]);
                 }
                 code
             }
@@ -192,12 +192,12 @@ impl Tangent<'_> {
         }
         let mut sum = TokenStream::new();
         for (i, (subtract, term)) in terms.into_iter().enumerate() {
-            sum.extend(match (i, subtract) {
+            sum.extend([match (i, subtract) {
                 (0, false) => term,
                 (0, true) => quote!(-#term),
                 (_, false) => quote!(+ #term),
                 (_, true) => quote!(- #term),
-            });
+            }]);
         }
         if sum.is_empty() {
             self.e.ir.numbers.zero().into_token_stream()
@@ -250,17 +250,17 @@ impl Tangent<'_> {
                 naming::tangent(self.e.ir, c.exit),
             );
             let (init, step) = (self.of(&c.init), self.of(&c.next));
-            code.extend(quote!(let mut #header = #init;));
+            code.extend([quote!(let mut #header = #init;)]);
             if c.next.var() != Some(c.header) {
-                next.extend(quote!(#header = #step;));
+                next.extend([quote!(#header = #step;)]);
             }
-            exits.extend(quote!(let #exit = #header;));
+            exits.extend([quote!(let #exit = #header;)]);
         }
-        next.extend(self.e.carried_next(l));
+        next.extend([self.e.carried_next(l)]);
         let body = self.block(&l.body);
         let range = self.e.loop_range(l);
-        code.extend(self.e.forward_loop(l, &range, body, next));
-        code.extend(exits);
+        code.extend([self.e.forward_loop(l, &range, body, next)]);
+        code.extend([exits]);
         code
     }
 }

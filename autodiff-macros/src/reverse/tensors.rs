@@ -47,14 +47,14 @@ impl Emitter<'_> {
         let rules = quote!(#rt::#module);
         let mut code = TokenStream::new();
         match rhs {
-            Rhs::Use(a) => code.extend(self.accumulate(ctx, a, quote!(#d.clone()), false)),
+            Rhs::Use(a) => code.extend([self.accumulate(ctx, a, quote!(#d.clone()), false)]),
             Rhs::Neg(a) => {
                 let ra = self.borrowed_read(ctx, a);
-                code.extend(self.accumulate(ctx, a, quote!(#rules::neg(&#d, #ra)), false));
+                code.extend([self.accumulate(ctx, a, quote!(#rules::neg(&#d, #ra)), false)]);
             }
             Rhs::Cast { arg, .. } => {
                 let ra = self.borrowed_read(ctx, arg);
-                code.extend(self.accumulate(ctx, arg, quote!(#rules::cast_x(&#d, #ra)), false));
+                code.extend([self.accumulate(ctx, arg, quote!(#rules::cast_x(&#d, #ra)), false)]);
             }
             Rhs::Arith(op, a, b) => {
                 let prim = if self.rules_kind(var, rhs) == Kind::Linalg {
@@ -66,7 +66,7 @@ impl Emitter<'_> {
                 let operands = [a.clone(), b.clone()];
                 for (target, func, reads) in self.prim_rules(var, prim, &operands, true, ctx) {
                     let contribution = quote!(#rules::#func(&#d #(, #reads)*));
-                    code.extend(self.accumulate(ctx, target, contribution, false));
+                    code.extend([self.accumulate(ctx, target, contribution, false)]);
                 }
             }
             Rhs::Prim { prim, args, .. } => {
@@ -82,7 +82,7 @@ impl Emitter<'_> {
                             quote!(#rules::#func(&#d #(, #reads)*))
                         }
                     };
-                    code.extend(self.accumulate(ctx, target, contribution, false));
+                    code.extend([self.accumulate(ctx, target, contribution, false)]);
                 }
             }
             _ => {}
