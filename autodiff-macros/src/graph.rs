@@ -385,10 +385,7 @@ impl Grapher<'_> {
                 forward::load(self.ir, &nodes, self.operand(index), guard.as_ref(), unused)
             }
             Rhs::Component { of, index, .. } => self.component_node(*of, *index),
-            Rhs::Neg(a) => {
-                let a = self.node(a);
-                operation("-", number, vec![quote!((#a, -1.0_f64))])
-            }
+            Rhs::Neg(a) => operation("-", number, vec![unit_partial(self.node(a), true)]),
             Rhs::Arith(op, a, b) => {
                 let label = match op {
                     ArithOp::Add => "+",
@@ -400,13 +397,8 @@ impl Grapher<'_> {
                     Some(prim) => self.rule_inputs(var, prim, &[a.clone(), b.clone()]),
                     // `+` and `-`: partials 1 and ±1.
                     None => {
-                        let (a, b) = (self.node(a), self.node(b));
-                        let sign = if *op == ArithOp::Sub {
-                            quote!(-1.0_f64)
-                        } else {
-                            quote!(1.0_f64)
-                        };
-                        vec![quote!((#a, 1.0_f64)), quote!((#b, #sign))]
+                        let b = unit_partial(self.node(b), *op == ArithOp::Sub);
+                        vec![unit_partial(self.node(a), false), b]
                     }
                 };
                 operation(label, number, inputs)
@@ -417,8 +409,7 @@ impl Grapher<'_> {
             }
             Rhs::Cast { arg, ty } => {
                 let label = format!("as {}", ty.to_token_stream());
-                let a = self.node(arg);
-                operation(&label, number, vec![quote!((#a, 1.0_f64))])
+                operation(&label, number, vec![unit_partial(self.node(arg), false)])
             }
             Rhs::Call { callee, args, .. } => {
                 if let Some(read) = self.components.get(&var) {
@@ -567,10 +558,8 @@ impl Grapher<'_> {
                     Read::Output => self.primal(var).into_token_stream(),
                 });
                 // The seed takes its type from a variable the rule reads. A rule reading only
-                // constants (`∂(0.1·x)/∂x`) would leave `1.0` and the constants untyped to the
-                // end of the function, each a pending bound that rustc examines again at
-                // every later statement (checking a long `NAME_graph` was quadratic); it
-                // takes the binding's own type instead.
+                // constants (`∂(0.1·x)/∂x`) takes the binding's own type instead: untyped, the
+                // seed would stay an inference variable (see `unit_partial`).
                 let reads_a_variable = rule.reads.iter().any(|r| match r {
                     Read::Operand(i) => matches!(args[*i], Operand::Var(_)),
                     Read::Output => true,
@@ -817,6 +806,18 @@ fn operation(label: &str, number: TokenStream, inputs: Vec<TokenStream>) -> Toke
         return quote!(#recorder::operation::<f64>(#label, #number, []));
     }
     quote!(#recorder::operation(#label, #number, [#(#inputs),*]))
+}
+
+/// `(node, ±1)`, the partial of `+`, `-` and casts. Typed: a bare `1.0` handed to the
+/// recorder's generic partial type stays an inference variable to the end of the function,
+/// a pending bound rustc examines again at every later statement (checking a long
+/// `NAME_graph` was quadratic).
+fn unit_partial(node: TokenStream, negated: bool) -> TokenStream {
+    if negated {
+        quote!((#node, -1.0_f64))
+    } else {
+        quote!((#node, 1.0_f64))
+    }
 }
 
 /// The user's parameter name (raw identifiers kept raw).

@@ -24,6 +24,10 @@
 //! `primitives` is the one table of derivative rules (arithmetic, float library, tensors,
 //! `sin`/`cos` partners) every emitter takes them from, and `naming` decides every generated
 //! identifier.
+//!
+//! The emitters append generated code as whole streams, `code.extend([tokens])`
+//! (`Extend<TokenStream>`): `code.extend(tokens)` would append it tree by tree, which inside
+//! rustc sends every piece across the proc-macro bridge again at each level of nesting.
 
 // IR nodes are built a few at a time, once per expansion: boxing large variants would only
 // add noise.

@@ -227,7 +227,8 @@ fn escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-/// What a graph is recorded with (through [`record`], which `NAME_graph` calls).
+/// What a graph is recorded with: its methods are what the [`record`] functions of the same
+/// names do, there documented.
 struct Recorder {
     graph: Graph,
     open: Vec<usize>,
@@ -272,12 +273,10 @@ impl Recorder {
         node
     }
 
-    /// A value with no derivative.
     fn constant(&mut self, label: &str, value: impl Into<f64>) -> usize {
         self.push(NodeKind::Const, label.to_string(), value.into(), Vec::new())
     }
 
-    /// An operation on other nodes, with the local partial derivative along each.
     fn operation<P: Into<f64> + Copy>(
         &mut self,
         label: &str,
@@ -288,7 +287,6 @@ impl Recorder {
         self.push(NodeKind::Operation, label.to_string(), value.into(), inputs)
     }
 
-    /// The user's variable `name` now holds node `node`.
     fn name(&mut self, node: usize, name: &str) {
         let names = &mut self.graph.nodes[node].names;
         if names.last().map(String::as_str) != Some(name) {
@@ -296,20 +294,16 @@ impl Recorder {
         }
     }
 
-    /// A loop iteration or branch arm starts.
     fn enter(&mut self, label: String) {
         let parent = self.open.last().copied();
         self.graph.clusters.push(Cluster { label, parent });
         self.open.push(self.graph.clusters.len() - 1);
     }
 
-    /// The innermost cluster ends.
     fn leave(&mut self) {
         self.open.pop();
     }
 
-    /// The graph, with the adjoints of the result `results` (each seeded with 1: for several
-    /// results, the derivatives of their sum) accumulated backwards over the edges.
     fn finish(mut self, results: &[usize]) -> Graph {
         let nodes = &mut self.graph.nodes;
         for &r in results {

@@ -243,8 +243,10 @@ impl Emitter<'_> {
             if self.facts.activity.active[c.header] {
                 let d_header = self.adjoint(c.header);
                 let taken = self.fresh_taken();
-                code.extend([quote!(let #taken = #d_header;)]);
-                code.extend([self.accumulate(ctx, &c.init, taken.into_token_stream(), false)]);
+                code.extend([
+                    quote!(let #taken = #d_header;),
+                    self.accumulate(ctx, &c.init, taken.into_token_stream(), false),
+                ]);
             }
         }
         code
@@ -337,9 +339,7 @@ impl Emitter<'_> {
                 forward.extend([self.forward_loop(l, &range, iteration, iteration_end)]);
             }
         }
-        forward.extend([shifted_after]);
-        forward.extend([self.carried_exits(l)]);
-        forward.extend([taken_after]);
+        forward.extend([shifted_after, self.carried_exits(l), taken_after]);
         if let Some((_, _, uses)) = &range {
             ctx.reads.extend(uses.iter().copied());
         }

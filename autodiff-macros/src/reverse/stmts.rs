@@ -112,8 +112,10 @@ impl Emitter<'_> {
                 ArrayInit::Elements(elements) => {
                     for (k, e) in elements.iter().enumerate() {
                         let taken = self.fresh_taken();
-                        reverse.extend([quote!(let #taken = #d[#k];)]);
-                        reverse.extend([self.accumulate(ctx, e, taken.into_token_stream(), false)]);
+                        reverse.extend([
+                            quote!(let #taken = #d[#k];),
+                            self.accumulate(ctx, e, taken.into_token_stream(), false),
+                        ]);
                     }
                 }
             }
@@ -431,8 +433,10 @@ impl Emitter<'_> {
             Rhs::Arith(op, a, b) => match primitives::arithmetic_rules(*op, false) {
                 // `+` and `-`: the adjoint passes on, negated for `-b`.
                 None => {
-                    code.extend([self.accumulate(ctx, a, d.clone(), false)]);
-                    code.extend([self.accumulate(ctx, b, d, *op == ArithOp::Sub)]);
+                    code.extend([
+                        self.accumulate(ctx, a, d.clone(), false),
+                        self.accumulate(ctx, b, d, *op == ArithOp::Sub),
+                    ]);
                 }
                 Some(prim) => {
                     let operands = [a.clone(), b.clone()];

@@ -259,8 +259,7 @@ impl Tangent<'_> {
         next.extend([self.e.carried_next(l)]);
         let body = self.block(&l.body);
         let range = self.e.loop_range(l);
-        code.extend([self.e.forward_loop(l, &range, body, next)]);
-        code.extend([exits]);
+        code.extend([self.e.forward_loop(l, &range, body, next), exits]);
         code
     }
 }
