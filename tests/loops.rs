@@ -416,6 +416,50 @@ fn euler_oscillator_records_at_most_16_bytes_per_step() {
     assert!((dc - fd_c).abs() < 1e-7, "{dc} vs {fd_c}");
 }
 
+/// A matrix kept in a flat buffer that the loop writes, each element then read twice through
+/// the same computed index (`m[i * n + j] * m[i * n + j]`), as flat-indexed code writes it.
+#[differentiate(wrt(x))]
+fn flat_matrix_squares(x: &[f64], n: usize) -> f64 {
+    let rows = x.len() / n;
+    let mut m = vec![0.0; n];
+    let mut row = vec![0.0; rows * n];
+    let mut total = 0.0;
+    for i in 0..rows {
+        for j in 0..n {
+            m[j] = x[i * n + j] * x[i * n + j] - 1.0;
+        }
+        for j in 0..n {
+            row[i * n + j] = m[j];
+        }
+        for j in 0..n {
+            total += row[i * n + j] * row[i * n + j];
+        }
+    }
+    total
+}
+
+#[test]
+fn an_index_computed_twice_reads_one_element_recorded_once() {
+    let x: Vec<f64> = (0..12).map(|i| 0.3 * i as f64 - 1.4).collect();
+    let (rows, n) = (3, 4);
+    reset_bytes_recorded();
+    let (value, dx) = flat_matrix_squares_vjp(&x, n, 1.0);
+    // The last loop reads `row[i * n + j]` once per iteration: one `f64` recorded, not two
+    // (the buffer is written in the enclosing loop, so what the adjoint reads is recorded).
+    assert_eq!(bytes_recorded(), rows * n * 8);
+    // By hand: the total is Σ (x² - 1)², whose derivative is 4x(x² - 1).
+    let by_hand: Vec<f64> = x.iter().map(|x| 4.0 * x * (x * x - 1.0)).collect();
+    assert_close("dx", &dx, &by_hand, 1e-12);
+    assert_close(
+        "dx",
+        &dx,
+        &central_gradient(|x| flat_matrix_squares(x, n), &x, H),
+        1e-6,
+    );
+    let expected: f64 = x.iter().map(|x| (x * x - 1.0).powi(2)).sum();
+    assert!((value - expected).abs() < 1e-12);
+}
+
 #[test]
 #[should_panic(expected = "index out of bounds")]
 fn out_of_bounds_panics_like_the_original() {

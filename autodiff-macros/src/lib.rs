@@ -8,7 +8,7 @@
 //! | attribute options | `options` | `options::parse` |
 //! | signature: active parameters, result shape | `signature` | `signature::analyse` |
 //! | lowering to one primitive per binding | `lower` (into `ir`) | `lower::lower` |
-//! | rewrite: repeated loads shared or moved before their loop | `loads` | `loads::optimise` |
+//! | rewrite: repeated loads and index arithmetic shared, loads moved before their loop | `loads` | `loads::optimise` |
 //! | analyse values: activity, tensors or numbers | `analysis` (`activity`, `kinds`) | `analysis::values` |
 //! | rewrite: loop-invariant values computed once (keeps the facts current) | `hoist` | `hoist::optimise` |
 //! | analyse statements, and choose the strategy | `analysis` (`fusion`, `analysis::strategy`) | `analysis::facts` |

@@ -14,6 +14,15 @@ impl Stmt {
             _ => Vec::new(),
         }
     }
+
+    /// [`Stmt::nested`], to change.
+    pub fn nested_mut(&mut self) -> Vec<&mut Block> {
+        match self {
+            Stmt::Branch { arms, .. } => arms.iter_mut().collect(),
+            Stmt::Loop(l) => vec![&mut l.head, &mut l.body],
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl Block {
