@@ -71,6 +71,7 @@ impl Shared {
         for stmt in &mut block.stmts {
             let mut written = BTreeSet::new();
             stmt.stored_arrays(&mut written);
+            self.read_originals(stmt);
             match stmt {
                 Stmt::Let { var, rhs, .. } => match rhs {
                     Rhs::Load {
@@ -108,6 +109,37 @@ impl Shared {
                 Stmt::Store { .. } | Stmt::Effect { .. } => {}
             }
             loaded.retain(|(a, _, _)| !written.contains(a));
+        }
+    }
+
+    /// Points the indices, arithmetic and stores of `stmt` at the originals of the integer
+    /// copies they read, so that a store and the load of the same element read the same index (an
+    /// in-place update `q[i * n + j] += ..` is then seen as one, see `analysis::facts`) and
+    /// the copies become unused.
+    fn read_originals(&self, stmt: &mut Stmt) {
+        // Integers only: a shared load stays a copy, whose adjoint the original receives once.
+        let original = |op: &mut Operand| {
+            if let Operand::Var(v) = op {
+                if self.integer[*v] {
+                    *v = self.first[*v];
+                }
+            }
+        };
+        match stmt {
+            Stmt::Let { rhs, .. } => match rhs {
+                Rhs::Use(a) => original(a),
+                Rhs::Arith(_, a, b) => {
+                    original(a);
+                    original(b);
+                }
+                Rhs::Load { index, .. } => original(index),
+                _ => {}
+            },
+            Stmt::Store { index, value, .. } => {
+                original(index);
+                original(value);
+            }
+            _ => {}
         }
     }
 

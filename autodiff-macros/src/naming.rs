@@ -199,6 +199,11 @@ pub fn tape(n: usize) -> Ident {
     hygienic(&format!("__tape{n}"), Span::call_site())
 }
 
+/// The tape on which loop `n` saves buffer `k` of those it puts back for its adjoint.
+pub fn saved_buffer(n: usize, k: usize) -> Ident {
+    hygienic(&format!("__saved{n}_{k}"), Span::call_site())
+}
+
 /// What pushes onto loop `n`'s tape while a range loop runs.
 pub fn tape_writer(n: usize) -> Ident {
     hygienic(&format!("__record{n}"), Span::call_site())

@@ -354,6 +354,10 @@ struct Emitter<'a> {
     /// others hold, when its adjoint runs, what they held when it ran (the adjoint never
     /// writes a value array), so what it loads from them can be loaded again.
     stored: BTreeSet<ArrayId>,
+    /// Buffers among `stored` that the loops being emitted put back, whole, at the start of
+    /// each iteration's adjoint (see `loops::restored_buffers`): loads from them can be
+    /// loaded again too.
+    restored: BTreeSet<ArrayId>,
     /// The loops whose iterations run their adjoint in the forward sweep.
     fused: &'a BTreeMap<LoopId, fusion::Fused>,
     /// The seed of each result component.
@@ -397,6 +401,7 @@ impl<'a> Emitter<'a> {
             loops: 0,
             taken: 0,
             stored,
+            restored: BTreeSet::new(),
             fused,
             seed_components,
             lanes: None,

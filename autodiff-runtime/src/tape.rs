@@ -149,6 +149,35 @@ impl<T> Tape<T> {
     }
 }
 
+impl<T: Clone> Tape<T> {
+    /// Room for `count` buffers of `len` elements: a range loop that saves a buffer per
+    /// iteration knows how many it will save.
+    #[inline]
+    pub fn reserve_slices(&mut self, count: usize, len: usize) {
+        self.records.reserve(count.saturating_mul(len));
+    }
+
+    /// Records a whole buffer: a loop that rewrites a buffer and then reads it many times
+    /// saves it once per iteration instead of recording every read.
+    #[inline]
+    pub fn push_slice(&mut self, values: &[T]) {
+        self.pushed += values.len();
+        self.records.extend_from_slice(values);
+    }
+
+    /// Puts the most recent `into.len()` records back into `into`, in the order
+    /// [`Tape::push_slice`] took them.
+    #[inline]
+    pub fn pop_slice(&mut self, into: &mut [T]) {
+        self.most = self.most.max(self.records.len());
+        let Some(start) = self.records.len().checked_sub(into.len()) else {
+            popped_too_many()
+        };
+        into.clone_from_slice(&self.records[start..]);
+        self.records.truncate(start);
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn not_reserved() -> ! {

@@ -65,6 +65,16 @@ impl Emitter<'_> {
         // Replaying the range backwards needs every iteration to have run.
         let replay_range = range.is_some() && l.stop.is_none();
 
+        // Buffers the iteration rewrites and then only reads: saved whole at its end and put
+        // back at the start of its adjoint, their loads are loaded again instead of recorded.
+        let restored = if replay_range {
+            self.restored_buffers(l)
+        } else {
+            Vec::new()
+        };
+        let restored_outside = self.restored.clone();
+        self.restored.extend(restored.iter().copied());
+
         // The body's adjoint, with the carried adjoints as accumulators outside it.
         let mut defs = BTreeSet::new();
         l.body.defs(&mut defs);
@@ -81,7 +91,9 @@ impl Emitter<'_> {
             }
         }
         let counters = counters(l, &self.facts.activity.active);
-        let plan = self.plan_iteration(l, &per_iteration, &body_ctx, &counters, replay_range);
+        let mut plan = self.plan_iteration(l, &per_iteration, &body_ctx, &counters, replay_range);
+        plan.restored = restored.clone();
+        self.restored = restored_outside;
         let mut recompute = TokenStream::new();
         let mut outer_reads = BTreeSet::new();
         for stmt in &l.body.stmts {
@@ -136,6 +148,20 @@ impl Emitter<'_> {
         } else if taped {
             iteration_end.extend([quote!(#tape.push((#(#record_values,)*));)]);
         }
+        let mut put_back = TokenStream::new();
+        for (k, array) in restored.iter().enumerate() {
+            let saved = naming::saved_buffer(n, k);
+            let name = self.array(*array);
+            self.tapes.push(saved.clone());
+            if let Some((_, iter, _)) = &range {
+                forward.extend([quote!(#saved.reserve_slices(
+                    ::core::iter::Iterator::size_hint(&(#iter)).0,
+                    #name.len(),
+                );)]);
+            }
+            iteration_end.extend([quote!(#saved.push_slice(&#name);)]);
+            put_back.extend([quote!(#saved.pop_slice(&mut #name);)]);
+        }
         if !replay_range {
             iteration_end.extend([quote!(#trips += 1;)]);
         }
@@ -172,7 +198,7 @@ impl Emitter<'_> {
         }
         self.plans.push((l.id, plan));
         reverse.extend([start_counters]);
-        let iteration = quote!({ #step_back #pop #recompute #iteration_reverse });
+        let iteration = quote!({ #step_back #pop #put_back #recompute #iteration_reverse });
         let looped = match &range {
             Some((index, iter, _)) if replay_range => {
                 let index = self.primal(*index);
@@ -733,7 +759,11 @@ impl Emitter<'_> {
             .filter_map(|stmt| match stmt {
                 Stmt::Let { var, rhs, .. } => match rhs {
                     _ if arithmetic(rhs) => Some((*var, rhs)),
-                    Rhs::Load { array, .. } if !self.stored.contains(array) => Some((*var, rhs)),
+                    Rhs::Load { array, .. }
+                        if !self.stored.contains(array) || self.restored.contains(array) =>
+                    {
+                        Some((*var, rhs))
+                    }
                     _ => None,
                 },
                 _ => None,
@@ -780,9 +810,128 @@ impl Emitter<'_> {
             inner_records: iteration.records.clone(),
             recomputed: recompute,
             counters: counters_read,
+            restored: Vec::new(),
             checkpoint: None,
         }
     }
+}
+
+impl Emitter<'_> {
+    /// The buffers range loop `l` saves whole at the end of each iteration and puts back at the
+    /// start of the iteration's adjoint, instead of recording the elements the adjoint reads.
+    /// An iteration that writes a buffer and then reads it many times (ADBench's GMM written
+    /// with the points innermost: `x - μ` of every point, then the triangular product reading
+    /// each of them once per row) would otherwise record every read.
+    ///
+    /// A buffer qualifies when it is a local buffer that carries derivatives, the body writes
+    /// it only inside nested loops and reads it inside more deeply nested ones (so that its
+    /// reads outnumber its writes, and an iteration's work is already of the buffer's size),
+    /// and every statement of the body that reads it comes after the last one that writes
+    /// it: the buffer as the iteration leaves it is then what every read saw. Putting it back
+    /// changes nothing the forward sweep still reads: the forward sweep is over when the
+    /// adjoint runs, except in a fused loop, whose buffers that carry derivatives each
+    /// iteration overwrites before reading (see `fusion`).
+    fn restored_buffers(&self, l: &Loop) -> Vec<ArrayId> {
+        if !matches!(l.kind, LoopKind::Range { .. }) || !l.head.stmts.is_empty() {
+            return Vec::new();
+        }
+        let mut written = BTreeSet::new();
+        l.body.stored_arrays(&mut written);
+        let stmts = &l.body.stmts;
+        written
+            .into_iter()
+            .filter(|&array| {
+                let parameter = self
+                    .ir
+                    .params
+                    .iter()
+                    .any(|s| matches!(s, ParamSlot::Array(a) if *a == array));
+                if parameter || !self.facts.activity.active_arrays[array] {
+                    return false;
+                }
+                let writes = |s: &Stmt| writes_array(s, array);
+                let (Some(last_write), Some(first_read)) = (
+                    stmts.iter().rposition(writes),
+                    stmts.iter().position(|s| reads_array(s, array)),
+                ) else {
+                    return false;
+                };
+                // Saving the whole buffer pays when the reads repeat over a loop the writes
+                // do not have (the buffer's size is not known here).
+                let (mut deepest_read, mut deepest_write) = (0, 0);
+                access_depths(&l.body, array, 0, &mut deepest_read, &mut deepest_write);
+                first_read > last_write
+                    && stmts
+                        .iter()
+                        .filter(|s| writes(s))
+                        .all(|s| matches!(s, Stmt::Loop(_)))
+                    && deepest_read > deepest_write
+            })
+            .collect()
+    }
+}
+
+/// How many loops deep, at most, a block reads and writes `array` (`depth` for its own
+/// statements).
+fn access_depths(
+    block: &Block,
+    array: ArrayId,
+    depth: usize,
+    deepest_read: &mut usize,
+    deepest_write: &mut usize,
+) {
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Loop(l) => {
+                access_depths(&l.head, array, depth + 1, deepest_read, deepest_write);
+                access_depths(&l.body, array, depth + 1, deepest_read, deepest_write);
+            }
+            Stmt::Branch { arms, .. } => {
+                for arm in arms {
+                    access_depths(arm, array, depth, deepest_read, deepest_write);
+                }
+            }
+            _ => {
+                if writes_array(stmt, array) {
+                    *deepest_write = (*deepest_write).max(depth);
+                }
+                if reads_array(stmt, array) {
+                    *deepest_read = (*deepest_read).max(depth);
+                }
+            }
+        }
+    }
+}
+
+/// Whether `stmt` or a statement nested in it stores to `array` or declares it afresh.
+fn writes_array(stmt: &Stmt, array: ArrayId) -> bool {
+    let mut stored = BTreeSet::new();
+    stmt.stored_arrays(&mut stored);
+    let mut declares = matches!(stmt, Stmt::DeclareArray { array: a, .. } if *a == array);
+    for block in stmt.nested() {
+        block.walk(&mut |s| {
+            declares |= matches!(s, Stmt::DeclareArray { array: a, .. } if *a == array);
+        });
+    }
+    stored.contains(&array) || declares
+}
+
+/// Whether `stmt` or a statement nested in it reads `array` (loads from it, passes it to a
+/// call, mentions it in kept code); a store's own target is not a read.
+fn reads_array(stmt: &Stmt, array: ArrayId) -> bool {
+    let mut reads = false;
+    let mut visit = |s: &Stmt| {
+        if !matches!(s, Stmt::Store { .. }) {
+            let mut mentions = crate::ir::uses::Mentions::default();
+            mentions.stmt_shallow(s);
+            reads |= mentions.arrays.contains(&array);
+        }
+    };
+    visit(stmt);
+    for block in stmt.nested() {
+        block.walk(&mut visit);
+    }
+    reads
 }
 
 /// What a taped loop keeps for its adjoint, decided once its iteration's adjoint is known
@@ -799,6 +948,9 @@ pub struct TapePlan {
     pub inner_records: Vec<syn::Ident>,
     /// Values the adjoint recomputes from what does not change.
     pub recomputed: BTreeSet<VarId>,
+    /// Buffers saved whole at the end of each iteration and put back at the start of its
+    /// adjoint (see [`Emitter::restored_buffers`]).
+    pub restored: Vec<ArrayId>,
     /// Counters the adjoint runs backwards from their values after the loop.
     pub counters: BTreeSet<VarId>,
     /// For a checkpointed loop, its snapshots: the record is held one iteration at a time.
@@ -839,6 +991,17 @@ impl TapePlan {
                 (Some(b), true) => parts.push(format!("records {what} per iteration ({b} bytes)")),
                 _ => parts.push(format!("records {what} per iteration")),
             }
+        }
+        if !self.restored.is_empty() {
+            let buffers: Vec<String> = self
+                .restored
+                .iter()
+                .map(|a| format!("`{}`", ir.arrays[*a].hint))
+                .collect();
+            parts.push(format!(
+                "saves {} whole per iteration and puts it back for the adjoint",
+                buffers.join(", ")
+            ));
         }
         if !self.recomputed.is_empty() {
             parts.push(format!(
