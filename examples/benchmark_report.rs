@@ -684,8 +684,11 @@ fn against_jax(case: &mut workloads::Case, jax: &mut Jax, opts: &Options) -> Jax
                  same data",
                 answer.value
             );
-            // `gmm_port_*` is the same GMM function on the same data as `gmm_*`.
-            let stem = name.replace("gmm_port_", "gmm_");
+            // `gmm_port_*` and `gmm_blocked_*` are the same GMM function on the same data as
+            // `gmm_*`.
+            let stem = name
+                .replace("gmm_port_", "gmm_")
+                .replace("gmm_blocked_", "gmm_");
             if let Some((_, _, norm)) = workloads::adbench::GMM_1K_REFERENCE
                 .into_iter()
                 .find(|r| r.0 == stem)
@@ -1446,6 +1449,8 @@ fn targets(rows: &[Row]) -> String {
         ("gmm_d10_K25", 2.5),
         ("gmm_port_d2_K5", 2.5),
         ("gmm_port_d10_K25", 2.5),
+        ("gmm_blocked_d2_K5", 2.5),
+        ("gmm_blocked_d10_K25", 2.5),
         ("residual_sum_n1000", 1.5),
         (workloads::MLP_NAME, 3.0),
     ] {

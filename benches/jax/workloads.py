@@ -193,13 +193,15 @@ def rosenbrock_workload(n):
 
 
 # Name -> builder of (objective, arguments to differentiate in, further arguments: the data).
-# `gmm_port_*` is another Rust
-# formulation of the same GMM function on the same data, so it is the same JAX workload.
+# `gmm_port_*` and `gmm_blocked_*` are other Rust
+# formulations of the same GMM function on the same data, so they are the same JAX workload.
 WORKLOADS = {
     "gmm_d2_K5": lambda: gmm_workload("gmm_d2_K5"),
     "gmm_d10_K25": lambda: gmm_workload("gmm_d10_K25"),
     "gmm_port_d2_K5": lambda: gmm_workload("gmm_d2_K5"),
     "gmm_port_d10_K25": lambda: gmm_workload("gmm_d10_K25"),
+    "gmm_blocked_d2_K5": lambda: gmm_workload("gmm_d2_K5"),
+    "gmm_blocked_d10_K25": lambda: gmm_workload("gmm_d10_K25"),
     "mlp_b256_d256_h256": mlp_workload,
     "residual_sum_n1000": lambda: residual_sum_workload(1000),
     "rosenbrock_n100": lambda: rosenbrock_workload(100),

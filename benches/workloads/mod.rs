@@ -77,9 +77,11 @@ pub fn cases(filters: &[String]) -> Vec<Case> {
             out.push(gmm_case(stem, GmmForm::Formula));
         }
     }
-    for (stem, _, _) in adbench::GMM_1K_REFERENCE {
-        if wanted(&GmmForm::Port.name(stem)) {
-            out.push(gmm_case(stem, GmmForm::Port));
+    for form in [GmmForm::Port, GmmForm::Blocked] {
+        for (stem, _, _) in adbench::GMM_1K_REFERENCE {
+            if wanted(&form.name(stem)) {
+                out.push(gmm_case(stem, form));
+            }
         }
     }
     for stem in BA_FILES {
@@ -573,6 +575,8 @@ pub enum GmmForm {
     Formula,
     /// `gmm_objective_port`: ADBench's C++ ported, `exp(q_k)` once per component.
     Port,
+    /// `gmm_objective_blocked`: the points innermost, as JAX computes it.
+    Blocked,
 }
 
 impl GmmForm {
@@ -581,6 +585,7 @@ impl GmmForm {
         match self {
             GmmForm::Formula => stem.to_string(),
             GmmForm::Port => stem.replacen("gmm_", "gmm_port_", 1),
+            GmmForm::Blocked => stem.replacen("gmm_", "gmm_blocked_", 1),
         }
     }
 }
@@ -599,6 +604,12 @@ fn gmm_case(stem: &str, form: GmmForm) -> Case {
             form,
             adbench::gmm_objective_port,
             adbench::gmm_objective_port_grad,
+        ),
+        GmmForm::Blocked => gmm_form_case(
+            stem,
+            form,
+            adbench::gmm_objective_blocked,
+            adbench::gmm_objective_blocked_grad,
         ),
     }
 }
@@ -673,6 +684,7 @@ fn gmm_form_case(
             match form {
                 GmmForm::Formula => "",
                 GmmForm::Port => " ported from ADBench's C++",
+                GmmForm::Blocked => " with the points innermost (batched, as in JAX)",
             },
             input.d,
             input.k,
