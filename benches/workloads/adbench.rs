@@ -397,7 +397,7 @@ pub fn gmm_objective_port(
 
 /// ADBench's GMM objective with the points innermost, as JAX's and PyTorch's versions compute
 /// it batched over the points: per component, `x - μ` of every point, then the triangular
-/// product `Q(x - μ)` row by row over all points, then `Σ q² ` per point; the log-sum-exp over
+/// product `Q(x - μ)` row by row over all points, then `Σ q²` per point; the log-sum-exp over
 /// the components per point after. The loops over the points vectorise (the objective is about
 /// half the port's time); the buffers `xc` and `qx` are rewritten for every component, which
 /// the gradient handles by saving `xc` once per component (issue 17). Same value as
