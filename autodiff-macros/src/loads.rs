@@ -164,7 +164,7 @@ fn integer_vars(ir: &FnIr) -> Vec<bool> {
     let mut integer: Vec<bool> = ir
         .vars
         .iter()
-        .map(|v| v.ty.as_ref().is_some_and(is_integer))
+        .map(|v| v.ty.as_ref().is_some_and(crate::signature::is_integer_ty))
         .collect();
     while mark_integers(&ir.body, &mut integer) {}
     integer
@@ -218,10 +218,6 @@ fn mark_integers(block: &Block, integer: &mut [bool]) -> bool {
         }
     }
     changed
-}
-
-fn is_integer(ty: &syn::Type) -> bool {
-    matches!(ty, syn::Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some_and(crate::signature::is_integer_type))
 }
 
 /// An operand as a key: equal keys, equal values.

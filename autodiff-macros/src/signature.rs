@@ -229,6 +229,11 @@ pub fn is_integer_type(ident: &syn::Ident) -> bool {
     INTEGER_TYPES.contains(&ident.to_string().as_str())
 }
 
+/// Whether `ty` is written as a primitive integer type (`usize`, `i32`, ..).
+pub fn is_integer_ty(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some_and(is_integer_type))
+}
+
 /// Types that never hold a gradient, by their spelling: integers, `bool`, `char`, strings,
 /// functions and closures, and collections, options and references of them.
 pub fn is_constant_type(ty: &Type) -> bool {

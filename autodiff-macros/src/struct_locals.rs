@@ -145,9 +145,7 @@ fn constant_value(expr: &syn::Expr) -> bool {
             syn::Lit::Int(i) => !matches!(i.suffix(), "f64" | "f32"),
             _ => true,
         },
-        syn::Expr::Cast(c) => {
-            matches!(&*c.ty, syn::Type::Path(p) if p.path.get_ident().is_some_and(crate::signature::is_integer_type))
-        }
+        syn::Expr::Cast(c) => crate::signature::is_integer_ty(&c.ty),
         syn::Expr::MethodCall(m) => m.method == "len" && m.args.is_empty(),
         syn::Expr::Paren(p) => constant_value(&p.expr),
         _ => false,

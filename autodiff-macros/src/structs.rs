@@ -17,7 +17,7 @@
 
 use crate::errors::Errors;
 use crate::options::{Options, Wrt};
-use crate::signature::{is_constant_type, is_integer_type, Output, ParamKind, Signature};
+use crate::signature::{is_constant_type, is_integer_ty, Output, ParamKind, Signature};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
@@ -582,10 +582,6 @@ fn is_comparison(op: &syn::BinOp) -> bool {
     )
 }
 
-fn is_integer(ty: &syn::Type) -> bool {
-    matches!(ty, syn::Type::Path(p) if p.path.get_ident().is_some_and(is_integer_type))
-}
-
 impl VisitMut for Reads<'_, '_> {
     fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
         let context = std::mem::replace(&mut self.context, Context::Value);
@@ -664,7 +660,7 @@ impl VisitMut for Reads<'_, '_> {
                 self.visit_block_mut(&mut f.body);
             }
             syn::Expr::Binary(b) if is_comparison(&b.op) => {}
-            syn::Expr::Cast(c) if is_integer(&c.ty) => {}
+            syn::Expr::Cast(c) if is_integer_ty(&c.ty) => {}
             syn::Expr::Range(_) => {}
             syn::Expr::If(i) => {
                 self.visit_in(Context::Discrete, &mut i.cond);
