@@ -2708,7 +2708,15 @@ impl<'a> FnGen<'a> {
         }
         for i in self.visible_i() {
             if i.min >= 0 {
-                opts.push((i.name.clone(), i.ty, i.min, i.max));
+                // A binding has the scrutinee's type, which rustc may not know yet where the
+                // arm calls a method on it unless it was fixed where it was declared (a later
+                // use as an index does not fix it for code before that use).
+                let ty = if self.fixed_ints.contains(&i.name) {
+                    i.ty
+                } else {
+                    ITy::Infer
+                };
+                opts.push((i.name.clone(), ty, i.min, i.max));
             }
         }
         if opts.is_empty() {
