@@ -226,26 +226,40 @@ impl Grapher<'_> {
             }
             Operand::Const(c) => {
                 let label = c.to_token_stream().to_string();
-                // A literal (`6.0`) has no type of its own here: it is the function's float.
-                let value = match &self.ir.numbers {
-                    Numbers::Literal => {
-                        let float = &self.float;
-                        match c {
-                            syn::Expr::Lit(syn::ExprLit {
-                                lit: syn::Lit::Float(f),
-                                ..
-                            }) if f.suffix().is_empty() => {
-                                let typed = format!("{}_{float}", f.base10_digits());
-                                syn::LitFloat::new(&typed, f.span()).into_token_stream()
-                            }
-                            // (Typed, not cast: it may be `Default::default()`.)
-                            _ => quote!(::core::convert::identity::<#float>(#c)),
-                        }
-                    }
-                    Numbers::Generic(_) => self.value(quote!(#c)),
-                };
+                let value = self.constant_value(c);
                 quote!(#recorder::constant(#label, #value))
             }
+        }
+    }
+
+    /// The value of `op` as the recorder takes it.
+    fn recorded_value(&self, op: &Operand) -> TokenStream {
+        match op {
+            Operand::Var(v) => self.value(self.primal(*v).into_token_stream()),
+            Operand::Const(c) => self.constant_value(c),
+        }
+    }
+
+    /// A constant's value as the recorder takes it. A literal (`6.0`) has no type of its own
+    /// here: it is the function's float, written with its suffix (untyped, it would stay an
+    /// inference variable; see `unit_partial`).
+    fn constant_value(&self, c: &syn::Expr) -> TokenStream {
+        match &self.ir.numbers {
+            Numbers::Literal => {
+                let float = &self.float;
+                match c {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Float(f),
+                        ..
+                    }) if f.suffix().is_empty() => {
+                        let typed = format!("{}_{float}", f.base10_digits());
+                        syn::LitFloat::new(&typed, f.span()).into_token_stream()
+                    }
+                    // (Typed, not cast: it may be `Default::default()`.)
+                    _ => quote!(::core::convert::identity::<#float>(#c)),
+                }
+            }
+            Numbers::Generic(_) => self.value(quote!(#c)),
         }
     }
 
@@ -386,22 +400,22 @@ impl Grapher<'_> {
             }
             Rhs::Component { of, index, .. } => self.component_node(*of, *index),
             Rhs::Neg(a) => operation("-", number, vec![unit_partial(self.node(a), true)]),
+            // The recorder's own call per operation (`record::mul` ..), which applies the
+            // operation's rules: a graph is mostly these.
             Rhs::Arith(op, a, b) => {
-                let label = match op {
-                    ArithOp::Add => "+",
-                    ArithOp::Sub => "-",
-                    ArithOp::Mul => "*",
-                    ArithOp::Div => "/",
-                };
-                let inputs = match primitives::arithmetic_rules(*op, false) {
-                    Some(prim) => self.rule_inputs(var, prim, &[a.clone(), b.clone()]),
-                    // `+` and `-`: partials 1 and ±1.
-                    None => {
-                        let b = unit_partial(self.node(b), *op == ArithOp::Sub);
-                        vec![unit_partial(self.node(a), false), b]
+                let (a_node, b_node) = (self.node(a), self.node(b));
+                match op {
+                    ArithOp::Add => quote!(#recorder::add(#number, #a_node, #b_node)),
+                    ArithOp::Sub => quote!(#recorder::sub(#number, #a_node, #b_node)),
+                    ArithOp::Mul => {
+                        let (a, b) = (self.recorded_value(a), self.recorded_value(b));
+                        quote!(#recorder::mul(#number, #a_node, #a, #b_node, #b))
                     }
-                };
-                operation(label, number, inputs)
+                    ArithOp::Div => {
+                        let b = self.recorded_value(b);
+                        quote!(#recorder::div(#number, #a_node, #b_node, #b))
+                    }
+                }
             }
             Rhs::Prim { prim, args, .. } => {
                 let label = prim_label(prim.name, args);
@@ -913,7 +927,20 @@ mod tests {
                     );
                 }
             }
-            assert!(text.contains("::differentiate::runtime::like(&"), "{text}");
+            // The arithmetic recorders' values: `2.0_f64`, never a bare `2.0` or `(2.0)`.
+            assert!(text.contains(&format!(",2.0_{float})")), "{text}");
+            for op in ["add", "sub", "mul", "div"] {
+                for call in text.split(&format!("__graph::{op}(")).skip(1) {
+                    let args = &call[..call.find(");").unwrap()];
+                    for arg in args.split(',') {
+                        let bare = arg.trim_matches(|c| c == '(' || c == ')');
+                        assert!(
+                            bare.parse::<f64>().is_err(),
+                            "an untyped value handed to `{op}`: {call}"
+                        );
+                    }
+                }
+            }
         }
     }
 }

@@ -331,6 +331,7 @@ impl Recorder {
 #[doc(hidden)]
 pub mod record {
     use super::{Graph, Recorder};
+    use crate::rules;
     use std::cell::RefCell;
 
     thread_local! {
@@ -391,6 +392,41 @@ pub mod record {
         inputs: impl AsRef<[(usize, P)]>,
     ) -> usize {
         current(|r| r.operation(label, value, inputs.as_ref()))
+    }
+
+    // The four arithmetic operations, the most frequent nodes, record with a call naming only
+    // the operand nodes and values: the generated graph of a long function is mostly these,
+    // and each token of it costs expansion and checking time. The partials are the same
+    // rules the generated pullbacks apply (`rules::mul_a` ..), at seed 1, in `f64`.
+
+    /// `a + b`: partials 1 and 1.
+    pub fn add(value: impl Into<f64>, a: usize, b: usize) -> usize {
+        operation("+", value, [(a, 1.0), (b, 1.0)])
+    }
+
+    /// `a - b`: partials 1 and −1.
+    pub fn sub(value: impl Into<f64>, a: usize, b: usize) -> usize {
+        operation("-", value, [(a, 1.0), (b, -1.0)])
+    }
+
+    /// `a * b`, of the values `a_value` and `b_value`.
+    pub fn mul(
+        value: impl Into<f64>,
+        a: usize,
+        a_value: impl Into<f64>,
+        b: usize,
+        b_value: impl Into<f64>,
+    ) -> usize {
+        let (x, y) = (a_value.into(), b_value.into());
+        let partials = [(a, rules::mul_a(1.0, y)), (b, rules::mul_b(1.0, x))];
+        operation("*", value, partials)
+    }
+
+    /// `a / b`, of the divisor's value `b_value`.
+    pub fn div(value: impl Into<f64>, a: usize, b: usize, b_value: impl Into<f64>) -> usize {
+        let (q, y) = (value.into(), b_value.into());
+        let partials = [(a, rules::div_a(1.0, y)), (b, rules::div_b(1.0, y, q))];
+        operation("/", q, partials)
     }
 
     /// The user's variable `name` now holds node `node`.

@@ -392,14 +392,7 @@ fn piecewise_graph(x: f64, k: f64, n: usize) -> ::differentiate::Graph {
     let n_2 = n;
     let done_3 = (false);
     let y_4 = x_0 * k_1;
-    let y_4_node = __graph::operation(
-        "*",
-        y_4,
-        [
-            (x_0_node, __rules::mul_a(1.0, k_1)),
-            (__graph::constant("k", k_1), __rules::mul_b(1.0, x_0)),
-        ],
-    );
+    let y_4_node = __graph::mul(y_4, x_0_node, x_0, __graph::constant("k", k_1), k_1);
     __graph::name(y_4_node, "y");
     let p_5 = (x_0) > (1.0);
     let done_15;
@@ -416,14 +409,7 @@ fn piecewise_graph(x: f64, k: f64, n: usize) -> ::differentiate::Graph {
             [(y_4_node, __rules::sin_x(1.0, y_4))],
         );
         let prod_7 = sin_6 * x_0;
-        let prod_7_node = __graph::operation(
-            "*",
-            prod_7,
-            [
-                (sin_6_node, __rules::mul_a(1.0, x_0)),
-                (x_0_node, __rules::mul_b(1.0, sin_6)),
-            ],
-        );
+        let prod_7_node = __graph::mul(prod_7, sin_6_node, sin_6, x_0_node, x_0);
         let y_8 = ::differentiate::runtime::like(&y_4, prod_7);
         let y_8_node = prod_7_node;
         __graph::name(y_8_node, "y");
@@ -495,16 +481,12 @@ fn piecewise_graph(x: f64, k: f64, n: usize) -> ::differentiate::Graph {
                 __graph::enter(::std::string::String::from("match: arm 2"));
                 let cast_20 = m_19 as f64;
                 let prod_21 = y_17 * cast_20;
-                let prod_21_node = __graph::operation(
-                    "*",
+                let prod_21_node = __graph::mul(
                     prod_21,
-                    [
-                        (y_17_node, __rules::mul_a(1.0, cast_20)),
-                        (
-                            __graph::constant("constant", cast_20),
-                            __rules::mul_b(1.0, y_17),
-                        ),
-                    ],
+                    y_17_node,
+                    y_17,
+                    __graph::constant("constant", cast_20),
+                    cast_20,
                 );
                 t_22 = prod_21;
                 t_22_node = prod_21_node;
@@ -515,11 +497,7 @@ fn piecewise_graph(x: f64, k: f64, n: usize) -> ::differentiate::Graph {
         let z_23_node = t_22_node;
         __graph::name(z_23_node, "z");
         let sum_24 = z_23 + y_17;
-        let sum_24_node = __graph::operation(
-            "+",
-            sum_24,
-            [(z_23_node, 1.0_f64), (y_17_node, 1.0_f64)],
-        );
+        let sum_24_node = __graph::add(sum_24, z_23_node, y_17_node);
         let ret0_25: f64 = sum_24;
         let ret0_25_node = sum_24_node;
         let done_26 = ::differentiate::runtime::like(&done_15, (true));

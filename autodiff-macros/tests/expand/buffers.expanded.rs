@@ -302,11 +302,7 @@ fn prefix_energy_graph(x: &[f64]) -> ::differentiate::Graph {
         let elem_5 = x_a0[i_2];
         let elem_5_node = x_a0_nodes[i_2];
         let sum_6 = elem_4 + elem_5;
-        let sum_6_node = __graph::operation(
-            "+",
-            sum_6,
-            [(elem_4_node, 1.0_f64), (elem_5_node, 1.0_f64)],
-        );
+        let sum_6_node = __graph::add(sum_6, elem_4_node, elem_5_node);
         c_a1[i_2] = sum_6;
         c_a1_nodes[i_2] = sum_6_node;
         __graph::leave();
@@ -330,20 +326,15 @@ fn prefix_energy_graph(x: &[f64]) -> ::differentiate::Graph {
         let elem_12 = elem_10;
         let elem_12_node = elem_10_node;
         let prod_13 = sin_11 * elem_12;
-        let prod_13_node = __graph::operation(
-            "*",
+        let prod_13_node = __graph::mul(
             prod_13,
-            [
-                (sin_11_node, __rules::mul_a(1.0, elem_12)),
-                (elem_12_node, __rules::mul_b(1.0, sin_11)),
-            ],
+            sin_11_node,
+            sin_11,
+            elem_12_node,
+            elem_12,
         );
         let sum_14 = e_8 + prod_13;
-        let sum_14_node = __graph::operation(
-            "+",
-            sum_14,
-            [(e_8_node, 1.0_f64), (prod_13_node, 1.0_f64)],
-        );
+        let sum_14_node = __graph::add(sum_14, e_8_node, prod_13_node);
         let e_15 = ::differentiate::runtime::like(&e_8, sum_14);
         let e_15_node = sum_14_node;
         __graph::name(e_15_node, "e");
@@ -638,16 +629,12 @@ fn doubling_graph(x: f64, limit: f64) -> ::differentiate::Graph {
         }
         __graph::enter(::std::format!("while, iteration {}", __iteration_0));
         let prod_6 = (2.0) * y_3;
-        let prod_6_node = __graph::operation(
-            "*",
+        let prod_6_node = __graph::mul(
             prod_6,
-            [
-                (__graph::constant("2.0", 2.0_f64), __rules::mul_a(1.0, y_3)),
-                (
-                    y_3_node,
-                    __rules::mul_b(::differentiate::runtime::like(&prod_6, 1.0), (2.0)),
-                ),
-            ],
+            __graph::constant("2.0", 2.0_f64),
+            2.0_f64,
+            y_3_node,
+            y_3,
         );
         let y_7 = ::differentiate::runtime::like(&y_3, prod_6);
         let y_7_node = prod_6_node;

@@ -159,23 +159,11 @@ fn polar_graph(x: f64, y: f64) -> ::differentiate::Graph {
     let y_1 = y;
     let y_1_node = __graph::input("y", y_1);
     let prod_2 = x_0 * x_0;
-    let prod_2_node = __graph::operation(
-        "*",
-        prod_2,
-        [(x_0_node, __rules::mul_a(1.0, x_0)), (x_0_node, __rules::mul_b(1.0, x_0))],
-    );
+    let prod_2_node = __graph::mul(prod_2, x_0_node, x_0, x_0_node, x_0);
     let prod_3 = y_1 * y_1;
-    let prod_3_node = __graph::operation(
-        "*",
-        prod_3,
-        [(y_1_node, __rules::mul_a(1.0, y_1)), (y_1_node, __rules::mul_b(1.0, y_1))],
-    );
+    let prod_3_node = __graph::mul(prod_3, y_1_node, y_1, y_1_node, y_1);
     let sum_4 = prod_2 + prod_3;
-    let sum_4_node = __graph::operation(
-        "+",
-        sum_4,
-        [(prod_2_node, 1.0_f64), (prod_3_node, 1.0_f64)],
-    );
+    let sum_4_node = __graph::add(sum_4, prod_2_node, prod_3_node);
     let sqrt_5 = sum_4.sqrt();
     let sqrt_5_node = __graph::operation(
         "sqrt",
@@ -434,17 +422,9 @@ fn norm_graph(v: &[f64]) -> ::differentiate::Graph {
         let t_4_node = v_3_node;
         __graph::name(t_4_node, "t");
         let prod_5 = t_4 * t_4;
-        let prod_5_node = __graph::operation(
-            "*",
-            prod_5,
-            [(t_4_node, __rules::mul_a(1.0, t_4)), (t_4_node, __rules::mul_b(1.0, t_4))],
-        );
+        let prod_5_node = __graph::mul(prod_5, t_4_node, t_4, t_4_node, t_4);
         let sum_6 = acc_1 + prod_5;
-        let sum_6_node = __graph::operation(
-            "+",
-            sum_6,
-            [(acc_1_node, 1.0_f64), (prod_5_node, 1.0_f64)],
-        );
+        let sum_6_node = __graph::add(sum_6, acc_1_node, prod_5_node);
         let acc_7: f64 = sum_6;
         let acc_7_node = sum_6_node;
         acc_1 = acc_7;
@@ -777,14 +757,7 @@ fn uses_both_graph(x: f64, y: f64, v: &[f64]) -> ::differentiate::Graph {
     let theta_4_node = call_2_component_1_node;
     __graph::name(theta_4_node, "theta");
     let prod_5 = r_3 * theta_4;
-    let prod_5_node = __graph::operation(
-        "*",
-        prod_5,
-        [
-            (r_3_node, __rules::mul_a(1.0, theta_4)),
-            (theta_4_node, __rules::mul_b(1.0, r_3)),
-        ],
-    );
+    let prod_5_node = __graph::mul(prod_5, r_3_node, r_3, theta_4_node, theta_4);
     let call_6 = norm(v_a0);
     let call_6_node = __graph::operation(
         "norm(..)",
@@ -802,10 +775,6 @@ fn uses_both_graph(x: f64, y: f64, v: &[f64]) -> ::differentiate::Graph {
         },
     );
     let sum_7 = prod_5 + call_6;
-    let sum_7_node = __graph::operation(
-        "+",
-        sum_7,
-        [(prod_5_node, 1.0_f64), (call_6_node, 1.0_f64)],
-    );
+    let sum_7_node = __graph::add(sum_7, prod_5_node, call_6_node);
     __graph::finish(__recording, &[sum_7_node])
 }

@@ -408,13 +408,10 @@ fn sum_of_squared_distances_graph(
             let elem_8 = mu_a1[j_4];
             let elem_8_node = mu_a1_nodes[j_4];
             let diff_9 = elem_7 - elem_8;
-            let diff_9_node = __graph::operation(
-                "-",
+            let diff_9_node = __graph::sub(
                 diff_9,
-                [
-                    (__graph::constant("constant", elem_7), 1.0_f64),
-                    (elem_8_node, -1.0_f64),
-                ],
+                __graph::constant("constant", elem_7),
+                elem_8_node,
             );
             diff_a2[j_4] = diff_9;
             diff_a2_nodes[j_4] = diff_9_node;
@@ -433,20 +430,15 @@ fn sum_of_squared_distances_graph(
             let elem_14 = elem_13;
             let elem_14_node = elem_13_node;
             let prod_15 = elem_13 * elem_14;
-            let prod_15_node = __graph::operation(
-                "*",
+            let prod_15_node = __graph::mul(
                 prod_15,
-                [
-                    (elem_13_node, __rules::mul_a(1.0, elem_14)),
-                    (elem_14_node, __rules::mul_b(1.0, elem_13)),
-                ],
+                elem_13_node,
+                elem_13,
+                elem_14_node,
+                elem_14,
             );
             let sum_16 = sq_11 + prod_15;
-            let sum_16_node = __graph::operation(
-                "+",
-                sum_16,
-                [(sq_11_node, 1.0_f64), (prod_15_node, 1.0_f64)],
-            );
+            let sum_16_node = __graph::add(sum_16, sq_11_node, prod_15_node);
             let sq_17 = ::differentiate::runtime::like(&sq_11, sum_16);
             let sq_17_node = sum_16_node;
             __graph::name(sq_17_node, "sq");
@@ -460,23 +452,15 @@ fn sum_of_squared_distances_graph(
         let sq_18_node = sq_11_node;
         __graph::name(sq_18_node, "sq");
         let prod_19 = (0.5) * sq_18;
-        let prod_19_node = __graph::operation(
-            "*",
+        let prod_19_node = __graph::mul(
             prod_19,
-            [
-                (__graph::constant("0.5", 0.5_f64), __rules::mul_a(1.0, sq_18)),
-                (
-                    sq_18_node,
-                    __rules::mul_b(::differentiate::runtime::like(&prod_19, 1.0), (0.5)),
-                ),
-            ],
+            __graph::constant("0.5", 0.5_f64),
+            0.5_f64,
+            sq_18_node,
+            sq_18,
         );
         let sum_20 = total_2 + prod_19;
-        let sum_20_node = __graph::operation(
-            "+",
-            sum_20,
-            [(total_2_node, 1.0_f64), (prod_19_node, 1.0_f64)],
-        );
+        let sum_20_node = __graph::add(sum_20, total_2_node, prod_19_node);
         let total_21 = ::differentiate::runtime::like(&total_2, sum_20);
         let total_21_node = sum_20_node;
         __graph::name(total_21_node, "total");
@@ -813,10 +797,10 @@ fn rosenbrock_graph(x: &[f64]) -> ::differentiate::Graph {
         let elem_3 = x_a0[i_2];
         let elem_3_node = x_a0_nodes[i_2];
         let diff_4 = (1.0) - elem_3;
-        let diff_4_node = __graph::operation(
-            "-",
+        let diff_4_node = __graph::sub(
             diff_4,
-            [(__graph::constant("1.0", 1.0_f64), 1.0_f64), (elem_3_node, -1.0_f64)],
+            __graph::constant("1.0", 1.0_f64),
+            elem_3_node,
         );
         let powi_5 = diff_4.powi((2));
         let powi_5_node = __graph::operation(
@@ -832,20 +816,15 @@ fn rosenbrock_graph(x: &[f64]) -> ::differentiate::Graph {
         let elem_9 = elem_3;
         let elem_9_node = elem_3_node;
         let prod_10 = elem_8 * elem_9;
-        let prod_10_node = __graph::operation(
-            "*",
+        let prod_10_node = __graph::mul(
             prod_10,
-            [
-                (elem_8_node, __rules::mul_a(1.0, elem_9)),
-                (elem_9_node, __rules::mul_b(1.0, elem_8)),
-            ],
+            elem_8_node,
+            elem_8,
+            elem_9_node,
+            elem_9,
         );
         let diff_11 = elem_7 - prod_10;
-        let diff_11_node = __graph::operation(
-            "-",
-            diff_11,
-            [(elem_7_node, 1.0_f64), (prod_10_node, -1.0_f64)],
-        );
+        let diff_11_node = __graph::sub(diff_11, elem_7_node, prod_10_node);
         let powi_12 = diff_11.powi((2));
         let powi_12_node = __graph::operation(
             "powi(·, 2)",
@@ -853,32 +832,17 @@ fn rosenbrock_graph(x: &[f64]) -> ::differentiate::Graph {
             [(diff_11_node, __rules::powi_x(1.0, diff_11, (2)))],
         );
         let prod_13 = (100.0) * powi_12;
-        let prod_13_node = __graph::operation(
-            "*",
+        let prod_13_node = __graph::mul(
             prod_13,
-            [
-                (__graph::constant("100.0", 100.0_f64), __rules::mul_a(1.0, powi_12)),
-                (
-                    powi_12_node,
-                    __rules::mul_b(
-                        ::differentiate::runtime::like(&prod_13, 1.0),
-                        (100.0),
-                    ),
-                ),
-            ],
+            __graph::constant("100.0", 100.0_f64),
+            100.0_f64,
+            powi_12_node,
+            powi_12,
         );
         let sum_14 = powi_5 + prod_13;
-        let sum_14_node = __graph::operation(
-            "+",
-            sum_14,
-            [(powi_5_node, 1.0_f64), (prod_13_node, 1.0_f64)],
-        );
+        let sum_14_node = __graph::add(sum_14, powi_5_node, prod_13_node);
         let sum_15 = s_1 + sum_14;
-        let sum_15_node = __graph::operation(
-            "+",
-            sum_15,
-            [(s_1_node, 1.0_f64), (sum_14_node, 1.0_f64)],
-        );
+        let sum_15_node = __graph::add(sum_15, s_1_node, sum_14_node);
         let s_16 = ::differentiate::runtime::like(&s_1, sum_15);
         let s_16_node = sum_15_node;
         __graph::name(s_16_node, "s");

@@ -297,11 +297,7 @@ pub fn rosenbrock_graph<T: Float + FromPrimitive>(
         let elem_5 = x_a0[i_4];
         let elem_5_node = x_a0_nodes[i_4];
         let diff_6 = a_0 - elem_5;
-        let diff_6_node = __graph::operation(
-            "-",
-            __value(&diff_6),
-            [(a_0_node, 1.0_f64), (elem_5_node, -1.0_f64)],
-        );
+        let diff_6_node = __graph::sub(__value(&diff_6), a_0_node, elem_5_node);
         let powi_7 = diff_6.powi((2));
         let powi_7_node = __graph::operation(
             "powi(·, 2)",
@@ -309,11 +305,7 @@ pub fn rosenbrock_graph<T: Float + FromPrimitive>(
             [(diff_6_node, __value(&(__rules::powi_x(T::one(), diff_6, (2)))))],
         );
         let sum_8 = s_3 + powi_7;
-        let sum_8_node = __graph::operation(
-            "+",
-            __value(&sum_8),
-            [(s_3_node, 1.0_f64), (powi_7_node, 1.0_f64)],
-        );
+        let sum_8_node = __graph::add(__value(&sum_8), s_3_node, powi_7_node);
         let sum_9 = i_4 + (1);
         let elem_10 = x_a0[sum_9];
         let elem_10_node = x_a0_nodes[sum_9];
@@ -326,11 +318,7 @@ pub fn rosenbrock_graph<T: Float + FromPrimitive>(
             [(elem_11_node, __value(&(__rules::powi_x(T::one(), elem_11, (2)))))],
         );
         let diff_13 = elem_10 - powi_12;
-        let diff_13_node = __graph::operation(
-            "-",
-            __value(&diff_13),
-            [(elem_10_node, 1.0_f64), (powi_12_node, -1.0_f64)],
-        );
+        let diff_13_node = __graph::sub(__value(&diff_13), elem_10_node, powi_12_node);
         let powi_14 = diff_13.powi((2));
         let powi_14_node = __graph::operation(
             "powi(·, 2)",
@@ -338,20 +326,15 @@ pub fn rosenbrock_graph<T: Float + FromPrimitive>(
             [(diff_13_node, __value(&(__rules::powi_x(T::one(), diff_13, (2)))))],
         );
         let prod_15 = b_1 * powi_14;
-        let prod_15_node = __graph::operation(
-            "*",
+        let prod_15_node = __graph::mul(
             __value(&prod_15),
-            [
-                (b_1_node, __value(&(__rules::mul_a(T::one(), powi_14)))),
-                (powi_14_node, __value(&(__rules::mul_b(T::one(), b_1)))),
-            ],
+            b_1_node,
+            __value(&b_1),
+            powi_14_node,
+            __value(&powi_14),
         );
         let sum_16 = sum_8 + prod_15;
-        let sum_16_node = __graph::operation(
-            "+",
-            __value(&sum_16),
-            [(sum_8_node, 1.0_f64), (prod_15_node, 1.0_f64)],
-        );
+        let sum_16_node = __graph::add(__value(&sum_16), sum_8_node, prod_15_node);
         let s_17 = ::differentiate::runtime::like(&s_3, sum_16);
         let s_17_node = sum_16_node;
         __graph::name(s_17_node, "s");
@@ -367,16 +350,11 @@ pub fn rosenbrock_graph<T: Float + FromPrimitive>(
     let len_19 = x_a0.len();
     let n_20 = ::differentiate::runtime::cast::<T, _>(len_19);
     let quot_21 = s_18 / n_20;
-    let quot_21_node = __graph::operation(
-        "/",
+    let quot_21_node = __graph::div(
         __value(&quot_21),
-        [
-            (s_18_node, __value(&(__rules::div_a(T::one(), n_20)))),
-            (
-                __graph::constant("n", __value(&n_20)),
-                __value(&(__rules::div_b(T::one(), n_20, quot_21))),
-            ),
-        ],
+        s_18_node,
+        __graph::constant("n", __value(&n_20)),
+        __value(&n_20),
     );
     __graph::finish(__recording, &[quot_21_node])
 }

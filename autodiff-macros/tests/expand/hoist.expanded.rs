@@ -535,11 +535,7 @@ fn per_point_graph(q: &[f64], x: &[f64]) -> ::differentiate::Graph {
             let elem_6 = q_a0[j_5];
             let elem_6_node = q_a0_nodes[j_5];
             let sum_7 = total_4 + elem_6;
-            let sum_7_node = __graph::operation(
-                "+",
-                sum_7,
-                [(total_4_node, 1.0_f64), (elem_6_node, 1.0_f64)],
-            );
+            let sum_7_node = __graph::add(sum_7, total_4_node, elem_6_node);
             let total_8 = ::differentiate::runtime::like(&total_4, sum_7);
             let total_8_node = sum_7_node;
             __graph::name(total_8_node, "total");
@@ -571,26 +567,17 @@ fn per_point_graph(q: &[f64], x: &[f64]) -> ::differentiate::Graph {
                 [(elem_12_node, __rules::exp_x(1.0, exp_13))],
             );
             let prod_15 = exp_13 * elem_14;
-            let prod_15_node = __graph::operation(
-                "*",
+            let prod_15_node = __graph::mul(
                 prod_15,
-                [
-                    (exp_13_node, __rules::mul_a(1.0, elem_14)),
-                    (__graph::constant("constant", elem_14), __rules::mul_b(1.0, exp_13)),
-                ],
+                exp_13_node,
+                exp_13,
+                __graph::constant("constant", elem_14),
+                elem_14,
             );
             let sum_16 = prod_15 + total_9;
-            let sum_16_node = __graph::operation(
-                "+",
-                sum_16,
-                [(prod_15_node, 1.0_f64), (total_9_node, 1.0_f64)],
-            );
+            let sum_16_node = __graph::add(sum_16, prod_15_node, total_9_node);
             let sum_17 = s_10 + sum_16;
-            let sum_17_node = __graph::operation(
-                "+",
-                sum_17,
-                [(s_10_node, 1.0_f64), (sum_16_node, 1.0_f64)],
-            );
+            let sum_17_node = __graph::add(sum_17, s_10_node, sum_16_node);
             let s_18 = ::differentiate::runtime::like(&s_10, sum_17);
             let s_18_node = sum_17_node;
             __graph::name(s_18_node, "s");

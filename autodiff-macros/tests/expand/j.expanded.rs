@@ -195,34 +195,18 @@ fn j_graph(x: f64) -> ::differentiate::Graph {
         [(x_0_node, __rules::powi_x(1.0, x_0, (2)))],
     );
     let sum_3 = powi_1 + powi_2;
-    let sum_3_node = __graph::operation(
-        "+",
-        sum_3,
-        [(powi_1_node, 1.0_f64), (powi_2_node, 1.0_f64)],
-    );
+    let sum_3_node = __graph::add(sum_3, powi_1_node, powi_2_node);
     let prod_4 = (6.0) * x_0;
-    let prod_4_node = __graph::operation(
-        "*",
+    let prod_4_node = __graph::mul(
         prod_4,
-        [
-            (__graph::constant("6.0", 6.0_f64), __rules::mul_a(1.0, x_0)),
-            (
-                x_0_node,
-                __rules::mul_b(::differentiate::runtime::like(&prod_4, 1.0), (6.0)),
-            ),
-        ],
+        __graph::constant("6.0", 6.0_f64),
+        6.0_f64,
+        x_0_node,
+        x_0,
     );
     let diff_5 = sum_3 - prod_4;
-    let diff_5_node = __graph::operation(
-        "-",
-        diff_5,
-        [(sum_3_node, 1.0_f64), (prod_4_node, -1.0_f64)],
-    );
+    let diff_5_node = __graph::sub(diff_5, sum_3_node, prod_4_node);
     let sum_6 = diff_5 + (1.0);
-    let sum_6_node = __graph::operation(
-        "+",
-        sum_6,
-        [(diff_5_node, 1.0_f64), (__graph::constant("1.0", 1.0_f64), 1.0_f64)],
-    );
+    let sum_6_node = __graph::add(sum_6, diff_5_node, __graph::constant("1.0", 1.0_f64));
     __graph::finish(__recording, &[sum_6_node])
 }

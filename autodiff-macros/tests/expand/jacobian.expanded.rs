@@ -179,11 +179,7 @@ fn polar_to_cartesian_graph(r: f64, theta: f64) -> ::differentiate::Graph {
         [(theta_1_node, __rules::cos_x(1.0, theta_1))],
     );
     let prod_3 = r_0 * cos_2;
-    let prod_3_node = __graph::operation(
-        "*",
-        prod_3,
-        [(r_0_node, __rules::mul_a(1.0, cos_2)), (cos_2_node, __rules::mul_b(1.0, r_0))],
-    );
+    let prod_3_node = __graph::mul(prod_3, r_0_node, r_0, cos_2_node, cos_2);
     let sin_4 = theta_1.sin();
     let sin_4_node = __graph::operation(
         "sin",
@@ -191,11 +187,7 @@ fn polar_to_cartesian_graph(r: f64, theta: f64) -> ::differentiate::Graph {
         [(theta_1_node, __rules::sin_x(1.0, theta_1))],
     );
     let prod_5 = r_0 * sin_4;
-    let prod_5_node = __graph::operation(
-        "*",
-        prod_5,
-        [(r_0_node, __rules::mul_a(1.0, sin_4)), (sin_4_node, __rules::mul_b(1.0, r_0))],
-    );
+    let prod_5_node = __graph::mul(prod_5, r_0_node, r_0, sin_4_node, sin_4);
     __graph::finish(__recording, &[prod_3_node, prod_5_node])
 }
 fn ratios(x: [f64; 3]) -> [f64; 2] {
@@ -383,14 +375,7 @@ fn ratios_graph(x: [f64; 3]) -> ::differentiate::Graph {
     let elem_1 = x_a0[(1)];
     let elem_1_node = x_a0_nodes[(1)];
     let quot_2 = elem_0 / elem_1;
-    let quot_2_node = __graph::operation(
-        "/",
-        quot_2,
-        [
-            (elem_0_node, __rules::div_a(1.0, elem_1)),
-            (elem_1_node, __rules::div_b(1.0, elem_1, quot_2)),
-        ],
-    );
+    let quot_2_node = __graph::div(quot_2, elem_0_node, elem_1_node, elem_1);
     let elem_3 = elem_1;
     let elem_3_node = elem_1_node;
     let elem_4 = x_a0[(2)];
@@ -398,28 +383,10 @@ fn ratios_graph(x: [f64; 3]) -> ::differentiate::Graph {
     let elem_5 = elem_4;
     let elem_5_node = elem_4_node;
     let prod_6 = elem_4 * elem_5;
-    let prod_6_node = __graph::operation(
-        "*",
-        prod_6,
-        [
-            (elem_4_node, __rules::mul_a(1.0, elem_5)),
-            (elem_5_node, __rules::mul_b(1.0, elem_4)),
-        ],
-    );
+    let prod_6_node = __graph::mul(prod_6, elem_4_node, elem_4, elem_5_node, elem_5);
     let sum_7 = prod_6 + (1.0);
-    let sum_7_node = __graph::operation(
-        "+",
-        sum_7,
-        [(prod_6_node, 1.0_f64), (__graph::constant("1.0", 1.0_f64), 1.0_f64)],
-    );
+    let sum_7_node = __graph::add(sum_7, prod_6_node, __graph::constant("1.0", 1.0_f64));
     let quot_8 = elem_3 / sum_7;
-    let quot_8_node = __graph::operation(
-        "/",
-        quot_8,
-        [
-            (elem_3_node, __rules::div_a(1.0, sum_7)),
-            (sum_7_node, __rules::div_b(1.0, sum_7, quot_8)),
-        ],
-    );
+    let quot_8_node = __graph::div(quot_8, elem_3_node, sum_7_node, sum_7);
     __graph::finish(__recording, &[quot_2_node, quot_8_node])
 }

@@ -519,60 +519,35 @@ fn oscillator_graph(
         let neg_11 = -k_0;
         let neg_11_node = __graph::operation("-", neg_11, [(k_0_node, -1.0_f64)]);
         let prod_12 = neg_11 * x_8;
-        let prod_12_node = __graph::operation(
-            "*",
-            prod_12,
-            [
-                (neg_11_node, __rules::mul_a(1.0, x_8)),
-                (x_8_node, __rules::mul_b(1.0, neg_11)),
-            ],
-        );
+        let prod_12_node = __graph::mul(prod_12, neg_11_node, neg_11, x_8_node, x_8);
         let prod_13 = c_1 * v_9;
-        let prod_13_node = __graph::operation(
-            "*",
-            prod_13,
-            [(c_1_node, __rules::mul_a(1.0, v_9)), (v_9_node, __rules::mul_b(1.0, c_1))],
-        );
+        let prod_13_node = __graph::mul(prod_13, c_1_node, c_1, v_9_node, v_9);
         let a_14 = prod_12 - prod_13;
-        let a_14_node = __graph::operation(
-            "-",
-            a_14,
-            [(prod_12_node, 1.0_f64), (prod_13_node, -1.0_f64)],
-        );
+        let a_14_node = __graph::sub(a_14, prod_12_node, prod_13_node);
         __graph::name(a_14_node, "a");
         let prod_15 = dt_4 * v_9;
-        let prod_15_node = __graph::operation(
-            "*",
+        let prod_15_node = __graph::mul(
             prod_15,
-            [
-                (__graph::constant("dt", dt_4), __rules::mul_a(1.0, v_9)),
-                (v_9_node, __rules::mul_b(1.0, dt_4)),
-            ],
+            __graph::constant("dt", dt_4),
+            dt_4,
+            v_9_node,
+            v_9,
         );
         let sum_16 = x_8 + prod_15;
-        let sum_16_node = __graph::operation(
-            "+",
-            sum_16,
-            [(x_8_node, 1.0_f64), (prod_15_node, 1.0_f64)],
-        );
+        let sum_16_node = __graph::add(sum_16, x_8_node, prod_15_node);
         let x_17 = ::differentiate::runtime::like(&x_8, sum_16);
         let x_17_node = sum_16_node;
         __graph::name(x_17_node, "x");
         let prod_18 = dt_4 * a_14;
-        let prod_18_node = __graph::operation(
-            "*",
+        let prod_18_node = __graph::mul(
             prod_18,
-            [
-                (__graph::constant("dt", dt_4), __rules::mul_a(1.0, a_14)),
-                (a_14_node, __rules::mul_b(1.0, dt_4)),
-            ],
+            __graph::constant("dt", dt_4),
+            dt_4,
+            a_14_node,
+            a_14,
         );
         let sum_19 = v_9 + prod_18;
-        let sum_19_node = __graph::operation(
-            "+",
-            sum_19,
-            [(v_9_node, 1.0_f64), (prod_18_node, 1.0_f64)],
-        );
+        let sum_19_node = __graph::add(sum_19, v_9_node, prod_18_node);
         let v_20 = ::differentiate::runtime::like(&v_9, sum_19);
         let v_20_node = sum_19_node;
         __graph::name(v_20_node, "v");
@@ -819,17 +794,9 @@ fn sum_of_squares_graph(x: &[f64]) -> ::differentiate::Graph {
         let v_4_node = v_3_node;
         __graph::name(v_4_node, "v");
         let prod_5 = v_4 * v_4;
-        let prod_5_node = __graph::operation(
-            "*",
-            prod_5,
-            [(v_4_node, __rules::mul_a(1.0, v_4)), (v_4_node, __rules::mul_b(1.0, v_4))],
-        );
+        let prod_5_node = __graph::mul(prod_5, v_4_node, v_4, v_4_node, v_4);
         let sum_6 = acc_1 + prod_5;
-        let sum_6_node = __graph::operation(
-            "+",
-            sum_6,
-            [(acc_1_node, 1.0_f64), (prod_5_node, 1.0_f64)],
-        );
+        let sum_6_node = __graph::add(sum_6, acc_1_node, prod_5_node);
         let acc_7: f64 = sum_6;
         let acc_7_node = sum_6_node;
         acc_1 = acc_7;

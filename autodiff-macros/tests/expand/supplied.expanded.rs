@@ -327,11 +327,7 @@ fn scaled_erf_graph(x: f64) -> ::differentiate::Graph {
     let x_0 = x;
     let x_0_node = __graph::input("x", x_0);
     let prod_1 = x_0 * x_0;
-    let prod_1_node = __graph::operation(
-        "*",
-        prod_1,
-        [(x_0_node, __rules::mul_a(1.0, x_0)), (x_0_node, __rules::mul_b(1.0, x_0))],
-    );
+    let prod_1_node = __graph::mul(prod_1, x_0_node, x_0, x_0_node, x_0);
     let call_2 = erf(prod_1);
     let call_2_node = __graph::operation(
         "erf(..)",
@@ -348,16 +344,12 @@ fn scaled_erf_graph(x: f64) -> ::differentiate::Graph {
         },
     );
     let prod_3 = (3.0) * call_2;
-    let prod_3_node = __graph::operation(
-        "*",
+    let prod_3_node = __graph::mul(
         prod_3,
-        [
-            (__graph::constant("3.0", 3.0_f64), __rules::mul_a(1.0, call_2)),
-            (
-                call_2_node,
-                __rules::mul_b(::differentiate::runtime::like(&prod_3, 1.0), (3.0)),
-            ),
-        ],
+        __graph::constant("3.0", 3.0_f64),
+        3.0_f64,
+        call_2_node,
+        call_2,
     );
     __graph::finish(__recording, &[prod_3_node])
 }
