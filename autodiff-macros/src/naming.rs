@@ -102,6 +102,11 @@ pub fn adjoint(ir: &FnIr, v: VarId) -> Ident {
     hygienic(&format!("{}_d{v}", stem(&var.hint)), var.span)
 }
 
+/// The `k`-th literal of a twin bound at its number type (see `reverse::Emitter::operand`).
+pub fn twin_constant(k: usize) -> Ident {
+    hygienic(&format!("constant_{k}"), Span::call_site())
+}
+
 /// The seed parameter of the pullback.
 pub fn seed() -> Ident {
     hygienic("seed", Span::call_site())

@@ -47,6 +47,7 @@ use crate::naming;
 use crate::primitives::{self, Primitive, Read};
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 mod checkpoint;
@@ -229,17 +230,20 @@ pub fn pullback_body(
         Shape::Array => quote!([#(#components),*]),
     };
     let value_ident = naming::result_value();
+    // (Bound before the sweeps, which are emitted by now.)
+    let constants = emitter.twin_constants();
     let sweeps = matches!(strategy.jacobian, Jacobian::Sweeps).then(|| {
         // Each reverse sweep starts from zeroed adjoint arrays.
         let arrays: TokenStream = (0..ir.arrays.len())
             .map(|a| emitter.declare_array_adjoint(a))
             .collect();
         (
-            quote!(#forward let #value_ident = #value;),
+            quote!(#constants #forward let #value_ident = #value;),
             quote!(#arrays #seed_flow #body_reverse),
         )
     });
     let body = quote! {
+        #constants
         #forward
         let #value_ident = #value;
         #seed_flow
@@ -368,6 +372,9 @@ struct Emitter<'a> {
     /// The sums of the fused loop being emitted, whose adjoints the iterations leave as they
     /// are: contributions to them are dropped (see `loops::fused_loop`).
     constant_adjoints: BTreeSet<VarId>,
+    /// A twin's literals at its number type (`__Number::from(0.5_f64).unwrap()`), each bound
+    /// once at the top of the body (see [`Emitter::twin_constants`]), by its text.
+    twin_constants: RefCell<BTreeMap<String, (usize, syn::Ident, syn::Expr)>>,
 }
 
 impl<'a> Emitter<'a> {
@@ -406,11 +413,51 @@ impl<'a> Emitter<'a> {
             seed_components,
             lanes: None,
             constant_adjoints: BTreeSet::new(),
+            twin_constants: RefCell::new(BTreeMap::new()),
         }
     }
 }
 
+/// Whether `expr` is a twin's literal at its number type, `__Number::from(0.5_f64).unwrap()`.
+fn is_literal_conversion(expr: &syn::Expr) -> bool {
+    let syn::Expr::MethodCall(unwrap) = expr else {
+        return false;
+    };
+    let syn::Expr::Call(from) = &*unwrap.receiver else {
+        return false;
+    };
+    let syn::Expr::Path(func) = &*from.func else {
+        return false;
+    };
+    let segments: Vec<String> = func
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    unwrap.method == "unwrap"
+        && unwrap.args.is_empty()
+        && segments == [crate::twin::number().to_string(), "from".to_string()]
+        && matches!(
+            from.args.iter().collect::<Vec<_>>()[..],
+            [syn::Expr::Lit(_)]
+        )
+}
+
 impl Emitter<'_> {
+    /// A twin's literals, each bound once where the body starts: the twin's forward and
+    /// reverse sweeps read `0.5` dozens of times, and `__Number::from(0.5_f64).unwrap()` is ten
+    /// tokens each time (the conversion itself costs nothing at run time).
+    fn twin_constants(&self) -> TokenStream {
+        let constants = self.twin_constants.borrow();
+        let mut in_order: Vec<&(usize, syn::Ident, syn::Expr)> = constants.values().collect();
+        in_order.sort_by_key(|(k, ..)| *k);
+        in_order
+            .into_iter()
+            .map(|(_, name, expr)| quote!(let #name = #expr;))
+            .collect()
+    }
+
     /// `use ::differentiate::runtime::rules;` where the generated code calls the rules through
     /// that alias, so that each call reads `rules::sin_x(..)`.
     fn rules_alias(&self) -> TokenStream {
@@ -595,6 +642,14 @@ impl Emitter<'_> {
     fn operand(&self, op: &Operand) -> TokenStream {
         match op {
             Operand::Var(v) => self.primal(*v).into_token_stream(),
+            Operand::Const(expr) if self.ir.twin && is_literal_conversion(expr) => {
+                let mut constants = self.twin_constants.borrow_mut();
+                let count = constants.len();
+                let (_, name, _) = constants
+                    .entry(expr.to_token_stream().to_string())
+                    .or_insert_with(|| (count, naming::twin_constant(count), expr.clone()));
+                name.to_token_stream()
+            }
             Operand::Const(expr) => match expr {
                 // Postfix expressions bind tighter than any operator they meet here.
                 syn::Expr::Lit(_)
