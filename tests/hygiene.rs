@@ -94,3 +94,20 @@ fn names_like_the_rules_alias() {
     assert_eq!(value, x.sin() * 3.0);
     assert!((dx - 3.0 * x.cos()).abs() < 1e-15);
 }
+
+/// Parameters named like the twin's bound literals (`__constant0`, once `constant_0`, which
+/// the parameter's first version shadowed: H·v came out (4, 1)).
+#[differentiate]
+fn named_like_the_twin_constants(constant: f64, __constant0: f64) -> f64 {
+    2.0 * constant * constant + 3.0 * __constant0
+}
+
+#[test]
+fn parameters_named_like_the_twins_literals() {
+    // H = [[4, 0], [0, 0]] everywhere, by hand.
+    let (value, _, hv) = named_like_the_twin_constants_hvp(1.5, 0.5, (1.0, 0.0));
+    assert_eq!(value, named_like_the_twin_constants(1.5, 0.5));
+    assert_eq!(hv, (4.0, 0.0));
+    let (_, _, hv) = named_like_the_twin_constants_hvp(1.5, 0.5, (0.0, 1.0));
+    assert_eq!(hv, (0.0, 0.0));
+}

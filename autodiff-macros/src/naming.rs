@@ -103,8 +103,10 @@ pub fn adjoint(ir: &FnIr, v: VarId) -> Ident {
 }
 
 /// The `k`-th literal of a twin bound at its number type (see `reverse::Emitter::operand`).
+/// No underscore before the number: a version of a user's variable `constant` is
+/// `constant_{n}`, and the user's `let` would shadow the literal.
 pub fn twin_constant(k: usize) -> Ident {
-    hygienic(&format!("constant_{k}"), Span::call_site())
+    hygienic(&format!("__constant{k}"), Span::call_site())
 }
 
 /// The seed parameter of the pullback.

@@ -215,12 +215,12 @@ where
         LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
         PromoteResult as _, PromoteVec as _,
     };
-    let constant_0 = __Number::from(0.0_f64).unwrap();
+    let __constant0 = __Number::from(0.0_f64).unwrap();
     use ::differentiate::runtime::rules;
     let x_a0 = x;
     let mut x_da0 = ::std::vec![__Number::zero(); x_a0.len()];
     let len_0 = x_a0.len();
-    let mut c_a1 = ::std::vec![constant_0; len_0];
+    let mut c_a1 = ::std::vec![__constant0; len_0];
     let mut c_da1 = ::std::vec![__Number::zero(); c_a1.len()];
     let elem_1 = x_a0[0];
     c_a1[0] = elem_1;
@@ -231,7 +231,7 @@ where
         let sum_6 = elem_4 + elem_5;
         c_a1[i_2] = sum_6;
     }
-    let e_7 = constant_0;
+    let e_7 = __constant0;
     let mut e_8 = e_7;
     let mut e_d8 = seed;
     for i_9 in 0..c_a1.len() {
@@ -575,7 +575,7 @@ where
         LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
         PromoteResult as _, PromoteVec as _,
     };
-    let constant_0 = __Number::from(2.0_f64).unwrap();
+    let __constant0 = __Number::from(2.0_f64).unwrap();
     use ::differentiate::runtime::rules;
     let x_0 = x;
     let limit_1 = limit;
@@ -588,7 +588,7 @@ where
         if !p_5 {
             break;
         }
-        let prod_6 = constant_0 * y_3;
+        let prod_6 = __constant0 * y_3;
         let y_7 = ::differentiate::runtime::like(&y_3, prod_6);
         __trips0 += 1;
         y_3 = y_7;
@@ -600,7 +600,7 @@ where
         let __taken1 = y_d3;
         y_d3 = __Number::zero();
         let y_d7 = __taken1;
-        y_d3 = y_d3 + rules::mul_b(y_d7, constant_0);
+        y_d3 = y_d3 + rules::mul_b(y_d7, __constant0);
     }
     let __taken2 = y_d3;
     let y_d2 = __taken2;

@@ -292,16 +292,16 @@ where
         PromoteResult as _, PromoteVec as _,
     };
     let mut __tape1 = ::differentiate::runtime::Tape::new();
-    let constant_0 = __Number::from(0.5_f64).unwrap();
-    let constant_1 = __Number::from(0.0_f64).unwrap();
+    let __constant0 = __Number::from(0.5_f64).unwrap();
+    let __constant1 = __Number::from(0.0_f64).unwrap();
     use ::differentiate::runtime::rules;
     let x_a0 = x;
     let mu_a1 = mu;
     let d_0 = d;
     let mut mu_da1 = ::std::vec![__Number::zero(); mu_a1.len()];
-    let mut diff_a2 = ::std::vec![constant_1; d_0];
+    let mut diff_a2 = ::std::vec![__constant1; d_0];
     let mut diff_da2 = ::std::vec![__Number::zero(); diff_a2.len()];
-    let total_1 = constant_1;
+    let total_1 = __constant1;
     let mut total_2 = total_1;
     let mut total_d2 = seed;
     for i_3 in 0..x_a0.len() / d_0 {
@@ -313,7 +313,7 @@ where
             let diff_9 = elem_7 - elem_8;
             diff_a2[j_4] = diff_9;
         }
-        let sq_10 = constant_1;
+        let sq_10 = __constant1;
         let mut sq_11 = sq_10;
         {
             let mut __record1 = __tape1
@@ -329,13 +329,13 @@ where
             }
         }
         let sq_18 = sq_11;
-        let prod_19 = constant_0 * sq_18;
+        let prod_19 = __constant0 * sq_18;
         let sum_20 = total_2 + prod_19;
         let total_21 = ::differentiate::runtime::like(&total_2, sum_20);
         {
             let __taken1 = total_d2;
             let total_d21 = __taken1;
-            let sq_d18 = rules::mul_b(total_d21, constant_0);
+            let sq_d18 = rules::mul_b(total_d21, __constant0);
             let mut sq_d11 = sq_d18;
             {
                 let mut __replay1 = __tape1.reader();
@@ -704,13 +704,13 @@ where
         LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
         PromoteResult as _, PromoteVec as _,
     };
-    let constant_0 = __Number::from(100.0_f64).unwrap();
-    let constant_1 = __Number::from(1.0_f64).unwrap();
-    let constant_2 = __Number::from(0.0_f64).unwrap();
+    let __constant0 = __Number::from(100.0_f64).unwrap();
+    let __constant1 = __Number::from(1.0_f64).unwrap();
+    let __constant2 = __Number::from(0.0_f64).unwrap();
     use ::differentiate::runtime::rules;
     let x_a0 = x;
     let mut x_da0 = ::std::vec![__Number::zero(); x_a0.len()];
-    let s_0 = constant_2;
+    let s_0 = __constant2;
     let mut s_1 = s_0;
     let mut s_d1 = seed;
     let mut i_2_last = ::core::option::Option::None;
@@ -719,7 +719,7 @@ where
     let mut x_da0_ahead1_age1 = __Number::zero();
     for i_2 in 0..x_a0.len() - 1 {
         let elem_3 = x_a0[i_2];
-        let diff_4 = constant_1 - elem_3;
+        let diff_4 = __constant1 - elem_3;
         let powi_5 = diff_4.powi(2);
         let sum_6 = i_2 + 1;
         let elem_7 = x_a0[sum_6];
@@ -728,7 +728,7 @@ where
         let prod_10 = elem_8 * elem_9;
         let diff_11 = elem_7 - prod_10;
         let powi_12 = diff_11.powi(2);
-        let prod_13 = constant_0 * powi_12;
+        let prod_13 = __constant0 * powi_12;
         let sum_14 = powi_5 + prod_13;
         let sum_15 = s_1 + sum_14;
         let s_16 = ::differentiate::runtime::like(&s_1, sum_15);
@@ -744,7 +744,7 @@ where
         ),
     ) {
         let elem_3 = x_window0[0usize];
-        let diff_4 = constant_1 - elem_3;
+        let diff_4 = __constant1 - elem_3;
         let sum_6 = i_2 + 1;
         let elem_7 = x_window0[1usize];
         let elem_8 = elem_3;
@@ -754,7 +754,7 @@ where
         {
             let __taken1 = s_d1;
             let s_d16 = __taken1;
-            let powi_d12 = rules::mul_b(s_d16, constant_0);
+            let powi_d12 = rules::mul_b(s_d16, __constant0);
             let diff_d11 = rules::powi_x(powi_d12, diff_11, 2);
             let prod_d10 = -(diff_d11);
             let elem_d9 = rules::mul_b(prod_d10, elem_8);

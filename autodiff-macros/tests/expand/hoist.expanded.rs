@@ -346,12 +346,12 @@ where
     let mut __tape0 = ::differentiate::runtime::Tape::new();
     let mut __tape3 = ::differentiate::runtime::Tape::new();
     let mut __tape2 = ::differentiate::runtime::Tape::new();
-    let constant_0 = __Number::from(0.0_f64).unwrap();
+    let __constant0 = __Number::from(0.0_f64).unwrap();
     use ::differentiate::runtime::rules;
     let q_a0 = q;
     let x_a1 = x;
     let mut q_da0 = ::std::vec![__Number::zero(); q_a0.len()];
-    let s_0 = constant_0;
+    let s_0 = __constant0;
     let runs_21: usize = (::core::iter::Iterator::next(&mut (0..x_a1.len())).is_some()
         as usize);
     let zero_22 = 0usize;
@@ -377,7 +377,7 @@ where
             .writer(::core::iter::Iterator::size_hint(&(0usize..runs_21)).0);
         for once_48 in 0usize..runs_21 {
             let cursor_31: usize = 0usize;
-            let total_32 = constant_0;
+            let total_32 = __constant0;
             let mut total_34 = total_32;
             for j_33 in 0..q_a0.len() {
                 let elem_35 = q_a0[j_33];

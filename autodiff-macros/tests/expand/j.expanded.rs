@@ -138,20 +138,20 @@ where
         LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
         PromoteResult as _, PromoteVec as _,
     };
-    let constant_0 = __Number::from(1.0_f64).unwrap();
-    let constant_1 = __Number::from(6.0_f64).unwrap();
+    let __constant0 = __Number::from(1.0_f64).unwrap();
+    let __constant1 = __Number::from(6.0_f64).unwrap();
     use ::differentiate::runtime::rules;
     let x_0 = x;
     let powi_1 = x_0.powi(3);
     let powi_2 = x_0.powi(2);
     let sum_3 = powi_1 + powi_2;
-    let prod_4 = constant_1 * x_0;
+    let prod_4 = __constant1 * x_0;
     let diff_5 = sum_3 - prod_4;
-    let sum_6 = diff_5 + constant_0;
+    let sum_6 = diff_5 + __constant0;
     let value = sum_6;
     let prod_d4 = -(seed);
     let x_d0 = rules::powi_x(seed, x_0, 3) + rules::powi_x(seed, x_0, 2)
-        + rules::mul_b(prod_d4, constant_1);
+        + rules::mul_b(prod_d4, __constant1);
     (value, (x_d0,))
 }
 #[doc(hidden)]

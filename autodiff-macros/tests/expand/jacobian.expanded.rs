@@ -328,7 +328,7 @@ where
         LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
         PromoteResult as _, PromoteVec as _,
     };
-    let constant_0 = __Number::from(1.0_f64).unwrap();
+    let __constant0 = __Number::from(1.0_f64).unwrap();
     use ::differentiate::runtime::rules;
     let x_a0 = x;
     let mut x_da0 = [__Number::zero(); 3];
@@ -339,7 +339,7 @@ where
     let elem_4 = x_a0[2];
     let elem_5 = elem_4;
     let prod_6 = elem_4 * elem_5;
-    let sum_7 = prod_6 + constant_0;
+    let sum_7 = prod_6 + __constant0;
     let quot_8 = elem_3 / sum_7;
     let value = [quot_2, quot_8];
     let quot_d8 = seed[1usize];

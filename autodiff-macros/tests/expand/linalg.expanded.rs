@@ -233,7 +233,7 @@ where
         LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
         PromoteResult as _, PromoteVec as _,
     };
-    let constant_0 = __Number::from(1.0_f64).unwrap();
+    let __constant0 = __Number::from(1.0_f64).unwrap();
     use ::differentiate::runtime::rules;
     let v_0 = <Vector3<__Number> as ::core::clone::Clone>::clone(&v);
     let n_1 = n;
@@ -241,7 +241,7 @@ where
     let mut total_3 = total_2.clone();
     for i_4 in 0..n_1 {
         let cast_5 = ::differentiate::runtime::cast::<__Number, _>(i_4);
-        let t_6 = cast_5 + constant_0;
+        let t_6 = cast_5 + __constant0;
         let prod_7 = &v_0 * t_6;
         let sum_8 = &total_3 + &prod_7;
         let total_9 = ::differentiate::runtime::like(&total_3, sum_8.clone());
@@ -265,7 +265,7 @@ where
     let mut v_d0 = ::differentiate::runtime::linalg_rules::zeros_like(&v_0);
     for i_4 in (0..n_1).rev() {
         let cast_5 = ::differentiate::runtime::cast::<__Number, _>(i_4);
-        let t_6 = cast_5 + constant_0;
+        let t_6 = cast_5 + __constant0;
         let __taken1 = total_d3;
         total_d3 = ::differentiate::runtime::linalg_rules::zeros_like(&__taken1);
         let total_d9 = __taken1;

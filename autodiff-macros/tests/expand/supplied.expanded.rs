@@ -285,14 +285,14 @@ where
         LowerVec as _, PromoteArray as _, PromoteAsIs as _, PromotePair as _,
         PromoteResult as _, PromoteVec as _,
     };
-    let constant_0 = __Number::from(3.0_f64).unwrap();
+    let __constant0 = __Number::from(3.0_f64).unwrap();
     use ::differentiate::runtime::rules;
     let x_0 = x;
     let prod_1 = x_0 * x_0;
     let call_2 = __erf_twin(prod_1);
-    let prod_3 = constant_0 * call_2;
+    let prod_3 = __constant0 * call_2;
     let value = prod_3;
-    let call_d2 = rules::mul_b(seed, constant_0);
+    let call_d2 = rules::mul_b(seed, __constant0);
     let (_, (__grad2x0,)) = __erf_twin_pullback(prod_1, call_d2);
     let prod_d1 = ::differentiate::runtime::number_entry::<__Number, _>(__grad2x0);
     let x_d0 = rules::mul_b(prod_d1, x_0) + rules::mul_a(prod_d1, x_0);
