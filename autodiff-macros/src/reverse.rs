@@ -230,7 +230,7 @@ pub fn pullback_body(
         Shape::Array => quote!([#(#components),*]),
     };
     let value_ident = naming::result_value();
-    // (Bound before the sweeps, which are emitted by now.)
+    // Every operand is emitted by now, so every literal of a twin is known.
     let constants = emitter.twin_constants();
     let sweeps = matches!(strategy.jacobian, Jacobian::Sweeps).then(|| {
         // Each reverse sweep starts from zeroed adjoint arrays.
@@ -372,9 +372,10 @@ struct Emitter<'a> {
     /// The sums of the fused loop being emitted, whose adjoints the iterations leave as they
     /// are: contributions to them are dropped (see `loops::fused_loop`).
     constant_adjoints: BTreeSet<VarId>,
-    /// A twin's literals at its number type (`__Number::from(0.5_f64).unwrap()`), each bound
-    /// once at the top of the body (see [`Emitter::twin_constants`]), by its text.
-    twin_constants: RefCell<BTreeMap<String, (usize, syn::Ident, syn::Expr)>>,
+    /// A twin's literals at its number type (`__Number::from(0.5_f64).unwrap()`) with their
+    /// text, in the order met; the `k`-th is bound once at the top of the body as
+    /// `naming::twin_constant(k)` (see [`Emitter::twin_constants`]).
+    twin_constants: RefCell<Vec<(String, syn::Expr)>>,
 }
 
 impl<'a> Emitter<'a> {
@@ -413,35 +414,9 @@ impl<'a> Emitter<'a> {
             seed_components,
             lanes: None,
             constant_adjoints: BTreeSet::new(),
-            twin_constants: RefCell::new(BTreeMap::new()),
+            twin_constants: RefCell::new(Vec::new()),
         }
     }
-}
-
-/// Whether `expr` is a twin's literal at its number type, `__Number::from(0.5_f64).unwrap()`.
-fn is_literal_conversion(expr: &syn::Expr) -> bool {
-    let syn::Expr::MethodCall(unwrap) = expr else {
-        return false;
-    };
-    let syn::Expr::Call(from) = &*unwrap.receiver else {
-        return false;
-    };
-    let syn::Expr::Path(func) = &*from.func else {
-        return false;
-    };
-    let segments: Vec<String> = func
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    unwrap.method == "unwrap"
-        && unwrap.args.is_empty()
-        && segments == [crate::twin::number().to_string(), "from".to_string()]
-        && matches!(
-            from.args.iter().collect::<Vec<_>>()[..],
-            [syn::Expr::Lit(_)]
-        )
 }
 
 impl Emitter<'_> {
@@ -450,12 +425,11 @@ impl Emitter<'_> {
     /// tokens each time (the conversion itself costs nothing at run time).
     fn twin_constants(&self) -> TokenStream {
         let constants = self.twin_constants.borrow();
-        let mut in_order: Vec<&(usize, syn::Ident, syn::Expr)> = constants.values().collect();
-        in_order.sort_by_key(|(k, ..)| *k);
-        in_order
-            .into_iter()
-            .map(|(_, name, expr)| quote!(let #name = #expr;))
-            .collect()
+        let bindings = constants.iter().enumerate().map(|(k, (_, expr))| {
+            let name = naming::twin_constant(k);
+            quote!(let #name = #expr;)
+        });
+        bindings.collect()
     }
 
     /// `use ::differentiate::runtime::rules;` where the generated code calls the rules through
@@ -642,13 +616,23 @@ impl Emitter<'_> {
     fn operand(&self, op: &Operand) -> TokenStream {
         match op {
             Operand::Var(v) => self.primal(*v).into_token_stream(),
-            Operand::Const(expr) if self.ir.twin && is_literal_conversion(expr) => {
+            Operand::Const(expr @ syn::Expr::MethodCall(call))
+                if self.ir.twin
+                    && matches!(
+                        crate::twin::converted_constant(call),
+                        Some(syn::Expr::Lit(_))
+                    ) =>
+            {
+                let text = expr.to_token_stream().to_string();
                 let mut constants = self.twin_constants.borrow_mut();
-                let count = constants.len();
-                let (_, name, _) = constants
-                    .entry(expr.to_token_stream().to_string())
-                    .or_insert_with(|| (count, naming::twin_constant(count), expr.clone()));
-                name.to_token_stream()
+                let k = match constants.iter().position(|(t, _)| *t == text) {
+                    Some(k) => k,
+                    None => {
+                        constants.push((text, expr.clone()));
+                        constants.len() - 1
+                    }
+                };
+                naming::twin_constant(k).into_token_stream()
             }
             Operand::Const(expr) => match expr {
                 // Postfix expressions bind tighter than any operator they meet here.

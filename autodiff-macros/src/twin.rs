@@ -246,7 +246,7 @@ impl VisitMut for QualifiedNumberMethods {
 }
 
 /// `c` of `__Number::from(c).unwrap()`, a constant the twin converts.
-fn converted_constant(call: &syn::ExprMethodCall) -> Option<&syn::Expr> {
+pub(crate) fn converted_constant(call: &syn::ExprMethodCall) -> Option<&syn::Expr> {
     let syn::Expr::Call(from) = &*call.receiver else {
         return None;
     };

@@ -417,16 +417,22 @@ pub mod record {
         b: usize,
         b_value: impl Into<f64>,
     ) -> usize {
-        let (x, y) = (a_value.into(), b_value.into());
-        let partials = [(a, rules::mul_a(1.0, y)), (b, rules::mul_b(1.0, x))];
+        let (a_value, b_value) = (a_value.into(), b_value.into());
+        let partials = [
+            (a, rules::mul_a(1.0, b_value)),
+            (b, rules::mul_b(1.0, a_value)),
+        ];
         operation("*", value, partials)
     }
 
     /// `a / b`, of the divisor's value `b_value`.
     pub fn div(value: impl Into<f64>, a: usize, b: usize, b_value: impl Into<f64>) -> usize {
-        let (q, y) = (value.into(), b_value.into());
-        let partials = [(a, rules::div_a(1.0, y)), (b, rules::div_b(1.0, y, q))];
-        operation("/", q, partials)
+        let (quotient, b_value) = (value.into(), b_value.into());
+        let partials = [
+            (a, rules::div_a(1.0, b_value)),
+            (b, rules::div_b(1.0, b_value, quotient)),
+        ];
+        operation("/", quotient, partials)
     }
 
     /// The user's variable `name` now holds node `node`.
