@@ -546,6 +546,208 @@ fn a_buffer_read_before_it_is_rewritten_keeps_its_reads() {
     );
 }
 
+/// A lower-triangular matrix applied to points kept coordinate by coordinate in a flat buffer
+/// (`x[c * n + i]`), as code batched over points writes it. The adjoint of the innermost loop
+/// indexes `x`, `y` and their adjoints through rows taken once before it.
+#[differentiate(wrt(l, x))]
+fn triangular_apply(l: &[f64], x: &[f64], d: usize, n: usize) -> f64 {
+    let mut y = vec![0.0; d * n];
+    let mut li = 0;
+    for c in 0..d {
+        for r in c..d {
+            let factor = l[li];
+            for i in 0..n {
+                y[r * n + i] += factor * x[c * n + i];
+            }
+            li += 1;
+        }
+    }
+    let mut total = 0.0;
+    for i in 0..d * n {
+        total += y[i] * y[i];
+    }
+    total
+}
+
+#[test]
+fn rows_indexed_at_an_offset_give_the_gradient_and_hessian() {
+    let (d, n) = (3, 5);
+    let l: Vec<f64> = (0..6).map(|k| 0.4 * k as f64 - 0.9).collect();
+    let x: Vec<f64> = (0..d * n).map(|k| (0.7 * k as f64).sin()).collect();
+    let (value, (dl, dx)) = triangular_apply_grad(&l, &x, d, n);
+    // By hand: y = L x per point, total = Σ y²; ∂/∂L[r][c] = Σ_i 2 y[r][i] x[c][i] and
+    // ∂/∂x[c][i] = Σ_r 2 y[r][i] L[r][c].
+    let mut y = vec![0.0; d * n];
+    let mut at = vec![vec![0; d]; d];
+    let mut li = 0;
+    for c in 0..d {
+        for r in c..d {
+            at[r][c] = li;
+            li += 1;
+        }
+    }
+    for r in 0..d {
+        for c in 0..=r {
+            for i in 0..n {
+                y[r * n + i] += l[at[r][c]] * x[c * n + i];
+            }
+        }
+    }
+    let mut dl_hand = vec![0.0; l.len()];
+    let mut dx_hand = vec![0.0; x.len()];
+    for r in 0..d {
+        for c in 0..=r {
+            for i in 0..n {
+                dl_hand[at[r][c]] += 2.0 * y[r * n + i] * x[c * n + i];
+                dx_hand[c * n + i] += 2.0 * y[r * n + i] * l[at[r][c]];
+            }
+        }
+    }
+    assert!((value - y.iter().map(|y| y * y).sum::<f64>()).abs() < 1e-12);
+    assert_close("dl", &dl, &dl_hand, 1e-12);
+    assert_close("dx", &dx, &dx_hand, 1e-12);
+    assert_close(
+        "dl",
+        &dl,
+        &central_gradient(|l| triangular_apply(l, &x, d, n), &l, H),
+        1e-6,
+    );
+    // H·v against differences of the gradient along v (the twin indexes rows too).
+    let (vl, vx): (Vec<f64>, Vec<f64>) = (
+        (0..l.len()).map(|k| 0.3 - 0.1 * k as f64).collect(),
+        (0..x.len()).map(|k| (0.2 * k as f64).cos()).collect(),
+    );
+    let (_, _, (hl, hx)) = triangular_apply_hvp(&l, &x, d, n, (vl.clone(), vx.clone()));
+    let h = 1e-5;
+    let moved = |t: f64| {
+        let l: Vec<f64> = l.iter().zip(&vl).map(|(a, v)| a + t * v).collect();
+        let x: Vec<f64> = x.iter().zip(&vx).map(|(a, v)| a + t * v).collect();
+        triangular_apply_grad(&l, &x, d, n).1
+    };
+    let ((ul, ux), (wl, wx)) = (moved(h), moved(-h));
+    let fd_l: Vec<f64> = ul
+        .iter()
+        .zip(&wl)
+        .map(|(u, w)| (u - w) / (2.0 * h))
+        .collect();
+    let fd_x: Vec<f64> = ux
+        .iter()
+        .zip(&wx)
+        .map(|(u, w)| (u - w) / (2.0 * h))
+        .collect();
+    assert_close("H·v (l)", &hl, &fd_l, 1e-6);
+    assert_close("H·v (x)", &hx, &fd_x, 1e-6);
+}
+
+/// Elements read only in some iterations (`x[i]` behind a test): the adjoint cannot take
+/// `x[..n]` as a row, which would be out of bounds here, and must keep indexing per element.
+#[differentiate(wrt(x, w))]
+fn guarded_reads(x: &[f64], w: f64, n: usize) -> f64 {
+    let mut p = 1.0;
+    for i in 0..n {
+        if i < x.len() {
+            p = p * (1.0 + w * x[i]);
+        }
+    }
+    p
+}
+
+#[test]
+fn elements_read_in_some_iterations_only_take_no_row() {
+    let x = [0.5, -1.5, 2.0];
+    let w = 0.7;
+    let (value, (dx, dw)) = guarded_reads_grad(&x, w, 6);
+    // By hand: p = Π (1 + w x_i); ∂p/∂x_i = p w / (1 + w x_i), ∂p/∂w = Σ p x_i / (1 + w x_i).
+    let factors: Vec<f64> = x.iter().map(|x| 1.0 + w * x).collect();
+    let p: f64 = factors.iter().product();
+    assert!((value - p).abs() < 1e-12);
+    let by_hand: Vec<f64> = factors.iter().map(|f| p * w / f).collect();
+    assert_close("dx", &dx, &by_hand, 1e-12);
+    let dw_hand: f64 = x.iter().zip(&factors).map(|(x, f)| p * x / f).sum();
+    assert!((dw - dw_hand).abs() < 1e-12, "{dw} vs {dw_hand}");
+}
+
+/// A row whose base is never computed by the original: with `n = 0` the inner loop does not
+/// run, and `c * stride` would overflow (a panic in a debug build) if computed.
+#[differentiate(wrt(x))]
+fn strided_rows(x: &[f64], stride: usize, m: usize, n: usize) -> f64 {
+    let mut s = 0.0;
+    for c in 0..m {
+        let mut t = 1.0;
+        for i in 0..n {
+            t = t * x[c * stride + i];
+        }
+        s += t;
+    }
+    s
+}
+
+#[test]
+fn rows_of_loops_that_do_not_run_are_never_computed() {
+    let x = [0.25, 0.5, -1.0, 2.0];
+    let (value, dx) = strided_rows_grad(&x, usize::MAX, 3, 0);
+    assert_eq!((value, dx), (3.0, vec![0.0; 4]));
+    // And where it runs: s = x0 x1 + x2 x3.
+    let (value, dx) = strided_rows_grad(&x, 2, 2, 2);
+    assert!((value - (0.125 - 2.0)).abs() < 1e-12);
+    assert_close("dx", &dx, &[0.5, 0.25, 2.0, -1.0], 1e-12);
+}
+
+/// One array read at two offsets in the same iteration (and its adjoint written at both): the
+/// reads share the array, the writes cannot take two rows of one adjoint.
+#[differentiate(wrt(x))]
+fn two_offsets(x: &[f64], n: usize) -> f64 {
+    let mut p = 1.0;
+    for i in 0..n {
+        p = p * (x[i] + x[n + i]);
+    }
+    p
+}
+
+#[test]
+fn an_array_read_at_two_offsets_keeps_its_adjoint_exact() {
+    let x = [0.5, -1.0, 1.5, 2.0, 0.25, -0.75];
+    let (value, dx) = two_offsets_grad(&x, 3);
+    // By hand: p = Π (x_i + x_{3+i}) = 2.5 · (-0.75) · 0.75; both elements of a factor get
+    // p divided by that factor.
+    let factors = [2.5, -0.75, 0.75];
+    let p: f64 = factors.iter().product();
+    assert!((value - p).abs() < 1e-12);
+    let by_hand: Vec<f64> = (0..6).map(|k| p / factors[k % 3]).collect();
+    assert_close("dx", &dx, &by_hand, 1e-12);
+}
+
+/// A value every iteration reads (`w`), whose adjoint is a sum over the iterations, and arrays
+/// indexed through rows, at every length from an empty loop on.
+#[differentiate]
+fn broadcast_weight(w: f64, x: &[f64]) -> f64 {
+    let mut y = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        y[i] = w * x[i] * x[i];
+    }
+    let mut total = 0.0;
+    for i in 0..y.len() {
+        total += y[i].sin();
+    }
+    total
+}
+
+#[test]
+fn a_broadcast_value_and_rows_give_every_length_right() {
+    for n in 0..11 {
+        let x: Vec<f64> = (0..n).map(|k| 0.3 * k as f64 - 1.1).collect();
+        let w = 0.8;
+        let (value, (dw, dx)) = broadcast_weight_grad(w, &x);
+        // By hand: total = Σ sin(w x²); ∂/∂w = Σ x² cos(w x²), ∂/∂x_i = 2 w x_i cos(w x_i²).
+        let expected: f64 = x.iter().map(|x| (w * x * x).sin()).sum();
+        let dw_hand: f64 = x.iter().map(|x| x * x * (w * x * x).cos()).sum();
+        let dx_hand: Vec<f64> = x.iter().map(|x| 2.0 * w * x * (w * x * x).cos()).collect();
+        assert!((value - expected).abs() < 1e-12, "n = {n}");
+        assert!((dw - dw_hand).abs() < 1e-12, "n = {n}: {dw} vs {dw_hand}");
+        assert_close("dx", &dx, &dx_hand, 1e-12);
+    }
+}
+
 #[test]
 #[should_panic(expected = "index out of bounds")]
 fn out_of_bounds_panics_like_the_original() {

@@ -177,6 +177,12 @@ pub fn array_adjoint(ir: &FnIr, a: ArrayId) -> Ident {
     hygienic(&format!("{}_da{a}", stem(&array.hint)), array.span)
 }
 
+/// A row of array `a` (or of its adjoint, named `of`) that an adjoint loop indexes by its
+/// index (see `reverse::rows`); `k` tells a loop's rows apart.
+pub fn row(ir: &FnIr, a: ArrayId, of: &Ident, k: usize) -> Ident {
+    hygienic(&format!("{of}_row{k}"), ir.arrays[a].span)
+}
+
 /// The elements of array `a` one iteration of a loop reads at constant offsets from its
 /// index, as a window zipped with the loop's range (see `slices::windows_from`).
 pub fn window(ir: &FnIr, a: ArrayId) -> Ident {

@@ -132,6 +132,36 @@ pub fn windows_from<'a, T, R: std::ops::RangeBounds<usize>>(
         .windows(width)
 }
 
+/// The row `array[base..base + end]` that iterations `i` of the range loop `start..end` read
+/// at `array[base + i]`: an adjoint loop indexing the row as `row[i]` lets the compiler check
+/// the bounds once instead of in every iteration, where the checks stopped vectorisation.
+///
+/// The generated code asks for a row only when the loop's forward iterations read or wrote
+/// `array[base + i]` in every iteration, so the row is in bounds whenever the range is not
+/// empty; an empty range gets an empty row (`base` may then be meaningless).
+#[inline]
+pub fn row<'a, T>(array: &'a [T], range: &std::ops::Range<usize>, base: usize) -> &'a [T] {
+    if range.is_empty() {
+        &[]
+    } else {
+        &array[base..][..range.end]
+    }
+}
+
+/// [`row`], to write through.
+#[inline]
+pub fn row_mut<'a, T>(
+    array: &'a mut [T],
+    range: &std::ops::Range<usize>,
+    base: usize,
+) -> &'a mut [T] {
+    if range.is_empty() {
+        &mut []
+    } else {
+        &mut array[base..][..range.end]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +182,19 @@ mod tests {
                 assert_eq!(chunk.len(), chunk_len(i, k, x.len()));
             }
         }
+    }
+
+    #[test]
+    fn rows_cover_the_iterations_or_nothing() {
+        let x: Vec<i32> = (0..12).collect();
+        assert_eq!(row(&x, &(0..4), 4), &[4, 5, 6, 7]);
+        // The row starts at `base`: index `i` of iteration `i` is `base + i`.
+        assert_eq!(row(&x, &(2..4), 4), &[4, 5, 6, 7]);
+        assert!(row(&x, &(5..5), 100).is_empty());
+        assert!(row(&x, &(7..3), 100).is_empty());
+        let mut y = x.clone();
+        row_mut(&mut y, &(0..2), 10)[1] += 100;
+        assert_eq!(y[11], 111);
     }
 
     #[test]

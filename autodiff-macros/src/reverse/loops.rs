@@ -196,16 +196,17 @@ impl Emitter<'_> {
             forward = quote!(#forward_mark #forward);
             reverse = quote!(#reverse_mark #reverse);
         }
-        self.plans.push((l.id, plan));
         reverse.extend([start_counters]);
         let iteration = quote!({ #step_back #pop #put_back #recompute #iteration_reverse });
         let looped = match &range {
             Some((index, iter, _)) if replay_range => {
+                let (rows, iteration) = self.row_views(l, &mut plan, iter, iteration);
                 let index = self.primal(*index);
-                quote!(for #index in (#iter).rev() #iteration)
+                quote!(#rows for #index in (#iter).rev() #iteration)
             }
             _ => quote!(for _ in 0..#trips #iteration),
         };
+        self.plans.push((l.id, plan));
         reverse.extend([if taped {
             quote!({
                 let mut #reader = #tape.reader();
@@ -811,6 +812,7 @@ impl Emitter<'_> {
             recomputed: recompute,
             counters: counters_read,
             restored: Vec::new(),
+            rows: Vec::new(),
             checkpoint: None,
         }
     }
@@ -953,6 +955,9 @@ pub struct TapePlan {
     pub restored: Vec<ArrayId>,
     /// Counters the adjoint runs backwards from their values after the loop.
     pub counters: BTreeSet<VarId>,
+    /// Arrays the adjoint indexes (or whose adjoints it indexes) through a row taken once
+    /// before the loop (see `reverse::rows`).
+    pub rows: Vec<ArrayId>,
     /// For a checkpointed loop, its snapshots: the record is held one iteration at a time.
     pub checkpoint: Option<usize>,
 }
@@ -1020,6 +1025,17 @@ impl TapePlan {
                 "checkpointed: keeps at most {snapshots} snapshots of its state and one iteration's record, running iterations again (binomial schedule)"
             ));
             return parts.join("; ");
+        }
+        if !self.rows.is_empty() {
+            let arrays: Vec<String> = self
+                .rows
+                .iter()
+                .map(|a| format!("`{}`", ir.arrays[*a].hint))
+                .collect();
+            parts.push(format!(
+                "indexes {} (or adjoints) through rows checked once",
+                arrays.join(", ")
+            ));
         }
         match (self.replayed, self.counts_trips) {
             (Some(i), _) => parts.push(format!("replays `{}` backwards", naming::primal(ir, i))),

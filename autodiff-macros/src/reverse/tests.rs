@@ -79,3 +79,51 @@ fn sums_are_fused_and_keep_no_tape() {
     );
     assert!(notes.is_empty(), "{notes:?}");
 }
+
+#[test]
+fn an_adjoint_loop_indexes_rows_at_an_offset() {
+    let notes = notes(
+        "fn f(l: &[f64], x: &[f64], d: usize, n: usize) -> f64 {
+            let mut y = vec![0.0; d * n];
+            let mut li = 0;
+            for c in 0..d {
+                for r in c..d {
+                    let factor = l[li];
+                    for i in 0..n { y[r * n + i] += factor * x[c * n + i]; }
+                    li += 1;
+                }
+            }
+            let mut total = 1.0;
+            for i in 0..d * n { total = total * y[i]; }
+            total
+        }",
+    );
+    // The innermost loop reads `x` and `y`'s adjoint at `c * n + i`, `r * n + i`; the last
+    // reads `y` at `i`.
+    let rows: Vec<&String> = notes
+        .iter()
+        .filter(|n| n.contains("through rows"))
+        .collect();
+    assert!(
+        rows.iter()
+            .any(|n| n.contains("indexes `x`, `y` (or adjoints) through rows")),
+        "{notes:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|n| n.contains("indexes `y` (or adjoints) through rows")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn elements_read_behind_a_branch_take_no_row() {
+    let notes = notes(
+        "fn f(x: &[f64], n: usize) -> f64 {
+            let mut p = 1.0;
+            for i in 0..n { if i < x.len() { p = p * x[i]; } }
+            p
+        }",
+    );
+    assert!(notes.iter().all(|n| !n.contains("rows")), "{notes:?}");
+}

@@ -24,7 +24,7 @@ fn prefix_energy_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
 
  What the loops keep for the reverse sweep:
 
- - `for i_2`: records nothing per iteration; recomputes `diff_3`; replays `i_2` backwards.*/
+ - `for i_2`: records nothing per iteration; recomputes `diff_3`; indexes `x` (or adjoints) through rows checked once; replays `i_2` backwards.*/
 #[inline]
 #[allow(clippy::all)]
 fn prefix_energy_vjp(x: &[f64], seed: f64) -> (f64, ::std::vec::Vec<f64>) {
@@ -80,12 +80,17 @@ fn prefix_energy_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)
     let e_16 = e_8;
     let __taken2 = e_d8;
     let value = e_16;
+    let x_da0_row0 = ::differentiate::runtime::slices::row_mut(
+        &mut x_da0[..],
+        &(1..x_a0.len()),
+        0,
+    );
     for i_2 in (1..x_a0.len()).rev() {
         let diff_3 = i_2 - 1;
         let __taken3 = c_da1[i_2];
         c_da1[i_2] = 0.0;
         let sum_d6 = __taken3;
-        x_da0[i_2] += sum_d6;
+        x_da0_row0[i_2] += sum_d6;
         c_da1[diff_3] += sum_d6;
     }
     let __taken4 = c_da1[0];
@@ -254,12 +259,17 @@ where
     let e_16 = e_8;
     let __taken2 = e_d8;
     let value = e_16;
+    let x_da0_row0 = ::differentiate::runtime::slices::row_mut(
+        &mut x_da0[..],
+        &(1..x_a0.len()),
+        0,
+    );
     for i_2 in (1..x_a0.len()).rev() {
         let diff_3 = i_2 - 1;
         let __taken3 = c_da1[i_2];
         c_da1[i_2] = __Number::zero();
         let sum_d6 = __taken3;
-        x_da0[i_2] = x_da0[i_2] + sum_d6;
+        x_da0_row0[i_2] = x_da0_row0[i_2] + sum_d6;
         c_da1[diff_3] = c_da1[diff_3] + sum_d6;
     }
     let __taken4 = c_da1[0];

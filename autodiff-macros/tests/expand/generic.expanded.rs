@@ -24,7 +24,7 @@ pub fn rosenbrock_grad<T: Float + FromPrimitive>(
 
  What the loops keep for the reverse sweep:
 
- - `for i_4`: records `powi_12`, `powi_14` per iteration; recomputes `elem_5`, `diff_6`, `sum_9`, `elem_10`, `elem_11`, `diff_13`; replays `i_4` backwards.*/
+ - `for i_4`: records `powi_12`, `powi_14` per iteration; recomputes `elem_5`, `diff_6`, `sum_9`, `elem_10`, `elem_11`, `diff_13`; indexes `x` (or adjoints) through rows checked once; replays `i_4` backwards.*/
 #[inline]
 #[allow(clippy::all)]
 pub fn rosenbrock_vjp<T: Float + FromPrimitive>(
@@ -92,12 +92,22 @@ pub fn rosenbrock_pullback<T: Float + FromPrimitive>(
     let mut b_d1: T = T::zero();
     {
         let mut __replay0 = __tape0.reader();
+        let x_a0_row0 = ::differentiate::runtime::slices::row(
+            &x_a0[..],
+            &(0..x_a0.len() - 1),
+            0,
+        );
+        let x_a0_row1 = ::differentiate::runtime::slices::row(
+            &x_a0[..],
+            &(0..x_a0.len() - 1),
+            1,
+        );
         for i_4 in (0..x_a0.len() - 1).rev() {
             let (powi_12, powi_14) = __replay0.pop();
-            let elem_5 = x_a0[i_4];
+            let elem_5 = x_a0_row0[i_4];
             let diff_6 = a_0 - elem_5;
             let sum_9 = i_4 + 1;
-            let elem_10 = x_a0[sum_9];
+            let elem_10 = x_a0_row1[i_4];
             let elem_11 = elem_5;
             let diff_13 = elem_10 - powi_12;
             let __taken1 = s_d3;

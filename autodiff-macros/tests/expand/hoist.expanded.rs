@@ -29,8 +29,8 @@ fn per_point_grad(q: &[f64], x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
  - `for i_2`: records `cursor_53` per iteration (8 bytes); recomputes `elem_14`; replays `i_2` backwards.
  - `for k_11`: records nothing per iteration; runs `cursor_51` backwards; replays `k_11` backwards.
  - `for k_24`: records nothing per iteration; replays `k_24` backwards.
- - `for j_33`: records nothing per iteration; replays `j_33` backwards.
- - `for k_39`: records `exp_42` per iteration; runs `cursor_40` backwards; replays `k_39` backwards.
+ - `for j_33`: records nothing per iteration; indexes `q` (or adjoints) through rows checked once; replays `j_33` backwards.
+ - `for k_39`: records `exp_42` per iteration; runs `cursor_40` backwards; indexes `q` (or adjoints) through rows checked once; replays `k_39` backwards.
  - `for once_48`: records `cursor_44` per iteration (8 bytes); replays `once_48` backwards.*/
 #[inline]
 #[allow(clippy::all)]
@@ -189,6 +189,11 @@ fn per_point_pullback(
             let mut cursor_40 = cursor_44;
             {
                 let mut __replay3 = __tape3.reader();
+                let q_da0_row0 = ::differentiate::runtime::slices::row_mut(
+                    &mut q_da0[..],
+                    &(0..q_a0.len()),
+                    0,
+                );
                 for k_39 in (0..q_a0.len()).rev() {
                     cursor_40 = cursor_40 - 1usize;
                     let (exp_42,) = __replay3.pop();
@@ -196,15 +201,20 @@ fn per_point_pullback(
                     exp_cache_da2[cursor_40] = 0.0;
                     let exp_d42 = __taken6;
                     let elem_d41 = rules::exp_x(exp_d42, exp_42);
-                    q_da0[k_39] += elem_d41;
+                    q_da0_row0[k_39] += elem_d41;
                 }
             }
             let total_d38 = __taken5;
             let mut total_d34 = total_d38;
+            let q_da0_row0 = ::differentiate::runtime::slices::row_mut(
+                &mut q_da0[..],
+                &(0..q_a0.len()),
+                0,
+            );
             for j_33 in (0..q_a0.len()).rev() {
                 let __taken7 = total_d34;
                 let total_d37 = __taken7;
-                q_da0[j_33] += total_d37;
+                q_da0_row0[j_33] += total_d37;
             }
             let __taken8 = total_d34;
         }
@@ -480,6 +490,11 @@ where
             let mut cursor_40 = cursor_44;
             {
                 let mut __replay3 = __tape3.reader();
+                let q_da0_row0 = ::differentiate::runtime::slices::row_mut(
+                    &mut q_da0[..],
+                    &(0..q_a0.len()),
+                    0,
+                );
                 for k_39 in (0..q_a0.len()).rev() {
                     cursor_40 = cursor_40 - 1usize;
                     let (exp_42,) = __replay3.pop();
@@ -487,15 +502,20 @@ where
                     exp_cache_da2[cursor_40] = __Number::zero();
                     let exp_d42 = __taken6;
                     let elem_d41 = rules::exp_x(exp_d42, exp_42);
-                    q_da0[k_39] = q_da0[k_39] + elem_d41;
+                    q_da0_row0[k_39] = q_da0_row0[k_39] + elem_d41;
                 }
             }
             let total_d38 = __taken5;
             let mut total_d34 = total_d38;
+            let q_da0_row0 = ::differentiate::runtime::slices::row_mut(
+                &mut q_da0[..],
+                &(0..q_a0.len()),
+                0,
+            );
             for j_33 in (0..q_a0.len()).rev() {
                 let __taken7 = total_d34;
                 let total_d37 = __taken7;
-                q_da0[j_33] = q_da0[j_33] + total_d37;
+                q_da0_row0[j_33] = q_da0_row0[j_33] + total_d37;
             }
             let __taken8 = total_d34;
         }
