@@ -191,7 +191,8 @@ mod tests {
         // The row starts at `base`: index `i` of iteration `i` is `base + i`.
         assert_eq!(row(&x, &(2..4), 4), &[4, 5, 6, 7]);
         assert!(row(&x, &(5..5), 100).is_empty());
-        assert!(row(&x, &(7..3), 100).is_empty());
+        let (start, end) = (7, 3);
+        assert!(row(&x, &(start..end), 100).is_empty());
         let mut y = x.clone();
         row_mut(&mut y, &(0..2), 10)[1] += 100;
         assert_eq!(y[11], 111);
