@@ -233,6 +233,19 @@ pub fn trip_count(n: usize) -> Ident {
 }
 
 /// A value the adjoint takes and then clears or updates (`n` makes it unique).
+/// The partial sums of adjoint `v` in an adjoint loop run in blocks (see
+/// `reverse::partial_sums`).
+pub fn partial_sums(ir: &FnIr, v: VarId) -> Ident {
+    let var = &ir.vars[v];
+    hygienic(&format!("{}_d{v}_partial", stem(&var.hint)), var.span)
+}
+
+/// For an adjoint loop run in blocks: the blocks, the index the first block starts at, the
+/// indices after the last block, a block, and a position in a block.
+pub fn blocks() -> [Ident; 5] {
+    ["__blocks", "__first", "__rest", "__block", "__lane"].map(|n| hygienic(n, Span::call_site()))
+}
+
 pub fn taken(n: usize) -> Ident {
     hygienic(&format!("__taken{n}"), Span::call_site())
 }

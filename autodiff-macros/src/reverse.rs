@@ -52,6 +52,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod checkpoint;
 mod loops;
+mod partial_sums;
 mod rows;
 mod stmts;
 mod tangent;

@@ -136,16 +136,13 @@ pub fn windows_from<'a, T, R: std::ops::RangeBounds<usize>>(
 /// at `array[base + i]`: an adjoint loop indexing the row as `row[i]` lets the compiler check
 /// the bounds once instead of in every iteration, where the checks stopped vectorisation.
 ///
-/// The generated code asks for a row only when the loop's forward iterations read or wrote
-/// `array[base + i]` in every iteration, so the row is in bounds whenever the range is not
-/// empty; an empty range gets an empty row (`base` may then be meaningless).
+/// The generated code asks for a row only for a loop whose range is not empty and whose
+/// forward iterations read or wrote `array[base + i]` in every iteration, so the row is in
+/// bounds. Its length is exactly `end`, which is what lets the compiler drop the checks of
+/// `row[i]` for `i < end` (a row that might also be empty would not).
 #[inline]
 pub fn row<'a, T>(array: &'a [T], range: &std::ops::Range<usize>, base: usize) -> &'a [T] {
-    if range.is_empty() {
-        &[]
-    } else {
-        &array[base..][..range.end]
-    }
+    &array[base..][..range.end]
 }
 
 /// [`row`], to write through.
@@ -155,11 +152,20 @@ pub fn row_mut<'a, T>(
     range: &std::ops::Range<usize>,
     base: usize,
 ) -> &'a mut [T] {
-    if range.is_empty() {
-        &mut []
-    } else {
-        &mut array[base..][..range.end]
-    }
+    &mut array[base..][..range.end]
+}
+
+/// A range loop's iterations in blocks of `width`: the blocks' numbers, the index the first
+/// block starts at, and the indices left after the last block. Block `b` holds the indices
+/// `first + width * b..first + width * (b + 1)`.
+#[inline]
+pub fn blocks_of(
+    range: std::ops::Range<usize>,
+    width: usize,
+) -> (std::ops::Range<usize>, usize, std::ops::Range<usize>) {
+    let blocks = range.len() / width;
+    let rest = range.start + width * blocks;
+    (0..blocks, range.start, rest..range.end)
 }
 
 #[cfg(test)]
@@ -185,14 +191,23 @@ mod tests {
     }
 
     #[test]
-    fn rows_cover_the_iterations_or_nothing() {
+    fn blocks_and_the_rest_cover_the_range_once() {
+        for (start, end) in [(0, 0), (0, 3), (0, 8), (2, 13), (5, 5)] {
+            let (blocks, first, rest) = blocks_of(start..end, 4);
+            let mut seen: Vec<usize> = blocks
+                .flat_map(|b| (0..4).map(move |k| first + 4 * b + k))
+                .collect();
+            seen.extend(rest);
+            assert_eq!(seen, (start..end).collect::<Vec<_>>(), "{start}..{end}");
+        }
+    }
+
+    #[test]
+    fn rows_cover_the_iterations() {
         let x: Vec<i32> = (0..12).collect();
         assert_eq!(row(&x, &(0..4), 4), &[4, 5, 6, 7]);
         // The row starts at `base`: index `i` of iteration `i` is `base + i`.
         assert_eq!(row(&x, &(2..4), 4), &[4, 5, 6, 7]);
-        assert!(row(&x, &(5..5), 100).is_empty());
-        let (start, end) = (7, 3);
-        assert!(row(&x, &(start..end), 100).is_empty());
         let mut y = x.clone();
         row_mut(&mut y, &(0..2), 10)[1] += 100;
         assert_eq!(y[11], 111);

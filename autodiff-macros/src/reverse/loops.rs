@@ -201,8 +201,23 @@ impl Emitter<'_> {
         let looped = match &range {
             Some((index, iter, _)) if replay_range => {
                 let (rows, iteration) = self.row_views(l, &mut plan, iter, iteration);
+                let split = match rows.is_empty() {
+                    false => self.in_partial_sums(l, &body_ctx.touched_outer, iter, &iteration),
+                    true => None,
+                };
                 let index = self.primal(*index);
-                quote!(#rows for #index in (#iter).rev() #iteration)
+                let looped = match split {
+                    Some((sums, looped)) => {
+                        plan.partial_sums = sums;
+                        looped
+                    }
+                    None => quote!(for #index in (#iter).rev() #iteration),
+                };
+                match rows.is_empty() {
+                    true => looped,
+                    // The rows exist only if the loop runs.
+                    false => quote!(if !::core::ops::Range::is_empty(&(#iter)) { #rows #looped }),
+                }
             }
             _ => quote!(for _ in 0..#trips #iteration),
         };
@@ -813,6 +828,7 @@ impl Emitter<'_> {
             counters: counters_read,
             restored: Vec::new(),
             rows: Vec::new(),
+            partial_sums: Vec::new(),
             checkpoint: None,
         }
     }
@@ -958,6 +974,9 @@ pub struct TapePlan {
     /// Arrays the adjoint indexes (or whose adjoints it indexes) through a row taken once
     /// before the loop (see `reverse::rows`).
     pub rows: Vec<ArrayId>,
+    /// Adjoints the iterations only add to, summed in partial sums over blocks of iterations
+    /// (see `reverse::partial_sums`).
+    pub partial_sums: Vec<VarId>,
     /// For a checkpointed loop, its snapshots: the record is held one iteration at a time.
     pub checkpoint: Option<usize>,
 }
@@ -1035,6 +1054,12 @@ impl TapePlan {
             parts.push(format!(
                 "indexes {} (or adjoints) through rows checked once",
                 arrays.join(", ")
+            ));
+        }
+        if !self.partial_sums.is_empty() {
+            parts.push(format!(
+                "sums the adjoints of {} in 4 partial sums",
+                names(&mut self.partial_sums.iter().copied())
             ));
         }
         match (self.replayed, self.counts_trips) {

@@ -4,15 +4,16 @@
 //! `base + i` (`xc[c * n + i]`, with `c` and `n` fixed for the loop) checks the bounds at every
 //! access, and those checks keep the compiler from vectorising the loop. When the forward
 //! iterations accessed `array[base + i]` in every iteration, the elements `base..base + end`
-//! all exist, so the adjoint takes that row once before the loop and indexes it as `row[i]`,
-//! an index the compiler knows is in bounds:
+//! all exist, so when the loop runs at all the adjoint takes that row once before it and
+//! indexes it as `row[i]`, an index the compiler knows is in bounds:
 //!
 //! ```text
-//! for i in (0..n).rev() {                 let xc_row0 = row(&xc[..], &(0..n), c * n);
-//!     let s = c * n + i;                  let d_xc_row0 = row_mut(&mut d_xc[..], &(0..n), c * n);
-//!     .. xc[s] ..                         for i in (0..n).rev() { .. xc_row0[i] ..
-//!     d_xc[s] += ..;                          d_xc_row0[i] += ..; }
-//! }
+//! for i in (0..n).rev() {            if !(0..n).is_empty() {
+//!     let s = c * n + i;                 let base = c * n;
+//!     .. xc[s] ..                        let xc_row0 = row(&xc[..], &(0..n), base);
+//!     d_xc[s] += ..;                     let d_xc_row0 = row_mut(&mut d_xc[..], &(0..n), base);
+//! }                                      for i in (0..n).rev() { .. xc_row0[i] .. d_xc_row0[i] += ..; }
+//!                                    }
 //! ```
 //!
 //! Works on the emitted iteration: every use of such an array in it must be an index by one of
@@ -36,8 +37,8 @@ enum Uses {
 }
 
 impl Emitter<'_> {
-    /// The rows to take before the reverse loop of `l`, and its iteration reading them; the
-    /// arrays with rows are added to `plan.rows`.
+    /// The rows to take before the reverse loop of `l` (when its range is not empty), and its
+    /// iteration reading them; the arrays with rows are added to `plan.rows`.
     pub(super) fn row_views(
         &self,
         l: &Loop,
@@ -174,7 +175,7 @@ impl Emitter<'_> {
             return (TokenStream::new(), iteration);
         }
         // The arithmetic of the bases the rows start at, computed before the loop in the
-        // body's order (wrapping, since it runs even when the range is empty).
+        // body's order (the rows are taken only when the loop runs, so it computed them too).
         let mut hoisted = BTreeSet::new();
         for base in needed_bases {
             let fixed = fixed_for_loop(
@@ -190,37 +191,15 @@ impl Emitter<'_> {
         }
         let mut before = TokenStream::new();
         for stmt in &l.body.stmts {
-            if let Stmt::Let { var, rhs, .. } = stmt {
+            if let Stmt::Let { var, rhs, span } = stmt {
                 if hoisted.contains(var) {
-                    before.extend([self.wrapping(*var, rhs)]);
+                    before.extend([self.binding(*var, rhs, *span, false)]);
                 }
             }
         }
         let i = self.primal(index);
         let iteration = rewrite(iteration, &rows, &indices, &i);
         (quote!(#before #prelude), iteration)
-    }
-
-    /// `let v = usize::wrapping_mul(a, b);` for a hoisted base's arithmetic: the same value
-    /// when the loop runs, and no overflow panic when its range is empty.
-    fn wrapping(&self, var: VarId, rhs: &Rhs) -> TokenStream {
-        let name = self.primal(var);
-        match rhs {
-            Rhs::Use(op) => {
-                let op = self.operand(op);
-                quote!(let #name = #op;)
-            }
-            Rhs::Arith(op, a, b) => {
-                let f = match op {
-                    ArithOp::Add => quote!(wrapping_add),
-                    ArithOp::Sub => quote!(wrapping_sub),
-                    _ => quote!(wrapping_mul),
-                };
-                let (a, b) = (self.operand(a), self.operand(b));
-                quote!(let #name = usize::#f(#a, #b);)
-            }
-            _ => unreachable!("only arithmetic is hoisted"),
-        }
     }
 }
 

@@ -114,6 +114,13 @@ fn an_adjoint_loop_indexes_rows_at_an_offset() {
             .any(|n| n.contains("indexes `y` (or adjoints) through rows")),
         "{notes:?}"
     );
+    // `factor`'s adjoint, a sum over the points, is added in partial sums.
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("sums the adjoints of `factor_8` in 4 partial sums")),
+        "{notes:?}"
+    );
 }
 
 #[test]

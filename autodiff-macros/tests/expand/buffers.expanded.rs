@@ -80,18 +80,20 @@ fn prefix_energy_pullback(x: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)
     let e_16 = e_8;
     let __taken2 = e_d8;
     let value = e_16;
-    let x_da0_row0 = ::differentiate::runtime::slices::row_mut(
-        &mut x_da0[..],
-        &(1..x_a0.len()),
-        0,
-    );
-    for i_2 in (1..x_a0.len()).rev() {
-        let diff_3 = i_2 - 1;
-        let __taken3 = c_da1[i_2];
-        c_da1[i_2] = 0.0;
-        let sum_d6 = __taken3;
-        x_da0_row0[i_2] += sum_d6;
-        c_da1[diff_3] += sum_d6;
+    if !::core::ops::Range::is_empty(&(1..x_a0.len())) {
+        let x_da0_row0 = ::differentiate::runtime::slices::row_mut(
+            &mut x_da0[..],
+            &(1..x_a0.len()),
+            0,
+        );
+        for i_2 in (1..x_a0.len()).rev() {
+            let diff_3 = i_2 - 1;
+            let __taken3 = c_da1[i_2];
+            c_da1[i_2] = 0.0;
+            let sum_d6 = __taken3;
+            x_da0_row0[i_2] += sum_d6;
+            c_da1[diff_3] += sum_d6;
+        }
     }
     let __taken4 = c_da1[0];
     c_da1[0] = 0.0;
@@ -259,18 +261,20 @@ where
     let e_16 = e_8;
     let __taken2 = e_d8;
     let value = e_16;
-    let x_da0_row0 = ::differentiate::runtime::slices::row_mut(
-        &mut x_da0[..],
-        &(1..x_a0.len()),
-        0,
-    );
-    for i_2 in (1..x_a0.len()).rev() {
-        let diff_3 = i_2 - 1;
-        let __taken3 = c_da1[i_2];
-        c_da1[i_2] = __Number::zero();
-        let sum_d6 = __taken3;
-        x_da0_row0[i_2] = x_da0_row0[i_2] + sum_d6;
-        c_da1[diff_3] = c_da1[diff_3] + sum_d6;
+    if !::core::ops::Range::is_empty(&(1..x_a0.len())) {
+        let x_da0_row0 = ::differentiate::runtime::slices::row_mut(
+            &mut x_da0[..],
+            &(1..x_a0.len()),
+            0,
+        );
+        for i_2 in (1..x_a0.len()).rev() {
+            let diff_3 = i_2 - 1;
+            let __taken3 = c_da1[i_2];
+            c_da1[i_2] = __Number::zero();
+            let sum_d6 = __taken3;
+            x_da0_row0[i_2] = x_da0_row0[i_2] + sum_d6;
+            c_da1[diff_3] = c_da1[diff_3] + sum_d6;
+        }
     }
     let __taken4 = c_da1[0];
     c_da1[0] = __Number::zero();

@@ -234,23 +234,25 @@ fn norm_pullback(v: &[f64], seed: f64) -> (f64, (::std::vec::Vec<f64>,)) {
     let value = sqrt_9;
     let acc_d8 = rules::sqrt_x(seed, sqrt_9);
     let mut acc_d1: f64 = acc_d8;
-    let v_a0_row0 = ::differentiate::runtime::slices::row(
-        &v_a0[..],
-        &(0..v_a0.len()),
-        0,
-    );
-    let v_da0_row1 = ::differentiate::runtime::slices::row_mut(
-        &mut v_da0[..],
-        &(0..v_a0.len()),
-        0,
-    );
-    for i_2 in (0..v_a0.len()).rev() {
-        let v_3: f64 = v_a0_row0[i_2];
-        let t_4 = v_3;
-        let __taken1 = acc_d1;
-        let acc_d7 = __taken1;
-        let t_d4 = rules::mul_b(acc_d7, t_4) + rules::mul_a(acc_d7, t_4);
-        v_da0_row1[i_2] += t_d4;
+    if !::core::ops::Range::is_empty(&(0..v_a0.len())) {
+        let v_a0_row0 = ::differentiate::runtime::slices::row(
+            &v_a0[..],
+            &(0..v_a0.len()),
+            0,
+        );
+        let v_da0_row1 = ::differentiate::runtime::slices::row_mut(
+            &mut v_da0[..],
+            &(0..v_a0.len()),
+            0,
+        );
+        for i_2 in (0..v_a0.len()).rev() {
+            let v_3: f64 = v_a0_row0[i_2];
+            let t_4 = v_3;
+            let __taken1 = acc_d1;
+            let acc_d7 = __taken1;
+            let t_d4 = rules::mul_b(acc_d7, t_4) + rules::mul_a(acc_d7, t_4);
+            v_da0_row1[i_2] += t_d4;
+        }
     }
     let __taken2 = acc_d1;
     (value, (v_da0,))
@@ -393,23 +395,25 @@ where
     let value = sqrt_9;
     let acc_d8 = rules::sqrt_x(seed, sqrt_9);
     let mut acc_d1: __Number = acc_d8;
-    let v_a0_row0 = ::differentiate::runtime::slices::row(
-        &v_a0[..],
-        &(0..v_a0.len()),
-        0,
-    );
-    let v_da0_row1 = ::differentiate::runtime::slices::row_mut(
-        &mut v_da0[..],
-        &(0..v_a0.len()),
-        0,
-    );
-    for i_2 in (0..v_a0.len()).rev() {
-        let v_3: __Number = v_a0_row0[i_2];
-        let t_4 = v_3;
-        let __taken1 = acc_d1;
-        let acc_d7 = __taken1;
-        let t_d4 = rules::mul_b(acc_d7, t_4) + rules::mul_a(acc_d7, t_4);
-        v_da0_row1[i_2] = v_da0_row1[i_2] + t_d4;
+    if !::core::ops::Range::is_empty(&(0..v_a0.len())) {
+        let v_a0_row0 = ::differentiate::runtime::slices::row(
+            &v_a0[..],
+            &(0..v_a0.len()),
+            0,
+        );
+        let v_da0_row1 = ::differentiate::runtime::slices::row_mut(
+            &mut v_da0[..],
+            &(0..v_a0.len()),
+            0,
+        );
+        for i_2 in (0..v_a0.len()).rev() {
+            let v_3: __Number = v_a0_row0[i_2];
+            let t_4 = v_3;
+            let __taken1 = acc_d1;
+            let acc_d7 = __taken1;
+            let t_d4 = rules::mul_b(acc_d7, t_4) + rules::mul_a(acc_d7, t_4);
+            v_da0_row1[i_2] = v_da0_row1[i_2] + t_d4;
+        }
     }
     let __taken2 = acc_d1;
     (value, (v_da0,))

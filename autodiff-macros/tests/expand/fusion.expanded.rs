@@ -113,38 +113,42 @@ fn sum_of_squared_distances_pullback(
             let mut sq_d11 = sq_d18;
             {
                 let mut __replay1 = __tape1.reader();
+                if !::core::ops::Range::is_empty(&(0..d_0)) {
+                    let diff_da2_row0 = ::differentiate::runtime::slices::row_mut(
+                        &mut diff_da2[..],
+                        &(0..d_0),
+                        0,
+                    );
+                    for j_12 in (0..d_0).rev() {
+                        let (elem_13,) = __replay1.pop();
+                        let elem_14 = elem_13;
+                        let __taken2 = sq_d11;
+                        let sq_d17 = __taken2;
+                        let elem_d14 = rules::mul_b(sq_d17, elem_13);
+                        let elem_d13 = elem_d14 + rules::mul_a(sq_d17, elem_14);
+                        diff_da2_row0[j_12] += elem_d13;
+                    }
+                }
+            }
+            let __taken3 = sq_d11;
+            if !::core::ops::Range::is_empty(&(0..d_0)) {
                 let diff_da2_row0 = ::differentiate::runtime::slices::row_mut(
                     &mut diff_da2[..],
                     &(0..d_0),
                     0,
                 );
-                for j_12 in (0..d_0).rev() {
-                    let (elem_13,) = __replay1.pop();
-                    let elem_14 = elem_13;
-                    let __taken2 = sq_d11;
-                    let sq_d17 = __taken2;
-                    let elem_d14 = rules::mul_b(sq_d17, elem_13);
-                    let elem_d13 = elem_d14 + rules::mul_a(sq_d17, elem_14);
-                    diff_da2_row0[j_12] += elem_d13;
+                let mu_da1_row1 = ::differentiate::runtime::slices::row_mut(
+                    &mut mu_da1[..],
+                    &(0..d_0),
+                    0,
+                );
+                for j_4 in (0..d_0).rev() {
+                    let __taken4 = diff_da2_row0[j_4];
+                    diff_da2_row0[j_4] = 0.0;
+                    let diff_d9 = __taken4;
+                    let elem_d8 = -(diff_d9);
+                    mu_da1_row1[j_4] += elem_d8;
                 }
-            }
-            let __taken3 = sq_d11;
-            let diff_da2_row0 = ::differentiate::runtime::slices::row_mut(
-                &mut diff_da2[..],
-                &(0..d_0),
-                0,
-            );
-            let mu_da1_row1 = ::differentiate::runtime::slices::row_mut(
-                &mut mu_da1[..],
-                &(0..d_0),
-                0,
-            );
-            for j_4 in (0..d_0).rev() {
-                let __taken4 = diff_da2_row0[j_4];
-                diff_da2_row0[j_4] = 0.0;
-                let diff_d9 = __taken4;
-                let elem_d8 = -(diff_d9);
-                mu_da1_row1[j_4] += elem_d8;
             }
         }
         total_2 = total_21;
@@ -354,38 +358,42 @@ where
             let mut sq_d11 = sq_d18;
             {
                 let mut __replay1 = __tape1.reader();
+                if !::core::ops::Range::is_empty(&(0..d_0)) {
+                    let diff_da2_row0 = ::differentiate::runtime::slices::row_mut(
+                        &mut diff_da2[..],
+                        &(0..d_0),
+                        0,
+                    );
+                    for j_12 in (0..d_0).rev() {
+                        let (elem_13,) = __replay1.pop();
+                        let elem_14 = elem_13;
+                        let __taken2 = sq_d11;
+                        let sq_d17 = __taken2;
+                        let elem_d14 = rules::mul_b(sq_d17, elem_13);
+                        let elem_d13 = elem_d14 + rules::mul_a(sq_d17, elem_14);
+                        diff_da2_row0[j_12] = diff_da2_row0[j_12] + elem_d13;
+                    }
+                }
+            }
+            let __taken3 = sq_d11;
+            if !::core::ops::Range::is_empty(&(0..d_0)) {
                 let diff_da2_row0 = ::differentiate::runtime::slices::row_mut(
                     &mut diff_da2[..],
                     &(0..d_0),
                     0,
                 );
-                for j_12 in (0..d_0).rev() {
-                    let (elem_13,) = __replay1.pop();
-                    let elem_14 = elem_13;
-                    let __taken2 = sq_d11;
-                    let sq_d17 = __taken2;
-                    let elem_d14 = rules::mul_b(sq_d17, elem_13);
-                    let elem_d13 = elem_d14 + rules::mul_a(sq_d17, elem_14);
-                    diff_da2_row0[j_12] = diff_da2_row0[j_12] + elem_d13;
+                let mu_da1_row1 = ::differentiate::runtime::slices::row_mut(
+                    &mut mu_da1[..],
+                    &(0..d_0),
+                    0,
+                );
+                for j_4 in (0..d_0).rev() {
+                    let __taken4 = diff_da2_row0[j_4];
+                    diff_da2_row0[j_4] = __Number::zero();
+                    let diff_d9 = __taken4;
+                    let elem_d8 = -(diff_d9);
+                    mu_da1_row1[j_4] = mu_da1_row1[j_4] + elem_d8;
                 }
-            }
-            let __taken3 = sq_d11;
-            let diff_da2_row0 = ::differentiate::runtime::slices::row_mut(
-                &mut diff_da2[..],
-                &(0..d_0),
-                0,
-            );
-            let mu_da1_row1 = ::differentiate::runtime::slices::row_mut(
-                &mut mu_da1[..],
-                &(0..d_0),
-                0,
-            );
-            for j_4 in (0..d_0).rev() {
-                let __taken4 = diff_da2_row0[j_4];
-                diff_da2_row0[j_4] = __Number::zero();
-                let diff_d9 = __taken4;
-                let elem_d8 = -(diff_d9);
-                mu_da1_row1[j_4] = mu_da1_row1[j_4] + elem_d8;
             }
         }
         total_2 = total_21;

@@ -92,36 +92,38 @@ pub fn rosenbrock_pullback<T: Float + FromPrimitive>(
     let mut b_d1: T = T::zero();
     {
         let mut __replay0 = __tape0.reader();
-        let x_a0_row0 = ::differentiate::runtime::slices::row(
-            &x_a0[..],
-            &(0..x_a0.len() - 1),
-            0,
-        );
-        let x_a0_row1 = ::differentiate::runtime::slices::row(
-            &x_a0[..],
-            &(0..x_a0.len() - 1),
-            1,
-        );
-        for i_4 in (0..x_a0.len() - 1).rev() {
-            let (powi_12, powi_14) = __replay0.pop();
-            let elem_5 = x_a0_row0[i_4];
-            let diff_6 = a_0 - elem_5;
-            let sum_9 = i_4 + 1;
-            let elem_10 = x_a0_row1[i_4];
-            let elem_11 = elem_5;
-            let diff_13 = elem_10 - powi_12;
-            let __taken1 = s_d3;
-            let s_d17 = __taken1;
-            b_d1 = b_d1 + rules::mul_a(s_d17, powi_14);
-            let powi_d14 = rules::mul_b(s_d17, b_1);
-            let diff_d13 = rules::powi_x(powi_d14, diff_13, 2);
-            let powi_d12 = -(diff_d13);
-            let elem_d11 = rules::powi_x(powi_d12, elem_11, 2);
-            x_da0[sum_9] = x_da0[sum_9] + diff_d13;
-            let diff_d6 = rules::powi_x(s_d17, diff_6, 2);
-            a_d0 = a_d0 + diff_d6;
-            let elem_d5 = -(diff_d6) + elem_d11;
-            x_da0[i_4] = x_da0[i_4] + elem_d5;
+        if !::core::ops::Range::is_empty(&(0..x_a0.len() - 1)) {
+            let x_a0_row0 = ::differentiate::runtime::slices::row(
+                &x_a0[..],
+                &(0..x_a0.len() - 1),
+                0,
+            );
+            let x_a0_row1 = ::differentiate::runtime::slices::row(
+                &x_a0[..],
+                &(0..x_a0.len() - 1),
+                1,
+            );
+            for i_4 in (0..x_a0.len() - 1).rev() {
+                let (powi_12, powi_14) = __replay0.pop();
+                let elem_5 = x_a0_row0[i_4];
+                let diff_6 = a_0 - elem_5;
+                let sum_9 = i_4 + 1;
+                let elem_10 = x_a0_row1[i_4];
+                let elem_11 = elem_5;
+                let diff_13 = elem_10 - powi_12;
+                let __taken1 = s_d3;
+                let s_d17 = __taken1;
+                b_d1 = b_d1 + rules::mul_a(s_d17, powi_14);
+                let powi_d14 = rules::mul_b(s_d17, b_1);
+                let diff_d13 = rules::powi_x(powi_d14, diff_13, 2);
+                let powi_d12 = -(diff_d13);
+                let elem_d11 = rules::powi_x(powi_d12, elem_11, 2);
+                x_da0[sum_9] = x_da0[sum_9] + diff_d13;
+                let diff_d6 = rules::powi_x(s_d17, diff_6, 2);
+                a_d0 = a_d0 + diff_d6;
+                let elem_d5 = -(diff_d6) + elem_d11;
+                x_da0[i_4] = x_da0[i_4] + elem_d5;
+            }
         }
     }
     let __taken2 = s_d3;

@@ -189,32 +189,36 @@ fn per_point_pullback(
             let mut cursor_40 = cursor_44;
             {
                 let mut __replay3 = __tape3.reader();
+                if !::core::ops::Range::is_empty(&(0..q_a0.len())) {
+                    let q_da0_row0 = ::differentiate::runtime::slices::row_mut(
+                        &mut q_da0[..],
+                        &(0..q_a0.len()),
+                        0,
+                    );
+                    for k_39 in (0..q_a0.len()).rev() {
+                        cursor_40 = cursor_40 - 1usize;
+                        let (exp_42,) = __replay3.pop();
+                        let __taken6 = exp_cache_da2[cursor_40];
+                        exp_cache_da2[cursor_40] = 0.0;
+                        let exp_d42 = __taken6;
+                        let elem_d41 = rules::exp_x(exp_d42, exp_42);
+                        q_da0_row0[k_39] += elem_d41;
+                    }
+                }
+            }
+            let total_d38 = __taken5;
+            let mut total_d34 = total_d38;
+            if !::core::ops::Range::is_empty(&(0..q_a0.len())) {
                 let q_da0_row0 = ::differentiate::runtime::slices::row_mut(
                     &mut q_da0[..],
                     &(0..q_a0.len()),
                     0,
                 );
-                for k_39 in (0..q_a0.len()).rev() {
-                    cursor_40 = cursor_40 - 1usize;
-                    let (exp_42,) = __replay3.pop();
-                    let __taken6 = exp_cache_da2[cursor_40];
-                    exp_cache_da2[cursor_40] = 0.0;
-                    let exp_d42 = __taken6;
-                    let elem_d41 = rules::exp_x(exp_d42, exp_42);
-                    q_da0_row0[k_39] += elem_d41;
+                for j_33 in (0..q_a0.len()).rev() {
+                    let __taken7 = total_d34;
+                    let total_d37 = __taken7;
+                    q_da0_row0[j_33] += total_d37;
                 }
-            }
-            let total_d38 = __taken5;
-            let mut total_d34 = total_d38;
-            let q_da0_row0 = ::differentiate::runtime::slices::row_mut(
-                &mut q_da0[..],
-                &(0..q_a0.len()),
-                0,
-            );
-            for j_33 in (0..q_a0.len()).rev() {
-                let __taken7 = total_d34;
-                let total_d37 = __taken7;
-                q_da0_row0[j_33] += total_d37;
             }
             let __taken8 = total_d34;
         }
@@ -490,32 +494,36 @@ where
             let mut cursor_40 = cursor_44;
             {
                 let mut __replay3 = __tape3.reader();
+                if !::core::ops::Range::is_empty(&(0..q_a0.len())) {
+                    let q_da0_row0 = ::differentiate::runtime::slices::row_mut(
+                        &mut q_da0[..],
+                        &(0..q_a0.len()),
+                        0,
+                    );
+                    for k_39 in (0..q_a0.len()).rev() {
+                        cursor_40 = cursor_40 - 1usize;
+                        let (exp_42,) = __replay3.pop();
+                        let __taken6 = exp_cache_da2[cursor_40];
+                        exp_cache_da2[cursor_40] = __Number::zero();
+                        let exp_d42 = __taken6;
+                        let elem_d41 = rules::exp_x(exp_d42, exp_42);
+                        q_da0_row0[k_39] = q_da0_row0[k_39] + elem_d41;
+                    }
+                }
+            }
+            let total_d38 = __taken5;
+            let mut total_d34 = total_d38;
+            if !::core::ops::Range::is_empty(&(0..q_a0.len())) {
                 let q_da0_row0 = ::differentiate::runtime::slices::row_mut(
                     &mut q_da0[..],
                     &(0..q_a0.len()),
                     0,
                 );
-                for k_39 in (0..q_a0.len()).rev() {
-                    cursor_40 = cursor_40 - 1usize;
-                    let (exp_42,) = __replay3.pop();
-                    let __taken6 = exp_cache_da2[cursor_40];
-                    exp_cache_da2[cursor_40] = __Number::zero();
-                    let exp_d42 = __taken6;
-                    let elem_d41 = rules::exp_x(exp_d42, exp_42);
-                    q_da0_row0[k_39] = q_da0_row0[k_39] + elem_d41;
+                for j_33 in (0..q_a0.len()).rev() {
+                    let __taken7 = total_d34;
+                    let total_d37 = __taken7;
+                    q_da0_row0[j_33] = q_da0_row0[j_33] + total_d37;
                 }
-            }
-            let total_d38 = __taken5;
-            let mut total_d34 = total_d38;
-            let q_da0_row0 = ::differentiate::runtime::slices::row_mut(
-                &mut q_da0[..],
-                &(0..q_a0.len()),
-                0,
-            );
-            for j_33 in (0..q_a0.len()).rev() {
-                let __taken7 = total_d34;
-                let total_d37 = __taken7;
-                q_da0_row0[j_33] = q_da0_row0[j_33] + total_d37;
             }
             let __taken8 = total_d34;
         }
