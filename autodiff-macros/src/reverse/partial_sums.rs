@@ -55,7 +55,13 @@ impl Emitter<'_> {
             .stmts
             .iter()
             .all(|s| matches!(s, Stmt::Let { .. } | Stmt::Store { .. }));
-        if self.lanes.is_some() || !straight || self.indexes_an_array(iteration.clone()) {
+        // Not in a second-order twin: its numbers are duals, which the split would not make
+        // faster, and its code would only grow.
+        if self.ir.twin
+            || self.lanes.is_some()
+            || !straight
+            || self.indexes_an_array(iteration.clone())
+        {
             return None;
         }
         let headers: BTreeSet<VarId> = l.carried.iter().map(|c| c.header).collect();
