@@ -491,6 +491,17 @@ impl Block {
         }
     }
 
+    /// The bindings made directly in this block (not in nested ones), by variable.
+    pub fn own_bindings(&self) -> std::collections::BTreeMap<VarId, &Rhs> {
+        self.stmts
+            .iter()
+            .filter_map(|stmt| match stmt {
+                Stmt::Let { var, rhs, .. } => Some((*var, rhs)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every array stored to in this block, nested blocks included.
     pub fn stored_arrays(&self, out: &mut std::collections::BTreeSet<ArrayId>) {
         for stmt in &self.stmts {

@@ -1016,15 +1016,16 @@ impl TapePlan {
                 _ => parts.push(format!("records {what} per iteration")),
             }
         }
-        if !self.restored.is_empty() {
-            let buffers: Vec<String> = self
-                .restored
-                .iter()
+        let arrays = |list: &[ArrayId]| {
+            list.iter()
                 .map(|a| format!("`{}`", ir.arrays[*a].hint))
-                .collect();
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !self.restored.is_empty() {
             parts.push(format!(
                 "saves {} whole per iteration and puts it back for the adjoint",
-                buffers.join(", ")
+                arrays(&self.restored)
             ));
         }
         if !self.recomputed.is_empty() {
@@ -1046,14 +1047,9 @@ impl TapePlan {
             return parts.join("; ");
         }
         if !self.rows.is_empty() {
-            let arrays: Vec<String> = self
-                .rows
-                .iter()
-                .map(|a| format!("`{}`", ir.arrays[*a].hint))
-                .collect();
             parts.push(format!(
                 "indexes {} (or adjoints) through rows checked once",
-                arrays.join(", ")
+                arrays(&self.rows)
             ));
         }
         if !self.partial_sums.is_empty() {
@@ -1149,15 +1145,7 @@ pub(super) struct Counter {
 /// The loop's counters: inactive carried values whose next value is the header plus or minus
 /// an integer literal (which makes the step exact and invertible).
 fn counters(l: &Loop, active: &[bool]) -> Vec<Counter> {
-    let bindings: BTreeMap<VarId, &Rhs> = l
-        .body
-        .stmts
-        .iter()
-        .filter_map(|stmt| match stmt {
-            Stmt::Let { var, rhs, .. } => Some((*var, rhs)),
-            _ => None,
-        })
-        .collect();
+    let bindings = l.body.own_bindings();
     let is_int = |e: &syn::Expr| {
         matches!(
             e,

@@ -60,15 +60,7 @@ impl Emitter<'_> {
         let mut defs = BTreeSet::new();
         l.body.defs(&mut defs);
         let headers: BTreeSet<VarId> = l.carried.iter().map(|c| c.header).collect();
-        let top: BTreeMap<VarId, &Rhs> = l
-            .body
-            .stmts
-            .iter()
-            .filter_map(|s| match s {
-                Stmt::Let { var, rhs, .. } => Some((*var, rhs)),
-                _ => None,
-            })
-            .collect();
+        let top = l.body.own_bindings();
 
         // The loop's index variables: `base + i`, or `i` itself (base `None`).
         let mut bases: BTreeMap<VarId, Option<Operand>> = BTreeMap::new();
