@@ -232,7 +232,6 @@ pub fn trip_count(n: usize) -> Ident {
     hygienic(&format!("__trips{n}"), Span::call_site())
 }
 
-/// A value the adjoint takes and then clears or updates (`n` makes it unique).
 /// The partial sums of adjoint `v` in an adjoint loop run in blocks (see
 /// `reverse::partial_sums`).
 pub fn partial_sums(ir: &FnIr, v: VarId) -> Ident {
@@ -246,6 +245,7 @@ pub fn blocks() -> [Ident; 5] {
     ["__blocks", "__first", "__rest", "__block", "__lane"].map(|n| hygienic(n, Span::call_site()))
 }
 
+/// A value the adjoint takes and then clears or updates (`n` makes it unique).
 pub fn taken(n: usize) -> Ident {
     hygienic(&format!("__taken{n}"), Span::call_site())
 }

@@ -201,22 +201,21 @@ impl Emitter<'_> {
         let looped = match &range {
             Some((index, iter, _)) if replay_range => {
                 let (rows, iteration) = self.row_views(l, &mut plan, iter, iteration);
-                let split = match rows.is_empty() {
-                    false => self.in_partial_sums(l, &body_ctx.touched_outer, iter, &iteration),
-                    true => None,
-                };
                 let index = self.primal(*index);
-                let looped = match split {
-                    Some((sums, looped)) => {
-                        plan.partial_sums = sums;
-                        looped
-                    }
-                    None => quote!(for #index in (#iter).rev() #iteration),
-                };
-                match rows.is_empty() {
-                    true => looped,
+                let plain = quote!(for #index in (#iter).rev() #iteration);
+                if rows.is_empty() {
+                    plain
+                } else {
+                    let split = self.in_partial_sums(l, &body_ctx.touched_outer, iter, &iteration);
+                    let looped = match split {
+                        Some((sums, looped)) => {
+                            plan.partial_sums = sums;
+                            looped
+                        }
+                        None => plain,
+                    };
                     // The rows exist only if the loop runs.
-                    false => quote!(if !::core::ops::Range::is_empty(&(#iter)) { #rows #looped }),
+                    quote!(if !::core::ops::Range::is_empty(&(#iter)) { #rows #looped })
                 }
             }
             _ => quote!(for _ in 0..#trips #iteration),
@@ -1054,8 +1053,9 @@ impl TapePlan {
         }
         if !self.partial_sums.is_empty() {
             parts.push(format!(
-                "sums the adjoints of {} in 4 partial sums",
-                names(&mut self.partial_sums.iter().copied())
+                "sums the adjoints of {} in {} partial sums",
+                names(&mut self.partial_sums.iter().copied()),
+                super::partial_sums::WIDTH
             ));
         }
         match (self.replayed, self.counts_trips) {

@@ -29,12 +29,13 @@ use super::Emitter;
 use crate::ir::*;
 use crate::kinds::Kind;
 use crate::naming;
+use crate::twin;
 use proc_macro2::{Spacing, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use std::collections::BTreeSet;
 
-/// Iterations per block.
-const WIDTH: usize = 4;
+/// Iterations per block, and partial sums per adjoint.
+pub(super) const WIDTH: usize = 4;
 
 impl Emitter<'_> {
     /// The reverse loop of `l` over `iter`, its iterations in blocks of four with partial sums
@@ -57,11 +58,7 @@ impl Emitter<'_> {
             .all(|s| matches!(s, Stmt::Let { .. } | Stmt::Store { .. }));
         // Not in a second-order twin: its numbers are duals, which the split would not make
         // faster, and its code would only grow.
-        if self.ir.twin
-            || self.lanes.is_some()
-            || !straight
-            || self.indexes_an_array(iteration.clone())
-        {
+        if self.ir.twin || self.lanes.is_some() || !straight || self.indexes_an_array(iteration) {
             return None;
         }
         let headers: BTreeSet<VarId> = l.carried.iter().map(|c| c.header).collect();
@@ -93,7 +90,7 @@ impl Emitter<'_> {
             .map(|(_, partial)| quote!(let mut #partial = [#zero; #WIDTH];));
         let total = sums.iter().map(|(d, partial)| {
             // One group, so that `d = d + (..)` adds as `d += (..)` does.
-            let sum = quote!(((#partial[0] + #partial[1]) + (#partial[2] + #partial[3])));
+            let sum = pairwise(partial, 0..WIDTH);
             self.ir.numbers.add_to(&d.to_token_stream(), &sum, false)
         });
         Some((
@@ -112,25 +109,28 @@ impl Emitter<'_> {
             },
         ))
     }
-}
 
-impl Emitter<'_> {
     /// Whether `tokens` name an array or an array's adjoint: an element read other than
     /// through a row, whose bounds check would stop vectorisation anyway.
-    fn indexes_an_array(&self, tokens: TokenStream) -> bool {
-        let names: BTreeSet<String> = (0..self.ir.arrays.len())
+    fn indexes_an_array(&self, tokens: &TokenStream) -> bool {
+        (0..self.ir.arrays.len())
             .flat_map(|a| [naming::array(self.ir, a), naming::array_adjoint(self.ir, a)])
-            .map(|name| name.to_string())
-            .collect();
-        fn any(tokens: TokenStream, names: &BTreeSet<String>) -> bool {
-            tokens.into_iter().any(|tt| match tt {
-                TokenTree::Group(g) => any(g.stream(), names),
-                TokenTree::Ident(i) => names.contains(&i.to_string()),
-                _ => false,
-            })
-        }
-        any(tokens, &names)
+            .any(|name| twin::mentions_ident(tokens.clone(), &name.to_string()))
     }
+}
+
+/// `((p[0] + p[1]) + (p[2] + p[3]))` for the partial sums `p` at `lanes`, in one group.
+fn pairwise(partial: &syn::Ident, lanes: std::ops::Range<usize>) -> TokenStream {
+    if lanes.len() == 1 {
+        let k = proc_macro2::Literal::usize_unsuffixed(lanes.start);
+        return quote!(#partial[#k]);
+    }
+    let middle = lanes.start + lanes.len() / 2;
+    let (low, high) = (
+        pairwise(partial, lanes.start..middle),
+        pairwise(partial, middle..lanes.end),
+    );
+    quote!((#low + #high))
 }
 
 /// Whether every use of `d` in `tokens` adds to it: `d += ..`, `d -= ..`, or `d = d + ..`,

@@ -62,8 +62,10 @@ impl Emitter<'_> {
         let headers: BTreeSet<VarId> = l.carried.iter().map(|c| c.header).collect();
         let top = l.body.own_bindings();
 
-        // The loop's index variables: `base + i`, or `i` itself (base `None`).
+        // The loop's index variables: `base + i`, or `i` itself (base `None`), each with the
+        // body's arithmetic its base is computed by.
         let mut bases: BTreeMap<VarId, Option<Operand>> = BTreeMap::new();
+        let mut chains: BTreeMap<VarId, BTreeSet<VarId>> = BTreeMap::new();
         bases.insert(index, None);
         for (&var, rhs) in &top {
             if let Rhs::Arith(ArithOp::Add, a, b) = rhs {
@@ -74,6 +76,9 @@ impl Emitter<'_> {
                 let mut chain = BTreeSet::new();
                 if fixed_for_loop(base, &defs, &headers, index, &top, plan, &mut chain) {
                     bases.insert(var, Some(base.clone()));
+                    if let Some(b) = base.var() {
+                        chains.insert(b, chain);
+                    }
                 }
             }
         }
@@ -168,19 +173,12 @@ impl Emitter<'_> {
         }
         // The arithmetic of the bases the rows start at, computed before the loop in the
         // body's order (the rows are taken only when the loop runs, so it computed them too).
-        let mut hoisted = BTreeSet::new();
-        for base in needed_bases {
-            let fixed = fixed_for_loop(
-                &Operand::Var(base),
-                &defs,
-                &headers,
-                index,
-                &top,
-                plan,
-                &mut hoisted,
-            );
-            debug_assert!(fixed, "a base is fixed for the loop");
-        }
+        let hoisted: BTreeSet<VarId> = needed_bases
+            .iter()
+            .filter_map(|b| chains.get(b))
+            .flatten()
+            .copied()
+            .collect();
         let mut before = TokenStream::new();
         for stmt in &l.body.stmts {
             if let Stmt::Let { var, rhs, span } = stmt {
@@ -266,12 +264,7 @@ fn scan(
                 if !arrays.contains_key(&name) {
                     continue;
                 }
-                let base = match tokens.get(k + 1) {
-                    Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Bracket => {
-                        single_ident(g.stream()).and_then(|i| indices.get(&i))
-                    }
-                    _ => None,
-                };
+                let base = indexed_at(tokens.get(k + 1), indices);
                 let written = match (k.checked_sub(2).map(|j| &tokens[j..k]), tokens.get(k + 2..)) {
                     (Some([TokenTree::Punct(amp), TokenTree::Ident(m)]), _)
                         if amp.as_char() == '&' && m == "mut" =>
@@ -311,10 +304,17 @@ fn assignment(p: &proc_macro2::Punct, rest: &[TokenTree]) -> Option<bool> {
     }
 }
 
-fn single_ident(tokens: TokenStream) -> Option<String> {
-    let mut it = tokens.into_iter();
-    match (it.next(), it.next()) {
-        (Some(TokenTree::Ident(i)), None) => Some(i.to_string()),
+/// The base of the index variable in `[v]`, the token after an array's name, if it is one.
+fn indexed_at<'a>(
+    next: Option<&TokenTree>,
+    indices: &'a BTreeMap<String, String>,
+) -> Option<&'a String> {
+    let Some(TokenTree::Group(g)) = next else {
+        return None;
+    };
+    let mut inside = g.stream().into_iter();
+    match (g.delimiter(), inside.next(), inside.next()) {
+        (Delimiter::Bracket, Some(TokenTree::Ident(v)), None) => indices.get(&v.to_string()),
         _ => None,
     }
 }
@@ -336,14 +336,8 @@ fn rewrite(
                 out.push(TokenTree::Group(group));
             }
             TokenTree::Ident(ident) => {
-                let row = match tokens.peek() {
-                    Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Bracket => {
-                        single_ident(g.stream())
-                            .and_then(|v| indices.get(&v))
-                            .and_then(|base| rows.get(&(ident.to_string(), base.clone())))
-                    }
-                    _ => None,
-                };
+                let row = indexed_at(tokens.peek(), indices)
+                    .and_then(|base| rows.get(&(ident.to_string(), base.clone())));
                 match row {
                     Some(row) => {
                         let Some(TokenTree::Group(g)) = tokens.next() else {
